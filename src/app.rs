@@ -1,0 +1,126 @@
+//! The application: shared state, the router with every area merged, and serving.
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use axum::{
+    Router,
+    extract::{MatchedPath, Request},
+    http::StatusCode,
+    middleware,
+    response::{IntoResponse, Redirect, Response},
+    routing::get,
+};
+use axum_login::AuthManagerLayerBuilder;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tower_http::{
+    compression::CompressionLayer, services::ServeDir, timeout::TimeoutLayer, trace::TraceLayer,
+};
+use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
+use tower_sessions_sqlx_store::PostgresStore;
+
+use crate::{
+    Config, auth,
+    auth::{Backend, password::Passwords},
+    dashboards,
+    error::error_response,
+    health,
+    notifications::{self, Mailer, Outbox},
+};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub config: Arc<Config>,
+    pub passwords: Passwords,
+    pub outbox: Outbox,
+}
+
+impl AppState {
+    pub async fn new(config: Config, pool: PgPool) -> anyhow::Result<Self> {
+        let mailer = Mailer::from_config(config.smtp_url.as_deref(), &config.mail_from)?;
+        Ok(Self {
+            outbox: Outbox::new(pool.clone(), mailer).await?,
+            passwords: Passwords::new().await?,
+            config: Arc::new(config),
+            pool,
+        })
+    }
+}
+
+/// Every route, with the layers applied once.
+pub fn router(state: AppState) -> Router {
+    let cookie_name = if state.config.is_https() { "__Host-portico" } else { "portico_session" };
+    let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
+        .with_name(cookie_name)
+        .with_secure(state.config.is_https())
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(auth::IDLE_SESSION_LIFETIME));
+    let auth_layer =
+        AuthManagerLayerBuilder::new(Backend::new(state.pool.clone(), state.passwords.clone()), sessions)
+            .build();
+
+    Router::new()
+        .route("/", get(home))
+        .merge(auth::router())
+        .merge(dashboards::router())
+        .merge(notifications::router())
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), auth::csrf::protect))
+        .layer(auth_layer)
+        .merge(health::router())
+        .nest_service("/static", ServeDir::new("static"))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::web::headers::security_headers))
+        .layer(CompressionLayer::new())
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .with_state(state)
+}
+
+/// Spans name the route pattern, never the raw path: paths can hold secret tokens.
+fn request_span(request: &Request) -> tracing::Span {
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
+    tracing::info_span!("request", method = %request.method(), route)
+}
+
+async fn home(auth: auth::AuthSession) -> Response {
+    match auth.user {
+        Some(user) => Redirect::to(user.role.portal()).into_response(),
+        None => Redirect::to("/login").into_response(),
+    }
+}
+
+async fn not_found() -> Response {
+    error_response(StatusCode::NOT_FOUND)
+}
+
+/// A bound listener and the app to serve on it; port 0 picks a free port (tests).
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    pub async fn build(state: AppState) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(state.config.bind)
+            .await
+            .with_context(|| format!("Failed to bind {}", state.config.bind))?;
+        Ok(Self { listener, router: router(state) })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("server error")?;
+        Ok(())
+    }
+}

@@ -1,0 +1,281 @@
+//! Sign-in, sign-out and password reset pages.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use askama::Template;
+use axum::{
+    Form,
+    extract::{ConnectInfo, FromRequestParts, Path, State},
+    http::{StatusCode, request::Parts},
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+
+use super::{
+    AuthSession, Credentials, csrf,
+    domain::{EmailAddress, NewPassword},
+    reset, throttle,
+};
+use crate::{
+    AppState, audit,
+    error::{AppError, AppResult},
+    notifications::Email,
+    web::{
+        FormErrors, PageContext,
+        flash::{self, FlashKind},
+        form::{render, render_with},
+    },
+};
+
+/// The peer address, for throttling by address.
+pub struct ClientIp(IpAddr);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> AppResult<Self> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |ConnectInfo(addr)| addr.ip());
+        Ok(ClientIp(ip))
+    }
+}
+
+pub struct DemoAccount {
+    pub email: &'static str,
+    pub role: &'static str,
+}
+
+const DEMO_ACCOUNTS: &[DemoAccount] = &[
+    DemoAccount { email: "admin@portico.test", role: "Admin (owner)" },
+    DemoAccount { email: "coordinator@portico.test", role: "Admin (coordinator)" },
+    DemoAccount { email: "finance@portico.test", role: "Admin (finance)" },
+    DemoAccount { email: "safeguarding@portico.test", role: "Admin (safeguarding lead)" },
+    DemoAccount { email: "trainer@portico.test", role: "Trainer" },
+    DemoAccount { email: "parent@portico.test", role: "Parent" },
+];
+
+#[derive(Template)]
+#[template(path = "auth/login.html")]
+pub struct LoginPage {
+    pub ctx: PageContext,
+    pub email: String,
+    pub message: Option<&'static str>,
+    pub errors: FormErrors,
+    pub demo_accounts: &'static [DemoAccount],
+    pub demo_password: &'static str,
+}
+
+impl LoginPage {
+    fn new(ctx: PageContext, email: String) -> Self {
+        let demo_accounts = if ctx.demo { DEMO_ACCOUNTS } else { &[] };
+        Self {
+            ctx,
+            email,
+            message: None,
+            errors: FormErrors::default(),
+            demo_accounts,
+            demo_password: crate::demo::DEMO_PASSWORD,
+        }
+    }
+}
+
+pub async fn login_form(ctx: PageContext) -> AppResult<Response> {
+    if let Some(user) = &ctx.user {
+        return Ok(Redirect::to(user.role.portal()).into_response());
+    }
+    render(&LoginPage::new(ctx, String::new()))
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    mut auth: AuthSession,
+    ctx: PageContext,
+    Form(form): Form<LoginForm>,
+) -> AppResult<Response> {
+    let mut page = LoginPage::new(ctx, form.email.trim().to_string());
+    let email = match EmailAddress::parse(&form.email) {
+        Ok(email) => Some(email),
+        Err(message) => {
+            page.errors.add("email", message);
+            None
+        }
+    };
+    if form.password.is_empty() {
+        page.errors.add("password", "Enter your password.");
+    }
+    let Some(email) = email.filter(|_| page.errors.is_empty()) else {
+        return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    };
+
+    if throttle::is_throttled(&state.pool, email.as_str(), ip).await? {
+        page.message = Some("Too many failed attempts. Wait 15 minutes, or reset your password.");
+        return render_with(StatusCode::TOO_MANY_REQUESTS, &page);
+    }
+    let creds = Credentials { email: email.as_str().to_owned(), password: form.password };
+    let Some(user) = auth.authenticate(creds).await? else {
+        throttle::record(&state.pool, email.as_str(), ip, false).await?;
+        page.message = Some("That email and password do not match an account.");
+        return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    };
+    throttle::record(&state.pool, email.as_str(), ip, true).await?;
+
+    auth.login(&user).await?;
+    super::mark_signed_in(&auth.session).await?;
+    csrf::rotate(&auth.session).await?;
+    sqlx::query("update users set last_sign_in_at = now() where id = $1")
+        .bind(user.id)
+        .execute(&state.pool)
+        .await?;
+    tracing::info!(user.id = user.id, "signed in");
+    Ok(Redirect::to(user.role.portal()).into_response())
+}
+
+pub async fn logout(mut auth: AuthSession) -> AppResult<Response> {
+    auth.logout().await?;
+    // The flash below needs a session; it must not reuse the id just signed out.
+    auth.session.cycle_id().await?;
+    flash::push(&auth.session, FlashKind::Info, "You have signed out.").await?;
+    Ok(Redirect::to("/login").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "auth/forgot.html")]
+pub struct ForgotPage {
+    pub ctx: PageContext,
+    pub email: String,
+    pub errors: FormErrors,
+    pub sent: bool,
+}
+
+pub async fn forgot_form(ctx: PageContext) -> AppResult<Response> {
+    render(&ForgotPage { ctx, email: String::new(), errors: FormErrors::default(), sent: false })
+}
+
+#[derive(Deserialize)]
+pub struct ForgotForm {
+    #[serde(default)]
+    email: String,
+}
+
+/// The answer is the same whether or not the account exists.
+pub async fn forgot(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    Form(form): Form<ForgotForm>,
+) -> AppResult<Response> {
+    let email = match EmailAddress::parse(&form.email) {
+        Ok(email) => email,
+        Err(message) => {
+            let mut errors = FormErrors::default();
+            errors.add("email", message);
+            let page = ForgotPage { ctx, email: form.email, errors, sent: false };
+            return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+    };
+    let mut tx = state.pool.begin().await?;
+    let user: Option<(i64, String)> =
+        sqlx::query_as("select id, name from users where email = $1 and is_active")
+            .bind(email.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+    if let Some((user_id, name)) = user {
+        let token = reset::issue(&mut tx, user_id).await?;
+        let link = format!("{}/password/reset/{token}", state.config.base_url);
+        let email = Email {
+            to: email.as_str().to_owned(),
+            subject: "Reset your Portico password".into(),
+            body: format!(
+                "Hello {name},\n\nSomeone (we hope you) asked to reset your Portico password. \
+                 Open this link within an hour to choose a new one:\n\n{link}\n\n\
+                 The link works once. If you did not ask, ignore this email; your password \
+                 has not changed.\n"
+            ),
+        };
+        state.outbox.queue(&mut tx, &email).await?;
+    }
+    tx.commit().await?;
+    render(&ForgotPage { ctx, email: email.as_str().to_owned(), errors: FormErrors::default(), sent: true })
+}
+
+#[derive(Template)]
+#[template(path = "auth/reset.html")]
+pub struct ResetPage {
+    pub ctx: PageContext,
+    pub token: String,
+    pub valid: bool,
+    pub errors: FormErrors,
+}
+
+pub async fn reset_form(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    Path(token): Path<String>,
+) -> AppResult<Response> {
+    let mut conn = state.pool.acquire().await?;
+    let valid = reset::find_valid(&mut conn, &token, false).await?.is_some();
+    let status = if valid { StatusCode::OK } else { StatusCode::GONE };
+    render_with(status, &ResetPage { ctx, token, valid, errors: FormErrors::default() })
+}
+
+#[derive(Deserialize)]
+pub struct ResetForm {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirmation: String,
+}
+
+pub async fn reset(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    session: tower_sessions::Session,
+    Path(token): Path<String>,
+    Form(form): Form<ResetForm>,
+) -> AppResult<Response> {
+    let password = match NewPassword::parse(&form.password, &form.password_confirmation) {
+        Ok(password) => password,
+        Err((field, message)) => {
+            let mut errors = FormErrors::default();
+            errors.add(field, message);
+            let page = ResetPage { ctx, token, valid: true, errors };
+            return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+    };
+    // Hash before taking the row lock: hashing is the slow part.
+    let hash = state.passwords.hash(password.as_str()).await?;
+    let mut tx = state.pool.begin().await?;
+    let Some(valid) = reset::find_valid(&mut tx, &token, true).await? else {
+        let page = ResetPage { ctx, token, valid: false, errors: FormErrors::default() };
+        return render_with(StatusCode::GONE, &page);
+    };
+    reset::consume(&mut tx, &valid, &hash).await?;
+    audit::record(
+        &mut tx,
+        Some(valid.user_id),
+        "user.password_reset",
+        "user",
+        Some(valid.user_id),
+        None,
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    flash::push(
+        &session,
+        FlashKind::Success,
+        "Your password has been changed. Sign in with your new password.",
+    )
+    .await?;
+    Ok(Redirect::to("/login").into_response())
+}

@@ -1,0 +1,188 @@
+//! The subcommands: wiring config, database, worker and server together.
+
+use anyhow::{Context, bail};
+use sqlx::PgPool;
+
+use crate::{
+    AppState, Application, Config, audit,
+    auth::{
+        domain::{EmailAddress, NewPassword},
+        password::Passwords,
+    },
+    db::{self, LocalCluster},
+    demo,
+};
+
+/// The database to use: `DATABASE_URL`, or the private cluster (started here and
+/// returned so the caller can stop it).
+async fn database(config: &Config) -> anyhow::Result<(PgPool, Option<LocalCluster>)> {
+    if let Some(url) = &config.database_url {
+        return Ok((db::connect(url).await?, None));
+    }
+    let root = config.data_dir.clone();
+    let cluster = tokio::task::spawn_blocking(move || LocalCluster::start(&root)).await??;
+    let pool = async {
+        cluster.ensure_database().await?;
+        db::connect(&cluster.url()).await
+    }
+    .await;
+    match pool {
+        Ok(pool) => Ok((pool, Some(cluster))),
+        Err(err) => {
+            let _ = cluster.stop();
+            Err(err)
+        }
+    }
+}
+
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    with_database(&config.clone(), |pool| serve_with(config, pool)).await
+}
+
+async fn serve_with(config: Config, pool: PgPool) -> anyhow::Result<()> {
+    db::migrate(&pool).await?;
+    let state = AppState::new(config, pool.clone()).await?;
+    if state.config.demo {
+        let hash = state.passwords.hash(demo::DEMO_PASSWORD).await?;
+        if demo::seed_if_empty(&pool, state.config.timezone, &hash).await? {
+            tracing::info!("loaded the demo data");
+        }
+    }
+    let worker = state.outbox.start_worker();
+    let app = Application::build(state.clone()).await?;
+    print_banner(&state.config, app.port());
+    app.run_until(shutdown_signal()).await?;
+    tracing::info!("stopping the email worker");
+    if let Err(err) = worker.shutdown().await {
+        tracing::warn!(error = %err, "email worker stopped with an error");
+    }
+    Ok(())
+}
+
+fn print_banner(config: &Config, port: u16) {
+    let url = if config.base_url.ends_with(&format!(":{}", config.bind.port())) && port != config.bind.port()
+    {
+        format!("http://{}:{port}", config.bind.ip())
+    } else {
+        config.base_url.clone()
+    };
+    println!("\nPortico is running at {url}");
+    if config.demo {
+        println!("Demo logins (password: {}):", demo::DEMO_PASSWORD);
+        for (email, role) in [
+            ("admin@portico.test", "admin, owner"),
+            ("coordinator@portico.test", "admin, coordinator"),
+            ("finance@portico.test", "admin, finance"),
+            ("safeguarding@portico.test", "admin, safeguarding lead"),
+            ("trainer@portico.test", "trainer"),
+            ("parent@portico.test", "parent"),
+        ] {
+            println!("  {email:<28} {role}");
+        }
+    }
+    println!("Press Ctrl-C to stop.\n");
+}
+
+/// Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+pub async fn migrate(config: Config) -> anyhow::Result<()> {
+    with_database(&config, |pool| async move { db::migrate(&pool).await }).await?;
+    println!("Migrations applied.");
+    Ok(())
+}
+
+pub async fn seed_demo(config: Config) -> anyhow::Result<()> {
+    let tz = config.timezone;
+    let loaded = with_database(&config, |pool| async move {
+        db::migrate(&pool).await?;
+        let hash = Passwords::new().await?.hash(demo::DEMO_PASSWORD).await?;
+        demo::seed_if_empty(&pool, tz, &hash).await
+    })
+    .await?;
+    println!(
+        "{}",
+        if loaded { "Demo data loaded." } else { "The database already has users; demo data not loaded." }
+    );
+    Ok(())
+}
+
+pub async fn create_admin(config: Config, email: &str, name: &str) -> anyhow::Result<()> {
+    let email = EmailAddress::parse(email).map_err(anyhow::Error::msg)?;
+    let password = match std::env::var("PORTICO_ADMIN_PASSWORD") {
+        Ok(password) => password,
+        Err(_) => {
+            let password = rpassword::prompt_password("Password: ").context("Failed to read the password")?;
+            let confirmation =
+                rpassword::prompt_password("Again: ").context("Failed to read the password")?;
+            if password != confirmation {
+                bail!("the two passwords do not match");
+            }
+            password
+        }
+    };
+    let password = NewPassword::parse(&password, &password).map_err(|(_, msg)| anyhow::anyhow!(msg))?;
+    let name = name.trim().to_owned();
+    with_database(&config, |pool| async move {
+        db::migrate(&pool).await?;
+        let hash = Passwords::new().await?.hash(password.as_str()).await?;
+        let mut tx = pool.begin().await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "insert into users (email, name, role, admin_role, password_hash)
+             values ($1, $2, 'admin', 'owner', $3)
+             on conflict (email) do nothing returning id",
+        )
+        .bind(email.as_str())
+        .bind(&name)
+        .bind(&hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(id) = id else { bail!("an account with that email already exists") };
+        audit::record(
+            &mut tx,
+            None,
+            "user.created",
+            "user",
+            Some(id),
+            None,
+            Some(serde_json::json!({ "email": email.as_str(), "role": "admin", "admin_role": "owner" })),
+        )
+        .await?;
+        tx.commit().await?;
+        println!("Created admin {} (owner).", email.as_str());
+        Ok(())
+    })
+    .await
+}
+
+/// Runs `work` against the configured database, stopping the private cluster after.
+async fn with_database<T, F, Fut>(config: &Config, work: F) -> anyhow::Result<T>
+where
+    F: FnOnce(PgPool) -> Fut,
+    Fut: Future<Output = anyhow::Result<T>>,
+{
+    let (pool, cluster) = database(config).await?;
+    let result = work(pool.clone()).await;
+    pool.close().await;
+    if let Some(cluster) = cluster {
+        tokio::task::spawn_blocking(move || cluster.stop()).await??;
+    }
+    result
+}

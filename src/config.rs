@@ -1,0 +1,113 @@
+//! Configuration from environment variables (and `.env`, read in `main`).
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use anyhow::{Context, bail};
+use time_tz::Tz;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `None`: start the private cluster under `data_dir/postgres`.
+    pub database_url: Option<String>,
+    pub bind: SocketAddr,
+    /// The address users reach us at; links in emails and the `Secure` cookie follow it.
+    pub base_url: String,
+    pub data_dir: PathBuf,
+    /// Load the demo data into an empty database, and show demo logins on the login page.
+    pub demo: bool,
+    pub timezone: &'static Tz,
+    pub stripe_secret_key: Option<String>,
+    pub stripe_webhook_secret: Option<String>,
+    pub stripe_api_base: Option<String>,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+}
+
+impl Config {
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|key| std::env::var(key).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Reads settings through `lookup` so tests can configure without the process env.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let database_url = lookup("DATABASE_URL");
+        let bind: SocketAddr = lookup("BIND")
+            .unwrap_or_else(|| "127.0.0.1:3000".into())
+            .parse()
+            .context("BIND must be an address like 127.0.0.1:3000")?;
+        let base_url =
+            lookup("BASE_URL").unwrap_or_else(|| format!("http://{bind}")).trim_end_matches('/').to_string();
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+            bail!("BASE_URL must start with http:// or https://");
+        }
+        let demo = match lookup("PORTICO_DEMO") {
+            Some(v) => parse_bool(&v).context("PORTICO_DEMO must be true or false")?,
+            // The private development database gets the demo by default.
+            None => database_url.is_none(),
+        };
+        let tz_name = lookup("PORTICO_TIMEZONE").unwrap_or_else(|| "Europe/London".into());
+        let timezone = time_tz::timezones::get_by_name(&tz_name)
+            .with_context(|| format!("PORTICO_TIMEZONE: unknown time zone {tz_name:?}"))?;
+        Ok(Self {
+            database_url,
+            bind,
+            base_url,
+            data_dir: lookup("PORTICO_DATA_DIR").unwrap_or_else(|| "./data".into()).into(),
+            demo,
+            timezone,
+            stripe_secret_key: lookup("STRIPE_SECRET_KEY"),
+            stripe_webhook_secret: lookup("STRIPE_WEBHOOK_SECRET"),
+            stripe_api_base: lookup("STRIPE_API_BASE"),
+            smtp_url: lookup("SMTP_URL"),
+            mail_from: lookup("MAIL_FROM").unwrap_or_else(|| "Portico <no-reply@portico.test>".into()),
+        })
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.base_url.starts_with("https://")
+    }
+}
+
+fn parse_bool(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> anyhow::Result<Config> {
+        let pairs: Vec<(String, String)> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|key| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        use time_tz::TimeZone;
+        let c = config(&[]).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.base_url, "http://127.0.0.1:3000");
+        assert!(c.demo, "the private database gets the demo by default");
+        assert_eq!(c.timezone.name(), "Europe/London");
+    }
+
+    #[test]
+    fn a_database_url_turns_the_demo_off_unless_asked() {
+        assert!(!config(&[("DATABASE_URL", "postgres://x")]).unwrap().demo);
+        let c = config(&[("DATABASE_URL", "postgres://x"), ("PORTICO_DEMO", "1")]).unwrap();
+        assert!(c.demo);
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_variable_named() {
+        let err = config(&[("PORTICO_TIMEZONE", "Mars/Olympus")]).unwrap_err();
+        assert!(err.to_string().contains("PORTICO_TIMEZONE"));
+        assert!(config(&[("BIND", "nowhere")]).is_err());
+        assert!(config(&[("BASE_URL", "ftp://x")]).is_err());
+    }
+}

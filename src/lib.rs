@@ -1,0 +1,21 @@
+//! Portico: one web server for a provider of taught sessions.
+//!
+//! `app` builds the router; each area of the domain has its own module with a
+//! `router()`, its pages, its SQL and its domain types.
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod dashboards;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod health;
+pub mod notifications;
+pub mod telemetry;
+pub mod web;
+
+pub use app::{AppState, Application};
+pub use config::Config;

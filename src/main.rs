@@ -1,0 +1,41 @@
+//! `portico`: serve, migrate, seed the demo, create an admin.
+
+use clap::{Parser, Subcommand};
+use portico::{Config, cli, telemetry};
+
+#[derive(Parser)]
+#[command(name = "portico", version, about = "Bookings, staffing, registers and payments")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web app (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Load the demo data into an empty database.
+    SeedDemo,
+    /// Create an admin (owner); the password comes from PORTICO_ADMIN_PASSWORD or the terminal.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Administrator")]
+        name: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _ = dotenvy::dotenv();
+    telemetry::init();
+    let config = Config::from_env()?;
+    match Cli::parse().command.unwrap_or(Command::Serve) {
+        Command::Serve => cli::serve(config).await,
+        Command::Migrate => cli::migrate(config).await,
+        Command::SeedDemo => cli::seed_demo(config).await,
+        Command::CreateAdmin { email, name } => cli::create_admin(config, &email, &name).await,
+    }
+}

@@ -1,0 +1,74 @@
+//! What every page shares: the layout's context, flash messages, form errors,
+//! formatting, and the headers every response carries.
+
+pub mod flash;
+pub mod fmt;
+pub mod form;
+pub mod headers;
+
+use axum::{extract::FromRequestParts, http::request::Parts};
+use time_tz::TimeZone;
+use tower_sessions::Session;
+
+use crate::{
+    AppState,
+    auth::{self, AdminRole, Role, User},
+    error::{AppError, AppResult},
+};
+pub use flash::Flash;
+pub use form::FormErrors;
+
+/// The layout's data: who is signed in, their navigation, the CSRF token for forms
+/// (the sign-out button is a form on every page), and a flash message.
+pub struct PageContext {
+    pub user: Option<User>,
+    pub csrf: String,
+    pub flash: Option<Flash>,
+    pub nav: Vec<NavLink>,
+    pub demo: bool,
+    /// The provider's time zone, which every time on the page is in.
+    pub timezone: &'static str,
+}
+
+pub struct NavLink {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+impl PageContext {
+    pub fn role_label(&self) -> &'static str {
+        match &self.user {
+            Some(User { role: Role::Admin, admin_role: Some(r), .. }) => r.label(),
+            Some(User { role: Role::Trainer, .. }) => "Trainer",
+            Some(User { role: Role::Parent, .. }) => "Parent",
+            _ => "",
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for PageContext {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
+        let user = auth::current_user(parts, state).await?;
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|_| anyhow::anyhow!("the session layer is missing"))?;
+        let csrf = auth::csrf::token(&session).await?;
+        let flash = flash::take(&session).await?;
+        let path = parts.uri.path();
+        let nav = user.as_ref().map(|u| nav_for(u, path)).unwrap_or_default();
+        Ok(Self { user, csrf, flash, nav, demo: state.config.demo, timezone: state.config.timezone.name() })
+    }
+}
+
+fn nav_for(user: &User, path: &str) -> Vec<NavLink> {
+    let links: &[(&'static str, &'static str)] = match (user.role, user.admin_role) {
+        (Role::Parent, _) => &[("/parent", "Home")],
+        (Role::Trainer, _) => &[("/trainer", "Today")],
+        (Role::Admin, Some(AdminRole::Owner)) => &[("/admin", "Dashboard"), ("/admin/outbox", "Outbox")],
+        (Role::Admin, _) => &[("/admin", "Dashboard")],
+    };
+    links.iter().map(|&(href, label)| NavLink { href, label, current: path == href }).collect()
+}

@@ -1,0 +1,159 @@
+//! Signing in and out, sessions, throttling.
+
+use crate::common::{PASSWORD, client::location, spawn_app};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_with_the_right_password_lands_on_the_users_portal() {
+    let app = spawn_app().await;
+    app.create_user("parent@example.com", "parent", None).await;
+    let client = app.client();
+
+    let response = client.login("Parent@Example.com ", PASSWORD).await;
+
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), "/parent");
+    let home = client.get_text("/parent").await;
+    assert!(home.contains("Hello, Test"), "{home}");
+    assert!(home.contains("Sign out"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_is_refused_with_the_email_kept() {
+    let app = spawn_app().await;
+    app.create_user("parent@example.com", "parent", None).await;
+    let client = app.client();
+
+    let response = client.login("parent@example.com", "not the password").await;
+
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("That email and password do not match an account."));
+    assert!(page.contains(r#"value="parent@example.com""#), "the email is kept");
+    assert_eq!(client.get("/parent").await.status(), 303, "still signed out");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_email_gets_the_same_answer_as_a_wrong_password() {
+    let app = spawn_app().await;
+    app.create_user("parent@example.com", "parent", None).await;
+
+    let wrong_password = app.client().login("parent@example.com", "nope nope nope").await;
+    let unknown = app.client().login("nobody@example.com", "nope nope nope").await;
+
+    assert_eq!(wrong_password.status(), unknown.status());
+    let strip = |page: String, email: &str| {
+        let token = crate::common::client::csrf_token_in(&page).unwrap();
+        page.replace(&token, "TOKEN").replace(email, "EMAIL")
+    };
+    assert_eq!(
+        strip(wrong_password.text().await.unwrap(), "parent@example.com"),
+        strip(unknown.text().await.unwrap(), "nobody@example.com"),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_sign_in_form_says_what_is_missing_by_each_field() {
+    let app = spawn_app().await;
+    let client = app.client();
+
+    let response = client.login("not-an-email", "").await;
+
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.unwrap();
+    assert!(page.contains(
+        r#"<p class="field-error" id="email-error">Enter an email address like name@example.com.</p>"#
+    ));
+    assert!(page.contains(r#"<p class="field-error" id="password-error">Enter your password.</p>"#));
+    assert!(page.contains(r#"value="not-an-email""#));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_id_changes_at_sign_in() {
+    let app = spawn_app().await;
+    app.create_user("trainer@example.com", "trainer", None).await;
+    let client = app.client();
+    client.get("/login").await;
+    let anonymous_id = client.session_id().expect("the login page starts a session");
+
+    let response = client.login("trainer@example.com", PASSWORD).await;
+
+    assert_eq!(response.status(), 303);
+    let signed_in_id = client.session_id().expect("still a session cookie");
+    assert_ne!(anonymous_id, signed_in_id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_cookie_replayed_after_sign_out_is_refused() {
+    let app = spawn_app().await;
+    let client = app.signed_in("parent@example.com", "parent", None).await;
+    let stolen = client.session_id().expect("a session cookie");
+    assert_eq!(client.get("/parent").await.status(), 200);
+
+    let response = client.logout("/parent").await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), "/login");
+
+    let replay = app.client();
+    replay.set_session_id(&stolen);
+    let response = replay.get("/parent").await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), "/login");
+    let stored: i64 = sqlx::query_scalar("select count(*) from tower_sessions.session where id = $1")
+        .bind(&stolen)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0, "sign-out deletes the session on the server");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_users_session_stops_working() {
+    let app = spawn_app().await;
+    let client = app.signed_in("trainer@example.com", "trainer", None).await;
+    assert_eq!(client.get("/trainer").await.status(), 200);
+
+    sqlx::query("update users set is_active = false where email = 'trainer@example.com'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    let response = client.get("/trainer").await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), "/login");
+    assert_eq!(app.client().login("trainer@example.com", PASSWORD).await.status(), 422);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failed_sign_ins_are_throttled_per_account() {
+    let app = spawn_app().await;
+    app.create_user("parent@example.com", "parent", None).await;
+    let client = app.client();
+    for _ in 0..5 {
+        assert_eq!(client.login("parent@example.com", "guess guess").await.status(), 422);
+    }
+
+    let response = client.login("parent@example.com", PASSWORD).await;
+
+    assert_eq!(response.status(), 429, "even the right password waits out the window");
+    assert!(response.text().await.unwrap().contains("Too many failed attempts"));
+    let other = app.client();
+    app.create_user("other@example.com", "parent", None).await;
+    assert_eq!(
+        other.login("other@example.com", PASSWORD).await.status(),
+        303,
+        "other accounts are unaffected"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passwords_are_stored_as_argon2id_hashes() {
+    let app = spawn_app().await;
+    app.create_user("parent@example.com", "parent", None).await;
+    let hash: String =
+        sqlx::query_scalar("select password_hash from users where email = 'parent@example.com'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+    assert!(!hash.contains(PASSWORD));
+}

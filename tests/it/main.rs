@@ -1,0 +1,12 @@
+//! The integration suite: one binary, every test against the real server and real
+//! PostgreSQL (a throwaway cluster, or databases created on `DATABASE_URL`).
+
+mod common;
+
+mod auth;
+mod binary;
+mod dashboards;
+mod health;
+mod outbox;
+mod reset;
+mod security;
