@@ -67,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(home))
         .merge(auth::router())
         .merge(dashboards::router())
+        .merge(crate::bookings::router())
         .merge(notifications::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), auth::csrf::protect))

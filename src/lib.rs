@@ -6,6 +6,7 @@
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod bookings;
 pub mod cli;
 pub mod config;
 pub mod dashboards;

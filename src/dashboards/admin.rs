@@ -89,7 +89,7 @@ pub async fn show(State(state): State<AppState>, _admin: Admin, ctx: PageContext
          join sessions s on s.id = sh.session_id
          join activities a on a.id = s.activity_id
          where sh.status = 'open' and s.status <> 'cancelled'
-           and s.starts_at > now() and s.starts_at < now() + interval '7 days'
+           and s.starts_at > now() and s.starts_at < now() + interval '14 days'
          order by s.starts_at",
     )
     .fetch_all(&state.pool)

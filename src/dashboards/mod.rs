@@ -23,7 +23,7 @@ fn local_today(tz: &Tz) -> Date {
 }
 
 /// The instant local midnight starts `date` (the first, if the clocks repeat an hour).
-fn start_of_day(date: Date, tz: &Tz) -> OffsetDateTime {
+pub(crate) fn start_of_day(date: Date, tz: &Tz) -> OffsetDateTime {
     let midnight = date.with_time(Time::MIDNIGHT);
     midnight.assume_timezone(tz).take_first().unwrap_or_else(|| midnight.assume_utc())
 }

@@ -92,7 +92,7 @@ pub async fn show(
         .into_iter()
         .map(|c| ChildCard {
             name: format!("{} {}", c.first_name, c.last_name),
-            age: age_on(c.date_of_birth, today),
+            age: crate::bookings::domain::age_on(c.date_of_birth, today),
             has_medical_flags: c.has_medical_flags,
         })
         .collect();
@@ -109,24 +109,4 @@ pub async fn show(
         })
         .collect();
     render(&ParentDashboard { ctx, children, upcoming })
-}
-
-/// Whole years between `born` and `on`.
-pub fn age_on(born: Date, on: Date) -> i32 {
-    let had_birthday = (on.month() as u8, on.day()) >= (born.month() as u8, born.day());
-    on.year() - born.year() - i32::from(!had_birthday)
-}
-
-#[cfg(test)]
-mod tests {
-    use time::macros::date;
-
-    use super::age_on;
-
-    #[test]
-    fn age_turns_over_on_the_birthday() {
-        assert_eq!(age_on(date!(2019 - 11 - 23), date!(2026 - 11 - 22)), 6);
-        assert_eq!(age_on(date!(2019 - 11 - 23), date!(2026 - 11 - 23)), 7);
-        assert_eq!(age_on(date!(2020 - 02 - 29), date!(2026 - 02 - 28)), 5);
-    }
 }

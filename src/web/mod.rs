@@ -65,9 +65,16 @@ impl FromRequestParts<AppState> for PageContext {
 
 fn nav_for(user: &User, path: &str) -> Vec<NavLink> {
     let links: &[(&'static str, &'static str)] = match (user.role, user.admin_role) {
-        (Role::Parent, _) => &[("/parent", "Home")],
+        (Role::Parent, _) => {
+            &[("/parent", "Home"), ("/parent/sessions", "Book"), ("/parent/bookings", "Bookings")]
+        }
         (Role::Trainer, _) => &[("/trainer", "Today")],
-        (Role::Admin, Some(AdminRole::Owner)) => &[("/admin", "Dashboard"), ("/admin/outbox", "Outbox")],
+        (Role::Admin, Some(AdminRole::Owner)) => {
+            &[("/admin", "Dashboard"), ("/admin/bookings", "Bookings"), ("/admin/outbox", "Outbox")]
+        }
+        (Role::Admin, Some(AdminRole::Coordinator | AdminRole::Finance)) => {
+            &[("/admin", "Dashboard"), ("/admin/bookings", "Bookings")]
+        }
         (Role::Admin, _) => &[("/admin", "Dashboard")],
     };
     links.iter().map(|&(href, label)| NavLink { href, label, current: path == href }).collect()

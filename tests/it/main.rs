@@ -5,6 +5,7 @@ mod common;
 
 mod auth;
 mod binary;
+mod bookings;
 mod dashboards;
 mod health;
 mod outbox;

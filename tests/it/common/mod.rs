@@ -180,7 +180,10 @@ pub async fn spawn_app() -> TestApp {
 
 /// Like `spawn_app`, with extra settings (e.g. `("BASE_URL", "https://…")`).
 pub async fn spawn_app_with(settings: &[(&str, &str)]) -> TestApp {
-    portico::telemetry::init();
+    // Quiet by default; RUST_LOG=debug cargo test shows the app's logs.
+    if std::env::var_os("RUST_LOG").is_some() {
+        portico::telemetry::init();
+    }
     let db = TestDatabase::new().await;
     let smtp = SmtpSink::start().await;
     let mut pairs: Vec<(String, String)> = vec![

@@ -1,0 +1,357 @@
+//! The office's side: the approval queue, search, a booking's detail, and the
+//! decisions (approve, reject, request changes, cancel).
+
+use askama::Template;
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use time::{Date, Duration, OffsetDateTime, macros::format_description};
+use time_tz::OffsetDateTimeExt;
+use tower_sessions::Session;
+
+use super::{
+    Transition,
+    domain::{self, BookingStatus},
+    parent::{HistoryLine, ParticipantLine, history_lines, participant_lines},
+    parse_id, store,
+};
+use crate::{
+    AppState,
+    auth::{Admin, AdminRole},
+    error::{AppError, AppResult},
+    web::{
+        FormErrors, PageContext,
+        flash::{self, FlashKind},
+        fmt,
+        form::{Fields, QueryFields, render, render_with},
+    },
+};
+
+/// Reading bookings: the office and finance. Deciding on them: coordinators (and owners).
+const READERS: &[AdminRole] = &[AdminRole::Coordinator, AdminRole::Finance];
+const DECIDERS: &[AdminRole] = &[AdminRole::Coordinator];
+
+pub struct QueueLine {
+    pub id: i64,
+    pub parent: String,
+    pub children: String,
+    pub ages: String,
+    pub activity: String,
+    pub first: String,
+    pub sessions: i64,
+    pub total: String,
+    pub status: String,
+    pub status_key: String,
+    pub medical: bool,
+    pub received: String,
+}
+
+pub struct StatusChoice {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "bookings/admin_index.html")]
+pub struct IndexPage {
+    pub ctx: PageContext,
+    pub statuses: Vec<StatusChoice>,
+    pub q: String,
+    pub from: String,
+    pub to: String,
+    pub is_queue: bool,
+    pub can_decide: bool,
+    pub bookings: Vec<QueueLine>,
+}
+
+const STATUSES: [BookingStatus; 7] = [
+    BookingStatus::Pending,
+    BookingStatus::ChangesRequested,
+    BookingStatus::Approved,
+    BookingStatus::Rejected,
+    BookingStatus::Cancelled,
+    BookingStatus::Completed,
+    BookingStatus::Draft,
+];
+
+fn parse_date(raw: Option<&str>) -> Option<Date> {
+    raw.and_then(|v| Date::parse(v, format_description!("[year]-[month]-[day]")).ok())
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    QueryFields(query): QueryFields,
+) -> AppResult<Response> {
+    admin.require(READERS)?;
+    let tz = state.config.timezone;
+    let status = query.get("status").and_then(BookingStatus::parse);
+    let from = parse_date(query.get("from"));
+    let to = parse_date(query.get("to"));
+    let is_queue = status == Some(BookingStatus::Pending);
+    let search = store::Search {
+        parent_id: None,
+        status,
+        text: query.get("q").map(str::to_owned),
+        from: from.map(|d| crate::dashboards::start_of_day(d, tz)),
+        until: to.map(|d| crate::dashboards::start_of_day(d + Duration::days(1), tz)),
+        oldest_first: is_queue,
+    };
+    let mut conn = state.pool.acquire().await?;
+    let today = OffsetDateTime::now_utc().to_timezone(tz).date();
+    let bookings = store::search(&mut conn, &search)
+        .await?
+        .into_iter()
+        .map(|b| {
+            let label = BookingStatus::parse(&b.status).map_or("", BookingStatus::label);
+            QueueLine {
+                id: b.id,
+                parent: b.parent_name,
+                children: b.children,
+                ages: b
+                    .youngest_dob
+                    .map(|dob| format!("youngest {}", domain::age_on(dob, today)))
+                    .unwrap_or_default(),
+                activity: b.activity,
+                first: b.first_start.map(|t| fmt::day_time(t, tz)).unwrap_or_default(),
+                sessions: b.sessions,
+                total: fmt::pounds(i64::from(b.total_pence)),
+                status: label.into(),
+                status_key: b.status,
+                medical: b.medical_flags,
+                received: fmt::day_time(b.created_at, tz),
+            }
+        })
+        .collect();
+    render(&IndexPage {
+        ctx,
+        statuses: STATUSES
+            .iter()
+            .map(|s| StatusChoice { value: s.as_str(), label: s.label(), selected: Some(*s) == status })
+            .collect(),
+        q: query.get("q").unwrap_or_default().to_owned(),
+        from: from.map(|d| d.to_string()).unwrap_or_default(),
+        to: to.map(|d| d.to_string()).unwrap_or_default(),
+        is_queue,
+        can_decide: admin.require(DECIDERS).is_ok(),
+        bookings,
+    })
+}
+
+pub struct ChildCard {
+    pub name: String,
+    pub age: i32,
+    pub medical: String,
+}
+
+#[derive(Template)]
+#[template(path = "bookings/admin_show.html")]
+pub struct ShowPage {
+    pub ctx: PageContext,
+    pub id: i64,
+    pub parent: String,
+    pub parent_email: String,
+    pub status: String,
+    pub status_key: String,
+    pub total: String,
+    pub notes: String,
+    pub by_admin: bool,
+    pub lines: Vec<ParticipantLine>,
+    pub children: Vec<ChildCard>,
+    pub history: Vec<HistoryLine>,
+    pub can_decide: bool,
+    pub can_approve: bool,
+    pub can_reject: bool,
+    pub can_request_changes: bool,
+    pub can_cancel: bool,
+    /// Which form the errors belong to, and what was typed there.
+    pub failed_form: &'static str,
+    pub reason: String,
+    pub errors: FormErrors,
+}
+
+async fn show_page(state: &AppState, admin: &Admin, ctx: PageContext, id: i64) -> AppResult<ShowPage> {
+    let tz = state.config.timezone;
+    let mut conn = state.pool.acquire().await?;
+    let booking = store::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    let participants = store::participants(&mut conn, id).await?;
+    let history = store::history(&mut conn, id).await?;
+    let status = booking.status();
+    let today = OffsetDateTime::now_utc().to_timezone(tz).date();
+    let mut children: Vec<ChildCard> = Vec::new();
+    for p in &participants {
+        if !children.iter().any(|c| c.name == p.child_name) {
+            children.push(ChildCard {
+                name: p.child_name.clone(),
+                age: domain::age_on(p.date_of_birth, today),
+                medical: p.medical.clone(),
+            });
+        }
+    }
+    let can_decide = admin.require(DECIDERS).is_ok();
+    Ok(ShowPage {
+        ctx,
+        id,
+        parent: booking.parent_name.clone(),
+        parent_email: booking.parent_email.clone(),
+        status: status.label().into(),
+        status_key: booking.status.clone(),
+        total: fmt::pounds(i64::from(booking.total_pence)),
+        notes: booking.notes.clone(),
+        by_admin: booking.created_by_admin,
+        lines: participant_lines(&participants, tz),
+        children,
+        history: history_lines(history, tz),
+        can_decide,
+        can_approve: can_decide && status.can_become(BookingStatus::Approved),
+        can_reject: can_decide && status.can_become(BookingStatus::Rejected),
+        can_request_changes: can_decide && status == BookingStatus::Pending,
+        can_cancel: can_decide && status.can_become(BookingStatus::Cancelled),
+        failed_form: "",
+        reason: String::new(),
+        errors: FormErrors::default(),
+    })
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    admin.require(READERS)?;
+    let page = show_page(&state, &admin, ctx, parse_id(&id)?).await?;
+    render(&page)
+}
+
+/// Applies one decision and redirects back, or re-renders with the reason's error.
+async fn decide(
+    state: AppState,
+    admin: Admin,
+    ctx: PageContext,
+    session: Session,
+    id: String,
+    form: Fields,
+    to: BookingStatus,
+) -> AppResult<Response> {
+    admin.require(DECIDERS)?;
+    // Approving needs no words; every other decision tells the parent why.
+    let reason_required = to != BookingStatus::Approved;
+    let id = parse_id(&id)?;
+    let typed = form.get("reason").unwrap_or_default().to_owned();
+    let reason = if reason_required {
+        match domain::parse_reason(&typed) {
+            Ok(reason) => reason,
+            Err(message) => {
+                let mut page = show_page(&state, &admin, ctx, id).await?;
+                page.failed_form = match to {
+                    BookingStatus::Rejected => "reject",
+                    BookingStatus::ChangesRequested => "request-changes",
+                    _ => "cancel",
+                };
+                page.reason = typed;
+                page.errors.add("reason", message);
+                return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
+            }
+        }
+    } else {
+        typed.chars().take(2000).collect()
+    };
+    let mut tx = state.pool.begin().await?;
+    match super::transition(&state, &mut tx, id, to, &admin.0, &reason).await? {
+        Transition::Done => {
+            tx.commit().await?;
+            let done = match to {
+                BookingStatus::Approved => "Booking approved; the parent has been emailed.",
+                BookingStatus::Rejected => "Booking rejected; the parent has been emailed the reason.",
+                BookingStatus::ChangesRequested => "Changes requested; the parent has been emailed.",
+                _ => "Booking cancelled; its places are free again and the parent has been emailed.",
+            };
+            flash::push(&session, FlashKind::Success, done).await?;
+        }
+        Transition::NotAllowed(now) => {
+            let message = format!("Nothing changed: the booking is now “{}”.", now.label());
+            flash::push(&session, FlashKind::Error, message).await?;
+        }
+        Transition::Missing => return Err(AppError::NotFound),
+    }
+    Ok(Redirect::to(&format!("/admin/bookings/{id}")).into_response())
+}
+
+pub async fn approve(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    session: Session,
+    Path(id): Path<String>,
+    form: Fields,
+) -> AppResult<Response> {
+    decide(state, admin, ctx, session, id, form, BookingStatus::Approved).await
+}
+
+pub async fn reject(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    session: Session,
+    Path(id): Path<String>,
+    form: Fields,
+) -> AppResult<Response> {
+    decide(state, admin, ctx, session, id, form, BookingStatus::Rejected).await
+}
+
+pub async fn request_changes(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    session: Session,
+    Path(id): Path<String>,
+    form: Fields,
+) -> AppResult<Response> {
+    decide(state, admin, ctx, session, id, form, BookingStatus::ChangesRequested).await
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    session: Session,
+    Path(id): Path<String>,
+    form: Fields,
+) -> AppResult<Response> {
+    decide(state, admin, ctx, session, id, form, BookingStatus::Cancelled).await
+}
+
+/// Approves every selected booking that is still waiting, in one transaction.
+pub async fn approve_many(
+    State(state): State<AppState>,
+    admin: Admin,
+    session: Session,
+    form: Fields,
+) -> AppResult<Response> {
+    admin.require(DECIDERS)?;
+    let ids = form.ids("booking");
+    let mut tx = state.pool.begin().await?;
+    let mut approved = 0;
+    for id in &ids {
+        if let Transition::Done =
+            super::transition(&state, &mut tx, *id, BookingStatus::Approved, &admin.0, "").await?
+        {
+            approved += 1;
+        }
+    }
+    tx.commit().await?;
+    let skipped = ids.len() - approved;
+    let message = match (approved, skipped) {
+        (0, 0) => "Select the bookings to approve.".to_owned(),
+        (n, 0) => format!("Approved {n} booking{}.", if n == 1 { "" } else { "s" }),
+        (n, s) => format!("Approved {n}; {s} had already been decided by someone else."),
+    };
+    let kind = if approved == 0 { FlashKind::Error } else { FlashKind::Success };
+    flash::push(&session, kind, message).await?;
+    Ok(Redirect::to("/admin/bookings?status=pending").into_response())
+}

@@ -1,0 +1,182 @@
+//! The booking state machine and the rules a booking must meet.
+
+use std::fmt;
+
+use time::{Date, Duration, OffsetDateTime};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BookingStatus {
+    Draft,
+    Pending,
+    ChangesRequested,
+    Approved,
+    Rejected,
+    Cancelled,
+    Completed,
+}
+
+impl BookingStatus {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "draft" => Self::Draft,
+            "pending" => Self::Pending,
+            "changes_requested" => Self::ChangesRequested,
+            "approved" => Self::Approved,
+            "rejected" => Self::Rejected,
+            "cancelled" => Self::Cancelled,
+            "completed" => Self::Completed,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Pending => "pending",
+            Self::ChangesRequested => "changes_requested",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::Cancelled => "cancelled",
+            Self::Completed => "completed",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Draft => "Draft",
+            Self::Pending => "Waiting for approval",
+            Self::ChangesRequested => "Changes requested",
+            Self::Approved => "Confirmed",
+            Self::Rejected => "Rejected",
+            Self::Cancelled => "Cancelled",
+            Self::Completed => "Completed",
+        }
+    }
+
+    /// Whether the booking keeps its places in this state.
+    pub fn holds_places(self) -> bool {
+        matches!(self, Self::Pending | Self::ChangesRequested | Self::Approved | Self::Completed)
+    }
+
+    /// The transitions a user may make; anything else is refused.
+    pub fn can_become(self, next: Self) -> bool {
+        use BookingStatus::*;
+        matches!(
+            (self, next),
+            (Draft, Pending | Cancelled)
+                | (Pending, Approved | Rejected | ChangesRequested | Cancelled)
+                | (ChangesRequested, Pending | Approved | Rejected | Cancelled)
+                | (Approved, Cancelled | Completed)
+        )
+    }
+}
+
+impl fmt::Display for BookingStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whole years between `born` and `on`.
+pub fn age_on(born: Date, on: Date) -> i32 {
+    let had_birthday = (on.month() as u8, on.day()) >= (born.month() as u8, born.day());
+    on.year() - born.year() - i32::from(!had_birthday)
+}
+
+/// Why a child cannot be booked onto a session, in words for the parent.
+pub fn age_problem(age: i32, min: Option<i32>, max: Option<i32>) -> Option<String> {
+    match (min, max) {
+        (Some(min), _) if age < min => Some(format!("is {age}; this is for ages {}", range(min, max))),
+        (_, Some(max)) if age > max => {
+            Some(format!("is {age}; this is for ages {}", range(min.unwrap_or(0), Some(max))))
+        }
+        _ => None,
+    }
+}
+
+fn range(min: i32, max: Option<i32>) -> String {
+    match max {
+        Some(max) => format!("{min}–{max}"),
+        None => format!("{min} and over"),
+    }
+}
+
+/// Bookings close `cutoff_hours` before the start.
+pub fn booking_open(starts_at: OffsetDateTime, cutoff_hours: i32, now: OffsetDateTime) -> bool {
+    now < starts_at - Duration::hours(i64::from(cutoff_hours))
+}
+
+/// A parent may cancel until `cutoff_hours` before the start.
+pub fn cancellation_open(starts_at: OffsetDateTime, cutoff_hours: i32, now: OffsetDateTime) -> bool {
+    now < starts_at - Duration::hours(i64::from(cutoff_hours))
+}
+
+/// A reason or message an admin must give: trimmed, not empty, not a novel.
+pub fn parse_reason(input: &str) -> Result<String, &'static str> {
+    let reason = input.trim();
+    if reason.is_empty() {
+        Err("Give a reason: the parent will read it.")
+    } else if reason.chars().count() > 2000 {
+        Err("Keep it under 2,000 characters.")
+    } else {
+        Ok(reason.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::{date, datetime};
+
+    use super::{BookingStatus::*, *};
+
+    #[test]
+    fn statuses_round_trip_and_unknown_ones_are_refused() {
+        for s in [Draft, Pending, ChangesRequested, Approved, Rejected, Cancelled, Completed] {
+            assert_eq!(BookingStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(BookingStatus::parse("approved; drop table"), None);
+    }
+
+    #[test]
+    fn only_sensible_transitions_are_allowed() {
+        assert!(Pending.can_become(Approved));
+        assert!(Pending.can_become(ChangesRequested));
+        assert!(ChangesRequested.can_become(Pending));
+        assert!(Approved.can_become(Cancelled));
+        assert!(!Rejected.can_become(Approved), "a rejection is final");
+        assert!(!Cancelled.can_become(Pending));
+        assert!(!Approved.can_become(Pending));
+        assert!(!Completed.can_become(Cancelled));
+    }
+
+    #[test]
+    fn places_are_held_while_the_booking_stands() {
+        assert!(Pending.holds_places() && Approved.holds_places() && ChangesRequested.holds_places());
+        assert!(!Draft.holds_places() && !Rejected.holds_places() && !Cancelled.holds_places());
+    }
+
+    #[test]
+    fn age_limits_explain_themselves() {
+        assert_eq!(age_problem(4, Some(5), Some(8)).as_deref(), Some("is 4; this is for ages 5–8"));
+        assert_eq!(age_problem(9, Some(5), Some(8)).as_deref(), Some("is 9; this is for ages 5–8"));
+        assert_eq!(age_problem(8, Some(5), Some(8)), None);
+        assert_eq!(age_problem(30, Some(16), None), None);
+        assert_eq!(age_on(date!(2019 - 11 - 23), date!(2026 - 11 - 22)), 6);
+    }
+
+    #[test]
+    fn cut_offs_close_booking_and_cancelling_in_time() {
+        let start = datetime!(2026-11-28 10:00 UTC);
+        assert!(booking_open(start, 2, datetime!(2026-11-28 07:59 UTC)));
+        assert!(!booking_open(start, 2, datetime!(2026-11-28 08:00 UTC)));
+        assert!(!booking_open(start, 0, start), "never after the start");
+        assert!(cancellation_open(start, 24, datetime!(2026-11-27 09:59 UTC)));
+        assert!(!cancellation_open(start, 24, datetime!(2026-11-27 10:00 UTC)));
+    }
+
+    #[test]
+    fn reasons_are_required() {
+        assert!(parse_reason("   ").is_err());
+        assert_eq!(parse_reason("  Full that week ").unwrap(), "Full that week");
+    }
+}

@@ -1,0 +1,85 @@
+//! Bookings: parents find sessions and book their children; admins approve, reject,
+//! ask for changes and cancel. Every change is one transaction with its history row
+//! and its email.
+
+mod admin;
+pub mod domain;
+mod emails;
+mod parent;
+pub mod store;
+
+use axum::{
+    Router,
+    routing::{get, post},
+};
+use sqlx::PgConnection;
+
+use crate::{AppState, audit, error::AppResult};
+use domain::BookingStatus;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/parent/sessions", get(parent::browse))
+        .route("/parent/sessions/{id}", get(parent::session))
+        .route("/parent/series/{id}", get(parent::series))
+        .route("/parent/bookings", get(parent::index).post(parent::create))
+        .route("/parent/bookings/new", get(parent::review))
+        .route("/parent/bookings/{id}", get(parent::show))
+        .route("/parent/bookings/{id}/cancel", post(parent::cancel))
+        .route("/parent/bookings/{id}/resubmit", post(parent::resubmit))
+        .route("/admin/bookings", get(admin::index))
+        .route("/admin/bookings/approve", post(admin::approve_many))
+        .route("/admin/bookings/{id}", get(admin::show))
+        .route("/admin/bookings/{id}/approve", post(admin::approve))
+        .route("/admin/bookings/{id}/reject", post(admin::reject))
+        .route("/admin/bookings/{id}/request-changes", post(admin::request_changes))
+        .route("/admin/bookings/{id}/cancel", post(admin::cancel))
+}
+
+/// What happened to a requested status change.
+pub enum Transition {
+    Done,
+    /// The booking is no longer in a state that allows it (someone else acted first).
+    NotAllowed(BookingStatus),
+    Missing,
+}
+
+/// Moves booking `id` to `to` within `conn`'s transaction: locks it, checks the state
+/// machine, releases places if needed, records history, audit (for staff) and email.
+pub async fn transition(
+    state: &AppState,
+    conn: &mut PgConnection,
+    id: i64,
+    to: BookingStatus,
+    actor: &crate::auth::User,
+    reason: &str,
+) -> AppResult<Transition> {
+    let Some(from) = store::lock_status(conn, id).await? else { return Ok(Transition::Missing) };
+    if !from.can_become(to) {
+        return Ok(Transition::NotAllowed(from));
+    }
+    store::change_status(conn, id, from, to, actor.id, reason).await?;
+    if actor.role == crate::auth::Role::Admin {
+        audit::record(
+            conn,
+            Some(actor.id),
+            &format!("booking.{to}"),
+            "booking",
+            Some(id),
+            Some(serde_json::json!({ "status": from.as_str() })),
+            Some(serde_json::json!({ "status": to.as_str(), "reason": reason })),
+        )
+        .await?;
+    }
+    if let Some(booking) = store::find(conn, id).await?
+        && let Some(email) = emails::for_status(&booking, to, reason, &state.config.base_url)
+    {
+        state.outbox.queue(conn, &email).await?;
+    }
+    Ok(Transition::Done)
+}
+
+/// A path id: anything that is not a number is simply not found.
+pub(crate) fn parse_id(raw: &str) -> AppResult<i64> {
+    raw.parse().map_err(|_| crate::error::AppError::NotFound)
+}

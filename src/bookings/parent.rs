@@ -1,0 +1,734 @@
+//! The parent's side: find a session or a series, review the booking with its total,
+//! book, and follow or cancel it.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use time::{Date, Duration, OffsetDateTime, macros::format_description};
+use time_tz::OffsetDateTimeExt;
+use tower_sessions::Session;
+
+use super::{
+    Transition,
+    domain::{self, BookingStatus},
+    emails, parse_id,
+    store::{self, BookingError, NewItem, SessionFilter, SessionInfo},
+};
+use crate::{
+    AppState,
+    auth::Parent,
+    error::{AppError, AppResult},
+    web::{
+        PageContext,
+        flash::{self, FlashKind},
+        fmt,
+        form::{Fields, QueryFields, render, render_with},
+    },
+};
+
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+pub struct SessionLine {
+    pub id: i64,
+    pub activity: String,
+    pub venue: String,
+    pub when: String,
+    pub until: String,
+    pub price: String,
+    pub bookable: bool,
+    pub note: String,
+}
+
+pub struct SeriesCard {
+    pub id: i64,
+    pub name: String,
+    pub activity: String,
+    pub venue: String,
+    pub next: String,
+    pub dates: usize,
+    pub price: String,
+    pub full_dates: usize,
+}
+
+#[derive(Template)]
+#[template(path = "bookings/browse.html")]
+pub struct BrowsePage {
+    pub ctx: PageContext,
+    pub activities: Vec<Choice>,
+    pub venues: Vec<Choice>,
+    pub children: Vec<Choice>,
+    pub from: String,
+    pub to: String,
+    pub series: Vec<SeriesCard>,
+    pub sessions: Vec<SessionLine>,
+}
+
+fn line(s: &SessionInfo, tz: &time_tz::Tz, now: OffsetDateTime) -> SessionLine {
+    let open = domain::booking_open(s.starts_at, s.booking_cutoff_hours, now);
+    let note = if !open {
+        "Booking closed".to_owned()
+    } else if s.places_left() == 0 {
+        "Full".to_owned()
+    } else if s.places_left() <= 3 {
+        format!("{} place{} left", s.places_left(), if s.places_left() == 1 { "" } else { "s" })
+    } else {
+        format!("{} places left", s.places_left())
+    };
+    SessionLine {
+        id: s.id,
+        activity: s.activity.clone(),
+        venue: s.venue.clone(),
+        when: fmt::day_time(s.starts_at, tz),
+        until: fmt::time_of_day(s.ends_at, tz),
+        price: fmt::pounds(i64::from(s.price_pence)),
+        bookable: open && s.places_left() > 0,
+        note,
+    }
+}
+
+fn parse_date(raw: Option<&str>) -> Option<Date> {
+    raw.and_then(|v| Date::parse(v, format_description!("[year]-[month]-[day]")).ok())
+}
+
+pub async fn browse(
+    State(state): State<AppState>,
+    Parent(parent): Parent,
+    ctx: PageContext,
+    QueryFields(query): QueryFields,
+) -> AppResult<Response> {
+    let tz = state.config.timezone;
+    let mut conn = state.pool.acquire().await?;
+    let from = parse_date(query.get("from"));
+    let to = parse_date(query.get("to"));
+    let filter = SessionFilter {
+        activity_id: query.id("activity"),
+        venue_id: query.id("venue"),
+        from: from.map(|d| crate::dashboards::start_of_day(d, tz)),
+        until: to.map(|d| crate::dashboards::start_of_day(d + Duration::days(1), tz)),
+    };
+    let mut sessions = store::upcoming_sessions(&mut conn, &filter).await?;
+    let children = store::children_of(&mut conn, parent.id).await?;
+    let chosen_child = query.id("child").and_then(|id| children.iter().find(|c| c.id == id));
+    if let Some(child) = chosen_child {
+        sessions.retain(|s| {
+            let age = domain::age_on(child.date_of_birth, s.starts_at.to_timezone(tz).date());
+            domain::age_problem(age, s.min_age_years, s.max_age_years).is_none()
+        });
+    }
+    let activities: Vec<(i64, String)> =
+        sqlx::query_as("select id, name from activities where is_active order by name")
+            .fetch_all(&mut *conn)
+            .await?;
+    let venues: Vec<(i64, String)> =
+        sqlx::query_as("select id, name from venues order by name").fetch_all(&mut *conn).await?;
+
+    let now = OffsetDateTime::now_utc();
+    let mut by_series: BTreeMap<i64, Vec<&SessionInfo>> = BTreeMap::new();
+    let mut one_offs = Vec::new();
+    for s in &sessions {
+        match s.series_id {
+            Some(id) => by_series.entry(id).or_default().push(s),
+            None => one_offs.push(line(s, tz, now)),
+        }
+    }
+    let mut series: Vec<SeriesCard> = by_series
+        .into_iter()
+        .filter_map(|(id, dates)| {
+            let first = dates.first()?;
+            Some(SeriesCard {
+                id,
+                name: first.series_name.clone().unwrap_or_else(|| first.activity.clone()),
+                activity: first.activity.clone(),
+                venue: first.venue.clone(),
+                next: fmt::day_time(first.starts_at, tz),
+                dates: dates.len(),
+                price: fmt::pounds(i64::from(first.price_pence)),
+                full_dates: dates.iter().filter(|s| s.places_left() == 0).count(),
+            })
+        })
+        .collect();
+    series.sort_by(|a, b| a.name.cmp(&b.name));
+
+    let choices = |items: Vec<(i64, String)>, selected: Option<i64>| {
+        items
+            .into_iter()
+            .map(|(id, label)| Choice { value: id.to_string(), label, selected: Some(id) == selected })
+            .collect()
+    };
+    let page = BrowsePage {
+        ctx,
+        activities: choices(activities, filter.activity_id),
+        venues: choices(venues, filter.venue_id),
+        children: choices(
+            children.iter().map(|c| (c.id, c.first_name.clone())).collect(),
+            chosen_child.map(|c| c.id),
+        ),
+        from: from.map(|d| d.to_string()).unwrap_or_default(),
+        to: to.map(|d| d.to_string()).unwrap_or_default(),
+        series,
+        sessions: one_offs,
+    };
+    render(&page)
+}
+
+pub struct ChildOption {
+    pub id: i64,
+    pub name: String,
+    pub problem: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "bookings/session.html")]
+pub struct SessionPage {
+    pub ctx: PageContext,
+    pub title: String,
+    pub description: String,
+    pub venue: String,
+    pub address: String,
+    pub source: &'static str,
+    pub source_id: i64,
+    pub dates: Vec<SessionLine>,
+    pub children: Vec<ChildOption>,
+    pub closed: Option<&'static str>,
+    pub requires_approval: bool,
+}
+
+/// Why each child could not join all of `sessions`, judged on the first one.
+async fn child_options(
+    conn: &mut sqlx::PgConnection,
+    parent_id: i64,
+    sessions: &[SessionInfo],
+    tz: &time_tz::Tz,
+) -> AppResult<Vec<ChildOption>> {
+    let children = store::children_of(conn, parent_id).await?;
+    let Some(first) = sessions.first() else { return Ok(Vec::new()) };
+    let ids: Vec<i64> = sessions.iter().map(|s| s.id).collect();
+    let child_ids: Vec<i64> = children.iter().map(|c| c.id).collect();
+    let held = store::places_held(conn, &ids, &child_ids).await?;
+    Ok(children
+        .into_iter()
+        .map(|c| {
+            let age = domain::age_on(c.date_of_birth, first.starts_at.to_timezone(tz).date());
+            let problem = domain::age_problem(age, first.min_age_years, first.max_age_years)
+                .map(|p| format!("{} {p}", c.first_name))
+                .or_else(|| {
+                    let booked = held.iter().filter(|(_, child)| *child == c.id).count();
+                    (booked == ids.len()).then(|| format!("{} is already booked", c.first_name))
+                });
+            ChildOption { id: c.id, name: format!("{} {}", c.first_name, c.last_name), problem }
+        })
+        .collect())
+}
+
+pub async fn session(
+    State(state): State<AppState>,
+    Parent(parent): Parent,
+    ctx: PageContext,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let tz = state.config.timezone;
+    let mut conn = state.pool.acquire().await?;
+    let s = store::session(&mut conn, parse_id(&id)?).await?.ok_or(AppError::NotFound)?;
+    if s.status == "cancelled" {
+        return Err(AppError::NotFound);
+    }
+    let now = OffsetDateTime::now_utc();
+    let closed = if !domain::booking_open(s.starts_at, s.booking_cutoff_hours, now) {
+        Some("Booking has closed for this session.")
+    } else if s.places_left() == 0 {
+        Some("This session is full.")
+    } else {
+        None
+    };
+    let children = child_options(&mut conn, parent.id, std::slice::from_ref(&s), tz).await?;
+    render(&SessionPage {
+        ctx,
+        title: s.activity.clone(),
+        description: s.description.clone(),
+        venue: s.venue.clone(),
+        address: s.venue_address.clone(),
+        source: "session",
+        source_id: s.id,
+        dates: vec![line(&s, tz, now)],
+        children,
+        closed,
+        requires_approval: s.requires_approval,
+    })
+}
+
+pub async fn series(
+    State(state): State<AppState>,
+    Parent(parent): Parent,
+    ctx: PageContext,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let tz = state.config.timezone;
+    let id = parse_id(&id)?;
+    let mut conn = state.pool.acquire().await?;
+    let sessions = store::remaining_in_series(&mut conn, id).await?;
+    let first = sessions.first().ok_or(AppError::NotFound)?.clone();
+    let now = OffsetDateTime::now_utc();
+    let bookable = sessions.iter().filter(|s| line(s, tz, now).bookable).count();
+    let closed = (bookable == 0).then_some("Every remaining date is full or closed for booking.");
+    let children = child_options(&mut conn, parent.id, &sessions, tz).await?;
+    render(&SessionPage {
+        ctx,
+        title: first.series_name.clone().unwrap_or_else(|| first.activity.clone()),
+        description: first.description.clone(),
+        venue: first.venue.clone(),
+        address: first.venue_address.clone(),
+        source: "series",
+        source_id: id,
+        dates: sessions.iter().map(|s| line(s, tz, now)).collect(),
+        children,
+        closed,
+        requires_approval: first.requires_approval,
+    })
+}
+
+pub struct ReviewLine {
+    pub item: String,
+    pub when: String,
+    pub child: String,
+    pub activity: String,
+    pub price: String,
+    pub problem: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "bookings/review.html")]
+pub struct ReviewPage {
+    pub ctx: PageContext,
+    pub back: String,
+    /// `session` or `series`, and its id: what the booking form posts back.
+    pub source: &'static str,
+    pub source_id: i64,
+    pub lines: Vec<ReviewLine>,
+    pub total: String,
+    pub bookable: usize,
+    pub problems: usize,
+    pub message: Option<String>,
+    pub requires_approval: bool,
+    pub note: String,
+}
+
+/// Works out each (session, child) pair: bookable, or why not.
+async fn plan(
+    state: &AppState,
+    conn: &mut sqlx::PgConnection,
+    parent_id: i64,
+    sessions: &[SessionInfo],
+    child_ids: &[i64],
+) -> AppResult<(Vec<ReviewLine>, Vec<NewItem>)> {
+    let tz = state.config.timezone;
+    let now = OffsetDateTime::now_utc();
+    let children: Vec<store::Child> = store::children_of(conn, parent_id)
+        .await?
+        .into_iter()
+        .filter(|c| child_ids.contains(&c.id))
+        .collect();
+    let ids: Vec<i64> = sessions.iter().map(|s| s.id).collect();
+    let held = store::places_held(conn, &ids, child_ids).await?;
+    let mut lines = Vec::new();
+    let mut items = Vec::new();
+    for s in sessions {
+        let mut wanted = 0;
+        for c in &children {
+            let age = domain::age_on(c.date_of_birth, s.starts_at.to_timezone(tz).date());
+            let problem = if s.status != "scheduled" {
+                Some("Cancelled".to_owned())
+            } else if !domain::booking_open(s.starts_at, s.booking_cutoff_hours, now) {
+                Some("Booking closed".to_owned())
+            } else if held.contains(&(s.id, c.id)) {
+                Some("Already booked".to_owned())
+            } else if let Some(p) = domain::age_problem(age, s.min_age_years, s.max_age_years) {
+                Some(format!("{} {p}", c.first_name))
+            } else if s.places_left() <= wanted {
+                Some("Full".to_owned())
+            } else {
+                wanted += 1;
+                None
+            };
+            if problem.is_none() {
+                items.push(NewItem { session_id: s.id, child_id: c.id, price_pence: s.price_pence });
+            }
+            lines.push(ReviewLine {
+                item: format!("{}:{}", s.id, c.id),
+                when: fmt::day_time(s.starts_at, tz),
+                child: c.first_name.clone(),
+                activity: s.activity.clone(),
+                price: fmt::pounds(i64::from(s.price_pence)),
+                problem,
+            });
+        }
+    }
+    Ok((lines, items))
+}
+
+fn review_page(
+    ctx: PageContext,
+    source: Source,
+    lines: Vec<ReviewLine>,
+    items: &[NewItem],
+    requires_approval: bool,
+) -> ReviewPage {
+    let total: i64 = items.iter().map(|i| i64::from(i.price_pence)).sum();
+    let problems = lines.iter().filter(|l| l.problem.is_some()).count();
+    ReviewPage {
+        ctx,
+        back: format!(
+            "/parent/{}/{}",
+            if source.kind == "series" { "series" } else { "sessions" },
+            source.id
+        ),
+        source: source.kind,
+        source_id: source.id,
+        total: fmt::pounds(total),
+        bookable: items.len(),
+        problems,
+        lines,
+        message: None,
+        requires_approval,
+        note: String::new(),
+    }
+}
+
+/// What a booking is for: one session, or a series' remaining dates.
+#[derive(Clone, Copy)]
+struct Source {
+    kind: &'static str,
+    id: i64,
+}
+
+async fn chosen_sessions(
+    conn: &mut sqlx::PgConnection,
+    fields: &Fields,
+) -> AppResult<(Vec<SessionInfo>, Source)> {
+    if let Some(id) = fields.id("series") {
+        let sessions = store::remaining_in_series(conn, id).await?;
+        return Ok((sessions, Source { kind: "series", id }));
+    }
+    let id = fields.id("session").ok_or(AppError::NotFound)?;
+    let session = store::session(conn, id).await?.ok_or(AppError::NotFound)?;
+    Ok((vec![session], Source { kind: "session", id }))
+}
+
+pub async fn review(
+    State(state): State<AppState>,
+    Parent(parent): Parent,
+    ctx: PageContext,
+    QueryFields(query): QueryFields,
+) -> AppResult<Response> {
+    let mut conn = state.pool.acquire().await?;
+    let (sessions, back) = chosen_sessions(&mut conn, &query).await?;
+    let child_ids = query.ids("child");
+    let (lines, items) = plan(&state, &mut conn, parent.id, &sessions, &child_ids).await?;
+    let requires_approval = sessions.iter().any(|s| s.requires_approval);
+    let mut page = review_page(ctx, back, lines, &items, requires_approval);
+    if page.lines.is_empty() {
+        page.message = Some("Choose at least one child to book.".into());
+        return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
+    render(&page)
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Parent(parent): Parent,
+    ctx: PageContext,
+    session: Session,
+    form: Fields,
+) -> AppResult<Response> {
+    let mut tx = state.pool.begin().await?;
+    let (sessions, back) = chosen_sessions(&mut tx, &form).await?;
+    // Book exactly the pairs the parent reviewed; re-check each now.
+    let wanted: Vec<(i64, i64)> = form
+        .all("item")
+        .filter_map(|v| v.split_once(':'))
+        .filter_map(|(s, c)| Some((s.parse().ok()?, c.parse().ok()?)))
+        .collect();
+    let child_ids: Vec<i64> = wanted.iter().map(|(_, c)| *c).collect();
+    let (lines, mut items) = plan(&state, &mut tx, parent.id, &sessions, &child_ids).await?;
+    let reviewed_still_fine =
+        !wanted.is_empty() && wanted.iter().all(|w| items.iter().any(|i| (i.session_id, i.child_id) == *w));
+    items.retain(|i| wanted.contains(&(i.session_id, i.child_id)));
+    let requires_approval = sessions.iter().any(|s| s.requires_approval);
+    let note = form.get("note").unwrap_or_default().chars().take(2000).collect::<String>();
+
+    if !reviewed_still_fine {
+        let mut page = review_page(ctx, back, lines, &items, requires_approval);
+        page.note = note;
+        page.message = Some(if wanted.is_empty() {
+            "Choose at least one child to book.".into()
+        } else {
+            "Something changed since you looked (a place may have gone). Check the dates below and book again."
+                .into()
+        });
+        return render_with(StatusCode::CONFLICT, &page);
+    }
+
+    let status = if requires_approval { BookingStatus::Pending } else { BookingStatus::Approved };
+    let booking_id = match store::create(&mut tx, parent.id, parent.id, status, &mut items, &note).await {
+        Ok(id) => id,
+        Err(BookingError::Database(err)) => return Err(err.into()),
+        Err(conflict) => {
+            tx.rollback().await?;
+            let mut conn = state.pool.acquire().await?;
+            let (lines, items) = plan(&state, &mut conn, parent.id, &sessions, &child_ids).await?;
+            let mut page = review_page(ctx, back, lines, &items, requires_approval);
+            page.note = note;
+            page.message = Some(match conflict {
+                BookingError::Full { .. } => {
+                    "Sorry: the last place has just gone. Check the dates below and book again.".into()
+                }
+                _ => "One of these children is already booked on one of these dates.".into(),
+            });
+            return render_with(StatusCode::CONFLICT, &page);
+        }
+    };
+    let booking = store::find(&mut tx, booking_id).await?.ok_or(AppError::NotFound)?;
+    // A confirmed booking's email says so; one awaiting approval says it was received.
+    if let Some(email) = emails::for_status(&booking, status, "", &state.config.base_url) {
+        state.outbox.queue(&mut tx, &email).await?;
+    }
+    tx.commit().await?;
+    let message = if requires_approval {
+        "Booking received. The office will confirm it; we have emailed you."
+    } else {
+        "Booked. We have emailed you a confirmation."
+    };
+    flash::push(&session, FlashKind::Success, message).await?;
+    Ok(Redirect::to(&format!("/parent/bookings/{booking_id}")).into_response())
+}
+
+pub struct BookingLine {
+    pub id: i64,
+    pub status: String,
+    pub status_key: String,
+    pub children: String,
+    pub activity: String,
+    pub first: String,
+    pub sessions: i64,
+    pub total: String,
+}
+
+#[derive(Template)]
+#[template(path = "bookings/index.html")]
+pub struct IndexPage {
+    pub ctx: PageContext,
+    pub bookings: Vec<BookingLine>,
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    Parent(parent): Parent,
+    ctx: PageContext,
+) -> AppResult<Response> {
+    let tz = state.config.timezone;
+    let mut conn = state.pool.acquire().await?;
+    let search = store::Search { parent_id: Some(parent.id), ..Default::default() };
+    let bookings = store::search(&mut conn, &search)
+        .await?
+        .into_iter()
+        .map(|b| {
+            let status = BookingStatus::parse(&b.status).unwrap_or(BookingStatus::Pending);
+            BookingLine {
+                id: b.id,
+                status: status.label().into(),
+                status_key: b.status,
+                children: b.children,
+                activity: b.activity,
+                first: b.first_start.map(|t| fmt::day_time(t, tz)).unwrap_or_default(),
+                sessions: b.sessions,
+                total: fmt::pounds(i64::from(b.total_pence)),
+            }
+        })
+        .collect();
+    render(&IndexPage { ctx, bookings })
+}
+
+pub struct ParticipantLine {
+    pub when: String,
+    pub until: String,
+    pub child: String,
+    pub activity: String,
+    pub venue: String,
+    pub price: String,
+    pub holds_place: bool,
+}
+
+pub struct HistoryLine {
+    pub when: String,
+    pub to: String,
+    pub by: String,
+    pub reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "bookings/show.html")]
+pub struct ShowPage {
+    pub ctx: PageContext,
+    pub id: i64,
+    pub status: String,
+    pub status_key: String,
+    pub total: String,
+    pub amount_due: String,
+    pub lines: Vec<ParticipantLine>,
+    pub history: Vec<HistoryLine>,
+    pub can_cancel: bool,
+    pub cancel_note: Option<String>,
+    pub changes_requested: Option<String>,
+}
+
+pub(super) fn history_lines(history: Vec<store::Change>, tz: &time_tz::Tz) -> Vec<HistoryLine> {
+    history
+        .into_iter()
+        .map(|h| HistoryLine {
+            when: fmt::day_time(h.created_at, tz),
+            to: BookingStatus::parse(&h.to_status).map_or(h.to_status.clone(), |s| s.label().to_owned()),
+            by: h.by_name.unwrap_or_else(|| "Portico".into()),
+            reason: h.reason,
+        })
+        .collect()
+}
+
+pub(super) fn participant_lines(
+    participants: &[store::Participant],
+    tz: &time_tz::Tz,
+) -> Vec<ParticipantLine> {
+    participants
+        .iter()
+        .map(|p| ParticipantLine {
+            when: fmt::day_time(p.starts_at, tz),
+            until: fmt::time_of_day(p.ends_at, tz),
+            child: p.child_name.clone(),
+            activity: p.activity.clone(),
+            venue: p.venue.clone(),
+            price: fmt::pounds(i64::from(p.price_pence)),
+            holds_place: p.holds_place,
+        })
+        .collect()
+}
+
+/// Whether the parent may still cancel, and if not, why not.
+fn cancellation(
+    status: BookingStatus,
+    participants: &[store::Participant],
+    tz: &time_tz::Tz,
+) -> (bool, Option<String>) {
+    if !status.can_become(BookingStatus::Cancelled) {
+        return (false, None);
+    }
+    let now = OffsetDateTime::now_utc();
+    let next = participants.iter().filter(|p| p.holds_place && p.starts_at > now).min_by_key(|p| p.starts_at);
+    match next {
+        None => (false, Some("Every session in this booking has started, so it cannot be cancelled.".into())),
+        Some(p) if !domain::cancellation_open(p.starts_at, p.cancellation_cutoff_hours, now) => (
+            false,
+            Some(format!(
+                "Cancelling closed {} hours before the next session ({}). Contact the office if you cannot come.",
+                p.cancellation_cutoff_hours,
+                fmt::day_time(p.starts_at, tz)
+            )),
+        ),
+        Some(_) => (true, None),
+    }
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Parent(parent): Parent,
+    ctx: PageContext,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let tz = state.config.timezone;
+    let mut conn = state.pool.acquire().await?;
+    let booking = store::for_parent(&mut conn, parse_id(&id)?, parent.id).await?.ok_or(AppError::NotFound)?;
+    let participants = store::participants(&mut conn, booking.id).await?;
+    let history = store::history(&mut conn, booking.id).await?;
+    let status = booking.status();
+    let changes_requested = (status == BookingStatus::ChangesRequested)
+        .then(|| history.iter().rev().find(|h| h.to_status == "changes_requested").map(|h| h.reason.clone()))
+        .flatten();
+    let (can_cancel, cancel_note) = cancellation(status, &participants, tz);
+    let due = if status.holds_places() { i64::from(booking.total_pence) } else { 0 };
+    render(&ShowPage {
+        ctx,
+        id: booking.id,
+        status: status.label().into(),
+        status_key: booking.status.clone(),
+        total: fmt::pounds(i64::from(booking.total_pence)),
+        amount_due: fmt::pounds(due),
+        lines: participant_lines(&participants, tz),
+        history: history_lines(history, tz),
+        can_cancel,
+        cancel_note,
+        changes_requested,
+    })
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    Parent(parent): Parent,
+    session: Session,
+    Path(id): Path<String>,
+    form: Fields,
+) -> AppResult<Response> {
+    let tz = state.config.timezone;
+    let mut tx = state.pool.begin().await?;
+    let booking = store::for_parent(&mut tx, parse_id(&id)?, parent.id).await?.ok_or(AppError::NotFound)?;
+    let participants = store::participants(&mut tx, booking.id).await?;
+    let (allowed, why_not) = cancellation(booking.status(), &participants, tz);
+    let back = format!("/parent/bookings/{}", booking.id);
+    if !allowed {
+        let message = why_not.unwrap_or_else(|| "This booking can no longer be cancelled.".into());
+        flash::push(&session, FlashKind::Error, message).await?;
+        return Ok(Redirect::to(&back).into_response());
+    }
+    let reason =
+        form.get("reason").unwrap_or("Cancelled by the parent").chars().take(500).collect::<String>();
+    match super::transition(&state, &mut tx, booking.id, BookingStatus::Cancelled, &parent, &reason).await? {
+        Transition::Done => {
+            tx.commit().await?;
+            flash::push(&session, FlashKind::Success, "Booking cancelled. Your places have been released.")
+                .await?;
+        }
+        Transition::NotAllowed(_) | Transition::Missing => {
+            flash::push(&session, FlashKind::Error, "This booking can no longer be cancelled.").await?;
+        }
+    }
+    Ok(Redirect::to(&back).into_response())
+}
+
+pub async fn resubmit(
+    State(state): State<AppState>,
+    Parent(parent): Parent,
+    session: Session,
+    Path(id): Path<String>,
+    form: Fields,
+) -> AppResult<Response> {
+    let mut tx = state.pool.begin().await?;
+    let booking = store::for_parent(&mut tx, parse_id(&id)?, parent.id).await?.ok_or(AppError::NotFound)?;
+    let back = format!("/parent/bookings/{}", booking.id);
+    let reply = form.get("reply").unwrap_or_default().chars().take(2000).collect::<String>();
+    if booking.status() != BookingStatus::ChangesRequested {
+        flash::push(&session, FlashKind::Error, "This booking is not waiting for changes.").await?;
+        return Ok(Redirect::to(&back).into_response());
+    }
+    if let Transition::Done =
+        super::transition(&state, &mut tx, booking.id, BookingStatus::Pending, &parent, &reply).await?
+    {
+        tx.commit().await?;
+        flash::push(&session, FlashKind::Success, "Sent back to the office for approval.").await?;
+    }
+    Ok(Redirect::to(&back).into_response())
+}

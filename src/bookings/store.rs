@@ -1,0 +1,437 @@
+//! The SQL of bookings. Capacity and "one place per child per session" are kept by
+//! the database (see 0001_core.sql); this module turns their violations into
+//! `BookingError`s the pages can explain.
+
+use sqlx::{FromRow, PgConnection};
+use time::{Date, OffsetDateTime};
+
+use super::domain::BookingStatus;
+
+/// A session as a parent sees it when booking.
+#[derive(Clone, Debug, FromRow)]
+pub struct SessionInfo {
+    pub id: i64,
+    pub activity_id: i64,
+    pub activity: String,
+    pub description: String,
+    pub venue: String,
+    pub venue_address: String,
+    pub series_id: Option<i64>,
+    pub series_name: Option<String>,
+    pub starts_at: OffsetDateTime,
+    pub ends_at: OffsetDateTime,
+    pub capacity: i32,
+    pub places_taken: i32,
+    pub price_pence: i32,
+    pub min_age_years: Option<i32>,
+    pub max_age_years: Option<i32>,
+    pub booking_cutoff_hours: i32,
+    pub cancellation_cutoff_hours: i32,
+    pub requires_approval: bool,
+    pub status: String,
+}
+
+impl SessionInfo {
+    pub fn places_left(&self) -> i32 {
+        (self.capacity - self.places_taken).max(0)
+    }
+}
+
+const SESSION_SELECT: &str = "
+    select s.id, s.activity_id, a.name as activity, a.description, v.name as venue,
+           v.address as venue_address, s.series_id, se.name as series_name, s.starts_at, s.ends_at,
+           s.capacity, s.places_taken, s.price_pence, a.min_age_years, a.max_age_years,
+           a.booking_cutoff_hours, a.cancellation_cutoff_hours, a.requires_approval, s.status
+    from sessions s
+    join activities a on a.id = s.activity_id
+    join venues v on v.id = s.venue_id
+    left join series se on se.id = s.series_id";
+
+#[derive(Default)]
+pub struct SessionFilter {
+    pub activity_id: Option<i64>,
+    pub venue_id: Option<i64>,
+    pub from: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
+}
+
+/// Scheduled sessions that have not started, soonest first.
+pub async fn upcoming_sessions(
+    conn: &mut PgConnection,
+    filter: &SessionFilter,
+) -> sqlx::Result<Vec<SessionInfo>> {
+    sqlx::query_as(&format!(
+        "{SESSION_SELECT}
+         where s.status = 'scheduled' and a.is_active and s.starts_at > now()
+           and ($1::bigint is null or s.activity_id = $1)
+           and ($2::bigint is null or s.venue_id = $2)
+           and ($3::timestamptz is null or s.starts_at >= $3)
+           and ($4::timestamptz is null or s.starts_at < $4)
+         order by s.starts_at, s.id
+         limit 500"
+    ))
+    .bind(filter.activity_id)
+    .bind(filter.venue_id)
+    .bind(filter.from)
+    .bind(filter.until)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn session(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<SessionInfo>> {
+    sqlx::query_as(&format!("{SESSION_SELECT} where s.id = $1")).bind(id).fetch_optional(conn).await
+}
+
+/// The series' sessions that have not started yet.
+pub async fn remaining_in_series(conn: &mut PgConnection, series_id: i64) -> sqlx::Result<Vec<SessionInfo>> {
+    sqlx::query_as(&format!(
+        "{SESSION_SELECT}
+         where s.series_id = $1 and s.status = 'scheduled' and s.starts_at > now()
+         order by s.starts_at, s.id"
+    ))
+    .bind(series_id)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn sessions_by_id(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<SessionInfo>> {
+    sqlx::query_as(&format!("{SESSION_SELECT} where s.id = any($1) order by s.starts_at, s.id"))
+        .bind(ids)
+        .fetch_all(conn)
+        .await
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct Child {
+    pub id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub date_of_birth: Date,
+}
+
+/// The parent's children who can be booked (not archived).
+pub async fn children_of(conn: &mut PgConnection, parent_id: i64) -> sqlx::Result<Vec<Child>> {
+    sqlx::query_as(
+        "select id, first_name, last_name, date_of_birth from children
+         where parent_id = $1 and archived_at is null order by date_of_birth, id",
+    )
+    .bind(parent_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// (session, child) pairs already holding a place, among `session_ids`.
+pub async fn places_held(
+    conn: &mut PgConnection,
+    session_ids: &[i64],
+    child_ids: &[i64],
+) -> sqlx::Result<Vec<(i64, i64)>> {
+    sqlx::query_as(
+        "select session_id, child_id from booking_participants
+         where holds_place and session_id = any($1) and child_id = any($2)",
+    )
+    .bind(session_ids)
+    .bind(child_ids)
+    .fetch_all(conn)
+    .await
+}
+
+#[derive(Debug)]
+pub enum BookingError {
+    /// The session has no place left.
+    Full {
+        session_id: i64,
+    },
+    /// The child already holds a place on the session.
+    AlreadyBooked {
+        session_id: i64,
+        child_id: i64,
+    },
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for BookingError {
+    fn from(err: sqlx::Error) -> Self {
+        BookingError::Database(err)
+    }
+}
+
+pub struct NewItem {
+    pub session_id: i64,
+    pub child_id: i64,
+    pub price_pence: i32,
+}
+
+/// Creates a booking with its places and its first history row. Items are taken in
+/// session order so that concurrent bookings lock sessions in the same order.
+pub async fn create(
+    conn: &mut PgConnection,
+    parent_id: i64,
+    created_by: i64,
+    status: BookingStatus,
+    items: &mut [NewItem],
+    note: &str,
+) -> Result<i64, BookingError> {
+    items.sort_by_key(|i| (i.session_id, i.child_id));
+    let total: i64 = items.iter().map(|i| i64::from(i.price_pence)).sum();
+    let total = i32::try_from(total)
+        .map_err(|_| BookingError::Database(sqlx::Error::Protocol("booking total out of range".into())))?;
+    let booking_id: i64 = sqlx::query_scalar(
+        "insert into bookings (parent_id, status, total_pence, created_by, notes)
+         values ($1, $2, $3, $4, $5) returning id",
+    )
+    .bind(parent_id)
+    .bind(status.as_str())
+    .bind(total)
+    .bind(created_by)
+    .bind(note)
+    .fetch_one(&mut *conn)
+    .await?;
+    for item in items.iter() {
+        let inserted = sqlx::query(
+            "insert into booking_participants (booking_id, session_id, child_id, price_pence, holds_place)
+             values ($1, $2, $3, $4, $5)",
+        )
+        .bind(booking_id)
+        .bind(item.session_id)
+        .bind(item.child_id)
+        .bind(item.price_pence)
+        .bind(status.holds_places())
+        .execute(&mut *conn)
+        .await;
+        if let Err(err) = inserted {
+            return Err(match constraint(&err) {
+                Some("sessions_capacity_not_exceeded") => BookingError::Full { session_id: item.session_id },
+                Some("booking_participants_one_per_child_session") => {
+                    BookingError::AlreadyBooked { session_id: item.session_id, child_id: item.child_id }
+                }
+                _ => BookingError::Database(err),
+            });
+        }
+    }
+    record_change(conn, booking_id, None, status, Some(created_by), note).await?;
+    Ok(booking_id)
+}
+
+fn constraint(err: &sqlx::Error) -> Option<&str> {
+    err.as_database_error().and_then(|e| e.constraint())
+}
+
+pub async fn record_change(
+    conn: &mut PgConnection,
+    booking_id: i64,
+    from: Option<BookingStatus>,
+    to: BookingStatus,
+    by: Option<i64>,
+    reason: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into booking_status_changes (booking_id, from_status, to_status, changed_by, reason)
+         values ($1, $2, $3, $4, $5)",
+    )
+    .bind(booking_id)
+    .bind(from.map(BookingStatus::as_str))
+    .bind(to.as_str())
+    .bind(by)
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct Booking {
+    pub id: i64,
+    pub parent_id: i64,
+    pub parent_name: String,
+    pub parent_email: String,
+    pub status: String,
+    pub total_pence: i32,
+    pub notes: String,
+    pub created_at: OffsetDateTime,
+    pub created_by_admin: bool,
+}
+
+impl Booking {
+    pub fn status(&self) -> BookingStatus {
+        BookingStatus::parse(&self.status).unwrap_or(BookingStatus::Pending)
+    }
+}
+
+const BOOKING_SELECT: &str = "
+    select b.id, b.parent_id, u.name as parent_name, u.email as parent_email, b.status, b.total_pence,
+           b.notes, b.created_at, coalesce(cb.role = 'admin', false) as created_by_admin
+    from bookings b
+    join users u on u.id = b.parent_id
+    left join users cb on cb.id = b.created_by";
+
+/// The booking, if it belongs to `parent_id`: another family's booking is "not found".
+pub async fn for_parent(conn: &mut PgConnection, id: i64, parent_id: i64) -> sqlx::Result<Option<Booking>> {
+    sqlx::query_as(&format!("{BOOKING_SELECT} where b.id = $1 and b.parent_id = $2"))
+        .bind(id)
+        .bind(parent_id)
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn find(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Booking>> {
+    sqlx::query_as(&format!("{BOOKING_SELECT} where b.id = $1")).bind(id).fetch_optional(conn).await
+}
+
+/// Locks the booking row for a status change.
+pub async fn lock_status(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<BookingStatus>> {
+    let status: Option<String> = sqlx::query_scalar("select status from bookings where id = $1 for update")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(status.as_deref().and_then(BookingStatus::parse))
+}
+
+/// Moves a locked booking to `to`, releasing its places for sessions that have not
+/// started when it no longer holds them, and records the change.
+pub async fn change_status(
+    conn: &mut PgConnection,
+    id: i64,
+    from: BookingStatus,
+    to: BookingStatus,
+    by: i64,
+    reason: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("update bookings set status = $2 where id = $1")
+        .bind(id)
+        .bind(to.as_str())
+        .execute(&mut *conn)
+        .await?;
+    if from.holds_places() && !to.holds_places() {
+        sqlx::query(
+            "update booking_participants p set holds_place = false
+             from sessions s
+             where s.id = p.session_id and p.booking_id = $1 and p.holds_place and s.starts_at > now()",
+        )
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    record_change(conn, id, Some(from), to, Some(by), reason).await
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct Participant {
+    pub session_id: i64,
+    pub child_id: i64,
+    pub child_name: String,
+    pub date_of_birth: Date,
+    pub medical: String,
+    pub activity: String,
+    pub venue: String,
+    pub starts_at: OffsetDateTime,
+    pub ends_at: OffsetDateTime,
+    pub price_pence: i32,
+    pub holds_place: bool,
+    pub cancellation_cutoff_hours: i32,
+}
+
+pub async fn participants(conn: &mut PgConnection, booking_id: i64) -> sqlx::Result<Vec<Participant>> {
+    sqlx::query_as(
+        "select p.session_id, p.child_id, c.first_name || ' ' || c.last_name as child_name, c.date_of_birth,
+                concat_ws('; ', nullif(c.allergies, ''), nullif(c.medical_notes, ''), nullif(c.additional_needs, '')) as medical,
+                a.name as activity, v.name as venue, s.starts_at, s.ends_at, p.price_pence, p.holds_place,
+                a.cancellation_cutoff_hours
+         from booking_participants p
+         join children c on c.id = p.child_id
+         join sessions s on s.id = p.session_id
+         join activities a on a.id = s.activity_id
+         join venues v on v.id = s.venue_id
+         where p.booking_id = $1
+         order by s.starts_at, c.first_name",
+    )
+    .bind(booking_id)
+    .fetch_all(conn)
+    .await
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct Change {
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub by_name: Option<String>,
+    pub reason: String,
+    pub created_at: OffsetDateTime,
+}
+
+pub async fn history(conn: &mut PgConnection, booking_id: i64) -> sqlx::Result<Vec<Change>> {
+    sqlx::query_as(
+        "select h.from_status, h.to_status, u.name as by_name, h.reason, h.created_at
+         from booking_status_changes h left join users u on u.id = h.changed_by
+         where h.booking_id = $1 order by h.created_at, h.id",
+    )
+    .bind(booking_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// A line in a list of bookings: who, what, when it starts.
+#[derive(Clone, Debug, FromRow)]
+pub struct Summary {
+    pub id: i64,
+    pub parent_name: String,
+    pub status: String,
+    pub total_pence: i32,
+    pub created_at: OffsetDateTime,
+    pub children: String,
+    pub activity: String,
+    pub first_start: Option<OffsetDateTime>,
+    pub sessions: i64,
+    pub medical_flags: bool,
+    pub youngest_dob: Option<Date>,
+}
+
+#[derive(Default)]
+pub struct Search {
+    pub parent_id: Option<i64>,
+    pub status: Option<BookingStatus>,
+    pub text: Option<String>,
+    pub from: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
+    /// Oldest first (the approval queue) rather than newest first.
+    pub oldest_first: bool,
+}
+
+pub async fn search(conn: &mut PgConnection, search: &Search) -> sqlx::Result<Vec<Summary>> {
+    let order = if search.oldest_first { "b.created_at, b.id" } else { "b.created_at desc, b.id desc" };
+    let pattern = search
+        .text
+        .as_ref()
+        .map(|t| format!("%{}%", t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    sqlx::query_as(&format!(
+        "select b.id, u.name as parent_name, b.status, b.total_pence, b.created_at,
+                string_agg(distinct c.first_name || ' ' || c.last_name, ', ') as children,
+                string_agg(distinct a.name, ', ') as activity,
+                min(s.starts_at) as first_start,
+                count(distinct p.session_id) as sessions,
+                bool_or(c.allergies <> '' or c.medical_notes <> '' or c.additional_needs <> '') as medical_flags,
+                max(c.date_of_birth) as youngest_dob
+         from bookings b
+         join users u on u.id = b.parent_id
+         join booking_participants p on p.booking_id = b.id
+         join children c on c.id = p.child_id
+         join sessions s on s.id = p.session_id
+         join activities a on a.id = s.activity_id
+         where ($1::bigint is null or b.parent_id = $1)
+           and ($2::text is null or b.status = $2)
+         group by b.id, u.name
+         having ($3::text is null or bool_or(u.name ilike $3 or u.email ilike $3
+                    or c.first_name || ' ' || c.last_name ilike $3 or a.name ilike $3))
+            and ($4::timestamptz is null or max(s.starts_at) >= $4)
+            and ($5::timestamptz is null or min(s.starts_at) < $5)
+         order by {order}
+         limit 500"
+    ))
+    .bind(search.parent_id)
+    .bind(search.status.map(BookingStatus::as_str))
+    .bind(pattern)
+    .bind(search.from)
+    .bind(search.until)
+    .fetch_all(conn)
+    .await
+}
