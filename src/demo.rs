@@ -509,6 +509,9 @@ impl Demo<'_> {
         for (family, children, sessions, history, days) in bookings {
             self.book(tom, family, &children, &sessions, history, days).await?;
         }
+        crate::children::store::seed_demo(&mut *self.conn, alex)
+            .await
+            .context("Failed to add the Morgans' contacts and checklist")?;
         Ok(())
     }
 

@@ -9,7 +9,7 @@ pub mod csrf;
 pub mod domain;
 mod pages;
 pub mod password;
-mod reset;
+pub(crate) mod reset;
 mod throttle;
 
 use axum::{Router, extract::FromRequestParts, http::request::Parts, routing::get};

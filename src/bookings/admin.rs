@@ -22,7 +22,7 @@ use crate::{
     auth::{Admin, AdminRole},
     error::{AppError, AppResult},
     web::{
-        FormErrors, PageContext,
+        FormErrors, PageContext, csv,
         flash::{self, FlashKind},
         fmt,
         form::{Fields, QueryFields, render, render_with},
@@ -81,6 +81,20 @@ fn parse_date(raw: Option<&str>) -> Option<Date> {
     raw.and_then(|v| Date::parse(v, format_description!("[year]-[month]-[day]")).ok())
 }
 
+/// The search the list page and the CSV share, from the query string.
+fn search_from(query: &Fields, tz: &time_tz::Tz) -> store::Search {
+    let status = query.get("status").and_then(BookingStatus::parse);
+    store::Search {
+        parent_id: None,
+        status,
+        text: query.get("q").map(str::to_owned),
+        from: parse_date(query.get("from")).map(|d| crate::dashboards::start_of_day(d, tz)),
+        until: parse_date(query.get("to"))
+            .map(|d| crate::dashboards::start_of_day(d + Duration::days(1), tz)),
+        oldest_first: status == Some(BookingStatus::Pending),
+    }
+}
+
 pub async fn index(
     State(state): State<AppState>,
     admin: Admin,
@@ -89,18 +103,11 @@ pub async fn index(
 ) -> AppResult<Response> {
     admin.require(READERS)?;
     let tz = state.config.timezone;
-    let status = query.get("status").and_then(BookingStatus::parse);
+    let search = search_from(&query, tz);
+    let status = search.status;
+    let is_queue = search.oldest_first;
     let from = parse_date(query.get("from"));
     let to = parse_date(query.get("to"));
-    let is_queue = status == Some(BookingStatus::Pending);
-    let search = store::Search {
-        parent_id: None,
-        status,
-        text: query.get("q").map(str::to_owned),
-        from: from.map(|d| crate::dashboards::start_of_day(d, tz)),
-        until: to.map(|d| crate::dashboards::start_of_day(d + Duration::days(1), tz)),
-        oldest_first: is_queue,
-    };
     let mut conn = state.pool.acquire().await?;
     let today = OffsetDateTime::now_utc().to_timezone(tz).date();
     let bookings = store::search(&mut conn, &search)
@@ -168,6 +175,9 @@ pub struct ShowPage {
     pub can_reject: bool,
     pub can_request_changes: bool,
     pub can_cancel: bool,
+    /// Places that can move, as `session:child`, and where they may go.
+    pub places: Vec<super::office::Pick>,
+    pub move_targets: Vec<super::office::Pick>,
     /// Which form the errors belong to, and what was typed there.
     pub failed_form: &'static str,
     pub reason: String,
@@ -193,6 +203,23 @@ async fn show_page(state: &AppState, admin: &Admin, ctx: PageContext, id: i64) -
         }
     }
     let can_decide = admin.require(DECIDERS).is_ok();
+    let now = OffsetDateTime::now_utc();
+    let movable: Vec<&store::Participant> =
+        participants.iter().filter(|p| p.holds_place && p.starts_at > now).collect();
+    let places = movable
+        .iter()
+        .map(|p| super::office::Pick {
+            value: format!("{}:{}", p.session_id, p.child_id),
+            label: format!("{} · {}", fmt::day_time(p.starts_at, tz), p.child_name),
+            selected: false,
+        })
+        .collect();
+    let activity_ids: Vec<i64> = movable.iter().map(|p| p.activity_id).collect();
+    let move_targets = if can_decide && status.holds_places() && !activity_ids.is_empty() {
+        super::office::move_targets(&mut conn, &activity_ids, tz).await?
+    } else {
+        Vec::new()
+    };
     Ok(ShowPage {
         ctx,
         id,
@@ -211,6 +238,8 @@ async fn show_page(state: &AppState, admin: &Admin, ctx: PageContext, id: i64) -
         can_reject: can_decide && status.can_become(BookingStatus::Rejected),
         can_request_changes: can_decide && status == BookingStatus::Pending,
         can_cancel: can_decide && status.can_become(BookingStatus::Cancelled),
+        places,
+        move_targets,
         failed_form: "",
         reason: String::new(),
         errors: FormErrors::default(),
@@ -226,6 +255,46 @@ pub async fn show(
     admin.require(READERS)?;
     let page = show_page(&state, &admin, ctx, parse_id(&id)?).await?;
     render(&page)
+}
+
+/// `Export CSV`: the bookings the current search shows.
+pub async fn export(
+    State(state): State<AppState>,
+    admin: Admin,
+    QueryFields(query): QueryFields,
+) -> AppResult<Response> {
+    admin.require(READERS)?;
+    let tz = state.config.timezone;
+    let mut conn = state.pool.acquire().await?;
+    let rows = store::search(&mut conn, &search_from(&query, tz))
+        .await?
+        .into_iter()
+        .map(|b| {
+            vec![
+                b.id.to_string(),
+                b.status,
+                csv::cell(&b.parent_name),
+                csv::cell(&b.children),
+                csv::cell(&b.activity),
+                b.first_start.map(|t| fmt::day_time(t, tz)).unwrap_or_default(),
+                b.sessions.to_string(),
+                csv::decimal_pounds(i64::from(b.total_pence)),
+                fmt::day_time(b.created_at, tz),
+            ]
+        })
+        .collect();
+    let header = [
+        "booking",
+        "status",
+        "parent",
+        "children",
+        "activity",
+        "first session",
+        "sessions",
+        "total (GBP)",
+        "received",
+    ];
+    Ok(csv::download("bookings.csv", &header, rows)?)
 }
 
 /// Applies one decision and redirects back, or re-renders with the reason's error.

@@ -5,7 +5,9 @@
 mod admin;
 pub mod domain;
 mod emails;
+mod office;
 mod parent;
+pub mod reminders;
 pub mod store;
 
 use axum::{
@@ -27,13 +29,17 @@ pub fn router() -> Router<AppState> {
         .route("/parent/bookings/{id}", get(parent::show))
         .route("/parent/bookings/{id}/cancel", post(parent::cancel))
         .route("/parent/bookings/{id}/resubmit", post(parent::resubmit))
+        .route("/parent/bookings/{id}/submit", post(parent::submit))
         .route("/admin/bookings", get(admin::index))
+        .route("/admin/bookings.csv", get(admin::export))
+        .route("/admin/bookings/new", get(office::new).post(office::create))
         .route("/admin/bookings/approve", post(admin::approve_many))
         .route("/admin/bookings/{id}", get(admin::show))
         .route("/admin/bookings/{id}/approve", post(admin::approve))
         .route("/admin/bookings/{id}/reject", post(admin::reject))
         .route("/admin/bookings/{id}/request-changes", post(admin::request_changes))
         .route("/admin/bookings/{id}/cancel", post(admin::cancel))
+        .route("/admin/bookings/{id}/move", post(office::move_place))
 }
 
 /// What happened to a requested status change.
@@ -58,7 +64,10 @@ pub async fn transition(
     if !from.can_become(to) {
         return Ok(Transition::NotAllowed(from));
     }
-    store::change_status(conn, id, from, to, actor.id, reason).await?;
+    let mut released = store::change_status(conn, id, from, to, actor.id, reason).await?;
+    released.sort_unstable();
+    released.dedup();
+    crate::waitlist::offer_free_places(state, conn, &released).await?;
     if actor.role == crate::auth::Role::Admin {
         audit::record(
             conn,
@@ -77,6 +86,21 @@ pub async fn transition(
         state.outbox.queue(conn, &email).await?;
     }
     Ok(Transition::Done)
+}
+
+/// Emails the parent that their new booking was received (or is confirmed).
+pub async fn notify_created(
+    state: &AppState,
+    conn: &mut PgConnection,
+    id: i64,
+    status: BookingStatus,
+) -> AppResult<()> {
+    if let Some(booking) = store::find(conn, id).await?
+        && let Some(email) = emails::for_status(&booking, status, "", &state.config.base_url)
+    {
+        state.outbox.queue(conn, &email).await?;
+    }
+    Ok(())
 }
 
 /// A path id: anything that is not a number is simply not found.

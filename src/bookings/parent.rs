@@ -16,7 +16,7 @@ use tower_sessions::Session;
 use super::{
     Transition,
     domain::{self, BookingStatus},
-    emails, parse_id,
+    parse_id,
     store::{self, BookingError, NewItem, SessionFilter, SessionInfo},
 };
 use crate::{
@@ -199,6 +199,8 @@ pub struct SessionPage {
     pub dates: Vec<SessionLine>,
     pub children: Vec<ChildOption>,
     pub closed: Option<&'static str>,
+    /// The session is full but still ahead: offer "Join waitlist".
+    pub waitlist: bool,
     pub requires_approval: bool,
 }
 
@@ -250,6 +252,7 @@ pub async fn session(
         None
     };
     let children = child_options(&mut conn, parent.id, std::slice::from_ref(&s), tz).await?;
+    let waitlist = s.places_left() == 0 && domain::booking_open(s.starts_at, s.booking_cutoff_hours, now);
     render(&SessionPage {
         ctx,
         title: s.activity.clone(),
@@ -261,6 +264,7 @@ pub async fn session(
         dates: vec![line(&s, tz, now)],
         children,
         closed,
+        waitlist,
         requires_approval: s.requires_approval,
     })
 }
@@ -291,6 +295,7 @@ pub async fn series(
         dates: sessions.iter().map(|s| line(s, tz, now)).collect(),
         children,
         closed,
+        waitlist: false,
         requires_approval: first.requires_approval,
     })
 }
@@ -476,7 +481,9 @@ pub async fn create(
         return render_with(StatusCode::CONFLICT, &page);
     }
 
-    let status = if requires_approval { BookingStatus::Pending } else { BookingStatus::Approved };
+    let submitted = if requires_approval { BookingStatus::Pending } else { BookingStatus::Approved };
+    // "Save for later" keeps a draft that holds no place until it is submitted.
+    let status = if form.get("draft").is_some() { BookingStatus::Draft } else { submitted };
     let booking_id = match store::create(&mut tx, parent.id, parent.id, status, &mut items, &note).await {
         Ok(id) => id,
         Err(BookingError::Database(err)) => return Err(err.into()),
@@ -495,16 +502,12 @@ pub async fn create(
             return render_with(StatusCode::CONFLICT, &page);
         }
     };
-    let booking = store::find(&mut tx, booking_id).await?.ok_or(AppError::NotFound)?;
-    // A confirmed booking's email says so; one awaiting approval says it was received.
-    if let Some(email) = emails::for_status(&booking, status, "", &state.config.base_url) {
-        state.outbox.queue(&mut tx, &email).await?;
-    }
+    super::notify_created(&state, &mut tx, booking_id, status).await?;
     tx.commit().await?;
-    let message = if requires_approval {
-        "Booking received. The office will confirm it; we have emailed you."
-    } else {
-        "Booked. We have emailed you a confirmation."
+    let message = match status {
+        BookingStatus::Draft => "Saved as a draft. No place is held until you submit it.",
+        BookingStatus::Pending => "Booking received. The office will confirm it; we have emailed you.",
+        _ => "Booked. We have emailed you a confirmation.",
     };
     flash::push(&session, FlashKind::Success, message).await?;
     Ok(Redirect::to(&format!("/parent/bookings/{booking_id}")).into_response())
@@ -526,6 +529,7 @@ pub struct BookingLine {
 pub struct IndexPage {
     pub ctx: PageContext,
     pub bookings: Vec<BookingLine>,
+    pub calendar_url: String,
 }
 
 pub async fn index(
@@ -553,7 +557,8 @@ pub async fn index(
             }
         })
         .collect();
-    render(&IndexPage { ctx, bookings })
+    let calendar_url = crate::calendar::feed_url(&mut conn, &state.config.base_url, parent.id).await?;
+    render(&IndexPage { ctx, bookings, calendar_url })
 }
 
 pub struct ParticipantLine {
@@ -587,6 +592,7 @@ pub struct ShowPage {
     pub can_cancel: bool,
     pub cancel_note: Option<String>,
     pub changes_requested: Option<String>,
+    pub is_draft: bool,
 }
 
 pub(super) fn history_lines(history: Vec<store::Change>, tz: &time_tz::Tz) -> Vec<HistoryLine> {
@@ -673,6 +679,7 @@ pub async fn show(
         can_cancel,
         cancel_note,
         changes_requested,
+        is_draft: status == BookingStatus::Draft,
     })
 }
 
@@ -730,5 +737,51 @@ pub async fn resubmit(
         tx.commit().await?;
         flash::push(&session, FlashKind::Success, "Sent back to the office for approval.").await?;
     }
+    Ok(Redirect::to(&back).into_response())
+}
+
+/// Submits a draft: its places are taken now, if they are still there.
+pub async fn submit(
+    State(state): State<AppState>,
+    Parent(parent): Parent,
+    session: Session,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let mut tx = state.pool.begin().await?;
+    let booking = store::for_parent(&mut tx, parse_id(&id)?, parent.id).await?.ok_or(AppError::NotFound)?;
+    let back = format!("/parent/bookings/{}", booking.id);
+    if store::lock_status(&mut tx, booking.id).await? != Some(BookingStatus::Draft) {
+        flash::push(&session, FlashKind::Error, "This booking has already been submitted.").await?;
+        return Ok(Redirect::to(&back).into_response());
+    }
+    let participants = store::participants(&mut tx, booking.id).await?;
+    let now = OffsetDateTime::now_utc();
+    if participants.iter().any(|p| p.starts_at <= now) {
+        flash::push(&session, FlashKind::Error, "A session in this draft has already started; book again.")
+            .await?;
+        return Ok(Redirect::to(&back).into_response());
+    }
+    let ids: Vec<i64> = participants.iter().map(|p| p.session_id).collect();
+    let requires_approval = store::sessions_by_id(&mut tx, &ids).await?.iter().any(|s| s.requires_approval);
+    let to = if requires_approval { BookingStatus::Pending } else { BookingStatus::Approved };
+    match store::take_places(&mut tx, booking.id).await {
+        Ok(()) => {}
+        Err(BookingError::Database(err)) => return Err(err.into()),
+        Err(_) => {
+            tx.rollback().await?;
+            let message = "A place in this draft has gone (full, or already booked). Book again from the sessions page.";
+            flash::push(&session, FlashKind::Error, message).await?;
+            return Ok(Redirect::to(&back).into_response());
+        }
+    }
+    store::change_status(&mut tx, booking.id, BookingStatus::Draft, to, parent.id, "Submitted").await?;
+    super::notify_created(&state, &mut tx, booking.id, to).await?;
+    tx.commit().await?;
+    let message = if requires_approval {
+        "Submitted for approval."
+    } else {
+        "Booked. We have emailed you a confirmation."
+    };
+    flash::push(&session, FlashKind::Success, message).await?;
     Ok(Redirect::to(&back).into_response())
 }

@@ -22,6 +22,7 @@ pub struct SessionInfo {
     pub ends_at: OffsetDateTime,
     pub capacity: i32,
     pub places_taken: i32,
+    pub places_offered: i32,
     pub price_pence: i32,
     pub min_age_years: Option<i32>,
     pub max_age_years: Option<i32>,
@@ -32,15 +33,16 @@ pub struct SessionInfo {
 }
 
 impl SessionInfo {
+    /// Places neither booked nor held for a waitlist offer.
     pub fn places_left(&self) -> i32 {
-        (self.capacity - self.places_taken).max(0)
+        (self.capacity - self.places_taken - self.places_offered).max(0)
     }
 }
 
 const SESSION_SELECT: &str = "
     select s.id, s.activity_id, a.name as activity, a.description, v.name as venue,
            v.address as venue_address, s.series_id, se.name as series_name, s.starts_at, s.ends_at,
-           s.capacity, s.places_taken, s.price_pence, a.min_age_years, a.max_age_years,
+           s.capacity, s.places_taken, s.places_offered, s.price_pence, a.min_age_years, a.max_age_years,
            a.booking_cutoff_hours, a.cancellation_cutoff_hours, a.requires_approval, s.status
     from sessions s
     join activities a on a.id = s.activity_id
@@ -288,7 +290,8 @@ pub async fn lock_status(conn: &mut PgConnection, id: i64) -> sqlx::Result<Optio
 }
 
 /// Moves a locked booking to `to`, releasing its places for sessions that have not
-/// started when it no longer holds them, and records the change.
+/// started when it no longer holds them, and records the change. Returns the sessions
+/// whose places were released.
 pub async fn change_status(
     conn: &mut PgConnection,
     id: i64,
@@ -296,28 +299,53 @@ pub async fn change_status(
     to: BookingStatus,
     by: i64,
     reason: &str,
-) -> sqlx::Result<()> {
+) -> sqlx::Result<Vec<i64>> {
     sqlx::query("update bookings set status = $2 where id = $1")
         .bind(id)
         .bind(to.as_str())
         .execute(&mut *conn)
         .await?;
+    let mut released = Vec::new();
     if from.holds_places() && !to.holds_places() {
-        sqlx::query(
+        released = sqlx::query_scalar(
             "update booking_participants p set holds_place = false
              from sessions s
-             where s.id = p.session_id and p.booking_id = $1 and p.holds_place and s.starts_at > now()",
+             where s.id = p.session_id and p.booking_id = $1 and p.holds_place and s.starts_at > now()
+             returning p.session_id",
         )
         .bind(id)
-        .execute(&mut *conn)
+        .fetch_all(&mut *conn)
         .await?;
     }
-    record_change(conn, id, Some(from), to, Some(by), reason).await
+    record_change(conn, id, Some(from), to, Some(by), reason).await?;
+    Ok(released)
+}
+
+/// Takes the places of a draft's participants; capacity and the one-place-per-child
+/// rule apply exactly as for a new booking.
+pub async fn take_places(conn: &mut PgConnection, booking_id: i64) -> Result<(), BookingError> {
+    let result = sqlx::query(
+        "update booking_participants set holds_place = true where booking_id = $1 and not holds_place",
+    )
+    .bind(booking_id)
+    .execute(conn)
+    .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(err) => Err(match constraint(&err) {
+            Some("sessions_capacity_not_exceeded") => BookingError::Full { session_id: 0 },
+            Some("booking_participants_one_per_child_session") => {
+                BookingError::AlreadyBooked { session_id: 0, child_id: 0 }
+            }
+            _ => BookingError::Database(err),
+        }),
+    }
 }
 
 #[derive(Clone, Debug, FromRow)]
 pub struct Participant {
     pub session_id: i64,
+    pub activity_id: i64,
     pub child_id: i64,
     pub child_name: String,
     pub date_of_birth: Date,
@@ -333,7 +361,7 @@ pub struct Participant {
 
 pub async fn participants(conn: &mut PgConnection, booking_id: i64) -> sqlx::Result<Vec<Participant>> {
     sqlx::query_as(
-        "select p.session_id, p.child_id, c.first_name || ' ' || c.last_name as child_name, c.date_of_birth,
+        "select p.session_id, s.activity_id, p.child_id, c.first_name || ' ' || c.last_name as child_name, c.date_of_birth,
                 concat_ws('; ', nullif(c.allergies, ''), nullif(c.medical_notes, ''), nullif(c.additional_needs, '')) as medical,
                 a.name as activity, v.name as venue, s.starts_at, s.ends_at, p.price_pence, p.holds_place,
                 a.cancellation_cutoff_hours

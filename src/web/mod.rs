@@ -1,6 +1,7 @@
 //! What every page shares: the layout's context, flash messages, form errors,
 //! formatting, and the headers every response carries.
 
+pub mod csv;
 pub mod flash;
 pub mod fmt;
 pub mod form;
@@ -65,9 +66,13 @@ impl FromRequestParts<AppState> for PageContext {
 
 fn nav_for(user: &User, path: &str) -> Vec<NavLink> {
     let links: &[(&'static str, &'static str)] = match (user.role, user.admin_role) {
-        (Role::Parent, _) => {
-            &[("/parent", "Home"), ("/parent/sessions", "Book"), ("/parent/bookings", "Bookings")]
-        }
+        (Role::Parent, _) => &[
+            ("/parent", "Home"),
+            ("/parent/children", "Children"),
+            ("/parent/sessions", "Book"),
+            ("/parent/bookings", "Bookings"),
+            ("/parent/profile", "Profile"),
+        ],
         (Role::Trainer, _) => &[("/trainer", "Today")],
         (Role::Admin, Some(AdminRole::Owner)) => {
             &[("/admin", "Dashboard"), ("/admin/bookings", "Bookings"), ("/admin/outbox", "Outbox")]

@@ -3,95 +3,13 @@
 
 use std::sync::Arc;
 
-use sqlx::PgPool;
 use tokio::task::JoinSet;
 
-use crate::common::{TestApp, TestClient, client::location, spawn_app};
-
-struct Activity {
-    id: i64,
-    venue_id: i64,
-}
-
-async fn activity(
-    pool: &PgPool,
-    name: &str,
-    requires_approval: bool,
-    ages: (i32, i32),
-    cancel_cutoff_hours: i32,
-) -> Activity {
-    let id: i64 = sqlx::query_scalar(
-        "insert into activities (name, min_age_years, max_age_years, default_duration_minutes, default_capacity,
-                                 price_pence, requires_approval, cancellation_cutoff_hours)
-         values ($1, $2, $3, 60, 10, 650, $4, $5) returning id",
-    )
-    .bind(name)
-    .bind(ages.0)
-    .bind(ages.1)
-    .bind(requires_approval)
-    .bind(cancel_cutoff_hours)
-    .fetch_one(pool)
-    .await
-    .unwrap();
-    let venue_id: i64 = sqlx::query_scalar("insert into venues (name) values ($1) returning id")
-        .bind(format!("{name} hall"))
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    Activity { id, venue_id }
-}
-
-/// A session starting `hours` from now.
-async fn session(pool: &PgPool, activity: &Activity, hours: i64, capacity: i32, series: Option<i64>) -> i64 {
-    sqlx::query_scalar(
-        "insert into sessions (activity_id, venue_id, series_id, starts_at, ends_at, capacity, price_pence)
-         values ($1, $2, $3, now() + make_interval(hours => $4::int), now() + make_interval(hours => $4::int + 1), $5, 650)
-         returning id",
-    )
-    .bind(activity.id)
-    .bind(activity.venue_id)
-    .bind(series)
-    .bind(hours as i32)
-    .bind(capacity)
-    .fetch_one(pool)
-    .await
-    .unwrap()
-}
-
-async fn child(pool: &PgPool, parent_id: i64, first_name: &str, age_years: i32) -> i64 {
-    sqlx::query_scalar(
-        "insert into children (parent_id, first_name, last_name, date_of_birth)
-         values ($1, $2, 'Test', current_date - make_interval(years => $3) - interval '30 days') returning id",
-    )
-    .bind(parent_id)
-    .bind(first_name)
-    .bind(age_years)
-    .fetch_one(pool)
-    .await
-    .unwrap()
-}
-
-async fn parent(app: &TestApp, email: &str) -> (i64, TestClient) {
-    let client = app.signed_in(email, "parent", None).await;
-    let id: i64 = sqlx::query_scalar("select id from users where email = $1")
-        .bind(email)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    (id, client)
-}
-
-async fn book(client: &TestClient, token: &str, session_id: i64, child_ids: &[i64]) -> reqwest::Response {
-    let session = session_id.to_string();
-    let items: Vec<String> = child_ids.iter().map(|c| format!("{session_id}:{c}")).collect();
-    let mut fields = vec![("csrf_token", token), ("session", session.as_str())];
-    fields.extend(items.iter().map(|i| ("item", i.as_str())));
-    client.post_raw("/parent/bookings", &fields).await
-}
-
-async fn count(pool: &PgPool, sql: &str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
-}
+use crate::common::{
+    client::location,
+    fixtures::{activity, book, child, count, parent, session},
+    spawn_app,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hundred_parents_racing_for_the_last_places_never_overbook() {
@@ -442,4 +360,208 @@ async fn the_office_approves_several_at_once_and_only_coordinators_decide() {
     assert!(office.get_text("/admin/bookings?status=pending").await.contains("Approved 2 bookings."));
     assert_eq!(count(&app.pool, "select count(*) from bookings where status = 'approved'").await, 2);
     assert_eq!(count(&app.pool, "select count(*) from bookings where status = 'pending'").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bookings_csv_matches_the_search_and_neutralises_formulas() {
+    let app = spawn_app().await;
+    let football = activity(&app.pool, "Football", false, (4, 12), 24).await;
+    let (parent_id, client) = parent(&app, "parent@example.com").await;
+    let sneaky = child(&app.pool, parent_id, "=HYPERLINK(\"http://evil\")", 7).await;
+    let token = client.csrf_token("/parent").await;
+    for day in 1..=2 {
+        let session_id = session(&app.pool, &football, 48 * day, 5, None).await;
+        book(&client, &token, session_id, &[sneaky]).await;
+    }
+    assert_eq!(client.get("/admin/bookings.csv").await.status(), 403, "parents cannot export");
+
+    let office = app.signed_in("coordinator@example.com", "admin", Some("coordinator")).await;
+    let response = office.get("/admin/bookings.csv?status=approved").await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let body = response.text().await.unwrap();
+    let lines: Vec<&str> = body.lines().collect();
+    assert_eq!(lines.len(), 3, "a header and two bookings: {body}");
+    assert!(lines[0].starts_with("booking,status,parent,children"));
+    assert!(body.contains(r#""'=HYPERLINK(""http://evil"") Test""#), "{body}");
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    let pence: i64 = reader.records().map(|r| r.unwrap()[7].replace('.', "").parse::<i64>().unwrap()).sum();
+    let booked: i64 =
+        count(&app.pool, "select sum(total_pence)::bigint from bookings where status = 'approved'").await;
+    assert_eq!(pence, booked, "the CSV totals match the bookings");
+    assert_eq!(pence, 1300);
+    assert!(office.get("/admin/bookings?status=approved").await.text().await.unwrap().contains("Export CSV"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn families_get_one_reminder_the_day_before_however_often_the_job_runs() {
+    let app = spawn_app().await;
+    let football = activity(&app.pool, "Football", false, (4, 12), 0).await;
+    // A session tomorrow at 10:00 local time, and one next week.
+    let tomorrow: i64 = sqlx::query_scalar(
+        "insert into sessions (activity_id, venue_id, starts_at, ends_at, capacity, price_pence)
+         values ($1, $2, ((current_date + 1) + time '10:00') at time zone 'Europe/London',
+                 ((current_date + 1) + time '11:00') at time zone 'Europe/London', 5, 650) returning id",
+    )
+    .bind(football.id)
+    .bind(football.venue_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let next_week = session(&app.pool, &football, 24 * 7, 5, None).await;
+    let (parent_id, client) = parent(&app, "parent@example.com").await;
+    let maya = child(&app.pool, parent_id, "Maya", 7).await;
+    let leo = child(&app.pool, parent_id, "Leo", 6).await;
+    let token = client.csrf_token("/parent").await;
+    book(&client, &token, tomorrow, &[maya, leo]).await;
+    book(&client, &token, next_week, &[maya]).await;
+    let confirmations = app.smtp.wait_for(2).await.len();
+
+    let (first, second) = tokio::join!(
+        portico::bookings::reminders::send_due(&app.state),
+        portico::bookings::reminders::send_due(&app.state)
+    );
+    assert_eq!(first.unwrap_or(0) + second.unwrap_or(0), 1, "one family, one email");
+    assert_eq!(portico::bookings::reminders::send_due(&app.state).await.unwrap(), 0);
+
+    let mail = app.smtp.wait_for(confirmations + 1).await;
+    let reminders: Vec<&String> = mail.iter().filter(|m| m.contains("Subject: Tomorrow")).collect();
+    assert_eq!(reminders.len(), 1);
+    assert!(reminders[0].contains("Maya: Football") && reminders[0].contains("Leo: Football"));
+    assert!(reminders[0].contains("10:00"), "in the provider's time zone");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_office_books_for_a_family_and_moves_a_place_with_history() {
+    let app = spawn_app().await;
+    let football = activity(&app.pool, "Football", false, (4, 12), 24).await;
+    let saturday = session(&app.pool, &football, 72, 5, None).await;
+    let next_saturday = session(&app.pool, &football, 72 + 24 * 7, 5, None).await;
+    let (parent_id, client) = parent(&app, "parent@example.com").await;
+    let maya = child(&app.pool, parent_id, "Maya", 7).await;
+    let office = app.signed_in("coordinator@example.com", "admin", Some("coordinator")).await;
+
+    let unknown = office.get("/admin/bookings/new?email=nobody@example.com").await;
+    assert_eq!(unknown.status(), 422);
+    assert!(unknown.text().await.unwrap().contains("No parent account uses this email."));
+    let page = "/admin/bookings/new?email=parent@example.com";
+    let missing =
+        office.submit(page, "/admin/bookings/new", &[("email", "parent@example.com"), ("child", "")]).await;
+    assert_eq!(missing.status(), 422);
+    let body = missing.text().await.unwrap();
+    assert!(body.contains("Choose the child to book.") && body.contains("Choose a session."));
+
+    let (maya_id, saturday_id) = (maya.to_string(), saturday.to_string());
+    let booked = office
+        .submit(
+            page,
+            "/admin/bookings/new",
+            &[("email", "parent@example.com"), ("child", &maya_id), ("session", &saturday_id)],
+        )
+        .await;
+    assert_eq!(booked.status(), 303);
+    let booking = location(&booked).to_owned();
+    let detail = office.get_text(&booking).await;
+    assert!(detail.contains("booked by the office") && detail.contains("Move place"));
+    let parent_view = client.get_text(&booking.replace("/admin/", "/parent/")).await;
+    assert!(parent_view.contains("Confirmed") && parent_view.contains("Booked by the office"));
+
+    let place = format!("{saturday}:{maya}");
+    let moved = office
+        .submit(
+            &booking,
+            &format!("{booking}/move"),
+            &[("place", &place), ("to_session", &next_saturday.to_string())],
+        )
+        .await;
+    assert_eq!(moved.status(), 303);
+    let places: Vec<(i64, bool)> =
+        sqlx::query_as("select session_id, holds_place from booking_participants order by id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(places, [(saturday, false), (next_saturday, true)]);
+    assert!(office.get_text(&booking).await.contains("Moved by the office from"));
+    assert_eq!(
+        count(
+            &app.pool,
+            "select count(*) from audit_log where action in ('booking.created_for_family', 'booking.moved')"
+        )
+        .await,
+        2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draft_holds_no_place_until_submitted_and_shows_on_the_dashboard() {
+    let app = spawn_app().await;
+    let football = activity(&app.pool, "Football", false, (4, 12), 24).await;
+    let session_id = session(&app.pool, &football, 72, 1, None).await;
+    let (parent_id, client) = parent(&app, "parent@example.com").await;
+    let maya = child(&app.pool, parent_id, "Maya", 7).await;
+    let review = format!("/parent/bookings/new?session={session_id}&child={maya}");
+    let item = format!("{session_id}:{maya}");
+    let saved = client
+        .submit(
+            &review,
+            "/parent/bookings",
+            &[("session", &session_id.to_string()), ("item", &item), ("draft", "1")],
+        )
+        .await;
+    assert_eq!(saved.status(), 303);
+    let booking = location(&saved).to_owned();
+    assert!(client.get_text(&booking).await.contains("This booking is a draft"));
+    assert_eq!(
+        count(&app.pool, "select places_taken::bigint from sessions").await,
+        0,
+        "a draft holds nothing"
+    );
+    let home = client.get_text("/parent").await;
+    assert!(home.contains("is a draft: submit it to hold the places"), "{home}");
+
+    let submitted = client.submit(&booking, &format!("{booking}/submit"), &[]).await;
+    assert_eq!(submitted.status(), 303);
+    assert!(client.get_text(&booking).await.contains("Confirmed"));
+    assert_eq!(count(&app.pool, "select places_taken::bigint from sessions").await, 1);
+    let again = client.submit(&booking, &format!("{booking}/submit"), &[]).await;
+    assert_eq!(again.status(), 303);
+    assert_eq!(
+        count(&app.pool, "select count(*) from booking_status_changes").await,
+        2,
+        "draft, then approved"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submitting_a_draft_whose_place_has_gone_takes_nothing() {
+    let app = spawn_app().await;
+    let football = activity(&app.pool, "Football", false, (4, 12), 24).await;
+    let session_id = session(&app.pool, &football, 72, 1, None).await;
+    let (parent_id, client) = parent(&app, "parent@example.com").await;
+    let maya = child(&app.pool, parent_id, "Maya", 7).await;
+    let item = format!("{session_id}:{maya}");
+    let review = format!("/parent/bookings/new?session={session_id}&child={maya}");
+    let saved = client
+        .submit(
+            &review,
+            "/parent/bookings",
+            &[("session", &session_id.to_string()), ("item", &item), ("draft", "1")],
+        )
+        .await;
+    let booking = location(&saved).to_owned();
+    let (other_id, other) = parent(&app, "other@example.com").await;
+    let zed = child(&app.pool, other_id, "Zed", 7).await;
+    let token = other.csrf_token("/parent").await;
+    assert_eq!(book(&other, &token, session_id, &[zed]).await.status(), 303);
+
+    let submitted = client.submit(&booking, &format!("{booking}/submit"), &[]).await;
+    assert_eq!(submitted.status(), 303);
+    assert!(client.get_text(&booking).await.contains("A place in this draft has gone"));
+    let status: String = sqlx::query_scalar("select status from bookings where parent_id = $1")
+        .bind(parent_id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "draft");
+    assert_eq!(count(&app.pool, "select places_taken::bigint from sessions").await, 1);
 }

@@ -3,6 +3,7 @@
 //! worker, an SMTP sink that records what was sent, and a browser-like client.
 
 pub mod client;
+pub mod fixtures;
 pub mod smtp;
 
 use std::{
@@ -170,6 +171,8 @@ pub struct TestApp {
     pub smtp: SmtpSink,
     pub passwords: Passwords,
     pub config: Config,
+    /// The running app's state, for driving its background jobs by hand.
+    pub state: AppState,
     _worker: Option<underway::job::JobHandle>,
     pub db: TestDatabase,
 }
@@ -203,10 +206,10 @@ pub async fn spawn_app_with(settings: &[(&str, &str)]) -> TestApp {
     let state = AppState::new(config.clone(), pool.clone()).await.expect("build the app state");
     let worker = state.outbox.start_worker();
     let passwords = state.passwords.clone();
-    let app = Application::build(state).await.expect("bind");
+    let app = Application::build(state.clone()).await.expect("bind");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until(std::future::pending()));
-    TestApp { address, pool, smtp, passwords, config, _worker: Some(worker), db }
+    TestApp { address, pool, smtp, passwords, config, state, _worker: Some(worker), db }
 }
 
 impl TestApp {

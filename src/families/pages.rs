@@ -1,0 +1,265 @@
+//! Sign-up, the parent's profile, and the office opening an account for a family.
+
+use askama::Template;
+use axum::{
+    Form,
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use axum_login::AuthnBackend;
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::json;
+use tower_sessions::Session;
+
+use super::{
+    domain::{EMAIL_TAKEN, NewFamilyForm, ProfileForm, SignupForm},
+    store,
+};
+use crate::{
+    AppState, audit,
+    auth::{self, Admin, AdminRole, AuthSession, Parent, csrf, reset},
+    children::{self, ChecklistEntry},
+    error::{AppError, AppResult},
+    notifications::Email,
+    web::{
+        FormErrors, PageContext,
+        flash::{self, FlashKind},
+        form::{render, render_with},
+    },
+};
+
+// Sign-up -----------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "families/signup.html")]
+pub struct SignupPage {
+    pub ctx: PageContext,
+    pub form: SignupForm,
+    pub errors: FormErrors,
+}
+
+pub async fn signup_form(ctx: PageContext) -> AppResult<Response> {
+    if let Some(user) = &ctx.user {
+        return Ok(Redirect::to(user.role.portal()).into_response());
+    }
+    render(&SignupPage { ctx, form: SignupForm::default(), errors: FormErrors::default() })
+}
+
+pub async fn signup(
+    State(state): State<AppState>,
+    mut auth: AuthSession,
+    ctx: PageContext,
+    Form(form): Form<SignupForm>,
+) -> AppResult<Response> {
+    let signup = match form.parse() {
+        Ok(signup) => signup,
+        Err(errors) => return signup_again(ctx, form, errors),
+    };
+    // Hash before the transaction: hashing is the slow part.
+    let hash = state.passwords.hash(signup.password.as_str()).await?;
+    let mut tx = state.pool.begin().await?;
+    let user_id = match store::insert_parent(&mut tx, &signup.parent, &hash).await {
+        Ok(id) => id,
+        Err(err) if store::is_email_taken(&err) => {
+            let mut errors = FormErrors::default();
+            errors.add("email", EMAIL_TAKEN);
+            return signup_again(ctx, form, errors);
+        }
+        Err(err) => return Err(err.into()),
+    };
+    children::store::accept_terms(&mut tx, user_id).await?;
+    let after = json!({ "email": signup.parent.email.as_str(), "name": signup.parent.name.as_str() });
+    audit::record(&mut tx, Some(user_id), "user.signed_up", "user", Some(user_id), None, Some(after)).await?;
+    tx.commit().await?;
+
+    let user = auth
+        .backend
+        .get_user(&user_id)
+        .await
+        .map_err(|err| anyhow::anyhow!("Failed to load the new parent: {err:?}"))?
+        .ok_or_else(|| anyhow::anyhow!("the new parent {user_id} is missing"))?;
+    auth.login(&user).await?;
+    auth::mark_signed_in(&auth.session).await?;
+    csrf::rotate(&auth.session).await?;
+    tracing::info!(user.id = user.id, "signed up");
+    let welcome = format!("Welcome to Portico, {}. Add your children to start booking.", user.first_name());
+    flash::push(&auth.session, FlashKind::Success, welcome).await?;
+    Ok(Redirect::to(user.role.portal()).into_response())
+}
+
+/// The form again with a 422; passwords are never sent back.
+fn signup_again(ctx: PageContext, mut form: SignupForm, errors: FormErrors) -> AppResult<Response> {
+    form.password.clear();
+    form.password_confirmation.clear();
+    render_with(StatusCode::UNPROCESSABLE_ENTITY, &SignupPage { ctx, form, errors })
+}
+
+// The parent's profile ------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "families/profile.html")]
+pub struct ProfilePage {
+    pub ctx: PageContext,
+    pub email: String,
+    pub form: ProfileForm,
+    pub errors: FormErrors,
+    pub checklist: Vec<ChecklistEntry>,
+}
+
+async fn profile_page(
+    state: &AppState,
+    ctx: PageContext,
+    parent_id: i64,
+    form: Option<ProfileForm>,
+) -> AppResult<ProfilePage> {
+    let mut conn = state.pool.acquire().await?;
+    let row = store::profile(&mut conn, parent_id).await?;
+    let checklist =
+        ChecklistEntry::from_rows(children::store::parent_checklist(&mut conn, parent_id).await?, state);
+    let form = form.unwrap_or_else(|| ProfileForm { name: row.name, phone: row.phone.unwrap_or_default() });
+    Ok(ProfilePage { ctx, email: row.email, form, errors: FormErrors::default(), checklist })
+}
+
+pub async fn profile_form(
+    State(state): State<AppState>,
+    Parent(parent): Parent,
+    ctx: PageContext,
+) -> AppResult<Response> {
+    render(&profile_page(&state, ctx, parent.id, None).await?)
+}
+
+pub async fn profile(
+    State(state): State<AppState>,
+    Parent(parent): Parent,
+    ctx: PageContext,
+    session: Session,
+    Form(form): Form<ProfileForm>,
+) -> AppResult<Response> {
+    let profile = match form.parse() {
+        Ok(profile) => profile,
+        Err(errors) => {
+            let page = ProfilePage { errors, ..profile_page(&state, ctx, parent.id, Some(form)).await? };
+            return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+    };
+    let mut tx = state.pool.begin().await?;
+    let before = store::profile(&mut tx, parent.id).await?;
+    store::update_profile(&mut tx, parent.id, &profile).await?;
+    audit::record(
+        &mut tx,
+        Some(parent.id),
+        "user.profile_updated",
+        "user",
+        Some(parent.id),
+        Some(json!({ "name": before.name, "phone": before.phone })),
+        Some(json!({ "name": profile.name.as_str(), "phone": profile.phone.as_str() })),
+    )
+    .await?;
+    tx.commit().await?;
+    flash::push(&session, FlashKind::Success, "Your details are saved.").await?;
+    Ok(Redirect::to("/parent/profile").into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ChecklistForm {
+    #[serde(default)]
+    done: String,
+}
+
+pub async fn set_checklist_item(
+    State(state): State<AppState>,
+    Parent(parent): Parent,
+    session: Session,
+    Path(item_id): Path<String>,
+    Form(form): Form<ChecklistForm>,
+) -> AppResult<Response> {
+    let item_id: i64 = item_id.parse().map_err(|_| AppError::NotFound)?;
+    let done = form.done == "true";
+    let mut tx = state.pool.begin().await?;
+    let item = children::store::set_parent_item(&mut tx, parent.id, item_id, done)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let action = if done { "checklist.completed" } else { "checklist.reopened" };
+    let after = json!({ "item_id": item_id, "item": item, "done": done });
+    audit::record(&mut tx, Some(parent.id), action, "user", Some(parent.id), None, Some(after)).await?;
+    tx.commit().await?;
+    let message =
+        if done { format!("“{item}” is done.") } else { format!("“{item}” is marked as not done.") };
+    flash::push(&session, FlashKind::Success, message).await?;
+    Ok(Redirect::to("/parent/profile").into_response())
+}
+
+// The office opens an account for a family --------------------------------------------
+
+#[derive(Template)]
+#[template(path = "families/new.html")]
+pub struct NewFamilyPage {
+    pub ctx: PageContext,
+    pub form: NewFamilyForm,
+    pub errors: FormErrors,
+}
+
+pub async fn new_family_form(admin: Admin, ctx: PageContext) -> AppResult<Response> {
+    admin.require(&[AdminRole::Coordinator])?;
+    render(&NewFamilyPage { ctx, form: NewFamilyForm::default(), errors: FormErrors::default() })
+}
+
+/// Creates the parent with a password nobody knows and emails them a link to choose
+/// their own, in one transaction: no account without its email, nor the reverse.
+pub async fn new_family(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    session: Session,
+    Form(form): Form<NewFamilyForm>,
+) -> AppResult<Response> {
+    admin.require(&[AdminRole::Coordinator])?;
+    let parent = match form.parse() {
+        Ok(parent) => parent,
+        Err(errors) => {
+            return render_with(StatusCode::UNPROCESSABLE_ENTITY, &NewFamilyPage { ctx, form, errors });
+        }
+    };
+    let secret: [u8; 32] = rand::random();
+    let hash = state.passwords.hash(&base64::engine::general_purpose::STANDARD.encode(secret)).await?;
+    let mut tx = state.pool.begin().await?;
+    let user_id = match store::insert_parent(&mut tx, &parent, &hash).await {
+        Ok(id) => id,
+        Err(err) if store::is_email_taken(&err) => {
+            let mut errors = FormErrors::default();
+            errors.add("email", "An account already uses this email.");
+            return render_with(StatusCode::UNPROCESSABLE_ENTITY, &NewFamilyPage { ctx, form, errors });
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let token = reset::issue(&mut tx, user_id).await?;
+    store::extend_welcome_link(&mut tx, user_id).await?;
+    let link = format!("{}/password/reset/{token}", state.config.base_url);
+    let email = Email {
+        to: parent.email.as_str().to_owned(),
+        subject: "Your Portico account is ready".into(),
+        body: format!(
+            "Hello {name},\n\nWe have opened a Portico account for you, so you can add your \
+             children, book their sessions and see what is coming up.\n\n\
+             Choose your password within {days} days with this link:\n\n{link}\n\n\
+             The link works once. Afterwards, sign in at {base}/login with this email address.\n",
+            name = parent.name.as_str(),
+            days = store::WELCOME_LINK_DAYS,
+            base = state.config.base_url,
+        ),
+    };
+    state.outbox.queue(&mut tx, &email).await?;
+    let after = json!({ "email": parent.email.as_str(), "name": parent.name.as_str(), "role": "parent" });
+    audit::record(&mut tx, Some(admin.0.id), "family.created", "user", Some(user_id), None, Some(after))
+        .await?;
+    tx.commit().await?;
+    let message = format!(
+        "{}'s account is open. We have emailed {} a link to choose a password.",
+        parent.name.as_str(),
+        parent.email.as_str()
+    );
+    flash::push(&session, FlashKind::Success, message).await?;
+    Ok(Redirect::to("/admin/families/new").into_response())
+}

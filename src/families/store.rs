@@ -1,0 +1,73 @@
+//! The SQL for parents' accounts and profiles.
+
+use sqlx::{FromRow, PgConnection};
+
+use super::domain::{ParentDetails, Profile};
+
+/// The unique constraint on users' emails: the one way to learn an email is taken
+/// that two sign-ups at once cannot both pass.
+pub const EMAIL_TAKEN_CONSTRAINT: &str = "users_email_key";
+
+/// Whether `err` is the email-already-used violation.
+pub fn is_email_taken(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.constraint() == Some(EMAIL_TAKEN_CONSTRAINT))
+}
+
+/// Inserts an active parent; fails with `users_email_key` when the email is taken.
+pub async fn insert_parent(
+    conn: &mut PgConnection,
+    parent: &ParentDetails,
+    password_hash: &str,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into users (email, name, phone, role, password_hash)
+         values ($1, $2, $3, 'parent', $4) returning id",
+    )
+    .bind(parent.email.as_str())
+    .bind(parent.name.as_str())
+    .bind(parent.phone.as_str())
+    .bind(password_hash)
+    .fetch_one(conn)
+    .await
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct ProfileRow {
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+}
+
+pub async fn profile(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<ProfileRow> {
+    sqlx::query_as("select name, email, phone from users where id = $1 and role = 'parent'")
+        .bind(user_id)
+        .fetch_one(conn)
+        .await
+}
+
+pub async fn update_profile(conn: &mut PgConnection, user_id: i64, profile: &Profile) -> sqlx::Result<()> {
+    sqlx::query("update users set name = $2, phone = $3 where id = $1 and role = 'parent'")
+        .bind(user_id)
+        .bind(profile.name.as_str())
+        .bind(profile.phone.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// How long the office's welcome link lasts: longer than a reset link's hour, since
+/// the family did not ask for it and may not read it straight away.
+pub const WELCOME_LINK_DAYS: i32 = 7;
+
+/// Stretches the user's open set-password links to `WELCOME_LINK_DAYS`.
+pub async fn extend_welcome_link(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "update password_reset_tokens set expires_at = now() + make_interval(days => $2)
+         where user_id = $1 and used_at is null",
+    )
+    .bind(user_id)
+    .bind(WELCOME_LINK_DAYS)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,22 @@
+//! Housekeeping that runs every minute in every app process: expiring waitlist offers
+//! and sending tomorrow's reminders. Each step is safe to run concurrently (row locks,
+//! SKIP LOCKED, unique rows), so no process needs to be the leader.
+
+use std::time::Duration;
+
+use crate::AppState;
+
+pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every_minute = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            every_minute.tick().await;
+            if let Err(err) = crate::waitlist::sweep(&state).await {
+                tracing::warn!(error = ?err, "waitlist sweep failed");
+            }
+            if let Err(err) = crate::bookings::reminders::send_due(&state).await {
+                tracing::warn!(error = ?err, "sending reminders failed");
+            }
+        }
+    })
+}

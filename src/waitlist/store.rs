@@ -1,0 +1,221 @@
+//! The waitlist's SQL. A freed place is offered to the first waiting child with the
+//! place held (`sessions.places_offered`), so nobody can book it under them; an
+//! unclaimed offer expires and passes on.
+
+use sqlx::{FromRow, PgConnection};
+use time::OffsetDateTime;
+
+#[derive(Debug, FromRow)]
+pub struct Offer {
+    pub entry_id: i64,
+    pub session_id: i64,
+    pub child_name: String,
+    pub parent_email: String,
+    pub parent_name: String,
+    pub activity: String,
+    pub starts_at: OffsetDateTime,
+    pub offer_expires_at: OffsetDateTime,
+}
+
+/// Adds children to the session's waitlist; a child already on it stays where it is.
+pub async fn join(
+    conn: &mut PgConnection,
+    session_id: i64,
+    parent_id: i64,
+    child_ids: &[i64],
+) -> sqlx::Result<u64> {
+    let result = sqlx::query(
+        "insert into waitlist_entries (session_id, child_id, parent_id)
+         select $1, c.id, $2 from children c
+         where c.id = any($3) and c.parent_id = $2 and c.archived_at is null
+         on conflict do nothing",
+    )
+    .bind(session_id)
+    .bind(parent_id)
+    .bind(child_ids)
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+/// Offers each of `session_ids`' free places to the first children waiting, holding
+/// the places. Returns the offers made, for the emails.
+pub async fn offer_free_places(conn: &mut PgConnection, session_ids: &[i64]) -> sqlx::Result<Vec<Offer>> {
+    let mut offers = Vec::new();
+    for &session_id in session_ids {
+        // Lock the session so two releases do not offer the same place twice.
+        let free: Option<i32> = sqlx::query_scalar(
+            "select capacity - places_taken - places_offered from sessions
+             where id = $1 and status = 'scheduled' and starts_at > now() for update",
+        )
+        .bind(session_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(free) = free.filter(|f| *f > 0) else { continue };
+        let offered: Vec<i64> = sqlx::query_scalar(
+            "update waitlist_entries w
+             set status = 'offered', offered_at = now(),
+                 offer_expires_at = now() + make_interval(hours => a.waitlist_offer_hours)
+             from sessions s join activities a on a.id = s.activity_id
+             where s.id = w.session_id and w.id in (
+                 select id from waitlist_entries where session_id = $1 and status = 'waiting'
+                 order by created_at, id limit $2 for update skip locked)
+             returning w.id",
+        )
+        .bind(session_id)
+        .bind(i64::from(free))
+        .fetch_all(&mut *conn)
+        .await?;
+        if offered.is_empty() {
+            continue;
+        }
+        sqlx::query("update sessions set places_offered = places_offered + $2 where id = $1")
+            .bind(session_id)
+            .bind(offered.len() as i32)
+            .execute(&mut *conn)
+            .await?;
+        offers.extend(offers_by_id(conn, &offered).await?);
+    }
+    Ok(offers)
+}
+
+async fn offers_by_id(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<Offer>> {
+    sqlx::query_as(
+        "select w.id as entry_id, w.session_id, c.first_name as child_name, u.email as parent_email,
+                u.name as parent_name, a.name as activity, s.starts_at, w.offer_expires_at
+         from waitlist_entries w
+         join children c on c.id = w.child_id
+         join users u on u.id = w.parent_id
+         join sessions s on s.id = w.session_id
+         join activities a on a.id = s.activity_id
+         where w.id = any($1) order by w.id",
+    )
+    .bind(ids)
+    .fetch_all(conn)
+    .await
+}
+
+/// Ends offers past their time, releasing their held places. Returns the sessions
+/// whose places are free again. SKIP LOCKED lets several app processes sweep at once.
+pub async fn expire_offers(conn: &mut PgConnection) -> sqlx::Result<Vec<i64>> {
+    let expired: Vec<i64> = sqlx::query_scalar(
+        "update waitlist_entries set status = 'expired'
+         where id in (select id from waitlist_entries
+                      where status = 'offered' and offer_expires_at <= now()
+                      for update skip locked)
+         returning session_id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    release_offered(conn, &expired).await?;
+    let mut sessions = expired;
+    sessions.sort_unstable();
+    sessions.dedup();
+    Ok(sessions)
+}
+
+/// Gives back one held place per entry in `session_ids` (one id per place).
+async fn release_offered(conn: &mut PgConnection, session_ids: &[i64]) -> sqlx::Result<()> {
+    for session_id in session_ids {
+        sqlx::query("update sessions set places_offered = places_offered - 1 where id = $1")
+            .bind(session_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, FromRow)]
+pub struct ClaimableOffer {
+    pub session_id: i64,
+    pub child_id: i64,
+    pub price_pence: i32,
+}
+
+/// Locks the parent's live offer and gives its held place back to the pool, so the
+/// booking made next in the same transaction can take it.
+pub async fn take_offer(
+    conn: &mut PgConnection,
+    entry_id: i64,
+    parent_id: i64,
+) -> sqlx::Result<Option<ClaimableOffer>> {
+    let offer: Option<ClaimableOffer> = sqlx::query_as(
+        "select w.session_id, w.child_id, s.price_pence
+         from waitlist_entries w join sessions s on s.id = w.session_id
+         where w.id = $1 and w.parent_id = $2 and w.status = 'offered' and w.offer_expires_at > now()
+         for update of w",
+    )
+    .bind(entry_id)
+    .bind(parent_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(offer) = &offer {
+        release_offered(conn, &[offer.session_id]).await?;
+    }
+    Ok(offer)
+}
+
+pub async fn mark_claimed(conn: &mut PgConnection, entry_id: i64, booking_id: i64) -> sqlx::Result<()> {
+    sqlx::query("update waitlist_entries set status = 'claimed', booking_id = $2 where id = $1")
+        .bind(entry_id)
+        .bind(booking_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Takes a child off the list; an open offer's held place is released.
+pub async fn withdraw(
+    conn: &mut PgConnection,
+    entry_id: i64,
+    parent_id: i64,
+) -> sqlx::Result<Option<(i64, bool)>> {
+    let row: Option<(i64, String)> = sqlx::query_as(
+        "select session_id, status from waitlist_entries
+         where id = $1 and parent_id = $2 and status in ('waiting', 'offered') for update",
+    )
+    .bind(entry_id)
+    .bind(parent_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((session_id, status)) = row else { return Ok(None) };
+    sqlx::query("update waitlist_entries set status = 'withdrawn' where id = $1")
+        .bind(entry_id)
+        .execute(&mut *conn)
+        .await?;
+    let was_offered = status == "offered";
+    if was_offered {
+        release_offered(conn, &[session_id]).await?;
+    }
+    Ok(Some((session_id, was_offered)))
+}
+
+#[derive(Debug, FromRow)]
+pub struct Entry {
+    pub id: i64,
+    pub status: String,
+    pub child_name: String,
+    pub activity: String,
+    pub starts_at: OffsetDateTime,
+    pub offer_expires_at: Option<OffsetDateTime>,
+    pub position: i64,
+}
+
+/// The parent's live waitlist entries, with their place in the queue.
+pub async fn for_parent(conn: &mut PgConnection, parent_id: i64) -> sqlx::Result<Vec<Entry>> {
+    sqlx::query_as(
+        "select w.id, w.status, c.first_name as child_name, a.name as activity, s.starts_at, w.offer_expires_at,
+                (select count(*) from waitlist_entries ahead
+                  where ahead.session_id = w.session_id and ahead.status = 'waiting'
+                    and (ahead.created_at, ahead.id) <= (w.created_at, w.id)) as position
+         from waitlist_entries w
+         join children c on c.id = w.child_id
+         join sessions s on s.id = w.session_id
+         join activities a on a.id = s.activity_id
+         where w.parent_id = $1 and w.status in ('waiting', 'offered') and s.starts_at > now()
+         order by (w.status = 'offered') desc, s.starts_at",
+    )
+    .bind(parent_id)
+    .fetch_all(conn)
+    .await
+}
