@@ -146,7 +146,7 @@ pub async fn show(
                 |id| format!("/parent/children/{id}#checklist"),
             ),
             who: m.child_name,
-            what: m.item,
+            what: format!("{} (still to do)", m.item),
         }))
         .collect();
     let children = children
