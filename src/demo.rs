@@ -700,8 +700,8 @@ impl Demo<'_> {
         note: &str,
     ) -> anyhow::Result<()> {
         sqlx::query(
-            "insert into time_entries (trainer_id, shift_id, started_at, ended_at, source, note) \
-             values ($1, $2, $3, $4, $5, $6)",
+            "insert into time_entries (trainer_id, shift_id, started_at, ended_at, source, note, week_start) \
+             values ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(trainer)
         .bind(shift)
@@ -709,6 +709,7 @@ impl Demo<'_> {
         .bind(ended)
         .bind(if shift.is_some() { "shift" } else { "manual" })
         .bind(note)
+        .bind(crate::timesheets::week_of(started, self.tz))
         .execute(&mut *self.conn)
         .await
         .context("Failed to insert a demo time entry")?;

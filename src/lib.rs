@@ -20,6 +20,7 @@ pub mod health;
 pub mod jobs;
 pub mod notifications;
 pub mod telemetry;
+pub mod timesheets;
 pub mod waitlist;
 pub mod web;
 

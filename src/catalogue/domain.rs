@@ -1,0 +1,377 @@
+//! The activity and venue forms, parsed once: money in exact pence, whole-number
+//! limits, a list of required qualifications.
+
+use serde::Deserialize;
+
+use crate::web::FormErrors;
+
+/// Money typed as pounds ("6.50", "£6", "12.5"), held as integer pence: parsed from
+/// the digits, never through a float, so 0.1 + 0.2 surprises nobody.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pence(i32);
+
+impl Pence {
+    pub const INVALID: &str = "Enter an amount in pounds, like 6.50.";
+    /// Far above any price or rate, far below where an `integer` column overflows.
+    const MAX: i64 = 100_000_000;
+
+    pub fn parse(input: &str, missing: &'static str) -> Result<Self, &'static str> {
+        let text = input.trim();
+        let text = text.strip_prefix('£').unwrap_or(text).trim().replace(',', "");
+        if text.is_empty() {
+            return Err(missing);
+        }
+        let (pounds, fraction) = text.split_once('.').unwrap_or((&text, ""));
+        let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+        if !digits(pounds) || !(fraction.is_empty() || digits(fraction)) || fraction.len() > 2 {
+            return Err(Self::INVALID);
+        }
+        if pounds.len() > 7 {
+            return Err("That amount is too large.");
+        }
+        let pounds: i64 = pounds.parse().map_err(|_| Self::INVALID)?;
+        let pence: i64 = match fraction.len() {
+            0 => 0,
+            1 => fraction.parse::<i64>().map_err(|_| Self::INVALID)? * 10,
+            _ => fraction.parse().map_err(|_| Self::INVALID)?,
+        };
+        let total = pounds * 100 + pence;
+        if total > Self::MAX {
+            return Err("That amount is too large.");
+        }
+        i32::try_from(total).map(Self).map_err(|_| "That amount is too large.")
+    }
+
+    pub fn get(self) -> i32 {
+        self.0
+    }
+
+    /// "6.50": how the form shows a stored amount.
+    pub fn to_input(pence: i32) -> String {
+        format!("{}.{:02}", pence / 100, pence % 100)
+    }
+}
+
+/// A whole number in `range`; empty is `None` when `optional`.
+pub fn whole_number(
+    errors: &mut FormErrors,
+    field: &'static str,
+    input: &str,
+    range: std::ops::RangeInclusive<i32>,
+    missing: Option<&'static str>,
+) -> Option<i32> {
+    let text = input.trim();
+    if text.is_empty() {
+        if let Some(message) = missing {
+            errors.add(field, message);
+        }
+        return None;
+    }
+    match text.parse::<i32>() {
+        Ok(n) if range.contains(&n) => Some(n),
+        Ok(_) => {
+            errors.add(field, format!("Enter a number from {} to {}.", range.start(), range.end()));
+            None
+        }
+        Err(_) => {
+            errors.add(field, "Enter a whole number, like 8.");
+            None
+        }
+    }
+}
+
+/// A required short name: trimmed, 1 to 100 characters, no control characters.
+pub fn short_name(errors: &mut FormErrors, field: &'static str, input: &str, missing: &'static str) -> String {
+    let name = input.trim();
+    if name.is_empty() {
+        errors.add(field, missing);
+    } else if name.chars().count() > 100 {
+        errors.add(field, "Use at most 100 characters.");
+    } else if name.chars().any(char::is_control) {
+        errors.add(field, "Use letters, numbers, spaces and punctuation only.");
+    }
+    name.to_owned()
+}
+
+/// Optional free text, trimmed, at most 2,000 characters.
+pub fn notes(errors: &mut FormErrors, field: &'static str, input: &str) -> String {
+    let text = input.trim();
+    if text.chars().count() > 2000 {
+        errors.add(field, "Use at most 2,000 characters.");
+    }
+    text.to_owned()
+}
+
+/// Qualification names, one per line or separated by commas; blanks and repeats dropped.
+pub fn qualification_names(errors: &mut FormErrors, field: &'static str, input: &str) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for name in input.split([',', '\n']).map(str::trim).filter(|n| !n.is_empty()) {
+        if name.chars().count() > 100 {
+            errors.add(field, "Each qualification name can be at most 100 characters.");
+        } else if !names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+            names.push(name.to_owned());
+        }
+    }
+    names
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct ActivityForm {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub min_age: String,
+    #[serde(default)]
+    pub max_age: String,
+    #[serde(default)]
+    pub duration_minutes: String,
+    #[serde(default)]
+    pub capacity: String,
+    #[serde(default)]
+    pub price: String,
+    #[serde(default)]
+    pub requires_approval: Option<String>,
+    #[serde(default)]
+    pub booking_cutoff_hours: String,
+    #[serde(default)]
+    pub cancellation_cutoff_hours: String,
+    #[serde(default)]
+    pub waitlist_offer_hours: String,
+    #[serde(default)]
+    pub children_per_trainer: String,
+    #[serde(default)]
+    pub qualifications: String,
+}
+
+/// A valid activity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Activity {
+    pub name: String,
+    pub description: String,
+    pub min_age: Option<i32>,
+    pub max_age: Option<i32>,
+    pub duration_minutes: i32,
+    pub capacity: i32,
+    pub price: Pence,
+    pub requires_approval: bool,
+    pub booking_cutoff_hours: i32,
+    pub cancellation_cutoff_hours: i32,
+    pub waitlist_offer_hours: i32,
+    pub children_per_trainer: Option<i32>,
+    pub qualifications: Vec<String>,
+}
+
+impl ActivityForm {
+    pub fn requires_approval(&self) -> bool {
+        self.requires_approval.is_some()
+    }
+
+    pub fn parse(&self) -> Result<Activity, FormErrors> {
+        let mut e = FormErrors::default();
+        let name = short_name(&mut e, "name", &self.name, "Enter the activity's name.");
+        let description = notes(&mut e, "description", &self.description);
+        let min_age = whole_number(&mut e, "min_age", &self.min_age, 0..=120, None);
+        let max_age = whole_number(&mut e, "max_age", &self.max_age, 0..=120, None);
+        if let (Some(min), Some(max)) = (min_age, max_age)
+            && min > max
+        {
+            e.add("max_age", "The oldest age must not be below the youngest.");
+        }
+        let duration = whole_number(
+            &mut e,
+            "duration_minutes",
+            &self.duration_minutes,
+            5..=24 * 60,
+            Some("Enter how long a session lasts, in minutes."),
+        );
+        let capacity =
+            whole_number(&mut e, "capacity", &self.capacity, 0..=10_000, Some("Enter how many places a session has."));
+        let price = Pence::parse(&self.price, "Enter the price per session, like 6.50 (0 if free).")
+            .map_err(|m| e.add("price", m))
+            .ok();
+        let hours = |e: &mut FormErrors, field, input: &str, default| {
+            if input.trim().is_empty() { Some(default) } else { whole_number(e, field, input, 0..=24 * 90, None) }
+        };
+        let booking_cutoff = hours(&mut e, "booking_cutoff_hours", &self.booking_cutoff_hours, 0);
+        let cancellation_cutoff = hours(&mut e, "cancellation_cutoff_hours", &self.cancellation_cutoff_hours, 24);
+        let waitlist_hours = if self.waitlist_offer_hours.trim().is_empty() {
+            Some(24)
+        } else {
+            whole_number(&mut e, "waitlist_offer_hours", &self.waitlist_offer_hours, 1..=24 * 14, None)
+        };
+        let ratio = whole_number(&mut e, "children_per_trainer", &self.children_per_trainer, 1..=1000, None);
+        let qualifications = qualification_names(&mut e, "qualifications", &self.qualifications);
+        match (duration, capacity, price, booking_cutoff, cancellation_cutoff, waitlist_hours) {
+            (Some(duration_minutes), Some(capacity), Some(price), Some(b), Some(c), Some(w)) if e.is_empty() => {
+                Ok(Activity {
+                    name,
+                    description,
+                    min_age,
+                    max_age,
+                    duration_minutes,
+                    capacity,
+                    price,
+                    requires_approval: self.requires_approval(),
+                    booking_cutoff_hours: b,
+                    cancellation_cutoff_hours: c,
+                    waitlist_offer_hours: w,
+                    children_per_trainer: ratio,
+                    qualifications,
+                })
+            }
+            _ => Err(e),
+        }
+    }
+}
+
+pub const VENUE_KINDS: [(&str, &str); 3] =
+    [("site", "A site of ours"), ("online", "Online"), ("client_site", "At the client's site")];
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct VenueForm {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub postcode: String,
+    #[serde(default)]
+    pub capacity: String,
+    #[serde(default)]
+    pub notes: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Venue {
+    pub name: String,
+    pub kind: &'static str,
+    pub address: String,
+    pub postcode: String,
+    pub capacity: Option<i32>,
+    pub notes: String,
+}
+
+impl VenueForm {
+    pub fn parse(&self) -> Result<Venue, FormErrors> {
+        let mut e = FormErrors::default();
+        let name = short_name(&mut e, "name", &self.name, "Enter the venue's name.");
+        let kind = VENUE_KINDS.iter().find(|(k, _)| *k == self.kind.trim()).map(|(k, _)| *k);
+        if kind.is_none() {
+            e.add("kind", "Choose what kind of venue this is.");
+        }
+        let address = notes(&mut e, "address", &self.address);
+        if kind == Some("site") && address.is_empty() {
+            e.add("address", "Enter the address, so trainers and families can find it.");
+        }
+        let postcode = self.postcode.trim().to_uppercase();
+        if postcode.chars().count() > 10 {
+            e.add("postcode", "Enter a postcode like SW1A 1AA.");
+        }
+        let capacity = whole_number(&mut e, "capacity", &self.capacity, 0..=100_000, None);
+        let notes = notes(&mut e, "notes", &self.notes);
+        match kind {
+            Some(kind) if e.is_empty() => Ok(Venue { name, kind, address, postcode, capacity, notes }),
+            _ => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pounds_become_exact_pence() {
+        let p = |s| Pence::parse(s, "missing").map(Pence::get);
+        assert_eq!(p("6.50"), Ok(650));
+        assert_eq!(p("£6.5"), Ok(650));
+        assert_eq!(p("0.29"), Ok(29));
+        assert_eq!(p("12"), Ok(1200));
+        assert_eq!(p("1,250.00"), Ok(125_000));
+        assert_eq!(p(" 0 "), Ok(0));
+        assert_eq!(p(""), Err("missing"));
+        for bad in ["6.505", "-1", "abc", "6.", ".5", "1e3", "6,50.1.2", "99999999"] {
+            assert!(p(bad).is_err(), "{bad:?} should be refused");
+        }
+        assert_eq!(Pence::to_input(650), "6.50");
+        assert_eq!(Pence::to_input(5), "0.05");
+    }
+
+    fn football() -> ActivityForm {
+        ActivityForm {
+            name: " Football 5–8s ".into(),
+            description: "Games and skills".into(),
+            min_age: "5".into(),
+            max_age: "8".into(),
+            duration_minutes: "60".into(),
+            capacity: "16".into(),
+            price: "6.50".into(),
+            requires_approval: Some("yes".into()),
+            booking_cutoff_hours: "2".into(),
+            cancellation_cutoff_hours: "24".into(),
+            waitlist_offer_hours: "12".into(),
+            children_per_trainer: "8".into(),
+            qualifications: "DBS check, First aid\nDBS check".into(),
+        }
+    }
+
+    #[test]
+    fn a_complete_activity_parses() {
+        let a = football().parse().unwrap();
+        assert_eq!(a.name, "Football 5–8s");
+        assert_eq!(a.price.get(), 650);
+        assert_eq!(a.children_per_trainer, Some(8));
+        assert!(a.requires_approval);
+        assert_eq!(a.qualifications, vec!["DBS check".to_owned(), "First aid".to_owned()]);
+    }
+
+    #[test]
+    fn cut_offs_default_when_left_blank() {
+        let a = ActivityForm {
+            booking_cutoff_hours: String::new(),
+            cancellation_cutoff_hours: String::new(),
+            waitlist_offer_hours: String::new(),
+            ..football()
+        }
+        .parse()
+        .unwrap();
+        assert_eq!((a.booking_cutoff_hours, a.cancellation_cutoff_hours, a.waitlist_offer_hours), (0, 24, 24));
+    }
+
+    #[test]
+    fn every_wrong_activity_field_gets_its_message() {
+        let form = ActivityForm {
+            name: String::new(),
+            min_age: "9".into(),
+            max_age: "5".into(),
+            duration_minutes: "ten".into(),
+            capacity: String::new(),
+            price: "6.505".into(),
+            children_per_trainer: "0".into(),
+            waitlist_offer_hours: "0".into(),
+            ..football()
+        };
+        let e = form.parse().unwrap_err();
+        assert_eq!(e.get("name"), Some("Enter the activity's name."));
+        assert!(e.get("max_age").is_some());
+        assert_eq!(e.get("duration_minutes"), Some("Enter a whole number, like 8."));
+        assert!(e.get("capacity").is_some());
+        assert_eq!(e.get("price"), Some(Pence::INVALID));
+        assert!(e.get("children_per_trainer").is_some());
+        assert!(e.get("waitlist_offer_hours").is_some());
+    }
+
+    #[test]
+    fn venues_need_a_known_kind_and_an_address_for_a_site() {
+        let e = VenueForm { name: "Hall".into(), kind: "castle".into(), ..Default::default() }.parse().unwrap_err();
+        assert!(e.get("kind").is_some());
+        let e = VenueForm { name: "Hall".into(), kind: "site".into(), ..Default::default() }.parse().unwrap_err();
+        assert!(e.get("address").is_some());
+        let online = VenueForm { name: "Online".into(), kind: "online".into(), ..Default::default() }.parse();
+        assert_eq!(online.unwrap().capacity, None);
+    }
+}

@@ -1,0 +1,193 @@
+//! The SQL for activities and venues.
+
+use sqlx::{FromRow, PgConnection};
+
+use super::domain::{Activity, Venue};
+
+/// The named constraint behind a failed statement, if any.
+pub fn constraint(err: &sqlx::Error) -> Option<&str> {
+    match err {
+        sqlx::Error::Database(db) => db.constraint(),
+        _ => None,
+    }
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct ActivityRow {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub min_age_years: Option<i32>,
+    pub max_age_years: Option<i32>,
+    pub default_duration_minutes: i32,
+    pub default_capacity: i32,
+    pub price_pence: i32,
+    pub requires_approval: bool,
+    pub booking_cutoff_hours: i32,
+    pub cancellation_cutoff_hours: i32,
+    pub waitlist_offer_hours: i32,
+    pub children_per_trainer: Option<i32>,
+    pub is_active: bool,
+    /// Required qualifications, comma separated.
+    pub qualifications: String,
+}
+
+const ACTIVITY_SELECT: &str = "select a.id, a.name, a.description, a.min_age_years, a.max_age_years,
+        a.default_duration_minutes, a.default_capacity, a.price_pence, a.requires_approval,
+        a.booking_cutoff_hours, a.cancellation_cutoff_hours, a.waitlist_offer_hours,
+        a.children_per_trainer, a.is_active,
+        coalesce((select string_agg(q.name, ', ' order by q.name)
+                  from activity_required_qualifications q where q.activity_id = a.id), '') as qualifications
+    from activities a";
+
+pub async fn activities(conn: &mut PgConnection, include_inactive: bool) -> sqlx::Result<Vec<ActivityRow>> {
+    let filter = if include_inactive { "" } else { "where a.is_active" };
+    sqlx::query_as(&format!("{ACTIVITY_SELECT} {filter} order by a.is_active desc, a.name"))
+        .fetch_all(conn)
+        .await
+}
+
+pub async fn activity(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<ActivityRow>> {
+    sqlx::query_as(&format!("{ACTIVITY_SELECT} where a.id = $1")).bind(id).fetch_optional(conn).await
+}
+
+pub async fn insert_activity(conn: &mut PgConnection, a: &Activity) -> sqlx::Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "insert into activities (name, description, min_age_years, max_age_years, default_duration_minutes,
+                                 default_capacity, price_pence, requires_approval, booking_cutoff_hours,
+                                 cancellation_cutoff_hours, waitlist_offer_hours, children_per_trainer)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) returning id",
+    )
+    .bind(&a.name)
+    .bind(&a.description)
+    .bind(a.min_age)
+    .bind(a.max_age)
+    .bind(a.duration_minutes)
+    .bind(a.capacity)
+    .bind(a.price.get())
+    .bind(a.requires_approval)
+    .bind(a.booking_cutoff_hours)
+    .bind(a.cancellation_cutoff_hours)
+    .bind(a.waitlist_offer_hours)
+    .bind(a.children_per_trainer)
+    .fetch_one(&mut *conn)
+    .await?;
+    set_qualifications(conn, id, &a.qualifications).await?;
+    Ok(id)
+}
+
+pub async fn update_activity(conn: &mut PgConnection, id: i64, a: &Activity) -> sqlx::Result<()> {
+    sqlx::query(
+        "update activities set name = $2, description = $3, min_age_years = $4, max_age_years = $5,
+                default_duration_minutes = $6, default_capacity = $7, price_pence = $8,
+                requires_approval = $9, booking_cutoff_hours = $10, cancellation_cutoff_hours = $11,
+                waitlist_offer_hours = $12, children_per_trainer = $13
+         where id = $1",
+    )
+    .bind(id)
+    .bind(&a.name)
+    .bind(&a.description)
+    .bind(a.min_age)
+    .bind(a.max_age)
+    .bind(a.duration_minutes)
+    .bind(a.capacity)
+    .bind(a.price.get())
+    .bind(a.requires_approval)
+    .bind(a.booking_cutoff_hours)
+    .bind(a.cancellation_cutoff_hours)
+    .bind(a.waitlist_offer_hours)
+    .bind(a.children_per_trainer)
+    .execute(&mut *conn)
+    .await?;
+    set_qualifications(conn, id, &a.qualifications).await
+}
+
+async fn set_qualifications(conn: &mut PgConnection, id: i64, names: &[String]) -> sqlx::Result<()> {
+    sqlx::query("delete from activity_required_qualifications where activity_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "insert into activity_required_qualifications (activity_id, name)
+         select $1, unnest($2::text[]) on conflict do nothing",
+    )
+    .bind(id)
+    .bind(names)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Activates or deactivates; returns whether the activity exists.
+pub async fn set_activity_active(conn: &mut PgConnection, id: i64, active: bool) -> sqlx::Result<bool> {
+    let done = sqlx::query("update activities set is_active = $2 where id = $1")
+        .bind(id)
+        .bind(active)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct VenueRow {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub address: String,
+    pub postcode: String,
+    pub capacity: Option<i32>,
+    pub notes: String,
+    pub is_active: bool,
+}
+
+const VENUE_SELECT: &str = "select id, name, kind, address, postcode, capacity, notes, is_active from venues";
+
+pub async fn venues(conn: &mut PgConnection, include_inactive: bool) -> sqlx::Result<Vec<VenueRow>> {
+    let filter = if include_inactive { "" } else { "where is_active" };
+    sqlx::query_as(&format!("{VENUE_SELECT} {filter} order by is_active desc, name")).fetch_all(conn).await
+}
+
+pub async fn venue(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<VenueRow>> {
+    sqlx::query_as(&format!("{VENUE_SELECT} where id = $1")).bind(id).fetch_optional(conn).await
+}
+
+pub async fn insert_venue(conn: &mut PgConnection, v: &Venue) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into venues (name, kind, address, postcode, capacity, notes)
+         values ($1, $2, $3, $4, $5, $6) returning id",
+    )
+    .bind(&v.name)
+    .bind(v.kind)
+    .bind(&v.address)
+    .bind(&v.postcode)
+    .bind(v.capacity)
+    .bind(&v.notes)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn update_venue(conn: &mut PgConnection, id: i64, v: &Venue) -> sqlx::Result<()> {
+    sqlx::query(
+        "update venues set name = $2, kind = $3, address = $4, postcode = $5, capacity = $6, notes = $7
+         where id = $1",
+    )
+    .bind(id)
+    .bind(&v.name)
+    .bind(v.kind)
+    .bind(&v.address)
+    .bind(&v.postcode)
+    .bind(v.capacity)
+    .bind(&v.notes)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_venue_active(conn: &mut PgConnection, id: i64, active: bool) -> sqlx::Result<bool> {
+    let done = sqlx::query("update venues set is_active = $2 where id = $1")
+        .bind(id)
+        .bind(active)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
