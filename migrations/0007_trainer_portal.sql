@@ -122,3 +122,11 @@ begin
 end $$;
 create trigger time_entries_locked_when_approved before insert or update or delete on time_entries
     for each row execute function time_entries_locked_when_approved();
+
+-- "Your shifts tomorrow" emails: one per trainer per day, however many processes look.
+create table shift_reminders (
+    trainer_id          bigint not null references users (id) on delete cascade,
+    for_date            date not null,
+    sent_at             timestamptz not null default now(),
+    primary key (trainer_id, for_date)
+);

@@ -1,5 +1,5 @@
 //! Housekeeping that runs every minute in every app process: expiring waitlist offers
-//! and sending tomorrow's reminders. Each step is safe to run concurrently (row locks,
+//! and sending tomorrow's reminders to families and trainers. Each step is safe to run concurrently (row locks,
 //! SKIP LOCKED, unique rows), so no process needs to be the leader.
 
 use std::time::Duration;
@@ -16,6 +16,9 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
             }
             if let Err(err) = crate::bookings::reminders::send_due(&state).await {
                 tracing::warn!(error = ?err, "sending reminders failed");
+            }
+            if let Err(err) = crate::shifts::reminders::send_due(&state, time::OffsetDateTime::now_utc()).await {
+                tracing::warn!(error = ?err, "sending shift reminders failed");
             }
         }
     })

@@ -4,8 +4,10 @@
 //! `router()`, its pages, its SQL and its domain types.
 
 pub mod app;
+pub mod attendance;
 pub mod audit;
 pub mod auth;
+pub mod availability;
 pub mod bookings;
 pub mod calendar;
 pub mod children;
@@ -19,6 +21,8 @@ pub mod families;
 pub mod health;
 pub mod jobs;
 pub mod notifications;
+pub mod safeguarding;
+pub mod shifts;
 pub mod telemetry;
 pub mod timesheets;
 pub mod waitlist;

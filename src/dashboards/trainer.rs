@@ -1,99 +1,200 @@
-//! `/trainer`: this week's shifts, today first.
+//! `/trainer`: what needs the trainer now, today's shifts with the children's flags,
+//! then the week ahead. Built for a phone in a sports hall.
 
 use askama::Template;
 use axum::{extract::State, response::Response};
 use sqlx::FromRow;
-use time::OffsetDateTime;
-use time_tz::OffsetDateTimeExt;
+use time::{Date, Duration, OffsetDateTime};
 
 use crate::{
     AppState,
     auth::Trainer,
     error::AppResult,
+    shifts::store as shifts,
     web::{PageContext, fmt, form::render},
 };
 
-#[derive(FromRow)]
-struct ShiftRow {
-    activity: String,
-    venue: String,
-    address: String,
-    starts_at: OffsetDateTime,
-    ends_at: OffsetDateTime,
-    role: String,
-    status: String,
-    booked: i32,
-    capacity: i32,
+pub struct Attention {
+    pub href: String,
+    pub text: String,
+}
+
+pub struct ChildFlag {
+    pub name: String,
+    pub flags: String,
+    pub no_photos: bool,
 }
 
 pub struct ShiftCard {
+    pub id: i64,
+    pub session_id: i64,
     pub day: String,
     pub from: String,
     pub to: String,
     pub activity: String,
     pub venue: String,
     pub address: String,
+    pub map_url: String,
     pub role: String,
     pub status: String,
     pub status_key: String,
     pub booked: i32,
     pub capacity: i32,
-    pub is_today: bool,
+    pub children: Vec<ChildFlag>,
 }
 
 #[derive(Template)]
 #[template(path = "dashboards/trainer.html")]
 pub struct TrainerDashboard {
     pub ctx: PageContext,
+    pub attention: Vec<Attention>,
     pub today: Vec<ShiftCard>,
-    pub rest_of_week: Vec<ShiftCard>,
-    pub offered: i64,
+    pub week_ahead: Vec<ShiftCard>,
 }
 
-pub async fn show(
-    State(state): State<AppState>,
-    Trainer(trainer): Trainer,
-    ctx: PageContext,
-) -> AppResult<Response> {
+#[derive(FromRow)]
+struct FlagRow {
+    session_id: i64,
+    name: String,
+    flags: String,
+    photo_consent: bool,
+}
+
+fn map_url(address: &str, postcode: &str) -> String {
+    let query: String = form_urlencoded::byte_serialize(format!("{address} {postcode}").trim().as_bytes()).collect();
+    format!("https://www.openstreetmap.org/search?query={query}")
+}
+
+pub async fn show(State(state): State<AppState>, Trainer(trainer): Trainer, ctx: PageContext) -> AppResult<Response> {
     let tz = state.config.timezone;
     let today = super::local_today(tz);
-    let (week_start, week_end) = super::week_bounds(today, tz);
-    let rows: Vec<ShiftRow> = sqlx::query_as(
-        "select a.name as activity, v.name as venue, v.address, s.starts_at, s.ends_at,
-                sh.role, sh.status, s.places_taken as booked, s.capacity
-         from shifts sh
-         join sessions s on s.id = sh.session_id
+    let (day_start, tomorrow) = (super::start_of_day(today, tz), super::start_of_day(today + Duration::days(1), tz));
+    let week_end = super::start_of_day(today + Duration::days(8), tz);
+    let mut conn = state.pool.acquire().await?;
+    let upcoming = shifts::for_trainer(&mut conn, trainer.id, day_start, week_end).await?;
+
+    // Children with medical or additional-needs flags, for today's sessions only: the
+    // trainer sees them because they work those sessions.
+    let today_sessions: Vec<i64> = upcoming
+        .iter()
+        .filter(|s| s.starts_at < tomorrow && s.status != "offered")
+        .map(|s| s.session_id)
+        .collect();
+    let flags: Vec<FlagRow> = sqlx::query_as(
+        "select p.session_id, c.first_name || ' ' || c.last_name as name, c.photo_consent,
+                concat_ws('; ', nullif(c.allergies, ''), nullif(c.medical_notes, ''), nullif(c.additional_needs, '')) as flags
+         from booking_participants p join children c on c.id = p.child_id
+         where p.session_id = any($1) and p.holds_place
+           and (c.allergies <> '' or c.medical_notes <> '' or c.additional_needs <> '' or not c.photo_consent)
+         order by c.first_name",
+    )
+    .bind(&today_sessions)
+    .fetch_all(&mut *conn)
+    .await?;
+
+    let card = |s: &shifts::Shift| ShiftCard {
+        id: s.id,
+        session_id: s.session_id,
+        day: fmt::long_date(s.starts_at, tz),
+        from: fmt::time_of_day(s.starts_at, tz),
+        to: fmt::time_of_day(s.ends_at, tz),
+        activity: s.activity.clone(),
+        venue: s.venue.clone(),
+        address: format!("{} {}", s.address, s.postcode).trim().to_owned(),
+        map_url: map_url(&s.address, &s.postcode),
+        role: s.role.clone(),
+        status: s.status.replace('_', " "),
+        status_key: s.status.clone(),
+        booked: s.places_taken,
+        capacity: s.capacity,
+        children: flags
+            .iter()
+            .filter(|f| f.session_id == s.session_id && s.status != "offered")
+            .map(|f| ChildFlag { name: f.name.clone(), flags: f.flags.clone(), no_photos: !f.photo_consent })
+            .collect(),
+    };
+    let (today_cards, week_ahead): (Vec<ShiftCard>, Vec<ShiftCard>) =
+        upcoming.iter().filter(|s| s.session_status != "cancelled").map(|s| (s.starts_at < tomorrow, card(s))).fold(
+            (Vec::new(), Vec::new()),
+            |(mut a, mut b), (is_today, c)| {
+                if is_today { a.push(c) } else { b.push(c) }
+                (a, b)
+            },
+        );
+
+    let attention = attention(&mut conn, trainer.id, today, tz).await?;
+    render(&TrainerDashboard { ctx, attention, today: today_cards, week_ahead })
+}
+
+/// Offers waiting for an answer, registers not taken, last week's timesheet, and
+/// qualifications about to expire.
+async fn attention(
+    conn: &mut sqlx::PgConnection,
+    trainer_id: i64,
+    today: Date,
+    tz: &time_tz::Tz,
+) -> AppResult<Vec<Attention>> {
+    let mut items = Vec::new();
+    let offers: Vec<(i64, String, OffsetDateTime)> = sqlx::query_as(
+        "select sh.id, a.name, s.starts_at from shifts sh join sessions s on s.id = sh.session_id
          join activities a on a.id = s.activity_id
-         join venues v on v.id = s.venue_id
-         where sh.trainer_id = $1
-           and sh.status in ('offered', 'accepted', 'checked_in', 'checked_out')
-           and s.status <> 'cancelled'
-           and s.starts_at >= $2 and s.starts_at < $3
+         where sh.trainer_id = $1 and sh.status = 'offered' and s.starts_at > now() order by s.starts_at",
+    )
+    .bind(trainer_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    items.extend(offers.into_iter().map(|(id, activity, at)| Attention {
+        href: format!("/trainer/shifts/{id}"),
+        text: format!("Shift offered: {activity}, {}. Accept or decline.", fmt::day_time(at, tz)),
+    }));
+    let registers: Vec<(i64, String, OffsetDateTime)> = sqlx::query_as(
+        "select s.id, a.name, s.starts_at from shifts sh join sessions s on s.id = sh.session_id
+         join activities a on a.id = s.activity_id
+         where sh.trainer_id = $1 and sh.status in ('accepted', 'checked_in', 'checked_out')
+           and s.status <> 'cancelled' and s.starts_at < now() and s.starts_at > now() - interval '7 days'
+           and exists (select 1 from booking_participants p join bookings b on b.id = p.booking_id
+                       left join attendance at on at.session_id = p.session_id and at.child_id = p.child_id
+                       where p.session_id = s.id and p.holds_place and b.status = 'approved' and at.status is null)
          order by s.starts_at",
     )
-    .bind(trainer.id)
-    .bind(week_start)
-    .bind(week_end)
-    .fetch_all(&state.pool)
+    .bind(trainer_id)
+    .fetch_all(&mut *conn)
     .await?;
-    let offered = rows.iter().filter(|r| r.status == "offered").count() as i64;
-
-    let (today_cards, rest): (Vec<ShiftCard>, Vec<ShiftCard>) = rows
-        .into_iter()
-        .map(|r| ShiftCard {
-            is_today: r.starts_at.to_timezone(tz).date() == today,
-            day: fmt::long_date(r.starts_at, tz),
-            from: fmt::time_of_day(r.starts_at, tz),
-            to: fmt::time_of_day(r.ends_at, tz),
-            activity: r.activity,
-            venue: r.venue,
-            address: r.address,
-            role: r.role,
-            status: r.status.replace('_', " "),
-            status_key: r.status,
-            booked: r.booked,
-            capacity: r.capacity,
-        })
-        .partition(|c| c.is_today);
-    render(&TrainerDashboard { ctx, today: today_cards, rest_of_week: rest, offered })
+    items.extend(registers.into_iter().map(|(id, activity, at)| Attention {
+        href: format!("/trainer/sessions/{id}/register"),
+        text: format!("Register not taken: {activity}, {}.", fmt::day_time(at, tz)),
+    }));
+    let last_week = crate::timesheets::week_of(super::start_of_day(today, tz), tz) - Duration::days(7);
+    let timesheet_due: bool = sqlx::query_scalar(
+        "select exists(select 1 from time_entries where trainer_id = $1 and week_start = $2)
+            and not exists(select 1 from timesheets where trainer_id = $1 and week_start = $2
+                           and status in ('submitted', 'approved'))",
+    )
+    .bind(trainer_id)
+    .bind(last_week)
+    .fetch_one(&mut *conn)
+    .await?;
+    if timesheet_due {
+        items.push(Attention {
+            href: "/trainer/timesheets".into(),
+            text: "Last week's timesheet is ready to submit.".into(),
+        });
+    }
+    let expiring: Vec<(String, Date)> = sqlx::query_as(
+        "select name, expires_on from trainer_qualifications
+         where trainer_id = $1 and expires_on is not null and expires_on <= current_date + 30
+         order by expires_on",
+    )
+    .bind(trainer_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    items.extend(expiring.into_iter().map(|(name, on)| Attention {
+        href: "/trainer".into(),
+        text: if on < today {
+            format!("{name} expired on {on}. Tell the office when it is renewed.")
+        } else {
+            format!("{name} expires on {on}. Book the renewal.")
+        },
+    }));
+    Ok(items)
 }

@@ -73,14 +73,31 @@ fn nav_for(user: &User, path: &str) -> Vec<NavLink> {
             ("/parent/bookings", "Bookings"),
             ("/parent/profile", "Profile"),
         ],
-        (Role::Trainer, _) => &[("/trainer", "Today")],
+        (Role::Trainer, _) => &[
+            ("/trainer", "Today"),
+            ("/trainer/shifts", "Shifts"),
+            ("/trainer/open-shifts", "Open shifts"),
+            ("/trainer/availability", "Availability"),
+        ],
         (Role::Admin, Some(AdminRole::Owner)) => {
             &[("/admin", "Dashboard"), ("/admin/bookings", "Bookings"), ("/admin/outbox", "Outbox")]
         }
-        (Role::Admin, Some(AdminRole::Coordinator | AdminRole::Finance)) => {
+        (Role::Admin, Some(AdminRole::Finance)) => &[("/admin", "Dashboard"), ("/admin/bookings", "Bookings")],
+        (Role::Admin, Some(AdminRole::Coordinator)) => {
             &[("/admin", "Dashboard"), ("/admin/bookings", "Bookings")]
         }
-        (Role::Admin, _) => &[("/admin", "Dashboard")],
+        (Role::Admin, Some(AdminRole::SafeguardingLead)) => {
+            &[("/admin", "Dashboard"), ("/admin/safeguarding", "Safeguarding")]
+        }
+        (Role::Admin, None) => &[("/admin", "Dashboard")],
     };
-    links.iter().map(|&(href, label)| NavLink { href, label, current: path == href }).collect()
+    links
+        .iter()
+        .map(|&(href, label)| NavLink {
+            href,
+            label,
+            // A section stays lit on its sub-pages; a portal's home only on itself.
+            current: path == href || (href.matches('/').count() > 1 && path.starts_with(&format!("{href}/"))),
+        })
+        .collect()
 }

@@ -31,7 +31,7 @@ async fn every_demo_account_lands_on_a_working_portal_with_real_data() {
     assert!(!parent.contains("Nothing booked yet."), "the demo parent has upcoming bookings");
 
     let trainer = demo_sign_in(&app.client(), "trainer@portico.test").await;
-    assert!(trainer.contains("Today") && trainer.contains("Rest of this week"));
+    assert!(trainer.contains("Today") && trainer.contains("The week ahead"));
     let week_shifts = trainer.matches(r#"<article class="card shift">"#).count();
     assert!(week_shifts >= 1, "the demo trainer has shifts this week");
 

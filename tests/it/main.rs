@@ -13,5 +13,6 @@ mod health;
 mod outbox;
 mod reset;
 mod security;
+mod trainer_portal;
 mod signup;
 mod waitlist;

@@ -95,3 +95,44 @@ pub async fn book(client: &TestClient, token: &str, session_id: i64, child_ids: 
 pub async fn count(pool: &PgPool, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
 }
+
+/// A signed-in trainer who may deliver `activity`.
+pub async fn trainer(app: &TestApp, email: &str, activity: &Activity) -> (i64, TestClient) {
+    let client = app.signed_in(email, "trainer", None).await;
+    let id: i64 =
+        sqlx::query_scalar("select id from users where email = $1").bind(email).fetch_one(&app.pool).await.unwrap();
+    sqlx::query("insert into activity_trainers (activity_id, trainer_id) values ($1, $2)")
+        .bind(activity.id)
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    (id, client)
+}
+
+/// A session starting `minutes` from now (negative: already started), an hour long.
+pub async fn session_in_minutes(pool: &PgPool, activity: &Activity, minutes: i32, capacity: i32) -> i64 {
+    sqlx::query_scalar(
+        "insert into sessions (activity_id, venue_id, starts_at, ends_at, capacity, price_pence)
+         values ($1, $2, now() + make_interval(mins => $3), now() + make_interval(mins => $3 + 60), $4, 650)
+         returning id",
+    )
+    .bind(activity.id)
+    .bind(activity.venue_id)
+    .bind(minutes)
+    .bind(capacity)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+/// A shift on `session_id`: open (no trainer) or held/offered by `trainer`.
+pub async fn shift(pool: &PgPool, session_id: i64, trainer: Option<i64>, status: &str) -> i64 {
+    sqlx::query_scalar("insert into shifts (session_id, trainer_id, status, role) values ($1, $2, $3, 'lead') returning id")
+        .bind(session_id)
+        .bind(trainer)
+        .bind(status)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}

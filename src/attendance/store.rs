@@ -1,0 +1,124 @@
+//! The register's SQL: who is booked, their flags and collectors, and the marks.
+
+use sqlx::{FromRow, PgConnection};
+use time::{Date, OffsetDateTime};
+
+#[derive(Debug, FromRow)]
+pub struct Booked {
+    pub child_id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub date_of_birth: Date,
+    pub photo_consent: bool,
+    pub medical_notes: String,
+    pub allergies: String,
+    pub additional_needs: String,
+    pub status: Option<String>,
+    pub collected_by: String,
+    pub collection_note: String,
+    pub flagged: bool,
+    pub signed_out_at: Option<OffsetDateTime>,
+}
+
+/// Every child holding a place on the session, with the register's marks so far.
+pub async fn booked(conn: &mut PgConnection, session_id: i64) -> sqlx::Result<Vec<Booked>> {
+    sqlx::query_as(
+        "select c.id as child_id, c.first_name, c.last_name, c.date_of_birth, c.photo_consent, c.medical_notes,
+                c.allergies, c.additional_needs, at.status, coalesce(at.collected_by, '') as collected_by,
+                coalesce(at.collection_note, '') as collection_note, coalesce(at.flagged, false) as flagged,
+                at.signed_out_at
+         from booking_participants p
+         join bookings b on b.id = p.booking_id
+         join children c on c.id = p.child_id
+         left join attendance at on at.session_id = p.session_id and at.child_id = c.id
+         where p.session_id = $1 and p.holds_place and b.status in ('approved', 'completed', 'pending', 'changes_requested')
+         order by c.first_name, c.last_name",
+    )
+    .bind(session_id)
+    .fetch_all(conn)
+    .await
+}
+
+#[derive(Debug, FromRow)]
+pub struct Collector {
+    pub id: i64,
+    pub child_id: i64,
+    pub name: String,
+    pub relationship: String,
+}
+
+pub async fn collectors(conn: &mut PgConnection, child_ids: &[i64]) -> sqlx::Result<Vec<Collector>> {
+    sqlx::query_as(
+        "select id, child_id, name, relationship from child_authorised_collectors
+         where child_id = any($1) order by name",
+    )
+    .bind(child_ids)
+    .fetch_all(conn)
+    .await
+}
+
+pub struct Mark {
+    pub child_id: i64,
+    pub status: &'static str,
+    /// Who collected the child, if signed out; `authorised` when on the child's list.
+    pub collected_by: Option<(String, bool)>,
+    pub note: String,
+}
+
+/// Saves marks; a row's sign-in and sign-out times are set the first time only.
+pub async fn save(conn: &mut PgConnection, session_id: i64, marked_by: i64, marks: &[Mark]) -> sqlx::Result<()> {
+    for mark in marks {
+        let present = matches!(mark.status, "present" | "late");
+        let (collected_by, authorised) = mark.collected_by.clone().unwrap_or_default();
+        let signed_out = mark.collected_by.is_some();
+        sqlx::query(
+            "insert into attendance (session_id, child_id, status, signed_in_at, signed_out_at, collected_by,
+                                     collector_authorised, collection_note, flagged, marked_by)
+             values ($1, $2, $3, case when $4 then now() end, case when $5 then now() end, $6,
+                     case when $5 then $7 end, $8, $5 and not $7, $9)
+             on conflict (session_id, child_id) do update set
+                 status = excluded.status,
+                 signed_in_at = coalesce(attendance.signed_in_at, excluded.signed_in_at),
+                 signed_out_at = case when $5 then coalesce(attendance.signed_out_at, now()) end,
+                 collected_by = excluded.collected_by,
+                 collector_authorised = excluded.collector_authorised,
+                 collection_note = excluded.collection_note,
+                 flagged = excluded.flagged,
+                 marked_by = excluded.marked_by",
+        )
+        .bind(session_id)
+        .bind(mark.child_id)
+        .bind(mark.status)
+        .bind(present)
+        .bind(signed_out)
+        .bind(&collected_by)
+        .bind(authorised)
+        .bind(&mark.note)
+        .bind(marked_by)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Completes the session once every booked child is marked and every trainer on it
+/// has checked out. Returns whether it did.
+pub async fn complete_if_done(conn: &mut PgConnection, session_id: i64) -> sqlx::Result<bool> {
+    let done: bool = sqlx::query_scalar(
+        "select not exists (select 1 from booking_participants p join bookings b on b.id = p.booking_id
+                            left join attendance a on a.session_id = p.session_id and a.child_id = p.child_id
+                            where p.session_id = $1 and p.holds_place and b.status = 'approved' and a.status is null)
+            and not exists (select 1 from shifts where session_id = $1 and status in ('accepted', 'checked_in'))
+            and exists (select 1 from shifts where session_id = $1 and status = 'checked_out')",
+    )
+    .bind(session_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    if done {
+        sqlx::query("update sessions set status = 'completed' where id = $1 and status in ('scheduled', 'in_progress')")
+            .bind(session_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(done)
+}

@@ -1,0 +1,228 @@
+//! The SQL of a trainer's shifts. Overlaps and time off are refused by the database
+//! (`shifts_no_overlap_per_trainer`, `shifts_not_in_time_off`); this module turns
+//! those refusals into outcomes the pages can explain.
+
+use sqlx::{FromRow, PgConnection};
+use time::OffsetDateTime;
+
+#[derive(Clone, Debug, FromRow)]
+pub struct Shift {
+    pub id: i64,
+    pub session_id: i64,
+    pub role: String,
+    pub status: String,
+    pub activity: String,
+    pub venue: String,
+    pub address: String,
+    pub postcode: String,
+    pub starts_at: OffsetDateTime,
+    pub ends_at: OffsetDateTime,
+    pub places_taken: i32,
+    pub capacity: i32,
+    pub checked_in_at: Option<OffsetDateTime>,
+    pub checked_out_at: Option<OffsetDateTime>,
+    pub late_minutes: Option<i32>,
+    pub session_status: String,
+}
+
+const SHIFT_SELECT: &str = "
+    select sh.id, sh.session_id, sh.role, sh.status, a.name as activity, v.name as venue, v.address, v.postcode,
+           s.starts_at, s.ends_at, s.places_taken, s.capacity, sh.checked_in_at, sh.checked_out_at,
+           sh.late_minutes, s.status as session_status
+    from shifts sh
+    join sessions s on s.id = sh.session_id
+    join activities a on a.id = s.activity_id
+    join venues v on v.id = s.venue_id";
+
+/// Shifts the trainer holds or has been offered, starting in [from, until).
+pub async fn for_trainer(
+    conn: &mut PgConnection,
+    trainer_id: i64,
+    from: OffsetDateTime,
+    until: OffsetDateTime,
+) -> sqlx::Result<Vec<Shift>> {
+    sqlx::query_as(&format!(
+        "{SHIFT_SELECT}
+         where sh.trainer_id = $1 and sh.status in ('offered', 'accepted', 'checked_in', 'checked_out', 'no_show')
+           and s.starts_at >= $2 and s.starts_at < $3
+         order by s.starts_at, sh.id"
+    ))
+    .bind(trainer_id)
+    .bind(from)
+    .bind(until)
+    .fetch_all(conn)
+    .await
+}
+
+/// One of the trainer's own shifts (held, offered or done); anyone else's is None.
+pub async fn own(conn: &mut PgConnection, trainer_id: i64, shift_id: i64) -> sqlx::Result<Option<Shift>> {
+    sqlx::query_as(&format!("{SHIFT_SELECT} where sh.id = $1 and sh.trainer_id = $2"))
+        .bind(shift_id)
+        .bind(trainer_id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Open shifts this trainer may take: qualified for the activity, free at that time,
+/// not on approved time off, and not started.
+pub async fn open_for(conn: &mut PgConnection, trainer_id: i64) -> sqlx::Result<Vec<Shift>> {
+    sqlx::query_as(&format!(
+        "{SHIFT_SELECT}
+         where sh.status = 'open' and s.status = 'scheduled' and s.starts_at > now()
+           and exists (select 1 from activity_trainers at where at.activity_id = s.activity_id and at.trainer_id = $1)
+           and not exists (select 1 from shifts mine where mine.trainer_id = $1
+                           and mine.status in ('accepted', 'checked_in', 'checked_out') and mine.during && sh.during)
+           and not exists (select 1 from time_off_requests t where t.trainer_id = $1
+                           and t.status = 'approved' and t.during && sh.during)
+         order by s.starts_at, sh.id"
+    ))
+    .bind(trainer_id)
+    .fetch_all(conn)
+    .await
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Take {
+    Taken,
+    /// Someone else was first, or it is no longer open to this trainer.
+    Gone,
+    Overlaps,
+    OnTimeOff,
+}
+
+/// Takes an open shift, or accepts one offered to this trainer. The `where` clause
+/// makes the first request win: a second finds the row no longer open.
+pub async fn take(conn: &mut PgConnection, trainer_id: i64, shift_id: i64) -> sqlx::Result<Take> {
+    let result = sqlx::query(
+        "update shifts sh set trainer_id = $1, status = 'accepted'
+         from sessions s
+         where sh.id = $2 and s.id = sh.session_id and s.status = 'scheduled' and s.starts_at > now()
+           and ((sh.status = 'open' and exists (select 1 from activity_trainers at
+                                               where at.activity_id = s.activity_id and at.trainer_id = $1))
+                or (sh.status = 'offered' and sh.trainer_id = $1))",
+    )
+    .bind(trainer_id)
+    .bind(shift_id)
+    .execute(conn)
+    .await;
+    match result {
+        Ok(done) if done.rows_affected() == 1 => Ok(Take::Taken),
+        Ok(_) => Ok(Take::Gone),
+        Err(err) => match err.as_database_error().and_then(|e| e.constraint()) {
+            Some("shifts_no_overlap_per_trainer") => Ok(Take::Overlaps),
+            Some("shifts_not_in_time_off") => Ok(Take::OnTimeOff),
+            _ => Err(err),
+        },
+    }
+}
+
+/// Declines an offer: the shift goes back to being open for others.
+pub async fn decline(conn: &mut PgConnection, trainer_id: i64, shift_id: i64, reason: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "update shifts set status = 'open', trainer_id = null, decline_reason = $3
+         where id = $1 and trainer_id = $2 and status = 'offered'",
+    )
+    .bind(shift_id)
+    .bind(trainer_id)
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+#[derive(Debug, FromRow)]
+pub struct Teammate {
+    pub name: String,
+    pub role: String,
+    pub status: String,
+}
+
+/// The other trainers on the session.
+pub async fn team(conn: &mut PgConnection, session_id: i64, except_shift: i64) -> sqlx::Result<Vec<Teammate>> {
+    sqlx::query_as(
+        "select coalesce(u.name, 'Open shift') as name, sh.role, sh.status
+         from shifts sh left join users u on u.id = sh.trainer_id
+         where sh.session_id = $1 and sh.id <> $2 and sh.status not in ('cancelled', 'declined')
+         order by sh.role, u.name",
+    )
+    .bind(session_id)
+    .bind(except_shift)
+    .fetch_all(conn)
+    .await
+}
+
+/// Whether the trainer works this session (holds a shift on it, now or done).
+pub async fn works_session(conn: &mut PgConnection, trainer_id: i64, session_id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "select exists(select 1 from shifts where session_id = $1 and trainer_id = $2
+                       and status in ('accepted', 'checked_in', 'checked_out'))",
+    )
+    .bind(session_id)
+    .bind(trainer_id)
+    .fetch_one(conn)
+    .await
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum CheckIn {
+    /// Checked in; minutes after the start (0 when on time or early).
+    Done { late_minutes: i32 },
+    /// Check-in opens an hour before the start and closes at the end.
+    OutsideWindow,
+    /// Not this trainer's accepted shift (or already checked in).
+    NotAllowed,
+}
+
+pub async fn check_in(
+    conn: &mut PgConnection,
+    trainer_id: i64,
+    shift_id: i64,
+    location: Option<(f64, f64)>,
+) -> sqlx::Result<CheckIn> {
+    let window: Option<bool> = sqlx::query_scalar(
+        "select now() between s.starts_at - interval '1 hour' and s.ends_at
+         from shifts sh join sessions s on s.id = sh.session_id
+         where sh.id = $1 and sh.trainer_id = $2 and sh.status = 'accepted' for update of sh",
+    )
+    .bind(shift_id)
+    .bind(trainer_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match window {
+        None => return Ok(CheckIn::NotAllowed),
+        Some(false) => return Ok(CheckIn::OutsideWindow),
+        Some(true) => {}
+    }
+    let late_minutes: i32 = sqlx::query_scalar(
+        "update shifts sh set status = 'checked_in', checked_in_at = now(),
+                late_minutes = greatest(0, floor(extract(epoch from now() - s.starts_at) / 60))::int,
+                check_in_latitude = $3::float8::numeric(9, 6), check_in_longitude = $4::float8::numeric(9, 6)
+         from sessions s
+         where sh.id = $1 and s.id = sh.session_id and sh.trainer_id = $2
+         returning sh.late_minutes",
+    )
+    .bind(shift_id)
+    .bind(trainer_id)
+    .bind(location.map(|l| l.0))
+    .bind(location.map(|l| l.1))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(CheckIn::Done { late_minutes })
+}
+
+/// Checks out of a checked-in shift; returns the worked interval.
+pub async fn check_out(
+    conn: &mut PgConnection,
+    trainer_id: i64,
+    shift_id: i64,
+) -> sqlx::Result<Option<(i64, OffsetDateTime, OffsetDateTime)>> {
+    sqlx::query_as(
+        "update shifts set status = 'checked_out', checked_out_at = greatest(now(), checked_in_at + interval '1 second')
+         where id = $1 and trainer_id = $2 and status = 'checked_in'
+         returning session_id, checked_in_at, checked_out_at",
+    )
+    .bind(shift_id)
+    .bind(trainer_id)
+    .fetch_optional(conn)
+    .await
+}
