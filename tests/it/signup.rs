@@ -118,7 +118,7 @@ async fn every_bad_sign_up_field_says_what_is_wrong() {
 async fn a_parent_edits_their_profile_and_accepts_the_terms() {
     let app = spawn_app().await;
     let client = app.signed_in("parent@example.com", "parent", None).await;
-    let needed = r#"<a class="list-title" href="/parent/profile#checklist">Terms accepted</a>"#;
+    let needed = r#"<a class="list-title" href="/parent/profile#checklist">Terms accepted (still to do)</a>"#;
     assert!(client.get_text("/parent").await.contains(needed), "not yet accepted");
 
     let bad = client
