@@ -74,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::availability::router())
         .merge(crate::attendance::router())
         .merge(crate::safeguarding::router())
+        .merge(crate::timesheets::router())
         .merge(crate::children::router())
         .merge(crate::families::router())
         .merge(notifications::router())

@@ -17,7 +17,9 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
             if let Err(err) = crate::bookings::reminders::send_due(&state).await {
                 tracing::warn!(error = ?err, "sending reminders failed");
             }
-            if let Err(err) = crate::shifts::reminders::send_due(&state, time::OffsetDateTime::now_utc()).await {
+            if let Err(err) =
+                crate::shifts::reminders::send_due(&state, time::OffsetDateTime::now_utc()).await
+            {
                 tracing::warn!(error = ?err, "sending shift reminders failed");
             }
         }

@@ -92,7 +92,12 @@ async fn session_for(
     bookings::session(conn, id).await?.ok_or(AppError::NotFound)
 }
 
-async fn page(state: &AppState, ctx: PageContext, s: &bookings::SessionInfo, typed: Option<&Fields>) -> AppResult<RegisterPage> {
+async fn page(
+    state: &AppState,
+    ctx: PageContext,
+    s: &bookings::SessionInfo,
+    typed: Option<&Fields>,
+) -> AppResult<RegisterPage> {
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
     let booked = store::booked(&mut conn, s.id).await?;
@@ -102,7 +107,8 @@ async fn page(state: &AppState, ctx: PageContext, s: &bookings::SessionInfo, typ
     let children = booked
         .into_iter()
         .map(|b| {
-            let typed_status = typed.and_then(|f| f.get(&format!("status_{}", b.child_id))).map(str::to_owned);
+            let typed_status =
+                typed.and_then(|f| f.get(&format!("status_{}", b.child_id))).map(str::to_owned);
             let chosen = typed
                 .and_then(|f| f.get(&format!("collector_{}", b.child_id)).map(str::to_owned))
                 .unwrap_or_else(|| {
@@ -110,7 +116,9 @@ async fn page(state: &AppState, ctx: PageContext, s: &bookings::SessionInfo, typ
                         .iter()
                         .find(|c| c.child_id == b.child_id && c.name == b.collected_by)
                         .map(|c| c.id.to_string())
-                        .unwrap_or_else(|| if b.collected_by.is_empty() { String::new() } else { "other".into() })
+                        .unwrap_or_else(|| {
+                            if b.collected_by.is_empty() { String::new() } else { "other".into() }
+                        })
                 });
             let mut choices: Vec<CollectorChoice> = collectors
                 .iter()
@@ -126,11 +134,12 @@ async fn page(state: &AppState, ctx: PageContext, s: &bookings::SessionInfo, typ
                 label: "Someone else (flag to the office)".into(),
                 selected: chosen == "other",
             });
-            let flags = [("Allergies", &b.allergies), ("Medical", &b.medical_notes), ("Needs", &b.additional_needs)]
-                .into_iter()
-                .filter(|(_, v)| !v.is_empty())
-                .map(|(k, v)| format!("{k}: {v}"))
-                .collect();
+            let flags =
+                [("Allergies", &b.allergies), ("Medical", &b.medical_notes), ("Needs", &b.additional_needs)]
+                    .into_iter()
+                    .filter(|(_, v)| !v.is_empty())
+                    .map(|(k, v)| format!("{k}: {v}"))
+                    .collect();
             ChildLine {
                 id: b.child_id,
                 name: format!("{} {}", b.first_name, b.last_name),
@@ -141,7 +150,9 @@ async fn page(state: &AppState, ctx: PageContext, s: &bookings::SessionInfo, typ
                 other_name: typed
                     .and_then(|f| f.get(&format!("other_{}", b.child_id)))
                     .map(str::to_owned)
-                    .unwrap_or_else(|| if chosen == "other" { b.collected_by.clone() } else { String::new() }),
+                    .unwrap_or_else(
+                        || if chosen == "other" { b.collected_by.clone() } else { String::new() },
+                    ),
                 note: typed
                     .and_then(|f| f.get(&format!("note_{}", b.child_id)))
                     .map(str::to_owned)
@@ -160,7 +171,11 @@ async fn page(state: &AppState, ctx: PageContext, s: &bookings::SessionInfo, typ
     .fetch_all(&mut *conn)
     .await?
     .into_iter()
-    .map(|(author, at, body)| NoteLine { author: author.unwrap_or_default(), when: fmt::day_time(at, tz), body })
+    .map(|(author, at, body)| NoteLine {
+        author: author.unwrap_or_default(),
+        when: fmt::day_time(at, tz),
+        body,
+    })
     .collect();
     Ok(RegisterPage {
         ctx,
@@ -215,7 +230,8 @@ pub async fn save_register(
         else {
             continue;
         };
-        let note = form.get(&format!("note_{}", child.child_id)).unwrap_or_default().chars().take(500).collect();
+        let note =
+            form.get(&format!("note_{}", child.child_id)).unwrap_or_default().chars().take(500).collect();
         let collected_by = match form.get(&format!("collector_{}", child.child_id)) {
             None => None,
             Some("other") => match form.get(&format!("other_{}", child.child_id)) {
@@ -268,8 +284,12 @@ pub async fn save_register(
     let completed = store::complete_if_done(&mut tx, s.id).await?;
     tx.commit().await?;
     let message = match (flagged.is_empty(), completed) {
-        (false, _) => "Register saved. A collection by someone not on the list has been flagged to the office.",
-        (true, true) => "Register saved. Every child is marked and the team has checked out: session completed.",
+        (false, _) => {
+            "Register saved. A collection by someone not on the list has been flagged to the office."
+        }
+        (true, true) => {
+            "Register saved. Every child is marked and the team has checked out: session completed."
+        }
         (true, false) => "Register saved.",
     };
     flash::push(&session, FlashKind::Success, message).await?;
@@ -334,11 +354,8 @@ pub async fn report_incident(
     let Some(severity) = severity.filter(|_| errors.is_empty()) else {
         drop(tx);
         let mut page = page(&state, ctx, &s, None).await?;
-        page.incident = IncidentForm {
-            what,
-            severity: form.get("severity").unwrap_or_default().to_owned(),
-            actions,
-        };
+        page.incident =
+            IncidentForm { what, severity: form.get("severity").unwrap_or_default().to_owned(), actions };
         page.errors = errors;
         return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
@@ -385,7 +402,8 @@ pub async fn raise_concern(
     if child.is_none() {
         errors.add("child_id", "Choose the child this is about.");
     }
-    let concern = required(&form, "concern", "Describe the concern: what you saw or heard, and when.", &mut errors);
+    let concern =
+        required(&form, "concern", "Describe the concern: what you saw or heard, and when.", &mut errors);
     let Some(child_id) = child.filter(|_| errors.is_empty()) else {
         drop(tx);
         let mut page = page(&state, ctx, &s, None).await?;

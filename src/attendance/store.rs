@@ -66,7 +66,12 @@ pub struct Mark {
 }
 
 /// Saves marks; a row's sign-in and sign-out times are set the first time only.
-pub async fn save(conn: &mut PgConnection, session_id: i64, marked_by: i64, marks: &[Mark]) -> sqlx::Result<()> {
+pub async fn save(
+    conn: &mut PgConnection,
+    session_id: i64,
+    marked_by: i64,
+    marks: &[Mark],
+) -> sqlx::Result<()> {
     for mark in marks {
         let present = matches!(mark.status, "present" | "late");
         let (collected_by, authorised) = mark.collected_by.clone().unwrap_or_default();

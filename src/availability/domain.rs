@@ -3,7 +3,8 @@
 use time::{Date, OffsetDateTime, Time, macros::format_description};
 use time_tz::{PrimitiveDateTimeExt, Tz};
 
-pub const WEEKDAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+pub const WEEKDAYS: [&str; 7] =
+    ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
 pub fn parse_weekday(raw: &str) -> Result<i16, &'static str> {
     raw.parse::<i16>().ok().filter(|d| (1..=7).contains(d)).ok_or("Choose a day of the week.")
@@ -32,20 +33,33 @@ pub fn parse_range(from: &str, to: &str) -> Result<(Time, Time), (&'static str, 
 
 /// A local date and optional time as an instant in `tz`. A blank time means the start
 /// of the day, or with `end_of_day` the end of it (the next midnight).
-pub fn parse_local(date: &str, time: &str, end_of_day: bool, tz: &Tz) -> Result<OffsetDateTime, &'static str> {
+pub fn parse_local(
+    date: &str,
+    time: &str,
+    end_of_day: bool,
+    tz: &Tz,
+) -> Result<OffsetDateTime, &'static str> {
     let date = parse_date(date)?;
     let (date, time) = match (time.trim().is_empty(), end_of_day) {
         (true, true) => (date.next_day().ok_or("Enter a date.")?, Time::MIDNIGHT),
         (true, false) => (date, Time::MIDNIGHT),
         (false, _) => (date, parse_time(time)?),
     };
-    date.with_time(time).assume_timezone(tz).take_first().ok_or("That time does not exist here (the clocks change).")
+    date.with_time(time)
+        .assume_timezone(tz)
+        .take_first()
+        .ok_or("That time does not exist here (the clocks change).")
 }
 
-pub const TIME_OFF_KINDS: [(&str, &str); 3] = [("holiday", "Holiday"), ("sickness", "Sickness"), ("other", "Other")];
+pub const TIME_OFF_KINDS: [(&str, &str); 3] =
+    [("holiday", "Holiday"), ("sickness", "Sickness"), ("other", "Other")];
 
 pub fn parse_kind(raw: &str) -> Result<&'static str, &'static str> {
-    TIME_OFF_KINDS.iter().find(|(k, _)| *k == raw).map(|(k, _)| *k).ok_or("Choose holiday, sickness or other.")
+    TIME_OFF_KINDS
+        .iter()
+        .find(|(k, _)| *k == raw)
+        .map(|(k, _)| *k)
+        .ok_or("Choose holiday, sickness or other.")
 }
 
 #[cfg(test)]
@@ -71,6 +85,9 @@ mod tests {
         let to = parse_local("2026-07-02", "", true, london).unwrap();
         assert_eq!(from, time::macros::datetime!(2026-06-30 23:00 UTC));
         assert_eq!(to, time::macros::datetime!(2026-07-02 23:00 UTC));
-        assert_eq!(parse_local("2026-07-01", "14:30", true, london).unwrap(), time::macros::datetime!(2026-07-01 13:30 UTC));
+        assert_eq!(
+            parse_local("2026-07-01", "14:30", true, london).unwrap(),
+            time::macros::datetime!(2026-07-01 13:30 UTC)
+        );
     }
 }

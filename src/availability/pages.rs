@@ -116,7 +116,13 @@ fn hm(t: Time) -> String {
     t.format(format_description!("[hour]:[minute]")).unwrap_or_default()
 }
 
-async fn page(state: &AppState, ctx: PageContext, trainer: &User, typed: Typed, errors: FormErrors) -> AppResult<ShowPage> {
+async fn page(
+    state: &AppState,
+    ctx: PageContext,
+    trainer: &User,
+    typed: Typed,
+    errors: FormErrors,
+) -> AppResult<ShowPage> {
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
     let slots: Vec<SlotRow> = sqlx::query_as(
@@ -149,7 +155,10 @@ async fn page(state: &AppState, ctx: PageContext, trainer: &User, typed: Typed, 
         .into_iter()
         .map(|e| Exception {
             id: e.id,
-            date: e.on_date.format(format_description!("[weekday] [day padding:none] [month repr:long]")).unwrap_or_default(),
+            date: e
+                .on_date
+                .format(format_description!("[weekday] [day padding:none] [month repr:long]"))
+                .unwrap_or_default(),
             times: match (e.starts, e.ends) {
                 (Some(s), Some(t)) => format!("{}–{}", hm(s), hm(t)),
                 _ => "all day".into(),
@@ -170,7 +179,10 @@ async fn page(state: &AppState, ctx: PageContext, trainer: &User, typed: Typed, 
         .into_iter()
         .map(|t| TimeOff {
             id: t.id,
-            kind: TIME_OFF_KINDS.iter().find(|(k, _)| *k == t.kind).map_or(t.kind.clone(), |(_, l)| (*l).to_owned()),
+            kind: TIME_OFF_KINDS
+                .iter()
+                .find(|(k, _)| *k == t.kind)
+                .map_or(t.kind.clone(), |(_, l)| (*l).to_owned()),
             from: fmt::day_time(t.starts_at, tz),
             to: fmt::day_time(t.ends_at, tz),
             reason: t.reason,
@@ -181,11 +193,21 @@ async fn page(state: &AppState, ctx: PageContext, trainer: &User, typed: Typed, 
     Ok(ShowPage { ctx, week, exceptions, time_off, kinds: TIME_OFF_KINDS, typed, errors })
 }
 
-pub async fn show(State(state): State<AppState>, Trainer(trainer): Trainer, ctx: PageContext) -> AppResult<Response> {
+pub async fn show(
+    State(state): State<AppState>,
+    Trainer(trainer): Trainer,
+    ctx: PageContext,
+) -> AppResult<Response> {
     render(&page(&state, ctx, &trainer, Typed::default(), FormErrors::default()).await?)
 }
 
-async fn invalid(state: &AppState, ctx: PageContext, trainer: &User, typed: Typed, errors: FormErrors) -> AppResult<Response> {
+async fn invalid(
+    state: &AppState,
+    ctx: PageContext,
+    trainer: &User,
+    typed: Typed,
+    errors: FormErrors,
+) -> AppResult<Response> {
     render_with(StatusCode::UNPROCESSABLE_ENTITY, &page(state, ctx, trainer, typed, errors).await?)
 }
 
@@ -224,8 +246,16 @@ pub async fn add_slot(
     .bind(ends)
     .fetch_one(&mut *tx)
     .await?;
-    audit::record(&mut tx, Some(trainer.id), "availability.slot_added", "trainer_availability", Some(id), None, None)
-        .await?;
+    audit::record(
+        &mut tx,
+        Some(trainer.id),
+        "availability.slot_added",
+        "trainer_availability",
+        Some(id),
+        None,
+        None,
+    )
+    .await?;
     tx.commit().await?;
     done(&session, "Availability added.").await
 }
@@ -246,8 +276,16 @@ pub async fn remove_slot(
     if removed.rows_affected() == 0 {
         return Err(AppError::NotFound);
     }
-    audit::record(&mut tx, Some(trainer.id), "availability.slot_removed", "trainer_availability", Some(id), None, None)
-        .await?;
+    audit::record(
+        &mut tx,
+        Some(trainer.id),
+        "availability.slot_removed",
+        "trainer_availability",
+        Some(id),
+        None,
+        None,
+    )
+    .await?;
     tx.commit().await?;
     done(&session, "Availability removed.").await
 }
@@ -313,11 +351,12 @@ pub async fn remove_exception(
 ) -> AppResult<Response> {
     let id = parse_id(&id)?;
     let mut tx = state.pool.begin().await?;
-    let removed = sqlx::query("delete from trainer_availability_exceptions where id = $1 and trainer_id = $2")
-        .bind(id)
-        .bind(trainer.id)
-        .execute(&mut *tx)
-        .await?;
+    let removed =
+        sqlx::query("delete from trainer_availability_exceptions where id = $1 and trainer_id = $2")
+            .bind(id)
+            .bind(trainer.id)
+            .execute(&mut *tx)
+            .await?;
     if removed.rows_affected() == 0 {
         return Err(AppError::NotFound);
     }
@@ -356,8 +395,12 @@ pub async fn request_time_off(
     let mut errors = FormErrors::default();
     let kind = domain::parse_kind(&typed.kind).map_err(|m| errors.add("kind", m)).ok();
     // Without times, time off runs from the start of the first day to the end of the last.
-    let from = domain::parse_local(&typed.from_date, &typed.from_time, false, tz).map_err(|m| errors.add("from_date", m)).ok();
-    let to = domain::parse_local(&typed.to_date, &typed.to_time, true, tz).map_err(|m| errors.add("to_date", m)).ok();
+    let from = domain::parse_local(&typed.from_date, &typed.from_time, false, tz)
+        .map_err(|m| errors.add("from_date", m))
+        .ok();
+    let to = domain::parse_local(&typed.to_date, &typed.to_time, true, tz)
+        .map_err(|m| errors.add("to_date", m))
+        .ok();
     if let (Some(from), Some(to)) = (from, to)
         && to <= from
     {
@@ -381,7 +424,8 @@ pub async fn request_time_off(
     .bind(&typed.note)
     .fetch_one(&mut *tx)
     .await?;
-    audit::record(&mut tx, Some(trainer.id), "time_off.requested", "time_off_request", Some(id), None, None).await?;
+    audit::record(&mut tx, Some(trainer.id), "time_off.requested", "time_off_request", Some(id), None, None)
+        .await?;
     tx.commit().await?;
     done(&session, "Time off requested. The office will approve or decline it.").await
 }
@@ -404,7 +448,8 @@ pub async fn withdraw_time_off(
     if withdrawn.rows_affected() == 0 {
         return Err(AppError::NotFound);
     }
-    audit::record(&mut tx, Some(trainer.id), "time_off.withdrawn", "time_off_request", Some(id), None, None).await?;
+    audit::record(&mut tx, Some(trainer.id), "time_off.withdrawn", "time_off_request", Some(id), None, None)
+        .await?;
     tx.commit().await?;
     done(&session, "Request withdrawn.").await
 }

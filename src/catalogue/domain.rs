@@ -21,9 +21,9 @@ impl Pence {
         if text.is_empty() {
             return Err(missing);
         }
-        let (pounds, fraction) = text.split_once('.').unwrap_or((&text, ""));
+        let (pounds, fraction) = text.split_once('.').unwrap_or((&text, "00"));
         let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
-        if !digits(pounds) || !(fraction.is_empty() || digits(fraction)) || fraction.len() > 2 {
+        if !digits(pounds) || !digits(fraction) || fraction.len() > 2 {
             return Err(Self::INVALID);
         }
         if pounds.len() > 7 {
@@ -31,7 +31,6 @@ impl Pence {
         }
         let pounds: i64 = pounds.parse().map_err(|_| Self::INVALID)?;
         let pence: i64 = match fraction.len() {
-            0 => 0,
             1 => fraction.parse::<i64>().map_err(|_| Self::INVALID)? * 10,
             _ => fraction.parse().map_err(|_| Self::INVALID)?,
         };
@@ -81,7 +80,12 @@ pub fn whole_number(
 }
 
 /// A required short name: trimmed, 1 to 100 characters, no control characters.
-pub fn short_name(errors: &mut FormErrors, field: &'static str, input: &str, missing: &'static str) -> String {
+pub fn short_name(
+    errors: &mut FormErrors,
+    field: &'static str,
+    input: &str,
+    missing: &'static str,
+) -> String {
     let name = input.trim();
     if name.is_empty() {
         errors.add(field, missing);
@@ -186,16 +190,26 @@ impl ActivityForm {
             5..=24 * 60,
             Some("Enter how long a session lasts, in minutes."),
         );
-        let capacity =
-            whole_number(&mut e, "capacity", &self.capacity, 0..=10_000, Some("Enter how many places a session has."));
+        let capacity = whole_number(
+            &mut e,
+            "capacity",
+            &self.capacity,
+            0..=10_000,
+            Some("Enter how many places a session has."),
+        );
         let price = Pence::parse(&self.price, "Enter the price per session, like 6.50 (0 if free).")
             .map_err(|m| e.add("price", m))
             .ok();
         let hours = |e: &mut FormErrors, field, input: &str, default| {
-            if input.trim().is_empty() { Some(default) } else { whole_number(e, field, input, 0..=24 * 90, None) }
+            if input.trim().is_empty() {
+                Some(default)
+            } else {
+                whole_number(e, field, input, 0..=24 * 90, None)
+            }
         };
         let booking_cutoff = hours(&mut e, "booking_cutoff_hours", &self.booking_cutoff_hours, 0);
-        let cancellation_cutoff = hours(&mut e, "cancellation_cutoff_hours", &self.cancellation_cutoff_hours, 24);
+        let cancellation_cutoff =
+            hours(&mut e, "cancellation_cutoff_hours", &self.cancellation_cutoff_hours, 24);
         let waitlist_hours = if self.waitlist_offer_hours.trim().is_empty() {
             Some(24)
         } else {
@@ -204,7 +218,9 @@ impl ActivityForm {
         let ratio = whole_number(&mut e, "children_per_trainer", &self.children_per_trainer, 1..=1000, None);
         let qualifications = qualification_names(&mut e, "qualifications", &self.qualifications);
         match (duration, capacity, price, booking_cutoff, cancellation_cutoff, waitlist_hours) {
-            (Some(duration_minutes), Some(capacity), Some(price), Some(b), Some(c), Some(w)) if e.is_empty() => {
+            (Some(duration_minutes), Some(capacity), Some(price), Some(b), Some(c), Some(w))
+                if e.is_empty() =>
+            {
                 Ok(Activity {
                     name,
                     description,
@@ -339,7 +355,10 @@ mod tests {
         }
         .parse()
         .unwrap();
-        assert_eq!((a.booking_cutoff_hours, a.cancellation_cutoff_hours, a.waitlist_offer_hours), (0, 24, 24));
+        assert_eq!(
+            (a.booking_cutoff_hours, a.cancellation_cutoff_hours, a.waitlist_offer_hours),
+            (0, 24, 24)
+        );
     }
 
     #[test]
@@ -367,9 +386,12 @@ mod tests {
 
     #[test]
     fn venues_need_a_known_kind_and_an_address_for_a_site() {
-        let e = VenueForm { name: "Hall".into(), kind: "castle".into(), ..Default::default() }.parse().unwrap_err();
+        let e = VenueForm { name: "Hall".into(), kind: "castle".into(), ..Default::default() }
+            .parse()
+            .unwrap_err();
         assert!(e.get("kind").is_some());
-        let e = VenueForm { name: "Hall".into(), kind: "site".into(), ..Default::default() }.parse().unwrap_err();
+        let e =
+            VenueForm { name: "Hall".into(), kind: "site".into(), ..Default::default() }.parse().unwrap_err();
         assert!(e.get("address").is_some());
         let online = VenueForm { name: "Online".into(), kind: "online".into(), ..Default::default() }.parse();
         assert_eq!(online.unwrap().capacity, None);

@@ -61,14 +61,20 @@ struct FlagRow {
 }
 
 fn map_url(address: &str, postcode: &str) -> String {
-    let query: String = form_urlencoded::byte_serialize(format!("{address} {postcode}").trim().as_bytes()).collect();
+    let query: String =
+        form_urlencoded::byte_serialize(format!("{address} {postcode}").trim().as_bytes()).collect();
     format!("https://www.openstreetmap.org/search?query={query}")
 }
 
-pub async fn show(State(state): State<AppState>, Trainer(trainer): Trainer, ctx: PageContext) -> AppResult<Response> {
+pub async fn show(
+    State(state): State<AppState>,
+    Trainer(trainer): Trainer,
+    ctx: PageContext,
+) -> AppResult<Response> {
     let tz = state.config.timezone;
     let today = super::local_today(tz);
-    let (day_start, tomorrow) = (super::start_of_day(today, tz), super::start_of_day(today + Duration::days(1), tz));
+    let (day_start, tomorrow) =
+        (super::start_of_day(today, tz), super::start_of_day(today + Duration::days(1), tz));
     let week_end = super::start_of_day(today + Duration::days(8), tz);
     let mut conn = state.pool.acquire().await?;
     let upcoming = shifts::for_trainer(&mut conn, trainer.id, day_start, week_end).await?;
@@ -113,14 +119,18 @@ pub async fn show(State(state): State<AppState>, Trainer(trainer): Trainer, ctx:
             .map(|f| ChildFlag { name: f.name.clone(), flags: f.flags.clone(), no_photos: !f.photo_consent })
             .collect(),
     };
-    let (today_cards, week_ahead): (Vec<ShiftCard>, Vec<ShiftCard>) =
-        upcoming.iter().filter(|s| s.session_status != "cancelled").map(|s| (s.starts_at < tomorrow, card(s))).fold(
-            (Vec::new(), Vec::new()),
-            |(mut a, mut b), (is_today, c)| {
-                if is_today { a.push(c) } else { b.push(c) }
-                (a, b)
-            },
-        );
+    let (today_cards, week_ahead): (Vec<ShiftCard>, Vec<ShiftCard>) = upcoming
+        .iter()
+        .filter(|s| s.session_status != "cancelled")
+        .map(|s| (s.starts_at < tomorrow, card(s)))
+        .fold((Vec::new(), Vec::new()), |(mut a, mut b), (is_today, c)| {
+            if is_today {
+                a.push(c)
+            } else {
+                b.push(c)
+            }
+            (a, b)
+        });
 
     let attention = attention(&mut conn, trainer.id, today, tz).await?;
     render(&TrainerDashboard { ctx, attention, today: today_cards, week_ahead })

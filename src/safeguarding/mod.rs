@@ -54,8 +54,16 @@ pub async fn raise(
     .fetch_one(&mut *conn)
     .await?;
     // The audit log is read by other admins: it says a concern exists, never what.
-    audit::record(conn, Some(raised_by), "safeguarding.concern_raised", "safeguarding_concern", Some(id), None, None)
-        .await?;
+    audit::record(
+        conn,
+        Some(raised_by),
+        "safeguarding.concern_raised",
+        "safeguarding_concern",
+        Some(id),
+        None,
+        None,
+    )
+    .await?;
     let leads: Vec<String> = sqlx::query_scalar(
         "select email from users where role = 'admin' and admin_role = 'safeguarding_lead' and is_active",
     )
@@ -214,8 +222,16 @@ pub async fn add_action(
         .bind(&note)
         .execute(&mut *tx)
         .await?;
-    audit::record(&mut tx, Some(admin.0.id), "safeguarding.action_added", "safeguarding_concern", Some(id), None, None)
-        .await?;
+    audit::record(
+        &mut tx,
+        Some(admin.0.id),
+        "safeguarding.action_added",
+        "safeguarding_concern",
+        Some(id),
+        None,
+        None,
+    )
+    .await?;
     tx.commit().await?;
     flash::push(&session, FlashKind::Success, "Follow-up recorded.").await?;
     Ok(Redirect::to(&format!("/admin/safeguarding/{id}")).into_response())

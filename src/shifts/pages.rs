@@ -53,7 +53,11 @@ pub fn line(s: &Shift, tz: &time_tz::Tz) -> ShiftLine {
         activity: s.activity.clone(),
         venue: s.venue.clone(),
         role: s.role.clone(),
-        status: if s.session_status == "cancelled" { "session cancelled".into() } else { s.status.replace('_', " ") },
+        status: if s.session_status == "cancelled" {
+            "session cancelled".into()
+        } else {
+            s.status.replace('_', " ")
+        },
         status_key: s.status.clone(),
         booked: s.places_taken,
         capacity: s.capacity,
@@ -107,7 +111,8 @@ pub async fn index(
     };
     let mut conn = state.pool.acquire().await?;
     let shifts =
-        store::for_trainer(&mut conn, trainer.id, start_of_day(first, tz), start_of_day(last_exclusive, tz)).await?;
+        store::for_trainer(&mut conn, trainer.id, start_of_day(first, tz), start_of_day(last_exclusive, tz))
+            .await?;
     let total = shifts.len();
     let mut days: Vec<Day> = Vec::new();
     for s in &shifts {
@@ -150,7 +155,8 @@ pub struct ShowPage {
 
 /// A map search for the venue: no API key, and it works on any phone.
 fn map_url(address: &str, postcode: &str) -> String {
-    let query: String = form_urlencoded::byte_serialize(format!("{address} {postcode}").trim().as_bytes()).collect();
+    let query: String =
+        form_urlencoded::byte_serialize(format!("{address} {postcode}").trim().as_bytes()).collect();
     format!("https://www.openstreetmap.org/search?query={query}")
 }
 
@@ -188,7 +194,11 @@ pub struct OpenPage {
     pub shifts: Vec<ShiftLine>,
 }
 
-pub async fn open_shifts(State(state): State<AppState>, Trainer(trainer): Trainer, ctx: PageContext) -> AppResult<Response> {
+pub async fn open_shifts(
+    State(state): State<AppState>,
+    Trainer(trainer): Trainer,
+    ctx: PageContext,
+) -> AppResult<Response> {
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
     let shifts = store::open_for(&mut conn, trainer.id).await?.iter().map(|s| line(s, tz)).collect();
@@ -221,9 +231,11 @@ pub async fn accept(
             "You already have a shift at that time, so you cannot take this one.",
             "/trainer/open-shifts".to_owned(),
         ),
-        Take::OnTimeOff => {
-            (FlashKind::Error, "That shift falls in your approved time off.", "/trainer/open-shifts".to_owned())
-        }
+        Take::OnTimeOff => (
+            FlashKind::Error,
+            "That shift falls in your approved time off.",
+            "/trainer/open-shifts".to_owned(),
+        ),
     };
     flash::push(&session, kind, message).await?;
     Ok(Redirect::to(&to).into_response())
@@ -356,8 +368,12 @@ pub async fn check_out(
     if let Err(err) = entry {
         if err.as_database_error().and_then(|e| e.constraint()) == Some("time_entries_locked_when_approved") {
             tx.rollback().await?;
-            flash::push(&session, FlashKind::Error, "That week's timesheet is already approved; ask the office.")
-                .await?;
+            flash::push(
+                &session,
+                FlashKind::Error,
+                "That week's timesheet is already approved; ask the office.",
+            )
+            .await?;
             return Ok(Redirect::to(&format!("/trainer/shifts/{id}")).into_response());
         }
         return Err(err.into());

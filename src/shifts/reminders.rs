@@ -49,18 +49,26 @@ pub async fn send_due(state: &AppState, now: OffsetDateTime) -> AppResult<usize>
     let mut sent = 0;
     for shifts in rows.chunk_by(|a, b| a.trainer_id == b.trainer_id) {
         let first = &shifts[0];
-        let claimed = sqlx::query("insert into shift_reminders (trainer_id, for_date) values ($1, $2) on conflict do nothing")
-            .bind(first.trainer_id)
-            .bind(tomorrow)
-            .execute(&mut *tx)
-            .await?;
+        let claimed = sqlx::query(
+            "insert into shift_reminders (trainer_id, for_date) values ($1, $2) on conflict do nothing",
+        )
+        .bind(first.trainer_id)
+        .bind(tomorrow)
+        .execute(&mut *tx)
+        .await?;
         if claimed.rows_affected() == 0 {
             continue;
         }
         let lines: String = shifts
             .iter()
             .map(|s| {
-                format!("- {}–{} {} at {}\n", fmt::time_of_day(s.starts_at, tz), fmt::time_of_day(s.ends_at, tz), s.activity, s.venue)
+                format!(
+                    "- {}–{} {} at {}\n",
+                    fmt::time_of_day(s.starts_at, tz),
+                    fmt::time_of_day(s.ends_at, tz),
+                    s.activity,
+                    s.venue
+                )
             })
             .collect();
         let email = Email {

@@ -117,7 +117,12 @@ pub async fn take(conn: &mut PgConnection, trainer_id: i64, shift_id: i64) -> sq
 }
 
 /// Declines an offer: the shift goes back to being open for others.
-pub async fn decline(conn: &mut PgConnection, trainer_id: i64, shift_id: i64, reason: &str) -> sqlx::Result<bool> {
+pub async fn decline(
+    conn: &mut PgConnection,
+    trainer_id: i64,
+    shift_id: i64,
+    reason: &str,
+) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "update shifts set status = 'open', trainer_id = null, decline_reason = $3
          where id = $1 and trainer_id = $2 and status = 'offered'",
@@ -138,7 +143,11 @@ pub struct Teammate {
 }
 
 /// The other trainers on the session.
-pub async fn team(conn: &mut PgConnection, session_id: i64, except_shift: i64) -> sqlx::Result<Vec<Teammate>> {
+pub async fn team(
+    conn: &mut PgConnection,
+    session_id: i64,
+    except_shift: i64,
+) -> sqlx::Result<Vec<Teammate>> {
     sqlx::query_as(
         "select coalesce(u.name, 'Open shift') as name, sh.role, sh.status
          from shifts sh left join users u on u.id = sh.trainer_id

@@ -78,14 +78,21 @@ fn nav_for(user: &User, path: &str) -> Vec<NavLink> {
             ("/trainer/shifts", "Shifts"),
             ("/trainer/open-shifts", "Open shifts"),
             ("/trainer/availability", "Availability"),
+            ("/trainer/timesheets", "Timesheets"),
         ],
-        (Role::Admin, Some(AdminRole::Owner)) => {
-            &[("/admin", "Dashboard"), ("/admin/bookings", "Bookings"), ("/admin/outbox", "Outbox")]
+        (Role::Admin, Some(AdminRole::Owner)) => &[
+            ("/admin", "Dashboard"),
+            ("/admin/bookings", "Bookings"),
+            ("/admin/outbox", "Outbox"),
+            ("/admin/timesheets", "Timesheets"),
+        ],
+        (Role::Admin, Some(AdminRole::Finance)) => {
+            &[("/admin", "Dashboard"), ("/admin/bookings", "Bookings"), ("/admin/timesheets", "Timesheets")]
         }
-        (Role::Admin, Some(AdminRole::Finance)) => &[("/admin", "Dashboard"), ("/admin/bookings", "Bookings")],
-        (Role::Admin, Some(AdminRole::Coordinator)) => {
-            &[("/admin", "Dashboard"), ("/admin/bookings", "Bookings")]
-        }
+        (Role::Admin, Some(AdminRole::Coordinator)) => &[
+            ("/admin", "Dashboard"),
+            ("/admin/bookings", "Bookings"),
+        ],
         (Role::Admin, Some(AdminRole::SafeguardingLead)) => {
             &[("/admin", "Dashboard"), ("/admin/safeguarding", "Safeguarding")]
         }

@@ -13,6 +13,7 @@ mod health;
 mod outbox;
 mod reset;
 mod security;
-mod trainer_portal;
 mod signup;
+mod timesheets;
+mod trainer_portal;
 mod waitlist;

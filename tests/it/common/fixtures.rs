@@ -99,8 +99,11 @@ pub async fn count(pool: &PgPool, sql: &str) -> i64 {
 /// A signed-in trainer who may deliver `activity`.
 pub async fn trainer(app: &TestApp, email: &str, activity: &Activity) -> (i64, TestClient) {
     let client = app.signed_in(email, "trainer", None).await;
-    let id: i64 =
-        sqlx::query_scalar("select id from users where email = $1").bind(email).fetch_one(&app.pool).await.unwrap();
+    let id: i64 = sqlx::query_scalar("select id from users where email = $1")
+        .bind(email)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     sqlx::query("insert into activity_trainers (activity_id, trainer_id) values ($1, $2)")
         .bind(activity.id)
         .bind(id)
@@ -128,11 +131,13 @@ pub async fn session_in_minutes(pool: &PgPool, activity: &Activity, minutes: i32
 
 /// A shift on `session_id`: open (no trainer) or held/offered by `trainer`.
 pub async fn shift(pool: &PgPool, session_id: i64, trainer: Option<i64>, status: &str) -> i64 {
-    sqlx::query_scalar("insert into shifts (session_id, trainer_id, status, role) values ($1, $2, $3, 'lead') returning id")
-        .bind(session_id)
-        .bind(trainer)
-        .bind(status)
-        .fetch_one(pool)
-        .await
-        .unwrap()
+    sqlx::query_scalar(
+        "insert into shifts (session_id, trainer_id, status, role) values ($1, $2, $3, 'lead') returning id",
+    )
+    .bind(session_id)
+    .bind(trainer)
+    .bind(status)
+    .fetch_one(pool)
+    .await
+    .unwrap()
 }

@@ -1,0 +1,307 @@
+//! The SQL of time entries and timesheets. Approved weeks are locked by the database
+//! (the trigger `time_entries_locked_when_approved` in 0007_trainer_portal.sql); this
+//! module lets the pages recognise that refusal.
+
+use sqlx::{FromRow, PgConnection};
+use time::{Date, OffsetDateTime};
+
+use super::domain::{EntryInput, TimesheetStatus};
+
+/// The trigger that refuses any change to an entry in an approved week.
+pub const LOCKED_CONSTRAINT: &str = "time_entries_locked_when_approved";
+
+/// Whether `err` is the database refusing to change time in an approved week.
+pub fn is_locked(err: &sqlx::Error) -> bool {
+    err.as_database_error().and_then(|e| e.constraint()) == Some(LOCKED_CONSTRAINT)
+}
+
+/// Whole minutes of one entry, as SQL: the same rule as `domain::minutes_between`.
+const ENTRY_MINUTES: &str = "floor(extract(epoch from e.ended_at - e.started_at) / 60)";
+
+#[derive(Clone, Debug, FromRow)]
+pub struct Entry {
+    pub id: i64,
+    pub trainer_id: i64,
+    pub week_start: Date,
+    pub started_at: OffsetDateTime,
+    pub ended_at: OffsetDateTime,
+    pub source: String,
+    /// Why it was added or adjusted (or the note a hand entry came with).
+    pub reason: String,
+    /// The activity of the shift it came from.
+    pub activity: Option<String>,
+}
+
+const ENTRY_SELECT: &str = "
+    select e.id, e.trainer_id, e.week_start, e.started_at, e.ended_at, e.source,
+           case when e.reason <> '' then e.reason else e.note end as reason,
+           a.name as activity
+    from time_entries e
+    left join shifts sh on sh.id = e.shift_id
+    left join sessions s on s.id = sh.session_id
+    left join activities a on a.id = s.activity_id";
+
+/// The trainer's entry `id`; another trainer's is None, exactly like a missing one.
+pub async fn entry(conn: &mut PgConnection, trainer_id: i64, id: i64) -> sqlx::Result<Option<Entry>> {
+    sqlx::query_as(&format!("{ENTRY_SELECT} where e.id = $1 and e.trainer_id = $2"))
+        .bind(id)
+        .bind(trainer_id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// The trainer's entries in weeks from `from_week` on, in time order.
+pub async fn entries_since(
+    conn: &mut PgConnection,
+    trainer_id: i64,
+    from_week: Date,
+) -> sqlx::Result<Vec<Entry>> {
+    sqlx::query_as(&format!(
+        "{ENTRY_SELECT} where e.trainer_id = $1 and e.week_start >= $2 order by e.started_at, e.id"
+    ))
+    .bind(trainer_id)
+    .bind(from_week)
+    .fetch_all(conn)
+    .await
+}
+
+/// One trainer's entries in one week, in time order.
+pub async fn entries_of_week(
+    conn: &mut PgConnection,
+    trainer_id: i64,
+    week: Date,
+) -> sqlx::Result<Vec<Entry>> {
+    sqlx::query_as(&format!(
+        "{ENTRY_SELECT} where e.trainer_id = $1 and e.week_start = $2 order by e.started_at, e.id"
+    ))
+    .bind(trainer_id)
+    .bind(week)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn count_entries(conn: &mut PgConnection, trainer_id: i64, week: Date) -> sqlx::Result<i64> {
+    sqlx::query_scalar("select count(*) from time_entries where trainer_id = $1 and week_start = $2")
+        .bind(trainer_id)
+        .bind(week)
+        .fetch_one(conn)
+        .await
+}
+
+pub async fn hourly_rate(conn: &mut PgConnection, trainer_id: i64) -> sqlx::Result<i64> {
+    let rate: Option<i32> =
+        sqlx::query_scalar("select hourly_rate_pence from trainer_profiles where user_id = $1")
+            .bind(trainer_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(rate.map_or(0, i64::from))
+}
+
+/// Serialises a trainer's own changes to their time (adding, adjusting, submitting),
+/// so that an entry cannot change while its week is being submitted. `no key update`
+/// leaves other tables' foreign keys to the profile unblocked.
+pub async fn lock_trainer(conn: &mut PgConnection, trainer_id: i64) -> sqlx::Result<()> {
+    sqlx::query("select 1 from trainer_profiles where user_id = $1 for no key update")
+        .bind(trainer_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A week's timesheet status; None when it was never submitted.
+pub async fn week_status(
+    conn: &mut PgConnection,
+    trainer_id: i64,
+    week: Date,
+) -> sqlx::Result<Option<TimesheetStatus>> {
+    let status: Option<String> =
+        sqlx::query_scalar("select status from timesheets where trainer_id = $1 and week_start = $2")
+            .bind(trainer_id)
+            .bind(week)
+            .fetch_optional(conn)
+            .await?;
+    Ok(status.as_deref().and_then(TimesheetStatus::parse))
+}
+
+/// A week's timesheet status, locked until the transaction ends so that finance cannot
+/// approve it while the trainer's change is being written.
+pub async fn lock_week_status(
+    conn: &mut PgConnection,
+    trainer_id: i64,
+    week: Date,
+) -> sqlx::Result<Option<TimesheetStatus>> {
+    let status: Option<String> = sqlx::query_scalar(
+        "select status from timesheets where trainer_id = $1 and week_start = $2 for update",
+    )
+    .bind(trainer_id)
+    .bind(week)
+    .fetch_optional(conn)
+    .await?;
+    Ok(status.as_deref().and_then(TimesheetStatus::parse))
+}
+
+pub async fn insert_entry(conn: &mut PgConnection, trainer_id: i64, entry: &EntryInput) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into time_entries (trainer_id, started_at, ended_at, source, reason, week_start)
+         values ($1, $2, $3, 'manual', $4, $5) returning id",
+    )
+    .bind(trainer_id)
+    .bind(entry.started_at)
+    .bind(entry.ended_at)
+    .bind(entry.reason.as_str())
+    .bind(entry.week_start)
+    .fetch_one(conn)
+    .await
+}
+
+/// New times for an entry, with the reason for the change; the source is kept, so a
+/// shift's entry shows as adjusted.
+pub async fn update_entry(conn: &mut PgConnection, id: i64, entry: &EntryInput) -> sqlx::Result<()> {
+    sqlx::query(
+        "update time_entries set started_at = $2, ended_at = $3, reason = $4, week_start = $5 where id = $1",
+    )
+    .bind(id)
+    .bind(entry.started_at)
+    .bind(entry.ended_at)
+    .bind(entry.reason.as_str())
+    .bind(entry.week_start)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct Timesheet {
+    pub id: i64,
+    pub trainer_id: i64,
+    pub trainer: String,
+    pub email: String,
+    pub week_start: Date,
+    pub status: String,
+    pub submitted_at: Option<OffsetDateTime>,
+    pub decided_at: Option<OffsetDateTime>,
+    pub decided_by: Option<String>,
+    pub comment: String,
+    pub rate_pence: i32,
+    /// Whole minutes of the week's entries.
+    pub minutes: i64,
+}
+
+impl Timesheet {
+    pub fn status(&self) -> TimesheetStatus {
+        TimesheetStatus::parse(&self.status).unwrap_or(TimesheetStatus::Submitted)
+    }
+
+    pub fn pay_pence(&self) -> i64 {
+        super::domain::pay_pence(self.minutes, i64::from(self.rate_pence))
+    }
+}
+
+fn timesheet_select() -> String {
+    format!(
+        "select t.id, t.trainer_id, u.name as trainer, u.email, t.week_start, t.status, t.submitted_at,
+                t.decided_at, d.name as decided_by, t.comment, p.hourly_rate_pence as rate_pence,
+                coalesce((select sum({ENTRY_MINUTES})::bigint from time_entries e
+                          where e.trainer_id = t.trainer_id and e.week_start = t.week_start), 0)::bigint
+                    as minutes
+         from timesheets t
+         join users u on u.id = t.trainer_id
+         join trainer_profiles p on p.user_id = t.trainer_id
+         left join users d on d.id = t.decided_by"
+    )
+}
+
+pub async fn timesheet(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Timesheet>> {
+    sqlx::query_as(&format!("{} where t.id = $1", timesheet_select())).bind(id).fetch_optional(conn).await
+}
+
+/// The trainer's timesheets for weeks from `from_week` on.
+pub async fn timesheets_of(
+    conn: &mut PgConnection,
+    trainer_id: i64,
+    from_week: Date,
+) -> sqlx::Result<Vec<Timesheet>> {
+    sqlx::query_as(&format!(
+        "{} where t.trainer_id = $1 and t.week_start >= $2 order by t.week_start desc",
+        timesheet_select()
+    ))
+    .bind(trainer_id)
+    .bind(from_week)
+    .fetch_all(conn)
+    .await
+}
+
+#[derive(Default)]
+pub struct Search {
+    pub status: Option<TimesheetStatus>,
+    /// Weeks starting on or after this date.
+    pub from: Option<Date>,
+    /// Weeks starting on or before this date.
+    pub to: Option<Date>,
+    /// Payroll reads oldest first; the office list newest first.
+    pub oldest_first: bool,
+}
+
+pub async fn search(conn: &mut PgConnection, search: &Search) -> sqlx::Result<Vec<Timesheet>> {
+    let order = if search.oldest_first { "asc" } else { "desc" };
+    sqlx::query_as(&format!(
+        "{} where ($1::text is null or t.status = $1)
+              and ($2::date is null or t.week_start >= $2)
+              and ($3::date is null or t.week_start <= $3)
+         order by t.week_start {order}, u.name, t.id
+         limit 2000",
+        timesheet_select()
+    ))
+    .bind(search.status.map(TimesheetStatus::as_str))
+    .bind(search.from)
+    .bind(search.to)
+    .fetch_all(conn)
+    .await
+}
+
+/// Submits the week, or resubmits it after a return: the timesheet's id, or None when
+/// it is already submitted or approved.
+pub async fn submit(conn: &mut PgConnection, trainer_id: i64, week: Date) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "insert into timesheets (trainer_id, week_start, status, submitted_at)
+         values ($1, $2, 'submitted', now())
+         on conflict (trainer_id, week_start) do update
+             set status = 'submitted', submitted_at = now(), decided_by = null, decided_at = null
+             where timesheets.status = 'returned'
+         returning id",
+    )
+    .bind(trainer_id)
+    .bind(week)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Timesheet `id`'s status, locked until the transaction ends.
+pub async fn lock_status(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<TimesheetStatus>> {
+    let status: Option<String> = sqlx::query_scalar("select status from timesheets where id = $1 for update")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(status.as_deref().and_then(TimesheetStatus::parse))
+}
+
+/// Records finance's decision; a return keeps its comment for the trainer.
+pub async fn decide(
+    conn: &mut PgConnection,
+    id: i64,
+    to: TimesheetStatus,
+    by: i64,
+    comment: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update timesheets set status = $2, decided_by = $3, decided_at = now(), comment = coalesce($4, comment)
+         where id = $1",
+    )
+    .bind(id)
+    .bind(to.as_str())
+    .bind(by)
+    .bind(comment)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
