@@ -200,7 +200,8 @@ impl Timesheet {
 fn timesheet_select() -> String {
     format!(
         "select t.id, t.trainer_id, u.name as trainer, u.email, t.week_start, t.status, t.submitted_at,
-                t.decided_at, d.name as decided_by, t.comment, p.hourly_rate_pence as rate_pence,
+                t.decided_at, d.name as decided_by, t.comment,
+                coalesce(t.hourly_rate_pence, p.hourly_rate_pence) as rate_pence,
                 coalesce((select sum({ENTRY_MINUTES})::bigint from time_entries e
                           where e.trainer_id = t.trainer_id and e.week_start = t.week_start), 0)::bigint
                     as minutes
@@ -294,8 +295,10 @@ pub async fn decide(
     comment: Option<&str>,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "update timesheets set status = $2, decided_by = $3, decided_at = now(), comment = coalesce($4, comment)
-         where id = $1",
+        "update timesheets t set status = $2, decided_by = $3, decided_at = now(), comment = coalesce($4, t.comment),
+                hourly_rate_pence = case when $2 = 'approved' then p.hourly_rate_pence end
+         from trainer_profiles p
+         where t.id = $1 and p.user_id = t.trainer_id",
     )
     .bind(id)
     .bind(to.as_str())

@@ -126,7 +126,13 @@ pub async fn index(
                 decided_by: sheet.and_then(|t| t.decided_by.clone()).unwrap_or_default(),
                 entries: in_week.iter().map(|e| entry_line(e, tz)).collect(),
                 hours: domain::hours_minutes(minutes),
-                pay: fmt::pounds(domain::pay_pence(minutes, rate)),
+                // Approved weeks pay at the rate they were approved at.
+                pay: fmt::pounds(domain::pay_pence(
+                    minutes,
+                    sheet
+                        .filter(|t| status == Some(TimesheetStatus::Approved))
+                        .map_or(rate, |t| i64::from(t.rate_pence)),
+                )),
                 editable: TimesheetStatus::entries_editable(status),
                 can_submit: !in_week.is_empty() && TimesheetStatus::can_submit(status),
             }

@@ -236,13 +236,18 @@ async fn the_payroll_csv_pays_exactly_the_approved_entries_in_the_range() {
         (sam, w2, "submitted"),
         (alex, w3, "approved"),
     ] {
-        sqlx::query("insert into timesheets (trainer_id, week_start, status, submitted_at) values ($1, $2, $3, now())")
-            .bind(trainer_id)
-            .bind(week)
-            .bind(status)
-            .execute(&app.pool)
-            .await
-            .unwrap();
+        // Approved as finance would: with the trainer's rate at that moment.
+        sqlx::query(
+            "insert into timesheets (trainer_id, week_start, status, submitted_at, hourly_rate_pence)
+             select $1, $2, $3, now(), case when $3 = 'approved' then hourly_rate_pence end
+             from trainer_profiles where user_id = $1",
+        )
+        .bind(trainer_id)
+        .bind(week)
+        .bind(status)
+        .execute(&app.pool)
+        .await
+        .unwrap();
     }
 
     // Independently: each approved week's minutes × rate / 60, to the nearest penny.
@@ -431,4 +436,31 @@ async fn time_typed_wrongly_comes_back_with_the_values_and_a_message_by_the_fiel
         card.contains("Added by hand") && card.contains("Covered Tuesday") && card.contains("£123.75"),
         "{card}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approved_time_keeps_the_rate_it_was_approved_at() {
+    let app = spawn_app().await;
+    let (sam_id, sam) = trainer(&app, "sam@example.com", 1800).await;
+    let week = last_week(&app);
+    worked(&app.pool, sam_id, week, 0, "09:00", "11:30").await;
+    let submitted =
+        sam.submit("/trainer/timesheets", &format!("/trainer/timesheets/{week}/submit"), &[]).await;
+    assert_eq!(submitted.status(), 303);
+    let sheet: i64 = sqlx::query_scalar("select id from timesheets").fetch_one(&app.pool).await.unwrap();
+    let finance = app.signed_in("finance@example.com", "admin", Some("finance")).await;
+    let approved = finance
+        .submit(&format!("/admin/timesheets/{sheet}"), &format!("/admin/timesheets/{sheet}/approve"), &[])
+        .await;
+    assert_eq!(approved.status(), 303);
+
+    sqlx::query("update trainer_profiles set hourly_rate_pence = 2500 where user_id = $1")
+        .bind(sam_id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    let csv = finance.get_text(&format!("/admin/timesheets.csv?from={week}&to={week}")).await;
+    assert!(csv.contains(",2.50,18.00,45.00"), "2.5 hours at the approved £18.00: {csv}");
+    assert!(sam.get_text("/trainer/timesheets").await.contains("£45.00"));
 }
