@@ -259,7 +259,7 @@ impl Demo<'_> {
         for (email, name, admin_role) in ADMINS {
             ids.push(self.user(email, name, None, "admin", Some(admin_role)).await?);
         }
-        let &[_, tom, _, _] = ids.as_slice() else {
+        let &[_, tom, grace, _] = ids.as_slice() else {
             anyhow::bail!("Expected four demo admins");
         };
         let mut ids = Vec::new();
@@ -512,6 +512,47 @@ impl Demo<'_> {
         crate::children::store::seed_demo(&mut *self.conn, alex)
             .await
             .context("Failed to add the Morgans' contacts and checklist")?;
+        self.registers_and_timesheets(grace).await?;
+        Ok(())
+    }
+
+    /// The past as the team left it: registers taken for every delivered session but
+    /// the most recent (still to do), and timesheets: older weeks approved, last week
+    /// submitted and waiting for finance.
+    async fn registers_and_timesheets(&mut self, finance: i64) -> anyhow::Result<()> {
+        sqlx::query(
+            "insert into attendance (session_id, child_id, status, signed_in_at, signed_out_at, collected_by,
+                                     collector_authorised, marked_by)
+             select p.session_id, p.child_id, case when p.child_id % 7 = 0 then 'absent' else 'present' end,
+                    s.starts_at, s.ends_at, 'Parent', true, sh.trainer_id
+             from booking_participants p
+             join bookings b on b.id = p.booking_id
+             join sessions s on s.id = p.session_id
+             join lateral (select trainer_id from shifts where session_id = s.id and trainer_id is not null
+                           order by id limit 1) sh on true
+             where p.holds_place and b.status in ('approved', 'completed') and s.status = 'completed'
+               and s.id <> (select id from sessions where status = 'completed' order by starts_at desc limit 1)",
+        )
+        .execute(&mut *self.conn)
+        .await
+        .context("Failed to take the demo registers")?;
+        let this_week = crate::timesheets::week_of(self.now, self.tz);
+        sqlx::query(
+            "insert into timesheets (trainer_id, week_start, status, submitted_at, decided_by, decided_at,
+                                     hourly_rate_pence)
+             select distinct e.trainer_id, e.week_start,
+                    case when e.week_start = $1 - 7 then 'submitted' else 'approved' end,
+                    now(), case when e.week_start < $1 - 7 then $2::bigint end,
+                    case when e.week_start < $1 - 7 then now() end,
+                    case when e.week_start < $1 - 7 then p.hourly_rate_pence end
+             from time_entries e join trainer_profiles p on p.user_id = e.trainer_id
+             where e.week_start < $1",
+        )
+        .bind(this_week)
+        .bind(finance)
+        .execute(&mut *self.conn)
+        .await
+        .context("Failed to add the demo timesheets")?;
         Ok(())
     }
 
