@@ -130,7 +130,7 @@ pub async fn index(
                 pay: fmt::pounds(domain::pay_pence(
                     minutes,
                     sheet
-                        .filter(|t| status == Some(TimesheetStatus::Approved))
+                        .filter(|_| status == Some(TimesheetStatus::Approved))
                         .map_or(rate, |t| i64::from(t.rate_pence)),
                 )),
                 editable: TimesheetStatus::entries_editable(status),
