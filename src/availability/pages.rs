@@ -260,15 +260,18 @@ pub async fn add_slot(
     done(&session, "Availability added.").await
 }
 
-pub async fn remove_slot(
-    State(state): State<AppState>,
-    Trainer(trainer): Trainer,
-    session: Session,
-    Path(id): Path<String>,
-) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+/// Deletes one of the trainer's own rows from `table` (another trainer's id is 404),
+/// with its audit row.
+async fn remove_own(
+    state: &AppState,
+    trainer: &User,
+    raw_id: &str,
+    table: &'static str,
+    action: &str,
+) -> AppResult<()> {
+    let id = parse_id(raw_id)?;
     let mut tx = state.pool.begin().await?;
-    let removed = sqlx::query("delete from trainer_availability where id = $1 and trainer_id = $2")
+    let removed = sqlx::query(&format!("delete from {table} where id = $1 and trainer_id = $2"))
         .bind(id)
         .bind(trainer.id)
         .execute(&mut *tx)
@@ -276,17 +279,18 @@ pub async fn remove_slot(
     if removed.rows_affected() == 0 {
         return Err(AppError::NotFound);
     }
-    audit::record(
-        &mut tx,
-        Some(trainer.id),
-        "availability.slot_removed",
-        "trainer_availability",
-        Some(id),
-        None,
-        None,
-    )
-    .await?;
+    audit::record(&mut tx, Some(trainer.id), action, table, Some(id), None, None).await?;
     tx.commit().await?;
+    Ok(())
+}
+
+pub async fn remove_slot(
+    State(state): State<AppState>,
+    Trainer(trainer): Trainer,
+    session: Session,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    remove_own(&state, &trainer, &id, "trainer_availability", "availability.slot_removed").await?;
     done(&session, "Availability removed.").await
 }
 
@@ -349,28 +353,8 @@ pub async fn remove_exception(
     session: Session,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
-    let mut tx = state.pool.begin().await?;
-    let removed =
-        sqlx::query("delete from trainer_availability_exceptions where id = $1 and trainer_id = $2")
-            .bind(id)
-            .bind(trainer.id)
-            .execute(&mut *tx)
-            .await?;
-    if removed.rows_affected() == 0 {
-        return Err(AppError::NotFound);
-    }
-    audit::record(
-        &mut tx,
-        Some(trainer.id),
-        "availability.exception_removed",
-        "trainer_availability_exception",
-        Some(id),
-        None,
-        None,
-    )
-    .await?;
-    tx.commit().await?;
+    remove_own(&state, &trainer, &id, "trainer_availability_exceptions", "availability.exception_removed")
+        .await?;
     done(&session, "Date removed.").await
 }
 
