@@ -6,10 +6,12 @@
 pub mod app;
 pub mod attendance;
 pub mod audit;
+pub mod audit_log;
 pub mod auth;
 pub mod availability;
 pub mod bookings;
 pub mod calendar;
+pub mod catalogue;
 pub mod children;
 pub mod cli;
 pub mod config;
@@ -22,9 +24,11 @@ pub mod health;
 pub mod jobs;
 pub mod notifications;
 pub mod safeguarding;
+pub mod sessions;
 pub mod shifts;
 pub mod telemetry;
 pub mod timesheets;
+pub mod trainers;
 pub mod waitlist;
 pub mod web;
 

@@ -83,6 +83,10 @@ fn nav_for(user: &User, path: &str) -> Vec<NavLink> {
         (Role::Admin, Some(AdminRole::Owner)) => &[
             ("/admin", "Dashboard"),
             ("/admin/bookings", "Bookings"),
+            ("/admin/sessions", "Sessions"),
+            ("/admin/trainers", "Trainers"),
+            ("/admin/activities", "Catalogue"),
+            ("/admin/audit", "Audit"),
             ("/admin/outbox", "Outbox"),
             ("/admin/timesheets", "Timesheets"),
         ],
@@ -92,6 +96,10 @@ fn nav_for(user: &User, path: &str) -> Vec<NavLink> {
         (Role::Admin, Some(AdminRole::Coordinator)) => &[
             ("/admin", "Dashboard"),
             ("/admin/bookings", "Bookings"),
+            ("/admin/sessions", "Sessions"),
+            ("/admin/trainers", "Trainers"),
+            ("/admin/activities", "Catalogue"),
+            ("/admin/audit", "Audit"),
         ],
         (Role::Admin, Some(AdminRole::SafeguardingLead)) => {
             &[("/admin", "Dashboard"), ("/admin/safeguarding", "Safeguarding")]

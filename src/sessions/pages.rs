@@ -1,0 +1,835 @@
+//! `/admin/sessions`: the calendar (week and month), one-off sessions, series from a
+//! recurrence rule, editing one occurrence or this and all following, cancelling.
+
+use askama::Template;
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use serde_json::json;
+use time::{Date, Duration, Month, OffsetDateTime, Time};
+use time_tz::OffsetDateTimeExt;
+use tower_sessions::Session;
+
+use super::{
+    domain::{
+        self, SeriesForm, SessionFields, SessionPlan, Staffing, WEEKDAYS, local_instant, parse_date,
+        parse_time,
+    },
+    staffing, store,
+};
+use crate::{
+    AppState, audit,
+    auth::Admin,
+    bookings::{Transition, domain::BookingStatus, parse_id},
+    catalogue::EDITORS,
+    error::{AppError, AppResult},
+    notifications::Email,
+    web::{
+        FormErrors, PageContext,
+        flash::{self, FlashKind},
+        fmt,
+        form::{Fields, QueryFields, render, render_with},
+    },
+};
+
+// The calendar ---------------------------------------------------------------------------
+
+pub struct Entry {
+    pub id: i64,
+    pub time: String,
+    pub activity: String,
+    pub venue: String,
+    pub booked: i32,
+    pub capacity: i32,
+    pub staffing: String,
+    pub staffing_css: &'static str,
+    pub cancelled: bool,
+    pub trainers: String,
+}
+
+pub struct Day {
+    pub label: String,
+    pub is_today: bool,
+    pub in_range: bool,
+    pub entries: Vec<Entry>,
+}
+
+pub struct Pick {
+    pub value: i64,
+    pub label: String,
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "sessions/calendar.html")]
+pub struct CalendarPage {
+    pub ctx: PageContext,
+    pub month_view: bool,
+    pub title: String,
+    pub prev: String,
+    pub next: String,
+    pub this_period: String,
+    pub other_view: String,
+    pub anchor: String,
+    pub days: Vec<Day>,
+    pub venues: Vec<Pick>,
+    pub activities: Vec<Pick>,
+    pub trainers: Vec<Pick>,
+    pub count: usize,
+}
+
+fn monday_of(date: Date) -> Date {
+    date - Duration::days(i64::from(date.weekday().number_days_from_monday()))
+}
+
+fn picks(choices: Vec<store::Choice>, selected: Option<i64>) -> Vec<Pick> {
+    choices
+        .into_iter()
+        .map(|c| Pick { selected: Some(c.id) == selected, value: c.id, label: c.name })
+        .collect()
+}
+
+pub fn entry(row: store::CalendarRow, tz: &time_tz::Tz) -> Entry {
+    let needed = domain::trainers_needed(row.places_taken, row.children_per_trainer);
+    let staffing = Staffing::of(needed, row.staffed, row.leads);
+    Entry {
+        id: row.id,
+        time: format!("{}–{}", fmt::time_of_day(row.starts_at, tz), fmt::time_of_day(row.ends_at, tz)),
+        activity: row.activity,
+        venue: row.venue,
+        booked: row.places_taken,
+        capacity: row.capacity,
+        staffing: staffing.label(),
+        staffing_css: staffing.css(),
+        cancelled: row.status == "cancelled",
+        trainers: row.trainers,
+    }
+}
+
+pub async fn calendar(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    QueryFields(query): QueryFields,
+) -> AppResult<Response> {
+    admin.require(EDITORS)?;
+    let tz = state.config.timezone;
+    let today = OffsetDateTime::now_utc().to_timezone(tz).date();
+    let anchor = query.get("week").and_then(parse_date).unwrap_or(today);
+    let month_view = query.get("view") == Some("month");
+    let filter = store::CalendarFilter {
+        venue_id: query.id("venue"),
+        activity_id: query.id("activity"),
+        trainer_id: query.id("trainer"),
+    };
+    // The days shown: a week from Monday, or whole weeks covering the month.
+    let (first_shown, last_shown, range, prev, next, title) = if month_view {
+        let first = anchor.replace_day(1).unwrap_or(anchor);
+        let next_month = if first.month() == Month::December {
+            Date::from_calendar_date(first.year() + 1, Month::January, 1)
+        } else {
+            Date::from_calendar_date(first.year(), first.month().next(), 1)
+        }
+        .unwrap_or(first);
+        let last = next_month - Duration::days(1);
+        let prev = (first - Duration::days(1)).replace_day(1).unwrap_or(first);
+        let title = format!("{} {}", first.month(), first.year());
+        (monday_of(first), monday_of(last) + Duration::days(6), (first, last), prev, next_month, title)
+    } else {
+        let monday = monday_of(anchor);
+        let sunday = monday + Duration::days(6);
+        let title = format!("Week of {} {} {}", monday.day(), monday.month(), monday.year());
+        (monday, sunday, (monday, sunday), monday - Duration::days(7), monday + Duration::days(7), title)
+    };
+    let from = crate::dashboards::start_of_day(first_shown, tz);
+    let until = crate::dashboards::start_of_day(last_shown + Duration::days(1), tz);
+    let mut conn = state.pool.acquire().await?;
+    let rows = store::calendar(&mut conn, from, until, &filter).await?;
+    let count = rows
+        .iter()
+        .filter(|r| {
+            let d = r.starts_at.to_timezone(tz).date();
+            d >= range.0 && d <= range.1
+        })
+        .count();
+    let mut days: Vec<Day> = Vec::new();
+    let mut date = first_shown;
+    while date <= last_shown {
+        days.push(Day {
+            label: format!(
+                "{} {} {}",
+                &date.weekday().to_string()[..3],
+                date.day(),
+                &date.month().to_string()[..3]
+            ),
+            is_today: date == today,
+            in_range: date >= range.0 && date <= range.1,
+            entries: Vec::new(),
+        });
+        date += Duration::days(1);
+    }
+    for row in rows {
+        let offset = (row.starts_at.to_timezone(tz).date() - first_shown).whole_days();
+        if let Some(day) = usize::try_from(offset).ok().and_then(|i| days.get_mut(i)) {
+            day.entries.push(entry(row, tz));
+        }
+    }
+    let filters: String =
+        [("venue", filter.venue_id), ("activity", filter.activity_id), ("trainer", filter.trainer_id)]
+            .iter()
+            .filter_map(|(k, v)| v.map(|v| format!("&{k}={v}")))
+            .collect();
+    let view = if month_view { "month" } else { "week" };
+    let link = |view: &str, d: Date| format!("/admin/sessions?view={view}&week={d}{filters}");
+    render(&CalendarPage {
+        prev: link(view, prev),
+        next: link(view, next),
+        this_period: link(view, today),
+        other_view: link(if month_view { "week" } else { "month" }, anchor),
+        anchor: anchor.to_string(),
+        month_view,
+        title,
+        days,
+        venues: picks(store::venue_choices(&mut conn).await?, filter.venue_id),
+        activities: picks(store::activity_choices(&mut conn).await?, filter.activity_id),
+        trainers: picks(store::trainer_choices(&mut conn).await?, filter.trainer_id),
+        count,
+        ctx,
+    })
+}
+
+// Creating a session or a series ------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "sessions/new.html")]
+pub struct NewPage {
+    pub ctx: PageContext,
+    /// Creating a series (with its repeat) rather than one session.
+    pub series: bool,
+    pub form: SeriesForm,
+    pub activities: Vec<Pick>,
+    pub venues: Vec<Pick>,
+    pub weekdays: Vec<(&'static str, &'static str)>,
+    pub errors: FormErrors,
+}
+
+impl NewPage {
+    pub fn action(&self) -> &'static str {
+        if self.series { "/admin/series/new" } else { "/admin/sessions/new" }
+    }
+
+    pub fn end_is_count(&self) -> bool {
+        self.form.end == "count"
+    }
+}
+
+async fn new_page(
+    state: &AppState,
+    ctx: PageContext,
+    series: bool,
+    form: SeriesForm,
+    errors: FormErrors,
+) -> AppResult<NewPage> {
+    let mut conn = state.pool.acquire().await?;
+    let activity = form.session.activity.parse().ok();
+    let venue = form.session.venue.parse().ok();
+    Ok(NewPage {
+        ctx,
+        series,
+        activities: picks(store::activity_choices(&mut conn).await?, activity),
+        venues: picks(store::venue_choices(&mut conn).await?, venue),
+        weekdays: WEEKDAYS.iter().map(|(_, code, label)| (*code, *label)).collect(),
+        form,
+        errors,
+    })
+}
+
+pub async fn new_session_form(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+) -> AppResult<Response> {
+    admin.require(EDITORS)?;
+    render(&new_page(&state, ctx, false, SeriesForm::default(), FormErrors::default()).await?)
+}
+
+pub async fn new_series_form(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+) -> AppResult<Response> {
+    admin.require(EDITORS)?;
+    let form = SeriesForm { every_weeks: "1".into(), end: "until".into(), ..Default::default() };
+    render(&new_page(&state, ctx, true, form, FormErrors::default()).await?)
+}
+
+/// The activity's defaults, and a field error when the activity or venue cannot be used.
+async fn checked_defaults(
+    conn: &mut sqlx::PgConnection,
+    fields: &SessionFields,
+    errors: &mut FormErrors,
+) -> AppResult<Option<store::ActivityDefaults>> {
+    let defaults = match fields.activity.trim().parse::<i64>() {
+        Ok(id) => store::activity_defaults(conn, id).await?.filter(|a| a.is_active),
+        Err(_) => None,
+    };
+    if defaults.is_none() && !fields.activity.trim().is_empty() {
+        errors.add("activity", "Choose an activity that is offered.");
+    }
+    if let Ok(id) = fields.venue.trim().parse::<i64>()
+        && !store::venue_is_active(conn, id).await?
+    {
+        errors.add("venue", "Choose a venue in use.");
+    }
+    Ok(defaults)
+}
+
+fn new_session_row(
+    plan: &SessionPlan,
+    defaults: &store::ActivityDefaults,
+    date: Date,
+    tz: &time_tz::Tz,
+    series_id: Option<i64>,
+) -> store::NewSession {
+    let starts_at = local_instant(date, plan.start, tz);
+    store::NewSession {
+        activity_id: plan.activity_id,
+        venue_id: plan.venue_id,
+        series_id,
+        starts_at,
+        ends_at: starts_at + Duration::minutes(i64::from(plan.duration_minutes)),
+        capacity: plan.capacity.unwrap_or(defaults.default_capacity),
+        price_pence: plan.price_pence.unwrap_or(defaults.price_pence),
+        notes: plan.notes.clone(),
+    }
+}
+
+pub async fn create_session(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    session: Session,
+    fields: Fields,
+) -> AppResult<Response> {
+    admin.require(EDITORS)?;
+    let tz = state.config.timezone;
+    let form = SeriesForm { session: SessionFields::from_fields(&fields), ..Default::default() };
+    let mut errors = FormErrors::default();
+    let mut tx = state.pool.begin().await?;
+    let defaults = checked_defaults(&mut tx, &form.session, &mut errors).await?;
+    let plan = form.session.parse_into(&mut errors, defaults.as_ref().map(|d| d.default_duration_minutes));
+    let (Some(plan), Some(defaults)) = (plan, defaults) else {
+        return render_with(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &new_page(&state, ctx, false, form, errors).await?,
+        );
+    };
+    if !errors.is_empty() {
+        return render_with(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &new_page(&state, ctx, false, form, errors).await?,
+        );
+    }
+    let row = new_session_row(&plan, &defaults, plan.date, tz, None);
+    let id = store::insert_session(&mut tx, &row).await?;
+    let after = json!({ "starts_at": row.starts_at.to_string(), "activity_id": row.activity_id,
+                        "venue_id": row.venue_id, "capacity": row.capacity, "price_pence": row.price_pence });
+    audit::record(&mut tx, Some(admin.0.id), "session.created", "session", Some(id), None, Some(after))
+        .await?;
+    tx.commit().await?;
+    flash::push(
+        &session,
+        FlashKind::Success,
+        format!("Session added for {}.", fmt::day_time(row.starts_at, tz)),
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/admin/sessions/{id}")).into_response())
+}
+
+pub async fn create_series(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    session: Session,
+    fields: Fields,
+) -> AppResult<Response> {
+    admin.require(EDITORS)?;
+    let tz = state.config.timezone;
+    let form = SeriesForm::from_fields(&fields);
+    let mut errors = FormErrors::default();
+    let mut tx = state.pool.begin().await?;
+    let defaults = checked_defaults(&mut tx, &form.session, &mut errors).await?;
+    let parsed = form.parse(defaults.as_ref().map(|d| d.default_duration_minutes));
+    let (plan, defaults) = match (parsed, defaults) {
+        (Ok(plan), Some(defaults)) if errors.is_empty() => (plan, defaults),
+        (parsed, _) => {
+            if let Err(more) = parsed {
+                for field in [
+                    "name",
+                    "activity",
+                    "venue",
+                    "date",
+                    "start_time",
+                    "duration_minutes",
+                    "capacity",
+                    "price",
+                    "notes",
+                    "weekday",
+                    "every_weeks",
+                    "until",
+                    "count",
+                    "holidays",
+                ] {
+                    if let Some(message) = more.get(field) {
+                        errors.add(field, message.to_owned());
+                    }
+                }
+            }
+            return render_with(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &new_page(&state, ctx, true, form, errors).await?,
+            );
+        }
+    };
+    let rule = plan.recurrence.to_ical(plan.session.start, tz);
+    let series_id =
+        store::insert_series(&mut tx, plan.session.activity_id, plan.session.venue_id, &plan.name, &rule)
+            .await?;
+    for date in &plan.dates {
+        let row = new_session_row(&plan.session, &defaults, *date, tz, Some(series_id));
+        store::insert_session(&mut tx, &row).await?;
+    }
+    let after = json!({ "name": plan.name, "recurrence_rule": rule, "sessions": plan.dates.len(),
+                        "activity_id": plan.session.activity_id, "venue_id": plan.session.venue_id });
+    audit::record(&mut tx, Some(admin.0.id), "series.created", "series", Some(series_id), None, Some(after))
+        .await?;
+    tx.commit().await?;
+    let message = format!("{}: {} sessions added.", plan.name, plan.dates.len());
+    flash::push(&session, FlashKind::Success, message).await?;
+    Ok(Redirect::to(&format!("/admin/sessions?week={}", plan.session.date)).into_response())
+}
+
+// One session --------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "sessions/show.html")]
+pub struct ShowPage {
+    pub ctx: PageContext,
+    pub s: store::SessionRow,
+    pub when: String,
+    pub price: String,
+    pub staffing: String,
+    pub staffing_css: &'static str,
+    pub needed: i64,
+    pub bookings: usize,
+    pub shifts: Vec<staffing::ShiftLine>,
+    /// The first open shift, which assigning or offering fills.
+    pub open_shift: Option<i64>,
+    pub roles: [&'static str; 3],
+    pub suggestions: Vec<staffing::Suggestion>,
+    pub trainers: Vec<Pick>,
+    /// Which form the errors belong to, and what was typed there.
+    pub failed_form: &'static str,
+    pub reason: String,
+    pub staff: staffing::AssignForm,
+    pub errors: FormErrors,
+}
+
+impl ShowPage {
+    pub fn is_scheduled(&self) -> bool {
+        self.s.status == "scheduled"
+    }
+}
+
+pub async fn show_page(state: &AppState, ctx: PageContext, id: i64) -> AppResult<ShowPage> {
+    let tz = state.config.timezone;
+    let mut conn = state.pool.acquire().await?;
+    let s = store::find(&mut conn, id, false).await?.ok_or(AppError::NotFound)?;
+    let bookings = store::bookings_on(&mut conn, id).await?.len();
+    let shifts = staffing::shift_lines(&mut conn, id, tz).await?;
+    let held = shifts.iter().filter(|l| l.held).count() as i64;
+    let leads = shifts.iter().filter(|l| l.held && l.role == "lead").count() as i64;
+    let needed = domain::trainers_needed(s.places_taken, s.children_per_trainer);
+    let staffing = Staffing::of(needed, held, leads);
+    let suggestions = if s.status == "scheduled" && staffing != Staffing::Full {
+        staffing::suggestions(&mut conn, &s, tz).await?
+    } else {
+        Vec::new()
+    };
+    Ok(ShowPage {
+        ctx,
+        when: format!("{}–{}", fmt::day_time(s.starts_at, tz), fmt::time_of_day(s.ends_at, tz)),
+        price: fmt::pounds(i64::from(s.price_pence)),
+        staffing: staffing.label(),
+        staffing_css: staffing.css(),
+        needed,
+        bookings,
+        open_shift: shifts.iter().find(|l| l.open).map(|l| l.id),
+        roles: staffing::ROLES,
+        shifts,
+        suggestions,
+        trainers: picks(store::trainer_choices(&mut conn).await?, None),
+        failed_form: "",
+        reason: String::new(),
+        staff: staffing::AssignForm { role: "lead".into(), ..Default::default() },
+        errors: FormErrors::default(),
+        s,
+    })
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    admin.require(EDITORS)?;
+    render(&show_page(&state, ctx, parse_id(&id)?).await?)
+}
+
+// Editing --------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Default)]
+pub struct EditForm {
+    pub date: String,
+    pub start_time: String,
+    pub end_time: String,
+    pub venue: String,
+    pub capacity: String,
+    pub scope: String,
+}
+
+#[derive(Template)]
+#[template(path = "sessions/edit.html")]
+pub struct EditPage {
+    pub ctx: PageContext,
+    pub s: store::SessionRow,
+    pub when: String,
+    pub form: EditForm,
+    pub venues: Vec<Pick>,
+    pub following: usize,
+    pub errors: FormErrors,
+}
+
+async fn edit_page(
+    state: &AppState,
+    ctx: PageContext,
+    s: store::SessionRow,
+    form: EditForm,
+    errors: FormErrors,
+) -> AppResult<EditPage> {
+    let tz = state.config.timezone;
+    let mut conn = state.pool.acquire().await?;
+    let following: i64 = match s.series_id {
+        Some(series) => sqlx::query_scalar(
+            "select count(*) from sessions where series_id = $1 and starts_at >= $2 and status = 'scheduled'",
+        )
+        .bind(series)
+        .bind(s.starts_at)
+        .fetch_one(&mut *conn)
+        .await?,
+        None => 1,
+    };
+    Ok(EditPage {
+        ctx,
+        when: fmt::day_time(s.starts_at, tz),
+        venues: picks(store::venue_choices(&mut conn).await?, form.venue.parse().ok()),
+        following: usize::try_from(following).unwrap_or(1),
+        form,
+        errors,
+        s,
+    })
+}
+
+pub async fn edit_form(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    admin.require(EDITORS)?;
+    let tz = state.config.timezone;
+    let id = parse_id(&id)?;
+    let mut conn = state.pool.acquire().await?;
+    let s = store::find(&mut conn, id, false).await?.ok_or(AppError::NotFound)?;
+    let local = s.starts_at.to_timezone(tz);
+    let form = EditForm {
+        date: local.date().to_string(),
+        start_time: fmt::time_of_day(s.starts_at, tz),
+        end_time: fmt::time_of_day(s.ends_at, tz),
+        venue: s.venue_id.to_string(),
+        capacity: s.capacity.to_string(),
+        scope: "this".into(),
+    };
+    drop(conn);
+    render(&edit_page(&state, ctx, s, form, FormErrors::default()).await?)
+}
+
+struct Edit {
+    date: Date,
+    start: Time,
+    end: Time,
+    venue_id: i64,
+    capacity: i32,
+    following: bool,
+}
+
+fn parse_edit(form: &EditForm, original_date: Date) -> Result<Edit, FormErrors> {
+    let mut e = FormErrors::default();
+    let date = parse_date(&form.date);
+    if date.is_none() {
+        e.add("date", "Enter the date, like 2026-10-17.");
+    }
+    let start = parse_time(&form.start_time);
+    if start.is_none() {
+        e.add("start_time", "Enter the start time, like 16:00.");
+    }
+    let end = parse_time(&form.end_time);
+    if end.is_none() {
+        e.add("end_time", "Enter the end time, like 17:00.");
+    }
+    if let (Some(start), Some(end)) = (start, end)
+        && end <= start
+    {
+        e.add("end_time", "The session must end after it starts.");
+    }
+    let venue_id = form.venue.parse::<i64>().ok();
+    if venue_id.is_none() {
+        e.add("venue", "Choose the venue.");
+    }
+    let capacity = crate::catalogue::domain::whole_number(
+        &mut e,
+        "capacity",
+        &form.capacity,
+        0..=10_000,
+        Some("Enter how many places it has."),
+    );
+    let following = form.scope == "following";
+    if following && date.is_some_and(|d| d != original_date) {
+        e.add("date", "Move one session at a time: choose “Only this session” to change the date.");
+    }
+    match (date, start, end, venue_id, capacity) {
+        (Some(date), Some(start), Some(end), Some(venue_id), Some(capacity)) if e.is_empty() => {
+            Ok(Edit { date, start, end, venue_id, capacity, following })
+        }
+        _ => Err(e),
+    }
+}
+
+/// The message for a constraint an edit ran into, by the field it concerns.
+fn edit_conflict(err: &sqlx::Error) -> Option<(&'static str, &'static str)> {
+    match crate::catalogue::store::constraint(err)? {
+        "sessions_capacity_not_exceeded" => {
+            Some(("capacity", "More places are already booked than that: the capacity cannot go below them."))
+        }
+        "shifts_no_overlap_per_trainer" => Some((
+            "start_time",
+            "A trainer on this session has another shift at the new time. Change their shift first.",
+        )),
+        "shifts_not_in_time_off" => {
+            Some(("start_time", "A trainer on this session has approved time off at the new time."))
+        }
+        _ => None,
+    }
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    session: Session,
+    Path(id): Path<String>,
+    fields: Fields,
+) -> AppResult<Response> {
+    admin.require(EDITORS)?;
+    let tz = state.config.timezone;
+    let id = parse_id(&id)?;
+    let get = |name| fields.get(name).unwrap_or_default().to_owned();
+    let form = EditForm {
+        date: get("date"),
+        start_time: get("start_time"),
+        end_time: get("end_time"),
+        venue: get("venue"),
+        capacity: get("capacity"),
+        scope: get("scope"),
+    };
+    let mut tx = state.pool.begin().await?;
+    let s = store::find(&mut tx, id, true).await?.ok_or(AppError::NotFound)?;
+    if s.status != "scheduled" {
+        flash::push(&session, FlashKind::Error, "Only a scheduled session can be changed.").await?;
+        return Ok(Redirect::to(&format!("/admin/sessions/{id}")).into_response());
+    }
+    let original_date = s.starts_at.to_timezone(tz).date();
+    let mut edit = match parse_edit(&form, original_date) {
+        Ok(edit) => edit,
+        Err(errors) => {
+            drop(tx);
+            return render_with(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &edit_page(&state, ctx, s, form, errors).await?,
+            );
+        }
+    };
+    if !store::venue_is_active(&mut tx, edit.venue_id).await? {
+        let mut errors = FormErrors::default();
+        errors.add("venue", "Choose a venue in use.");
+        drop(tx);
+        return render_with(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &edit_page(&state, ctx, s, form, errors).await?,
+        );
+    }
+    edit.following &= s.series_id.is_some();
+    let targets =
+        if edit.following { store::this_and_following(&mut tx, &s).await? } else { vec![s.clone()] };
+    let mut changed = Vec::new();
+    for target in &targets {
+        let date = if target.id == s.id { edit.date } else { target.starts_at.to_timezone(tz).date() };
+        let starts_at = local_instant(date, edit.start, tz);
+        let ends_at = local_instant(date, edit.end, tz);
+        if let Err(err) =
+            store::update_session(&mut tx, target.id, starts_at, ends_at, edit.venue_id, edit.capacity).await
+        {
+            let Some((field, message)) = edit_conflict(&err) else { return Err(err.into()) };
+            drop(tx);
+            let mut errors = FormErrors::default();
+            let message = if targets.len() > 1 {
+                format!("{message} (the session on {})", fmt::day_time(target.starts_at, tz))
+            } else {
+                message.to_owned()
+            };
+            errors.add(field, message);
+            return render_with(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &edit_page(&state, ctx, s, form, errors).await?,
+            );
+        }
+        audit::record(
+            &mut tx,
+            Some(admin.0.id),
+            "session.updated",
+            "session",
+            Some(target.id),
+            Some(json!({ "starts_at": target.starts_at.to_string(), "ends_at": target.ends_at.to_string(),
+                         "venue_id": target.venue_id, "capacity": target.capacity })),
+            Some(json!({ "starts_at": starts_at.to_string(), "ends_at": ends_at.to_string(),
+                         "venue_id": edit.venue_id, "capacity": edit.capacity,
+                         "scope": if edit.following { "following" } else { "this" } })),
+        )
+        .await?;
+        changed.push(target.id);
+    }
+    tx.commit().await?;
+    let message = if changed.len() == 1 {
+        "Session saved.".to_owned()
+    } else {
+        format!("This and the {} following sessions are saved.", changed.len() - 1)
+    };
+    flash::push(&session, FlashKind::Success, message).await?;
+    Ok(Redirect::to(&format!("/admin/sessions/{id}")).into_response())
+}
+
+// Cancelling -----------------------------------------------------------------------------------
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    session: Session,
+    Path(id): Path<String>,
+    form: Fields,
+) -> AppResult<Response> {
+    admin.require(EDITORS)?;
+    let tz = state.config.timezone;
+    let id = parse_id(&id)?;
+    let typed = form.get("reason").unwrap_or_default().to_owned();
+    let reason = match crate::bookings::domain::parse_reason(&typed) {
+        Ok(reason) => reason,
+        Err(message) => {
+            let mut page = show_page(&state, ctx, id).await?;
+            page.failed_form = "cancel";
+            page.reason = typed;
+            page.errors.add("reason", message);
+            return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+    };
+    let mut tx = state.pool.begin().await?;
+    let s = store::find(&mut tx, id, true).await?.ok_or(AppError::NotFound)?;
+    if s.status != "scheduled" {
+        flash::push(&session, FlashKind::Error, "Only a scheduled session can be cancelled.").await?;
+        return Ok(Redirect::to(&format!("/admin/sessions/{id}")).into_response());
+    }
+    // Cancelled first, so the places released below are not offered to the waitlist.
+    store::set_cancelled(&mut tx, id).await?;
+    store::close_waitlist(&mut tx, id).await?;
+    let when = fmt::day_time(s.starts_at, tz);
+    let why = format!("The {} session on {when} is cancelled: {reason}", s.activity);
+    let mut cancelled = 0;
+    for booking in store::bookings_on(&mut tx, id).await? {
+        if booking.only_this_session {
+            match crate::bookings::transition(
+                &state,
+                &mut tx,
+                booking.booking_id,
+                BookingStatus::Cancelled,
+                &admin.0,
+                &why,
+            )
+            .await?
+            {
+                Transition::Done => cancelled += 1,
+                Transition::NotAllowed(_) | Transition::Missing => {}
+            }
+        } else {
+            // A booking for several sessions keeps the others; only this place goes.
+            store::release_places(&mut tx, booking.booking_id, id).await?;
+            audit::record(
+                &mut tx,
+                Some(admin.0.id),
+                "booking.place_released",
+                "booking",
+                Some(booking.booking_id),
+                None,
+                Some(json!({ "session_id": id, "reason": why })),
+            )
+            .await?;
+            let email = Email {
+                to: booking.parent_email.clone(),
+                subject: format!("{} on {when} is cancelled", s.activity),
+                body: format!(
+                    "Hello {},\n\n{why}\n\nYour other sessions in this booking are unchanged. \
+                     See your booking at {}/parent/bookings/{}\n",
+                    booking.parent_name, state.config.base_url, booking.booking_id
+                ),
+            };
+            state.outbox.queue(&mut tx, &email).await?;
+            cancelled += 1;
+        }
+    }
+    for shift in store::cancel_shifts(&mut tx, id).await? {
+        if let (Some(to), Some(name)) = (shift.trainer_email, shift.trainer_name) {
+            let email = Email {
+                to,
+                subject: format!("Shift cancelled: {} on {when}", s.activity),
+                body: format!("Hello {name},\n\n{why}\n\nYour shift on it is cancelled.\n"),
+            };
+            state.outbox.queue(&mut tx, &email).await?;
+        }
+    }
+    audit::record(
+        &mut tx,
+        Some(admin.0.id),
+        "session.cancelled",
+        "session",
+        Some(id),
+        Some(json!({ "status": s.status })),
+        Some(json!({ "status": "cancelled", "reason": reason, "bookings_cancelled": cancelled })),
+    )
+    .await?;
+    tx.commit().await?;
+    let message = format!("Session cancelled. {cancelled} booking(s) cancelled and the families emailed.");
+    flash::push(&session, FlashKind::Success, message).await?;
+    Ok(Redirect::to(&format!("/admin/sessions/{id}")).into_response())
+}

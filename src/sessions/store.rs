@@ -1,0 +1,323 @@
+//! The SQL for the admin calendar: sessions with their staffing, series, edits and
+//! cancellation.
+
+use sqlx::{FromRow, PgConnection};
+use time::OffsetDateTime;
+
+/// Shift states in which a trainer holds the shift (the exclusion constraint's set).
+pub const HELD: &str = "('accepted', 'checked_in', 'checked_out')";
+
+#[derive(Clone, Debug, FromRow)]
+pub struct CalendarRow {
+    pub id: i64,
+    pub activity: String,
+    pub venue: String,
+    pub starts_at: OffsetDateTime,
+    pub ends_at: OffsetDateTime,
+    pub capacity: i32,
+    pub places_taken: i32,
+    pub status: String,
+    pub children_per_trainer: Option<i32>,
+    pub staffed: i64,
+    pub leads: i64,
+    pub trainers: String,
+}
+
+#[derive(Default)]
+pub struct CalendarFilter {
+    pub venue_id: Option<i64>,
+    pub activity_id: Option<i64>,
+    pub trainer_id: Option<i64>,
+}
+
+pub async fn calendar(
+    conn: &mut PgConnection,
+    from: OffsetDateTime,
+    until: OffsetDateTime,
+    filter: &CalendarFilter,
+) -> sqlx::Result<Vec<CalendarRow>> {
+    sqlx::query_as(&format!(
+        "select s.id, a.name as activity, v.name as venue, s.starts_at, s.ends_at, s.capacity, s.places_taken,
+                s.status, a.children_per_trainer,
+                count(sh.id) filter (where sh.status in {HELD}) as staffed,
+                count(sh.id) filter (where sh.status in {HELD} and sh.role = 'lead') as leads,
+                coalesce(string_agg(u.name, ', ' order by u.name) filter (where sh.status in {HELD}), '') as trainers
+         from sessions s
+         join activities a on a.id = s.activity_id
+         join venues v on v.id = s.venue_id
+         left join shifts sh on sh.session_id = s.id
+         left join users u on u.id = sh.trainer_id
+         where s.starts_at >= $1 and s.starts_at < $2
+           and ($3::bigint is null or s.venue_id = $3)
+           and ($4::bigint is null or s.activity_id = $4)
+           and ($5::bigint is null or exists (select 1 from shifts f where f.session_id = s.id
+                                              and f.trainer_id = $5 and f.status <> 'cancelled'))
+         group by s.id, a.name, v.name, a.children_per_trainer
+         order by s.starts_at, a.name"
+    ))
+    .bind(from)
+    .bind(until)
+    .bind(filter.venue_id)
+    .bind(filter.activity_id)
+    .bind(filter.trainer_id)
+    .fetch_all(conn)
+    .await
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct SessionRow {
+    pub id: i64,
+    pub activity_id: i64,
+    pub activity: String,
+    pub venue_id: i64,
+    pub venue: String,
+    pub series_id: Option<i64>,
+    pub series_name: Option<String>,
+    pub starts_at: OffsetDateTime,
+    pub ends_at: OffsetDateTime,
+    pub capacity: i32,
+    pub places_taken: i32,
+    pub price_pence: i32,
+    pub status: String,
+    pub notes: String,
+    pub children_per_trainer: Option<i32>,
+}
+
+pub async fn find(conn: &mut PgConnection, id: i64, lock: bool) -> sqlx::Result<Option<SessionRow>> {
+    let lock = if lock { "for update of s" } else { "" };
+    sqlx::query_as(&format!(
+        "select s.id, s.activity_id, a.name as activity, s.venue_id, v.name as venue, s.series_id,
+                se.name as series_name, s.starts_at, s.ends_at, s.capacity, s.places_taken, s.price_pence,
+                s.status, s.notes, a.children_per_trainer
+         from sessions s
+         join activities a on a.id = s.activity_id
+         join venues v on v.id = s.venue_id
+         left join series se on se.id = s.series_id
+         where s.id = $1 {lock}"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+pub struct NewSession {
+    pub activity_id: i64,
+    pub venue_id: i64,
+    pub series_id: Option<i64>,
+    pub starts_at: OffsetDateTime,
+    pub ends_at: OffsetDateTime,
+    pub capacity: i32,
+    pub price_pence: i32,
+    pub notes: String,
+}
+
+pub async fn insert_session(conn: &mut PgConnection, s: &NewSession) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into sessions (activity_id, venue_id, series_id, starts_at, ends_at, capacity, price_pence, notes)
+         values ($1, $2, $3, $4, $5, $6, $7, $8) returning id",
+    )
+    .bind(s.activity_id)
+    .bind(s.venue_id)
+    .bind(s.series_id)
+    .bind(s.starts_at)
+    .bind(s.ends_at)
+    .bind(s.capacity)
+    .bind(s.price_pence)
+    .bind(&s.notes)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn insert_series(
+    conn: &mut PgConnection,
+    activity_id: i64,
+    venue_id: i64,
+    name: &str,
+    rule: &str,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into series (activity_id, venue_id, name, recurrence_rule) values ($1, $2, $3, $4) returning id",
+    )
+    .bind(activity_id)
+    .bind(venue_id)
+    .bind(name)
+    .bind(rule)
+    .fetch_one(conn)
+    .await
+}
+
+/// This session and the later scheduled ones of its series, locked, in order.
+pub async fn this_and_following(
+    conn: &mut PgConnection,
+    session: &SessionRow,
+) -> sqlx::Result<Vec<SessionRow>> {
+    let Some(series_id) = session.series_id else {
+        return Ok(find(conn, session.id, true).await?.into_iter().collect());
+    };
+    sqlx::query_as(
+        "select s.id, s.activity_id, a.name as activity, s.venue_id, v.name as venue, s.series_id,
+                se.name as series_name, s.starts_at, s.ends_at, s.capacity, s.places_taken, s.price_pence,
+                s.status, s.notes, a.children_per_trainer
+         from sessions s
+         join activities a on a.id = s.activity_id
+         join venues v on v.id = s.venue_id
+         left join series se on se.id = s.series_id
+         where s.series_id = $1 and s.starts_at >= $2 and s.status = 'scheduled'
+         order by s.starts_at
+         for update of s",
+    )
+    .bind(series_id)
+    .bind(session.starts_at)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn update_session(
+    conn: &mut PgConnection,
+    id: i64,
+    starts_at: OffsetDateTime,
+    ends_at: OffsetDateTime,
+    venue_id: i64,
+    capacity: i32,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update sessions set starts_at = $2, ends_at = $3, venue_id = $4, capacity = $5 where id = $1",
+    )
+    .bind(id)
+    .bind(starts_at)
+    .bind(ends_at)
+    .bind(venue_id)
+    .bind(capacity)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_cancelled(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
+    sqlx::query("update sessions set status = 'cancelled' where id = $1").bind(id).execute(conn).await?;
+    Ok(())
+}
+
+/// Bookings holding a place on the session, and whether that is their only session
+/// still to come (then the whole booking is cancelled; otherwise only this place).
+#[derive(Clone, Debug, FromRow)]
+pub struct BookingOnSession {
+    pub booking_id: i64,
+    pub only_this_session: bool,
+    pub parent_email: String,
+    pub parent_name: String,
+}
+
+pub async fn bookings_on(conn: &mut PgConnection, session_id: i64) -> sqlx::Result<Vec<BookingOnSession>> {
+    sqlx::query_as(
+        "select b.id as booking_id, u.email as parent_email, u.name as parent_name,
+                not exists (select 1 from booking_participants o join sessions os on os.id = o.session_id
+                            where o.booking_id = b.id and o.holds_place and o.session_id <> $1
+                              and os.starts_at > now()) as only_this_session
+         from bookings b join users u on u.id = b.parent_id
+         where exists (select 1 from booking_participants p where p.booking_id = b.id
+                       and p.session_id = $1 and p.holds_place)
+         order by b.id",
+    )
+    .bind(session_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Frees one booking's places on one session (its other sessions stay booked).
+pub async fn release_places(conn: &mut PgConnection, booking_id: i64, session_id: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "update booking_participants set holds_place = false
+         where booking_id = $1 and session_id = $2 and holds_place",
+    )
+    .bind(booking_id)
+    .bind(session_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Ends the session's waitlist: nobody can be offered a place on a cancelled session.
+pub async fn close_waitlist(conn: &mut PgConnection, session_id: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "update waitlist_entries set status = 'withdrawn'
+         where session_id = $1 and status in ('waiting', 'offered')",
+    )
+    .bind(session_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("update sessions set places_offered = 0 where id = $1")
+        .bind(session_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct CancelledShift {
+    pub trainer_email: Option<String>,
+    pub trainer_name: Option<String>,
+}
+
+/// Cancels every shift of the session not yet worked; returns those that had a trainer.
+pub async fn cancel_shifts(conn: &mut PgConnection, session_id: i64) -> sqlx::Result<Vec<CancelledShift>> {
+    sqlx::query_as(
+        "with cancelled as (
+             update shifts set status = 'cancelled'
+             where session_id = $1 and status in ('open', 'offered', 'accepted')
+             returning trainer_id, status)
+         select u.email as trainer_email, u.name as trainer_name
+         from cancelled c left join users u on u.id = c.trainer_id",
+    )
+    .bind(session_id)
+    .fetch_all(conn)
+    .await
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct Choice {
+    pub id: i64,
+    pub name: String,
+}
+
+pub async fn activity_choices(conn: &mut PgConnection) -> sqlx::Result<Vec<Choice>> {
+    sqlx::query_as("select id, name from activities where is_active order by name").fetch_all(conn).await
+}
+
+pub async fn venue_choices(conn: &mut PgConnection) -> sqlx::Result<Vec<Choice>> {
+    sqlx::query_as("select id, name from venues where is_active order by name").fetch_all(conn).await
+}
+
+pub async fn trainer_choices(conn: &mut PgConnection) -> sqlx::Result<Vec<Choice>> {
+    sqlx::query_as(
+        "select u.id, u.name from users u join trainer_profiles t on t.user_id = u.id
+         where u.is_active order by u.name",
+    )
+    .fetch_all(conn)
+    .await
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct ActivityDefaults {
+    pub default_duration_minutes: i32,
+    pub default_capacity: i32,
+    pub price_pence: i32,
+    pub is_active: bool,
+}
+
+pub async fn activity_defaults(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<ActivityDefaults>> {
+    sqlx::query_as(
+        "select default_duration_minutes, default_capacity, price_pence, is_active from activities where id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn venue_is_active(conn: &mut PgConnection, id: i64) -> sqlx::Result<bool> {
+    Ok(sqlx::query_scalar::<_, bool>("select is_active from venues where id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .unwrap_or(false))
+}

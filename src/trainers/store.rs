@@ -1,0 +1,429 @@
+//! The SQL for trainers as the office sees them, their applications and time off.
+
+use sqlx::{FromRow, PgConnection};
+use time::{Date, OffsetDateTime};
+
+use super::domain::{Contact, Person, Profile, Qualification};
+
+#[derive(Clone, Debug, FromRow)]
+pub struct TrainerLine {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub is_active: bool,
+    pub activities: String,
+    pub next_expiry: Option<Date>,
+}
+
+pub async fn search(conn: &mut PgConnection, text: Option<&str>) -> sqlx::Result<Vec<TrainerLine>> {
+    sqlx::query_as(
+        "select u.id, u.name, u.email, u.is_active,
+                coalesce((select string_agg(a.name, ', ' order by a.name) from activity_trainers at
+                          join activities a on a.id = at.activity_id where at.trainer_id = u.id), '') as activities,
+                (select min(q.expires_on) from trainer_qualifications q where q.trainer_id = u.id) as next_expiry
+         from users u join trainer_profiles t on t.user_id = u.id
+         where $1::text is null or u.name ilike '%' || $1 || '%' or u.email ilike '%' || $1 || '%'
+         order by u.is_active desc, u.name",
+    )
+    .bind(text)
+    .fetch_all(conn)
+    .await
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct TrainerRow {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub is_active: bool,
+    pub bio: String,
+    pub hourly_rate_pence: i32,
+    pub can_travel: bool,
+    pub max_travel_miles: Option<i32>,
+}
+
+pub async fn find(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<TrainerRow>> {
+    sqlx::query_as(
+        "select u.id, u.name, u.email, u.phone, u.is_active, t.bio, t.hourly_rate_pence, t.can_travel,
+                t.max_travel_miles
+         from users u join trainer_profiles t on t.user_id = u.id where u.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn activity_ids(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar("select activity_id from activity_trainers where trainer_id = $1 order by activity_id")
+        .bind(id)
+        .fetch_all(conn)
+        .await
+}
+
+pub async fn update_profile(conn: &mut PgConnection, id: i64, p: &Profile) -> sqlx::Result<()> {
+    sqlx::query(
+        "update trainer_profiles set bio = $2, hourly_rate_pence = $3, can_travel = $4, max_travel_miles = $5
+         where user_id = $1",
+    )
+    .bind(id)
+    .bind(&p.bio)
+    .bind(p.hourly_rate_pence)
+    .bind(p.can_travel)
+    .bind(p.max_travel_miles)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("delete from activity_trainers where trainer_id = $1 and not (activity_id = any($2))")
+        .bind(id)
+        .bind(&p.activities)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "insert into activity_trainers (activity_id, trainer_id)
+         select a.id, $1 from activities a where a.id = any($2) on conflict do nothing",
+    )
+    .bind(id)
+    .bind(&p.activities)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct QualificationRow {
+    pub id: i64,
+    pub name: String,
+    pub reference: String,
+    pub expires_on: Option<Date>,
+}
+
+pub async fn qualifications(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<QualificationRow>> {
+    sqlx::query_as(
+        "select id, name, reference, expires_on from trainer_qualifications where trainer_id = $1
+         order by expires_on nulls last, name",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn add_qualification(conn: &mut PgConnection, id: i64, q: &Qualification) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into trainer_qualifications (trainer_id, name, reference, expires_on) values ($1, $2, $3, $4)
+         returning id",
+    )
+    .bind(id)
+    .bind(&q.name)
+    .bind(&q.reference)
+    .bind(q.expires_on)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn remove_qualification(
+    conn: &mut PgConnection,
+    id: i64,
+    qualification_id: i64,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query("delete from trainer_qualifications where id = $2 and trainer_id = $1")
+        .bind(id)
+        .bind(qualification_id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct ContactRow {
+    pub id: i64,
+    pub name: String,
+    pub relationship: String,
+    pub phone: String,
+}
+
+pub async fn contacts(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<ContactRow>> {
+    sqlx::query_as(
+        "select id, name, relationship, phone from trainer_emergency_contacts where trainer_id = $1 order by id",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn add_contact(conn: &mut PgConnection, id: i64, c: &Contact) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into trainer_emergency_contacts (trainer_id, name, relationship, phone) values ($1, $2, $3, $4)
+         returning id",
+    )
+    .bind(id)
+    .bind(c.name.as_str())
+    .bind(&c.relationship)
+    .bind(c.phone.as_str())
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn remove_contact(conn: &mut PgConnection, id: i64, contact_id: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query("delete from trainer_emergency_contacts where id = $2 and trainer_id = $1")
+        .bind(id)
+        .bind(contact_id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct NoteRow {
+    pub body: String,
+    pub author: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
+pub async fn notes(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<NoteRow>> {
+    sqlx::query_as(
+        "select n.body, u.name as author, n.created_at from trainer_notes n left join users u on u.id = n.author_id
+         where n.trainer_id = $1 order by n.created_at desc, n.id desc",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn add_note(conn: &mut PgConnection, id: i64, author_id: i64, body: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into trainer_notes (trainer_id, author_id, body) values ($1, $2, $3) returning id",
+    )
+    .bind(id)
+    .bind(author_id)
+    .bind(body)
+    .fetch_one(conn)
+    .await
+}
+
+/// Deactivates the trainer's account and turns their future shifts into open shifts.
+/// Returns how many shifts were opened.
+pub async fn deactivate(conn: &mut PgConnection, id: i64) -> sqlx::Result<u64> {
+    sqlx::query("update users set is_active = false where id = $1 and role = 'trainer'")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    let opened = sqlx::query(
+        "update shifts sh set status = 'open', trainer_id = null, assignment_note = ''
+         from sessions s
+         where s.id = sh.session_id and sh.trainer_id = $1 and s.starts_at > now()
+           and sh.status in ('offered', 'accepted')",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(opened.rows_affected())
+}
+
+pub async fn reactivate(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
+    sqlx::query("update users set is_active = true where id = $1 and role = 'trainer'")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Inserts an active trainer with a profile; fails with `users_email_key` when taken.
+pub async fn insert_trainer(
+    conn: &mut PgConnection,
+    person: &Person,
+    password_hash: &str,
+) -> sqlx::Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "insert into users (email, name, phone, role, password_hash) values ($1, $2, $3, 'trainer', $4) returning id",
+    )
+    .bind(person.email.as_str())
+    .bind(person.name.as_str())
+    .bind(person.phone.as_ref().map(|p| p.as_str()))
+    .bind(password_hash)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query("insert into trainer_profiles (user_id, bio) values ($1, $2)")
+        .bind(id)
+        .bind(&person.experience)
+        .execute(conn)
+        .await?;
+    Ok(id)
+}
+
+// Applications ----------------------------------------------------------------------------
+
+pub async fn insert_application(conn: &mut PgConnection, person: &Person) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into trainer_applications (name, email, phone, experience, qualifications)
+         values ($1, $2, $3, $4, $5) returning id",
+    )
+    .bind(person.name.as_str())
+    .bind(person.email.as_str())
+    .bind(person.phone.as_ref().map_or("", |p| p.as_str()))
+    .bind(&person.experience)
+    .bind(&person.qualifications)
+    .fetch_one(conn)
+    .await
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct ApplicationRow {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub experience: String,
+    pub qualifications: String,
+    pub status: String,
+    pub decision_reason: String,
+    pub user_id: Option<i64>,
+    pub created_at: OffsetDateTime,
+}
+
+const APPLICATION_SELECT: &str = "select id, name, email, phone, experience, qualifications, status,
+    decision_reason, user_id, created_at from trainer_applications";
+
+pub async fn applications(conn: &mut PgConnection) -> sqlx::Result<Vec<ApplicationRow>> {
+    sqlx::query_as(&format!(
+        "{APPLICATION_SELECT} where status = 'pending' or updated_at > now() - interval '60 days'
+         order by status <> 'pending', created_at"
+    ))
+    .fetch_all(conn)
+    .await
+}
+
+/// A pending application, locked so two admins cannot both decide it.
+pub async fn lock_pending(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<ApplicationRow>> {
+    sqlx::query_as(&format!("{APPLICATION_SELECT} where id = $1 and status = 'pending' for update"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn application_exists(conn: &mut PgConnection, id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar("select exists (select 1 from trainer_applications where id = $1)")
+        .bind(id)
+        .fetch_one(conn)
+        .await
+}
+
+pub async fn decide(
+    conn: &mut PgConnection,
+    id: i64,
+    status: &str,
+    by: i64,
+    reason: &str,
+    user_id: Option<i64>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update trainer_applications set status = $2, decided_by = $3, decided_at = now(), decision_reason = $4,
+                user_id = $5
+         where id = $1",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(by)
+    .bind(reason)
+    .bind(user_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+// Time off ----------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, FromRow)]
+pub struct TimeOffRow {
+    pub id: i64,
+    pub trainer_id: i64,
+    pub trainer: String,
+    pub kind: String,
+    pub starts: Option<OffsetDateTime>,
+    pub ends: Option<OffsetDateTime>,
+    pub reason: String,
+    pub status: String,
+    pub clashes: i64,
+}
+
+const TIME_OFF_SELECT: &str =
+    "select r.id, r.trainer_id, u.name as trainer, r.kind, lower(r.during) as starts,
+        upper(r.during) as ends, r.reason, r.status,
+        (select count(*) from shifts s where s.trainer_id = r.trainer_id
+           and s.status in ('accepted', 'offered') and s.during && r.during) as clashes
+    from time_off_requests r join users u on u.id = r.trainer_id";
+
+pub async fn time_off(conn: &mut PgConnection) -> sqlx::Result<Vec<TimeOffRow>> {
+    sqlx::query_as(&format!(
+        "{TIME_OFF_SELECT} where r.status = 'pending' or (r.status in ('approved', 'declined')
+                                  and r.decided_at > now() - interval '30 days')
+         order by r.status <> 'pending', lower(r.during)"
+    ))
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn lock_pending_time_off(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<TimeOffRow>> {
+    sqlx::query_as(&format!("{TIME_OFF_SELECT} where r.id = $1 and r.status = 'pending' for update of r"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct OpenedShift {
+    pub shift_id: i64,
+    pub activity: String,
+    pub starts_at: OffsetDateTime,
+}
+
+/// Turns the trainer's accepted and offered shifts overlapping the request into open
+/// shifts (the `time_off_clear_of_shifts` trigger needs them gone before approval).
+pub async fn open_clashing_shifts(
+    conn: &mut PgConnection,
+    request_id: i64,
+) -> sqlx::Result<Vec<OpenedShift>> {
+    sqlx::query_as(
+        "with opened as (
+             update shifts sh set status = 'open', trainer_id = null, assignment_note = ''
+             from time_off_requests r
+             where r.id = $1 and sh.trainer_id = r.trainer_id and sh.status in ('accepted', 'offered')
+               and sh.during && r.during
+             returning sh.id, sh.session_id)
+         select o.id as shift_id, a.name as activity, s.starts_at
+         from opened o join sessions s on s.id = o.session_id join activities a on a.id = s.activity_id
+         order by s.starts_at",
+    )
+    .bind(request_id)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn decide_time_off(
+    conn: &mut PgConnection,
+    id: i64,
+    status: &str,
+    by: i64,
+    note: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update time_off_requests set status = $2, decided_by = $3, decided_at = now(), decision_note = $4
+         where id = $1",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(by)
+    .bind(note)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Coordinators and owners, who hear about staffing changes.
+pub async fn coordinator_emails(conn: &mut PgConnection) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "select email from users where role = 'admin' and admin_role in ('owner', 'coordinator') and is_active
+         order by email",
+    )
+    .fetch_all(conn)
+    .await
+}
