@@ -511,10 +511,7 @@ pub async fn suggestions(
            and not exists (select 1 from time_off_requests r join sessions x on x.id = $1
                            where r.trainer_id = u.id and r.status = 'approved'
                              and r.during && tstzrange(x.starts_at, x.ends_at))
-           and not exists (select 1 from activity_required_qualifications q where q.activity_id = $2
-                           and not exists (select 1 from trainer_qualifications tq where tq.trainer_id = u.id
-                                           and lower(tq.name) = lower(q.name)
-                                           and (tq.expires_on is null or tq.expires_on >= $5)))
+           and trainer_qualified(u.id, $2, $5)
          order by u.name",
     )
     .bind(s.id)

@@ -6,7 +6,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use time::{Date, Duration, OffsetDateTime, macros::format_description};
-use time_tz::OffsetDateTimeExt;
+use time_tz::{OffsetDateTimeExt, TimeZone};
 use tower_sessions::Session;
 
 use super::store::{self, CheckIn, Shift, Take};
@@ -201,7 +201,11 @@ pub async fn open_shifts(
 ) -> AppResult<Response> {
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
-    let shifts = store::open_for(&mut conn, trainer.id).await?.iter().map(|s| line(s, tz)).collect();
+    let shifts = store::open_for(&mut conn, trainer.id, state.config.timezone.name())
+        .await?
+        .iter()
+        .map(|s| line(s, tz))
+        .collect();
     render(&OpenPage { ctx, shifts })
 }
 
@@ -214,7 +218,7 @@ pub async fn accept(
 ) -> AppResult<Response> {
     let id = parse_id(&id)?;
     let mut tx = state.pool.begin().await?;
-    let outcome = store::take(&mut tx, trainer.id, id).await?;
+    let outcome = store::take(&mut tx, trainer.id, id, state.config.timezone.name()).await?;
     let (kind, message, to) = match outcome {
         Take::Taken => {
             audit::record(&mut tx, Some(trainer.id), "shift.accepted", "shift", Some(id), None, None).await?;

@@ -63,13 +63,14 @@ pub async fn own(conn: &mut PgConnection, trainer_id: i64, shift_id: i64) -> sql
         .await
 }
 
-/// Open shifts this trainer may take: qualified for the activity, free at that time,
-/// not on approved time off, and not started.
-pub async fn open_for(conn: &mut PgConnection, trainer_id: i64) -> sqlx::Result<Vec<Shift>> {
+/// Open shifts this trainer may take: qualified for the activity on the day (see
+/// `trainer_qualified` in the migrations), free at that time, not on approved time
+/// off, and not started. `tz` is the provider's zone, which dates the day.
+pub async fn open_for(conn: &mut PgConnection, trainer_id: i64, tz: &str) -> sqlx::Result<Vec<Shift>> {
     sqlx::query_as(&format!(
         "{SHIFT_SELECT}
          where sh.status = 'open' and s.status = 'scheduled' and s.starts_at > now()
-           and exists (select 1 from activity_trainers at where at.activity_id = s.activity_id and at.trainer_id = $1)
+           and trainer_qualified($1, s.activity_id, (s.starts_at at time zone $2)::date)
            and not exists (select 1 from shifts mine where mine.trainer_id = $1
                            and mine.status in ('accepted', 'checked_in', 'checked_out') and mine.during && sh.during)
            and not exists (select 1 from time_off_requests t where t.trainer_id = $1
@@ -77,6 +78,7 @@ pub async fn open_for(conn: &mut PgConnection, trainer_id: i64) -> sqlx::Result<
          order by s.starts_at, sh.id"
     ))
     .bind(trainer_id)
+    .bind(tz)
     .fetch_all(conn)
     .await
 }
@@ -92,17 +94,17 @@ pub enum Take {
 
 /// Takes an open shift, or accepts one offered to this trainer. The `where` clause
 /// makes the first request win: a second finds the row no longer open.
-pub async fn take(conn: &mut PgConnection, trainer_id: i64, shift_id: i64) -> sqlx::Result<Take> {
+pub async fn take(conn: &mut PgConnection, trainer_id: i64, shift_id: i64, tz: &str) -> sqlx::Result<Take> {
     let result = sqlx::query(
         "update shifts sh set trainer_id = $1, status = 'accepted'
          from sessions s
          where sh.id = $2 and s.id = sh.session_id and s.status = 'scheduled' and s.starts_at > now()
-           and ((sh.status = 'open' and exists (select 1 from activity_trainers at
-                                               where at.activity_id = s.activity_id and at.trainer_id = $1))
+           and ((sh.status = 'open' and trainer_qualified($1, s.activity_id, (s.starts_at at time zone $3)::date))
                 or (sh.status = 'offered' and sh.trainer_id = $1))",
     )
     .bind(trainer_id)
     .bind(shift_id)
+    .bind(tz)
     .execute(conn)
     .await;
     match result {

@@ -481,3 +481,39 @@ async fn trainers_get_one_reminder_the_evening_before() {
     let reminder = mail.iter().find(|m| m.contains("Subject: Your shifts tomorrow")).expect("a reminder");
     assert!(reminder.contains("To: sam@example.com") && reminder.contains("Football"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_shift_needs_the_activitys_qualifications_unexpired_on_the_day() {
+    let app = spawn_app().await;
+    let first_aid = activity(&app.pool, "First Aid", false, (4, 12), 24).await;
+    sqlx::query("insert into activity_required_qualifications (activity_id, name) values ($1, 'Paediatric First Aid')")
+        .bind(first_aid.id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (sam_id, sam) = trainer(&app, "sam@example.com", &first_aid).await;
+    let session_id = session(&app.pool, &first_aid, 24 * 10, 10, None).await;
+    let open = shift(&app.pool, session_id, None, "open").await;
+    // Expires before the session: not qualified on the day.
+    sqlx::query(
+        "insert into trainer_qualifications (trainer_id, name, expires_on) values ($1, 'Paediatric First Aid', current_date + 5)",
+    )
+    .bind(sam_id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+
+    assert!(sam.get_text("/trainer/open-shifts").await.contains("No open shifts for you right now."));
+    let token = sam.csrf_token("/trainer/open-shifts").await;
+    sam.post_raw(&format!("/trainer/shifts/{open}/accept"), &[("csrf_token", &token)]).await;
+    assert_eq!(count(&app.pool, "select count(*) from shifts where status = 'open'").await, 1, "refused");
+
+    sqlx::query("update trainer_qualifications set expires_on = current_date + 400 where trainer_id = $1")
+        .bind(sam_id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert!(sam.get_text("/trainer/open-shifts").await.contains("Accept shift"));
+    let taken = sam.post_raw(&format!("/trainer/shifts/{open}/accept"), &[("csrf_token", &token)]).await;
+    assert_eq!(location(&taken), format!("/trainer/shifts/{open}"));
+}
