@@ -171,3 +171,69 @@ async fn over_https_cookies_are_secure_host_only_and_hsts_is_sent() {
     }
     assert!(!cookie.contains("Domain="), "{cookie}");
 }
+
+/// Every portal page: anonymous visitors are sent to sign in, other roles get 403.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_portal_page_checks_who_is_asking() {
+    let app = spawn_app().await;
+    let pages: [(&str, &[&str]); 3] = [
+        (
+            "parent",
+            &[
+                "/parent",
+                "/parent/children",
+                "/parent/children/new",
+                "/parent/sessions",
+                "/parent/bookings",
+                "/parent/waitlist",
+                "/parent/profile",
+            ],
+        ),
+        (
+            "trainer",
+            &[
+                "/trainer",
+                "/trainer/shifts",
+                "/trainer/shifts?view=month",
+                "/trainer/open-shifts",
+                "/trainer/availability",
+                "/trainer/timesheets",
+            ],
+        ),
+        (
+            "admin",
+            &[
+                "/admin",
+                "/admin/bookings?status=pending",
+                "/admin/bookings.csv",
+                "/admin/sessions",
+                "/admin/trainers",
+                "/admin/activities",
+                "/admin/venues",
+                "/admin/audit",
+                "/admin/timesheets",
+                "/admin/outbox",
+            ],
+        ),
+    ];
+    let anonymous = app.client();
+    let parent = app.signed_in("parent@example.com", "parent", None).await;
+    let trainer = app.signed_in("trainer@example.com", "trainer", None).await;
+    let owner = app.signed_in("owner@example.com", "admin", Some("owner")).await;
+    let clients = [("parent", &parent), ("trainer", &trainer), ("admin", &owner)];
+    for (portal, paths) in pages {
+        for path in paths {
+            let response = anonymous.get(path).await;
+            assert_eq!(
+                (response.status().as_u16(), location(&response)),
+                (303, "/login"),
+                "anonymous on {path}"
+            );
+            for (role, client) in clients {
+                let status = client.get(path).await.status().as_u16();
+                let expected = if role == portal { 200 } else { 403 };
+                assert_eq!(status, expected, "{role} on {path}");
+            }
+        }
+    }
+}
