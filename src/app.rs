@@ -77,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::catalogue::router())
         .merge(crate::sessions::router())
         .merge(crate::trainers::router())
+        .merge(crate::clients::router())
         .merge(crate::audit_log::router())
         .merge(crate::timesheets::router())
         .merge(crate::children::router())

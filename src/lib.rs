@@ -14,6 +14,7 @@ pub mod calendar;
 pub mod catalogue;
 pub mod children;
 pub mod cli;
+pub mod clients;
 pub mod config;
 pub mod dashboards;
 pub mod db;

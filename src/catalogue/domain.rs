@@ -296,6 +296,138 @@ impl VenueForm {
     }
 }
 
+/// A package is either a number of sessions to use, or a whole term of a series.
+pub const PACKAGE_KINDS: &[(&str, &str)] =
+    &[("credits", "A number of sessions"), ("term", "A term (every session of a series)")];
+
+pub const CREDITS_POSITIVE: &str = "A package needs at least one session.";
+pub const PRICE_NOT_NEGATIVE: &str = "The price cannot be below £0.00.";
+
+/// The package form as typed; activities are repeated checkbox fields.
+#[derive(Clone, Debug, Default)]
+pub struct PackageForm {
+    pub name: String,
+    pub description: String,
+    pub kind: String,
+    pub credits: String,
+    pub price: String,
+    pub valid_days: String,
+    pub activities: Vec<i64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PackageKind {
+    Credits(i32),
+    Term,
+}
+
+impl PackageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Credits(_) => "credits",
+            Self::Term => "term",
+        }
+    }
+
+    pub fn credits(self) -> Option<i32> {
+        match self {
+            Self::Credits(n) => Some(n),
+            Self::Term => None,
+        }
+    }
+}
+
+/// A valid package definition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Package {
+    pub name: String,
+    pub description: String,
+    pub kind: PackageKind,
+    pub price: Pence,
+    pub valid_days: i32,
+    pub activities: Vec<i64>,
+}
+
+impl PackageForm {
+    pub fn from_fields(fields: &crate::web::form::Fields) -> Self {
+        let get = |name| fields.get(name).unwrap_or_default().to_owned();
+        Self {
+            name: get("name"),
+            description: get("description"),
+            kind: get("kind"),
+            credits: get("credits"),
+            price: get("price"),
+            valid_days: get("valid_days"),
+            activities: fields.ids("activity"),
+        }
+    }
+
+    pub fn covers(&self, activity_id: &i64) -> bool {
+        self.activities.contains(activity_id)
+    }
+
+    pub fn parse(&self) -> Result<Package, FormErrors> {
+        let mut e = FormErrors::default();
+        let name = short_name(&mut e, "name", &self.name, "Enter the package's name.");
+        let description = notes(&mut e, "description", &self.description);
+        let kind = match self.kind.as_str() {
+            "credits" => match self.credits.trim().parse::<i64>() {
+                Ok(n) if n <= 0 => {
+                    e.add("credits", CREDITS_POSITIVE);
+                    None
+                }
+                Ok(n) if n > 1000 => {
+                    e.add("credits", "Enter a number from 1 to 1000.");
+                    None
+                }
+                Ok(n) => i32::try_from(n).ok().map(PackageKind::Credits),
+                Err(_) if self.credits.trim().is_empty() => {
+                    e.add("credits", "Enter how many sessions the package holds.");
+                    None
+                }
+                Err(_) => {
+                    e.add("credits", "Enter a whole number, like 10.");
+                    None
+                }
+            },
+            "term" => Some(PackageKind::Term),
+            _ => {
+                e.add("kind", "Choose whether the package is a number of sessions or a term.");
+                None
+            }
+        };
+        let price = if self.price.trim().starts_with('-') {
+            e.add("price", PRICE_NOT_NEGATIVE);
+            None
+        } else {
+            Pence::parse(&self.price, "Enter the package's price, like 60.00 (0 if free).")
+                .map_err(|m| e.add("price", m))
+                .ok()
+        };
+        let valid_days = whole_number(
+            &mut e,
+            "valid_days",
+            &self.valid_days,
+            1..=3660,
+            Some("Enter how many days the package can be used for after it is bought."),
+        );
+        if self.activities.is_empty() {
+            e.add("activities", "Choose at least one activity the package covers.");
+        }
+        match (kind, price, valid_days) {
+            (Some(kind), Some(price), Some(valid_days)) if e.is_empty() => Ok(Package {
+                name,
+                description,
+                kind,
+                price,
+                valid_days,
+                activities: self.activities.clone(),
+            }),
+            _ => Err(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,5 +527,55 @@ mod tests {
         assert!(e.get("address").is_some());
         let online = VenueForm { name: "Online".into(), kind: "online".into(), ..Default::default() }.parse();
         assert_eq!(online.unwrap().capacity, None);
+    }
+}
+
+#[cfg(test)]
+mod package_tests {
+    use super::*;
+
+    fn ten_sessions() -> PackageForm {
+        PackageForm {
+            name: "Ten sessions".into(),
+            kind: "credits".into(),
+            credits: "10".into(),
+            price: "55.50".into(),
+            valid_days: "180".into(),
+            activities: vec![3],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_credit_package_parses_to_exact_pence() {
+        let package = ten_sessions().parse().unwrap();
+        assert_eq!(package.kind, PackageKind::Credits(10));
+        assert_eq!(package.price.get(), 5550);
+    }
+
+    #[test]
+    fn a_term_needs_no_credits() {
+        let form = PackageForm { kind: "term".into(), credits: String::new(), ..ten_sessions() };
+        assert_eq!(form.parse().unwrap().kind, PackageKind::Term);
+    }
+
+    #[test]
+    fn wrong_packages_get_a_message_by_each_field() {
+        let form = PackageForm {
+            name: String::new(),
+            credits: "0".into(),
+            price: "-1".into(),
+            valid_days: "0".into(),
+            activities: vec![],
+            ..ten_sessions()
+        };
+        let errors = form.parse().unwrap_err();
+        assert!(errors.get("name").is_some());
+        assert_eq!(errors.get("credits"), Some(CREDITS_POSITIVE));
+        assert_eq!(errors.get("price"), Some(PRICE_NOT_NEGATIVE));
+        assert!(errors.get("valid_days").is_some());
+        assert!(errors.get("activities").is_some());
+        let unknown = PackageForm { kind: "gift".into(), ..ten_sessions() };
+        assert!(unknown.parse().unwrap_err().get("kind").is_some());
     }
 }

@@ -1,7 +1,8 @@
 //! The catalogue: what the provider delivers (activities, with their price, limits,
-//! staff ratio and required qualifications) and where (venues).
+//! staff ratio and required qualifications), where (venues), and the packages sold.
 
 pub mod domain;
+mod packages;
 mod pages;
 pub mod store;
 
@@ -27,4 +28,9 @@ pub fn router() -> Router<AppState> {
         .route("/admin/venues/{id}/edit", get(pages::edit_venue_form).post(pages::update_venue))
         .route("/admin/venues/{id}/deactivate", post(pages::deactivate_venue))
         .route("/admin/venues/{id}/reactivate", post(pages::reactivate_venue))
+        .route("/admin/packages", get(packages::index))
+        .route("/admin/packages/new", get(packages::new_form).post(packages::create))
+        .route("/admin/packages/{id}/edit", get(packages::edit_form).post(packages::update))
+        .route("/admin/packages/{id}/deactivate", post(packages::deactivate))
+        .route("/admin/packages/{id}/reactivate", post(packages::reactivate))
 }

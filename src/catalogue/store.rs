@@ -2,7 +2,7 @@
 
 use sqlx::{FromRow, PgConnection};
 
-use super::domain::{Activity, Venue};
+use super::domain::{Activity, Package, Venue};
 
 /// The named constraint behind a failed statement, if any.
 pub fn constraint(err: &sqlx::Error) -> Option<&str> {
@@ -185,6 +185,94 @@ pub async fn update_venue(conn: &mut PgConnection, id: i64, v: &Venue) -> sqlx::
 
 pub async fn set_venue_active(conn: &mut PgConnection, id: i64, active: bool) -> sqlx::Result<bool> {
     let done = sqlx::query("update venues set is_active = $2 where id = $1")
+        .bind(id)
+        .bind(active)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct PackageRow {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub kind: String,
+    pub credits: Option<i32>,
+    pub price_pence: i32,
+    pub valid_days: i32,
+    pub is_active: bool,
+    /// The activities covered, by name, comma separated.
+    pub activities: String,
+    pub activity_ids: Vec<i64>,
+}
+
+const PACKAGE_SELECT: &str = "select p.id, p.name, p.description, p.kind, p.credits, p.price_pence,
+        p.valid_days, p.is_active,
+        coalesce((select string_agg(a.name, ', ' order by a.name) from package_activities pa
+                  join activities a on a.id = pa.activity_id where pa.package_id = p.id), '') as activities,
+        array(select pa.activity_id from package_activities pa where pa.package_id = p.id
+              order by pa.activity_id) as activity_ids
+    from packages p";
+
+pub async fn packages(conn: &mut PgConnection) -> sqlx::Result<Vec<PackageRow>> {
+    sqlx::query_as(&format!("{PACKAGE_SELECT} order by p.is_active desc, p.name")).fetch_all(conn).await
+}
+
+pub async fn package(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<PackageRow>> {
+    sqlx::query_as(&format!("{PACKAGE_SELECT} where p.id = $1")).bind(id).fetch_optional(conn).await
+}
+
+pub async fn insert_package(conn: &mut PgConnection, p: &Package) -> sqlx::Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "insert into packages (name, description, kind, credits, price_pence, valid_days)
+         values ($1, $2, $3, $4, $5, $6) returning id",
+    )
+    .bind(&p.name)
+    .bind(&p.description)
+    .bind(p.kind.as_str())
+    .bind(p.kind.credits())
+    .bind(p.price.get())
+    .bind(p.valid_days)
+    .fetch_one(&mut *conn)
+    .await?;
+    set_package_activities(conn, id, &p.activities).await?;
+    Ok(id)
+}
+
+pub async fn update_package(conn: &mut PgConnection, id: i64, p: &Package) -> sqlx::Result<()> {
+    sqlx::query(
+        "update packages set name = $2, description = $3, kind = $4, credits = $5, price_pence = $6,
+                valid_days = $7
+         where id = $1",
+    )
+    .bind(id)
+    .bind(&p.name)
+    .bind(&p.description)
+    .bind(p.kind.as_str())
+    .bind(p.kind.credits())
+    .bind(p.price.get())
+    .bind(p.valid_days)
+    .execute(&mut *conn)
+    .await?;
+    set_package_activities(conn, id, &p.activities).await
+}
+
+async fn set_package_activities(conn: &mut PgConnection, id: i64, activities: &[i64]) -> sqlx::Result<()> {
+    sqlx::query("delete from package_activities where package_id = $1").bind(id).execute(&mut *conn).await?;
+    sqlx::query(
+        "insert into package_activities (package_id, activity_id)
+         select $1, unnest($2::bigint[]) on conflict do nothing",
+    )
+    .bind(id)
+    .bind(activities)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_package_active(conn: &mut PgConnection, id: i64, active: bool) -> sqlx::Result<bool> {
+    let done = sqlx::query("update packages set is_active = $2 where id = $1")
         .bind(id)
         .bind(active)
         .execute(conn)

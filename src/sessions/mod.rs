@@ -21,6 +21,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/sessions/{id}", get(pages::show))
         .route("/admin/sessions/{id}/edit", get(pages::edit_form).post(pages::update))
         .route("/admin/sessions/{id}/cancel", post(pages::cancel))
+        .route(
+            "/admin/sessions/{id}/cancel-series",
+            get(pages::cancel_series_form).post(pages::cancel_series),
+        )
         .route("/admin/sessions/{id}/shifts", post(staffing::staff))
         .route("/admin/shifts/{id}/cancel", post(staffing::cancel_shift))
 }

@@ -685,6 +685,9 @@ pub async fn update(
     let targets =
         if edit.following { store::this_and_following(&mut tx, &s).await? } else { vec![s.clone()] };
     let mut changed = Vec::new();
+    // One "shift changed" email per trainer, listing every session of theirs that moved.
+    let mut moved: Vec<(store::ShiftHolder, Vec<String>)> = Vec::new();
+    let new_venue = store::venue_name(&mut tx, edit.venue_id).await?;
     for target in &targets {
         let date = if target.id == s.id { edit.date } else { target.starts_at.to_timezone(tz).date() };
         let starts_at = local_instant(date, edit.start, tz);
@@ -719,7 +722,38 @@ pub async fn update(
                          "scope": if edit.following { "following" } else { "this" } })),
         )
         .await?;
+        if starts_at != target.starts_at || ends_at != target.ends_at || edit.venue_id != target.venue_id {
+            let line = format!(
+                "- {} on {} at {} is now {}–{} at {}",
+                target.activity,
+                fmt::day_time(target.starts_at, tz),
+                target.venue,
+                fmt::day_time(starts_at, tz),
+                fmt::time_of_day(ends_at, tz),
+                new_venue
+            );
+            for holder in store::shift_holders(&mut tx, target.id).await? {
+                match moved.iter_mut().find(|(h, _)| h.trainer_id == holder.trainer_id) {
+                    Some((_, lines)) => lines.push(line.clone()),
+                    None => moved.push((holder, vec![line.clone()])),
+                }
+            }
+        }
         changed.push(target.id);
+    }
+    for (holder, lines) in &moved {
+        let email = Email {
+            to: holder.email.clone(),
+            subject: format!("Shift changed: {}", s.activity),
+            body: format!(
+                "Hello {},\n\nThe office has changed a session you are working or have been offered:\n\n{}\n\n\
+                 See your shifts at {}/trainer/shifts\n",
+                holder.name,
+                lines.join("\n"),
+                state.config.base_url
+            ),
+        };
+        state.outbox.queue(&mut tx, &email).await?;
     }
     tx.commit().await?;
     let message = if changed.len() == 1 {
@@ -742,7 +776,6 @@ pub async fn cancel(
     form: Fields,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    let tz = state.config.timezone;
     let id = parse_id(&id)?;
     let typed = form.get("reason").unwrap_or_default().to_owned();
     let reason = match crate::bookings::domain::parse_reason(&typed) {
@@ -761,17 +794,142 @@ pub async fn cancel(
         flash::push(&session, FlashKind::Error, "Only a scheduled session can be cancelled.").await?;
         return Ok(Redirect::to(&format!("/admin/sessions/{id}")).into_response());
     }
+    let cancelled = cancel_session(&state, &mut tx, &admin, &s, &reason).await?;
+    tx.commit().await?;
+    let message = format!("Session cancelled. {cancelled} booking(s) cancelled and the families emailed.");
+    flash::push(&session, FlashKind::Success, message).await?;
+    Ok(Redirect::to(&format!("/admin/sessions/{id}")).into_response())
+}
+
+// Cancelling the rest of a series ----------------------------------------------------------
+
+pub struct RestLine {
+    pub id: i64,
+    pub when: String,
+    pub booked: i32,
+}
+
+#[derive(Template)]
+#[template(path = "sessions/cancel_series.html")]
+pub struct CancelSeriesPage {
+    pub ctx: PageContext,
+    pub s: store::SessionRow,
+    pub rest: Vec<RestLine>,
+    pub reason: String,
+    pub errors: FormErrors,
+}
+
+async fn cancel_series_page(
+    state: &AppState,
+    ctx: PageContext,
+    id: i64,
+    reason: String,
+    errors: FormErrors,
+) -> AppResult<CancelSeriesPage> {
+    let tz = state.config.timezone;
+    let mut tx = state.pool.begin().await?;
+    let s = store::find(&mut tx, id, false).await?.ok_or(AppError::NotFound)?;
+    let rest = if s.series_id.is_some() && s.status == "scheduled" {
+        store::this_and_following(&mut tx, &s).await?
+    } else {
+        Vec::new()
+    };
+    drop(tx);
+    let rest = rest
+        .into_iter()
+        .map(|r| RestLine { id: r.id, when: fmt::day_time(r.starts_at, tz), booked: r.places_taken })
+        .collect();
+    Ok(CancelSeriesPage { ctx, s, rest, reason, errors })
+}
+
+pub async fn cancel_series_form(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    admin.require(EDITORS)?;
+    let id = parse_id(&id)?;
+    render(&cancel_series_page(&state, ctx, id, String::new(), FormErrors::default()).await?)
+}
+
+/// Cancels this session and every later scheduled one of its series, each through the
+/// same path as a single cancellation, in one transaction.
+pub async fn cancel_series(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    session: Session,
+    Path(id): Path<String>,
+    form: Fields,
+) -> AppResult<Response> {
+    admin.require(EDITORS)?;
+    let id = parse_id(&id)?;
+    let typed = form.get("reason").unwrap_or_default().to_owned();
+    let reason = match crate::bookings::domain::parse_reason(&typed) {
+        Ok(reason) => reason,
+        Err(message) => {
+            let mut errors = FormErrors::default();
+            errors.add("reason", message);
+            let page = cancel_series_page(&state, ctx, id, typed, errors).await?;
+            return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+    };
+    let mut tx = state.pool.begin().await?;
+    let s = store::find(&mut tx, id, true).await?.ok_or(AppError::NotFound)?;
+    let Some(series_id) = s.series_id.filter(|_| s.status == "scheduled") else {
+        flash::push(&session, FlashKind::Error, "Only a scheduled session of a series can end its series.")
+            .await?;
+        return Ok(Redirect::to(&format!("/admin/sessions/{id}")).into_response());
+    };
+    let rest = store::this_and_following(&mut tx, &s).await?;
+    let mut bookings = 0;
+    for target in &rest {
+        bookings += cancel_session(&state, &mut tx, &admin, target, &reason).await?;
+    }
+    audit::record(
+        &mut tx,
+        Some(admin.0.id),
+        "series.rest_cancelled",
+        "series",
+        Some(series_id),
+        None,
+        Some(json!({ "from_session_id": id, "sessions": rest.iter().map(|r| r.id).collect::<Vec<_>>(),
+                     "reason": reason })),
+    )
+    .await?;
+    tx.commit().await?;
+    let message = format!(
+        "{} session(s) cancelled. {bookings} booking(s) cancelled or changed and the families emailed.",
+        rest.len()
+    );
+    flash::push(&session, FlashKind::Success, message).await?;
+    Ok(Redirect::to(&format!("/admin/sessions/{id}")).into_response())
+}
+
+/// Cancels one scheduled session, locked by the caller: its bookings (or their places
+/// on it) with the families emailed, its shifts with the trainers emailed, and the audit
+/// row. Returns how many bookings were cancelled or lost a place.
+async fn cancel_session(
+    state: &AppState,
+    tx: &mut sqlx::PgConnection,
+    admin: &Admin,
+    s: &store::SessionRow,
+    reason: &str,
+) -> AppResult<usize> {
+    let tz = state.config.timezone;
+    let id = s.id;
     // Cancelled first, so the places released below are not offered to the waitlist.
-    store::set_cancelled(&mut tx, id).await?;
-    store::close_waitlist(&mut tx, id).await?;
+    store::set_cancelled(&mut *tx, id).await?;
+    store::close_waitlist(&mut *tx, id).await?;
     let when = fmt::day_time(s.starts_at, tz);
     let why = format!("The {} session on {when} is cancelled: {reason}", s.activity);
     let mut cancelled = 0;
-    for booking in store::bookings_on(&mut tx, id).await? {
+    for booking in store::bookings_on(&mut *tx, id).await? {
         if booking.only_this_session {
             match crate::bookings::transition(
-                &state,
-                &mut tx,
+                state,
+                &mut *tx,
                 booking.booking_id,
                 BookingStatus::Cancelled,
                 &admin.0,
@@ -784,9 +942,9 @@ pub async fn cancel(
             }
         } else {
             // A booking for several sessions keeps the others; only this place goes.
-            store::release_places(&mut tx, booking.booking_id, id).await?;
+            store::release_places(&mut *tx, booking.booking_id, id).await?;
             audit::record(
-                &mut tx,
+                &mut *tx,
                 Some(admin.0.id),
                 "booking.place_released",
                 "booking",
@@ -804,22 +962,22 @@ pub async fn cancel(
                     booking.parent_name, state.config.base_url, booking.booking_id
                 ),
             };
-            state.outbox.queue(&mut tx, &email).await?;
+            state.outbox.queue(&mut *tx, &email).await?;
             cancelled += 1;
         }
     }
-    for shift in store::cancel_shifts(&mut tx, id).await? {
+    for shift in store::cancel_shifts(&mut *tx, id).await? {
         if let (Some(to), Some(name)) = (shift.trainer_email, shift.trainer_name) {
             let email = Email {
                 to,
                 subject: format!("Shift cancelled: {} on {when}", s.activity),
                 body: format!("Hello {name},\n\n{why}\n\nYour shift on it is cancelled.\n"),
             };
-            state.outbox.queue(&mut tx, &email).await?;
+            state.outbox.queue(&mut *tx, &email).await?;
         }
     }
     audit::record(
-        &mut tx,
+        &mut *tx,
         Some(admin.0.id),
         "session.cancelled",
         "session",
@@ -828,8 +986,5 @@ pub async fn cancel(
         Some(json!({ "status": "cancelled", "reason": reason, "bookings_cancelled": cancelled })),
     )
     .await?;
-    tx.commit().await?;
-    let message = format!("Session cancelled. {cancelled} booking(s) cancelled and the families emailed.");
-    flash::push(&session, FlashKind::Success, message).await?;
-    Ok(Redirect::to(&format!("/admin/sessions/{id}")).into_response())
+    Ok(cancelled)
 }

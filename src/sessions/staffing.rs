@@ -443,14 +443,35 @@ pub async fn cancel_shift(
     admin.require(EDITORS)?;
     let id = parse_id(&id)?;
     let mut tx = state.pool.begin().await?;
-    let row: Option<(i64, String, Option<i64>)> = sqlx::query_as(
-        "update shifts set status = 'cancelled' where id = $1 and status in ('open', 'offered', 'accepted', 'declined')
-         returning session_id, role, trainer_id",
+    let row: Option<(i64, String, Option<i64>, String)> = sqlx::query_as(
+        "with old as (select id, status from shifts where id = $1 for update)
+         update shifts sh set status = 'cancelled' from old
+         where sh.id = old.id and old.status in ('open', 'offered', 'accepted', 'declined')
+         returning sh.session_id, sh.role, sh.trainer_id, old.status",
     )
     .bind(id)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((session_id, role, trainer_id)) = row else { return Err(AppError::NotFound) };
+    let Some((session_id, role, trainer_id, was)) = row else { return Err(AppError::NotFound) };
+    // The trainer holding or offered it is told; a declined offer is no longer theirs.
+    if let (Some(trainer_id), "offered" | "accepted") = (trainer_id, was.as_str()) {
+        let holder: (String, String) = sqlx::query_as("select email, name from users where id = $1")
+            .bind(trainer_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let s = store::find(&mut tx, session_id, false).await?.ok_or(AppError::NotFound)?;
+        let when = fmt::day_time(s.starts_at, state.config.timezone);
+        let email = Email {
+            to: holder.0,
+            subject: format!("Shift cancelled: {} on {when}", s.activity),
+            body: format!(
+                "Hello {},\n\nThe office has taken you off the {} session on {when} at {}. \
+                 You are no longer needed on it.\n",
+                holder.1, s.activity, s.venue
+            ),
+        };
+        state.outbox.queue(&mut tx, &email).await?;
+    }
     audit::record(
         &mut tx,
         Some(admin.0.id),

@@ -274,6 +274,30 @@ pub async fn cancel_shifts(conn: &mut PgConnection, session_id: i64) -> sqlx::Re
     .await
 }
 
+/// A trainer holding or offered a shift on a session.
+#[derive(Clone, Debug, FromRow)]
+pub struct ShiftHolder {
+    pub trainer_id: i64,
+    pub email: String,
+    pub name: String,
+}
+
+pub async fn shift_holders(conn: &mut PgConnection, session_id: i64) -> sqlx::Result<Vec<ShiftHolder>> {
+    sqlx::query_as(
+        "select distinct u.id as trainer_id, u.email, u.name
+         from shifts sh join users u on u.id = sh.trainer_id
+         where sh.session_id = $1 and sh.status in ('offered', 'accepted')
+         order by u.id",
+    )
+    .bind(session_id)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn venue_name(conn: &mut PgConnection, id: i64) -> sqlx::Result<String> {
+    sqlx::query_scalar("select name from venues where id = $1").bind(id).fetch_one(conn).await
+}
+
 #[derive(Clone, Debug, FromRow)]
 pub struct Choice {
     pub id: i64,

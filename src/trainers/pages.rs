@@ -102,6 +102,14 @@ pub struct NoteLine {
     pub by: String,
 }
 
+/// A client assigned to the trainer (the personal-training case).
+pub struct ClientLine {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub since: String,
+}
+
 #[derive(Template)]
 #[template(path = "trainers/show.html")]
 pub struct ShowPage {
@@ -112,6 +120,7 @@ pub struct ShowPage {
     pub qualifications: Vec<QualificationLine>,
     pub contacts: Vec<store::ContactRow>,
     pub notes: Vec<NoteLine>,
+    pub clients: Vec<ClientLine>,
     pub qualification: QualificationForm,
     pub contact: ContactForm,
     pub note: String,
@@ -170,6 +179,16 @@ async fn show_page(state: &AppState, ctx: PageContext, id: i64) -> AppResult<Sho
         qualifications,
         contacts: store::contacts(&mut conn, id).await?,
         notes,
+        clients: crate::clients::store::clients_of(&mut conn, id)
+            .await?
+            .into_iter()
+            .map(|c| ClientLine {
+                id: c.id,
+                name: c.name,
+                email: c.email,
+                since: fmt::day_time(c.assigned_at, tz),
+            })
+            .collect(),
         qualification: QualificationForm::default(),
         contact: ContactForm::default(),
         note: String::new(),

@@ -427,3 +427,7 @@ pub async fn coordinator_emails(conn: &mut PgConnection) -> sqlx::Result<Vec<Str
     .fetch_all(conn)
     .await
 }
+
+pub async fn user_email(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<String> {
+    sqlx::query_scalar("select email from users where id = $1").bind(user_id).fetch_one(conn).await
+}

@@ -104,6 +104,20 @@ pub async fn approve(
             state.outbox.queue(&mut tx, &email).await?;
         }
     }
+    let when = time_off_when(&request, tz);
+    let mut body =
+        format!("Hello {},\n\nYour time off ({}{when}) is approved.\n", request.trainer, request.kind);
+    if !note.is_empty() {
+        body.push_str(&format!("\nFrom the office: {note}\n"));
+    }
+    if !opened.is_empty() {
+        body.push_str(&format!(
+            "\n{} shift(s) of yours in that time are no longer yours; the office will cover them.\n",
+            opened.len()
+        ));
+    }
+    let to = store::user_email(&mut tx, request.trainer_id).await?;
+    state.outbox.queue(&mut tx, &Email { to, subject: "Time off approved".into(), body }).await?;
     tx.commit().await?;
     let message = format!(
         "{}'s time off is approved; {} shift(s) are open again and the coordinators have been told.",
@@ -140,9 +154,26 @@ pub async fn decline(
         Some(json!({ "status": "declined", "note": note })),
     )
     .await?;
+    let when = time_off_when(&request, state.config.timezone);
+    let mut body =
+        format!("Hello {},\n\nYour time off ({}{when}) is declined.\n", request.trainer, request.kind);
+    if !note.is_empty() {
+        body.push_str(&format!("\nFrom the office: {note}\n"));
+    }
+    body.push_str("\nYour shifts in that time stay yours. Speak to the office if you need to.\n");
+    let to = store::user_email(&mut tx, request.trainer_id).await?;
+    state.outbox.queue(&mut tx, &Email { to, subject: "Time off declined".into(), body }).await?;
     tx.commit().await?;
     flash::push(&session, FlashKind::Success, format!("{}'s time off is declined.", request.trainer)).await?;
     Ok(Redirect::to("/admin/time-off").into_response())
+}
+
+/// ", 1 Dec 09:00 to 5 Dec 17:00": the span of a request, for its emails.
+fn time_off_when(request: &store::TimeOffRow, tz: &time_tz::Tz) -> String {
+    match (request.starts, request.ends) {
+        (Some(from), Some(to)) => format!(", {} to {}", fmt::day_time(from, tz), fmt::day_time(to, tz)),
+        _ => String::new(),
+    }
 }
 
 async fn exists_or_404(state: &AppState, session: &Session, id: i64) -> AppResult<Response> {

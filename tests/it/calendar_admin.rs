@@ -17,6 +17,9 @@ pub const ADMIN_PAGES: &[&str] = &[
     "/admin/activities/new",
     "/admin/venues",
     "/admin/venues/new",
+    "/admin/packages",
+    "/admin/packages/new",
+    "/admin/clients",
     "/admin/sessions",
     "/admin/sessions?view=month",
     "/admin/sessions/new",
@@ -424,6 +427,7 @@ async fn every_calendar_page_renders_with_the_demo_data() {
     pages.extend([
         format!("/admin/sessions/{session_id}"),
         format!("/admin/sessions/{session_id}/edit"),
+        format!("/admin/sessions/{session_id}/cancel-series"),
         format!("/admin/trainers/{trainer_id}"),
         "/admin".into(),
     ]);

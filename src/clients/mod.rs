@@ -1,0 +1,20 @@
+//! Clients (parents) with an assigned trainer, the personal-training case: assign,
+//! transfer with a reason and the history kept, and on request move the client's
+//! future shifts to the new trainer where the database finds them free.
+
+mod pages;
+pub mod store;
+
+use axum::{
+    Router,
+    routing::{get, post},
+};
+
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/clients", get(pages::index))
+        .route("/admin/clients/{id}", get(pages::show))
+        .route("/admin/clients/{id}/assign", post(pages::assign))
+}

@@ -1,0 +1,253 @@
+//! `/admin/clients`: parents and their assigned trainer; assigning or transferring a
+//! client, with the reason kept in the history.
+
+use askama::Template;
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use serde_json::json;
+use tower_sessions::Session;
+
+use super::store::{self, ClientRow, TrainerChoice};
+use crate::{
+    AppState, audit,
+    auth::Admin,
+    bookings::parse_id,
+    catalogue::EDITORS,
+    error::{AppError, AppResult},
+    notifications::Email,
+    web::{
+        FormErrors, PageContext,
+        flash::{self, FlashKind},
+        fmt,
+        form::{Fields, QueryFields, render, render_with},
+    },
+};
+
+#[derive(Template)]
+#[template(path = "clients/index.html")]
+pub struct IndexPage {
+    pub ctx: PageContext,
+    pub q: String,
+    pub clients: Vec<ClientRow>,
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    QueryFields(query): QueryFields,
+) -> AppResult<Response> {
+    admin.require(EDITORS)?;
+    let q = query.get("q").unwrap_or_default().chars().take(100).collect::<String>();
+    let mut conn = state.pool.acquire().await?;
+    let clients = store::clients(&mut conn, &q).await?;
+    render(&IndexPage { ctx, q, clients })
+}
+
+pub struct HistoryLine {
+    pub trainer: String,
+    pub from: String,
+    pub until: String,
+    pub by: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct AssignForm {
+    pub trainer: String,
+    pub reason: String,
+    pub move_shifts: bool,
+}
+
+#[derive(Template)]
+#[template(path = "clients/show.html")]
+pub struct ShowPage {
+    pub ctx: PageContext,
+    pub c: ClientRow,
+    pub history: Vec<HistoryLine>,
+    pub trainers: Vec<TrainerChoice>,
+    pub form: AssignForm,
+    pub errors: FormErrors,
+}
+
+impl ShowPage {
+    pub fn picked(&self, id: &i64) -> bool {
+        self.form.trainer == id.to_string()
+    }
+}
+
+async fn show_page(
+    state: &AppState,
+    ctx: PageContext,
+    id: i64,
+    form: AssignForm,
+    errors: FormErrors,
+) -> AppResult<ShowPage> {
+    let tz = state.config.timezone;
+    let mut conn = state.pool.acquire().await?;
+    let c = store::client(&mut conn, id, false).await?.ok_or(AppError::NotFound)?;
+    let history = store::history(&mut conn, id)
+        .await?
+        .into_iter()
+        .map(|h| HistoryLine {
+            trainer: h.trainer,
+            from: fmt::day_time(h.assigned_at, tz),
+            until: h.ended_at.map_or_else(|| "now".to_owned(), |at| fmt::day_time(at, tz)),
+            by: h.assigned_by.unwrap_or_else(|| "Someone".into()),
+            reason: h.reason,
+        })
+        .collect();
+    let trainers = store::active_trainers(&mut conn).await?;
+    Ok(ShowPage { ctx, c, history, trainers, form, errors })
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    admin.require(EDITORS)?;
+    let id = parse_id(&id)?;
+    render(&show_page(&state, ctx, id, AssignForm::default(), FormErrors::default()).await?)
+}
+
+pub async fn assign(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    session: Session,
+    Path(id): Path<String>,
+    fields: Fields,
+) -> AppResult<Response> {
+    admin.require(EDITORS)?;
+    let tz = state.config.timezone;
+    let id = parse_id(&id)?;
+    let form = AssignForm {
+        trainer: fields.get("trainer").unwrap_or_default().to_owned(),
+        reason: fields.get("reason").unwrap_or_default().to_owned(),
+        move_shifts: fields.get("move_shifts").is_some(),
+    };
+    let again = |form, errors| async {
+        let page = show_page(&state, ctx, id, form, errors).await?;
+        render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
+    };
+    let mut errors = FormErrors::default();
+    let trainer_id = form.trainer.parse::<i64>().ok();
+    if trainer_id.is_none() {
+        errors.add("trainer", "Choose the trainer.");
+    }
+    let reason = if form.reason.is_empty() {
+        errors.add("reason", "Give a reason: it stays in the client's history.");
+        String::new()
+    } else if form.reason.chars().count() > 2000 {
+        errors.add("reason", "Keep it under 2,000 characters.");
+        String::new()
+    } else {
+        form.reason.clone()
+    };
+    let mut tx = state.pool.begin().await?;
+    // Locking the client serialises two admins transferring the same client at once.
+    let client = store::client(&mut tx, id, true).await?.ok_or(AppError::NotFound)?;
+    let new_trainer = match trainer_id {
+        Some(t) => store::is_active_trainer(&mut tx, t).await?.map(|name| (t, name)),
+        None => None,
+    };
+    if trainer_id.is_some() && new_trainer.is_none() {
+        errors.add("trainer", "Choose an active trainer.");
+    }
+    if let (Some((t, name)), Some(current)) = (&new_trainer, client.trainer_id)
+        && *t == current
+    {
+        errors.add("trainer", format!("{} is already {name}'s client.", client.name));
+    }
+    let Some((trainer_id, trainer_name)) = new_trainer.filter(|_| errors.is_empty()) else {
+        drop(tx);
+        return again(form, errors).await;
+    };
+    store::assign(&mut tx, id, trainer_id, admin.0.id, &reason).await?;
+
+    let mut moved = Vec::new();
+    let mut kept = Vec::new();
+    if let (true, Some(old_trainer)) = (form.move_shifts, client.trainer_id) {
+        for shift in store::shifts_for_client(&mut tx, id, old_trainer).await? {
+            // Each move in its own savepoint: a refusal undoes only that move.
+            let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
+            match store::reassign_shift(&mut savepoint, shift.shift_id, trainer_id).await {
+                Ok(()) => {
+                    savepoint.commit().await?;
+                    moved.push(shift);
+                }
+                Err(err) => {
+                    let why = match crate::catalogue::store::constraint(&err) {
+                        Some("shifts_no_overlap_per_trainer") => "has another shift then",
+                        Some("shifts_not_in_time_off") => "has time off then",
+                        _ => return Err(err.into()),
+                    };
+                    savepoint.rollback().await?;
+                    kept.push((shift, why));
+                }
+            }
+        }
+    }
+    let line = |activity: &str, at| format!("- {activity} on {}", fmt::day_time(at, tz));
+    if !moved.is_empty() {
+        let list: Vec<String> = moved.iter().map(|s| line(&s.activity, s.starts_at)).collect();
+        let body = format!(
+            "Hello {trainer_name},\n\n{} is now your client. These shifts are now yours:\n\n{}\n\n\
+             See your shifts at {}/trainer/shifts\n",
+            client.name,
+            list.join("\n"),
+            state.config.base_url
+        );
+        let to = store::email_of(&mut tx, trainer_id).await?;
+        let subject = format!("Shift changed: {} is now your client", client.name);
+        state.outbox.queue(&mut tx, &Email { to, subject, body }).await?;
+        if let (Some(old), Some(old_name)) = (client.trainer_id, &client.trainer) {
+            let body = format!(
+                "Hello {old_name},\n\n{} has moved to {trainer_name}. These shifts are no longer yours:\n\n{}\n",
+                client.name,
+                list.join("\n")
+            );
+            let to = store::email_of(&mut tx, old).await?;
+            let subject = format!("Shift changed: {} has moved to {trainer_name}", client.name);
+            state.outbox.queue(&mut tx, &Email { to, subject, body }).await?;
+        }
+    }
+    let action = if client.trainer_id.is_some() { "client.transferred" } else { "client.assigned" };
+    audit::record(
+        &mut tx,
+        Some(admin.0.id),
+        action,
+        "client",
+        Some(id),
+        client.trainer_id.map(|t| json!({ "trainer_id": t })),
+        Some(json!({
+            "trainer_id": trainer_id, "reason": reason, "move_shifts": form.move_shifts,
+            "shifts_moved": moved.iter().map(|s| s.shift_id).collect::<Vec<_>>(),
+            "shifts_kept": kept.iter().map(|(s, _)| s.shift_id).collect::<Vec<_>>(),
+        })),
+    )
+    .await?;
+    tx.commit().await?;
+
+    let mut message = format!("{} is now {trainer_name}'s client.", client.name);
+    if form.move_shifts && client.trainer_id.is_some() {
+        message.push_str(&format!(" {} future shift(s) moved to {trainer_name}.", moved.len()));
+        if !kept.is_empty() {
+            let list: Vec<String> = kept
+                .iter()
+                .map(|(s, why)| {
+                    format!("{} on {} ({trainer_name} {why})", s.activity, fmt::day_time(s.starts_at, tz))
+                })
+                .collect();
+            message.push_str(&format!(" Not moved: {}.", list.join("; ")));
+        }
+    }
+    let kind = if kept.is_empty() { FlashKind::Success } else { FlashKind::Info };
+    flash::push(&session, kind, message).await?;
+    Ok(Redirect::to(&format!("/admin/clients/{id}")).into_response())
+}

@@ -1,0 +1,184 @@
+//! The SQL for clients and the trainers assigned to them.
+
+use sqlx::{FromRow, PgConnection};
+use time::OffsetDateTime;
+
+#[derive(Clone, Debug, FromRow)]
+pub struct ClientRow {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub children: String,
+    pub trainer_id: Option<i64>,
+    pub trainer: Option<String>,
+}
+
+const CLIENT_SELECT: &str = "select u.id, u.name, u.email,
+        coalesce((select string_agg(c.first_name, ', ' order by c.first_name) from children c
+                  where c.parent_id = u.id and c.archived_at is null), '') as children,
+        ca.trainer_id, t.name as trainer
+    from users u
+    left join client_assignments ca on ca.parent_id = u.id and ca.ended_at is null
+    left join users t on t.id = ca.trainer_id";
+
+/// Parents, by name or email containing `search`; at most 200.
+pub async fn clients(conn: &mut PgConnection, search: &str) -> sqlx::Result<Vec<ClientRow>> {
+    sqlx::query_as(&format!(
+        "{CLIENT_SELECT}
+         where u.role = 'parent'
+           and ($1 = '' or u.name ilike '%' || $1 || '%' or u.email ilike '%' || $1 || '%')
+         order by u.name, u.id
+         limit 200"
+    ))
+    .bind(search)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn client(conn: &mut PgConnection, id: i64, lock: bool) -> sqlx::Result<Option<ClientRow>> {
+    let lock = if lock { "for update of u" } else { "" };
+    sqlx::query_as(&format!("{CLIENT_SELECT} where u.id = $1 and u.role = 'parent' {lock}"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct AssignmentRow {
+    pub trainer: String,
+    pub assigned_at: OffsetDateTime,
+    pub ended_at: Option<OffsetDateTime>,
+    pub assigned_by: Option<String>,
+    pub reason: String,
+}
+
+/// Every assignment of a client, newest first.
+pub async fn history(conn: &mut PgConnection, parent_id: i64) -> sqlx::Result<Vec<AssignmentRow>> {
+    sqlx::query_as(
+        "select t.name as trainer, ca.assigned_at, ca.ended_at, b.name as assigned_by, ca.reason
+         from client_assignments ca
+         join users t on t.id = ca.trainer_id
+         left join users b on b.id = ca.assigned_by
+         where ca.parent_id = $1
+         order by ca.assigned_at desc, ca.id desc",
+    )
+    .bind(parent_id)
+    .fetch_all(conn)
+    .await
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct TrainerChoice {
+    pub id: i64,
+    pub name: String,
+}
+
+pub async fn active_trainers(conn: &mut PgConnection) -> sqlx::Result<Vec<TrainerChoice>> {
+    sqlx::query_as(
+        "select u.id, u.name from users u join trainer_profiles t on t.user_id = u.id
+         where u.is_active order by u.name",
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn is_active_trainer(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "select u.name from users u join trainer_profiles t on t.user_id = u.id where u.id = $1 and u.is_active",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Ends the client's current assignment, if any, and starts one with `trainer_id`.
+pub async fn assign(
+    conn: &mut PgConnection,
+    parent_id: i64,
+    trainer_id: i64,
+    by: i64,
+    reason: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("update client_assignments set ended_at = now() where parent_id = $1 and ended_at is null")
+        .bind(parent_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "insert into client_assignments (parent_id, trainer_id, assigned_by, reason) values ($1, $2, $3, $4)",
+    )
+    .bind(parent_id)
+    .bind(trainer_id)
+    .bind(by)
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct FutureShift {
+    pub shift_id: i64,
+    pub status: String,
+    pub activity: String,
+    pub starts_at: OffsetDateTime,
+}
+
+/// The shifts `trainer_id` holds or is offered on future scheduled sessions that the
+/// client's children hold places on, locked, in time order.
+pub async fn shifts_for_client(
+    conn: &mut PgConnection,
+    parent_id: i64,
+    trainer_id: i64,
+) -> sqlx::Result<Vec<FutureShift>> {
+    sqlx::query_as(
+        "select sh.id as shift_id, sh.status, a.name as activity, s.starts_at
+         from shifts sh
+         join sessions s on s.id = sh.session_id
+         join activities a on a.id = s.activity_id
+         where sh.trainer_id = $2 and sh.status in ('offered', 'accepted')
+           and s.status = 'scheduled' and s.starts_at > now()
+           and exists (select 1 from booking_participants bp
+                       join children c on c.id = bp.child_id
+                       where bp.session_id = s.id and bp.holds_place and c.parent_id = $1)
+         order by s.starts_at, sh.id
+         for update of sh",
+    )
+    .bind(parent_id)
+    .bind(trainer_id)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn reassign_shift(conn: &mut PgConnection, shift_id: i64, trainer_id: i64) -> sqlx::Result<()> {
+    sqlx::query("update shifts set trainer_id = $2, assignment_note = '' where id = $1")
+        .bind(shift_id)
+        .bind(trainer_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct TrainerClient {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub assigned_at: OffsetDateTime,
+}
+
+/// The clients currently assigned to a trainer.
+pub async fn clients_of(conn: &mut PgConnection, trainer_id: i64) -> sqlx::Result<Vec<TrainerClient>> {
+    sqlx::query_as(
+        "select u.id, u.name, u.email, ca.assigned_at
+         from client_assignments ca join users u on u.id = ca.parent_id
+         where ca.trainer_id = $1 and ca.ended_at is null
+         order by u.name",
+    )
+    .bind(trainer_id)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn email_of(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<String> {
+    sqlx::query_scalar("select email from users where id = $1").bind(user_id).fetch_one(conn).await
+}
