@@ -13,6 +13,8 @@ create table payments (
     reference                   text not null default '',
     stripe_checkout_session_id  text,
     stripe_payment_intent_id    text,
+    -- Where `Pay now` sends the parent, reused while the Checkout Session is open.
+    stripe_checkout_url         text,
     recorded_by                 bigint references users (id) on delete set null,
     paid_at                     timestamptz,
     created_at                  timestamptz not null default now(),
@@ -48,6 +50,7 @@ create index refunds_created on refunds (created_at);
 -- Every refund adds to its payment's `refunded_pence` in the same statement, so
 -- `payments_refunds_within_amount` refuses one that would exceed what was paid, however
 -- many arrive at once (the UPDATE re-reads the latest row). Only taken money is refunded.
+-- AFTER, so an `on conflict do nothing` that inserts no row adds nothing either.
 create function refunds_apply_to_payment() returns trigger language plpgsql as $$
 declare
     paid_status text;
@@ -62,8 +65,55 @@ begin
            status = case when refunded_pence + new.amount_pence >= amount_pence
                          then 'refunded' else 'partially_refunded' end
      where id = new.payment_id;
-    return new;
+    return null;
 end $$;
 create trigger refunds_apply_to_payment
-    before insert on refunds
+    after insert on refunds
     for each row execute function refunds_apply_to_payment();
+
+-- Stripe webhook events already handled: the insert is in the same transaction as the
+-- event's effect, so a redelivered or concurrent duplicate changes nothing.
+create table stripe_events (
+    event_id            text primary key,
+    event_type          text not null,
+    received_at         timestamptz not null default now()
+);
+
+-- Discount codes: a percentage or a fixed amount off a booking, within dates, for some
+-- activities or all, used at most `usage_limit` times: `times_used` is raised in the
+-- same statement that checks it, and the check below holds whatever arrives at once.
+create table discount_codes (
+    id                  bigint generated always as identity primary key,
+    code                text not null,
+    kind                text not null,
+    percent_off         integer,
+    amount_off_pence    integer,
+    valid_from          date,
+    valid_until         date,
+    usage_limit         integer,
+    times_used          integer not null default 0,
+    -- Empty: every activity.
+    activity_ids        bigint[] not null default '{}',
+    active              boolean not null default true,
+    created_by          bigint references users (id) on delete set null,
+    created_at          timestamptz not null default now(),
+    constraint discount_codes_code_unique unique (code),
+    constraint discount_codes_code_format check (code ~ '^[A-Z0-9-]{3,32}$'),
+    constraint discount_codes_kind_known check (
+        (kind = 'percent' and percent_off between 1 and 100 and amount_off_pence is null)
+        or (kind = 'fixed' and amount_off_pence > 0 and percent_off is null)),
+    constraint discount_codes_dates_in_order check (valid_until is null or valid_from is null or valid_until >= valid_from),
+    constraint discount_codes_limit_positive check (usage_limit is null or usage_limit > 0),
+    constraint discount_codes_usage_within_limit check (times_used >= 0 and (usage_limit is null or times_used <= usage_limit))
+);
+
+-- One code per booking; the amount is fixed when applied and lowers what is due.
+create table booking_discounts (
+    booking_id          bigint primary key references bookings (id),
+    discount_code_id    bigint not null references discount_codes (id),
+    amount_pence        integer not null,
+    applied_by          bigint references users (id) on delete set null,
+    created_at          timestamptz not null default now(),
+    constraint booking_discounts_amount_positive check (amount_pence > 0)
+);
+create index booking_discounts_code on booking_discounts (discount_code_id);

@@ -35,12 +35,14 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub passwords: Passwords,
     pub outbox: Outbox,
+    pub stripe: Option<crate::payments::Stripe>,
 }
 
 impl AppState {
     pub async fn new(config: Config, pool: PgPool) -> anyhow::Result<Self> {
         let mailer = Mailer::from_config(config.smtp_url.as_deref(), &config.mail_from)?;
         Ok(Self {
+            stripe: crate::payments::Stripe::from_config(&config)?,
             outbox: Outbox::new(pool.clone(), mailer).await?,
             passwords: Passwords::new().await?,
             config: Arc::new(config),
@@ -80,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::clients::router())
         .merge(crate::audit_log::router())
         .merge(crate::timesheets::router())
+        .merge(crate::payments::router())
         .merge(crate::children::router())
         .merge(crate::families::router())
         .merge(notifications::router())

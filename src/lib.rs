@@ -24,6 +24,7 @@ pub mod families;
 pub mod health;
 pub mod jobs;
 pub mod notifications;
+pub mod payments;
 pub mod safeguarding;
 pub mod sessions;
 pub mod shifts;

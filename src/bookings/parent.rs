@@ -23,6 +23,7 @@ use crate::{
     AppState,
     auth::Parent,
     error::{AppError, AppResult},
+    payments::PaymentLine,
     web::{
         PageContext,
         flash::{self, FlashKind},
@@ -587,6 +588,10 @@ pub struct ShowPage {
     pub status_key: String,
     pub total: String,
     pub amount_due: String,
+    pub has_due: bool,
+    pub discount: Option<String>,
+    pub card_payments: bool,
+    pub payments: Vec<PaymentLine>,
     pub lines: Vec<ParticipantLine>,
     pub history: Vec<HistoryLine>,
     pub can_cancel: bool,
@@ -666,7 +671,10 @@ pub async fn show(
         .then(|| history.iter().rev().find(|h| h.to_status == "changes_requested").map(|h| h.reason.clone()))
         .flatten();
     let (can_cancel, cancel_note) = cancellation(status, &participants, tz);
-    let due = if status.holds_places() { i64::from(booking.total_pence) } else { 0 };
+    let balance = crate::payments::store::balance(&mut conn, booking.id).await?;
+    let due = balance.as_ref().map_or(0, |b| b.due_pence());
+    let discount = balance.filter(|b| b.discount_pence > 0).map(|b| fmt::pounds(b.discount_pence));
+    let payments = crate::payments::store::of_booking(&mut conn, booking.id).await?;
     render(&ShowPage {
         ctx,
         id: booking.id,
@@ -674,6 +682,10 @@ pub async fn show(
         status_key: booking.status.clone(),
         total: fmt::pounds(i64::from(booking.total_pence)),
         amount_due: fmt::pounds(due),
+        has_due: due > 0,
+        discount,
+        card_payments: state.stripe.is_some(),
+        payments: payments.into_iter().map(|p| PaymentLine::new(p, tz)).collect(),
         lines: participant_lines(&participants, tz),
         history: history_lines(history, tz),
         can_cancel,

@@ -19,13 +19,12 @@ impl Pence {
         if fraction.len() > 2 {
             return Err("Use at most two decimal places (pence).");
         }
-        let pounds: i64 = if whole.is_empty() {
-            0
-        } else {
-            whole.parse().map_err(|_| "That amount is too large.")?
-        };
-        let pence: i64 = format!("{fraction:0<2}").parse().map_err(|_| "Enter an amount in pounds, like 12.50.")?;
-        let total = pounds.checked_mul(100).and_then(|p| p.checked_add(pence)).ok_or("That amount is too large.")?;
+        let pounds: i64 =
+            if whole.is_empty() { 0 } else { whole.parse().map_err(|_| "That amount is too large.")? };
+        let pence: i64 =
+            format!("{fraction:0<2}").parse().map_err(|_| "Enter an amount in pounds, like 12.50.")?;
+        let total =
+            pounds.checked_mul(100).and_then(|p| p.checked_add(pence)).ok_or("That amount is too large.")?;
         let total = i32::try_from(total).map_err(|_| "That amount is too large.")?;
         if total == 0 {
             return Err("Enter an amount greater than zero.");
@@ -116,11 +115,11 @@ impl PaymentStatus {
 
 /// Labels for stored values, falling back to the value itself.
 pub fn method_label(raw: &str) -> &str {
-    Method::parse(raw).map_or(raw, Method::label)
+    Method::parse(raw).map_or(raw, |m| m.label())
 }
 
 pub fn status_label(raw: &str) -> &str {
-    PaymentStatus::parse(raw).map_or(raw, PaymentStatus::label)
+    PaymentStatus::parse(raw).map_or(raw, |s| s.label())
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use axum::{
     response::Response,
 };
 
-use super::{domain, store};
+use super::{PaymentLine, store};
 use crate::{
     AppState,
     auth::Parent,
@@ -15,32 +15,6 @@ use crate::{
     web::{PageContext, fmt, form::render},
 };
 
-pub struct PaymentLine {
-    pub id: i64,
-    pub booking_id: i64,
-    pub date: String,
-    pub activity: String,
-    pub method: String,
-    pub status: String,
-    pub status_key: String,
-    pub amount: String,
-    pub refunded: Option<String>,
-}
-
-fn line(p: store::Payment, tz: &time_tz::Tz) -> PaymentLine {
-    PaymentLine {
-        id: p.id,
-        booking_id: p.booking_id,
-        date: fmt::day_time(p.paid_at.unwrap_or(p.created_at), tz),
-        activity: p.activity,
-        method: domain::method_label(&p.method).to_owned(),
-        status: domain::status_label(&p.status).to_owned(),
-        status_key: p.status,
-        amount: fmt::pounds(i64::from(p.amount_pence)),
-        refunded: (p.refunded_pence > 0).then(|| fmt::pounds(i64::from(p.refunded_pence))),
-    }
-}
-
 #[derive(Template)]
 #[template(path = "payments/parent_index.html")]
 pub struct IndexPage {
@@ -48,10 +22,15 @@ pub struct IndexPage {
     pub payments: Vec<PaymentLine>,
 }
 
-pub async fn index(State(state): State<AppState>, Parent(parent): Parent, ctx: PageContext) -> AppResult<Response> {
+pub async fn index(
+    State(state): State<AppState>,
+    Parent(parent): Parent,
+    ctx: PageContext,
+) -> AppResult<Response> {
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
-    let payments = store::of_parent(&mut conn, parent.id).await?.into_iter().map(|p| line(p, tz)).collect();
+    let payments =
+        store::of_parent(&mut conn, parent.id).await?.into_iter().map(|p| PaymentLine::new(p, tz)).collect();
     render(&IndexPage { ctx, payments })
 }
 
@@ -116,7 +95,7 @@ pub async fn receipt(
         parent: payment.parent_name.clone(),
         parent_email: payment.parent_email.clone(),
         reference: payment.reference.clone(),
-        payment: line(payment, tz),
+        payment: PaymentLine::new(payment, tz),
         items,
         refunds,
         net,

@@ -8,6 +8,9 @@ use time::OffsetDateTime;
 const NET_PAID: &str = "case when p.status in ('succeeded', 'partially_refunded', 'refunded')
                              then p.amount_pence - p.refunded_pence else 0 end";
 
+const DISCOUNT: &str =
+    "coalesce((select d.amount_pence from booking_discounts d where d.booking_id = b.id), 0)::bigint";
+
 const ACTIVITIES_OF_BOOKING: &str = "coalesce((select string_agg(distinct a.name, ', ')
         from booking_participants bp
         join sessions s on s.id = bp.session_id
@@ -25,38 +28,48 @@ pub struct Balance {
     pub total_pence: i32,
     pub currency: String,
     pub paid_pence: i64,
+    pub discount_pence: i64,
     pub activity: String,
 }
 
 impl Balance {
-    /// Total − paid + refunded for a booking that keeps its places; nothing otherwise.
+    /// Total − discount − paid + refunded for a booking that keeps its places; nothing
+    /// otherwise.
     pub fn due_pence(&self) -> i64 {
-        let holds = crate::bookings::domain::BookingStatus::parse(&self.status).is_some_and(|s| s.holds_places());
-        if holds { (i64::from(self.total_pence) - self.paid_pence).max(0) } else { 0 }
+        let holds =
+            crate::bookings::domain::BookingStatus::parse(&self.status).is_some_and(|s| s.holds_places());
+        let owed = i64::from(self.total_pence) - self.discount_pence - self.paid_pence;
+        if holds { owed.max(0) } else { 0 }
     }
 }
 
-fn balance_select(lock: bool) -> String {
+fn balance_select() -> String {
     format!(
         "select b.id as booking_id, b.parent_id, u.name as parent_name, u.email as parent_email, b.status,
                 b.total_pence, b.currency,
                 coalesce((select sum({NET_PAID}) from payments p where p.booking_id = b.id), 0)::bigint
                     as paid_pence,
+                {DISCOUNT} as discount_pence,
                 {ACTIVITIES_OF_BOOKING} as activity
          from bookings b join users u on u.id = b.parent_id
-         where b.id = $1 {}",
-        if lock { "for update of b" } else { "" }
+         where b.id = $1"
     )
 }
 
 pub async fn balance(conn: &mut PgConnection, booking_id: i64) -> sqlx::Result<Option<Balance>> {
-    sqlx::query_as(&balance_select(false)).bind(booking_id).fetch_optional(conn).await
+    sqlx::query_as(&balance_select()).bind(booking_id).fetch_optional(conn).await
 }
 
 /// The balance with the booking locked until the transaction ends, so two payments
 /// recorded at once cannot both fit in the same amount due.
 pub async fn lock_balance(conn: &mut PgConnection, booking_id: i64) -> sqlx::Result<Option<Balance>> {
-    sqlx::query_as(&balance_select(true)).bind(booking_id).fetch_optional(conn).await
+    // Lock first, then read in a new statement: one statement's subqueries keep the
+    // snapshot from before the wait and would miss a payment committed meanwhile.
+    sqlx::query("select 1 from bookings where id = $1 for update")
+        .bind(booking_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query_as(&balance_select()).bind(booking_id).fetch_optional(conn).await
 }
 
 pub struct NewOfflinePayment<'a> {
@@ -125,10 +138,13 @@ pub async fn for_parent(conn: &mut PgConnection, id: i64, parent_id: i64) -> sql
 }
 
 pub async fn of_parent(conn: &mut PgConnection, parent_id: i64) -> sqlx::Result<Vec<Payment>> {
-    sqlx::query_as(&format!("{} where b.parent_id = $1 order by p.created_at desc, p.id desc", payment_select()))
-        .bind(parent_id)
-        .fetch_all(conn)
-        .await
+    sqlx::query_as(&format!(
+        "{} where b.parent_id = $1 order by p.created_at desc, p.id desc",
+        payment_select()
+    ))
+    .bind(parent_id)
+    .fetch_all(conn)
+    .await
 }
 
 pub async fn of_booking(conn: &mut PgConnection, booking_id: i64) -> sqlx::Result<Vec<Payment>> {
@@ -227,6 +243,7 @@ pub async fn outstanding(conn: &mut PgConnection, activity_id: Option<i64>) -> s
                    b.total_pence, b.currency,
                    coalesce((select sum({NET_PAID}) from payments p where p.booking_id = b.id), 0)::bigint
                        as paid_pence,
+                   {DISCOUNT} as discount_pence,
                    {ACTIVITIES_OF_BOOKING} as activity, b.created_at
             from bookings b join users u on u.id = b.parent_id
             where b.status in ('pending', 'changes_requested', 'approved', 'completed')
@@ -234,7 +251,7 @@ pub async fn outstanding(conn: &mut PgConnection, activity_id: Option<i64>) -> s
                   select 1 from booking_participants bp join sessions s on s.id = bp.session_id
                   where bp.booking_id = b.id and s.activity_id = $1))
          ) balances
-         where paid_pence < total_pence
+         where paid_pence + discount_pence < total_pence
          order by created_at, booking_id
          limit 2000"
     ))
@@ -251,4 +268,285 @@ pub struct ActivityChoice {
 
 pub async fn activities(conn: &mut PgConnection) -> sqlx::Result<Vec<ActivityChoice>> {
     sqlx::query_as("select id, name from activities order by name, id").fetch_all(conn).await
+}
+
+/// An open Checkout Session for exactly this amount, to send the parent back to rather
+/// than opening a second one (Stripe keeps a session open for 24 hours).
+pub async fn open_checkout_url(
+    conn: &mut PgConnection,
+    booking_id: i64,
+    amount_pence: i64,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "select stripe_checkout_url from payments
+         where booking_id = $1 and method = 'card' and status = 'pending' and amount_pence = $2
+           and stripe_checkout_url is not null and created_at > now() - interval '23 hours'
+         order by created_at desc limit 1",
+    )
+    .bind(booking_id)
+    .bind(amount_pence)
+    .fetch_optional(conn)
+    .await
+}
+
+pub struct NewCardPayment<'a> {
+    pub booking_id: i64,
+    pub amount_pence: i32,
+    pub currency: &'a str,
+    pub session_id: &'a str,
+    pub url: &'a str,
+    pub recorded_by: i64,
+}
+
+/// A card payment waiting for Stripe to say it was taken.
+pub async fn insert_card(conn: &mut PgConnection, new: &NewCardPayment<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into payments (booking_id, amount_pence, currency, method, status, stripe_checkout_session_id,
+                               stripe_checkout_url, recorded_by)
+         values ($1, $2, $3, 'card', 'pending', $4, $5, $6) returning id",
+    )
+    .bind(new.booking_id)
+    .bind(new.amount_pence)
+    .bind(new.currency)
+    .bind(new.session_id)
+    .bind(new.url)
+    .bind(new.recorded_by)
+    .fetch_one(conn)
+    .await
+}
+
+/// Marks the session's payment taken, once: concurrent callers queue on the row and
+/// only the first finds it still pending (or failed). Returns the payment if this call
+/// did it.
+pub async fn fulfil_checkout(
+    conn: &mut PgConnection,
+    session_id: &str,
+    payment_intent: Option<&str>,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "update payments
+            set status = 'succeeded', paid_at = now(),
+                stripe_payment_intent_id = coalesce($2, stripe_payment_intent_id)
+          where stripe_checkout_session_id = $1 and status in ('pending', 'failed')
+          returning id",
+    )
+    .bind(session_id)
+    .bind(payment_intent)
+    .fetch_optional(conn)
+    .await
+}
+
+/// An expired or failed session: its payment fails, unless it was already taken.
+pub async fn fail_checkout(conn: &mut PgConnection, session_id: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "update payments set status = 'failed'
+          where stripe_checkout_session_id = $1 and status = 'pending' returning id",
+    )
+    .bind(session_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Records a webhook event; false if it was handled before (or is being handled now:
+/// the unique key makes a concurrent duplicate wait, then find it).
+pub async fn record_event(conn: &mut PgConnection, event_id: &str, event_type: &str) -> sqlx::Result<bool> {
+    let inserted = sqlx::query(
+        "insert into stripe_events (event_id, event_type) values ($1, $2) on conflict (event_id) do nothing",
+    )
+    .bind(event_id)
+    .bind(event_type)
+    .execute(conn)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+pub async fn by_id(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Payment>> {
+    sqlx::query_as(&format!("{} where p.id = $1", payment_select())).bind(id).fetch_optional(conn).await
+}
+
+/// The payment of a Checkout Session, only if it is `parent_id`'s.
+pub async fn by_checkout_for_parent(
+    conn: &mut PgConnection,
+    session_id: &str,
+    parent_id: i64,
+) -> sqlx::Result<Option<Payment>> {
+    sqlx::query_as(&format!(
+        "{} where p.stripe_checkout_session_id = $1 and b.parent_id = $2",
+        payment_select()
+    ))
+    .bind(session_id)
+    .bind(parent_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// A payment with its row locked, so a refund decided on it cannot race another.
+pub async fn lock(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Payment>> {
+    sqlx::query("select 1 from payments where id = $1 for update").bind(id).execute(&mut *conn).await?;
+    by_id(conn, id).await
+}
+
+pub async fn payment_intent(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("select stripe_payment_intent_id from payments where id = $1")
+        .bind(id)
+        .fetch_one(conn)
+        .await
+}
+
+pub struct NewRefund<'a> {
+    pub payment_id: i64,
+    pub amount_pence: i32,
+    pub reason: &'a str,
+    pub stripe_refund_id: Option<&'a str>,
+    pub recorded_by: Option<i64>,
+}
+
+/// Records a refund; the trigger adds it to the payment, and the database refuses it
+/// (`payments_refunds_within_amount`) if it would exceed what was paid.
+pub async fn insert_refund(conn: &mut PgConnection, new: &NewRefund<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into refunds (payment_id, amount_pence, reason, stripe_refund_id, recorded_by)
+         values ($1, $2, $3, $4, $5) returning id",
+    )
+    .bind(new.payment_id)
+    .bind(new.amount_pence)
+    .bind(new.reason)
+    .bind(new.stripe_refund_id)
+    .bind(new.recorded_by)
+    .fetch_one(conn)
+    .await
+}
+
+/// A refund made in Stripe (ours echoed back, or one made in Stripe's dashboard),
+/// recorded once by its Stripe id. Returns whether it was new.
+pub async fn reconcile_stripe_refund(
+    conn: &mut PgConnection,
+    payment_intent: &str,
+    stripe_refund_id: &str,
+    amount_pence: i32,
+) -> sqlx::Result<bool> {
+    // The payment first: a refund finance is making through Stripe right now holds it,
+    // and once that commits the `not exists` below sees its row (no deadlock on the
+    // unique key, no double count).
+    sqlx::query("select 1 from payments where stripe_payment_intent_id = $1 for update")
+        .bind(payment_intent)
+        .execute(&mut *conn)
+        .await?;
+    let inserted = sqlx::query(
+        "insert into refunds (payment_id, amount_pence, reason, stripe_refund_id)
+         select p.id, $3, 'Refunded in Stripe', $2 from payments p
+          where p.stripe_payment_intent_id = $1
+            and not exists (select 1 from refunds where stripe_refund_id = $2)
+         on conflict (stripe_refund_id) do nothing",
+    )
+    .bind(payment_intent)
+    .bind(stripe_refund_id)
+    .bind(amount_pence)
+    .execute(conn)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct DiscountCode {
+    pub id: i64,
+    pub code: String,
+    pub kind: String,
+    pub percent_off: Option<i32>,
+    pub amount_off_pence: Option<i32>,
+    pub valid_from: Option<time::Date>,
+    pub valid_until: Option<time::Date>,
+    pub usage_limit: Option<i32>,
+    pub times_used: i32,
+    pub activity_ids: Vec<i64>,
+    pub active: bool,
+}
+
+const CODE_SELECT: &str = "select id, code, kind, percent_off, amount_off_pence, valid_from, valid_until,
+        usage_limit, times_used, activity_ids, active from discount_codes";
+
+pub async fn discount_codes(conn: &mut PgConnection) -> sqlx::Result<Vec<DiscountCode>> {
+    sqlx::query_as(&format!("{CODE_SELECT} order by created_at desc, id desc")).fetch_all(conn).await
+}
+
+pub async fn discount_code_by_code(
+    conn: &mut PgConnection,
+    code: &str,
+) -> sqlx::Result<Option<DiscountCode>> {
+    sqlx::query_as(&format!("{CODE_SELECT} where code = $1")).bind(code).fetch_optional(conn).await
+}
+
+pub struct NewDiscountCode<'a> {
+    pub code: &'a str,
+    pub kind: &'a str,
+    pub percent_off: Option<i32>,
+    pub amount_off_pence: Option<i32>,
+    pub valid_from: Option<time::Date>,
+    pub valid_until: Option<time::Date>,
+    pub usage_limit: Option<i32>,
+    pub activity_ids: &'a [i64],
+    pub created_by: i64,
+}
+
+pub async fn insert_discount_code(conn: &mut PgConnection, new: &NewDiscountCode<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into discount_codes (code, kind, percent_off, amount_off_pence, valid_from, valid_until,
+                                     usage_limit, activity_ids, created_by)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id",
+    )
+    .bind(new.code)
+    .bind(new.kind)
+    .bind(new.percent_off)
+    .bind(new.amount_off_pence)
+    .bind(new.valid_from)
+    .bind(new.valid_until)
+    .bind(new.usage_limit)
+    .bind(new.activity_ids)
+    .bind(new.created_by)
+    .fetch_one(conn)
+    .await
+}
+
+/// Takes one use of the code if any is left: the check and the increment are one
+/// statement, so concurrent users queue on the row and the limit is never passed.
+pub async fn take_discount_use(conn: &mut PgConnection, code_id: i64) -> sqlx::Result<bool> {
+    let taken = sqlx::query(
+        "update discount_codes set times_used = times_used + 1
+          where id = $1 and active and (usage_limit is null or times_used < usage_limit)",
+    )
+    .bind(code_id)
+    .execute(conn)
+    .await?;
+    Ok(taken.rows_affected() == 1)
+}
+
+pub async fn booking_activity_ids(conn: &mut PgConnection, booking_id: i64) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "select distinct s.activity_id from booking_participants bp join sessions s on s.id = bp.session_id
+          where bp.booking_id = $1 and bp.holds_place",
+    )
+    .bind(booking_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Records the discount on the booking; false if the booking already has one.
+pub async fn insert_booking_discount(
+    conn: &mut PgConnection,
+    booking_id: i64,
+    code_id: i64,
+    amount_pence: i32,
+    applied_by: i64,
+) -> sqlx::Result<bool> {
+    let inserted = sqlx::query(
+        "insert into booking_discounts (booking_id, discount_code_id, amount_pence, applied_by)
+         values ($1, $2, $3, $4) on conflict (booking_id) do nothing",
+    )
+    .bind(booking_id)
+    .bind(code_id)
+    .bind(amount_pence)
+    .bind(applied_by)
+    .execute(conn)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
 }

@@ -71,6 +71,7 @@ fn nav_for(user: &User, path: &str) -> Vec<NavLink> {
             ("/parent/children", "Children"),
             ("/parent/sessions", "Book"),
             ("/parent/bookings", "Bookings"),
+            ("/parent/payments", "Payments"),
             ("/parent/profile", "Profile"),
         ],
         (Role::Trainer, _) => &[
@@ -90,10 +91,14 @@ fn nav_for(user: &User, path: &str) -> Vec<NavLink> {
             ("/admin/audit", "Audit"),
             ("/admin/outbox", "Outbox"),
             ("/admin/timesheets", "Timesheets"),
+            ("/admin/payments", "Payments"),
         ],
-        (Role::Admin, Some(AdminRole::Finance)) => {
-            &[("/admin", "Dashboard"), ("/admin/bookings", "Bookings"), ("/admin/timesheets", "Timesheets")]
-        }
+        (Role::Admin, Some(AdminRole::Finance)) => &[
+            ("/admin", "Dashboard"),
+            ("/admin/bookings", "Bookings"),
+            ("/admin/timesheets", "Timesheets"),
+            ("/admin/payments", "Payments"),
+        ],
         (Role::Admin, Some(AdminRole::Coordinator)) => &[
             ("/admin", "Dashboard"),
             ("/admin/bookings", "Bookings"),

@@ -1,0 +1,427 @@
+//! Finance's side: payments, refunds and outstanding balances with their totals, the
+//! CSV of the same, and recording a cash or bank-transfer payment against a booking.
+
+use askama::Template;
+use axum::{
+    extract::State,
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use time::{Date, Duration, macros::format_description};
+use tower_sessions::Session;
+
+use super::{
+    domain::{self, Method, PaymentStatus, Pence},
+    store,
+};
+use crate::{
+    AppState, audit,
+    auth::{Admin, AdminRole},
+    error::AppResult,
+    web::{
+        FormErrors, PageContext, csv,
+        flash::{self, FlashKind},
+        fmt,
+        form::{Fields, QueryFields, render, render_with},
+    },
+};
+
+/// Money is finance's (and the owner's); everyone else gets 403.
+const FINANCE: &[AdminRole] = &[AdminRole::Finance];
+
+fn parse_date(raw: Option<&str>) -> Option<Date> {
+    raw.and_then(|v| Date::parse(v, format_description!("[year]-[month]-[day]")).ok())
+}
+
+/// The search the list page and the CSV share, from the query string.
+fn search_from(query: &Fields, tz: &time_tz::Tz) -> store::Search {
+    store::Search {
+        from: parse_date(query.get("from")).map(|d| crate::dashboards::start_of_day(d, tz)),
+        until: parse_date(query.get("to"))
+            .map(|d| crate::dashboards::start_of_day(d + Duration::days(1), tz)),
+        status: query.get("status").and_then(PaymentStatus::parse).map(|s| s.as_str().to_owned()),
+        activity_id: query.id("activity"),
+    }
+}
+
+fn is_taken(status: &str) -> bool {
+    matches!(
+        PaymentStatus::parse(status),
+        Some(PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded)
+    )
+}
+
+/// What a payment still counts for in the totals: taken money less its refunds.
+fn net_pence(p: &store::Payment) -> i64 {
+    if is_taken(&p.status) { i64::from(p.amount_pence) - i64::from(p.refunded_pence) } else { 0 }
+}
+
+/// Taken, refunded and net, over the listed payments.
+fn totals(payments: &[store::Payment]) -> (i64, i64, i64) {
+    let taken: i64 = payments.iter().filter(|p| is_taken(&p.status)).map(|p| i64::from(p.amount_pence)).sum();
+    let refunded: i64 = payments.iter().map(|p| i64::from(p.refunded_pence)).sum();
+    (taken, refunded, payments.iter().map(net_pence).sum())
+}
+
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+pub struct PaymentLine {
+    pub id: i64,
+    pub booking_id: i64,
+    pub date: String,
+    pub parent: String,
+    pub activity: String,
+    pub method: String,
+    pub status: String,
+    pub status_key: String,
+    pub amount: String,
+    pub refunded: String,
+    pub net: String,
+}
+
+pub struct RefundLine {
+    pub payment_id: i64,
+    pub booking_id: i64,
+    pub date: String,
+    pub parent: String,
+    pub method: String,
+    pub amount: String,
+    pub reason: String,
+    pub by: String,
+}
+
+pub struct OutstandingLine {
+    pub booking_id: i64,
+    pub parent: String,
+    pub activity: String,
+    pub total: String,
+    pub paid: String,
+    pub due: String,
+}
+
+#[derive(Template)]
+#[template(path = "payments/admin_index.html")]
+pub struct IndexPage {
+    pub ctx: PageContext,
+    pub from: String,
+    pub to: String,
+    pub statuses: Vec<Choice>,
+    pub activities: Vec<Choice>,
+    pub payments: Vec<PaymentLine>,
+    pub total_taken: String,
+    pub total_refunded: String,
+    pub total_net: String,
+    pub refunds: Vec<RefundLine>,
+    pub refunds_total: String,
+    pub outstanding: Vec<OutstandingLine>,
+    pub outstanding_total: String,
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    QueryFields(query): QueryFields,
+) -> AppResult<Response> {
+    admin.require(FINANCE)?;
+    let tz = state.config.timezone;
+    let search = search_from(&query, tz);
+    let mut conn = state.pool.acquire().await?;
+    let payments = store::search(&mut conn, &search).await?;
+    let (taken, refunded, net) = totals(&payments);
+    let refunds = store::search_refunds(&mut conn, &search).await?;
+    let refunds_total: i64 = refunds.iter().map(|r| i64::from(r.amount_pence)).sum();
+    let outstanding = store::outstanding(&mut conn, search.activity_id).await?;
+    let outstanding_total: i64 = outstanding.iter().map(store::Balance::due_pence).sum();
+    let activities = store::activities(&mut conn)
+        .await?
+        .into_iter()
+        .map(|a| Choice {
+            value: a.id.to_string(),
+            label: a.name,
+            selected: Some(a.id) == search.activity_id,
+        })
+        .collect();
+    render(&IndexPage {
+        ctx,
+        from: parse_date(query.get("from")).map(|d| d.to_string()).unwrap_or_default(),
+        to: parse_date(query.get("to")).map(|d| d.to_string()).unwrap_or_default(),
+        statuses: PaymentStatus::ALL
+            .iter()
+            .map(|s| Choice {
+                value: s.as_str().into(),
+                label: s.label().into(),
+                selected: search.status.as_deref() == Some(s.as_str()),
+            })
+            .collect(),
+        activities,
+        payments: payments
+            .iter()
+            .map(|p| PaymentLine {
+                id: p.id,
+                booking_id: p.booking_id,
+                date: fmt::day_time(p.created_at, tz),
+                parent: p.parent_name.clone(),
+                activity: p.activity.clone(),
+                method: domain::method_label(&p.method).to_owned(),
+                status: domain::status_label(&p.status).to_owned(),
+                status_key: p.status.clone(),
+                amount: fmt::pounds(i64::from(p.amount_pence)),
+                refunded: fmt::pounds(i64::from(p.refunded_pence)),
+                net: fmt::pounds(net_pence(p)),
+            })
+            .collect(),
+        total_taken: fmt::pounds(taken),
+        total_refunded: fmt::pounds(refunded),
+        total_net: fmt::pounds(net),
+        refunds: refunds
+            .into_iter()
+            .map(|r| RefundLine {
+                payment_id: r.payment_id,
+                booking_id: r.booking_id,
+                date: fmt::day_time(r.created_at, tz),
+                parent: r.parent_name,
+                method: domain::method_label(&r.method).to_owned(),
+                amount: fmt::pounds(i64::from(r.amount_pence)),
+                reason: r.reason,
+                by: r.recorded_by_name.unwrap_or_default(),
+            })
+            .collect(),
+        refunds_total: fmt::pounds(refunds_total),
+        outstanding: outstanding
+            .iter()
+            .map(|b| OutstandingLine {
+                booking_id: b.booking_id,
+                parent: b.parent_name.clone(),
+                activity: b.activity.clone(),
+                total: fmt::pounds(i64::from(b.total_pence)),
+                paid: fmt::pounds(b.paid_pence),
+                due: fmt::pounds(b.due_pence()),
+            })
+            .collect(),
+        outstanding_total: fmt::pounds(outstanding_total),
+    })
+}
+
+/// `Export CSV`: the payments the current filters show, with a totals row that
+/// matches the page's.
+pub async fn export(
+    State(state): State<AppState>,
+    admin: Admin,
+    QueryFields(query): QueryFields,
+) -> AppResult<Response> {
+    admin.require(FINANCE)?;
+    let tz = state.config.timezone;
+    let mut conn = state.pool.acquire().await?;
+    let payments = store::search(&mut conn, &search_from(&query, tz)).await?;
+    let (taken, refunded, net) = totals(&payments);
+    let mut rows: Vec<Vec<String>> = payments
+        .iter()
+        .map(|p| {
+            vec![
+                p.id.to_string(),
+                fmt::day_time(p.created_at, tz),
+                p.booking_id.to_string(),
+                csv::cell(&p.parent_name),
+                csv::cell(&p.activity),
+                p.method.clone(),
+                p.status.clone(),
+                p.currency.clone(),
+                csv::decimal_pounds(i64::from(p.amount_pence)),
+                csv::decimal_pounds(i64::from(p.refunded_pence)),
+                csv::decimal_pounds(net_pence(p)),
+                csv::cell(&p.reference),
+            ]
+        })
+        .collect();
+    let mut total_row = vec![String::new(); 12];
+    total_row[0] = "total".into();
+    total_row[8] = csv::decimal_pounds(taken);
+    total_row[9] = csv::decimal_pounds(refunded);
+    total_row[10] = csv::decimal_pounds(net);
+    rows.push(total_row);
+    let header = [
+        "payment",
+        "date",
+        "booking",
+        "parent",
+        "activity",
+        "method",
+        "status",
+        "currency",
+        "amount (GBP)",
+        "refunded (GBP)",
+        "net (GBP)",
+        "reference",
+    ];
+    Ok(csv::download("payments.csv", &header, rows)?)
+}
+
+pub struct BookingSummary {
+    pub id: i64,
+    pub parent: String,
+    pub activity: String,
+    pub total: String,
+    pub paid: String,
+    pub due: String,
+}
+
+#[derive(Template)]
+#[template(path = "payments/new.html")]
+pub struct NewPage {
+    pub ctx: PageContext,
+    pub booking: Option<BookingSummary>,
+    pub booking_field: String,
+    pub amount: String,
+    pub methods: Vec<Choice>,
+    pub reference: String,
+    pub errors: FormErrors,
+}
+
+fn summary(b: &store::Balance) -> BookingSummary {
+    BookingSummary {
+        id: b.booking_id,
+        parent: b.parent_name.clone(),
+        activity: b.activity.clone(),
+        total: fmt::pounds(i64::from(b.total_pence)),
+        paid: fmt::pounds(b.paid_pence),
+        due: fmt::pounds(b.due_pence()),
+    }
+}
+
+fn method_choices(selected: &str) -> Vec<Choice> {
+    Method::OFFLINE
+        .iter()
+        .map(|m| Choice {
+            value: m.as_str().into(),
+            label: m.label().into(),
+            selected: m.as_str() == selected,
+        })
+        .collect()
+}
+
+/// The form to record a cash or bank-transfer payment, for `?booking=` if given.
+pub async fn new(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    QueryFields(query): QueryFields,
+) -> AppResult<Response> {
+    admin.require(FINANCE)?;
+    let mut conn = state.pool.acquire().await?;
+    let balance = match query.id("booking") {
+        Some(id) => store::balance(&mut conn, id).await?,
+        None => None,
+    };
+    render(&NewPage {
+        ctx,
+        booking_field: balance.as_ref().map(|b| b.booking_id.to_string()).unwrap_or_default(),
+        amount: balance
+            .as_ref()
+            .filter(|b| b.due_pence() > 0)
+            .map(|b| csv::decimal_pounds(b.due_pence()))
+            .unwrap_or_default(),
+        booking: balance.as_ref().map(summary),
+        methods: method_choices(""),
+        reference: String::new(),
+        errors: FormErrors::default(),
+    })
+}
+
+/// Records cash or a bank transfer: never more than the amount due, checked with the
+/// booking locked so two at once cannot both fit.
+pub async fn create(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    session: Session,
+    form: Fields,
+) -> AppResult<Response> {
+    admin.require(FINANCE)?;
+    let typed_booking = form.get("booking").unwrap_or_default().to_owned();
+    let typed_amount = form.get("amount").unwrap_or_default().to_owned();
+    let typed_method = form.get("method").unwrap_or_default().to_owned();
+    let reference: String = form.get("reference").unwrap_or_default().chars().take(200).collect();
+    let mut errors = FormErrors::default();
+    let mut tx = state.pool.begin().await?;
+    let balance = match typed_booking.trim_start_matches('#').parse::<i64>() {
+        Ok(id) => store::lock_balance(&mut tx, id).await?,
+        Err(_) => None,
+    };
+    if balance.is_none() {
+        errors.add("booking", "Enter the number of an existing booking.");
+    }
+    let method = Method::parse(&typed_method).filter(|m| Method::OFFLINE.contains(m));
+    if method.is_none() {
+        errors.add("method", "Choose cash or bank transfer.");
+    }
+    let amount = Pence::parse_pounds(&typed_amount).map_err(|m| errors.add("amount", m)).ok();
+    if let (Some(b), Some(a)) = (&balance, amount) {
+        let due = b.due_pence();
+        if due == 0 {
+            errors.add("amount", "Nothing is due on this booking.");
+        } else if i64::from(a.get()) > due {
+            errors.add("amount", format!("Only {} is due; record at most that.", fmt::pounds(due)));
+        }
+    }
+    let (Some(balance), Some(method), Some(amount), true) =
+        (balance.clone(), method, amount, errors.is_empty())
+    else {
+        tx.rollback().await?;
+        let page = NewPage {
+            ctx,
+            booking: balance.as_ref().map(summary),
+            booking_field: typed_booking,
+            amount: typed_amount,
+            methods: method_choices(&typed_method),
+            reference,
+            errors,
+        };
+        return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    };
+    let id = store::insert_offline(
+        &mut tx,
+        &store::NewOfflinePayment {
+            booking_id: balance.booking_id,
+            amount_pence: amount.get(),
+            currency: &balance.currency,
+            method: method.as_str(),
+            reference: &reference,
+            recorded_by: admin.0.id,
+        },
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        Some(admin.0.id),
+        "payment.recorded",
+        "payment",
+        Some(id),
+        None,
+        Some(serde_json::json!({
+            "booking_id": balance.booking_id,
+            "amount_pence": amount.get(),
+            "method": method.as_str(),
+            "reference": reference,
+        })),
+    )
+    .await?;
+    if let Some(payment) =
+        store::of_booking(&mut tx, balance.booking_id).await?.into_iter().find(|p| p.id == id)
+    {
+        state.outbox.queue(&mut tx, &super::receipt_email(&payment, &state.config.base_url)).await?;
+    }
+    tx.commit().await?;
+    let message = format!(
+        "Recorded {} {} for booking #{}; the parent has been emailed a receipt.",
+        fmt::pounds(i64::from(amount.get())),
+        method.label().to_lowercase(),
+        balance.booking_id
+    );
+    flash::push(&session, FlashKind::Success, message).await?;
+    Ok(Redirect::to("/admin/payments").into_response())
+}

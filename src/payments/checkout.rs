@@ -1,0 +1,177 @@
+//! Card payments through Stripe: the client built from configuration, Checkout
+//! Sessions, and the checks on a webhook's signature.
+
+use std::collections::HashMap;
+
+use anyhow::Context;
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use crate::Config;
+
+/// How far a webhook's signed timestamp may be from now, as Stripe recommends.
+const TOLERANCE_SECONDS: i64 = 300;
+
+/// The Stripe client, present only when `STRIPE_SECRET_KEY` is set.
+#[derive(Clone)]
+pub struct Stripe {
+    client: stripe::Client,
+}
+
+/// The fields of a Checkout Session we use; the rest of Stripe's object is ignored,
+/// so a newer API version cannot break payments.
+#[derive(Debug, Deserialize)]
+pub struct CheckoutSession {
+    pub id: String,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub payment_status: Option<String>,
+    #[serde(default)]
+    pub payment_intent: Option<String>,
+}
+
+pub struct NewCheckout<'a> {
+    pub booking_id: i64,
+    pub amount_pence: i64,
+    pub currency: &'a str,
+    pub description: &'a str,
+    pub customer_email: &'a str,
+    pub success_url: &'a str,
+    pub cancel_url: &'a str,
+}
+
+impl Stripe {
+    /// `None` without a secret key: card payment is then hidden and bookings are paid
+    /// at the office. `STRIPE_API_BASE` points the client at a local mock.
+    pub fn from_config(config: &Config) -> anyhow::Result<Option<Self>> {
+        let Some(key) = config.stripe_secret_key.as_deref() else { return Ok(None) };
+        let base = config.stripe_api_base.as_deref().unwrap_or("https://api.stripe.com/");
+        // async-stripe panics on a URL it cannot parse; refuse it here with a message.
+        let uri: axum::http::Uri = base.parse().context("STRIPE_API_BASE must be a URL")?;
+        if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
+            anyhow::bail!("STRIPE_API_BASE must be an http(s) URL");
+        }
+        Ok(Some(Self { client: stripe::Client::from_url(base, key) }))
+    }
+
+    /// Creates a Checkout Session for one payment of `amount_pence`.
+    pub async fn create_checkout(&self, new: &NewCheckout<'_>) -> anyhow::Result<CheckoutSession> {
+        let currency: stripe::Currency =
+            new.currency.to_ascii_lowercase().parse().context("Failed to read the booking's currency")?;
+        let booking = new.booking_id.to_string();
+        let mut params = stripe::CreateCheckoutSession::new();
+        params.mode = Some(stripe::CheckoutSessionMode::Payment);
+        params.success_url = Some(new.success_url);
+        params.cancel_url = Some(new.cancel_url);
+        params.client_reference_id = Some(&booking);
+        params.customer_email = Some(new.customer_email);
+        params.metadata = Some(HashMap::from([("booking_id".to_owned(), booking.clone())]));
+        params.line_items = Some(vec![stripe::CreateCheckoutSessionLineItems {
+            quantity: Some(1),
+            price_data: Some(stripe::CreateCheckoutSessionLineItemsPriceData {
+                currency,
+                unit_amount: Some(new.amount_pence),
+                product_data: Some(stripe::CreateCheckoutSessionLineItemsPriceDataProductData {
+                    name: new.description.to_owned(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }]);
+        self.client
+            .post_form::<CheckoutSession, _>("/checkout/sessions", &params)
+            .await
+            .context("Failed to create a Stripe Checkout Session")
+    }
+
+    /// The session as Stripe sees it now (the success page checks it itself).
+    pub async fn checkout_session(&self, id: &str) -> anyhow::Result<CheckoutSession> {
+        let safe = id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        anyhow::ensure!(safe && !id.is_empty(), "not a Checkout Session id");
+        self.client
+            .get::<CheckoutSession>(&format!("/checkout/sessions/{id}"))
+            .await
+            .context("Failed to read a Stripe Checkout Session")
+    }
+}
+
+/// The fields of a Stripe Refund we keep.
+#[derive(Debug, Deserialize)]
+pub struct StripeRefund {
+    pub id: String,
+}
+
+impl Stripe {
+    /// Refunds `amount_pence` of a card payment through Stripe.
+    pub async fn refund(
+        &self,
+        payment_intent: &str,
+        amount_pence: i64,
+        payment_id: i64,
+    ) -> anyhow::Result<StripeRefund> {
+        let mut params = stripe::CreateRefund::new();
+        params.payment_intent = Some(payment_intent.parse().context("not a PaymentIntent id")?);
+        params.amount = Some(amount_pence);
+        params.metadata = Some(HashMap::from([("payment_id".to_owned(), payment_id.to_string())]));
+        self.client
+            .post_form::<StripeRefund, _>("/refunds", &params)
+            .await
+            .context("Failed to create a Stripe refund")
+    }
+}
+
+/// Checks a `Stripe-Signature` header (`t=…,v1=…[,v1=…]`) against the raw body:
+/// HMAC-SHA256 of "{t}.{body}" with the endpoint secret, `t` within five minutes of `now`.
+pub fn signature_is_valid(header: &str, body: &[u8], secret: &str, now: i64) -> bool {
+    let mut timestamp = None;
+    let mut signatures = Vec::new();
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", t)) => timestamp = t.parse::<i64>().ok(),
+            Some(("v1", v)) => signatures.push(v),
+            _ => {}
+        }
+    }
+    let Some(timestamp) = timestamp else { return false };
+    if (now - timestamp).abs() > TOLERANCE_SECONDS || secret.is_empty() {
+        return false;
+    }
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else { return false };
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    let expected: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    signatures.iter().any(|s| bool::from(s.as_bytes().ct_eq(expected.as_bytes())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sign(body: &[u8], secret: &str, t: i64) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(format!("{t}.").as_bytes());
+        mac.update(body);
+        let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        format!("t={t},v1={hex}")
+    }
+
+    #[test]
+    fn only_a_fresh_signature_of_this_body_with_this_secret_passes() {
+        let body = br#"{"id":"evt_1"}"#;
+        let now = 1_700_000_000;
+        assert!(signature_is_valid(&sign(body, "whsec_a", now), body, "whsec_a", now));
+        assert!(signature_is_valid(&sign(body, "whsec_a", now - 299), body, "whsec_a", now));
+        assert!(!signature_is_valid(&sign(body, "whsec_a", now - 301), body, "whsec_a", now));
+        assert!(!signature_is_valid(&sign(body, "whsec_b", now), body, "whsec_a", now));
+        assert!(!signature_is_valid(&sign(body, "whsec_a", now), br#"{"id":"evt_2"}"#, "whsec_a", now));
+        assert!(!signature_is_valid("", body, "whsec_a", now));
+        assert!(!signature_is_valid(&format!("t={now},v1=00"), body, "whsec_a", now));
+        let rotated = format!("{},v1=deadbeef", sign(body, "whsec_a", now));
+        assert!(signature_is_valid(&rotated, body, "whsec_a", now));
+    }
+}
