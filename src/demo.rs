@@ -553,6 +553,28 @@ impl Demo<'_> {
         .execute(&mut *self.conn)
         .await
         .context("Failed to add the demo timesheets")?;
+        // Money: most confirmed bookings paid (cash or bank transfer), one partly
+        // refunded; the rest still owe, so finance has a list of balances to chase.
+        sqlx::query(
+            "insert into payments (booking_id, amount_pence, method, status, reference, recorded_by, paid_at)
+             select b.id, b.total_pence, case when b.id % 2 = 0 then 'bank_transfer' else 'cash' end,
+                    'succeeded', 'DEMO-' || b.id, $1, b.created_at + interval '1 day'
+             from bookings b
+             where b.status in ('approved', 'completed') and b.total_pence > 0 and b.id % 3 <> 0",
+        )
+        .bind(finance)
+        .execute(&mut *self.conn)
+        .await
+        .context("Failed to add the demo payments")?;
+        sqlx::query(
+            "insert into refunds (payment_id, amount_pence, reason, recorded_by)
+             select id, least(650, amount_pence), 'Missed one session (illness)', $1
+             from payments order by id limit 1",
+        )
+        .bind(finance)
+        .execute(&mut *self.conn)
+        .await
+        .context("Failed to add the demo refund")?;
         Ok(())
     }
 
