@@ -103,7 +103,5 @@ pub async fn notify_created(
     Ok(())
 }
 
-/// A path id: anything that is not a number is simply not found.
-pub(crate) fn parse_id(raw: &str) -> AppResult<i64> {
-    raw.parse().map_err(|_| crate::error::AppError::NotFound)
-}
+// Path ids are parsed in one place for every area; bookings re-exports it for its pages.
+pub(crate) use crate::web::parse_id;

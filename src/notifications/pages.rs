@@ -64,9 +64,10 @@ pub async fn show(
     State(state): State<AppState>,
     admin: Admin,
     ctx: PageContext,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> AppResult<Response> {
     admin.require(&[])?;
+    let id = crate::web::parse_id(&id)?;
     let row: OutboxRow = sqlx::query_as(&format!("select {COLUMNS} from outbox_emails where id = $1"))
         .bind(id)
         .fetch_one(&state.pool)

@@ -111,6 +111,7 @@ async fn only_owners_read_the_outbox() {
     assert_eq!(coordinator.get("/admin/outbox").await.status(), 403);
     assert_eq!(finance.get("/admin/outbox").await.status(), 403);
     assert_eq!(owner.get("/admin/outbox/999999").await.status(), 404);
+    assert_eq!(owner.get("/admin/outbox/not-a-number").await.status(), 404);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
