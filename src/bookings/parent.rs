@@ -325,6 +325,30 @@ pub struct ReviewPage {
     pub message: Option<String>,
     pub requires_approval: bool,
     pub note: String,
+    /// Package credits the parent could use on these places; the choice to use them.
+    pub credits_usable: i64,
+    pub use_credits: bool,
+    /// A discount code to apply to the booking, and what is wrong with it.
+    pub discount_code: String,
+    pub errors: crate::web::FormErrors,
+}
+
+/// The package credits the parent could use on the bookable places.
+async fn usable_credits(
+    conn: &mut sqlx::PgConnection,
+    parent_id: i64,
+    sessions: &[SessionInfo],
+    items: &[NewItem],
+) -> AppResult<i64> {
+    let activities: Vec<i64> = sessions
+        .iter()
+        .filter(|s| items.iter().any(|i| i.session_id == s.id))
+        .map(|s| s.activity_id)
+        .collect();
+    if activities.is_empty() {
+        return Ok(0);
+    }
+    Ok(crate::payments::packages::usable_for(conn, parent_id, &activities).await?)
 }
 
 /// Works out each (session, child) pair: bookable, or why not.
@@ -405,6 +429,10 @@ fn review_page(
         message: None,
         requires_approval,
         note: String::new(),
+        credits_usable: 0,
+        use_credits: false,
+        discount_code: String::new(),
+        errors: crate::web::FormErrors::default(),
     }
 }
 
@@ -440,6 +468,8 @@ pub async fn review(
     let (lines, items) = plan(&state, &mut conn, parent.id, &sessions, &child_ids).await?;
     let requires_approval = sessions.iter().any(|s| s.requires_approval);
     let mut page = review_page(ctx, back, lines, &items, requires_approval);
+    page.credits_usable = usable_credits(&mut conn, parent.id, &sessions, &items).await?;
+    page.use_credits = page.credits_usable > 0;
     if page.lines.is_empty() {
         page.message = Some("Choose at least one child to book.".into());
         return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
@@ -473,6 +503,9 @@ pub async fn create(
     if !reviewed_still_fine {
         let mut page = review_page(ctx, back, lines, &items, requires_approval);
         page.note = note;
+        page.credits_usable = usable_credits(&mut tx, parent.id, &sessions, &items).await?;
+        page.use_credits = form.get("use_credits").is_some();
+        page.discount_code = form.get("discount_code").unwrap_or_default().chars().take(64).collect();
         page.message = Some(if wanted.is_empty() {
             "Choose at least one child to book.".into()
         } else {
@@ -485,6 +518,25 @@ pub async fn create(
     let submitted = if requires_approval { BookingStatus::Pending } else { BookingStatus::Approved };
     // "Save for later" keeps a draft that holds no place until it is submitted.
     let status = if form.get("draft").is_some() { BookingStatus::Draft } else { submitted };
+    // Package credits: one a place of a covered activity, while the parent has any;
+    // those places cost nothing. A draft holds no place, so it uses none.
+    let credit_uses = if form.get("use_credits").is_some() && status != BookingStatus::Draft {
+        let places: Vec<(i64, i64, i64)> = items
+            .iter()
+            .filter_map(|i| {
+                let activity = sessions.iter().find(|s| s.id == i.session_id)?.activity_id;
+                Some((i.session_id, i.child_id, activity))
+            })
+            .collect();
+        crate::payments::packages::choose_credits(&mut tx, parent.id, &places).await?
+    } else {
+        Vec::new()
+    };
+    for item in items.iter_mut() {
+        if credit_uses.iter().any(|u| (u.session_id, u.child_id) == (item.session_id, item.child_id)) {
+            item.price_pence = 0;
+        }
+    }
     let booking_id = match store::create(&mut tx, parent.id, parent.id, status, &mut items, &note).await {
         Ok(id) => id,
         Err(BookingError::Database(err)) => return Err(err.into()),
@@ -494,6 +546,9 @@ pub async fn create(
             let (lines, items) = plan(&state, &mut conn, parent.id, &sessions, &child_ids).await?;
             let mut page = review_page(ctx, back, lines, &items, requires_approval);
             page.note = note;
+            page.credits_usable = usable_credits(&mut conn, parent.id, &sessions, &items).await?;
+            page.use_credits = form.get("use_credits").is_some();
+            page.discount_code = form.get("discount_code").unwrap_or_default().chars().take(64).collect();
             page.message = Some(match conflict {
                 BookingError::Full { .. } => {
                     "Sorry: the last place has just gone. Check the dates below and book again.".into()
@@ -503,6 +558,35 @@ pub async fn create(
             return render_with(StatusCode::CONFLICT, &page);
         }
     };
+    crate::payments::packages::record_uses(&mut tx, booking_id, &credit_uses, parent.id).await?;
+    let typed_code: String = form.get("discount_code").unwrap_or_default().trim().chars().take(64).collect();
+    let mut discount_note = None;
+    if !typed_code.is_empty() {
+        match crate::payments::discounts::apply_to_new_booking(
+            &state,
+            &mut tx,
+            booking_id,
+            &typed_code,
+            parent.id,
+        )
+        .await?
+        {
+            Ok(message) => discount_note = Some(message),
+            Err(message) => {
+                // Nothing is booked: the parent fixes the code (or clears it) and books again.
+                tx.rollback().await?;
+                let mut conn = state.pool.acquire().await?;
+                let (lines, items) = plan(&state, &mut conn, parent.id, &sessions, &child_ids).await?;
+                let mut page = review_page(ctx, back, lines, &items, requires_approval);
+                page.credits_usable = usable_credits(&mut conn, parent.id, &sessions, &items).await?;
+                page.use_credits = form.get("use_credits").is_some();
+                page.note = note;
+                page.discount_code = typed_code;
+                page.errors.add("discount_code", message);
+                return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
+            }
+        }
+    }
     super::notify_created(&state, &mut tx, booking_id, status).await?;
     tx.commit().await?;
     let message = match status {
@@ -510,6 +594,14 @@ pub async fn create(
         BookingStatus::Pending => "Booking received. The office will confirm it; we have emailed you.",
         _ => "Booked. We have emailed you a confirmation.",
     };
+    let mut message = match credit_uses.len() {
+        0 => message.to_owned(),
+        n => format!("{message} {n} place(s) paid with package credits."),
+    };
+    if let Some(note) = discount_note {
+        message.push(' ');
+        message.push_str(&note);
+    }
     flash::push(&session, FlashKind::Success, message).await?;
     Ok(Redirect::to(&format!("/parent/bookings/{booking_id}")).into_response())
 }
@@ -717,9 +809,30 @@ pub async fn cancel(
         form.get("reason").unwrap_or("Cancelled by the parent").chars().take(500).collect::<String>();
     match super::transition(&state, &mut tx, booking.id, BookingStatus::Cancelled, &parent, &reason).await? {
         Transition::Done => {
+            // Only possible before the cut-off, so everything paid comes back.
+            let refund = crate::payments::cancellation::refund_cancelled(
+                &state,
+                &mut tx,
+                booking.id,
+                None,
+                &format!("Booking #{} was cancelled: {reason}", booking.id),
+                parent.id,
+            )
+            .await?;
             tx.commit().await?;
-            flash::push(&session, FlashKind::Success, "Booking cancelled. Your places have been released.")
-                .await?;
+            crate::payments::cancellation::settle(&state, &refund.card_refunds).await;
+            let mut message = if refund.total_pence > 0 {
+                format!(
+                    "Booking cancelled. Your places have been released and {} is being refunded.",
+                    fmt::pounds(refund.total_pence)
+                )
+            } else {
+                "Booking cancelled. Your places have been released.".to_owned()
+            };
+            if refund.credits_returned > 0 {
+                message.push_str(&format!(" {} package credit(s) returned.", refund.credits_returned));
+            }
+            flash::push(&session, FlashKind::Success, message).await?;
         }
         Transition::NotAllowed(_) | Transition::Missing => {
             flash::push(&session, FlashKind::Error, "This booking can no longer be cancelled.").await?;

@@ -56,6 +56,8 @@ pub struct ParentDashboard {
     pub children: Vec<ChildCard>,
     pub upcoming: Vec<Upcoming>,
     pub attention: Vec<Attention>,
+    /// Package credits left to use.
+    pub credits_left: i64,
 }
 
 /// Something the family still has to do, and where to do it.
@@ -112,6 +114,7 @@ pub async fn show(
     .fetch_all(&mut *conn)
     .await?;
     let offers = crate::waitlist::store::for_parent(&mut conn, parent.id).await?;
+    let credits_left = crate::payments::packages::total_left(&mut conn, parent.id).await?;
 
     let no_contact = children.iter().filter(|c| !c.has_emergency_contact).map(|c| Attention {
         href: format!("/parent/children/{}#contacts", c.id),
@@ -170,5 +173,5 @@ pub async fn show(
             status_key: u.status,
         })
         .collect();
-    render(&ParentDashboard { ctx, children, upcoming, attention })
+    render(&ParentDashboard { ctx, children, upcoming, attention, credits_left })
 }

@@ -203,11 +203,13 @@ async fn handle(state: &AppState, event: &Event) -> AppResult<()> {
             if paid {
                 let intent = object.get("payment_intent").and_then(|v| v.as_str());
                 fulfil(state, &mut tx, session_id, intent).await?;
+                super::packages::fulfil_checkout(state, &mut tx, session_id, intent).await?;
             }
         }
         ("checkout.session.expired" | "checkout.session.async_payment_failed", Some(session_id)) => {
             // Places are held by the booking itself, not by the payment: nothing to release.
             store::fail_checkout(&mut tx, session_id).await?;
+            super::packages::fail_checkout(&mut tx, session_id).await?;
         }
         ("refund.created" | "refund.updated", Some(refund_id)) => {
             let intent = object.get("payment_intent").and_then(|v| v.as_str());

@@ -302,6 +302,28 @@ pub async fn apply(
     Ok(Redirect::to(&back).into_response())
 }
 
+/// Applies a code the parent typed while booking, in the booking's transaction.
+/// `Ok(Err(message))` says why it cannot be used.
+pub async fn apply_to_new_booking(
+    state: &AppState,
+    conn: &mut sqlx::PgConnection,
+    booking_id: i64,
+    typed: &str,
+    parent_id: i64,
+) -> AppResult<Result<String, String>> {
+    let Some(balance) = store::lock_balance(conn, booking_id).await? else {
+        return Err(AppError::NotFound);
+    };
+    let today = OffsetDateTime::now_utc().to_timezone(state.config.timezone).date();
+    Ok(match parse_code(typed) {
+        Err(_) => Err("That is not a discount code.".to_owned()),
+        Ok(code) => match store::discount_code_by_code(conn, &code).await? {
+            None => Err("That discount code does not exist.".to_owned()),
+            Some(c) => check_and_apply(conn, &c, &balance, today, parent_id).await?,
+        },
+    })
+}
+
 async fn check_and_apply(
     conn: &mut sqlx::PgConnection,
     code: &store::DiscountCode,

@@ -3,10 +3,12 @@
 //! is still owed. Money is integer pence; the database refuses an over-refund.
 
 mod admin;
+pub mod cancellation;
 mod card;
 pub mod checkout;
-mod discounts;
+pub mod discounts;
 pub mod domain;
+pub mod packages;
 mod parent;
 mod refunds;
 pub mod store;
@@ -26,6 +28,11 @@ pub fn router() -> Router<AppState> {
         .route("/parent/payments/{id}", get(parent::receipt))
         .route("/parent/bookings/{id}/pay", post(card::pay))
         .route("/parent/bookings/{id}/discount", post(discounts::apply))
+        .route("/parent/packages", get(packages::index))
+        .route("/parent/packages/success", get(packages::success))
+        .route("/parent/packages/{id}/buy", post(packages::buy))
+        .route("/admin/package-sales", get(packages::sales))
+        .route("/admin/package-sales/{id}/paid", post(packages::record_paid))
         .route("/admin/discounts", get(discounts::index).post(discounts::create))
         .route("/webhooks/stripe", post(card::webhook))
         .route("/admin/payments", get(admin::index).post(admin::create))

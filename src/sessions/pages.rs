@@ -794,8 +794,10 @@ pub async fn cancel(
         flash::push(&session, FlashKind::Error, "Only a scheduled session can be cancelled.").await?;
         return Ok(Redirect::to(&format!("/admin/sessions/{id}")).into_response());
     }
-    let cancelled = cancel_session(&state, &mut tx, &admin, &s, &reason).await?;
+    let mut card_refunds = Vec::new();
+    let cancelled = cancel_session(&state, &mut tx, &admin, &s, &reason, &mut card_refunds).await?;
     tx.commit().await?;
+    crate::payments::cancellation::settle(&state, &card_refunds).await;
     let message = format!("Session cancelled. {cancelled} booking(s) cancelled and the families emailed.");
     flash::push(&session, FlashKind::Success, message).await?;
     Ok(Redirect::to(&format!("/admin/sessions/{id}")).into_response())
@@ -884,8 +886,9 @@ pub async fn cancel_series(
     };
     let rest = store::this_and_following(&mut tx, &s).await?;
     let mut bookings = 0;
+    let mut card_refunds = Vec::new();
     for target in &rest {
-        bookings += cancel_session(&state, &mut tx, &admin, target, &reason).await?;
+        bookings += cancel_session(&state, &mut tx, &admin, target, &reason, &mut card_refunds).await?;
     }
     audit::record(
         &mut tx,
@@ -899,6 +902,7 @@ pub async fn cancel_series(
     )
     .await?;
     tx.commit().await?;
+    crate::payments::cancellation::settle(&state, &card_refunds).await;
     let message = format!(
         "{} session(s) cancelled. {bookings} booking(s) cancelled or changed and the families emailed.",
         rest.len()
@@ -909,14 +913,18 @@ pub async fn cancel_series(
 
 /// Cancels one scheduled session, locked by the caller: its bookings (or their places
 /// on it) with the families emailed, its shifts with the trainers emailed, and the audit
-/// row. Returns how many bookings were cancelled or lost a place.
+/// row. Paid places are refunded (offline now, card refunds queued into `card_refunds`
+/// for the caller to send once committed). Returns how many bookings were cancelled or
+/// lost a place.
 async fn cancel_session(
     state: &AppState,
     tx: &mut sqlx::PgConnection,
     admin: &Admin,
     s: &store::SessionRow,
     reason: &str,
+    card_refunds: &mut Vec<i64>,
 ) -> AppResult<usize> {
+    use crate::payments::cancellation::refund_cancelled;
     let tz = state.config.timezone;
     let id = s.id;
     // Cancelled first, so the places released below are not offered to the waitlist.
@@ -937,11 +945,20 @@ async fn cancel_session(
             )
             .await?
             {
-                Transition::Done => cancelled += 1,
+                Transition::Done => {
+                    cancelled += 1;
+                    let refund =
+                        refund_cancelled(state, &mut *tx, booking.booking_id, None, &why, admin.0.id).await?;
+                    card_refunds.extend(refund.card_refunds);
+                }
                 Transition::NotAllowed(_) | Transition::Missing => {}
             }
         } else {
-            // A booking for several sessions keeps the others; only this place goes.
+            // A booking for several sessions keeps the others; only this place goes,
+            // with its paid share refunded (worked out while the place still counts).
+            let refund =
+                refund_cancelled(state, &mut *tx, booking.booking_id, Some(id), &why, admin.0.id).await?;
+            card_refunds.extend(refund.card_refunds);
             store::release_places(&mut *tx, booking.booking_id, id).await?;
             audit::record(
                 &mut *tx,

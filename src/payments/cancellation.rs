@@ -1,0 +1,292 @@
+//! Money back when places are cancelled: an admin cancelling a session refunds each
+//! booking's paid share of it, a parent cancelling before the cut-off gets everything
+//! back. Cash and bank transfers are refunded in the cancelling transaction; card
+//! refunds are queued there (`cancellation_refunds`) and sent to Stripe after it
+//! commits, each claimed once, so no row lock is held over the HTTP call and no refund
+//! is sent or recorded twice. Never more than was paid: the database keeps it.
+
+use serde_json::json;
+use sqlx::{FromRow, PgConnection};
+
+use super::store;
+use crate::{AppState, audit, error::AppResult, notifications::Email, web::fmt};
+
+/// What a cancellation gave back: refunded now (offline) and queued for Stripe (card).
+#[derive(Debug, Default)]
+pub struct CancellationRefund {
+    pub total_pence: i64,
+    /// Package credits the cancelled places had used, given back.
+    pub credits_returned: u64,
+    pub card_refunds: Vec<i64>,
+}
+
+#[derive(FromRow)]
+struct Refundable {
+    id: i64,
+    method: String,
+    available_pence: i64,
+}
+
+/// The part of `net` that `part` of `whole` stands for, rounded down.
+pub fn share_pence(net: i64, part: i64, whole: i64) -> i64 {
+    if whole <= 0 || part <= 0 || net <= 0 { 0 } else { (net * part.min(whole)) / whole }
+}
+
+/// Splits `amount` over what each payment has left, newest payment first.
+fn allocate(amount: i64, available: &[i64]) -> Vec<i64> {
+    let mut left = amount;
+    available
+        .iter()
+        .map(|a| {
+            let take = left.min(*a).max(0);
+            left -= take;
+            take
+        })
+        .collect()
+}
+
+/// Refunds booking `booking_id` for a cancellation, inside the caller's transaction:
+/// everything paid (`session_id` None), or the paid share of its places on
+/// `session_id` (call before those places are released), and gives back the package
+/// credits those places used. Emails the parent about money refunded.
+pub async fn refund_cancelled(
+    state: &AppState,
+    conn: &mut PgConnection,
+    booking_id: i64,
+    session_id: Option<i64>,
+    reason: &str,
+    actor_id: i64,
+) -> AppResult<CancellationRefund> {
+    // Lock the taken payments first, then read what is left in a new statement (the
+    // snapshot of one statement would miss a refund committed while it waited).
+    sqlx::query(
+        "select 1 from payments where booking_id = $1 and status in ('succeeded', 'partially_refunded')
+         order by id for update",
+    )
+    .bind(booking_id)
+    .execute(&mut *conn)
+    .await?;
+    let payments: Vec<Refundable> = sqlx::query_as(
+        "select p.id, p.method,
+                (p.amount_pence - p.refunded_pence - coalesce((
+                    select sum(c.amount_pence) from cancellation_refunds c
+                     where c.payment_id = p.id and c.status in ('pending', 'sending')), 0))::bigint
+                    as available_pence
+           from payments p
+          where p.booking_id = $1 and p.status in ('succeeded', 'partially_refunded')
+          order by p.paid_at desc nulls last, p.id desc",
+    )
+    .bind(booking_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let net: i64 = payments.iter().map(|p| p.available_pence.max(0)).sum();
+    let amount = match session_id {
+        None => net,
+        Some(session_id) => {
+            let (part, whole): (i64, i64) = sqlx::query_as(
+                "select coalesce(sum(price_pence) filter (where session_id = $2), 0)::bigint,
+                        coalesce(sum(price_pence), 0)::bigint
+                   from booking_participants where booking_id = $1 and holds_place",
+            )
+            .bind(booking_id)
+            .bind(session_id)
+            .fetch_one(&mut *conn)
+            .await?;
+            share_pence(net, part, whole)
+        }
+    };
+    let mut done = CancellationRefund {
+        credits_returned: super::packages::return_credits(&mut *conn, booking_id, session_id, actor_id)
+            .await?,
+        ..CancellationRefund::default()
+    };
+    if amount <= 0 {
+        return Ok(done);
+    }
+    let available: Vec<i64> = payments.iter().map(|p| p.available_pence.max(0)).collect();
+    for (payment, take) in payments.iter().zip(allocate(amount, &available)) {
+        let Ok(take) = i32::try_from(take) else { continue };
+        if take <= 0 {
+            continue;
+        }
+        if payment.method == "card" {
+            let id: i64 = sqlx::query_scalar(
+                "insert into cancellation_refunds (payment_id, booking_id, amount_pence, reason)
+                 values ($1, $2, $3, $4) returning id",
+            )
+            .bind(payment.id)
+            .bind(booking_id)
+            .bind(take)
+            .bind(reason)
+            .fetch_one(&mut *conn)
+            .await?;
+            done.card_refunds.push(id);
+        } else {
+            let new = store::NewRefund {
+                payment_id: payment.id,
+                amount_pence: take,
+                reason,
+                stripe_refund_id: None,
+                recorded_by: Some(actor_id),
+            };
+            let refund_id = store::insert_refund(&mut *conn, &new).await?;
+            audit::record(
+                &mut *conn,
+                Some(actor_id),
+                "payment.refunded",
+                "payment",
+                Some(payment.id),
+                None,
+                Some(json!({ "refund_id": refund_id, "amount_pence": take, "reason": reason,
+                             "cancellation": true, "session_id": session_id })),
+            )
+            .await?;
+        }
+        done.total_pence += i64::from(take);
+    }
+    if let Some(balance) = store::balance(&mut *conn, booking_id).await? {
+        let email = Email {
+            to: balance.parent_email,
+            subject: format!("Refund for booking #{booking_id}"),
+            body: format!(
+                "Hello {},\n\n{reason}\n\nWe are refunding you {} for booking #{booking_id}. Card refunds \
+                 reach your account within a few days.\n\nYour payments: {}/parent/payments\n",
+                balance.parent_name,
+                fmt::pounds(done.total_pence),
+                state.config.base_url,
+            ),
+        };
+        state.outbox.queue(&mut *conn, &email).await?;
+    }
+    Ok(done)
+}
+
+#[derive(FromRow)]
+struct Claimed {
+    payment_id: i64,
+    amount_pence: i32,
+    reason: String,
+    intent: Option<String>,
+}
+
+/// Sends queued card refunds to Stripe, after the cancelling transaction committed.
+/// A failure is kept on the row (`failed`, with the error) for finance to follow up;
+/// it never undoes the cancellation.
+pub async fn settle(state: &AppState, ids: &[i64]) {
+    for id in ids {
+        if let Err(err) = settle_one(state, *id).await {
+            tracing::error!(error = ?err, cancellation_refund = id, "Could not settle a cancellation refund");
+        }
+    }
+}
+
+async fn fail(state: &AppState, id: i64, error: &str) -> AppResult<()> {
+    sqlx::query("update cancellation_refunds set status = 'failed', last_error = $2 where id = $1")
+        .bind(id)
+        .bind(error)
+        .execute(&state.pool)
+        .await?;
+    Ok(())
+}
+
+async fn settle_one(state: &AppState, id: i64) -> AppResult<()> {
+    // Claimed in its own short statement: a second caller finds it no longer pending.
+    let claimed: Option<Claimed> = sqlx::query_as(
+        "update cancellation_refunds c set status = 'sending'
+           from payments p
+          where c.id = $1 and c.status = 'pending' and p.id = c.payment_id
+         returning c.payment_id, c.amount_pence, c.reason, p.stripe_payment_intent_id as intent",
+    )
+    .bind(id)
+    .fetch_optional(&state.pool)
+    .await?;
+    let Some(claimed) = claimed else { return Ok(()) };
+    let (Some(stripe), Some(intent)) = (state.stripe.as_ref(), claimed.intent.as_deref()) else {
+        return fail(state, id, "Stripe is not set up for this card payment").await;
+    };
+    let refund = match stripe.refund(intent, i64::from(claimed.amount_pence), claimed.payment_id).await {
+        Ok(refund) => refund,
+        Err(err) => {
+            tracing::error!(error = ?err, "Stripe refund for a cancellation failed");
+            return fail(state, id, &format!("{err:#}")).await;
+        }
+    };
+    let mut tx = state.pool.begin().await?;
+    // The payment first, as the webhook does: if Stripe's echo of this refund is being
+    // recorded right now, we wait for it and then find its row rather than add another.
+    sqlx::query("select 1 from payments where id = $1 for update")
+        .bind(claimed.payment_id)
+        .execute(&mut *tx)
+        .await?;
+    let inserted: Option<i64> = match sqlx::query_scalar(
+        "insert into refunds (payment_id, amount_pence, reason, stripe_refund_id)
+         select $1, $2, $3, $4 where not exists (select 1 from refunds where stripe_refund_id = $4)
+         on conflict (stripe_refund_id) do nothing returning id",
+    )
+    .bind(claimed.payment_id)
+    .bind(claimed.amount_pence)
+    .bind(&claimed.reason)
+    .bind(&refund.id)
+    .fetch_optional(&mut *tx)
+    .await
+    {
+        Ok(inserted) => inserted,
+        Err(sqlx::Error::Database(e)) if e.constraint().is_some() => {
+            tx.rollback().await?;
+            let message = format!("Stripe refunded it ({}) but it does not fit the payment", refund.id);
+            return fail(state, id, &message).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let refund_id = match inserted {
+        Some(refund_id) => refund_id,
+        None => {
+            sqlx::query_scalar("select id from refunds where stripe_refund_id = $1")
+                .bind(&refund.id)
+                .fetch_one(&mut *tx)
+                .await?
+        }
+    };
+    sqlx::query(
+        "update cancellation_refunds set status = 'done', refund_id = $2, last_error = null where id = $1",
+    )
+    .bind(id)
+    .bind(refund_id)
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        None,
+        "payment.refunded",
+        "payment",
+        Some(claimed.payment_id),
+        None,
+        Some(json!({ "refund_id": refund_id, "amount_pence": claimed.amount_pence, "reason": claimed.reason,
+                     "stripe_refund_id": refund.id, "cancellation_refund_id": id })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_round_down_and_never_exceed_what_is_left() {
+        assert_eq!(share_pence(1300, 650, 1300), 650);
+        assert_eq!(share_pence(500, 650, 1300), 250);
+        assert_eq!(share_pence(1000, 1, 3), 333);
+        assert_eq!(share_pence(1000, 5, 3), 1000);
+        assert_eq!(share_pence(1000, 0, 3), 0);
+        assert_eq!(share_pence(0, 1, 3), 0);
+    }
+
+    #[test]
+    fn allocation_takes_the_newest_payment_first() {
+        assert_eq!(allocate(700, &[500, 400]), vec![500, 200]);
+        assert_eq!(allocate(300, &[500, 400]), vec![300, 0]);
+        assert_eq!(allocate(2000, &[500, 400]), vec![500, 400]);
+    }
+}

@@ -1,0 +1,312 @@
+//! Refunds on cancellation: an admin cancelling a session refunds each booking's paid
+//! share of it (cash and bank transfers recorded, cards through Stripe once the
+//! cancellation is committed), a parent cancelling before the cut-off gets everything
+//! back, and the families are emailed. Never more than was paid, each refund once.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use wiremock::{
+    Mock, MockServer, ResponseTemplate,
+    matchers::{method, path},
+};
+
+use crate::calendar_admin::coordinator;
+use crate::common::{
+    TestApp, TestClient,
+    client::location,
+    fixtures::{self, book, child, count, parent},
+    spawn_app, spawn_app_with,
+};
+
+const SECRET: &str = "whsec_test_cancellations";
+
+async fn pay_offline(finance: &TestClient, booking_id: i64, amount: &str, how: &str) {
+    let booking = booking_id.to_string();
+    let response = finance
+        .submit(
+            "/admin/payments/new",
+            "/admin/payments",
+            &[("booking", &booking), ("amount", amount), ("method", how)],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+}
+
+async fn last_booking(app: &TestApp) -> i64 {
+    sqlx::query_scalar("select max(id) from bookings").fetch_one(&app.pool).await.unwrap()
+}
+
+async fn refunded_on(app: &TestApp, booking_id: i64) -> i64 {
+    sqlx::query_scalar("select coalesce(sum(refunded_pence), 0)::bigint from payments where booking_id = $1")
+        .bind(booking_id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_a_session_refunds_each_paid_share_and_emails_the_families() {
+    let app = spawn_app().await;
+    let football = fixtures::activity(&app.pool, "Football", false, (4, 12), 24).await;
+    let series: i64 = sqlx::query_scalar(
+        "insert into series (activity_id, venue_id, name, recurrence_rule)
+         values ($1, $2, 'Autumn term', 'FREQ=WEEKLY') returning id",
+    )
+    .bind(football.id)
+    .bind(football.venue_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let first = fixtures::session(&app.pool, &football, 48, 10, Some(series)).await;
+    let second = fixtures::session(&app.pool, &football, 24 * 8, 10, Some(series)).await;
+
+    // One family books only the first session and pays cash.
+    let (one_id, one) = parent(&app, "one@example.com").await;
+    let maya = child(&app.pool, one_id, "Maya", 7).await;
+    let token = one.csrf_token("/parent").await;
+    assert_eq!(book(&one, &token, first, &[maya]).await.status(), 303);
+    let only_first = last_booking(&app).await;
+    // Another books the term (both sessions) and pays by bank transfer.
+    let (two_id, two) = parent(&app, "two@example.com").await;
+    let sam = child(&app.pool, two_id, "Sam", 8).await;
+    let token = two.csrf_token("/parent").await;
+    let (s, items) = (series.to_string(), [format!("{first}:{sam}"), format!("{second}:{sam}")]);
+    let fields = [("csrf_token", token.as_str()), ("series", &s), ("item", &items[0]), ("item", &items[1])];
+    assert_eq!(two.post_raw("/parent/bookings", &fields).await.status(), 303);
+    let term = last_booking(&app).await;
+    // A third has not paid.
+    let (three_id, three) = parent(&app, "three@example.com").await;
+    let ali = child(&app.pool, three_id, "Ali", 9).await;
+    let token = three.csrf_token("/parent").await;
+    assert_eq!(book(&three, &token, first, &[ali]).await.status(), 303);
+    let unpaid = last_booking(&app).await;
+
+    let finance = app.signed_in("finance@example.com", "admin", Some("finance")).await;
+    pay_offline(&finance, only_first, "6.50", "cash").await;
+    pay_offline(&finance, term, "13.00", "bank_transfer").await;
+
+    let office = coordinator(&app).await;
+    let page = format!("/admin/sessions/{first}");
+    let response = office.submit(&page, &format!("{page}/cancel"), &[("reason", "The hall flooded")]).await;
+    assert_eq!(response.status(), 303);
+
+    assert_eq!(refunded_on(&app, only_first).await, 650, "the whole booking");
+    assert_eq!(refunded_on(&app, term).await, 650, "the first session's share of the term");
+    assert_eq!(refunded_on(&app, unpaid).await, 0);
+    let statuses: Vec<String> =
+        sqlx::query_scalar("select status from payments order by id").fetch_all(&app.pool).await.unwrap();
+    assert_eq!(statuses, vec!["refunded", "partially_refunded"]);
+    assert_eq!(count(&app.pool, "select count(*) from refunds").await, 2);
+    assert_eq!(
+        count(&app.pool, "select count(*) from audit_log where action = 'payment.refunded'").await,
+        2,
+        "an audit row per refund"
+    );
+    let to: Vec<String> = sqlx::query_scalar(
+        "select to_address from outbox_emails where subject like 'Refund for booking%' order by to_address",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(to, vec!["one@example.com", "two@example.com"]);
+    let body: String = sqlx::query_scalar(
+        "select body_text from outbox_emails where subject like 'Refund for booking%' and to_address = 'two@example.com'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(body.contains("£6.50") && body.contains("The hall flooded"), "{body}");
+    let holds: bool = sqlx::query_scalar(
+        "select holds_place from booking_participants where booking_id = $1 and session_id = $2",
+    )
+    .bind(term)
+    .bind(second)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(holds, "the term keeps its second session");
+
+    // Cancelling the second session too refunds the rest of the term, and no more.
+    let page = format!("/admin/sessions/{second}");
+    let response = office.submit(&page, &format!("{page}/cancel"), &[("reason", "Coach unwell")]).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(refunded_on(&app, term).await, 1300);
+    assert_eq!(count(&app.pool, "select count(*) from refunds").await, 3);
+}
+
+fn sign(body: &str, timestamp: i64) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(format!("{timestamp}.{body}").as_bytes());
+    let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    format!("t={timestamp},v1={hex}")
+}
+
+async fn deliver(app: &TestApp, body: &serde_json::Value) -> u16 {
+    let body = body.to_string();
+    reqwest::Client::new()
+        .post(format!("{}/webhooks/stripe", app.address))
+        .header("stripe-signature", sign(&body, time::OffsetDateTime::now_utc().unix_timestamp()))
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// A booking on a session 48 hours away (cut-off 24), paid by card through the mock.
+async fn paid_by_card(app: &TestApp, mock: &MockServer) -> (TestClient, i64, i64) {
+    let act = fixtures::activity(&app.pool, "Swimming", false, (4, 12), 24).await;
+    let session_id = fixtures::session(&app.pool, &act, 48, 10, None).await;
+    let (parent_id, client) = parent(app, "card@example.com").await;
+    let child_id = child(&app.pool, parent_id, "Maya", 7).await;
+    let token = client.csrf_token("/parent").await;
+    assert_eq!(book(&client, &token, session_id, &[child_id]).await.status(), 303);
+    let booking_id = last_booking(app).await;
+    Mock::given(method("POST"))
+        .and(path("/v1/checkout/sessions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "id": "cs_test_c", "url": "https://checkout.stripe.test/pay/cs_test_c",
+        })))
+        .mount(mock)
+        .await;
+    let page = format!("/parent/bookings/{booking_id}");
+    let pay = client.submit(&page, &format!("{page}/pay"), &[]).await;
+    assert_eq!(location(&pay), "https://checkout.stripe.test/pay/cs_test_c");
+    let completed = serde_json::json!({
+        "id": "evt_paid_c", "type": "checkout.session.completed",
+        "data": { "object": { "id": "cs_test_c", "payment_status": "paid", "payment_intent": "pi_c" } },
+    });
+    assert_eq!(deliver(app, &completed).await, 200);
+    (client, booking_id, session_id)
+}
+
+async fn card_app(mock: &MockServer) -> TestApp {
+    spawn_app_with(&[
+        ("STRIPE_SECRET_KEY", "sk_test_cancellations"),
+        ("STRIPE_WEBHOOK_SECRET", SECRET),
+        ("STRIPE_API_BASE", &mock.uri()),
+    ])
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_session_refunds_a_card_payment_through_stripe_once() {
+    let mock = MockServer::start().await;
+    let app = card_app(&mock).await;
+    let (_parent, booking_id, session_id) = paid_by_card(&app, &mock).await;
+    Mock::given(method("POST"))
+        .and(path("/v1/refunds"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "id": "re_cancel", "object": "refund", "amount": 650, "status": "succeeded",
+        })))
+        .mount(&mock)
+        .await;
+
+    let office = coordinator(&app).await;
+    let page = format!("/admin/sessions/{session_id}");
+    let response = office.submit(&page, &format!("{page}/cancel"), &[("reason", "Pool closed")]).await;
+    assert_eq!(response.status(), 303);
+
+    let sent = mock.received_requests().await.unwrap();
+    let calls: Vec<_> = sent.iter().filter(|r| r.url.path() == "/v1/refunds").collect();
+    assert_eq!(calls.len(), 1);
+    let fields: Vec<(String, String)> = form_urlencoded::parse(&calls[0].body).into_owned().collect();
+    assert!(fields.contains(&("payment_intent".into(), "pi_c".into())), "{fields:?}");
+    assert!(fields.contains(&("amount".into(), "650".into())), "{fields:?}");
+    assert_eq!(refunded_on(&app, booking_id).await, 650);
+    let (stripe_id, status): (Option<String>, String) = sqlx::query_as(
+        "select f.stripe_refund_id, c.status from cancellation_refunds c join refunds f on f.id = c.refund_id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((stripe_id.as_deref(), status.as_str()), (Some("re_cancel"), "done"));
+    assert_eq!(
+        count(&app.pool, "select count(*) from outbox_emails where subject like 'Refund for%'").await,
+        1
+    );
+
+    // Stripe's echo of the same refund is not counted again.
+    let echoed = serde_json::json!({
+        "id": "evt_re_c", "type": "refund.created",
+        "data": { "object": { "id": "re_cancel", "object": "refund", "amount": 650, "status": "succeeded", "payment_intent": "pi_c" } },
+    });
+    assert_eq!(deliver(&app, &echoed).await, 200);
+    assert_eq!(count(&app.pool, "select count(*) from refunds").await, 1);
+    assert_eq!(refunded_on(&app, booking_id).await, 650);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stripe_refusing_a_cancellation_refund_keeps_the_cancellation_and_records_the_failure() {
+    let mock = MockServer::start().await;
+    let app = card_app(&mock).await;
+    let (_parent, booking_id, session_id) = paid_by_card(&app, &mock).await;
+    Mock::given(method("POST"))
+        .and(path("/v1/refunds"))
+        .respond_with(ResponseTemplate::new(500).set_body_json(serde_json::json!({
+            "error": { "type": "api_error", "message": "down" },
+        })))
+        .mount(&mock)
+        .await;
+    let office = coordinator(&app).await;
+    let page = format!("/admin/sessions/{session_id}");
+    let response = office.submit(&page, &format!("{page}/cancel"), &[("reason", "Pool closed")]).await;
+    assert_eq!(response.status(), 303);
+    let status: String = sqlx::query_scalar("select status from sessions where id = $1")
+        .bind(session_id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "cancelled");
+    assert_eq!(refunded_on(&app, booking_id).await, 0);
+    assert_eq!(
+        count(&app.pool, "select count(*) from cancellation_refunds where status = 'failed'").await,
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parent_cancelling_before_the_cut_off_gets_every_payment_back() {
+    let app = spawn_app().await;
+    let act = fixtures::activity(&app.pool, "Tennis", false, (4, 12), 24).await;
+    let open = fixtures::session(&app.pool, &act, 48, 10, None).await;
+    let closed = fixtures::session(&app.pool, &act, 10, 10, None).await;
+    let (parent_id, family) = parent(&app, "parent@example.com").await;
+    let maya = child(&app.pool, parent_id, "Maya", 7).await;
+    let token = family.csrf_token("/parent").await;
+    assert_eq!(book(&family, &token, open, &[maya]).await.status(), 303);
+    let cancellable = last_booking(&app).await;
+    assert_eq!(book(&family, &token, closed, &[maya]).await.status(), 303);
+    let too_late = last_booking(&app).await;
+    let finance = app.signed_in("finance@example.com", "admin", Some("finance")).await;
+    pay_offline(&finance, cancellable, "4.00", "cash").await;
+    pay_offline(&finance, cancellable, "2.50", "bank_transfer").await;
+    pay_offline(&finance, too_late, "6.50", "cash").await;
+
+    let page = format!("/parent/bookings/{too_late}");
+    let response = family.submit(&page, &format!("{page}/cancel"), &[]).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(refunded_on(&app, too_late).await, 0, "past the cut-off nothing is cancelled or refunded");
+
+    let page = format!("/parent/bookings/{cancellable}");
+    let response = family.submit(&page, &format!("{page}/cancel"), &[]).await;
+    assert_eq!(response.status(), 303);
+    assert!(family.get_text(&page).await.contains("£6.50 is being refunded"));
+    assert_eq!(refunded_on(&app, cancellable).await, 650);
+    let statuses: Vec<String> =
+        sqlx::query_scalar("select status from payments where booking_id = $1 order by id")
+            .bind(cancellable)
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(statuses, vec!["refunded", "refunded"]);
+    assert_eq!(
+        count(&app.pool, "select count(*) from outbox_emails where subject like 'Refund for%'").await,
+        1
+    );
+    // A second cancel changes nothing.
+    let again = family.post_raw(&format!("{page}/cancel"), &[("csrf_token", token.as_str())]).await;
+    assert_eq!(again.status(), 303);
+    assert_eq!(count(&app.pool, "select count(*) from refunds").await, 2);
+}
