@@ -331,9 +331,22 @@ async fn decide(
         typed.chars().take(2000).collect()
     };
     let mut tx = state.pool.begin().await?;
+    // The office cancelling or rejecting a booking gives back everything paid for it
+    // (and any package credits); refused transitions roll this back with the rest.
+    let refund = if matches!(to, BookingStatus::Cancelled | BookingStatus::Rejected) {
+        Some(
+            crate::payments::cancellation::refund_cancelled(&state, &mut tx, id, None, &reason, admin.0.id)
+                .await?,
+        )
+    } else {
+        None
+    };
     match super::transition(&state, &mut tx, id, to, &admin.0, &reason).await? {
         Transition::Done => {
             tx.commit().await?;
+            if let Some(refund) = &refund {
+                crate::payments::cancellation::settle(&state, &refund.card_refunds).await;
+            }
             let done = match to {
                 BookingStatus::Approved => "Booking approved; the parent has been emailed.",
                 BookingStatus::Rejected => "Booking rejected; the parent has been emailed the reason.",

@@ -310,3 +310,35 @@ async fn a_parent_cancelling_before_the_cut_off_gets_every_payment_back() {
     assert_eq!(again.status(), 303);
     assert_eq!(count(&app.pool, "select count(*) from refunds").await, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_office_cancelling_or_rejecting_a_booking_refunds_what_was_paid() {
+    let app = spawn_app().await;
+    let act = fixtures::activity(&app.pool, "Tennis", true, (4, 12), 24).await;
+    let first = fixtures::session(&app.pool, &act, 48, 10, None).await;
+    let second = fixtures::session(&app.pool, &act, 72, 10, None).await;
+    let (parent_id, family) = parent(&app, "parent@example.com").await;
+    let maya = child(&app.pool, parent_id, "Maya", 7).await;
+    let token = family.csrf_token("/parent").await;
+    book(&family, &token, first, &[maya]).await;
+    let to_cancel = last_booking(&app).await;
+    book(&family, &token, second, &[maya]).await;
+    let to_reject = last_booking(&app).await;
+    let finance = app.signed_in("finance@example.com", "admin", Some("finance")).await;
+    pay_offline(&finance, to_cancel, "6.50", "cash").await;
+    pay_offline(&finance, to_reject, "3.00", "bank_transfer").await;
+    let office = app.signed_in("coordinator@example.com", "admin", Some("coordinator")).await;
+
+    let page = format!("/admin/bookings/{to_cancel}");
+    let cancelled = office.submit(&page, &format!("{page}/cancel"), &[("reason", "Coach unwell")]).await;
+    assert_eq!(cancelled.status(), 303);
+    let page = format!("/admin/bookings/{to_reject}");
+    let rejected = office.submit(&page, &format!("{page}/reject"), &[("reason", "Too young")]).await;
+    assert_eq!(rejected.status(), 303);
+
+    assert_eq!(refunded_on(&app, to_cancel).await, 650);
+    assert_eq!(refunded_on(&app, to_reject).await, 300);
+    let reasons: Vec<String> =
+        sqlx::query_scalar("select reason from refunds order by id").fetch_all(&app.pool).await.unwrap();
+    assert_eq!(reasons, ["Coach unwell", "Too young"]);
+}
