@@ -119,6 +119,33 @@ pub struct IndexPage {
     pub refunds_total: String,
     pub outstanding: Vec<OutstandingLine>,
     pub outstanding_total: String,
+    pub failed_refunds: Vec<FailedRefundLine>,
+    pub package_sales: Vec<PackageSaleLine>,
+    pub package_sales_total: String,
+}
+
+pub struct FailedRefundLine {
+    pub id: i64,
+    pub booking_id: i64,
+    pub amount: String,
+    pub error: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct PackageSaleRow {
+    parent: String,
+    package: String,
+    method: Option<String>,
+    amount_pence: i32,
+    paid_at: Option<time::OffsetDateTime>,
+}
+
+pub struct PackageSaleLine {
+    pub date: String,
+    pub parent: String,
+    pub package: String,
+    pub method: String,
+    pub amount: String,
 }
 
 pub async fn index(
@@ -137,6 +164,39 @@ pub async fn index(
     let refunds_total: i64 = refunds.iter().map(|r| i64::from(r.amount_pence)).sum();
     let outstanding = store::outstanding(&mut conn, search.activity_id).await?;
     let outstanding_total: i64 = outstanding.iter().map(store::Balance::due_pence).sum();
+    let failed_refunds = super::cancellation::failed(&mut conn)
+        .await?
+        .into_iter()
+        .map(|f| FailedRefundLine {
+            id: f.id,
+            booking_id: f.booking_id,
+            amount: fmt::pounds(i64::from(f.amount_pence)),
+            error: f.last_error.unwrap_or_default(),
+        })
+        .collect();
+    // Packages are sold apart from bookings; their takings are shown beside them.
+    let sales: Vec<PackageSaleRow> = sqlx::query_as(
+        "select u.name as parent, k.name as package, s.method, s.amount_pence, s.paid_at
+         from package_purchases s join users u on u.id = s.parent_id join packages k on k.id = s.package_id
+         where s.status = 'paid' and ($1::timestamptz is null or s.paid_at >= $1)
+           and ($2::timestamptz is null or s.paid_at < $2)
+         order by s.paid_at desc",
+    )
+    .bind(search.from)
+    .bind(search.until)
+    .fetch_all(&mut *conn)
+    .await?;
+    let package_sales_total: i64 = sales.iter().map(|s| i64::from(s.amount_pence)).sum();
+    let package_sales = sales
+        .into_iter()
+        .map(|s| PackageSaleLine {
+            date: s.paid_at.map(|t| fmt::day_time(t, tz)).unwrap_or_default(),
+            parent: s.parent,
+            package: s.package,
+            method: s.method.as_deref().map(domain::method_label).unwrap_or_default().to_owned(),
+            amount: fmt::pounds(i64::from(s.amount_pence)),
+        })
+        .collect();
     let activities = store::activities(&mut conn)
         .await?
         .into_iter()
@@ -204,7 +264,33 @@ pub async fn index(
             })
             .collect(),
         outstanding_total: fmt::pounds(outstanding_total),
+        failed_refunds,
+        package_sales,
+        package_sales_total: fmt::pounds(package_sales_total),
     })
+}
+
+/// `Retry refund`: sends a card refund Stripe refused once more.
+pub async fn retry_refund(
+    State(state): State<AppState>,
+    admin: Admin,
+    session: tower_sessions::Session,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> AppResult<Response> {
+    admin.require(FINANCE)?;
+    let id = crate::web::parse_id(&id)?;
+    if !super::cancellation::retry(&state, id, admin.0.id).await? {
+        return Err(crate::error::AppError::NotFound);
+    }
+    let still_failed =
+        super::cancellation::failed(&mut *state.pool.acquire().await?).await?.iter().any(|f| f.id == id);
+    let (kind, message) = if still_failed {
+        (crate::web::flash::FlashKind::Error, "Stripe refused the refund again; see the error below.")
+    } else {
+        (crate::web::flash::FlashKind::Success, "Refund sent.")
+    };
+    crate::web::flash::push(&session, kind, message).await?;
+    Ok(axum::response::Redirect::to("/admin/payments").into_response())
 }
 
 /// `Export CSV`: the payments the current filters show, with a totals row that

@@ -180,6 +180,51 @@ pub async fn settle(state: &AppState, ids: &[i64]) {
     }
 }
 
+/// A card refund Stripe refused, for finance to see and retry.
+#[derive(FromRow)]
+pub struct FailedRefund {
+    pub id: i64,
+    pub booking_id: i64,
+    pub amount_pence: i32,
+    pub last_error: Option<String>,
+}
+
+pub async fn failed(conn: &mut PgConnection) -> sqlx::Result<Vec<FailedRefund>> {
+    sqlx::query_as(
+        "select id, booking_id, amount_pence, last_error from cancellation_refunds
+         where status = 'failed' order by created_at",
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Puts a failed card refund back in the queue and sends it again; returns whether it
+/// was there to retry.
+pub async fn retry(state: &AppState, id: i64, actor_id: i64) -> AppResult<bool> {
+    let mut tx = state.pool.begin().await?;
+    let requeued =
+        sqlx::query("update cancellation_refunds set status = 'pending' where id = $1 and status = 'failed'")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    if requeued.rows_affected() == 0 {
+        return Ok(false);
+    }
+    audit::record(
+        &mut tx,
+        Some(actor_id),
+        "payment.refund_retried",
+        "cancellation_refund",
+        Some(id),
+        None,
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    settle(state, &[id]).await;
+    Ok(true)
+}
+
 async fn fail(state: &AppState, id: i64, error: &str) -> AppResult<()> {
     sqlx::query("update cancellation_refunds set status = 'failed', last_error = $2 where id = $1")
         .bind(id)

@@ -40,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/payments/new", get(admin::new))
         .route("/admin/payments/{id}", get(refunds::show))
         .route("/admin/payments/{id}/refund", post(refunds::refund))
+        .route("/admin/card-refunds/{id}/retry", post(admin::retry_refund))
 }
 
 /// A payment as its family sees it (history, receipt, the booking page).

@@ -264,6 +264,29 @@ async fn stripe_refusing_a_cancellation_refund_keeps_the_cancellation_and_record
         count(&app.pool, "select count(*) from cancellation_refunds where status = 'failed'").await,
         1
     );
+
+    // Finance sees it, and retries once Stripe is back.
+    let finance = app.signed_in("finance@example.com", "admin", Some("finance")).await;
+    let listed = finance.get_text("/admin/payments").await;
+    assert!(listed.contains("Card refunds Stripe refused") && listed.contains("Retry refund"), "{listed}");
+    mock.reset().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/refunds"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "id": "re_retry", "object": "refund", "amount": 650, "status": "succeeded",
+        })))
+        .mount(&mock)
+        .await;
+    let failed: i64 =
+        sqlx::query_scalar("select id from cancellation_refunds").fetch_one(&app.pool).await.unwrap();
+    let retried =
+        finance.submit("/admin/payments", &format!("/admin/card-refunds/{failed}/retry"), &[]).await;
+    assert_eq!(retried.status(), 303);
+    assert_eq!(refunded_on(&app, booking_id).await, 650);
+    assert!(!finance.get_text("/admin/payments").await.contains("Card refunds Stripe refused"));
+    let again = finance.submit("/admin/payments", &format!("/admin/card-refunds/{failed}/retry"), &[]).await;
+    assert_eq!(again.status(), 404, "a refund that went through is not sent twice");
+    assert_eq!(refunded_on(&app, booking_id).await, 650);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -61,6 +61,15 @@ async fn bought_and_paid(app: &TestApp, family: &TestClient, package_id: i64) ->
         )
         .await;
     assert_eq!(response.status(), 303);
+    let amount: i32 = sqlx::query_scalar("select amount_pence from package_purchases where id = $1")
+        .bind(purchase)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let takings = finance.get_text("/admin/payments").await;
+    let expected =
+        format!("Taken for packages in this period: <strong>£{}.{:02}</strong>", amount / 100, amount % 100);
+    assert!(takings.contains(&expected), "package sales show beside booking payments");
     finance
 }
 
