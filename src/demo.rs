@@ -575,6 +575,31 @@ impl Demo<'_> {
         .execute(&mut *self.conn)
         .await
         .context("Failed to add the demo refund")?;
+        // Something to sell: session passes, and a code for new families.
+        sqlx::query(
+            "with pass as (
+                 insert into packages (name, description, kind, credits, price_pence, valid_days)
+                 values ('Football 10-session pass', 'Ten Saturday football sessions for the price of eight and a half.',
+                         'credits', 10, 5500, 180),
+                        ('Flexi 1:1 five-pack', 'Five one-to-one sessions, booked when it suits you.',
+                         'credits', 5, 20000, 120)
+                 returning id, name)
+             insert into package_activities (package_id, activity_id)
+             select pass.id, a.id from pass join activities a
+               on (pass.name like 'Football%' and a.name like 'Football%')
+               or (pass.name like 'Flexi%' and a.name like 'Flexi%')",
+        )
+        .execute(&mut *self.conn)
+        .await
+        .context("Failed to add the demo packages")?;
+        sqlx::query(
+            "insert into discount_codes (code, kind, percent_off, usage_limit, valid_until, created_by)
+             values ('WELCOME10', 'percent', 10, 50, current_date + 90, $1)",
+        )
+        .bind(finance)
+        .execute(&mut *self.conn)
+        .await
+        .context("Failed to add the demo discount code")?;
         Ok(())
     }
 
