@@ -7,7 +7,7 @@ WORKDIR /build
 
 # Dependency layer: build every dependency against a dummy crate, so that a change to
 # the project's own code does not rebuild them.
-COPY Cargo.toml Cargo.lock ./
+COPY Cargo.toml Cargo.lock build.rs ./
 RUN mkdir src \
  && echo 'fn main() {}' > src/main.rs \
  && touch src/lib.rs \
