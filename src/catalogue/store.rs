@@ -120,12 +120,7 @@ async fn set_qualifications(conn: &mut PgConnection, id: i64, names: &[String]) 
 
 /// Activates or deactivates; returns whether the activity exists.
 pub async fn set_activity_active(conn: &mut PgConnection, id: i64, active: bool) -> sqlx::Result<bool> {
-    let done = sqlx::query("update activities set is_active = $2 where id = $1")
-        .bind(id)
-        .bind(active)
-        .execute(conn)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    set_active(conn, "activities", id, active).await
 }
 
 #[derive(Clone, Debug, FromRow)]
@@ -184,12 +179,7 @@ pub async fn update_venue(conn: &mut PgConnection, id: i64, v: &Venue) -> sqlx::
 }
 
 pub async fn set_venue_active(conn: &mut PgConnection, id: i64, active: bool) -> sqlx::Result<bool> {
-    let done = sqlx::query("update venues set is_active = $2 where id = $1")
-        .bind(id)
-        .bind(active)
-        .execute(conn)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    set_active(conn, "venues", id, active).await
 }
 
 #[derive(Clone, Debug, FromRow)]
@@ -272,7 +262,18 @@ async fn set_package_activities(conn: &mut PgConnection, id: i64, activities: &[
 }
 
 pub async fn set_package_active(conn: &mut PgConnection, id: i64, active: bool) -> sqlx::Result<bool> {
-    let done = sqlx::query("update packages set is_active = $2 where id = $1")
+    set_active(conn, "packages", id, active).await
+}
+
+/// Activates or deactivates a row of one of the catalogue's tables; returns whether
+/// it exists. `table` is always one of ours, never user input.
+async fn set_active(
+    conn: &mut PgConnection,
+    table: &'static str,
+    id: i64,
+    active: bool,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(&format!("update {table} set is_active = $2 where id = $1"))
         .bind(id)
         .bind(active)
         .execute(conn)
