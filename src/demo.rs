@@ -134,6 +134,8 @@ struct ActivitySeed {
     capacity: i32,
     price_pence: i32,
     requires_approval: bool,
+    /// Paid by card when booking (with Stripe set up), places held meanwhile.
+    pay_at_booking: bool,
     /// Booking and cancellation cut-offs, in hours before the start.
     cutoffs: (i32, i32),
     children_per_trainer: Option<i32>,
@@ -147,6 +149,7 @@ const FOOTBALL: ActivitySeed = ActivitySeed {
     capacity: 12,
     price_pence: 650,
     requires_approval: false,
+    pay_at_booking: false,
     cutoffs: (12, 24),
     children_per_trainer: Some(8),
 };
@@ -158,6 +161,7 @@ const MULTI_SPORTS: ActivitySeed = ActivitySeed {
     capacity: 16,
     price_pence: 800,
     requires_approval: true,
+    pay_at_booking: false,
     cutoffs: (24, 48),
     children_per_trainer: Some(8),
 };
@@ -169,6 +173,7 @@ const FIRST_AID: ActivitySeed = ActivitySeed {
     capacity: 12,
     price_pence: 9500,
     requires_approval: true,
+    pay_at_booking: true,
     cutoffs: (72, 168),
     children_per_trainer: None,
 };
@@ -180,6 +185,7 @@ const FLEXI: ActivitySeed = ActivitySeed {
     capacity: 1,
     price_pence: 4500,
     requires_approval: false,
+    pay_at_booking: false,
     cutoffs: (24, 24),
     children_per_trainer: Some(1),
 };
@@ -191,6 +197,7 @@ const MINI_TENNIS: ActivitySeed = ActivitySeed {
     capacity: 8,
     price_pence: 600,
     requires_approval: true,
+    pay_at_booking: false,
     cutoffs: (12, 24),
     children_per_trainer: Some(8),
 };
@@ -592,6 +599,28 @@ impl Demo<'_> {
         .execute(&mut *self.conn)
         .await
         .context("Failed to add the demo packages")?;
+        // The demo family bought the football pass at the office: ten credits to use.
+        sqlx::query(
+            "with bought as (
+                 insert into package_purchases (parent_id, package_id, credits, amount_pence, method, status,
+                                                reference, recorded_by, paid_at, created_at)
+                 select u.id, p.id, p.credits, p.price_pence, 'cash', 'paid', 'DEMO-PASS', $1,
+                        now() - interval '3 days', now() - interval '3 days'
+                   from users u, packages p
+                  where u.email = 'parent@portico.test' and p.name like 'Football%'
+                 returning id, parent_id, package_id, credits),
+             credit as (
+                 insert into package_credits (purchase_id, parent_id, package_id, expires_at)
+                 select b.id, b.parent_id, b.package_id, now() + make_interval(days => p.valid_days)
+                   from bought b join packages p on p.id = b.package_id
+                 returning id, purchase_id)
+             insert into package_credit_movements (package_credit_id, change, kind, created_by)
+             select c.id, b.credits, 'purchase', $1 from credit c join bought b on b.id = c.purchase_id",
+        )
+        .bind(finance)
+        .execute(&mut *self.conn)
+        .await
+        .context("Failed to add the demo package purchase")?;
         sqlx::query(
             "insert into discount_codes (code, kind, percent_off, usage_limit, valid_until, created_by)
              values ('WELCOME10', 'percent', 10, 50, current_date + 90, $1)",
@@ -649,8 +678,8 @@ impl Demo<'_> {
         let id = sqlx::query_scalar::<_, i64>(
             "insert into activities (name, description, min_age_years, max_age_years, \
              default_duration_minutes, default_capacity, price_pence, requires_approval, \
-             booking_cutoff_hours, cancellation_cutoff_hours, children_per_trainer) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning id",
+             booking_cutoff_hours, cancellation_cutoff_hours, children_per_trainer, pay_at_booking) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) returning id",
         )
         .bind(a.name)
         .bind(a.description)
@@ -663,6 +692,7 @@ impl Demo<'_> {
         .bind(a.cutoffs.0)
         .bind(a.cutoffs.1)
         .bind(a.children_per_trainer)
+        .bind(a.pay_at_booking)
         .fetch_one(&mut *self.conn)
         .await
         .with_context(|| format!("Failed to insert activity {}", a.name))?;

@@ -1,5 +1,6 @@
-//! Housekeeping that runs every minute in every app process: expiring waitlist offers
-//! and sending tomorrow's reminders to families and trainers. Each step is safe to run concurrently (row locks,
+//! Housekeeping that runs every minute in every app process: expiring waitlist offers,
+//! releasing places whose card payment did not come, and sending tomorrow's reminders
+//! to families and trainers. Each step is safe to run concurrently (row locks,
 //! SKIP LOCKED, unique rows), so no process needs to be the leader.
 
 use std::time::Duration;
@@ -13,6 +14,9 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
             every_minute.tick().await;
             if let Err(err) = crate::waitlist::sweep(&state).await {
                 tracing::warn!(error = ?err, "waitlist sweep failed");
+            }
+            if let Err(err) = crate::payments::holds::sweep(&state).await {
+                tracing::warn!(error = ?err, "ending payment holds failed");
             }
             if let Err(err) = crate::bookings::reminders::send_due(&state).await {
                 tracing::warn!(error = ?err, "sending reminders failed");

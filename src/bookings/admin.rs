@@ -67,13 +67,15 @@ pub struct IndexPage {
     pub bookings: Vec<QueueLine>,
 }
 
-const STATUSES: [BookingStatus; 7] = [
+const STATUSES: [BookingStatus; 9] = [
     BookingStatus::Pending,
+    BookingStatus::AwaitingPayment,
     BookingStatus::ChangesRequested,
     BookingStatus::Approved,
     BookingStatus::Rejected,
     BookingStatus::Cancelled,
     BookingStatus::Completed,
+    BookingStatus::Lapsed,
     BookingStatus::Draft,
 ];
 
@@ -335,17 +337,25 @@ async fn decide(
     // (and any package credits); refused transitions roll this back with the rest.
     let refund = if matches!(to, BookingStatus::Cancelled | BookingStatus::Rejected) {
         Some(
-            crate::payments::cancellation::refund_cancelled(&state, &mut tx, id, None, &reason, admin.0.id)
-                .await?,
+            crate::payments::cancellation::refund_cancelled(
+                &state,
+                &mut tx,
+                id,
+                None,
+                &reason,
+                Some(admin.0.id),
+            )
+            .await?,
         )
     } else {
         None
     };
-    match super::transition(&state, &mut tx, id, to, &admin.0, &reason).await? {
+    match super::transition(&state, &mut tx, id, to, Some(&admin.0), &reason).await? {
         Transition::Done => {
             tx.commit().await?;
             if let Some(refund) = &refund {
                 crate::payments::cancellation::settle(&state, &refund.card_refunds).await;
+                crate::payments::holds::close_checkouts(&state, id).await;
             }
             let done = match to {
                 BookingStatus::Approved => "Booking approved; the parent has been emailed.",
@@ -421,7 +431,7 @@ pub async fn approve_many(
     let mut approved = 0;
     for id in &ids {
         if let Transition::Done =
-            super::transition(&state, &mut tx, *id, BookingStatus::Approved, &admin.0, "").await?
+            super::transition(&state, &mut tx, *id, BookingStatus::Approved, Some(&admin.0), "").await?
         {
             approved += 1;
         }

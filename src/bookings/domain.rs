@@ -7,24 +7,30 @@ use time::{Date, Duration, OffsetDateTime};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BookingStatus {
     Draft,
+    /// Places held while the parent pays by card; lapses if the checkout expires.
+    AwaitingPayment,
     Pending,
     ChangesRequested,
     Approved,
     Rejected,
     Cancelled,
     Completed,
+    /// Not paid before its checkout expired: the places went back.
+    Lapsed,
 }
 
 impl BookingStatus {
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "draft" => Self::Draft,
+            "awaiting_payment" => Self::AwaitingPayment,
             "pending" => Self::Pending,
             "changes_requested" => Self::ChangesRequested,
             "approved" => Self::Approved,
             "rejected" => Self::Rejected,
             "cancelled" => Self::Cancelled,
             "completed" => Self::Completed,
+            "lapsed" => Self::Lapsed,
             _ => return None,
         })
     }
@@ -32,38 +38,48 @@ impl BookingStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Draft => "draft",
+            Self::AwaitingPayment => "awaiting_payment",
             Self::Pending => "pending",
             Self::ChangesRequested => "changes_requested",
             Self::Approved => "approved",
             Self::Rejected => "rejected",
             Self::Cancelled => "cancelled",
             Self::Completed => "completed",
+            Self::Lapsed => "lapsed",
         }
     }
 
     pub fn label(self) -> &'static str {
         match self {
             Self::Draft => "Draft",
+            Self::AwaitingPayment => "Awaiting payment",
             Self::Pending => "Waiting for approval",
             Self::ChangesRequested => "Changes requested",
             Self::Approved => "Confirmed",
             Self::Rejected => "Rejected",
             Self::Cancelled => "Cancelled",
             Self::Completed => "Completed",
+            Self::Lapsed => "Not paid in time",
         }
     }
 
     /// Whether the booking keeps its places in this state.
     pub fn holds_places(self) -> bool {
-        matches!(self, Self::Pending | Self::ChangesRequested | Self::Approved | Self::Completed)
+        matches!(
+            self,
+            Self::AwaitingPayment | Self::Pending | Self::ChangesRequested | Self::Approved | Self::Completed
+        )
     }
 
-    /// The transitions a user may make; anything else is refused.
+    /// The transitions a user (or a payment) may make; anything else is refused. The
+    /// office may confirm or reject a booking before it is paid; only an unpaid
+    /// checkout makes it lapse, and a lapsed booking stays lapsed.
     pub fn can_become(self, next: Self) -> bool {
         use BookingStatus::*;
         matches!(
             (self, next),
             (Draft, Pending | Cancelled)
+                | (AwaitingPayment, Pending | Approved | Rejected | Cancelled | Lapsed)
                 | (Pending, Approved | Rejected | ChangesRequested | Cancelled)
                 | (ChangesRequested, Pending | Approved | Rejected | Cancelled)
                 | (Approved, Cancelled | Completed)
@@ -131,7 +147,17 @@ mod tests {
 
     #[test]
     fn statuses_round_trip_and_unknown_ones_are_refused() {
-        for s in [Draft, Pending, ChangesRequested, Approved, Rejected, Cancelled, Completed] {
+        for s in [
+            Draft,
+            AwaitingPayment,
+            Pending,
+            ChangesRequested,
+            Approved,
+            Rejected,
+            Cancelled,
+            Completed,
+            Lapsed,
+        ] {
             assert_eq!(BookingStatus::parse(s.as_str()), Some(s));
         }
         assert_eq!(BookingStatus::parse("approved; drop table"), None);
@@ -147,12 +173,16 @@ mod tests {
         assert!(!Cancelled.can_become(Pending));
         assert!(!Approved.can_become(Pending));
         assert!(!Completed.can_become(Cancelled));
+        assert!(AwaitingPayment.can_become(Lapsed) && AwaitingPayment.can_become(Pending));
+        assert!(!Pending.can_become(Lapsed), "only an unpaid checkout lapses");
+        assert!(!Lapsed.can_become(Pending) && !Lapsed.can_become(Approved), "a lapse is final");
     }
 
     #[test]
     fn places_are_held_while_the_booking_stands() {
         assert!(Pending.holds_places() && Approved.holds_places() && ChangesRequested.holds_places());
         assert!(!Draft.holds_places() && !Rejected.holds_places() && !Cancelled.holds_places());
+        assert!(AwaitingPayment.holds_places() && !Lapsed.holds_places());
     }
 
     #[test]

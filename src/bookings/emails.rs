@@ -30,7 +30,14 @@ pub fn for_status(booking: &Booking, status: BookingStatus, reason: &str, base_u
                 format!("Your booking has been cancelled.\n\nReason: {reason}")
             },
         ),
-        BookingStatus::Draft | BookingStatus::Completed => return None,
+        BookingStatus::Lapsed => (
+            format!("Booking #{} was not paid in time", booking.id),
+            "The card payment for your booking was not completed before its time ran out, so the \
+             places we were holding have been released. If places are left you can book again."
+                .to_owned(),
+        ),
+        // The parent is on Stripe's payment page; the confirmation follows the payment.
+        BookingStatus::Draft | BookingStatus::AwaitingPayment | BookingStatus::Completed => return None,
     };
     Some(Email {
         to: booking.parent_email.clone(),

@@ -51,27 +51,28 @@ pub enum Transition {
 }
 
 /// Moves booking `id` to `to` within `conn`'s transaction: locks it, checks the state
-/// machine, releases places if needed, records history, audit (for staff) and email.
+/// machine, releases places if needed, records history, audit (for staff and for
+/// Portico itself, `actor` None) and email.
 pub async fn transition(
     state: &AppState,
     conn: &mut PgConnection,
     id: i64,
     to: BookingStatus,
-    actor: &crate::auth::User,
+    actor: Option<&crate::auth::User>,
     reason: &str,
 ) -> AppResult<Transition> {
     let Some(from) = store::lock_status(conn, id).await? else { return Ok(Transition::Missing) };
     if !from.can_become(to) {
         return Ok(Transition::NotAllowed(from));
     }
-    let mut released = store::change_status(conn, id, from, to, actor.id, reason).await?;
+    let mut released = store::change_status(conn, id, from, to, actor.map(|a| a.id), reason).await?;
     released.sort_unstable();
     released.dedup();
     crate::waitlist::offer_free_places(state, conn, &released).await?;
-    if actor.role == crate::auth::Role::Admin {
+    if actor.is_none_or(|a| a.role == crate::auth::Role::Admin) {
         audit::record(
             conn,
-            Some(actor.id),
+            actor.map(|a| a.id),
             &format!("booking.{to}"),
             "booking",
             Some(id),

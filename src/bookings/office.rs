@@ -155,7 +155,9 @@ pub async fn create(
     let mut items = [NewItem { session_id: target.id, child_id: child.id, price_pence: target.price_pence }];
     let note = "Booked by the office";
     let booking_id =
-        match store::create(&mut tx, f.id, admin.0.id, BookingStatus::Approved, &mut items, note).await {
+        match store::create(&mut tx, f.id, admin.0.id, (BookingStatus::Approved, None), &mut items, note)
+            .await
+        {
             Ok(id) => id,
             Err(BookingError::Database(err)) => return Err(err.into()),
             Err(conflict) => {

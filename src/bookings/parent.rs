@@ -23,7 +23,7 @@ use crate::{
     AppState,
     auth::Parent,
     error::{AppError, AppResult},
-    payments::PaymentLine,
+    payments::{PaymentLine, holds},
     web::{
         PageContext,
         flash::{self, FlashKind},
@@ -324,6 +324,8 @@ pub struct ReviewPage {
     pub problems: usize,
     pub message: Option<String>,
     pub requires_approval: bool,
+    /// The parent pays by card straight after `Book`.
+    pub pay_first: bool,
     pub note: String,
     /// Package credits the parent could use on these places; the choice to use them.
     pub credits_usable: i64,
@@ -404,12 +406,30 @@ async fn plan(
     Ok((lines, items))
 }
 
+/// What the parent must know before booking these sessions.
+#[derive(Clone, Copy)]
+struct Rules {
+    /// The office confirms the booking.
+    requires_approval: bool,
+    /// Paid by card now; places held meanwhile.
+    pay_first: bool,
+}
+
+impl Rules {
+    fn of(state: &AppState, sessions: &[SessionInfo]) -> Self {
+        Self {
+            requires_approval: sessions.iter().any(|s| s.requires_approval),
+            pay_first: holds::pay_first(state, sessions),
+        }
+    }
+}
+
 fn review_page(
     ctx: PageContext,
     source: Source,
     lines: Vec<ReviewLine>,
     items: &[NewItem],
-    requires_approval: bool,
+    rules: Rules,
 ) -> ReviewPage {
     let total: i64 = items.iter().map(|i| i64::from(i.price_pence)).sum();
     let problems = lines.iter().filter(|l| l.problem.is_some()).count();
@@ -427,7 +447,8 @@ fn review_page(
         problems,
         lines,
         message: None,
-        requires_approval,
+        requires_approval: rules.requires_approval,
+        pay_first: rules.pay_first,
         note: String::new(),
         credits_usable: 0,
         use_credits: false,
@@ -466,8 +487,8 @@ pub async fn review(
     let (sessions, back) = chosen_sessions(&mut conn, &query).await?;
     let child_ids = query.ids("child");
     let (lines, items) = plan(&state, &mut conn, parent.id, &sessions, &child_ids).await?;
-    let requires_approval = sessions.iter().any(|s| s.requires_approval);
-    let mut page = review_page(ctx, back, lines, &items, requires_approval);
+    let rules = Rules::of(&state, &sessions);
+    let mut page = review_page(ctx, back, lines, &items, rules);
     page.credits_usable = usable_credits(&mut conn, parent.id, &sessions, &items).await?;
     page.use_credits = page.credits_usable > 0;
     if page.lines.is_empty() {
@@ -497,11 +518,11 @@ pub async fn create(
     let reviewed_still_fine =
         !wanted.is_empty() && wanted.iter().all(|w| items.iter().any(|i| (i.session_id, i.child_id) == *w));
     items.retain(|i| wanted.contains(&(i.session_id, i.child_id)));
-    let requires_approval = sessions.iter().any(|s| s.requires_approval);
+    let rules = Rules::of(&state, &sessions);
     let note = form.get("note").unwrap_or_default().chars().take(2000).collect::<String>();
 
     if !reviewed_still_fine {
-        let mut page = review_page(ctx, back, lines, &items, requires_approval);
+        let mut page = review_page(ctx, back, lines, &items, rules);
         page.note = note;
         page.credits_usable = usable_credits(&mut tx, parent.id, &sessions, &items).await?;
         page.use_credits = form.get("use_credits").is_some();
@@ -515,7 +536,7 @@ pub async fn create(
         return render_with(StatusCode::CONFLICT, &page);
     }
 
-    let submitted = if requires_approval { BookingStatus::Pending } else { BookingStatus::Approved };
+    let submitted = if rules.requires_approval { BookingStatus::Pending } else { BookingStatus::Approved };
     // "Save for later" keeps a draft that holds no place until it is submitted.
     let status = if form.get("draft").is_some() { BookingStatus::Draft } else { submitted };
     // Package credits: one a place of a covered activity, while the parent has any;
@@ -537,27 +558,33 @@ pub async fn create(
             item.price_pence = 0;
         }
     }
-    let booking_id = match store::create(&mut tx, parent.id, parent.id, status, &mut items, &note).await {
-        Ok(id) => id,
-        Err(BookingError::Database(err)) => return Err(err.into()),
-        Err(conflict) => {
-            tx.rollback().await?;
-            let mut conn = state.pool.acquire().await?;
-            let (lines, items) = plan(&state, &mut conn, parent.id, &sessions, &child_ids).await?;
-            let mut page = review_page(ctx, back, lines, &items, requires_approval);
-            page.note = note;
-            page.credits_usable = usable_credits(&mut conn, parent.id, &sessions, &items).await?;
-            page.use_credits = form.get("use_credits").is_some();
-            page.discount_code = form.get("discount_code").unwrap_or_default().chars().take(64).collect();
-            page.message = Some(match conflict {
-                BookingError::Full { .. } => {
-                    "Sorry: the last place has just gone. Check the dates below and book again.".into()
-                }
-                _ => "One of these children is already booked on one of these dates.".into(),
-            });
-            return render_with(StatusCode::CONFLICT, &page);
-        }
-    };
+    // An activity paid for when booking holds the places only while the parent pays.
+    let pay_first =
+        status != BookingStatus::Draft && rules.pay_first && items.iter().any(|i| i.price_pence > 0);
+    let (status, hold) =
+        if pay_first { (BookingStatus::AwaitingPayment, Some(holds::deadline())) } else { (status, None) };
+    let booking_id =
+        match store::create(&mut tx, parent.id, parent.id, (status, hold), &mut items, &note).await {
+            Ok(id) => id,
+            Err(BookingError::Database(err)) => return Err(err.into()),
+            Err(conflict) => {
+                tx.rollback().await?;
+                let mut conn = state.pool.acquire().await?;
+                let (lines, items) = plan(&state, &mut conn, parent.id, &sessions, &child_ids).await?;
+                let mut page = review_page(ctx, back, lines, &items, rules);
+                page.note = note;
+                page.credits_usable = usable_credits(&mut conn, parent.id, &sessions, &items).await?;
+                page.use_credits = form.get("use_credits").is_some();
+                page.discount_code = form.get("discount_code").unwrap_or_default().chars().take(64).collect();
+                page.message = Some(match conflict {
+                    BookingError::Full { .. } => {
+                        "Sorry: the last place has just gone. Check the dates below and book again.".into()
+                    }
+                    _ => "One of these children is already booked on one of these dates.".into(),
+                });
+                return render_with(StatusCode::CONFLICT, &page);
+            }
+        };
     crate::payments::packages::record_uses(&mut tx, booking_id, &credit_uses, parent.id).await?;
     let typed_code: String = form.get("discount_code").unwrap_or_default().trim().chars().take(64).collect();
     let mut discount_note = None;
@@ -577,7 +604,7 @@ pub async fn create(
                 tx.rollback().await?;
                 let mut conn = state.pool.acquire().await?;
                 let (lines, items) = plan(&state, &mut conn, parent.id, &sessions, &child_ids).await?;
-                let mut page = review_page(ctx, back, lines, &items, requires_approval);
+                let mut page = review_page(ctx, back, lines, &items, rules);
                 page.credits_usable = usable_credits(&mut conn, parent.id, &sessions, &items).await?;
                 page.use_credits = form.get("use_credits").is_some();
                 page.note = note;
@@ -587,8 +614,18 @@ pub async fn create(
             }
         }
     }
+    let mut status = status;
+    if status == BookingStatus::AwaitingPayment && nothing_due(&mut tx, booking_id).await? {
+        // A discount covered it all: nothing to wait for.
+        store::change_status(&mut tx, booking_id, status, submitted, Some(parent.id), "Nothing to pay")
+            .await?;
+        status = submitted;
+    }
     super::notify_created(&state, &mut tx, booking_id, status).await?;
     tx.commit().await?;
+    if status == BookingStatus::AwaitingPayment {
+        return pay_for_held_places(&state, &session, booking_id, &parent).await;
+    }
     let message = match status {
         BookingStatus::Draft => "Saved as a draft. No place is held until you submit it.",
         BookingStatus::Pending => "Booking received. The office will confirm it; we have emailed you.",
@@ -604,6 +641,36 @@ pub async fn create(
     }
     flash::push(&session, FlashKind::Success, message).await?;
     Ok(Redirect::to(&format!("/parent/bookings/{booking_id}")).into_response())
+}
+
+/// Whether nothing is left to pay on a new booking (credits and a discount covered it).
+async fn nothing_due(conn: &mut sqlx::PgConnection, booking_id: i64) -> AppResult<bool> {
+    let balance = crate::payments::store::lock_balance(conn, booking_id).await?;
+    Ok(balance.is_none_or(|b| b.due_pence() == 0))
+}
+
+/// Sends the parent to Stripe for places just held. If Stripe cannot be reached the
+/// places stay held until the hold ends, and the booking page offers `Pay now` again.
+async fn pay_for_held_places(
+    state: &AppState,
+    session: &Session,
+    booking_id: i64,
+    parent: &crate::auth::User,
+) -> AppResult<Response> {
+    let mut tx = state.pool.begin().await?;
+    let balance =
+        crate::payments::store::lock_balance(&mut tx, booking_id).await?.ok_or(AppError::NotFound)?;
+    let started =
+        crate::payments::start_checkout(state, &mut tx, &balance, parent.id, Some(holds::deadline())).await?;
+    tx.commit().await?;
+    match started {
+        Ok(url) => Ok(Redirect::to(&url).into_response()),
+        Err(not_started) => {
+            let message = format!("{} Your places are held for 30 minutes meanwhile.", not_started.message());
+            flash::push(session, FlashKind::Error, message).await?;
+            Ok(Redirect::to(&format!("/parent/bookings/{booking_id}")).into_response())
+        }
+    }
 }
 
 pub struct BookingLine {
@@ -690,6 +757,8 @@ pub struct ShowPage {
     pub cancel_note: Option<String>,
     pub changes_requested: Option<String>,
     pub is_draft: bool,
+    /// Until when the places wait for a card payment.
+    pub held_until: Option<String>,
 }
 
 pub(super) fn history_lines(history: Vec<store::Change>, tz: &time_tz::Tz) -> Vec<HistoryLine> {
@@ -784,6 +853,10 @@ pub async fn show(
         cancel_note,
         changes_requested,
         is_draft: status == BookingStatus::Draft,
+        held_until: booking
+            .payment_due_by
+            .filter(|_| status == BookingStatus::AwaitingPayment)
+            .map(|t| fmt::time_of_day(t, tz)),
     })
 }
 
@@ -807,7 +880,9 @@ pub async fn cancel(
     }
     let reason =
         form.get("reason").unwrap_or("Cancelled by the parent").chars().take(500).collect::<String>();
-    match super::transition(&state, &mut tx, booking.id, BookingStatus::Cancelled, &parent, &reason).await? {
+    match super::transition(&state, &mut tx, booking.id, BookingStatus::Cancelled, Some(&parent), &reason)
+        .await?
+    {
         Transition::Done => {
             // Only possible before the cut-off, so everything paid comes back.
             let refund = crate::payments::cancellation::refund_cancelled(
@@ -816,11 +891,12 @@ pub async fn cancel(
                 booking.id,
                 None,
                 &format!("Booking #{} was cancelled: {reason}", booking.id),
-                parent.id,
+                Some(parent.id),
             )
             .await?;
             tx.commit().await?;
             crate::payments::cancellation::settle(&state, &refund.card_refunds).await;
+            holds::close_checkouts(&state, booking.id).await;
             let mut message = if refund.total_pence > 0 {
                 format!(
                     "Booking cancelled. Your places have been released and {} is being refunded.",
@@ -857,7 +933,7 @@ pub async fn resubmit(
         return Ok(Redirect::to(&back).into_response());
     }
     if let Transition::Done =
-        super::transition(&state, &mut tx, booking.id, BookingStatus::Pending, &parent, &reply).await?
+        super::transition(&state, &mut tx, booking.id, BookingStatus::Pending, Some(&parent), &reply).await?
     {
         tx.commit().await?;
         flash::push(&session, FlashKind::Success, "Sent back to the office for approval.").await?;
@@ -887,8 +963,11 @@ pub async fn submit(
         return Ok(Redirect::to(&back).into_response());
     }
     let ids: Vec<i64> = participants.iter().map(|p| p.session_id).collect();
-    let requires_approval = store::sessions_by_id(&mut tx, &ids).await?.iter().any(|s| s.requires_approval);
-    let to = if requires_approval { BookingStatus::Pending } else { BookingStatus::Approved };
+    let sessions = store::sessions_by_id(&mut tx, &ids).await?;
+    let requires_approval = sessions.iter().any(|s| s.requires_approval);
+    let submitted = if requires_approval { BookingStatus::Pending } else { BookingStatus::Approved };
+    let pay_first = holds::pay_first(&state, &sessions) && participants.iter().any(|p| p.price_pence > 0);
+    let mut to = if pay_first { BookingStatus::AwaitingPayment } else { submitted };
     match store::take_places(&mut tx, booking.id).await {
         Ok(()) => {}
         Err(BookingError::Database(err)) => return Err(err.into()),
@@ -899,9 +978,19 @@ pub async fn submit(
             return Ok(Redirect::to(&back).into_response());
         }
     }
-    store::change_status(&mut tx, booking.id, BookingStatus::Draft, to, parent.id, "Submitted").await?;
+    if to == BookingStatus::AwaitingPayment {
+        holds::set_deadline(&mut tx, booking.id, holds::deadline()).await?;
+    }
+    store::change_status(&mut tx, booking.id, BookingStatus::Draft, to, Some(parent.id), "Submitted").await?;
+    if to == BookingStatus::AwaitingPayment && nothing_due(&mut tx, booking.id).await? {
+        store::change_status(&mut tx, booking.id, to, submitted, Some(parent.id), "Nothing to pay").await?;
+        to = submitted;
+    }
     super::notify_created(&state, &mut tx, booking.id, to).await?;
     tx.commit().await?;
+    if to == BookingStatus::AwaitingPayment {
+        return pay_for_held_places(&state, &session, booking.id, &parent).await;
+    }
     let message = if requires_approval {
         "Submitted for approval."
     } else {

@@ -29,6 +29,7 @@ pub struct SessionInfo {
     pub booking_cutoff_hours: i32,
     pub cancellation_cutoff_hours: i32,
     pub requires_approval: bool,
+    pub pay_at_booking: bool,
     pub status: String,
 }
 
@@ -43,7 +44,7 @@ const SESSION_SELECT: &str = "
     select s.id, s.activity_id, a.name as activity, a.description, v.name as venue,
            v.address as venue_address, s.series_id, se.name as series_name, s.starts_at, s.ends_at,
            s.capacity, s.places_taken, s.places_offered, s.price_pence, a.min_age_years, a.max_age_years,
-           a.booking_cutoff_hours, a.cancellation_cutoff_hours, a.requires_approval, s.status
+           a.booking_cutoff_hours, a.cancellation_cutoff_hours, a.requires_approval, a.pay_at_booking, s.status
     from sessions s
     join activities a on a.id = s.activity_id
     join venues v on v.id = s.venue_id
@@ -166,11 +167,12 @@ pub struct NewItem {
 
 /// Creates a booking with its places and its first history row. Items are taken in
 /// session order so that concurrent bookings lock sessions in the same order.
+/// `payment_due_by` is when an `AwaitingPayment` booking's hold ends.
 pub async fn create(
     conn: &mut PgConnection,
     parent_id: i64,
     created_by: i64,
-    status: BookingStatus,
+    (status, payment_due_by): (BookingStatus, Option<OffsetDateTime>),
     items: &mut [NewItem],
     note: &str,
 ) -> Result<i64, BookingError> {
@@ -179,14 +181,15 @@ pub async fn create(
     let total = i32::try_from(total)
         .map_err(|_| BookingError::Database(sqlx::Error::Protocol("booking total out of range".into())))?;
     let booking_id: i64 = sqlx::query_scalar(
-        "insert into bookings (parent_id, status, total_pence, created_by, notes)
-         values ($1, $2, $3, $4, $5) returning id",
+        "insert into bookings (parent_id, status, total_pence, created_by, notes, payment_due_by)
+         values ($1, $2, $3, $4, $5, $6) returning id",
     )
     .bind(parent_id)
     .bind(status.as_str())
     .bind(total)
     .bind(created_by)
     .bind(note)
+    .bind(payment_due_by)
     .fetch_one(&mut *conn)
     .await?;
     for item in items.iter() {
@@ -252,6 +255,8 @@ pub struct Booking {
     pub notes: String,
     pub created_at: OffsetDateTime,
     pub created_by_admin: bool,
+    /// When the places of a booking awaiting payment go back.
+    pub payment_due_by: Option<OffsetDateTime>,
 }
 
 impl Booking {
@@ -262,7 +267,7 @@ impl Booking {
 
 const BOOKING_SELECT: &str = "
     select b.id, b.parent_id, u.name as parent_name, u.email as parent_email, b.status, b.total_pence,
-           b.notes, b.created_at, coalesce(cb.role = 'admin', false) as created_by_admin
+           b.notes, b.created_at, coalesce(cb.role = 'admin', false) as created_by_admin, b.payment_due_by
     from bookings b
     join users u on u.id = b.parent_id
     left join users cb on cb.id = b.created_by";
@@ -297,7 +302,7 @@ pub async fn change_status(
     id: i64,
     from: BookingStatus,
     to: BookingStatus,
-    by: i64,
+    by: Option<i64>,
     reason: &str,
 ) -> sqlx::Result<Vec<i64>> {
     sqlx::query("update bookings set status = $2 where id = $1")
@@ -317,8 +322,22 @@ pub async fn change_status(
         .fetch_all(&mut *conn)
         .await?;
     }
-    record_change(conn, id, Some(from), to, Some(by), reason).await?;
+    record_change(conn, id, Some(from), to, by, reason).await?;
     Ok(released)
+}
+
+/// Whether any session of the booking needs the office's approval.
+pub async fn requires_approval(conn: &mut PgConnection, booking_id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "select coalesce(bool_or(a.requires_approval), false)
+           from booking_participants p
+           join sessions s on s.id = p.session_id
+           join activities a on a.id = s.activity_id
+          where p.booking_id = $1",
+    )
+    .bind(booking_id)
+    .fetch_one(conn)
+    .await
 }
 
 /// Takes the places of a draft's participants; capacity and the one-place-per-child

@@ -138,6 +138,8 @@ pub struct ActivityForm {
     #[serde(default)]
     pub requires_approval: Option<String>,
     #[serde(default)]
+    pub pay_at_booking: Option<String>,
+    #[serde(default)]
     pub booking_cutoff_hours: String,
     #[serde(default)]
     pub cancellation_cutoff_hours: String,
@@ -160,6 +162,8 @@ pub struct Activity {
     pub capacity: i32,
     pub price: Pence,
     pub requires_approval: bool,
+    /// Parents pay by card when they book; unpaid places go back when the checkout expires.
+    pub pay_at_booking: bool,
     pub booking_cutoff_hours: i32,
     pub cancellation_cutoff_hours: i32,
     pub waitlist_offer_hours: i32,
@@ -170,6 +174,10 @@ pub struct Activity {
 impl ActivityForm {
     pub fn requires_approval(&self) -> bool {
         self.requires_approval.is_some()
+    }
+
+    pub fn pay_at_booking(&self) -> bool {
+        self.pay_at_booking.is_some()
     }
 
     pub fn parse(&self) -> Result<Activity, FormErrors> {
@@ -230,6 +238,7 @@ impl ActivityForm {
                     capacity,
                     price,
                     requires_approval: self.requires_approval(),
+                    pay_at_booking: self.pay_at_booking(),
                     booking_cutoff_hours: b,
                     cancellation_cutoff_hours: c,
                     waitlist_offer_hours: w,
@@ -459,6 +468,7 @@ mod tests {
             capacity: "16".into(),
             price: "6.50".into(),
             requires_approval: Some("yes".into()),
+            pay_at_booking: None,
             booking_cutoff_hours: "2".into(),
             cancellation_cutoff_hours: "24".into(),
             waitlist_offer_hours: "12".into(),
@@ -474,6 +484,7 @@ mod tests {
         assert_eq!(a.price.get(), 650);
         assert_eq!(a.children_per_trainer, Some(8));
         assert!(a.requires_approval);
+        assert!(!a.pay_at_booking, "an unticked box is no");
         assert_eq!(a.qualifications, vec!["DBS check".to_owned(), "First aid".to_owned()]);
     }
 

@@ -95,6 +95,7 @@ fn activity_form(row: &ActivityRow) -> ActivityForm {
         capacity: row.default_capacity.to_string(),
         price: Pence::to_input(row.price_pence),
         requires_approval: row.requires_approval.then(|| "yes".to_owned()),
+        pay_at_booking: row.pay_at_booking.then(|| "yes".to_owned()),
         booking_cutoff_hours: row.booking_cutoff_hours.to_string(),
         cancellation_cutoff_hours: row.cancellation_cutoff_hours.to_string(),
         waitlist_offer_hours: row.waitlist_offer_hours.to_string(),
@@ -170,7 +171,8 @@ fn activity_json(a: &super::domain::Activity) -> serde_json::Value {
     json!({
         "name": a.name, "min_age": a.min_age, "max_age": a.max_age,
         "duration_minutes": a.duration_minutes, "capacity": a.capacity, "price_pence": a.price.get(),
-        "requires_approval": a.requires_approval, "booking_cutoff_hours": a.booking_cutoff_hours,
+        "requires_approval": a.requires_approval, "pay_at_booking": a.pay_at_booking,
+        "booking_cutoff_hours": a.booking_cutoff_hours,
         "cancellation_cutoff_hours": a.cancellation_cutoff_hours,
         "waitlist_offer_hours": a.waitlist_offer_hours, "children_per_trainer": a.children_per_trainer,
         "qualifications": a.qualifications,
@@ -181,7 +183,7 @@ fn activity_row_json(a: &ActivityRow) -> serde_json::Value {
     json!({
         "name": a.name, "min_age": a.min_age_years, "max_age": a.max_age_years,
         "duration_minutes": a.default_duration_minutes, "capacity": a.default_capacity,
-        "price_pence": a.price_pence, "requires_approval": a.requires_approval,
+        "price_pence": a.price_pence, "requires_approval": a.requires_approval, "pay_at_booking": a.pay_at_booking,
         "booking_cutoff_hours": a.booking_cutoff_hours, "cancellation_cutoff_hours": a.cancellation_cutoff_hours,
         "waitlist_offer_hours": a.waitlist_offer_hours, "children_per_trainer": a.children_per_trainer,
         "qualifications": a.qualifications, "is_active": a.is_active,

@@ -23,6 +23,7 @@ pub struct ActivityRow {
     pub default_capacity: i32,
     pub price_pence: i32,
     pub requires_approval: bool,
+    pub pay_at_booking: bool,
     pub booking_cutoff_hours: i32,
     pub cancellation_cutoff_hours: i32,
     pub waitlist_offer_hours: i32,
@@ -34,7 +35,7 @@ pub struct ActivityRow {
 
 const ACTIVITY_SELECT: &str = "select a.id, a.name, a.description, a.min_age_years, a.max_age_years,
         a.default_duration_minutes, a.default_capacity, a.price_pence, a.requires_approval,
-        a.booking_cutoff_hours, a.cancellation_cutoff_hours, a.waitlist_offer_hours,
+        a.pay_at_booking, a.booking_cutoff_hours, a.cancellation_cutoff_hours, a.waitlist_offer_hours,
         a.children_per_trainer, a.is_active,
         coalesce((select string_agg(q.name, ', ' order by q.name)
                   from activity_required_qualifications q where q.activity_id = a.id), '') as qualifications
@@ -55,8 +56,9 @@ pub async fn insert_activity(conn: &mut PgConnection, a: &Activity) -> sqlx::Res
     let id: i64 = sqlx::query_scalar(
         "insert into activities (name, description, min_age_years, max_age_years, default_duration_minutes,
                                  default_capacity, price_pence, requires_approval, booking_cutoff_hours,
-                                 cancellation_cutoff_hours, waitlist_offer_hours, children_per_trainer)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) returning id",
+                                 cancellation_cutoff_hours, waitlist_offer_hours, children_per_trainer,
+                                 pay_at_booking)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) returning id",
     )
     .bind(&a.name)
     .bind(&a.description)
@@ -70,6 +72,7 @@ pub async fn insert_activity(conn: &mut PgConnection, a: &Activity) -> sqlx::Res
     .bind(a.cancellation_cutoff_hours)
     .bind(a.waitlist_offer_hours)
     .bind(a.children_per_trainer)
+    .bind(a.pay_at_booking)
     .fetch_one(&mut *conn)
     .await?;
     set_qualifications(conn, id, &a.qualifications).await?;
@@ -81,7 +84,7 @@ pub async fn update_activity(conn: &mut PgConnection, id: i64, a: &Activity) -> 
         "update activities set name = $2, description = $3, min_age_years = $4, max_age_years = $5,
                 default_duration_minutes = $6, default_capacity = $7, price_pence = $8,
                 requires_approval = $9, booking_cutoff_hours = $10, cancellation_cutoff_hours = $11,
-                waitlist_offer_hours = $12, children_per_trainer = $13
+                waitlist_offer_hours = $12, children_per_trainer = $13, pay_at_booking = $14
          where id = $1",
     )
     .bind(id)
@@ -97,6 +100,7 @@ pub async fn update_activity(conn: &mut PgConnection, id: i64, a: &Activity) -> 
     .bind(a.cancellation_cutoff_hours)
     .bind(a.waitlist_offer_hours)
     .bind(a.children_per_trainer)
+    .bind(a.pay_at_booking)
     .execute(&mut *conn)
     .await?;
     set_qualifications(conn, id, &a.qualifications).await

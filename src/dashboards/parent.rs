@@ -105,10 +105,12 @@ pub async fn show(
 
     let mut conn = state.pool.acquire().await?;
     let missing = crate::children::store::missing_items(&mut conn, parent.id).await?;
-    // Bookings waiting on the parent: changes asked for, drafts never submitted.
-    let waiting_on_parent: Vec<(i64, String)> = sqlx::query_as(
-        "select id, status from bookings where parent_id = $1 and status in ('changes_requested', 'draft')
-         order by created_at",
+    // Bookings waiting on the parent: payment for held places, changes asked for,
+    // drafts never submitted.
+    let waiting_on_parent: Vec<(i64, String, Option<time::OffsetDateTime>)> = sqlx::query_as(
+        "select id, status, payment_due_by from bookings
+          where parent_id = $1 and status in ('awaiting_payment', 'changes_requested', 'draft')
+          order by status = 'awaiting_payment' desc, created_at",
     )
     .bind(parent.id)
     .fetch_all(&mut *conn)
@@ -121,13 +123,15 @@ pub async fn show(
         who: Some(format!("{} {}", c.first_name, c.last_name)),
         what: "Add an emergency contact".to_owned(),
     });
-    let bookings = waiting_on_parent.into_iter().map(|(id, status)| Attention {
+    let bookings = waiting_on_parent.into_iter().map(|(id, status, due_by)| Attention {
         href: format!("/parent/bookings/{id}"),
         who: None,
-        what: if status == "draft" {
-            format!("Booking #{id} is a draft: submit it to hold the places")
-        } else {
-            format!("Booking #{id}: the office asks for a change")
+        what: match (status.as_str(), due_by) {
+            ("awaiting_payment", Some(due_by)) => {
+                format!("Booking #{id}: pay by {} to keep the places", fmt::time_of_day(due_by, tz))
+            }
+            ("draft", _) => format!("Booking #{id} is a draft: submit it to hold the places"),
+            _ => format!("Booking #{id}: the office asks for a change"),
         },
     });
     let offers = offers.into_iter().filter(|o| o.status == "offered").map(|o| Attention {

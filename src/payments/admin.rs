@@ -1,5 +1,6 @@
-//! Finance's side: payments, refunds and outstanding balances with their totals, the
-//! CSV of the same, and recording a cash or bank-transfer payment against a booking.
+//! Finance's side: booking payments and package sales, refunds and outstanding balances
+//! with their totals, the CSV of the same, and recording a cash or bank-transfer payment
+//! against a booking.
 
 use askama::Template;
 use axum::{
@@ -12,7 +13,7 @@ use tower_sessions::Session;
 
 use super::{
     domain::{self, Method, PaymentStatus, Pence},
-    store,
+    package_sales, store,
 };
 use crate::{
     AppState, audit,
@@ -56,11 +57,27 @@ fn net_pence(p: &store::Payment) -> i64 {
     if is_taken(&p.status) { i64::from(p.amount_pence) - i64::from(p.refunded_pence) } else { 0 }
 }
 
-/// Taken, refunded and net, over the listed payments.
-fn totals(payments: &[store::Payment]) -> (i64, i64, i64) {
+/// Taken, refunded and net, over the listed booking payments and package sales (every
+/// listed sale was paid), so the page and its CSV count the same money.
+fn totals(payments: &[store::Payment], sales: &[package_sales::Sale]) -> (i64, i64, i64) {
     let taken: i64 = payments.iter().filter(|p| is_taken(&p.status)).map(|p| i64::from(p.amount_pence)).sum();
     let refunded: i64 = payments.iter().map(|p| i64::from(p.refunded_pence)).sum();
-    (taken, refunded, payments.iter().map(net_pence).sum())
+    let net: i64 = payments.iter().map(net_pence).sum();
+    let sold: i64 = sales.iter().map(|s| i64::from(s.amount_pence)).sum();
+    let sales_refunded: i64 = sales.iter().map(|s| i64::from(s.refunded_pence)).sum();
+    let sales_net: i64 = sales.iter().map(package_sales::Sale::net_pence).sum();
+    (taken + sold, refunded + sales_refunded, net + sales_net)
+}
+
+/// The booking payments and package sales the filters select: the page's lines and
+/// the CSV's rows.
+async fn listed(
+    conn: &mut sqlx::PgConnection,
+    search: &store::Search,
+) -> sqlx::Result<(Vec<store::Payment>, Vec<package_sales::Sale>)> {
+    let payments = store::search(&mut *conn, search).await?;
+    let sales = package_sales::search_sales(conn, search).await?;
+    Ok((payments, sales))
 }
 
 pub struct Choice {
@@ -83,9 +100,13 @@ pub struct PaymentLine {
     pub net: String,
 }
 
+/// A refund of a booking payment (`booking_id` and `payment_id`) or of a package sale
+/// (`purchase_id` and `package`).
 pub struct RefundLine {
-    pub payment_id: i64,
-    pub booking_id: i64,
+    pub payment_id: Option<i64>,
+    pub booking_id: Option<i64>,
+    pub purchase_id: Option<i64>,
+    pub package: String,
     pub date: String,
     pub parent: String,
     pub method: String,
@@ -131,21 +152,78 @@ pub struct FailedRefundLine {
     pub error: String,
 }
 
-#[derive(sqlx::FromRow)]
-struct PackageSaleRow {
-    parent: String,
-    package: String,
-    method: Option<String>,
-    amount_pence: i32,
-    paid_at: Option<time::OffsetDateTime>,
-}
-
 pub struct PackageSaleLine {
+    pub id: i64,
     pub date: String,
     pub parent: String,
     pub package: String,
     pub method: String,
+    pub status: String,
     pub amount: String,
+    pub refunded: Option<String>,
+}
+
+fn sale_line(s: &package_sales::Sale, tz: &time_tz::Tz) -> PackageSaleLine {
+    PackageSaleLine {
+        id: s.id,
+        date: fmt::day_time(s.paid_at, tz),
+        parent: s.parent_name.clone(),
+        package: s.package.clone(),
+        method: s.method.as_deref().map(domain::method_label).unwrap_or_default().to_owned(),
+        status: domain::status_label(&s.status).to_owned(),
+        amount: fmt::pounds(i64::from(s.amount_pence)),
+        refunded: (s.refunded_pence > 0).then(|| fmt::pounds(i64::from(s.refunded_pence))),
+    }
+}
+
+fn refund_line(r: store::Refund, tz: &time_tz::Tz) -> RefundLine {
+    RefundLine {
+        payment_id: Some(r.payment_id),
+        booking_id: Some(r.booking_id),
+        purchase_id: None,
+        package: String::new(),
+        date: fmt::day_time(r.created_at, tz),
+        parent: r.parent_name,
+        method: domain::method_label(&r.method).to_owned(),
+        amount: fmt::pounds(i64::from(r.amount_pence)),
+        reason: r.reason,
+        by: r.recorded_by_name.unwrap_or_default(),
+    }
+}
+
+fn sale_refund_line(r: package_sales::SaleRefund, tz: &time_tz::Tz) -> RefundLine {
+    RefundLine {
+        payment_id: None,
+        booking_id: None,
+        purchase_id: Some(r.purchase_id),
+        package: r.package,
+        date: fmt::day_time(r.created_at, tz),
+        parent: r.parent_name,
+        method: r.method.as_deref().map(domain::method_label).unwrap_or_default().to_owned(),
+        amount: fmt::pounds(i64::from(r.amount_pence)),
+        reason: r.reason,
+        by: r.recorded_by_name.unwrap_or_default(),
+    }
+}
+
+/// Refunds of booking payments and of package sales made in the period, newest first,
+/// with their total.
+async fn refunds_in(
+    conn: &mut sqlx::PgConnection,
+    search: &store::Search,
+    tz: &time_tz::Tz,
+) -> sqlx::Result<(Vec<RefundLine>, i64)> {
+    let of_payments = store::search_refunds(&mut *conn, search).await?;
+    let of_sales = package_sales::search_sale_refunds(conn, search).await?;
+    let total = of_payments.iter().map(|r| i64::from(r.amount_pence)).sum::<i64>()
+        + of_sales.iter().map(|r| i64::from(r.amount_pence)).sum::<i64>();
+    let mut dated: Vec<_> = of_payments
+        .into_iter()
+        .map(|r| (r.created_at, refund_line(r, tz)))
+        .chain(of_sales.into_iter().map(|r| (r.created_at, sale_refund_line(r, tz))))
+        .collect();
+    dated.sort_by_key(|(created_at, _)| std::cmp::Reverse(*created_at));
+    Ok((dated.into_iter().map(|(_, line)| line).collect(), total))
 }
 
 pub async fn index(
@@ -158,10 +236,9 @@ pub async fn index(
     let tz = state.config.timezone;
     let search = search_from(&query, tz);
     let mut conn = state.pool.acquire().await?;
-    let payments = store::search(&mut conn, &search).await?;
-    let (taken, refunded, net) = totals(&payments);
-    let refunds = store::search_refunds(&mut conn, &search).await?;
-    let refunds_total: i64 = refunds.iter().map(|r| i64::from(r.amount_pence)).sum();
+    let (payments, sales) = listed(&mut conn, &search).await?;
+    let (taken, refunded, net) = totals(&payments, &sales);
+    let (refunds, refunds_total) = refunds_in(&mut conn, &search, tz).await?;
     let outstanding = store::outstanding(&mut conn, search.activity_id).await?;
     let outstanding_total: i64 = outstanding.iter().map(store::Balance::due_pence).sum();
     let failed_refunds = super::cancellation::failed(&mut conn)
@@ -174,29 +251,8 @@ pub async fn index(
             error: f.last_error.unwrap_or_default(),
         })
         .collect();
-    // Packages are sold apart from bookings; their takings are shown beside them.
-    let sales: Vec<PackageSaleRow> = sqlx::query_as(
-        "select u.name as parent, k.name as package, s.method, s.amount_pence, s.paid_at
-         from package_purchases s join users u on u.id = s.parent_id join packages k on k.id = s.package_id
-         where s.status = 'paid' and ($1::timestamptz is null or s.paid_at >= $1)
-           and ($2::timestamptz is null or s.paid_at < $2)
-         order by s.paid_at desc",
-    )
-    .bind(search.from)
-    .bind(search.until)
-    .fetch_all(&mut *conn)
-    .await?;
     let package_sales_total: i64 = sales.iter().map(|s| i64::from(s.amount_pence)).sum();
-    let package_sales = sales
-        .into_iter()
-        .map(|s| PackageSaleLine {
-            date: s.paid_at.map(|t| fmt::day_time(t, tz)).unwrap_or_default(),
-            parent: s.parent,
-            package: s.package,
-            method: s.method.as_deref().map(domain::method_label).unwrap_or_default().to_owned(),
-            amount: fmt::pounds(i64::from(s.amount_pence)),
-        })
-        .collect();
+    let package_sales = sales.iter().map(|s| sale_line(s, tz)).collect();
     let activities = store::activities(&mut conn)
         .await?
         .into_iter()
@@ -238,19 +294,7 @@ pub async fn index(
         total_taken: fmt::pounds(taken),
         total_refunded: fmt::pounds(refunded),
         total_net: fmt::pounds(net),
-        refunds: refunds
-            .into_iter()
-            .map(|r| RefundLine {
-                payment_id: r.payment_id,
-                booking_id: r.booking_id,
-                date: fmt::day_time(r.created_at, tz),
-                parent: r.parent_name,
-                method: domain::method_label(&r.method).to_owned(),
-                amount: fmt::pounds(i64::from(r.amount_pence)),
-                reason: r.reason,
-                by: r.recorded_by_name.unwrap_or_default(),
-            })
-            .collect(),
+        refunds,
         refunds_total: fmt::pounds(refunds_total),
         outstanding: outstanding
             .iter()
@@ -293,8 +337,68 @@ pub async fn retry_refund(
     Ok(axum::response::Redirect::to("/admin/payments").into_response())
 }
 
-/// `Export CSV`: the payments the current filters show, with a totals row that
-/// matches the page's.
+/// The CSV's columns. `kind` and the package columns come last so the earlier ones
+/// keep their places for spreadsheets made before package sales were in it.
+const CSV_HEADER: [&str; 15] = [
+    "payment",
+    "date",
+    "booking",
+    "parent",
+    "activity",
+    "method",
+    "status",
+    "currency",
+    "amount (GBP)",
+    "refunded (GBP)",
+    "net (GBP)",
+    "reference",
+    "kind",
+    "package purchase",
+    "package",
+];
+
+fn payment_row(p: &store::Payment, tz: &time_tz::Tz) -> Vec<String> {
+    vec![
+        p.id.to_string(),
+        fmt::day_time(p.created_at, tz),
+        p.booking_id.to_string(),
+        csv::cell(&p.parent_name),
+        csv::cell(&p.activity),
+        p.method.clone(),
+        p.status.clone(),
+        p.currency.clone(),
+        csv::decimal_pounds(i64::from(p.amount_pence)),
+        csv::decimal_pounds(i64::from(p.refunded_pence)),
+        csv::decimal_pounds(net_pence(p)),
+        csv::cell(&p.reference),
+        "booking payment".into(),
+        String::new(),
+        String::new(),
+    ]
+}
+
+fn sale_row(s: &package_sales::Sale, tz: &time_tz::Tz) -> Vec<String> {
+    vec![
+        String::new(),
+        fmt::day_time(s.paid_at, tz),
+        String::new(),
+        csv::cell(&s.parent_name),
+        String::new(),
+        s.method.clone().unwrap_or_default(),
+        s.status.clone(),
+        s.currency.clone(),
+        csv::decimal_pounds(i64::from(s.amount_pence)),
+        csv::decimal_pounds(i64::from(s.refunded_pence)),
+        csv::decimal_pounds(s.net_pence()),
+        csv::cell(&s.reference),
+        "package sale".into(),
+        s.id.to_string(),
+        csv::cell(&s.package),
+    ]
+}
+
+/// `Export CSV`: the booking payments and package sales the current filters show, with
+/// a totals row that matches the page's.
 pub async fn export(
     State(state): State<AppState>,
     admin: Admin,
@@ -303,48 +407,17 @@ pub async fn export(
     admin.require(FINANCE)?;
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
-    let payments = store::search(&mut conn, &search_from(&query, tz)).await?;
-    let (taken, refunded, net) = totals(&payments);
-    let mut rows: Vec<Vec<String>> = payments
-        .iter()
-        .map(|p| {
-            vec![
-                p.id.to_string(),
-                fmt::day_time(p.created_at, tz),
-                p.booking_id.to_string(),
-                csv::cell(&p.parent_name),
-                csv::cell(&p.activity),
-                p.method.clone(),
-                p.status.clone(),
-                p.currency.clone(),
-                csv::decimal_pounds(i64::from(p.amount_pence)),
-                csv::decimal_pounds(i64::from(p.refunded_pence)),
-                csv::decimal_pounds(net_pence(p)),
-                csv::cell(&p.reference),
-            ]
-        })
-        .collect();
-    let mut total_row = vec![String::new(); 12];
+    let (payments, sales) = listed(&mut conn, &search_from(&query, tz)).await?;
+    let (taken, refunded, net) = totals(&payments, &sales);
+    let mut rows: Vec<Vec<String>> = payments.iter().map(|p| payment_row(p, tz)).collect();
+    rows.extend(sales.iter().map(|s| sale_row(s, tz)));
+    let mut total_row = vec![String::new(); CSV_HEADER.len()];
     total_row[0] = "total".into();
     total_row[8] = csv::decimal_pounds(taken);
     total_row[9] = csv::decimal_pounds(refunded);
     total_row[10] = csv::decimal_pounds(net);
     rows.push(total_row);
-    let header = [
-        "payment",
-        "date",
-        "booking",
-        "parent",
-        "activity",
-        "method",
-        "status",
-        "currency",
-        "amount (GBP)",
-        "refunded (GBP)",
-        "net (GBP)",
-        "reference",
-    ];
-    Ok(csv::download("payments.csv", &header, rows)?)
+    Ok(csv::download("payments.csv", &CSV_HEADER, rows)?)
 }
 
 pub struct BookingSummary {
@@ -500,8 +573,14 @@ pub async fn create(
         store::of_booking(&mut tx, balance.booking_id).await?.into_iter().find(|p| p.id == id)
     {
         state.outbox.queue(&mut tx, &super::receipt_email(&payment, &state.config.base_url)).await?;
+        // Places held for a card payment are the booking's now it is paid.
+        super::holds::after_payment(&state, &mut tx, &payment).await?;
     }
     tx.commit().await?;
+    if balance.status == "awaiting_payment" && i64::from(amount.get()) == balance.due_pence() {
+        // Paid in full at the office: the card payment it was waiting for must not follow.
+        super::holds::close_checkouts(&state, balance.booking_id).await;
+    }
     let message = format!(
         "Recorded {} {} for booking #{}; the parent has been emailed a receipt.",
         fmt::pounds(i64::from(amount.get())),

@@ -48,14 +48,15 @@ fn allocate(amount: i64, available: &[i64]) -> Vec<i64> {
 /// Refunds booking `booking_id` for a cancellation, inside the caller's transaction:
 /// everything paid (`session_id` None), or the paid share of its places on
 /// `session_id` (call before those places are released), and gives back the package
-/// credits those places used. Emails the parent about money refunded.
+/// credits those places used. Emails the parent about money refunded. `actor_id` is
+/// None when Portico itself acts (a lapsed hold, a payment that came too late).
 pub async fn refund_cancelled(
     state: &AppState,
     conn: &mut PgConnection,
     booking_id: i64,
     session_id: Option<i64>,
     reason: &str,
-    actor_id: i64,
+    actor_id: Option<i64>,
 ) -> AppResult<CancellationRefund> {
     // Lock the taken payments first, then read what is left in a new statement (the
     // snapshot of one statement would miss a refund committed while it waited).
@@ -110,29 +111,20 @@ pub async fn refund_cancelled(
             continue;
         }
         if payment.method == "card" {
-            let id: i64 = sqlx::query_scalar(
-                "insert into cancellation_refunds (payment_id, booking_id, amount_pence, reason)
-                 values ($1, $2, $3, $4) returning id",
-            )
-            .bind(payment.id)
-            .bind(booking_id)
-            .bind(take)
-            .bind(reason)
-            .fetch_one(&mut *conn)
-            .await?;
-            done.card_refunds.push(id);
+            done.card_refunds
+                .push(queue_card_refund(&mut *conn, payment.id, booking_id, take, reason).await?);
         } else {
             let new = store::NewRefund {
                 payment_id: payment.id,
                 amount_pence: take,
                 reason,
                 stripe_refund_id: None,
-                recorded_by: Some(actor_id),
+                recorded_by: actor_id,
             };
             let refund_id = store::insert_refund(&mut *conn, &new).await?;
             audit::record(
                 &mut *conn,
-                Some(actor_id),
+                actor_id,
                 "payment.refunded",
                 "payment",
                 Some(payment.id),
@@ -159,6 +151,27 @@ pub async fn refund_cancelled(
         state.outbox.queue(&mut *conn, &email).await?;
     }
     Ok(done)
+}
+
+/// Queues a card refund of `amount_pence` from `payment_id`, to send with [`settle`]
+/// once the caller's transaction has committed.
+pub async fn queue_card_refund(
+    conn: &mut PgConnection,
+    payment_id: i64,
+    booking_id: i64,
+    amount_pence: i32,
+    reason: &str,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into cancellation_refunds (payment_id, booking_id, amount_pence, reason)
+         values ($1, $2, $3, $4) returning id",
+    )
+    .bind(payment_id)
+    .bind(booking_id)
+    .bind(amount_pence)
+    .bind(reason)
+    .fetch_one(conn)
+    .await
 }
 
 #[derive(FromRow)]
@@ -196,6 +209,21 @@ pub async fn failed(conn: &mut PgConnection) -> sqlx::Result<Vec<FailedRefund>> 
     )
     .fetch_all(conn)
     .await
+}
+
+/// A cancellation refund Stripe made and then reported failed: back on finance's list
+/// of refunds Stripe refused, to retry.
+pub async fn reopen_failed(conn: &mut PgConnection, refund_id: i64, reason: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "update cancellation_refunds
+            set status = 'failed', refund_id = null, last_error = 'Stripe reported the refund failed: ' || $2
+          where refund_id = $1 and status = 'done'",
+    )
+    .bind(refund_id)
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Puts a failed card refund back in the queue and sends it again; returns whether it

@@ -27,6 +27,116 @@ use crate::{
     },
 };
 
+/// Why a card payment was not started, in words for the parent.
+#[derive(Debug, PartialEq, Eq)]
+pub enum NotStarted {
+    NothingDue,
+    Unavailable,
+    /// An earlier session could not be closed: it may be being paid right now.
+    InProgress,
+    Failed,
+}
+
+impl NotStarted {
+    pub fn message(&self) -> &'static str {
+        match self {
+            Self::NothingDue => "Nothing is due on this booking.",
+            Self::Unavailable => "Card payment is not available; please pay the office.",
+            Self::InProgress => {
+                "A card payment for this booking is still being confirmed. Please wait a minute and look again."
+            }
+            Self::Failed => {
+                "We could not start the card payment just now. Please try again, or pay the office."
+            }
+        }
+    }
+}
+
+/// Opens a Checkout Session for what the booking still owes, within the caller's
+/// transaction (the booking locked by `store::lock_balance`), and returns Stripe's URL.
+/// An open session for the same amount is reused; one for another amount (a discount
+/// since) is closed first, so the booking cannot be paid twice. `expires_at` ends a
+/// hold: it becomes the booking's `payment_due_by`.
+pub async fn start_checkout(
+    state: &AppState,
+    conn: &mut PgConnection,
+    balance: &store::Balance,
+    by: i64,
+    expires_at: Option<OffsetDateTime>,
+) -> AppResult<Result<String, NotStarted>> {
+    let due = balance.due_pence();
+    if due == 0 {
+        return Ok(Err(NotStarted::NothingDue));
+    }
+    let Some(stripe) = state.stripe.as_ref() else { return Ok(Err(NotStarted::Unavailable)) };
+    let id = balance.booking_id;
+    for open in store::open_checkouts(conn, id).await? {
+        if let (true, Some(url)) = (open.reusable && i64::from(open.amount_pence) == due, &open.url) {
+            return Ok(Ok(url.clone()));
+        }
+        if !close(stripe, conn, &open.session_id).await? {
+            return Ok(Err(NotStarted::InProgress));
+        }
+    }
+    let amount = i32::try_from(due).map_err(|_| anyhow::anyhow!("amount due out of range"))?;
+    let base = &state.config.base_url;
+    let description = format!("Booking #{id}: {}", balance.activity);
+    let success_url = format!("{base}/parent/payments/success?session_id={{CHECKOUT_SESSION_ID}}");
+    let created = stripe
+        .create_checkout(&NewCheckout {
+            booking_id: id,
+            amount_pence: due,
+            currency: &balance.currency,
+            description: &description,
+            customer_email: &balance.parent_email,
+            success_url: &success_url,
+            cancel_url: &format!("{base}/parent/bookings/{id}"),
+            expires_at: expires_at.map(OffsetDateTime::unix_timestamp),
+        })
+        .await;
+    let (session_id, url) = match created {
+        Ok(checkout::CheckoutSession { id, url: Some(url), .. }) => (id, url),
+        Ok(_) => return Ok(Err(NotStarted::Failed)),
+        Err(err) => {
+            tracing::error!(error = ?err, "Stripe Checkout Session not created");
+            return Ok(Err(NotStarted::Failed));
+        }
+    };
+    let new = store::NewCardPayment {
+        booking_id: id,
+        amount_pence: amount,
+        currency: &balance.currency,
+        session_id: &session_id,
+        url: &url,
+        recorded_by: by,
+    };
+    store::insert_card(conn, &new).await?;
+    if let Some(until) = expires_at {
+        super::holds::set_deadline(conn, id, until).await?;
+    }
+    Ok(Ok(url))
+}
+
+/// Closes an open Checkout Session at Stripe and fails its payment; false if Stripe
+/// would not close it and it is not already expired (it may be being paid).
+async fn close(stripe: &checkout::Stripe, conn: &mut PgConnection, session_id: &str) -> AppResult<bool> {
+    let closed = match stripe.expire_checkout(session_id).await {
+        Ok(session) => session,
+        Err(err) => match stripe.checkout_session(session_id).await {
+            Ok(session) => session,
+            Err(_) => {
+                tracing::warn!(error = ?err, "Stripe Checkout Session not closed");
+                return Ok(false);
+            }
+        },
+    };
+    if closed.status.as_deref() != Some("expired") {
+        return Ok(false);
+    }
+    store::fail_checkout(conn, session_id).await?;
+    Ok(true)
+}
+
 /// `Pay now`: a Checkout Session for the amount due, then off to Stripe.
 pub async fn pay(
     State(state): State<AppState>,
@@ -41,75 +151,38 @@ pub async fn pay(
         .await?
         .filter(|b| b.parent_id == parent.id)
         .ok_or(AppError::NotFound)?;
-    let Some(stripe) = state.stripe.as_ref() else {
-        flash::push(&session, FlashKind::Error, "Card payment is not available; please pay the office.")
-            .await?;
-        return Ok(Redirect::to(&back).into_response());
-    };
-    let due = balance.due_pence();
-    if due == 0 {
-        flash::push(&session, FlashKind::Info, "Nothing is due on this booking.").await?;
-        return Ok(Redirect::to(&back).into_response());
-    }
-    if let Some(url) = store::open_checkout_url(&mut tx, id, due).await? {
-        return Ok(Redirect::to(&url).into_response());
-    }
-    let amount = i32::try_from(due).map_err(|_| anyhow::anyhow!("amount due out of range"))?;
-    let base = &state.config.base_url;
-    let description = format!("Booking #{id}: {}", balance.activity);
-    let success_url = format!("{base}/parent/payments/success?session_id={{CHECKOUT_SESSION_ID}}");
-    let created = stripe
-        .create_checkout(&NewCheckout {
-            booking_id: id,
-            amount_pence: due,
-            currency: &balance.currency,
-            description: &description,
-            customer_email: &balance.parent_email,
-            success_url: &success_url,
-            cancel_url: &format!("{base}{back}"),
-        })
-        .await;
-    let (session_id, url) = match created {
-        Ok(checkout::CheckoutSession { id, url: Some(url), .. }) => (id, url),
-        Ok(_) | Err(_) => {
-            if let Err(err) = created {
-                tracing::error!(error = ?err, "Stripe Checkout Session not created");
-            }
-            let message =
-                "We could not start the card payment just now. Please try again, or pay the office.";
-            flash::push(&session, FlashKind::Error, message).await?;
-            return Ok(Redirect::to(&back).into_response());
+    // Paying for places held for this payment starts the hold's clock again, as
+    // Stripe's shortest session is the hold itself.
+    let hold = (balance.status == "awaiting_payment").then(super::holds::deadline);
+    match start_checkout(&state, &mut tx, &balance, parent.id, hold).await? {
+        Ok(url) => {
+            tx.commit().await?;
+            Ok(Redirect::to(&url).into_response())
         }
-    };
-    store::insert_card(
-        &mut tx,
-        &store::NewCardPayment {
-            booking_id: id,
-            amount_pence: amount,
-            currency: &balance.currency,
-            session_id: &session_id,
-            url: &url,
-            recorded_by: parent.id,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&url).into_response())
+        Err(not_started) => {
+            tx.commit().await?;
+            let kind = if not_started == NotStarted::NothingDue { FlashKind::Info } else { FlashKind::Error };
+            flash::push(&session, kind, not_started.message()).await?;
+            Ok(Redirect::to(&back).into_response())
+        }
+    }
 }
 
-/// Marks the session's payment taken and emails the receipt, if no one did already.
-async fn fulfil(
+/// Marks the session's payment taken and emails the receipt, if no one did already,
+/// then moves the booking on (or gives back money it can no longer take). Returns
+/// card refunds to send once the caller's transaction has committed.
+pub(super) async fn fulfil(
     state: &AppState,
     conn: &mut PgConnection,
     session_id: &str,
     payment_intent: Option<&str>,
-) -> AppResult<()> {
-    if let Some(id) = store::fulfil_checkout(conn, session_id, payment_intent).await?
-        && let Some(payment) = store::by_id(conn, id).await?
-    {
-        state.outbox.queue(conn, &super::receipt_email(&payment, &state.config.base_url)).await?;
-    }
-    Ok(())
+) -> AppResult<Vec<i64>> {
+    let Some(id) = store::fulfil_checkout(conn, session_id, payment_intent).await? else {
+        return Ok(Vec::new());
+    };
+    let Some(payment) = store::by_id(conn, id).await? else { return Ok(Vec::new()) };
+    state.outbox.queue(conn, &super::receipt_email(&payment, &state.config.base_url)).await?;
+    super::holds::after_payment(state, conn, &payment).await
 }
 
 /// Where Stripe sends the parent back: confirm with Stripe (the webhook may not have
@@ -131,8 +204,9 @@ pub async fn success(
         match stripe.checkout_session(session_id).await {
             Ok(checkout) if checkout.payment_status.as_deref() == Some("paid") => {
                 let mut tx = state.pool.begin().await?;
-                fulfil(&state, &mut tx, session_id, checkout.payment_intent.as_deref()).await?;
+                let refunds = fulfil(&state, &mut tx, session_id, checkout.payment_intent.as_deref()).await?;
                 tx.commit().await?;
+                super::cancellation::settle(&state, &refunds).await;
             }
             Ok(_) => {}
             // The webhook will confirm it; the parent is told it is on its way.
@@ -191,6 +265,7 @@ async fn handle(state: &AppState, event: &Event) -> AppResult<()> {
     if !store::record_event(&mut tx, &event.id, &event.kind).await? {
         return Ok(());
     }
+    let mut card_refunds = Vec::new();
     let object = &event.data.object;
     let object_id = object.get("id").and_then(|v| v.as_str());
     match (event.kind.as_str(), object_id) {
@@ -202,16 +277,19 @@ async fn handle(state: &AppState, event: &Event) -> AppResult<()> {
             );
             if paid {
                 let intent = object.get("payment_intent").and_then(|v| v.as_str());
-                fulfil(state, &mut tx, session_id, intent).await?;
+                card_refunds = fulfil(state, &mut tx, session_id, intent).await?;
                 super::packages::fulfil_checkout(state, &mut tx, session_id, intent).await?;
             }
         }
         ("checkout.session.expired" | "checkout.session.async_payment_failed", Some(session_id)) => {
-            // Places are held by the booking itself, not by the payment: nothing to release.
             store::fail_checkout(&mut tx, session_id).await?;
             super::packages::fail_checkout(&mut tx, session_id).await?;
+            // Places held for this payment go back, unless another session is open for it.
+            if let Some(booking_id) = store::booking_of_checkout(&mut tx, session_id).await? {
+                card_refunds = super::holds::lapse_if_unpaid(state, &mut tx, booking_id).await?;
+            }
         }
-        ("refund.created" | "refund.updated", Some(refund_id)) => {
+        ("refund.created" | "refund.updated" | "refund.failed", Some(refund_id)) => {
             let intent = object.get("payment_intent").and_then(|v| v.as_str());
             reconcile_refund(&mut tx, intent, refund_id, object).await?;
         }
@@ -228,19 +306,32 @@ async fn handle(state: &AppState, event: &Event) -> AppResult<()> {
         _ => {}
     }
     tx.commit().await?;
+    super::cancellation::settle(state, &card_refunds).await;
     Ok(())
 }
 
-/// Records a refund Stripe reports, once by its id, whichever event brings it first.
+/// Brings our books in line with a refund Stripe reports: recorded once by its id,
+/// whichever event brings it first; one Stripe reports failed or cancelled stops counting.
 async fn reconcile_refund(
     conn: &mut PgConnection,
     payment_intent: Option<&str>,
     refund_id: &str,
     refund: &serde_json::Value,
 ) -> AppResult<()> {
-    let counts = matches!(refund.get("status").and_then(|v| v.as_str()), Some("succeeded" | "pending"));
     let amount = refund.get("amount").and_then(|v| v.as_i64()).and_then(|a| i32::try_from(a).ok());
-    let (Some(intent), Some(amount), true) = (payment_intent, amount, counts) else { return Ok(()) };
+    let (Some(intent), Some(amount)) = (payment_intent, amount) else { return Ok(()) };
+    match refund.get("status").and_then(|v| v.as_str()) {
+        Some("succeeded" | "pending") => record_refund(conn, intent, refund_id, amount).await,
+        Some(status @ ("failed" | "canceled")) => {
+            let reason = refund.get("failure_reason").and_then(|v| v.as_str()).unwrap_or(status);
+            fail_refund(conn, intent, refund_id, amount, reason).await
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A refund that went through (or is on its way): recorded once.
+async fn record_refund(conn: &mut PgConnection, intent: &str, refund_id: &str, amount: i32) -> AppResult<()> {
     // A savepoint: a refund our books cannot take (more than was paid) is logged for a
     // person to look at, and the rest of the event still commits.
     let mut savepoint = sqlx::Connection::begin(&mut *conn).await?;
@@ -252,5 +343,26 @@ async fn reconcile_refund(
         }
         Err(e) => return Err(e.into()),
     }
+    // Or a package purchase's: the intents differ, so at most one of the two matches.
+    super::package_sales::reconcile_stripe_refund(&mut *conn, intent, refund_id, amount).await?;
+    Ok(())
+}
+
+/// A refund Stripe could not make: the money counts as paid again, a cancellation
+/// refund it was goes back on finance's list to retry, and the audit log says why.
+async fn fail_refund(
+    conn: &mut PgConnection,
+    intent: &str,
+    refund_id: &str,
+    amount: i32,
+    reason: &str,
+) -> AppResult<()> {
+    let Some(id) = store::fail_stripe_refund(conn, intent, refund_id, amount, reason).await? else {
+        return Ok(());
+    };
+    super::cancellation::reopen_failed(conn, id, reason).await?;
+    let detail =
+        serde_json::json!({ "stripe_refund_id": refund_id, "amount_pence": amount, "reason": reason });
+    crate::audit::record(conn, None, "payment.refund_failed", "refund", Some(id), None, Some(detail)).await?;
     Ok(())
 }

@@ -27,6 +27,9 @@ pub struct CheckoutSession {
     pub id: String,
     #[serde(default)]
     pub url: Option<String>,
+    /// `open`, `complete` or `expired`.
+    #[serde(default)]
+    pub status: Option<String>,
     #[serde(default)]
     pub payment_status: Option<String>,
     #[serde(default)]
@@ -41,6 +44,9 @@ pub struct NewCheckout<'a> {
     pub customer_email: &'a str,
     pub success_url: &'a str,
     pub cancel_url: &'a str,
+    /// When Stripe closes the session (unix seconds, 30 minutes to 24 hours ahead);
+    /// Stripe's default of 24 hours if None.
+    pub expires_at: Option<i64>,
 }
 
 impl Stripe {
@@ -69,6 +75,7 @@ impl Stripe {
         params.client_reference_id = Some(&booking);
         params.customer_email = Some(new.customer_email);
         params.metadata = Some(HashMap::from([("booking_id".to_owned(), booking.clone())]));
+        params.expires_at = new.expires_at;
         params.line_items = Some(vec![stripe::CreateCheckoutSessionLineItems {
             quantity: Some(1),
             price_data: Some(stripe::CreateCheckoutSessionLineItemsPriceData {
@@ -90,13 +97,27 @@ impl Stripe {
 
     /// The session as Stripe sees it now (the success page checks it itself).
     pub async fn checkout_session(&self, id: &str) -> anyhow::Result<CheckoutSession> {
-        let safe = id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        anyhow::ensure!(safe && !id.is_empty(), "not a Checkout Session id");
+        anyhow::ensure!(is_checkout_id(id), "not a Checkout Session id");
         self.client
             .get::<CheckoutSession>(&format!("/checkout/sessions/{id}"))
             .await
             .context("Failed to read a Stripe Checkout Session")
     }
+
+    /// Closes an open session so it can no longer be paid; Stripe refuses one that is
+    /// not open (already paid or expired).
+    pub async fn expire_checkout(&self, id: &str) -> anyhow::Result<CheckoutSession> {
+        anyhow::ensure!(is_checkout_id(id), "not a Checkout Session id");
+        self.client
+            .post::<CheckoutSession>(&format!("/checkout/sessions/{id}/expire"))
+            .await
+            .context("Failed to expire a Stripe Checkout Session")
+    }
+}
+
+/// Only ids of Stripe's shape go into a request path.
+fn is_checkout_id(id: &str) -> bool {
+    !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// The fields of a Stripe Refund we keep.
@@ -121,6 +142,26 @@ impl Stripe {
             .post_form::<StripeRefund, _>("/refunds", &params)
             .await
             .context("Failed to create a Stripe refund")
+    }
+}
+
+impl Stripe {
+    /// Refunds `amount_pence` of a package purchase paid by card. The metadata names the
+    /// purchase, so Stripe's dashboard says what the money was for.
+    pub async fn refund_package_purchase(
+        &self,
+        payment_intent: &str,
+        amount_pence: i64,
+        purchase_id: i64,
+    ) -> anyhow::Result<StripeRefund> {
+        let mut params = stripe::CreateRefund::new();
+        params.payment_intent = Some(payment_intent.parse().context("not a PaymentIntent id")?);
+        params.amount = Some(amount_pence);
+        params.metadata = Some(HashMap::from([("package_purchase_id".to_owned(), purchase_id.to_string())]));
+        self.client
+            .post_form::<StripeRefund, _>("/refunds", &params)
+            .await
+            .context("Failed to create a Stripe refund for a package purchase")
     }
 }
 

@@ -8,6 +8,8 @@ mod card;
 pub mod checkout;
 pub mod discounts;
 pub mod domain;
+pub mod holds;
+pub mod package_sales;
 pub mod packages;
 mod parent;
 mod refunds;
@@ -19,6 +21,7 @@ use axum::{
 };
 
 use crate::{AppState, notifications::Email, web::fmt};
+pub use card::{NotStarted, start_checkout};
 pub use checkout::Stripe;
 
 pub fn router() -> Router<AppState> {
@@ -39,6 +42,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/payments.csv", get(admin::export))
         .route("/admin/payments/new", get(admin::new))
         .route("/admin/payments/{id}", get(refunds::show))
+        .route("/admin/payments/packages/{id}", get(package_sales::purchase))
+        .route("/admin/payments/packages/{id}/refund", post(package_sales::refund))
         .route("/admin/payments/{id}/refund", post(refunds::refund))
         .route("/admin/card-refunds/{id}/retry", post(admin::retry_refund))
 }

@@ -3,6 +3,7 @@
 //! balance that booking places of the activities it covers can use, one credit a place,
 //! returned when the place is cancelled in time. Every change is a row of the
 //! append-only `package_credit_movements`; the balance never goes negative (a check).
+//! Finance's list of sales and their refunds is in `package_sales`.
 
 use askama::Template;
 use axum::{
@@ -188,7 +189,7 @@ pub async fn return_credits(
     conn: &mut PgConnection,
     booking_id: i64,
     session_id: Option<i64>,
-    actor_id: i64,
+    actor_id: Option<i64>,
 ) -> sqlx::Result<u64> {
     let returned = sqlx::query(
         "insert into package_credit_movements (package_credit_id, change, kind, booking_id, participant_id, created_by)
@@ -305,23 +306,29 @@ pub async fn fail_checkout(conn: &mut PgConnection, session_id: &str) -> sqlx::R
     Ok(())
 }
 
+/// A package purchase with who bought it and what, as finance's and the parent's lists
+/// show it; finance's refund page reads more of it (`package_sales`).
 #[derive(Clone, Debug, FromRow)]
-struct PurchaseRow {
-    id: i64,
-    parent_name: String,
-    parent_email: String,
-    package: String,
-    credits: i32,
-    amount_pence: i32,
-    method: Option<String>,
-    status: String,
-    created_at: OffsetDateTime,
+pub(super) struct PurchaseRow {
+    pub(super) id: i64,
+    pub(super) parent_name: String,
+    pub(super) parent_email: String,
+    pub(super) package: String,
+    pub(super) credits: i32,
+    pub(super) amount_pence: i32,
+    pub(super) refunded_pence: i32,
+    pub(super) method: Option<String>,
+    pub(super) status: String,
+    pub(super) created_at: OffsetDateTime,
 }
 
-const PURCHASE_SELECT: &str =
-    "select pp.id, u.name as parent_name, u.email as parent_email, p.name as package,
-        pp.credits, pp.amount_pence, pp.method, pp.status, pp.created_at
-   from package_purchases pp join users u on u.id = pp.parent_id join packages p on p.id = pp.package_id";
+/// The columns of a [`PurchaseRow`], from [`PURCHASE_FROM`].
+pub(super) const PURCHASE_COLUMNS: &str = "pp.id, u.name as parent_name, u.email as parent_email,
+        p.name as package, pp.credits, pp.amount_pence, pp.refunded_pence, pp.method, pp.status, pp.created_at";
+
+/// A purchase `pp` with its parent `u` and package `p`.
+pub(super) const PURCHASE_FROM: &str =
+    "package_purchases pp join users u on u.id = pp.parent_id join packages p on p.id = pp.package_id";
 
 // Pages ---------------------------------------------------------------------------------------
 
@@ -349,7 +356,21 @@ pub struct PurchaseLine {
     pub amount: String,
     pub method: String,
     pub status: String,
+    /// The stored status (`paid` even when refunded): what the sales page acts on.
     pub status_key: String,
+    pub refunded: Option<String>,
+}
+
+/// A purchase's state in words. A refund keeps the status `paid` (granting and the
+/// sales page rely on it), so "refunded" is read from the amount refunded.
+pub(super) fn status_label(status: &str, amount_pence: i32, refunded_pence: i32) -> &'static str {
+    match status {
+        "paid" if refunded_pence > 0 && refunded_pence >= amount_pence => "Refunded",
+        "paid" if refunded_pence > 0 => "Partly refunded",
+        "paid" => "Paid",
+        "failed" => "Not paid",
+        _ => "Waiting for payment",
+    }
 }
 
 fn purchase_line(p: PurchaseRow, tz: &time_tz::Tz) -> PurchaseLine {
@@ -361,13 +382,9 @@ fn purchase_line(p: PurchaseRow, tz: &time_tz::Tz) -> PurchaseLine {
         credits: p.credits,
         amount: fmt::pounds(i64::from(p.amount_pence)),
         method: p.method.as_deref().map(super::domain::method_label).unwrap_or("—").to_owned(),
-        status: match p.status.as_str() {
-            "paid" => "Paid",
-            "failed" => "Not paid",
-            _ => "Waiting for payment",
-        }
-        .to_owned(),
+        status: status_label(&p.status, p.amount_pence, p.refunded_pence).to_owned(),
         status_key: p.status,
+        refunded: (p.refunded_pence > 0).then(|| fmt::pounds(i64::from(p.refunded_pence))),
     }
 }
 
@@ -414,7 +431,8 @@ pub async fn index(
         })
         .collect();
     let purchases: Vec<PurchaseRow> = sqlx::query_as(&format!(
-        "{PURCHASE_SELECT} where pp.parent_id = $1 order by pp.created_at desc, pp.id desc"
+        "select {PURCHASE_COLUMNS} from {PURCHASE_FROM}
+          where pp.parent_id = $1 order by pp.created_at desc, pp.id desc"
     ))
     .bind(parent.id)
     .fetch_all(&mut *conn)
@@ -485,6 +503,7 @@ pub async fn buy(
             customer_email: &parent.email,
             success_url: &format!("{base}/parent/packages/success?session_id={{CHECKOUT_SESSION_ID}}"),
             cancel_url: &format!("{base}{back}"),
+            expires_at: None,
         })
         .await;
     let (session_id, url) = match created {
@@ -563,7 +582,8 @@ pub async fn sales(State(state): State<AppState>, admin: Admin, ctx: PageContext
     admin.require(FINANCE)?;
     let tz = state.config.timezone;
     let rows: Vec<PurchaseRow> = sqlx::query_as(&format!(
-        "{PURCHASE_SELECT} order by pp.status = 'paid', pp.created_at desc, pp.id desc limit 2000"
+        "select {PURCHASE_COLUMNS} from {PURCHASE_FROM}
+          order by pp.status = 'paid', pp.created_at desc, pp.id desc limit 2000"
     ))
     .fetch_all(&state.pool)
     .await?;

@@ -83,6 +83,7 @@ pub async fn receipt(
     let refunds = store::refunds_of_payment(&mut conn, payment.id)
         .await?
         .into_iter()
+        .filter(|r| r.failed_at.is_none())
         .map(|r| RefundLine {
             date: fmt::day_time(r.created_at, tz),
             amount: fmt::pounds(i64::from(r.amount_pence)),

@@ -31,6 +31,8 @@ pub struct RefundLine {
     pub amount: String,
     pub reason: String,
     pub by: String,
+    /// Why Stripe could not make it, if it failed.
+    pub failed: Option<String>,
 }
 
 #[derive(Template)]
@@ -67,6 +69,7 @@ async fn show_page(state: &AppState, ctx: PageContext, id: i64) -> AppResult<Sho
             amount: fmt::pounds(i64::from(r.amount_pence)),
             reason: r.reason,
             by: r.recorded_by_name.unwrap_or_else(|| "Stripe".into()),
+            failed: r.failed_at.map(|_| r.failure_reason.unwrap_or_default()),
         })
         .collect();
     let refundable = refundable_pence(&payment);

@@ -166,6 +166,9 @@ pub struct Refund {
     pub reason: String,
     pub recorded_by_name: Option<String>,
     pub created_at: OffsetDateTime,
+    /// Stripe reported the refund failed: it no longer counts.
+    pub failed_at: Option<OffsetDateTime>,
+    pub failure_reason: Option<String>,
 }
 
 pub async fn refunds_of_payment(conn: &mut PgConnection, payment_id: i64) -> sqlx::Result<Vec<Refund>> {
@@ -177,7 +180,7 @@ pub async fn refunds_of_payment(conn: &mut PgConnection, payment_id: i64) -> sql
 
 const REFUND_SELECT: &str = "
     select f.id, f.payment_id, p.booking_id, u.name as parent_name, f.amount_pence, p.currency, p.method,
-           f.reason, r.name as recorded_by_name, f.created_at
+           f.reason, r.name as recorded_by_name, f.created_at, f.failed_at, f.failure_reason
     from refunds f
     join payments p on p.id = f.payment_id
     join bookings b on b.id = p.booking_id
@@ -216,11 +219,13 @@ pub async fn search(conn: &mut PgConnection, search: &Search) -> sqlx::Result<Ve
     .await
 }
 
-/// Refunds made in the period, on payments of the chosen activity.
+/// Refunds made in the period, on payments of the chosen activity; not those that
+/// failed, which gave nothing back.
 pub async fn search_refunds(conn: &mut PgConnection, search: &Search) -> sqlx::Result<Vec<Refund>> {
     sqlx::query_as(&format!(
         "{REFUND_SELECT}
-         where ($1::timestamptz is null or f.created_at >= $1)
+         where f.failed_at is null
+           and ($1::timestamptz is null or f.created_at >= $1)
            and ($2::timestamptz is null or f.created_at < $2)
            and ($3::text is null or p.status = $3)
            and {BOOKING_HAS_ACTIVITY}
@@ -270,23 +275,37 @@ pub async fn activities(conn: &mut PgConnection) -> sqlx::Result<Vec<ActivityCho
     sqlx::query_as("select id, name from activities order by name, id").fetch_all(conn).await
 }
 
-/// An open Checkout Session for exactly this amount, to send the parent back to rather
-/// than opening a second one (Stripe keeps a session open for 24 hours).
-pub async fn open_checkout_url(
-    conn: &mut PgConnection,
-    booking_id: i64,
-    amount_pence: i64,
-) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar(
-        "select stripe_checkout_url from payments
-         where booking_id = $1 and method = 'card' and status = 'pending' and amount_pence = $2
-           and stripe_checkout_url is not null and created_at > now() - interval '23 hours'
-         order by created_at desc limit 1",
+/// A Checkout Session of a booking that Stripe has not yet reported paid or expired.
+#[derive(Clone, Debug, FromRow)]
+pub struct OpenCheckout {
+    pub session_id: String,
+    pub url: Option<String>,
+    pub amount_pence: i32,
+    /// Young enough to send the parent back to (Stripe's sessions last 24 hours at most).
+    pub reusable: bool,
+}
+
+/// The booking's card payments still waiting on Stripe, newest first.
+pub async fn open_checkouts(conn: &mut PgConnection, booking_id: i64) -> sqlx::Result<Vec<OpenCheckout>> {
+    sqlx::query_as(
+        "select stripe_checkout_session_id as session_id, stripe_checkout_url as url, amount_pence,
+                created_at > now() - interval '23 hours' as reusable
+           from payments
+          where booking_id = $1 and method = 'card' and status = 'pending'
+            and stripe_checkout_session_id is not null
+          order by created_at desc, id desc",
     )
     .bind(booking_id)
-    .bind(amount_pence)
-    .fetch_optional(conn)
+    .fetch_all(conn)
     .await
+}
+
+/// The booking a Checkout Session pays for.
+pub async fn booking_of_checkout(conn: &mut PgConnection, session_id: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("select booking_id from payments where stripe_checkout_session_id = $1")
+        .bind(session_id)
+        .fetch_optional(conn)
+        .await
 }
 
 pub struct NewCardPayment<'a> {
@@ -445,6 +464,48 @@ pub async fn reconcile_stripe_refund(
     .execute(conn)
     .await?;
     Ok(inserted.rows_affected() == 1)
+}
+
+/// A card refund Stripe reports failed or cancelled: marked once, and the trigger puts
+/// its amount back on the payment. One Stripe has not yet told us of is recorded failed
+/// from the start, so its `created` echo arriving later counts nothing. Returns the
+/// refund's id if this call marked a counted refund failed.
+pub async fn fail_stripe_refund(
+    conn: &mut PgConnection,
+    payment_intent: &str,
+    stripe_refund_id: &str,
+    amount_pence: i32,
+    reason: &str,
+) -> sqlx::Result<Option<i64>> {
+    // The payment first, in the same order as recording a refund.
+    sqlx::query("select 1 from payments where stripe_payment_intent_id = $1 for update")
+        .bind(payment_intent)
+        .execute(&mut *conn)
+        .await?;
+    let failed: Option<i64> = sqlx::query_scalar(
+        "update refunds set failed_at = now(), failure_reason = $2
+          where stripe_refund_id = $1 and failed_at is null returning id",
+    )
+    .bind(stripe_refund_id)
+    .bind(reason)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if failed.is_none() {
+        sqlx::query(
+            "insert into refunds (payment_id, amount_pence, reason, stripe_refund_id, failed_at, failure_reason)
+             select p.id, $3, 'Refunded in Stripe', $2, now(), $4 from payments p
+              where p.stripe_payment_intent_id = $1
+                and not exists (select 1 from refunds where stripe_refund_id = $2)
+             on conflict (stripe_refund_id) do nothing",
+        )
+        .bind(payment_intent)
+        .bind(stripe_refund_id)
+        .bind(amount_pence)
+        .bind(reason)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(failed)
 }
 
 #[derive(Clone, Debug, FromRow)]

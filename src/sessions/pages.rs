@@ -940,7 +940,7 @@ async fn cancel_session(
                 &mut *tx,
                 booking.booking_id,
                 BookingStatus::Cancelled,
-                &admin.0,
+                Some(&admin.0),
                 &why,
             )
             .await?
@@ -948,7 +948,8 @@ async fn cancel_session(
                 Transition::Done => {
                     cancelled += 1;
                     let refund =
-                        refund_cancelled(state, &mut *tx, booking.booking_id, None, &why, admin.0.id).await?;
+                        refund_cancelled(state, &mut *tx, booking.booking_id, None, &why, Some(admin.0.id))
+                            .await?;
                     card_refunds.extend(refund.card_refunds);
                 }
                 Transition::NotAllowed(_) | Transition::Missing => {}
@@ -957,7 +958,8 @@ async fn cancel_session(
             // A booking for several sessions keeps the others; only this place goes,
             // with its paid share refunded (worked out while the place still counts).
             let refund =
-                refund_cancelled(state, &mut *tx, booking.booking_id, Some(id), &why, admin.0.id).await?;
+                refund_cancelled(state, &mut *tx, booking.booking_id, Some(id), &why, Some(admin.0.id))
+                    .await?;
             card_refunds.extend(refund.card_refunds);
             store::release_places(&mut *tx, booking.booking_id, id).await?;
             audit::record(

@@ -160,18 +160,23 @@ pub async fn claim(
     let status = if info.requires_approval { BookingStatus::Pending } else { BookingStatus::Approved };
     let mut items =
         [NewItem { session_id: offer.session_id, child_id: offer.child_id, price_pence: offer.price_pence }];
-    let booking_id =
-        match bookings::store::create(&mut tx, parent.id, parent.id, status, &mut items, "From the waitlist")
-            .await
-        {
-            Ok(id) => id,
-            Err(bookings::store::BookingError::Database(err)) => return Err(err.into()),
-            Err(_) => {
-                flash::push(&session, FlashKind::Error, "That child is already booked on this session.")
-                    .await?;
-                return Ok(Redirect::to("/parent/waitlist").into_response());
-            }
-        };
+    let booking_id = match bookings::store::create(
+        &mut tx,
+        parent.id,
+        parent.id,
+        (status, None),
+        &mut items,
+        "From the waitlist",
+    )
+    .await
+    {
+        Ok(id) => id,
+        Err(bookings::store::BookingError::Database(err)) => return Err(err.into()),
+        Err(_) => {
+            flash::push(&session, FlashKind::Error, "That child is already booked on this session.").await?;
+            return Ok(Redirect::to("/parent/waitlist").into_response());
+        }
+    };
     store::mark_claimed(&mut tx, entry_id, booking_id).await?;
     bookings::notify_created(&state, &mut tx, booking_id, status).await?;
     tx.commit().await?;

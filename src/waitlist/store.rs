@@ -43,10 +43,13 @@ pub async fn join(
 pub async fn offer_free_places(conn: &mut PgConnection, session_ids: &[i64]) -> sqlx::Result<Vec<Offer>> {
     let mut offers = Vec::new();
     for &session_id in session_ids {
-        // Lock the session so two releases do not offer the same place twice.
+        // Lock the session so two releases do not offer the same place twice. `no key
+        // update`, the lock the places trigger takes anyway: a plain `for update` would
+        // also wait for bookings holding the foreign-key lock on the session while they
+        // wait for this transaction's release — a deadlock.
         let free: Option<i32> = sqlx::query_scalar(
             "select capacity - places_taken - places_offered from sessions
-             where id = $1 and status = 'scheduled' and starts_at > now() for update",
+             where id = $1 and status = 'scheduled' and starts_at > now() for no key update",
         )
         .bind(session_id)
         .fetch_optional(&mut *conn)

@@ -3,8 +3,6 @@
 //! cancellation is committed), a parent cancelling before the cut-off gets everything
 //! back, and the families are emailed. Never more than was paid, each refund once.
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
     matchers::{method, path},
@@ -16,9 +14,8 @@ use crate::common::{
     client::location,
     fixtures::{self, book, child, count, parent},
     spawn_app, spawn_app_with,
+    stripe::{SECRET, deliver_event},
 };
-
-const SECRET: &str = "whsec_test_cancellations";
 
 async fn pay_offline(finance: &TestClient, booking_id: i64, amount: &str, how: &str) {
     let booking = booking_id.to_string();
@@ -134,26 +131,6 @@ async fn cancelling_a_session_refunds_each_paid_share_and_emails_the_families() 
     assert_eq!(count(&app.pool, "select count(*) from refunds").await, 3);
 }
 
-fn sign(body: &str, timestamp: i64) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(format!("{timestamp}.{body}").as_bytes());
-    let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    format!("t={timestamp},v1={hex}")
-}
-
-async fn deliver(app: &TestApp, body: &serde_json::Value) -> u16 {
-    let body = body.to_string();
-    reqwest::Client::new()
-        .post(format!("{}/webhooks/stripe", app.address))
-        .header("stripe-signature", sign(&body, time::OffsetDateTime::now_utc().unix_timestamp()))
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 /// A booking on a session 48 hours away (cut-off 24), paid by card through the mock.
 async fn paid_by_card(app: &TestApp, mock: &MockServer) -> (TestClient, i64, i64) {
     let act = fixtures::activity(&app.pool, "Swimming", false, (4, 12), 24).await;
@@ -177,7 +154,7 @@ async fn paid_by_card(app: &TestApp, mock: &MockServer) -> (TestClient, i64, i64
         "id": "evt_paid_c", "type": "checkout.session.completed",
         "data": { "object": { "id": "cs_test_c", "payment_status": "paid", "payment_intent": "pi_c" } },
     });
-    assert_eq!(deliver(app, &completed).await, 200);
+    assert_eq!(deliver_event(&app.address, &completed).await, 200);
     (client, booking_id, session_id)
 }
 
@@ -232,9 +209,52 @@ async fn a_cancelled_session_refunds_a_card_payment_through_stripe_once() {
         "id": "evt_re_c", "type": "refund.created",
         "data": { "object": { "id": "re_cancel", "object": "refund", "amount": 650, "status": "succeeded", "payment_intent": "pi_c" } },
     });
-    assert_eq!(deliver(&app, &echoed).await, 200);
+    assert_eq!(deliver_event(&app.address, &echoed).await, 200);
     assert_eq!(count(&app.pool, "select count(*) from refunds").await, 1);
     assert_eq!(refunded_on(&app, booking_id).await, 650);
+
+    // Days later the bank sends it back: Stripe reports the refund failed. It stops
+    // counting, and finance finds it among the refunds Stripe refused, to retry.
+    let failed = serde_json::json!({
+        "id": "evt_re_fail", "type": "refund.failed",
+        "data": { "object": { "id": "re_cancel", "object": "refund", "amount": 650, "status": "failed",
+                              "failure_reason": "expired_or_canceled_card", "payment_intent": "pi_c" } },
+    });
+    assert_eq!(deliver_event(&app.address, &failed).await, 200);
+    assert_eq!(deliver_event(&app.address, &failed).await, 200);
+    assert_eq!(refunded_on(&app, booking_id).await, 0);
+    let status: String =
+        sqlx::query_scalar("select status from payments").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(status, "succeeded");
+    let (queued, error): (String, String) =
+        sqlx::query_as("select status, last_error from cancellation_refunds")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(queued, "failed");
+    assert!(error.contains("expired_or_canceled_card"), "{error}");
+    assert_eq!(
+        count(&app.pool, "select count(*) from audit_log where action = 'payment.refund_failed'").await,
+        1
+    );
+    let finance = app.signed_in("finance@example.com", "admin", Some("finance")).await;
+    let payments = finance.get_text("/admin/payments").await;
+    assert!(payments.contains("Retry refund"), "{payments}");
+    let payment_id: i64 = sqlx::query_scalar("select id from payments").fetch_one(&app.pool).await.unwrap();
+    let detail = finance.get_text(&format!("/admin/payments/{payment_id}")).await;
+    assert!(detail.contains("Failed at Stripe: expired_or_canceled_card"), "{detail}");
+
+    // Out of order: a dashboard refund's failure arrives before its creation, which
+    // then counts nothing.
+    for (id, kind, state) in [("evt_x2", "refund.updated", "failed"), ("evt_x1", "refund.created", "pending")]
+    {
+        let event = serde_json::json!({
+            "id": id, "type": kind,
+            "data": { "object": { "id": "re_dash", "object": "refund", "amount": 200, "status": state, "payment_intent": "pi_c" } },
+        });
+        assert_eq!(deliver_event(&app.address, &event).await, 200);
+    }
+    assert_eq!(refunded_on(&app, booking_id).await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

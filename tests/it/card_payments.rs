@@ -3,12 +3,10 @@
 
 use std::sync::Arc;
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use tokio::task::JoinSet;
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
-    matchers::{header, method, path},
+    matchers::{method, path},
 };
 
 use crate::common::{
@@ -16,20 +14,8 @@ use crate::common::{
     client::location,
     fixtures::{self, book, child, count},
     spawn_app, spawn_app_with,
+    stripe::{SECRET, checkout_event, checkout_url, deliver, mount_checkout, now, sign, stripe_app},
 };
-
-const SECRET: &str = "whsec_test_portico";
-
-async fn stripe_app() -> (TestApp, MockServer) {
-    let mock = MockServer::start().await;
-    let app = spawn_app_with(&[
-        ("STRIPE_SECRET_KEY", "sk_test_portico"),
-        ("STRIPE_WEBHOOK_SECRET", SECRET),
-        ("STRIPE_API_BASE", &mock.uri()),
-    ])
-    .await;
-    (app, mock)
-}
 
 /// A parent with one child booked onto a £6.50 session.
 async fn booked(app: &TestApp) -> (TestClient, i64) {
@@ -44,22 +30,6 @@ async fn booked(app: &TestApp) -> (TestClient, i64) {
     (client, booking_id)
 }
 
-async fn mount_checkout(mock: &MockServer, session_id: &str) {
-    Mock::given(method("POST"))
-        .and(path("/v1/checkout/sessions"))
-        .and(header("authorization", "Bearer sk_test_portico"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "id": session_id,
-            "object": "checkout.session",
-            "url": format!("https://checkout.stripe.test/pay/{session_id}"),
-            "payment_status": "unpaid",
-            "status": "open",
-        })))
-        .up_to_n_times(1)
-        .mount(mock)
-        .await;
-}
-
 /// Presses `Pay now` and returns the Checkout Session id it opened.
 async fn pay_now(parent: &TestClient, mock: &MockServer, booking_id: i64) -> String {
     let session_id = format!("cs_test_{booking_id}");
@@ -67,47 +37,8 @@ async fn pay_now(parent: &TestClient, mock: &MockServer, booking_id: i64) -> Str
     let page = format!("/parent/bookings/{booking_id}");
     let response = parent.submit(&page, &format!("/parent/bookings/{booking_id}/pay"), &[]).await;
     assert_eq!(response.status(), 303);
-    assert_eq!(location(&response), format!("https://checkout.stripe.test/pay/{session_id}"));
+    assert_eq!(location(&response), checkout_url(&session_id));
     session_id
-}
-
-fn sign(body: &str, secret: &str, timestamp: i64) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(format!("{timestamp}.{body}").as_bytes());
-    let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    format!("t={timestamp},v1={hex}")
-}
-
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-fn event(id: &str, kind: &str, session_id: &str, payment_status: &str) -> String {
-    serde_json::json!({
-        "id": id,
-        "object": "event",
-        "type": kind,
-        "data": { "object": {
-            "id": session_id,
-            "object": "checkout.session",
-            "payment_status": payment_status,
-            "payment_intent": format!("pi_{session_id}"),
-        }},
-    })
-    .to_string()
-}
-
-async fn deliver(app: &TestApp, body: &str, signature: &str) -> u16 {
-    reqwest::Client::new()
-        .post(format!("{}/webhooks/stripe", app.address))
-        .header("content-type", "application/json")
-        .header("stripe-signature", signature)
-        .body(body.to_owned())
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
 }
 
 async fn payment_status(app: &TestApp, session_id: &str) -> String {
@@ -152,7 +83,7 @@ async fn pay_now_opens_a_checkout_session_for_the_amount_due_through_stripe() {
     let again = parent
         .submit(&format!("/parent/bookings/{booking_id}"), &format!("/parent/bookings/{booking_id}/pay"), &[])
         .await;
-    assert_eq!(location(&again), format!("https://checkout.stripe.test/pay/{session_id}"));
+    assert_eq!(location(&again), checkout_url(&session_id));
     assert_eq!(mock.received_requests().await.unwrap().len(), 1);
     assert_eq!(count(&app.pool, "select count(*) from payments").await, 1);
 }
@@ -178,11 +109,11 @@ async fn a_signed_completed_event_takes_the_payment_once_and_emails_one_receipt(
     let (parent, booking_id) = booked(&app).await;
     let session_id = pay_now(&parent, &mock, booking_id).await;
 
-    let body = event("evt_1", "checkout.session.completed", &session_id, "paid");
-    assert_eq!(deliver(&app, &body, &sign(&body, SECRET, now())).await, 200);
+    let body = checkout_event("evt_1", "checkout.session.completed", &session_id, "paid");
+    assert_eq!(deliver(&app.address, &body, &sign(&body, SECRET, now())).await, 200);
     assert_eq!(payment_status(&app, &session_id).await, "succeeded");
     // Stripe delivers at least once: the same event again changes nothing.
-    assert_eq!(deliver(&app, &body, &sign(&body, SECRET, now())).await, 200);
+    assert_eq!(deliver(&app.address, &body, &sign(&body, SECRET, now())).await, 200);
     assert_eq!(count(&app.pool, "select count(*) from stripe_events").await, 1);
 
     app.smtp.wait_for(2).await;
@@ -202,13 +133,13 @@ async fn a_bad_signature_is_refused_and_writes_nothing() {
     let (app, mock) = stripe_app().await;
     let (parent, booking_id) = booked(&app).await;
     let session_id = pay_now(&parent, &mock, booking_id).await;
-    let body = event("evt_1", "checkout.session.completed", &session_id, "paid");
+    let body = checkout_event("evt_1", "checkout.session.completed", &session_id, "paid");
 
     let tampered = body.replace("\"paid\"", "\"paid\" ");
-    assert_eq!(deliver(&app, &tampered, &sign(&body, SECRET, now())).await, 400, "tampered body");
-    assert_eq!(deliver(&app, &body, &sign(&body, "whsec_wrong", now())).await, 400, "wrong secret");
-    assert_eq!(deliver(&app, &body, &sign(&body, SECRET, now() - 301)).await, 400, "stale timestamp");
-    assert_eq!(deliver(&app, &body, "").await, 400, "no signature");
+    assert_eq!(deliver(&app.address, &tampered, &sign(&body, SECRET, now())).await, 400, "tampered body");
+    assert_eq!(deliver(&app.address, &body, &sign(&body, "whsec_wrong", now())).await, 400, "wrong secret");
+    assert_eq!(deliver(&app.address, &body, &sign(&body, SECRET, now() - 301)).await, 400, "stale timestamp");
+    assert_eq!(deliver(&app.address, &body, "").await, 400, "no signature");
 
     assert_eq!(count(&app.pool, "select count(*) from stripe_events").await, 0);
     assert_eq!(payment_status(&app, &session_id).await, "pending");
@@ -221,11 +152,11 @@ async fn events_out_of_order_leave_the_payment_in_its_true_state() {
     let session_id = pay_now(&parent, &mock, booking_id).await;
 
     // An async payment: completed-but-unpaid arrives after it succeeded.
-    let succeeded = event("evt_2", "checkout.session.async_payment_succeeded", &session_id, "paid");
-    let completed = event("evt_1", "checkout.session.completed", &session_id, "unpaid");
-    let expired = event("evt_3", "checkout.session.expired", &session_id, "unpaid");
+    let succeeded = checkout_event("evt_2", "checkout.session.async_payment_succeeded", &session_id, "paid");
+    let completed = checkout_event("evt_1", "checkout.session.completed", &session_id, "unpaid");
+    let expired = checkout_event("evt_3", "checkout.session.expired", &session_id, "unpaid");
     for body in [&succeeded, &completed, &expired] {
-        assert_eq!(deliver(&app, body, &sign(body, SECRET, now())).await, 200);
+        assert_eq!(deliver(&app.address, body, &sign(body, SECRET, now())).await, 200);
     }
     assert_eq!(payment_status(&app, &session_id).await, "succeeded");
     assert_eq!(count(&app.pool, "select count(*) from stripe_events").await, 3);
@@ -247,8 +178,8 @@ async fn events_out_of_order_leave_the_payment_in_its_true_state() {
         )
     };
     let other_session = pay_now(&parent, &mock, other_booking).await;
-    let expired = event("evt_4", "checkout.session.expired", &other_session, "unpaid");
-    assert_eq!(deliver(&app, &expired, &sign(&expired, SECRET, now())).await, 200);
+    let expired = checkout_event("evt_4", "checkout.session.expired", &other_session, "unpaid");
+    assert_eq!(deliver(&app.address, &expired, &sign(&expired, SECRET, now())).await, 200);
     assert_eq!(payment_status(&app, &other_session).await, "failed");
     assert_eq!(count(&app.pool, "select count(*) from booking_participants where holds_place").await, 2);
 }
@@ -269,13 +200,13 @@ async fn ten_deliveries_at_once_and_the_success_page_take_one_payment_and_send_o
         .mount(&mock)
         .await;
 
-    let body = Arc::new(event("evt_1", "checkout.session.completed", &session_id, "paid"));
+    let body = Arc::new(checkout_event("evt_1", "checkout.session.completed", &session_id, "paid"));
     let app = Arc::new(app);
     let parent = Arc::new(parent);
     let mut racing = JoinSet::new();
     for _ in 0..10 {
         let (app, body) = (app.clone(), body.clone());
-        racing.spawn(async move { deliver(&app, &body, &sign(&body, SECRET, now())).await });
+        racing.spawn(async move { deliver(&app.address, &body, &sign(&body, SECRET, now())).await });
     }
     let (success_parent, success_session) = (parent.clone(), session_id.clone());
     racing.spawn(async move {
@@ -339,7 +270,7 @@ async fn without_a_webhook_secret_events_are_refused() {
     let mock = MockServer::start().await;
     let app =
         spawn_app_with(&[("STRIPE_SECRET_KEY", "sk_test_portico"), ("STRIPE_API_BASE", &mock.uri())]).await;
-    let body = event("evt_1", "checkout.session.completed", "cs_test_1", "paid");
-    assert_eq!(deliver(&app, &body, &sign(&body, SECRET, now())).await, 400);
+    let body = checkout_event("evt_1", "checkout.session.completed", "cs_test_1", "paid");
+    assert_eq!(deliver(&app.address, &body, &sign(&body, SECRET, now())).await, 400);
     assert_eq!(count(&app.pool, "select count(*) from stripe_events").await, 0);
 }

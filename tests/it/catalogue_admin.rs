@@ -17,6 +17,7 @@ fn activity_fields<'a>(name: &'a str, price: &'a str) -> Vec<(&'a str, &'a str)>
         ("capacity", "16"),
         ("price", price),
         ("requires_approval", "yes"),
+        ("pay_at_booking", "yes"),
         ("booking_cutoff_hours", "2"),
         ("cancellation_cutoff_hours", "24"),
         ("waitlist_offer_hours", "12"),
@@ -36,14 +37,15 @@ async fn a_coordinator_adds_an_activity_with_every_field_and_the_price_exact() {
 
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), "/admin/activities");
-    let row: (i32, i32, bool, i32, i32, i32, Option<i32>) = sqlx::query_as(
-        "select price_pence, min_age_years, requires_approval, booking_cutoff_hours, cancellation_cutoff_hours,
-                waitlist_offer_hours, children_per_trainer from activities where name = 'Football 5–8s'",
+    let row: (i32, i32, bool, bool, i32, i32, i32, Option<i32>) = sqlx::query_as(
+        "select price_pence, min_age_years, requires_approval, pay_at_booking, booking_cutoff_hours,
+                cancellation_cutoff_hours, waitlist_offer_hours, children_per_trainer
+           from activities where name = 'Football 5–8s'",
     )
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    assert_eq!(row, (650, 5, true, 2, 24, 12, Some(8)));
+    assert_eq!(row, (650, 5, true, true, 2, 24, 12, Some(8)));
     let quals: Vec<String> =
         sqlx::query_scalar("select name from activity_required_qualifications order by name")
             .fetch_all(&app.pool)
@@ -53,6 +55,7 @@ async fn a_coordinator_adds_an_activity_with_every_field_and_the_price_exact() {
     assert_eq!(count(&app.pool, "select count(*) from audit_log where action = 'activity.created'").await, 1);
     let page = office.get_text("/admin/activities").await;
     assert!(page.contains("Football 5–8s") && page.contains("£6.50"), "{page}");
+    assert!(page.contains("Pay when booking"), "{page}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -29,6 +29,7 @@ async fn every_demo_account_lands_on_a_working_portal_with_real_data() {
         assert!(parent.contains(child.as_str()), "parent dashboard shows {child}");
     }
     assert!(!parent.contains("Nothing booked yet."), "the demo parent has upcoming bookings");
+    assert!(parent.contains("Package credits left: <strong>10</strong>"), "the demo family holds a pass");
 
     let trainer = demo_sign_in(&app.client(), "trainer@portico.test").await;
     assert!(trainer.contains("Today") && trainer.contains("The week ahead"));

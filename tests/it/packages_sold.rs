@@ -4,8 +4,6 @@
 
 use std::sync::Arc;
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use tokio::task::JoinSet;
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
@@ -16,28 +14,10 @@ use crate::calendar_admin::coordinator;
 use crate::common::{
     TestApp, TestClient,
     client::location,
-    fixtures::{self, Activity, child, count, parent},
+    fixtures::{self, child, count, parent},
     spawn_app, spawn_app_with,
+    stripe::{SECRET, deliver_event},
 };
-
-async fn package(app: &TestApp, name: &str, credits: i32, activity: &Activity) -> i64 {
-    let id: i64 = sqlx::query_scalar(
-        "insert into packages (name, kind, credits, price_pence, valid_days) values ($1, 'credits', $2, 2500, 90)
-         returning id",
-    )
-    .bind(name)
-    .bind(credits)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    sqlx::query("insert into package_activities (package_id, activity_id) values ($1, $2)")
-        .bind(id)
-        .bind(activity.id)
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    id
-}
 
 async fn balance(app: &TestApp) -> i64 {
     count(&app.pool, "select coalesce(sum(balance), 0)::bigint from package_credits").await
@@ -91,7 +71,7 @@ async fn a_package_bought_at_the_office_pays_for_places_and_credits_come_back_on
     let app = spawn_app().await;
     let football = fixtures::activity(&app.pool, "Football", false, (4, 12), 24).await;
     let tennis = fixtures::activity(&app.pool, "Tennis", false, (4, 12), 24).await;
-    let package_id = package(&app, "Five football sessions", 5, &football).await;
+    let package_id = fixtures::package(&app.pool, "Five football sessions", 5, 2500, &football).await;
     let first = fixtures::session(&app.pool, &football, 48, 10, None).await;
     let second = fixtures::session(&app.pool, &football, 72, 10, None).await;
     let other = fixtures::session(&app.pool, &tennis, 48, 10, None).await;
@@ -181,7 +161,7 @@ async fn a_package_bought_at_the_office_pays_for_places_and_credits_come_back_on
 async fn twenty_bookings_at_once_against_five_credits_use_exactly_five() {
     let app = spawn_app().await;
     let football = fixtures::activity(&app.pool, "Football", false, (4, 12), 24).await;
-    let package_id = package(&app, "Five football sessions", 5, &football).await;
+    let package_id = fixtures::package(&app.pool, "Five football sessions", 5, 2500, &football).await;
     let mut sessions = Vec::new();
     for i in 0..20 {
         sessions.push(fixtures::session(&app.pool, &football, 48 + 24 * i, 10, None).await);
@@ -210,28 +190,6 @@ async fn twenty_bookings_at_once_against_five_credits_use_exactly_five() {
     assert_eq!(count(&app.pool, "select count(*) from package_credits where balance < 0").await, 0);
 }
 
-const SECRET: &str = "whsec_test_packages";
-
-fn sign(body: &str, timestamp: i64) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(format!("{timestamp}.{body}").as_bytes());
-    let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    format!("t={timestamp},v1={hex}")
-}
-
-async fn deliver(app: &TestApp, body: &serde_json::Value) -> u16 {
-    let body = body.to_string();
-    reqwest::Client::new()
-        .post(format!("{}/webhooks/stripe", app.address))
-        .header("stripe-signature", sign(&body, time::OffsetDateTime::now_utc().unix_timestamp()))
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_package_paid_by_card_is_granted_once_by_webhook_and_success_page() {
     let mock = MockServer::start().await;
@@ -256,7 +214,7 @@ async fn a_package_paid_by_card_is_granted_once_by_webhook_and_success_page() {
         .mount(&mock)
         .await;
     let football = fixtures::activity(&app.pool, "Football", false, (4, 12), 24).await;
-    let package_id = package(&app, "Five football sessions", 5, &football).await;
+    let package_id = fixtures::package(&app.pool, "Five football sessions", 5, 2500, &football).await;
     let (_parent_id, family) = parent(&app, "parent@example.com").await;
     let response =
         family.submit("/parent/packages", &format!("/parent/packages/{package_id}/buy"), &[]).await;
@@ -269,8 +227,8 @@ async fn a_package_paid_by_card_is_granted_once_by_webhook_and_success_page() {
         "id": "evt_pkg", "type": "checkout.session.completed",
         "data": { "object": { "id": "cs_test_pkg", "payment_status": "paid", "payment_intent": "pi_pkg" } },
     });
-    assert_eq!(deliver(&app, &completed).await, 200);
-    assert_eq!(deliver(&app, &completed).await, 200);
+    assert_eq!(deliver_event(&app.address, &completed).await, 200);
+    assert_eq!(deliver_event(&app.address, &completed).await, 200);
     assert_eq!(balance(&app).await, 5);
     assert_eq!(count(&app.pool, "select count(*) from package_credits").await, 1);
     assert_eq!(

@@ -4,8 +4,6 @@
 
 use std::sync::Arc;
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use tokio::task::JoinSet;
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
@@ -17,9 +15,8 @@ use crate::common::{
     client::location,
     fixtures::{self, book, child, count},
     spawn_app, spawn_app_with,
+    stripe::{SECRET, deliver_event},
 };
-
-const SECRET: &str = "whsec_test_refunds";
 
 async fn booked(app: &TestApp) -> (TestClient, i64) {
     let act = fixtures::activity(&app.pool, "Football", false, (4, 12), 24).await;
@@ -131,26 +128,6 @@ async fn ten_refunds_at_once_never_exceed_the_payment() {
     assert_eq!(count(&app.pool, "select count(*) from refunds").await, 1);
 }
 
-fn sign(body: &str, timestamp: i64) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(format!("{timestamp}.{body}").as_bytes());
-    let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    format!("t={timestamp},v1={hex}")
-}
-
-async fn deliver(app: &TestApp, body: &serde_json::Value) -> u16 {
-    let body = body.to_string();
-    reqwest::Client::new()
-        .post(format!("{}/webhooks/stripe", app.address))
-        .header("stripe-signature", sign(&body, time::OffsetDateTime::now_utc().unix_timestamp()))
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_card_refund_goes_through_stripe_and_its_webhook_is_reconciled_once() {
     let mock = MockServer::start().await;
@@ -183,7 +160,7 @@ async fn a_card_refund_goes_through_stripe_and_its_webhook_is_reconciled_once() 
         "id": "evt_paid", "type": "checkout.session.completed",
         "data": { "object": { "id": "cs_test_r", "payment_status": "paid", "payment_intent": "pi_r" } },
     });
-    assert_eq!(deliver(&app, &completed).await, 200);
+    assert_eq!(deliver_event(&app.address, &completed).await, 200);
     let payment_id: i64 = sqlx::query_scalar("select id from payments").fetch_one(&app.pool).await.unwrap();
 
     let finance = app.signed_in("finance@example.com", "admin", Some("finance")).await;
@@ -202,7 +179,7 @@ async fn a_card_refund_goes_through_stripe_and_its_webhook_is_reconciled_once() 
         "id": "evt_re1", "type": "refund.created",
         "data": { "object": { "id": "re_finance", "object": "refund", "amount": 300, "status": "succeeded", "payment_intent": "pi_r" } },
     });
-    assert_eq!(deliver(&app, &echoed).await, 200);
+    assert_eq!(deliver_event(&app.address, &echoed).await, 200);
     assert_eq!(refunded(&app, payment_id).await, (300, "partially_refunded".into()));
     let charge = serde_json::json!({
         "id": "evt_ch1", "type": "charge.refunded",
@@ -211,8 +188,8 @@ async fn a_card_refund_goes_through_stripe_and_its_webhook_is_reconciled_once() 
             { "id": "re_dashboard", "amount": 100, "status": "succeeded" },
         ] } } },
     });
-    assert_eq!(deliver(&app, &charge).await, 200);
-    assert_eq!(deliver(&app, &charge).await, 200);
+    assert_eq!(deliver_event(&app.address, &charge).await, 200);
+    assert_eq!(deliver_event(&app.address, &charge).await, 200);
     assert_eq!(refunded(&app, payment_id).await, (400, "partially_refunded".into()));
     assert_eq!(count(&app.pool, "select count(*) from refunds").await, 2);
 
@@ -221,7 +198,7 @@ async fn a_card_refund_goes_through_stripe_and_its_webhook_is_reconciled_once() 
         "id": "evt_re2", "type": "refund.created",
         "data": { "object": { "id": "re_big", "amount": 600, "status": "succeeded", "payment_intent": "pi_r" } },
     });
-    assert_eq!(deliver(&app, &too_much).await, 200);
+    assert_eq!(deliver_event(&app.address, &too_much).await, 200);
     assert_eq!(refunded(&app, payment_id).await.0, 400);
     assert_eq!(count(&app.pool, "select count(*) from stripe_events").await, 4);
 }

@@ -1,5 +1,5 @@
-//! Small builders for the data tests need: an activity, a session, a child, a
-//! signed-in parent, a booking made through the real form.
+//! Small builders for the data tests need: an activity, a session, a package, a
+//! child, a signed-in parent, a booking made through the real form.
 
 use sqlx::PgPool;
 
@@ -59,6 +59,27 @@ pub async fn session(
     .fetch_one(pool)
     .await
     .unwrap()
+}
+
+/// A package of `credits` sessions of `activity` for `price_pence`, valid for 90 days.
+pub async fn package(pool: &PgPool, name: &str, credits: i32, price_pence: i32, activity: &Activity) -> i64 {
+    let id: i64 = sqlx::query_scalar(
+        "insert into packages (name, kind, credits, price_pence, valid_days)
+         values ($1, 'credits', $2, $3, 90) returning id",
+    )
+    .bind(name)
+    .bind(credits)
+    .bind(price_pence)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    sqlx::query("insert into package_activities (package_id, activity_id) values ($1, $2)")
+        .bind(id)
+        .bind(activity.id)
+        .execute(pool)
+        .await
+        .unwrap();
+    id
 }
 
 pub async fn child(pool: &PgPool, parent_id: i64, first_name: &str, age_years: i32) -> i64 {

@@ -5,6 +5,7 @@
 pub mod client;
 pub mod fixtures;
 pub mod smtp;
+pub mod stripe;
 
 use std::{
     path::PathBuf,

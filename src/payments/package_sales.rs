@@ -1,0 +1,661 @@
+//! Finance's side of packages sold: the sales and their refunds in the payments list
+//! and its CSV, Stripe dashboard refunds reconciled, and refunding a purchase in part or
+//! in full, withdrawing its unused credits. The database keeps refunds within what was
+//! paid and never withdraws a credit already used (see 0015_package_refunds.sql).
+
+use askama::Template;
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use serde_json::json;
+use sqlx::{FromRow, PgConnection, postgres::PgRow};
+use time::OffsetDateTime;
+use tower_sessions::Session;
+
+use super::{
+    domain::Pence,
+    packages::{PURCHASE_COLUMNS, PURCHASE_FROM, PurchaseRow, status_label},
+    store::Search,
+};
+use crate::{
+    AppState, audit,
+    auth::{Admin, AdminRole},
+    bookings::parse_id,
+    error::{AppError, AppResult},
+    web::{
+        FormErrors, PageContext, csv,
+        flash::{self, FlashKind},
+        fmt,
+        form::{Fields, render, render_with},
+    },
+};
+
+const FINANCE: &[AdminRole] = &[AdminRole::Finance];
+
+/// A paid sale's status as a booking payment's would read (`PaymentStatus` values), so
+/// finance's status filter means the same for both.
+const SALE_STATUS: &str = "case when pp.refunded_pence = 0 then 'succeeded'
+        when pp.refunded_pence < pp.amount_pence then 'partially_refunded' else 'refunded' end";
+
+/// Finance's filters as they apply to package sales: `dated` in the period, the status
+/// a payment would have, and an activity only when the package names it (a package for
+/// any activity belongs to none).
+fn sale_filters(dated: &str) -> String {
+    format!(
+        "($1::timestamptz is null or {dated} >= $1)
+         and ($2::timestamptz is null or {dated} < $2)
+         and ($3::text is null or ({SALE_STATUS}) = $3)
+         and ($4::bigint is null or exists (select 1 from package_activities pa
+              where pa.package_id = pp.package_id and pa.activity_id = $4))"
+    )
+}
+
+/// A paid package sale, for finance's list and its CSV.
+#[derive(Clone, Debug, FromRow)]
+pub struct Sale {
+    pub id: i64,
+    pub parent_name: String,
+    pub package: String,
+    pub method: Option<String>,
+    pub status: String,
+    pub currency: String,
+    pub amount_pence: i32,
+    pub refunded_pence: i32,
+    pub reference: String,
+    pub paid_at: OffsetDateTime,
+}
+
+impl Sale {
+    /// What the sale still counts for in the totals: what was paid, less its refunds.
+    pub fn net_pence(&self) -> i64 {
+        i64::from(self.amount_pence) - i64::from(self.refunded_pence)
+    }
+}
+
+/// The rows of `sql`, whose `$1` to `$4` are [`sale_filters`], for finance's search.
+async fn search_filtered<T>(conn: &mut PgConnection, sql: &str, search: &Search) -> sqlx::Result<Vec<T>>
+where
+    T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    sqlx::query_as(sql)
+        .bind(search.from)
+        .bind(search.until)
+        .bind(search.status.as_deref())
+        .bind(search.activity_id)
+        .fetch_all(conn)
+        .await
+}
+
+/// Package sales paid in the period, newest first.
+pub async fn search_sales(conn: &mut PgConnection, search: &Search) -> sqlx::Result<Vec<Sale>> {
+    let sql = format!(
+        "select pp.id, u.name as parent_name, p.name as package, pp.method, {SALE_STATUS} as status,
+                pp.currency, pp.amount_pence, pp.refunded_pence, pp.reference,
+                coalesce(pp.paid_at, pp.created_at) as paid_at
+           from {PURCHASE_FROM}
+          where pp.status = 'paid' and {}
+          order by pp.paid_at desc, pp.id desc
+          limit 2000",
+        sale_filters("pp.paid_at")
+    );
+    search_filtered(conn, &sql, search).await
+}
+
+/// A refund of a package sale, for finance's list of refunds.
+#[derive(Clone, Debug, FromRow)]
+pub struct SaleRefund {
+    pub purchase_id: i64,
+    pub parent_name: String,
+    pub package: String,
+    pub method: Option<String>,
+    pub amount_pence: i32,
+    pub reason: String,
+    pub recorded_by_name: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
+/// Refunds of package sales made in the period, newest first.
+pub async fn search_sale_refunds(conn: &mut PgConnection, search: &Search) -> sqlx::Result<Vec<SaleRefund>> {
+    let sql = format!(
+        "select f.purchase_id, u.name as parent_name, p.name as package, pp.method, f.amount_pence, f.reason,
+                r.name as recorded_by_name, f.created_at
+           from package_purchase_refunds f
+           join package_purchases pp on pp.id = f.purchase_id
+           join users u on u.id = pp.parent_id
+           join packages p on p.id = pp.package_id
+           left join users r on r.id = f.recorded_by
+          where {}
+          order by f.created_at desc, f.id desc
+          limit 2000",
+        sale_filters("f.created_at")
+    );
+    search_filtered(conn, &sql, search).await
+}
+
+/// Records a refund made in Stripe's dashboard against the package purchase paid with
+/// `payment_intent`, once by its refund id, withdrawing no credits (finance decides
+/// that on the purchase's page). A refund finance is making on that page holds the
+/// purchase until it commits, so the `not exists` then sees its row. A refund the
+/// books cannot take (more than was paid) is logged for a person and not recorded;
+/// its own savepoint keeps the caller's transaction usable. True if recorded now.
+pub async fn reconcile_stripe_refund(
+    conn: &mut PgConnection,
+    payment_intent: &str,
+    refund_id: &str,
+    amount_pence: i32,
+) -> sqlx::Result<bool> {
+    let mut savepoint = sqlx::Connection::begin(&mut *conn).await?;
+    sqlx::query("select 1 from package_purchases where stripe_payment_intent_id = $1 for update")
+        .bind(payment_intent)
+        .execute(&mut *savepoint)
+        .await?;
+    let inserted = sqlx::query(
+        "insert into package_purchase_refunds (purchase_id, amount_pence, reason, stripe_refund_id)
+         select pp.id, $3, 'Refunded in Stripe', $2 from package_purchases pp
+          where pp.stripe_payment_intent_id = $1
+            and not exists (select 1 from package_purchase_refunds where stripe_refund_id = $2)
+          order by pp.id limit 1
+         on conflict (stripe_refund_id) do nothing",
+    )
+    .bind(payment_intent)
+    .bind(refund_id)
+    .bind(amount_pence)
+    .execute(&mut *savepoint)
+    .await;
+    match inserted {
+        Ok(done) => {
+            savepoint.commit().await?;
+            Ok(done.rows_affected() == 1)
+        }
+        Err(sqlx::Error::Database(e)) if e.constraint().is_some() => {
+            savepoint.rollback().await?;
+            tracing::error!(refund_id, constraint = ?e.constraint(), "Stripe refund does not fit the package purchase");
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// Refunds -------------------------------------------------------------------------------------
+
+/// A purchase as finance refunds it: what was paid and refunded, and its credits left.
+#[derive(Clone, Debug, FromRow)]
+struct Refundable {
+    #[sqlx(flatten)]
+    row: PurchaseRow,
+    reference: String,
+    paid_at: Option<OffsetDateTime>,
+    stripe_payment_intent_id: Option<String>,
+    credits_left: i32,
+    expires_at: Option<OffsetDateTime>,
+}
+
+impl Refundable {
+    /// Money that can still go back: only a paid purchase took any.
+    fn refundable_pence(&self) -> i64 {
+        let p = &self.row;
+        if p.status == "paid" { i64::from(p.amount_pence) - i64::from(p.refunded_pence) } else { 0 }
+    }
+}
+
+async fn refundable(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Refundable>> {
+    sqlx::query_as(&format!(
+        "select {PURCHASE_COLUMNS}, pp.reference, pp.paid_at, pp.stripe_payment_intent_id,
+                coalesce(c.balance, 0) as credits_left, c.expires_at
+           from {PURCHASE_FROM} left join package_credits c on c.purchase_id = pp.id
+          where pp.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The purchase with it and its credits locked until the transaction ends: refunds
+/// at once take turns, and no booking uses a credit between the check and the refund.
+/// Lock first, then read in a new statement that sees what was committed meanwhile.
+async fn lock_refundable(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Refundable>> {
+    sqlx::query("select 1 from package_purchases where id = $1 for update")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("select 1 from package_credits where purchase_id = $1 for update")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    refundable(conn, id).await
+}
+
+#[derive(Clone, Debug, FromRow)]
+struct PurchaseRefund {
+    amount_pence: i32,
+    credits_withdrawn: i32,
+    reason: String,
+    stripe_refund_id: Option<String>,
+    recorded_by_name: Option<String>,
+    created_at: OffsetDateTime,
+}
+
+async fn refunds_of(conn: &mut PgConnection, purchase_id: i64) -> sqlx::Result<Vec<PurchaseRefund>> {
+    sqlx::query_as(
+        "select f.amount_pence, f.credits_withdrawn, f.reason, f.stripe_refund_id, r.name as recorded_by_name,
+                f.created_at
+           from package_purchase_refunds f left join users r on r.id = f.recorded_by
+          where f.purchase_id = $1
+          order by f.created_at, f.id",
+    )
+    .bind(purchase_id)
+    .fetch_all(conn)
+    .await
+}
+
+struct NewRefund<'a> {
+    purchase_id: i64,
+    amount: Pence,
+    credits_withdrawn: i32,
+    reason: &'a str,
+    stripe_refund_id: Option<&'a str>,
+    recorded_by: i64,
+}
+
+/// The refund row; its trigger adds to `refunded_pence` and withdraws the credits.
+async fn insert_refund(conn: &mut PgConnection, new: &NewRefund<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into package_purchase_refunds
+            (purchase_id, amount_pence, credits_withdrawn, reason, stripe_refund_id, recorded_by)
+         values ($1, $2, $3, $4, $5, $6) returning id",
+    )
+    .bind(new.purchase_id)
+    .bind(new.amount.get())
+    .bind(new.credits_withdrawn)
+    .bind(new.reason)
+    .bind(new.stripe_refund_id)
+    .bind(new.recorded_by)
+    .fetch_one(conn)
+    .await
+}
+
+/// What finance typed, kept as typed so a refused form comes back filled in.
+#[derive(Clone, Debug, Default)]
+struct RefundForm {
+    amount: String,
+    credits: String,
+    reason: String,
+}
+
+impl RefundForm {
+    fn from_fields(form: &Fields) -> Self {
+        Self {
+            amount: form.get("amount").unwrap_or_default().to_owned(),
+            credits: form.get("credits").unwrap_or_default().to_owned(),
+            reason: form.get("reason").unwrap_or_default().chars().take(500).collect(),
+        }
+    }
+}
+
+/// A refund that fits the purchase as it stood when checked.
+#[derive(Debug)]
+struct ValidRefund {
+    amount: Pence,
+    credits: i32,
+}
+
+fn over_refund_message(refundable_pence: i64) -> String {
+    if refundable_pence <= 0 {
+        "Nothing is left to refund on this purchase.".to_owned()
+    } else {
+        format!("At most {} can be refunded.", fmt::pounds(refundable_pence))
+    }
+}
+
+fn too_many_credits_message(credits_left: i32) -> String {
+    match credits_left {
+        ..=0 => "No unused credits are left to withdraw; used credits cannot be.".to_owned(),
+        1 => "Only 1 unused credit is left; withdraw at most that.".to_owned(),
+        n => format!("Only {n} unused credits are left; withdraw at most that."),
+    }
+}
+
+/// Checks the form against the purchase: an amount in pounds no more than is left to
+/// refund, a whole number of credits no more than are unused, and a reason.
+fn check_refund(purchase: &Refundable, typed: &RefundForm) -> Result<ValidRefund, FormErrors> {
+    let mut errors = FormErrors::default();
+    let amount = Pence::parse_pounds(&typed.amount).map_err(|m| errors.add("amount", m)).ok();
+    if let Some(a) = amount
+        && i64::from(a.get()) > purchase.refundable_pence()
+    {
+        errors.add("amount", over_refund_message(purchase.refundable_pence()));
+    }
+    let credits = match typed.credits.trim().parse::<i32>() {
+        Ok(n @ 0..) => Some(n),
+        _ => {
+            errors.add("credits", "Enter how many credits to withdraw, 0 for none.");
+            None
+        }
+    };
+    if let Some(n) = credits
+        && n > purchase.credits_left
+    {
+        errors.add("credits", too_many_credits_message(purchase.credits_left));
+    }
+    if typed.reason.trim().is_empty() {
+        errors.add("reason", "Give a reason for the refund.");
+    }
+    match (amount, credits) {
+        (Some(amount), Some(credits)) if errors.is_empty() => Ok(ValidRefund { amount, credits }),
+        _ => Err(errors),
+    }
+}
+
+/// The field and message for a refund the database refused: the same words as the
+/// checks above, for one that raced past them.
+fn constraint_error(constraint: Option<&str>, purchase: &Refundable) -> Option<(&'static str, String)> {
+    match constraint? {
+        "package_purchases_refunds_within_amount" | "package_purchase_refunds_purchase_paid" => {
+            Some(("amount", over_refund_message(purchase.refundable_pence())))
+        }
+        "package_credits_balance_not_negative" | "package_purchase_refunds_credits_exist" => {
+            Some(("credits", too_many_credits_message(purchase.credits_left)))
+        }
+        _ => None,
+    }
+}
+
+pub struct PurchaseRefundLine {
+    pub date: String,
+    pub amount: String,
+    pub credits: i32,
+    pub reason: String,
+    pub by: String,
+}
+
+#[derive(Template)]
+#[template(path = "payments/package_purchase.html")]
+pub struct PurchasePage {
+    pub ctx: PageContext,
+    pub id: i64,
+    pub parent: String,
+    pub package: String,
+    pub status: String,
+    pub bought: String,
+    pub paid: String,
+    pub method: String,
+    pub reference: String,
+    pub credits: i32,
+    pub credits_left: i32,
+    pub expires: String,
+    pub amount_paid: String,
+    pub refunded: String,
+    pub refundable: String,
+    pub refunds: Vec<PurchaseRefundLine>,
+    pub can_refund: bool,
+    pub is_card: bool,
+    pub amount: String,
+    pub credits_field: String,
+    pub reason: String,
+    pub errors: FormErrors,
+}
+
+/// The page with its form filled in for a full refund of the unused credits.
+async fn purchase_page(state: &AppState, ctx: PageContext, id: i64) -> AppResult<PurchasePage> {
+    let tz = state.config.timezone;
+    let mut conn = state.pool.acquire().await?;
+    let p = refundable(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    let refunds = refunds_of(&mut conn, id)
+        .await?
+        .into_iter()
+        .map(|r| PurchaseRefundLine {
+            date: fmt::day_time(r.created_at, tz),
+            amount: fmt::pounds(i64::from(r.amount_pence)),
+            credits: r.credits_withdrawn,
+            reason: r.reason,
+            by: r
+                .recorded_by_name
+                .unwrap_or_else(|| if r.stripe_refund_id.is_some() { "Stripe" } else { "—" }.to_owned()),
+        })
+        .collect();
+    let refundable = p.refundable_pence();
+    let row = &p.row;
+    Ok(PurchasePage {
+        ctx,
+        id: row.id,
+        parent: format!("{} ({})", row.parent_name, row.parent_email),
+        package: row.package.clone(),
+        status: status_label(&row.status, row.amount_pence, row.refunded_pence).to_owned(),
+        bought: fmt::day_time(row.created_at, tz),
+        paid: p.paid_at.map(|t| fmt::day_time(t, tz)).unwrap_or_default(),
+        method: row.method.as_deref().map(super::domain::method_label).unwrap_or("—").to_owned(),
+        reference: p.reference.clone(),
+        credits: row.credits,
+        credits_left: p.credits_left,
+        expires: p.expires_at.map(|t| fmt::day_time(t, tz)).unwrap_or_default(),
+        amount_paid: fmt::pounds(i64::from(row.amount_pence)),
+        refunded: fmt::pounds(i64::from(row.refunded_pence)),
+        refundable: fmt::pounds(refundable),
+        refunds,
+        can_refund: refundable > 0,
+        is_card: row.method.as_deref() == Some("card"),
+        amount: if refundable > 0 { csv::decimal_pounds(refundable) } else { String::new() },
+        credits_field: p.credits_left.max(0).to_string(),
+        reason: String::new(),
+        errors: FormErrors::default(),
+    })
+}
+
+/// `GET /admin/payments/packages/{id}`: one package purchase, its credits and refunds,
+/// and the `Refund` form.
+pub async fn purchase(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    admin.require(FINANCE)?;
+    render(&purchase_page(&state, ctx, parse_id(&id)?).await?)
+}
+
+/// The form again, as typed, with `errors` and a 422; nothing was written.
+async fn refused(
+    state: &AppState,
+    ctx: PageContext,
+    id: i64,
+    typed: RefundForm,
+    errors: FormErrors,
+) -> AppResult<Response> {
+    let mut page = purchase_page(state, ctx, id).await?;
+    page.amount = typed.amount;
+    page.credits_field = typed.credits;
+    page.reason = typed.reason;
+    page.errors = errors;
+    render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
+}
+
+/// For a card purchase, gives the money back through Stripe before anything is
+/// written, with the purchase still locked. `Err` is the message for finance when it
+/// cannot (then nothing is refunded).
+async fn refund_by_card(
+    state: &AppState,
+    purchase: &Refundable,
+    amount: Pence,
+) -> Result<Option<String>, &'static str> {
+    if purchase.row.method.as_deref() != Some("card") {
+        return Ok(None);
+    }
+    let (Some(stripe), Some(intent)) = (state.stripe.as_ref(), purchase.stripe_payment_intent_id.as_deref())
+    else {
+        return Err("This card purchase cannot be refunded here: Stripe is not set up for it.");
+    };
+    match stripe.refund_package_purchase(intent, i64::from(amount.get()), purchase.row.id).await {
+        Ok(refund) => Ok(Some(refund.id)),
+        Err(err) => {
+            tracing::error!(error = ?err, purchase_id = purchase.row.id, "Stripe refund of a package failed");
+            Err("Stripe did not accept the refund; nothing was refunded. Please try again.")
+        }
+    }
+}
+
+/// `Refund` on a package purchase: checked with the purchase and its credits locked,
+/// sent to Stripe for a card, then recorded with the credits withdrawn and its audit
+/// row in one transaction.
+pub async fn refund(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    session: Session,
+    Path(id): Path<String>,
+    form: Fields,
+) -> AppResult<Response> {
+    admin.require(FINANCE)?;
+    let id = parse_id(&id)?;
+    let page = format!("/admin/payments/packages/{id}");
+    let typed = RefundForm::from_fields(&form);
+    let mut tx = state.pool.begin().await?;
+    let purchase = lock_refundable(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let valid = match check_refund(&purchase, &typed) {
+        Ok(valid) => valid,
+        Err(errors) => {
+            tx.rollback().await?;
+            return refused(&state, ctx, id, typed, errors).await;
+        }
+    };
+    let stripe_refund = match refund_by_card(&state, &purchase, valid.amount).await {
+        Ok(stripe_refund) => stripe_refund,
+        Err(message) => {
+            tx.rollback().await?;
+            flash::push(&session, FlashKind::Error, message).await?;
+            return Ok(Redirect::to(&page).into_response());
+        }
+    };
+    let new = NewRefund {
+        purchase_id: id,
+        amount: valid.amount,
+        credits_withdrawn: valid.credits,
+        reason: typed.reason.trim(),
+        stripe_refund_id: stripe_refund.as_deref(),
+        recorded_by: admin.0.id,
+    };
+    let refund_id = match insert_refund(&mut tx, &new).await {
+        Ok(refund_id) => refund_id,
+        Err(sqlx::Error::Database(e)) if constraint_error(e.constraint(), &purchase).is_some() => {
+            tx.rollback().await?;
+            // Not reached while the locks hold; if it is, the card refund needs a person.
+            if let Some(stripe_refund) = &stripe_refund {
+                tracing::error!(
+                    stripe_refund,
+                    purchase_id = id,
+                    "Stripe refunded a package we did not record"
+                );
+            }
+            let fresh = refundable(&mut *state.pool.acquire().await?, id).await?.ok_or(AppError::NotFound)?;
+            let mut errors = FormErrors::default();
+            if let Some((field, message)) = constraint_error(e.constraint(), &fresh) {
+                errors.add(field, message);
+            }
+            return refused(&state, ctx, id, typed, errors).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
+    audit::record(
+        &mut tx,
+        Some(admin.0.id),
+        "package_purchase.refunded",
+        "package_purchase",
+        Some(id),
+        Some(json!({ "refunded_pence": purchase.row.refunded_pence, "credits_left": purchase.credits_left })),
+        Some(json!({
+            "refund_id": refund_id,
+            "amount_pence": valid.amount.get(),
+            "credits_withdrawn": valid.credits,
+            "reason": typed.reason.trim(),
+            "stripe_refund_id": stripe_refund,
+        })),
+    )
+    .await?;
+    tx.commit().await?;
+    let message = format!(
+        "Refunded {} of package purchase #{id}; {} credit(s) withdrawn.",
+        fmt::pounds(i64::from(valid.amount.get())),
+        valid.credits
+    );
+    flash::push(&session, FlashKind::Success, message).await?;
+    Ok(Redirect::to(&page).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paid(amount_pence: i32, refunded_pence: i32, credits_left: i32) -> Refundable {
+        Refundable {
+            row: PurchaseRow {
+                id: 1,
+                parent_name: "Sam".into(),
+                parent_email: "sam@example.com".into(),
+                package: "Five sessions".into(),
+                credits: 5,
+                amount_pence,
+                refunded_pence,
+                method: Some("cash".into()),
+                status: "paid".into(),
+                created_at: OffsetDateTime::UNIX_EPOCH,
+            },
+            reference: String::new(),
+            paid_at: None,
+            stripe_payment_intent_id: None,
+            credits_left,
+            expires_at: None,
+        }
+    }
+
+    fn typed(amount: &str, credits: &str, reason: &str) -> RefundForm {
+        RefundForm { amount: amount.into(), credits: credits.into(), reason: reason.into() }
+    }
+
+    #[test]
+    fn a_refund_within_what_is_left_is_accepted() {
+        let valid = check_refund(&paid(2500, 1000, 3), &typed("15.00", "3", "Moved away")).unwrap();
+        assert_eq!((valid.amount.get(), valid.credits), (1500, 3));
+        assert!(check_refund(&paid(2500, 0, 0), &typed("1", "0", "Goodwill")).is_ok());
+    }
+
+    #[test]
+    fn more_money_or_credits_than_are_left_are_refused_with_a_message_each() {
+        let errors = check_refund(&paid(2500, 1000, 2), &typed("15.01", "3", "Moved away")).unwrap_err();
+        assert_eq!(errors.get("amount"), Some("At most £15.00 can be refunded."));
+        assert_eq!(errors.get("credits"), Some("Only 2 unused credits are left; withdraw at most that."));
+        let errors = check_refund(&paid(2500, 2500, 0), &typed("1", "1", "Again")).unwrap_err();
+        assert_eq!(errors.get("amount"), Some("Nothing is left to refund on this purchase."));
+        assert!(errors.get("credits").is_some_and(|m| m.starts_with("No unused credits")));
+    }
+
+    #[test]
+    fn unreadable_credits_and_a_missing_reason_are_refused() {
+        for credits in ["", "-1", "two", "1.5"] {
+            let errors = check_refund(&paid(2500, 0, 5), &typed("1", credits, " ")).unwrap_err();
+            assert!(errors.get("credits").is_some(), "{credits:?}");
+            assert_eq!(errors.get("reason"), Some("Give a reason for the refund."));
+        }
+    }
+
+    #[test]
+    fn an_unpaid_purchase_has_nothing_to_refund() {
+        let mut pending = paid(2500, 0, 0);
+        pending.row.status = "pending".into();
+        assert_eq!(pending.refundable_pence(), 0);
+        assert_eq!(status_label("paid", 2500, 2500), "Refunded");
+        assert_eq!(status_label("paid", 2500, 100), "Partly refunded");
+        assert_eq!(status_label("paid", 0, 0), "Paid");
+    }
+
+    #[test]
+    fn a_raced_refund_gets_the_same_words_as_a_checked_one() {
+        let p = paid(2500, 2500, 0);
+        let (field, message) = constraint_error(Some("package_purchases_refunds_within_amount"), &p).unwrap();
+        assert_eq!((field, message.as_str()), ("amount", "Nothing is left to refund on this purchase."));
+        let (field, _) = constraint_error(Some("package_credits_balance_not_negative"), &p).unwrap();
+        assert_eq!(field, "credits");
+        assert!(constraint_error(Some("something_else"), &p).is_none());
+        assert!(constraint_error(None, &p).is_none());
+    }
+}
