@@ -21,6 +21,8 @@ pub struct Config {
     pub stripe_api_base: Option<String>,
     pub smtp_url: Option<String>,
     pub mail_from: String,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (none by default).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Config {
@@ -48,6 +50,9 @@ impl Config {
         let tz_name = lookup("PORTICO_TIMEZONE").unwrap_or_else(|| "Europe/London".into());
         let timezone = time_tz::timezones::get_by_name(&tz_name)
             .with_context(|| format!("PORTICO_TIMEZONE: unknown time zone {tz_name:?}"))?;
+        let trusted_proxies =
+            crate::auth::client_ip::parse_trusted(&lookup("TRUSTED_PROXIES").unwrap_or_default())
+                .map_err(|e| anyhow::anyhow!("TRUSTED_PROXIES: {e}"))?;
         Ok(Self {
             database_url,
             bind,
@@ -60,6 +65,7 @@ impl Config {
             stripe_api_base: lookup("STRIPE_API_BASE"),
             smtp_url: lookup("SMTP_URL"),
             mail_from: lookup("MAIL_FROM").unwrap_or_else(|| "Portico <no-reply@portico.test>".into()),
+            trusted_proxies,
         })
     }
 

@@ -5,6 +5,7 @@
 //! disabled (`get_user` finds nobody), when their password changes (the session
 //! auth hash no longer matches), after two idle hours, or twelve hours after sign-in.
 
+pub mod client_ip;
 pub mod csrf;
 pub mod domain;
 mod pages;

@@ -1,24 +1,24 @@
 //! Sign-in, sign-out and password reset pages.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-
 use askama::Template;
 use axum::{
     Form,
-    extract::{ConnectInfo, FromRequestParts, Path, State},
-    http::{StatusCode, request::Parts},
+    extract::{Path, State},
+    http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
 
 use super::{
-    AuthSession, Credentials, csrf,
+    AuthSession, Credentials,
+    client_ip::ClientIp,
+    csrf,
     domain::{EmailAddress, NewPassword},
     reset, throttle,
 };
 use crate::{
     AppState, audit,
-    error::{AppError, AppResult},
+    error::AppResult,
     notifications::Email,
     web::{
         FormErrors, PageContext,
@@ -26,21 +26,6 @@ use crate::{
         form::{render, render_with},
     },
 };
-
-/// The peer address, for throttling by address.
-pub struct ClientIp(IpAddr);
-
-impl FromRequestParts<AppState> for ClientIp {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> AppResult<Self> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |ConnectInfo(addr)| addr.ip());
-        Ok(ClientIp(ip))
-    }
-}
 
 pub struct DemoAccount {
     pub email: &'static str,

@@ -1,6 +1,6 @@
 //! Signing in and out, sessions, throttling.
 
-use crate::common::{PASSWORD, client::location, spawn_app};
+use crate::common::{PASSWORD, TestApp, TestClient, client::location, spawn_app, spawn_app_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_in_with_the_right_password_lands_on_the_users_portal() {
@@ -156,4 +156,35 @@ async fn passwords_are_stored_as_argon2id_hashes() {
             .unwrap();
     assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
     assert!(!hash.contains(PASSWORD));
+}
+
+/// Fails a sign-in from a client whose proxy says it forwards for `forwarded_for`, and
+/// returns the address the attempt was counted against.
+async fn attempt_counted_against(app: &TestApp, forwarded_for: &str) -> String {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-forwarded-for", forwarded_for.parse().unwrap());
+    let client = TestClient::with_headers(&app.address, headers);
+    assert_eq!(client.login("nobody@example.com", "not the password").await.status(), 422);
+    sqlx::query_scalar("select host(ip) from sign_in_attempts order by id desc limit 1")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_counts_the_forwarded_client_only_behind_a_trusted_proxy() {
+    let direct = spawn_app().await;
+    assert_eq!(
+        attempt_counted_against(&direct, "198.51.100.7").await,
+        "127.0.0.1",
+        "without TRUSTED_PROXIES a client cannot pick its own address"
+    );
+
+    let proxied = spawn_app_with(&[("TRUSTED_PROXIES", "127.0.0.1")]).await;
+    assert_eq!(attempt_counted_against(&proxied, "198.51.100.7").await, "198.51.100.7");
+    assert_eq!(
+        attempt_counted_against(&proxied, "1.2.3.4, 198.51.100.8").await,
+        "198.51.100.8",
+        "what the client wrote before the proxy's own entry is not believed"
+    );
 }

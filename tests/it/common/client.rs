@@ -17,10 +17,16 @@ pub struct TestClient {
 
 impl TestClient {
     pub fn new(base: &str) -> Self {
+        Self::with_headers(base, reqwest::header::HeaderMap::new())
+    }
+
+    /// A client that sends `headers` with every request (as a proxy in front would).
+    pub fn with_headers(base: &str, headers: reqwest::header::HeaderMap) -> Self {
         let jar = Arc::new(Jar::default());
         let http = reqwest::Client::builder()
             .cookie_provider(jar.clone())
             .redirect(Policy::none())
+            .default_headers(headers)
             .build()
             .expect("build the HTTP client");
         Self { base: base.to_owned(), http, jar }
