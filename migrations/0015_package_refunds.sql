@@ -73,3 +73,53 @@ end $$;
 create trigger package_purchase_refunds_apply
     after insert on package_purchase_refunds
     for each row execute function package_purchase_refunds_apply();
+
+-- A card refund Stripe reports failed afterwards no longer counts: the purchase takes
+-- the money back into its books. Credits withdrawn with it stay withdrawn (finance
+-- decides, on the purchase's page). A failure reported before the refund itself is
+-- recorded failed from the start, and then changes nothing.
+alter table package_purchase_refunds add column failed_at timestamptz, add column failure_reason text;
+
+create or replace function package_purchase_refunds_apply() returns trigger language plpgsql as $$
+declare
+    purchase_status text;
+    credit_id bigint;
+begin
+    if new.failed_at is not null then
+        return null;
+    end if;
+    select status into purchase_status from package_purchases where id = new.purchase_id for update;
+    if purchase_status is distinct from 'paid' then
+        raise exception 'package purchase % has not been paid (status %)', new.purchase_id, purchase_status
+            using errcode = 'check_violation', constraint = 'package_purchase_refunds_purchase_paid';
+    end if;
+    update package_purchases set refunded_pence = refunded_pence + new.amount_pence
+     where id = new.purchase_id;
+    if new.credits_withdrawn > 0 then
+        select id into credit_id from package_credits where purchase_id = new.purchase_id;
+        if credit_id is null then
+            raise exception 'package purchase % has no credits to withdraw', new.purchase_id
+                using errcode = 'check_violation', constraint = 'package_purchase_refunds_credits_exist';
+        end if;
+        insert into package_credit_movements (package_credit_id, change, kind, created_by, purchase_refund_id)
+        values (credit_id, -new.credits_withdrawn, 'refund', new.recorded_by, new.id);
+    end if;
+    return null;
+end $$;
+
+create function package_purchase_refunds_fail() returns trigger language plpgsql as $$
+begin
+    if new.purchase_id <> old.purchase_id or new.amount_pence <> old.amount_pence
+       or new.credits_withdrawn <> old.credits_withdrawn or old.failed_at is not null then
+        raise exception 'package refund % cannot be changed', old.id
+            using errcode = 'check_violation', constraint = 'package_purchase_refunds_only_fail_once';
+    end if;
+    if new.failed_at is not null then
+        update package_purchases set refunded_pence = refunded_pence - old.amount_pence
+         where id = old.purchase_id;
+    end if;
+    return new;
+end $$;
+create trigger package_purchase_refunds_fail
+    before update on package_purchase_refunds
+    for each row execute function package_purchase_refunds_fail();

@@ -498,6 +498,72 @@ pub async fn review(
     render(&page)
 }
 
+/// What the parent asked to book, kept so a refused booking comes back as they left it.
+struct Asked<'a> {
+    sessions: Vec<SessionInfo>,
+    source: Source,
+    child_ids: Vec<i64>,
+    rules: Rules,
+    note: String,
+    form: &'a Fields,
+}
+
+impl Asked<'_> {
+    fn discount_code(&self) -> String {
+        self.form.get("discount_code").unwrap_or_default().trim().chars().take(64).collect()
+    }
+
+    fn use_credits(&self) -> bool {
+        self.form.get("use_credits").is_some()
+    }
+}
+
+/// The review page planned afresh (the places may have changed), with the parent's
+/// note, code and credit choice kept.
+async fn review_again(
+    state: &AppState,
+    parent_id: i64,
+    ctx: PageContext,
+    asked: &Asked<'_>,
+    message: Option<String>,
+) -> AppResult<ReviewPage> {
+    let mut conn = state.pool.acquire().await?;
+    let (lines, items) = plan(state, &mut conn, parent_id, &asked.sessions, &asked.child_ids).await?;
+    let mut page = review_page(ctx, asked.source, lines, &items, asked.rules);
+    page.note = asked.note.clone();
+    page.credits_usable = usable_credits(&mut conn, parent_id, &asked.sessions, &items).await?;
+    page.use_credits = asked.use_credits();
+    page.discount_code = asked.discount_code();
+    page.message = message;
+    Ok(page)
+}
+
+/// Package credits for the places, one a place of a covered activity while the parent
+/// has any; those places then cost nothing.
+async fn use_credits(
+    conn: &mut sqlx::PgConnection,
+    parent_id: i64,
+    sessions: &[SessionInfo],
+    items: &mut [NewItem],
+) -> AppResult<Vec<crate::payments::packages::CreditUse>> {
+    let places: Vec<(i64, i64, i64)> = items
+        .iter()
+        .filter_map(|i| {
+            let activity = sessions.iter().find(|s| s.id == i.session_id)?.activity_id;
+            Some((i.session_id, i.child_id, activity))
+        })
+        .collect();
+    let uses = crate::payments::packages::choose_credits(conn, parent_id, &places).await?;
+    for item in items.iter_mut() {
+        if uses.iter().any(|u| (u.session_id, u.child_id) == (item.session_id, item.child_id)) {
+            item.price_pence = 0;
+        }
+    }
+    Ok(uses)
+}
+
+/// `Book` (or `Save for later`): re-checks the reviewed places, takes them (or holds
+/// them for a card payment), uses credits and a discount code, all in one transaction.
 pub async fn create(
     State(state): State<AppState>,
     Parent(parent): Parent,
@@ -506,7 +572,7 @@ pub async fn create(
     form: Fields,
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
-    let (sessions, back) = chosen_sessions(&mut tx, &form).await?;
+    let (sessions, source) = chosen_sessions(&mut tx, &form).await?;
     // Book exactly the pairs the parent reviewed; re-check each now.
     let wanted: Vec<(i64, i64)> = form
         .all("item")
@@ -514,107 +580,81 @@ pub async fn create(
         .filter_map(|(s, c)| Some((s.parse().ok()?, c.parse().ok()?)))
         .collect();
     let child_ids: Vec<i64> = wanted.iter().map(|(_, c)| *c).collect();
-    let (lines, mut items) = plan(&state, &mut tx, parent.id, &sessions, &child_ids).await?;
+    let (_, mut items) = plan(&state, &mut tx, parent.id, &sessions, &child_ids).await?;
     let reviewed_still_fine =
         !wanted.is_empty() && wanted.iter().all(|w| items.iter().any(|i| (i.session_id, i.child_id) == *w));
     items.retain(|i| wanted.contains(&(i.session_id, i.child_id)));
     let rules = Rules::of(&state, &sessions);
     let note = form.get("note").unwrap_or_default().chars().take(2000).collect::<String>();
+    let asked = Asked { sessions, source, child_ids, rules, note, form: &form };
 
     if !reviewed_still_fine {
-        let mut page = review_page(ctx, back, lines, &items, rules);
-        page.note = note;
-        page.credits_usable = usable_credits(&mut tx, parent.id, &sessions, &items).await?;
-        page.use_credits = form.get("use_credits").is_some();
-        page.discount_code = form.get("discount_code").unwrap_or_default().chars().take(64).collect();
-        page.message = Some(if wanted.is_empty() {
-            "Choose at least one child to book.".into()
+        tx.rollback().await?;
+        let message = if wanted.is_empty() {
+            "Choose at least one child to book."
         } else {
             "Something changed since you looked (a place may have gone). Check the dates below and book again."
-                .into()
-        });
+        };
+        let page = review_again(&state, parent.id, ctx, &asked, Some(message.into())).await?;
         return render_with(StatusCode::CONFLICT, &page);
     }
 
     let submitted = if rules.requires_approval { BookingStatus::Pending } else { BookingStatus::Approved };
-    // "Save for later" keeps a draft that holds no place until it is submitted.
-    let status = if form.get("draft").is_some() { BookingStatus::Draft } else { submitted };
-    // Package credits: one a place of a covered activity, while the parent has any;
-    // those places cost nothing. A draft holds no place, so it uses none.
-    let credit_uses = if form.get("use_credits").is_some() && status != BookingStatus::Draft {
-        let places: Vec<(i64, i64, i64)> = items
-            .iter()
-            .filter_map(|i| {
-                let activity = sessions.iter().find(|s| s.id == i.session_id)?.activity_id;
-                Some((i.session_id, i.child_id, activity))
-            })
-            .collect();
-        crate::payments::packages::choose_credits(&mut tx, parent.id, &places).await?
+    // "Save for later" keeps a draft that holds no place (and uses no credit) until it
+    // is submitted.
+    let draft = form.get("draft").is_some();
+    let credit_uses = if asked.use_credits() && !draft {
+        use_credits(&mut tx, parent.id, &asked.sessions, &mut items).await?
     } else {
         Vec::new()
     };
-    for item in items.iter_mut() {
-        if credit_uses.iter().any(|u| (u.session_id, u.child_id) == (item.session_id, item.child_id)) {
-            item.price_pence = 0;
-        }
-    }
     // An activity paid for when booking holds the places only while the parent pays.
-    let pay_first =
-        status != BookingStatus::Draft && rules.pay_first && items.iter().any(|i| i.price_pence > 0);
-    let (status, hold) =
-        if pay_first { (BookingStatus::AwaitingPayment, Some(holds::deadline())) } else { (status, None) };
+    let (mut status, hold) = if draft {
+        (BookingStatus::Draft, None)
+    } else if rules.pay_first && items.iter().any(|i| i.price_pence > 0) {
+        (BookingStatus::AwaitingPayment, Some(holds::deadline()))
+    } else {
+        (submitted, None)
+    };
     let booking_id =
-        match store::create(&mut tx, parent.id, parent.id, (status, hold), &mut items, &note).await {
+        match store::create(&mut tx, parent.id, parent.id, (status, hold), &mut items, &asked.note).await {
             Ok(id) => id,
             Err(BookingError::Database(err)) => return Err(err.into()),
             Err(conflict) => {
                 tx.rollback().await?;
-                let mut conn = state.pool.acquire().await?;
-                let (lines, items) = plan(&state, &mut conn, parent.id, &sessions, &child_ids).await?;
-                let mut page = review_page(ctx, back, lines, &items, rules);
-                page.note = note;
-                page.credits_usable = usable_credits(&mut conn, parent.id, &sessions, &items).await?;
-                page.use_credits = form.get("use_credits").is_some();
-                page.discount_code = form.get("discount_code").unwrap_or_default().chars().take(64).collect();
-                page.message = Some(match conflict {
+                let message = match conflict {
                     BookingError::Full { .. } => {
-                        "Sorry: the last place has just gone. Check the dates below and book again.".into()
+                        "Sorry: the last place has just gone. Check the dates below and book again."
                     }
-                    _ => "One of these children is already booked on one of these dates.".into(),
-                });
+                    _ => "One of these children is already booked on one of these dates.",
+                };
+                let page = review_again(&state, parent.id, ctx, &asked, Some(message.into())).await?;
                 return render_with(StatusCode::CONFLICT, &page);
             }
         };
     crate::payments::packages::record_uses(&mut tx, booking_id, &credit_uses, parent.id).await?;
-    let typed_code: String = form.get("discount_code").unwrap_or_default().trim().chars().take(64).collect();
+    let typed_code = asked.discount_code();
     let mut discount_note = None;
     if !typed_code.is_empty() {
-        match crate::payments::discounts::apply_to_new_booking(
+        let applied = crate::payments::discounts::apply_to_new_booking(
             &state,
             &mut tx,
             booking_id,
             &typed_code,
             parent.id,
         )
-        .await?
-        {
+        .await?;
+        match applied {
             Ok(message) => discount_note = Some(message),
             Err(message) => {
                 // Nothing is booked: the parent fixes the code (or clears it) and books again.
                 tx.rollback().await?;
-                let mut conn = state.pool.acquire().await?;
-                let (lines, items) = plan(&state, &mut conn, parent.id, &sessions, &child_ids).await?;
-                let mut page = review_page(ctx, back, lines, &items, rules);
-                page.credits_usable = usable_credits(&mut conn, parent.id, &sessions, &items).await?;
-                page.use_credits = form.get("use_credits").is_some();
-                page.note = note;
-                page.discount_code = typed_code;
+                let mut page = review_again(&state, parent.id, ctx, &asked, None).await?;
                 page.errors.add("discount_code", message);
                 return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
             }
         }
     }
-    let mut status = status;
     if status == BookingStatus::AwaitingPayment && nothing_due(&mut tx, booking_id).await? {
         // A discount covered it all: nothing to wait for.
         store::change_status(&mut tx, booking_id, status, submitted, Some(parent.id), "Nothing to pay")
@@ -624,7 +664,7 @@ pub async fn create(
     super::notify_created(&state, &mut tx, booking_id, status).await?;
     tx.commit().await?;
     if status == BookingStatus::AwaitingPayment {
-        return pay_for_held_places(&state, &session, booking_id, &parent).await;
+        return crate::payments::pay_for_held_places(&state, &session, booking_id, &parent).await;
     }
     let message = match status {
         BookingStatus::Draft => "Saved as a draft. No place is held until you submit it.",
@@ -647,30 +687,6 @@ pub async fn create(
 async fn nothing_due(conn: &mut sqlx::PgConnection, booking_id: i64) -> AppResult<bool> {
     let balance = crate::payments::store::lock_balance(conn, booking_id).await?;
     Ok(balance.is_none_or(|b| b.due_pence() == 0))
-}
-
-/// Sends the parent to Stripe for places just held. If Stripe cannot be reached the
-/// places stay held until the hold ends, and the booking page offers `Pay now` again.
-async fn pay_for_held_places(
-    state: &AppState,
-    session: &Session,
-    booking_id: i64,
-    parent: &crate::auth::User,
-) -> AppResult<Response> {
-    let mut tx = state.pool.begin().await?;
-    let balance =
-        crate::payments::store::lock_balance(&mut tx, booking_id).await?.ok_or(AppError::NotFound)?;
-    let started =
-        crate::payments::start_checkout(state, &mut tx, &balance, parent.id, Some(holds::deadline())).await?;
-    tx.commit().await?;
-    match started {
-        Ok(url) => Ok(Redirect::to(&url).into_response()),
-        Err(not_started) => {
-            let message = format!("{} Your places are held for 30 minutes meanwhile.", not_started.message());
-            flash::push(session, FlashKind::Error, message).await?;
-            Ok(Redirect::to(&format!("/parent/bookings/{booking_id}")).into_response())
-        }
-    }
 }
 
 pub struct BookingLine {
@@ -989,7 +1005,7 @@ pub async fn submit(
     super::notify_created(&state, &mut tx, booking.id, to).await?;
     tx.commit().await?;
     if to == BookingStatus::AwaitingPayment {
-        return pay_for_held_places(&state, &session, booking.id, &parent).await;
+        return crate::payments::pay_for_held_places(&state, &session, booking.id, &parent).await;
     }
     let message = if requires_approval {
         "Submitted for approval."

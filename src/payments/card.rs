@@ -168,6 +168,28 @@ pub async fn pay(
     }
 }
 
+/// Sends the parent to Stripe for places just held. If Stripe cannot be reached the
+/// places stay held until the hold ends, and the booking page offers `Pay now` again.
+pub async fn pay_for_held_places(
+    state: &AppState,
+    session: &Session,
+    booking_id: i64,
+    parent: &crate::auth::User,
+) -> AppResult<Response> {
+    let mut tx = state.pool.begin().await?;
+    let balance = store::lock_balance(&mut tx, booking_id).await?.ok_or(AppError::NotFound)?;
+    let started = start_checkout(state, &mut tx, &balance, parent.id, Some(super::holds::deadline())).await?;
+    tx.commit().await?;
+    match started {
+        Ok(url) => Ok(Redirect::to(&url).into_response()),
+        Err(not_started) => {
+            let message = format!("{} Your places are held for 30 minutes meanwhile.", not_started.message());
+            flash::push(session, FlashKind::Error, message).await?;
+            Ok(Redirect::to(&format!("/parent/bookings/{booking_id}")).into_response())
+        }
+    }
+}
+
 /// Marks the session's payment taken and emails the receipt, if no one did already,
 /// then moves the booking on (or gives back money it can no longer take). Returns
 /// card refunds to send once the caller's transaction has committed.
@@ -357,6 +379,21 @@ async fn fail_refund(
     amount: i32,
     reason: &str,
 ) -> AppResult<()> {
+    // A package purchase's, or a booking payment's: the intents differ.
+    if super::package_sales::fail_stripe_refund(conn, intent, refund_id, amount, reason).await? {
+        let detail =
+            serde_json::json!({ "stripe_refund_id": refund_id, "amount_pence": amount, "reason": reason });
+        crate::audit::record(
+            conn,
+            None,
+            "package_purchase.refund_failed",
+            "package_purchase",
+            None,
+            None,
+            Some(detail),
+        )
+        .await?;
+    }
     let Some(id) = store::fail_stripe_refund(conn, intent, refund_id, amount, reason).await? else {
         return Ok(());
     };

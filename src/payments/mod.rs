@@ -21,7 +21,7 @@ use axum::{
 };
 
 use crate::{AppState, notifications::Email, web::fmt};
-pub use card::{NotStarted, start_checkout};
+pub use card::{NotStarted, pay_for_held_places, start_checkout};
 pub use checkout::Stripe;
 
 pub fn router() -> Router<AppState> {

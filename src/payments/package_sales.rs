@@ -126,7 +126,7 @@ pub async fn search_sale_refunds(conn: &mut PgConnection, search: &Search) -> sq
            join users u on u.id = pp.parent_id
            join packages p on p.id = pp.package_id
            left join users r on r.id = f.recorded_by
-          where {}
+          where f.failed_at is null and {}
           order by f.created_at desc, f.id desc
           limit 2000",
         sale_filters("f.created_at")
@@ -176,6 +176,49 @@ pub async fn reconcile_stripe_refund(
         }
         Err(e) => Err(e),
     }
+}
+
+/// A card refund Stripe reports failed or cancelled: marked once (the trigger gives the
+/// money back to the purchase's books), or recorded failed if Stripe had not yet told us
+/// of it. True if a counted refund was marked failed now.
+pub async fn fail_stripe_refund(
+    conn: &mut PgConnection,
+    payment_intent: &str,
+    refund_id: &str,
+    amount_pence: i32,
+    reason: &str,
+) -> sqlx::Result<bool> {
+    sqlx::query("select 1 from package_purchases where stripe_payment_intent_id = $1 for update")
+        .bind(payment_intent)
+        .execute(&mut *conn)
+        .await?;
+    let failed = sqlx::query(
+        "update package_purchase_refunds set failed_at = now(), failure_reason = $2
+          where stripe_refund_id = $1 and failed_at is null",
+    )
+    .bind(refund_id)
+    .bind(reason)
+    .execute(&mut *conn)
+    .await?;
+    if failed.rows_affected() == 1 {
+        return Ok(true);
+    }
+    sqlx::query(
+        "insert into package_purchase_refunds
+                (purchase_id, amount_pence, reason, stripe_refund_id, failed_at, failure_reason)
+         select pp.id, $3, 'Refunded in Stripe', $2, now(), $4 from package_purchases pp
+          where pp.stripe_payment_intent_id = $1
+            and not exists (select 1 from package_purchase_refunds where stripe_refund_id = $2)
+          order by pp.id limit 1
+         on conflict (stripe_refund_id) do nothing",
+    )
+    .bind(payment_intent)
+    .bind(refund_id)
+    .bind(amount_pence)
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(false)
 }
 
 // Refunds -------------------------------------------------------------------------------------
@@ -235,12 +278,14 @@ struct PurchaseRefund {
     stripe_refund_id: Option<String>,
     recorded_by_name: Option<String>,
     created_at: OffsetDateTime,
+    failure_reason: Option<String>,
+    failed_at: Option<OffsetDateTime>,
 }
 
 async fn refunds_of(conn: &mut PgConnection, purchase_id: i64) -> sqlx::Result<Vec<PurchaseRefund>> {
     sqlx::query_as(
         "select f.amount_pence, f.credits_withdrawn, f.reason, f.stripe_refund_id, r.name as recorded_by_name,
-                f.created_at
+                f.created_at, f.failure_reason, f.failed_at
            from package_purchase_refunds f left join users r on r.id = f.recorded_by
           where f.purchase_id = $1
           order by f.created_at, f.id",
@@ -368,6 +413,8 @@ pub struct PurchaseRefundLine {
     pub credits: i32,
     pub reason: String,
     pub by: String,
+    /// Why Stripe could not make it, if it failed.
+    pub failed: Option<String>,
 }
 
 #[derive(Template)]
@@ -413,6 +460,7 @@ async fn purchase_page(state: &AppState, ctx: PageContext, id: i64) -> AppResult
             by: r
                 .recorded_by_name
                 .unwrap_or_else(|| if r.stripe_refund_id.is_some() { "Stripe" } else { "—" }.to_owned()),
+            failed: r.failed_at.map(|_| r.failure_reason.unwrap_or_default()),
         })
         .collect();
     let refundable = p.refundable_pence();

@@ -19,6 +19,7 @@ use crate::{
     bookings::{self, domain::BookingStatus, store::NewItem},
     error::{AppError, AppResult},
     notifications::Email,
+    payments,
     web::{
         PageContext,
         flash::{self, FlashKind},
@@ -157,14 +158,20 @@ pub async fn claim(
         return Ok(Redirect::to("/parent/waitlist").into_response());
     };
     let info = bookings::store::session(&mut tx, offer.session_id).await?.ok_or(AppError::NotFound)?;
-    let status = if info.requires_approval { BookingStatus::Pending } else { BookingStatus::Approved };
+    // An activity paid for when booking: the claimed place is held while the parent pays.
+    let pay_first = offer.price_pence > 0 && payments::holds::pay_first(&state, std::slice::from_ref(&info));
+    let (status, hold) = match (pay_first, info.requires_approval) {
+        (true, _) => (BookingStatus::AwaitingPayment, Some(payments::holds::deadline())),
+        (false, true) => (BookingStatus::Pending, None),
+        (false, false) => (BookingStatus::Approved, None),
+    };
     let mut items =
         [NewItem { session_id: offer.session_id, child_id: offer.child_id, price_pence: offer.price_pence }];
     let booking_id = match bookings::store::create(
         &mut tx,
         parent.id,
         parent.id,
-        (status, None),
+        (status, hold),
         &mut items,
         "From the waitlist",
     )
@@ -180,6 +187,9 @@ pub async fn claim(
     store::mark_claimed(&mut tx, entry_id, booking_id).await?;
     bookings::notify_created(&state, &mut tx, booking_id, status).await?;
     tx.commit().await?;
+    if pay_first {
+        return payments::pay_for_held_places(&state, &session, booking_id, &parent).await;
+    }
     flash::push(&session, FlashKind::Success, "Place claimed. We have emailed you.").await?;
     Ok(Redirect::to(&format!("/parent/bookings/{booking_id}")).into_response())
 }

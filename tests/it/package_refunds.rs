@@ -16,6 +16,7 @@ use crate::common::{
     client::location,
     fixtures::{self, book, child, count, parent},
     spawn_app, spawn_app_with,
+    stripe::{SECRET, deliver_event},
 };
 
 /// Where each test starts: a parent with a child, Maya, who bought a five-credit
@@ -241,9 +242,12 @@ async fn credits_already_used_cannot_be_withdrawn() {
 /// The parent buys the package by card on an app with Stripe pointed at `mock`; it
 /// is paid with the PaymentIntent `pi_pkg`.
 async fn bought_by_card(mock: &MockServer) -> Bought {
-    let app =
-        spawn_app_with(&[("STRIPE_SECRET_KEY", "sk_test_package_refunds"), ("STRIPE_API_BASE", &mock.uri())])
-            .await;
+    let app = spawn_app_with(&[
+        ("STRIPE_SECRET_KEY", "sk_test_package_refunds"),
+        ("STRIPE_WEBHOOK_SECRET", SECRET),
+        ("STRIPE_API_BASE", &mock.uri()),
+    ])
+    .await;
     Mock::given(method("POST"))
         .and(path("/v1/checkout/sessions"))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
@@ -314,6 +318,18 @@ async fn a_card_package_is_refunded_through_stripe_and_stripe_dashboard_refunds_
     assert_eq!(count(&app.pool, "select count(*) from package_purchase_refunds").await, 2);
     let page = finance.get_text(&format!("/admin/payments/packages/{purchase}")).await;
     assert!(page.contains("Refunded in Stripe") && page.contains("· Stripe"), "{page}");
+
+    // Later Stripe reports our refund failed: that money counts as paid again, once.
+    let failed = serde_json::json!({
+        "id": "evt_pkg_fail", "type": "refund.failed",
+        "data": { "object": { "id": "re_pkg", "object": "refund", "amount": 1250, "status": "failed",
+                              "failure_reason": "lost_or_stolen_card", "payment_intent": "pi_pkg" } },
+    });
+    assert_eq!(deliver_event(&app.address, &failed).await, 200);
+    assert_eq!(deliver_event(&app.address, &failed).await, 200);
+    assert_eq!(refunded_and_left(&app, purchase).await, (250, 2));
+    let page = finance.get_text(&format!("/admin/payments/packages/{purchase}")).await;
+    assert!(page.contains("Failed at Stripe: lost_or_stolen_card"), "{page}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

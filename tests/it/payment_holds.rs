@@ -265,6 +265,14 @@ async fn without_a_webhook_the_sweep_asks_stripe_closes_the_session_and_offers_t
         count(&app.pool, "select count(*) from booking_status_changes where to_status = 'lapsed'").await,
         1
     );
+
+    // The family offered the place claims it: it is held for their card payment too.
+    let entry = count(&app.pool, "select id from waitlist_entries where status = 'offered'").await;
+    mount_checkout(&mock, "cs_wen").await;
+    let claimed = waiting.submit("/parent/waitlist", &format!("/parent/waitlist/{entry}/claim"), &[]).await;
+    assert_eq!(location(&claimed), checkout_url("cs_wen"));
+    assert_eq!(booking_of(&app, "wen").await.1, "awaiting_payment");
+    assert_eq!(places_taken(&app, session_id).await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
