@@ -1,6 +1,7 @@
 //! Clients (parents) with an assigned trainer, the personal-training case: assign,
 //! transfer with a reason and the history kept, and on request move the client's
-//! future shifts to the new trainer where the database finds them free.
+//! future shifts to the new trainer where they are qualified for the activity on the
+//! day and the database finds them free.
 
 mod pages;
 pub mod store;

@@ -8,6 +8,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use serde_json::json;
+use time_tz::TimeZone;
 use tower_sessions::Session;
 
 use super::store::{self, ClientRow, TrainerChoice};
@@ -173,18 +174,24 @@ pub async fn assign(
     let mut moved = Vec::new();
     let mut kept = Vec::new();
     if let (true, Some(old_trainer)) = (form.move_shifts, client.trainer_id) {
+        let zone = tz.name();
         for shift in store::shifts_for_client(&mut tx, id, old_trainer).await? {
             // Each move in its own savepoint: a refusal undoes only that move.
             let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
-            match store::reassign_shift(&mut savepoint, shift.shift_id, trainer_id).await {
-                Ok(()) => {
+            match store::move_shift_if_qualified(&mut savepoint, shift.shift_id, trainer_id, zone).await {
+                Ok(true) => {
                     savepoint.commit().await?;
                     moved.push(shift);
                 }
+                Ok(false) => {
+                    savepoint.rollback().await?;
+                    let gaps = store::qualification_gaps(&mut tx, shift.shift_id, trainer_id, zone).await?;
+                    kept.push((shift, NotMoved::NotQualified(gaps)));
+                }
                 Err(err) => {
                     let why = match crate::catalogue::store::constraint(&err) {
-                        Some("shifts_no_overlap_per_trainer") => "has another shift then",
-                        Some("shifts_not_in_time_off") => "has time off then",
+                        Some("shifts_no_overlap_per_trainer") => NotMoved::Overlaps,
+                        Some("shifts_not_in_time_off") => NotMoved::TimeOff,
                         _ => return Err(err.into()),
                     };
                     savepoint.rollback().await?;
@@ -229,6 +236,7 @@ pub async fn assign(
             "trainer_id": trainer_id, "reason": reason, "move_shifts": form.move_shifts,
             "shifts_moved": moved.iter().map(|s| s.shift_id).collect::<Vec<_>>(),
             "shifts_kept": kept.iter().map(|(s, _)| s.shift_id).collect::<Vec<_>>(),
+            "shifts_not_moved": kept.iter().map(|(s, why)| why.audit(s.shift_id)).collect::<Vec<_>>(),
         })),
     )
     .await?;
@@ -241,13 +249,64 @@ pub async fn assign(
             let list: Vec<String> = kept
                 .iter()
                 .map(|(s, why)| {
-                    format!("{} on {} ({trainer_name} {why})", s.activity, fmt::day_time(s.starts_at, tz))
+                    let when = fmt::day_time(s.starts_at, tz);
+                    format!("{} on {when} ({trainer_name} {})", s.activity, why.describe(&s.activity))
                 })
                 .collect();
-            message.push_str(&format!(" Not moved: {}.", list.join("; ")));
+            let shifts = if kept.len() == 1 { "shift" } else { "shifts" };
+            message.push_str(&format!(" {} {shifts} did not move: {}.", kept.len(), list.join("; ")));
         }
     }
     let kind = if kept.is_empty() { FlashKind::Success } else { FlashKind::Info };
     flash::push(&session, kind, message).await?;
     Ok(Redirect::to(&format!("/admin/clients/{id}")).into_response())
+}
+
+/// Why one of the client's shifts stayed with the old trainer on a transfer.
+enum NotMoved {
+    NotQualified(store::QualificationGaps),
+    Overlaps,
+    TimeOff,
+}
+
+impl NotMoved {
+    /// Follows the new trainer's name: "Kim Park is not qualified: needs Pool lifeguard".
+    fn describe(&self, activity: &str) -> String {
+        match self {
+            Self::Overlaps => "has another shift then".into(),
+            Self::TimeOff => "has time off then".into(),
+            Self::NotQualified(gaps) => {
+                let mut parts = Vec::new();
+                if !gaps.approved {
+                    parts.push(format!("not approved for {activity}"));
+                }
+                let needs: Vec<String> = gaps
+                    .missing
+                    .iter()
+                    .cloned()
+                    .chain(gaps.expired.iter().map(|name| format!("{name} in date")))
+                    .collect();
+                if !needs.is_empty() {
+                    parts.push(format!("needs {}", needs.join(", ")));
+                }
+                if parts.is_empty() {
+                    // Qualified when asked afterwards: their record changed meanwhile.
+                    "is not qualified".into()
+                } else {
+                    format!("is not qualified: {}", parts.join("; "))
+                }
+            }
+        }
+    }
+
+    fn audit(&self, shift_id: i64) -> serde_json::Value {
+        match self {
+            Self::Overlaps => json!({ "shift_id": shift_id, "reason": "overlaps" }),
+            Self::TimeOff => json!({ "shift_id": shift_id, "reason": "time_off" }),
+            Self::NotQualified(gaps) => json!({
+                "shift_id": shift_id, "reason": "not_qualified", "day": gaps.day.to_string(),
+                "approved_for_activity": gaps.approved, "missing": gaps.missing, "expired": gaps.expired,
+            }),
+        }
+    }
 }

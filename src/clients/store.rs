@@ -1,7 +1,7 @@
 //! The SQL for clients and the trainers assigned to them.
 
 use sqlx::{FromRow, PgConnection};
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct ClientRow {
@@ -149,13 +149,76 @@ pub async fn shifts_for_client(
     .await
 }
 
-pub async fn reassign_shift(conn: &mut PgConnection, shift_id: i64, trainer_id: i64) -> sqlx::Result<()> {
-    sqlx::query("update shifts set trainer_id = $2, assignment_note = '' where id = $1")
-        .bind(shift_id)
-        .bind(trainer_id)
-        .execute(conn)
-        .await?;
-    Ok(())
+/// Moves a shift to `trainer_id` if they are qualified for its activity on the
+/// session's day in `tz` (see `trainer_qualified` in the migrations); false if not.
+/// The database still refuses an overlapping shift or approved time off.
+pub async fn move_shift_if_qualified(
+    conn: &mut PgConnection,
+    shift_id: i64,
+    trainer_id: i64,
+    tz: &str,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "update shifts sh set trainer_id = $2, assignment_note = ''
+         from sessions s
+         where sh.id = $1 and s.id = sh.session_id
+           and trainer_qualified($2, s.activity_id, (s.starts_at at time zone $3)::date)",
+    )
+    .bind(shift_id)
+    .bind(trainer_id)
+    .bind(tz)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Why a trainer is not qualified for a shift: the same two tests as
+/// `trainer_qualified`, spelled out.
+#[derive(Clone, Debug, FromRow)]
+pub struct QualificationGaps {
+    /// The session's day in the provider's zone, the day qualifications must last to.
+    pub day: Date,
+    /// Linked to the activity in activity_trainers.
+    pub approved: bool,
+    /// Required qualifications the trainer does not hold at all.
+    pub missing: Vec<String>,
+    /// Required qualifications the trainer holds, but none in date on the day.
+    pub expired: Vec<String>,
+}
+
+pub async fn qualification_gaps(
+    conn: &mut PgConnection,
+    shift_id: i64,
+    trainer_id: i64,
+    tz: &str,
+) -> sqlx::Result<QualificationGaps> {
+    sqlx::query_as(
+        "select d.day,
+                exists (select 1 from activity_trainers at
+                        where at.activity_id = s.activity_id and at.trainer_id = $2) as approved,
+                array(select q.name from activity_required_qualifications q
+                      where q.activity_id = s.activity_id
+                        and not exists (select 1 from trainer_qualifications tq
+                                        where tq.trainer_id = $2 and lower(tq.name) = lower(q.name))
+                      order by q.name) as missing,
+                array(select q.name from activity_required_qualifications q
+                      where q.activity_id = s.activity_id
+                        and exists (select 1 from trainer_qualifications tq
+                                    where tq.trainer_id = $2 and lower(tq.name) = lower(q.name))
+                        and not exists (select 1 from trainer_qualifications tq
+                                        where tq.trainer_id = $2 and lower(tq.name) = lower(q.name)
+                                          and (tq.expires_on is null or tq.expires_on >= d.day))
+                      order by q.name) as expired
+         from shifts sh
+         join sessions s on s.id = sh.session_id
+         cross join lateral (select (s.starts_at at time zone $3)::date as day) d
+         where sh.id = $1",
+    )
+    .bind(shift_id)
+    .bind(trainer_id)
+    .bind(tz)
+    .fetch_one(conn)
+    .await
 }
 
 #[derive(Clone, Debug, FromRow)]

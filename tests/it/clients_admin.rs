@@ -5,7 +5,7 @@ use crate::calendar_admin::coordinator;
 use crate::common::{
     TestApp,
     client::location,
-    fixtures::{activity, book, child, count, parent, session, shift},
+    fixtures::{Activity, activity, book, child, count, parent, session, shift},
     spawn_app,
 };
 
@@ -18,6 +18,36 @@ async fn named_trainer(app: &TestApp, email: &str, name: &str) -> i64 {
         .await
         .unwrap();
     id
+}
+
+/// Lets `trainer_id` deliver `activity` (activity_trainers).
+async fn approve(app: &TestApp, trainer_id: i64, activity: &Activity) {
+    sqlx::query("insert into activity_trainers (activity_id, trainer_id) values ($1, $2)")
+        .bind(activity.id)
+        .bind(trainer_id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+}
+
+async fn requires(app: &TestApp, activity: &Activity, qualification: &str) {
+    sqlx::query("insert into activity_required_qualifications (activity_id, name) values ($1, $2)")
+        .bind(activity.id)
+        .bind(qualification)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+}
+
+/// "Sat 5 Dec": the session's day as the flash message writes it.
+async fn day_of(app: &TestApp, session_id: i64) -> String {
+    sqlx::query_scalar(
+        "select to_char(starts_at at time zone 'Europe/London', 'Dy FMDD Mon') from sessions where id = $1",
+    )
+    .bind(session_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
 }
 
 async fn trainer_of(app: &TestApp, shift_id: i64) -> Option<i64> {
@@ -52,6 +82,7 @@ async fn a_transfer_keeps_the_history_and_moves_future_shifts_only_where_the_new
     }
     let sam = named_trainer(&app, "sam@example.com", "Sam Lee").await;
     let kim = named_trainer(&app, "kim@example.com", "Kim Park").await;
+    approve(&app, kim, &pt).await;
     let mut sams = Vec::new();
     for s in [free, busy, away, not_booked] {
         sams.push(shift(&app.pool, s, Some(sam), "accepted").await);
@@ -140,4 +171,102 @@ async fn a_transfer_needs_a_reason_and_a_different_trainer_with_the_choice_kept(
         .submit(&page, &format!("/admin/clients/{sam}/assign"), &[("trainer", &trainer_id), ("reason", "x")])
         .await;
     assert_eq!(not_a_client.status(), 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_moves_only_the_shifts_the_new_trainer_is_qualified_for_and_says_which_stayed() {
+    let app = spawn_app().await;
+    let pt = activity(&app.pool, "Personal training", false, (4, 90), 24).await;
+    let swimming = activity(&app.pool, "Swimming", false, (4, 90), 24).await;
+    let climbing = activity(&app.pool, "Climbing", false, (4, 90), 24).await;
+    requires(&app, &pt, "First aid").await;
+    requires(&app, &swimming, "Pool lifeguard").await;
+    requires(&app, &climbing, "Rope access").await;
+    let (early_swim, training, late_swim, climb) = (
+        session(&app.pool, &swimming, 48, 4, None).await,
+        session(&app.pool, &pt, 72, 4, None).await,
+        session(&app.pool, &swimming, 120, 4, None).await,
+        session(&app.pool, &climbing, 168, 4, None).await,
+    );
+    let (parent_id, family) = parent(&app, "pat@example.com").await;
+    let maya = child(&app.pool, parent_id, "Maya", 9).await;
+    let token = family.csrf_token("/parent").await;
+    for s in [early_swim, training, late_swim, climb] {
+        assert_eq!(book(&family, &token, s, &[maya]).await.status(), 303);
+    }
+    let sam = named_trainer(&app, "sam@example.com", "Sam Lee").await;
+    let kim = named_trainer(&app, "kim@example.com", "Kim Park").await;
+    for a in [&pt, &swimming, &climbing] {
+        approve(&app, kim, a).await;
+    }
+    // Kim's lifeguard certificate lasts past the early swim but not to the late one;
+    // Kim has no rope access at all.
+    sqlx::query(
+        "insert into trainer_qualifications (trainer_id, name, expires_on) values
+             ($1, 'First aid', null),
+             ($1, 'pool lifeguard', ((now() + interval '72 hours') at time zone 'Europe/London')::date)",
+    )
+    .bind(kim)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let mut sams = Vec::new();
+    for s in [early_swim, training, late_swim, climb] {
+        sams.push(shift(&app.pool, s, Some(sam), "accepted").await);
+    }
+    let office = coordinator(&app).await;
+    let page = format!("/admin/clients/{parent_id}");
+    let assign = format!("{page}/assign");
+    office.submit(&page, &assign, &[("trainer", &sam.to_string()), ("reason", "First trainer")]).await;
+
+    let transfer = office
+        .submit(
+            &page,
+            &assign,
+            &[("trainer", &kim.to_string()), ("reason", "Sam is leaving"), ("move_shifts", "yes")],
+        )
+        .await;
+
+    assert_eq!(transfer.status(), 303);
+    assert_eq!(trainer_of(&app, sams[0]).await, Some(kim), "lifeguard in date on the day: moved");
+    assert_eq!(trainer_of(&app, sams[1]).await, Some(kim), "first aid held: moved");
+    assert_eq!(trainer_of(&app, sams[2]).await, Some(sam), "lifeguard expired by the day: kept");
+    assert_eq!(trainer_of(&app, sams[3]).await, Some(sam), "no rope access: kept");
+    let current: i64 = sqlx::query_scalar("select trainer_id from client_assignments where ended_at is null")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(current, kim, "the client moves even where shifts do not");
+
+    let text = office.get_text(location(&transfer)).await;
+    assert!(text.contains("2 future shift(s) moved to Kim Park."), "{text}");
+    assert!(text.contains("2 shifts did not move:"), "{text}");
+    let late_day = day_of(&app, late_swim).await;
+    let climb_day = day_of(&app, climb).await;
+    assert!(
+        text.contains(&format!("Swimming on {late_day}"))
+            && text.contains("(Kim Park is not qualified: needs Pool lifeguard in date)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("Climbing on {climb_day}"))
+            && text.contains("(Kim Park is not qualified: needs Rope access)"),
+        "{text}"
+    );
+
+    let after: serde_json::Value =
+        sqlx::query_scalar("select after from audit_log where action = 'client.transferred'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(after["shifts_moved"], serde_json::json!([sams[0], sams[1]]), "{after}");
+    assert_eq!(after["shifts_kept"], serde_json::json!([sams[2], sams[3]]), "{after}");
+    let not_moved = after["shifts_not_moved"].as_array().expect("shifts_not_moved");
+    assert_eq!(not_moved.len(), 2, "{after}");
+    assert_eq!(not_moved[0]["shift_id"], sams[2]);
+    assert_eq!(not_moved[0]["reason"], "not_qualified");
+    assert_eq!(not_moved[0]["expired"], serde_json::json!(["Pool lifeguard"]));
+    assert_eq!(not_moved[1]["shift_id"], sams[3]);
+    assert_eq!(not_moved[1]["reason"], "not_qualified");
+    assert_eq!(not_moved[1]["missing"], serde_json::json!(["Rope access"]));
 }
