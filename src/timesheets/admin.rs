@@ -152,7 +152,15 @@ pub struct ShowPage {
     /// "Approved by Fran Finance, Mon 30 Nov, 09:12".
     pub decided: String,
     pub comment: String,
+    /// Set when the week went back to the trainer because its time changed after
+    /// it was submitted.
+    pub change: String,
     pub can_decide: bool,
+    /// When the timesheet was submitted, as the approve form sends it back: approval
+    /// is refused if the trainer has resubmitted since the page was shown.
+    pub submitted_version: String,
+    /// Why the last decision was refused.
+    pub problem: String,
     /// What was typed in the return form, and what is wrong with it.
     pub typed_comment: String,
     pub errors: FormErrors,
@@ -164,8 +172,12 @@ async fn show_page(state: &AppState, ctx: PageContext, id: i64) -> AppResult<Sho
     let sheet = store::timesheet(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let entries = store::entries_of_week(&mut conn, sheet.trainer_id, sheet.week_start).await?;
     let status = sheet.status();
+    let change = sheet.change();
     let decided = match (status, &sheet.decided_at) {
         (TimesheetStatus::Submitted, _) | (_, None) => String::new(),
+        (status, Some(at)) if change.is_some() => {
+            format!("{} automatically, {}", status.label(), fmt::day_time(*at, tz))
+        }
         (status, Some(at)) => format!(
             "{} by {}, {}",
             status.label(),
@@ -197,11 +209,21 @@ async fn show_page(state: &AppState, ctx: PageContext, id: i64) -> AppResult<Sho
         submitted: sheet.submitted_at.map(|t| fmt::day_time(t, tz)).unwrap_or_default(),
         decided,
         comment: sheet.comment.clone(),
+        change: change
+            .map(|(how, started_at, source)| how.finance_message(&entry_day(started_at, tz), source))
+            .unwrap_or_default(),
         can_decide: status.can_decide(),
+        submitted_version: sheet.submitted_at.map(submitted_version).unwrap_or_default(),
+        problem: String::new(),
         typed_comment: String::new(),
         errors: FormErrors::default(),
         trainer: sheet.trainer,
     })
+}
+
+/// A submission's instant as the approve form carries it; a resubmission makes a new one.
+fn submitted_version(at: OffsetDateTime) -> String {
+    at.unix_timestamp_nanos().to_string()
 }
 
 pub async fn show(
@@ -244,7 +266,9 @@ fn decision_email(sheet: &store::Timesheet, to: TimesheetStatus, comment: &str, 
 }
 
 /// Applies one decision in one transaction (status, audit row, email) and redirects
-/// back, or re-renders with the comment's error.
+/// back, or re-renders with the comment's error. A timesheet no longer waiting for a
+/// decision, or (to approve) resubmitted since finance's page showed it, is a 409:
+/// finance approves only the total it saw, as the trainer submitted it.
 async fn decide(
     state: AppState,
     admin: Admin,
@@ -272,13 +296,28 @@ async fn decide(
     };
     let back = Redirect::to(&format!("/admin/timesheets/{id}")).into_response();
     let mut tx = state.pool.begin().await?;
-    let from = store::lock_status(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    if !from.can_decide() {
-        let message = format!("Nothing changed: the timesheet is now “{}”.", from.label());
-        flash::push(&session, FlashKind::Error, message).await?;
-        return Ok(back);
+    let (from, submitted_at) = store::lock_status(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let seen = form.all("submitted_at").next().unwrap_or_default().trim();
+    let problem = if !from.can_decide() {
+        Some(format!("Nothing changed: the timesheet is now “{}”.", from.label()))
+    } else if to == TimesheetStatus::Approved && submitted_at.map(submitted_version).as_deref() != Some(seen)
+    {
+        Some(
+            "Nothing changed: the timesheet was submitted again since this page was shown. \
+              Check the new total, then approve it."
+                .to_owned(),
+        )
+    } else if !store::decide(&mut tx, id, to, admin.0.id, comment.as_deref()).await? {
+        Some("Nothing changed: the timesheet is no longer waiting for a decision.".to_owned())
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        tx.rollback().await?;
+        let mut page = show_page(&state, ctx, id).await?;
+        page.problem = problem;
+        return render_with(StatusCode::CONFLICT, &page);
     }
-    store::decide(&mut tx, id, to, admin.0.id, comment.as_deref()).await?;
     let sheet = store::timesheet(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     audit::record(
         &mut tx,

@@ -80,6 +80,57 @@ impl TimesheetStatus {
     }
 }
 
+/// How a submitted week's time changed, which sent it back to the trainer (the
+/// trigger `time_entries_return_submitted_week` in 0016_timesheet_changed_after_submit.sql).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeAfterSubmit {
+    Added,
+    Changed,
+    Removed,
+}
+
+impl ChangeAfterSubmit {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "added" => Self::Added,
+            "changed" => Self::Changed,
+            "removed" => Self::Removed,
+            _ => return None,
+        })
+    }
+
+    /// "a new time entry for Tue 24 Nov (check-out)", for the entry that started on
+    /// `day` and came from `source`.
+    pub fn describe(self, day: &str, source: &str) -> String {
+        match self {
+            Self::Added => match source {
+                "shift" => format!("a new time entry for {day} (check-out)"),
+                "manual" => format!("a new time entry for {day} (added by hand)"),
+                _ => format!("a new time entry for {day}"),
+            },
+            Self::Changed => format!("the time entry for {day} was changed"),
+            Self::Removed => format!("the time entry for {day} was removed"),
+        }
+    }
+
+    /// What the trainer reads on the returned week.
+    pub fn trainer_message(self, day: &str, source: &str) -> String {
+        format!(
+            "Changed after you submitted it: {}. Check the week and submit it again.",
+            self.describe(day, source)
+        )
+    }
+
+    /// What finance reads on the returned timesheet.
+    pub fn finance_message(self, day: &str, source: &str) -> String {
+        format!(
+            "Returned to the trainer automatically: the time changed after it was submitted ({}). \
+             It needs submitting again before it can be approved.",
+            self.describe(day, source)
+        )
+    }
+}
+
 /// Pay for `minutes` at `rate_pence` an hour, rounded to the nearest penny (halves up).
 /// Integer arithmetic only: rounding happens once, on the week's total.
 pub fn pay_pence(minutes: i64, rate_pence: i64) -> i64 {
@@ -265,6 +316,24 @@ mod tests {
         assert!(!TimesheetStatus::can_submit(Some(Approved)));
         assert!(Submitted.can_decide());
         assert!(!Approved.can_decide() && !Returned.can_decide());
+    }
+
+    #[test]
+    fn a_change_after_submitting_is_told_to_the_trainer_with_its_day_and_source() {
+        let added = ChangeAfterSubmit::parse("added").unwrap();
+        assert_eq!(
+            added.trainer_message("Tue 24 Nov", "shift"),
+            "Changed after you submitted it: a new time entry for Tue 24 Nov (check-out). \
+             Check the week and submit it again."
+        );
+        assert!(added.describe("Tue 24 Nov", "manual").ends_with("(added by hand)"));
+        assert_eq!(
+            ChangeAfterSubmit::parse("removed").unwrap().describe("Mon 23 Nov", "shift"),
+            "the time entry for Mon 23 Nov was removed"
+        );
+        assert_eq!(ChangeAfterSubmit::parse("changed"), Some(ChangeAfterSubmit::Changed));
+        assert_eq!(ChangeAfterSubmit::parse("edited"), None);
+        assert!(ChangeAfterSubmit::Changed.finance_message("Wed 25 Nov", "shift").contains("Wed 25 Nov"));
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! The SQL of time entries and timesheets. Approved weeks are locked by the database
 //! (the trigger `time_entries_locked_when_approved` in 0007_trainer_portal.sql); this
-//! module lets the pages recognise that refusal.
+//! module lets the pages recognise that refusal. A submitted week whose time changes
+//! goes back to the trainer, also by the database (the trigger
+//! `time_entries_return_submitted_week` in 0016_timesheet_changed_after_submit.sql).
 
 use sqlx::{FromRow, PgConnection};
 use time::{Date, OffsetDateTime};
 
-use super::domain::{EntryInput, TimesheetStatus};
+use super::domain::{ChangeAfterSubmit, EntryInput, TimesheetStatus};
 
 /// The trigger that refuses any change to an entry in an approved week.
 pub const LOCKED_CONSTRAINT: &str = "time_entries_locked_when_approved";
@@ -185,6 +187,10 @@ pub struct Timesheet {
     pub rate_pence: i32,
     /// Whole minutes of the week's entries.
     pub minutes: i64,
+    /// Set while the week is returned because its time changed after it was submitted.
+    pub changed_after_submit: Option<String>,
+    pub changed_entry_started_at: Option<OffsetDateTime>,
+    pub changed_entry_source: Option<String>,
 }
 
 impl Timesheet {
@@ -195,12 +201,20 @@ impl Timesheet {
     pub fn pay_pence(&self) -> i64 {
         super::domain::pay_pence(self.minutes, i64::from(self.rate_pence))
     }
+
+    /// What changed after the week was submitted, when that is why it was returned:
+    /// how, when the entry started, and where it came from.
+    pub fn change(&self) -> Option<(ChangeAfterSubmit, OffsetDateTime, &str)> {
+        let how = ChangeAfterSubmit::parse(self.changed_after_submit.as_deref()?)?;
+        Some((how, self.changed_entry_started_at?, self.changed_entry_source.as_deref().unwrap_or_default()))
+    }
 }
 
 fn timesheet_select() -> String {
     format!(
         "select t.id, t.trainer_id, u.name as trainer, u.email, t.week_start, t.status, t.submitted_at,
                 t.decided_at, d.name as decided_by, t.comment,
+                t.changed_after_submit, t.changed_entry_started_at, t.changed_entry_source,
                 coalesce(t.hourly_rate_pence, p.hourly_rate_pence) as rate_pence,
                 coalesce((select sum({ENTRY_MINUTES})::bigint from time_entries e
                           where e.trainer_id = t.trainer_id and e.week_start = t.week_start), 0)::bigint
@@ -261,13 +275,14 @@ pub async fn search(conn: &mut PgConnection, search: &Search) -> sqlx::Result<Ve
 }
 
 /// Submits the week, or resubmits it after a return: the timesheet's id, or None when
-/// it is already submitted or approved.
+/// it is already submitted or approved. A resubmission clears why it was returned.
 pub async fn submit(conn: &mut PgConnection, trainer_id: i64, week: Date) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar(
         "insert into timesheets (trainer_id, week_start, status, submitted_at)
          values ($1, $2, 'submitted', now())
          on conflict (trainer_id, week_start) do update
-             set status = 'submitted', submitted_at = now(), decided_by = null, decided_at = null
+             set status = 'submitted', submitted_at = now(), decided_by = null, decided_at = null,
+                 changed_after_submit = null, changed_entry_started_at = null, changed_entry_source = null
              where timesheets.status = 'returned'
          returning id",
     )
@@ -277,28 +292,35 @@ pub async fn submit(conn: &mut PgConnection, trainer_id: i64, week: Date) -> sql
     .await
 }
 
-/// Timesheet `id`'s status, locked until the transaction ends.
-pub async fn lock_status(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<TimesheetStatus>> {
-    let status: Option<String> = sqlx::query_scalar("select status from timesheets where id = $1 for update")
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
-    Ok(status.as_deref().and_then(TimesheetStatus::parse))
+/// Timesheet `id`'s status and when it was (last) submitted, locked until the
+/// transaction ends: a change to the week's time waits for the decision, or the
+/// decision for the change (which returns the week).
+pub async fn lock_status(
+    conn: &mut PgConnection,
+    id: i64,
+) -> sqlx::Result<Option<(TimesheetStatus, Option<OffsetDateTime>)>> {
+    let row: Option<(String, Option<OffsetDateTime>)> =
+        sqlx::query_as("select status, submitted_at from timesheets where id = $1 for update")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.and_then(|(status, at)| Some((TimesheetStatus::parse(&status)?, at))))
 }
 
-/// Records finance's decision; a return keeps its comment for the trainer.
+/// Records finance's decision on a submitted timesheet; a return keeps its comment
+/// for the trainer. False, changing nothing, when the timesheet is not submitted.
 pub async fn decide(
     conn: &mut PgConnection,
     id: i64,
     to: TimesheetStatus,
     by: i64,
     comment: Option<&str>,
-) -> sqlx::Result<()> {
-    sqlx::query(
+) -> sqlx::Result<bool> {
+    let decided = sqlx::query(
         "update timesheets t set status = $2, decided_by = $3, decided_at = now(), comment = coalesce($4, t.comment),
                 hourly_rate_pence = case when $2 = 'approved' then p.hourly_rate_pence end
          from trainer_profiles p
-         where t.id = $1 and p.user_id = t.trainer_id",
+         where t.id = $1 and p.user_id = t.trainer_id and t.status = 'submitted'",
     )
     .bind(id)
     .bind(to.as_str())
@@ -306,5 +328,5 @@ pub async fn decide(
     .bind(comment)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(decided.rows_affected() == 1)
 }

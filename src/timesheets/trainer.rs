@@ -54,7 +54,8 @@ pub struct WeekCard {
     pub is_current: bool,
     pub status: &'static str,
     pub status_key: &'static str,
-    /// Finance's comment, shown while the week is returned.
+    /// Why the week is returned (finance's comment, or the change after submitting),
+    /// shown while it is.
     pub comment: String,
     pub decided_by: String,
     pub entries: Vec<EntryLine>,
@@ -81,6 +82,15 @@ fn entry_line(entry: &store::Entry, tz: &time_tz::Tz) -> EntryLine {
         hours: domain::hours_minutes(domain::minutes_between(entry.started_at, entry.ended_at)),
         source: source_label(entry),
         reason: entry.reason.clone(),
+    }
+}
+
+/// Why a returned week came back: its time changed after it was submitted, or
+/// finance's comment.
+fn returned_because(sheet: &store::Timesheet, tz: &time_tz::Tz) -> String {
+    match sheet.change() {
+        Some((how, started_at, source)) => how.trainer_message(&entry_day(started_at, tz), source),
+        None => sheet.comment.clone(),
     }
 }
 
@@ -122,7 +132,7 @@ pub async fn index(
                 is_current: week == this_week,
                 status: TimesheetStatus::label_of(status),
                 status_key: status.map_or("not_submitted", TimesheetStatus::as_str),
-                comment: sheet.filter(|_| returned).map(|t| t.comment.clone()).unwrap_or_default(),
+                comment: sheet.filter(|_| returned).map(|t| returned_because(t, tz)).unwrap_or_default(),
                 decided_by: sheet.and_then(|t| t.decided_by.clone()).unwrap_or_default(),
                 entries: in_week.iter().map(|e| entry_line(e, tz)).collect(),
                 hours: domain::hours_minutes(minutes),

@@ -1,13 +1,21 @@
 //! Timesheets: a week goes from the trainer to finance and back until it is approved,
-//! approved time is locked, and payroll pays exactly the approved time.
+//! approved time is locked, time that changes after submitting sends the week back,
+//! and payroll pays exactly the approved time.
 
 use std::collections::BTreeMap;
 
 use portico::timesheets::week_of;
+use reqwest::Response;
 use sqlx::PgPool;
-use time::{Date, Duration, OffsetDateTime};
+use time::{Date, Duration, OffsetDateTime, macros::format_description};
+use time_tz::OffsetDateTimeExt;
 
-use crate::common::{TestApp, TestClient, client::location, fixtures::count, spawn_app};
+use crate::common::{
+    TestApp, TestClient,
+    client::{csrf_token_in, location},
+    fixtures::{activity, count, session_in_minutes, shift},
+    spawn_app,
+};
 
 /// A signed-in trainer paid `rate_pence` an hour.
 async fn trainer(app: &TestApp, email: &str, rate_pence: i32) -> (i64, TestClient) {
@@ -51,6 +59,34 @@ fn week_card(page: &str, week: Date) -> &str {
     let start = page.find(&format!("id=\"week-{week}\"")).unwrap_or_else(|| panic!("no card for {week}"));
     let end = page[start..].find("</section>").map_or(page.len(), |e| start + e);
     &page[start..end]
+}
+
+/// The value of the hidden field `name` on `page`.
+fn hidden_value(page: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page.find(&marker)? + marker.len();
+    let end = page[start..].find('"')? + start;
+    Some(page[start..end].to_owned())
+}
+
+/// Finance's Approve form as the timesheet's page shows it now: its fields, to press
+/// now or later.
+async fn approve_form(finance: &TestClient, id: i64) -> Vec<(String, String)> {
+    let page = finance.get_text(&format!("/admin/timesheets/{id}")).await;
+    assert!(page.contains(&format!("/admin/timesheets/{id}/approve")), "no Approve button: {page}");
+    let submitted_at = hidden_value(&page, "submitted_at").expect("the form says which submission it shows");
+    vec![("csrf_token".into(), csrf_token_in(&page).unwrap()), ("submitted_at".into(), submitted_at)]
+}
+
+async fn press_approve(finance: &TestClient, id: i64, form: &[(String, String)]) -> Response {
+    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    finance.post_raw(&format!("/admin/timesheets/{id}/approve"), &fields).await
+}
+
+/// Opens timesheet `id` and approves it.
+async fn approve(finance: &TestClient, id: i64) -> Response {
+    let form = approve_form(finance, id).await;
+    press_approve(finance, id, &form).await
 }
 
 async fn timesheet_status(pool: &PgPool, id: i64) -> String {
@@ -148,7 +184,7 @@ async fn a_timesheet_is_submitted_returned_adjusted_resubmitted_approved_and_the
     // The approver sees the reason and the new total: 330 minutes, £68.75.
     let detail = finance.get_text(&show).await;
     assert!(detail.contains(reason) && detail.contains("5:30") && detail.contains("£68.75"), "{detail}");
-    let approved = finance.submit(&show, &format!("{show}/approve"), &[]).await;
+    let approved = approve(&finance, id).await;
     assert_eq!(approved.status(), 303);
     assert_eq!(timesheet_status(&app.pool, id).await, "approved");
     let mail = app.smtp.wait_for(2).await;
@@ -449,9 +485,7 @@ async fn approved_time_keeps_the_rate_it_was_approved_at() {
     assert_eq!(submitted.status(), 303);
     let sheet: i64 = sqlx::query_scalar("select id from timesheets").fetch_one(&app.pool).await.unwrap();
     let finance = app.signed_in("finance@example.com", "admin", Some("finance")).await;
-    let approved = finance
-        .submit(&format!("/admin/timesheets/{sheet}"), &format!("/admin/timesheets/{sheet}/approve"), &[])
-        .await;
+    let approved = approve(&finance, sheet).await;
     assert_eq!(approved.status(), 303);
 
     sqlx::query("update trainer_profiles set hourly_rate_pence = 2500 where user_id = $1")
@@ -463,4 +497,304 @@ async fn approved_time_keeps_the_rate_it_was_approved_at() {
     let csv = finance.get_text(&format!("/admin/timesheets.csv?from={week}&to={week}")).await;
     assert!(csv.contains(",2.50,18.00,45.00"), "2.5 hours at the approved £18.00: {csv}");
     assert!(sam.get_text("/trainer/timesheets").await.contains("£45.00"));
+}
+
+/// "Tue 24 Nov": the day `at` falls on where the provider is, as the pages name it.
+fn day_name(app: &TestApp, at: OffsetDateTime) -> String {
+    at.to_timezone(app.config.timezone)
+        .format(format_description!("[weekday repr:short] [day padding:none] [month repr:short]"))
+        .unwrap()
+}
+
+/// "7:05" for 425 minutes, as the pages show hours.
+fn hours(minutes: i64) -> String {
+    format!("{}:{:02}", minutes / 60, minutes % 60)
+}
+
+/// A timesheet as the database holds it: status, why it came back by itself (how, and
+/// the entry's source), who decided, and the rate it was approved at.
+type SheetRow = (String, Option<String>, Option<String>, Option<i64>, Option<i32>);
+
+async fn sheet_row(pool: &PgPool, id: i64) -> SheetRow {
+    sqlx::query_as(
+        "select status, changed_after_submit, changed_entry_source, decided_by, hourly_rate_pence
+         from timesheets where id = $1",
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+async fn timesheet_of_week(pool: &PgPool, trainer_id: i64, week: Date) -> i64 {
+    sqlx::query_scalar("select id from timesheets where trainer_id = $1 and week_start = $2")
+        .bind(trainer_id)
+        .bind(week)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_out_after_submitting_sends_the_week_back_and_finance_approves_only_what_was_resubmitted() {
+    let app = spawn_app().await;
+    let (trainer_id, coach) = trainer(&app, "coach@example.com", 1200).await;
+    // A shift the trainer checked in to 75 minutes ago and has not checked out of.
+    let football = activity(&app.pool, "Football", false, (4, 12), 24).await;
+    let session_id = session_in_minutes(&app.pool, &football, -90, 10).await;
+    let held = shift(&app.pool, session_id, Some(trainer_id), "accepted").await;
+    let checked_in = OffsetDateTime::now_utc() - Duration::minutes(75);
+    sqlx::query("update shifts set status = 'checked_in', checked_in_at = $2 where id = $1")
+        .bind(held)
+        .bind(checked_in)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let week = week_of(checked_in, app.config.timezone);
+    worked(&app.pool, trainer_id, week, 0, "09:00", "12:30").await;
+
+    // The trainer submits 3:30; finance opens it, about to approve.
+    let submit_path = format!("/trainer/timesheets/{week}/submit");
+    assert_eq!(coach.submit("/trainer/timesheets", &submit_path, &[]).await.status(), 303);
+    let id = timesheet_of_week(&app.pool, trainer_id, week).await;
+    let finance = app.signed_in("finance@example.com", "admin", Some("finance")).await;
+    let show = format!("/admin/timesheets/{id}");
+    let detail = finance.get_text(&show).await;
+    assert!(detail.contains("<dd>3:30</dd>") && detail.contains("£42.00"), "{detail}");
+    let opened = approve_form(&finance, id).await;
+
+    // Checking out lands more time in that week, which goes back to the trainer.
+    let shift_page = format!("/trainer/shifts/{held}");
+    let checked_out = coach.submit(&shift_page, &format!("{shift_page}/check-out"), &[]).await;
+    assert_eq!(checked_out.status(), 303);
+    let shift_minutes: i64 = sqlx::query_scalar(
+        "select floor(extract(epoch from ended_at - started_at) / 60)::bigint from time_entries where shift_id = $1",
+    )
+    .bind(held)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(shift_minutes >= 75, "{shift_minutes}");
+    let total = hours(210 + shift_minutes);
+    assert_eq!(
+        sheet_row(&app.pool, id).await,
+        ("returned".into(), Some("added".into()), Some("shift".into()), None, None)
+    );
+    let (actor, after): (Option<i64>, serde_json::Value) = sqlx::query_as(
+        "select actor_id, after from audit_log
+         where entity_type = 'timesheet' and entity_id = $1 and action = 'timesheet.returned'",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(actor, None, "returned by the rule, not by a person");
+    assert_eq!(after["changed_after_submit"], "added");
+    assert_eq!(after["entry_source"], "shift");
+    assert_eq!(after["minutes"], 210 + shift_minutes);
+
+    // The trainer reads why on the week, with the new total, and may submit it again.
+    let reason = format!(
+        "Changed after you submitted it: a new time entry for {} (check-out). \
+         Check the week and submit it again.",
+        day_name(&app, checked_in)
+    );
+    let page = coach.get_text("/trainer/timesheets").await;
+    let card = week_card(&page, week);
+    assert!(card.contains("Returned") && card.contains(&reason), "{card}");
+    assert!(
+        card.contains(&format!("<strong>{total}</strong>")) && card.contains("Submit timesheet"),
+        "{card}"
+    );
+
+    // Finance's open page can no longer approve it, and the page now says why.
+    let refused = press_approve(&finance, id, &opened).await;
+    assert_eq!(refused.status(), 409);
+    let body = refused.text().await.unwrap();
+    assert!(body.contains("Nothing changed: the timesheet is now “Returned”."), "{body}");
+    assert_eq!(
+        sheet_row(&app.pool, id).await,
+        ("returned".into(), Some("added".into()), Some("shift".into()), None, None),
+        "nothing approved"
+    );
+    let detail = finance.get_text(&show).await;
+    assert!(!detail.contains(&format!("{show}/approve")), "no Approve on a changed week: {detail}");
+    assert!(
+        detail.contains("Returned to the trainer automatically")
+            && detail.contains(&format!("a new time entry for {} (check-out)", day_name(&app, checked_in))),
+        "{detail}"
+    );
+    assert!(!finance.get_text("/admin/timesheets").await.contains(&show), "not waiting for approval");
+
+    // Resubmitted, the old page still cannot approve: finance has not seen the new total.
+    assert_eq!(coach.submit("/trainer/timesheets", &submit_path, &[]).await.status(), 303);
+    assert_eq!(sheet_row(&app.pool, id).await, ("submitted".into(), None, None, None, None));
+    let stale = press_approve(&finance, id, &opened).await;
+    assert_eq!(stale.status(), 409);
+    assert!(stale.text().await.unwrap().contains("submitted again since this page was shown"));
+    assert_eq!(timesheet_status(&app.pool, id).await, "submitted");
+
+    // Opened again, it shows and approves the total the trainer resubmitted.
+    let detail = finance.get_text(&show).await;
+    assert!(detail.contains(&format!("<dd>{total}</dd>")), "{detail}");
+    assert_eq!(approve(&finance, id).await.status(), 303);
+    let (status, _, _, decided_by, rate) = sheet_row(&app.pool, id).await;
+    assert_eq!((status.as_str(), decided_by.is_some(), rate), ("approved", true, Some(1200)));
+    let mail = app.smtp.wait_for(1).await;
+    assert!(
+        mail.iter().any(|m| m.contains("Timesheet approved") && m.contains(&format!("Hours: {total}"))),
+        "{mail:?}"
+    );
+    let history: Vec<(String, bool)> = sqlx::query_as(
+        "select action, actor_id is not null from audit_log where entity_type = 'timesheet' order by id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let history: Vec<(&str, bool)> = history.iter().map(|(a, by)| (a.as_str(), *by)).collect();
+    assert_eq!(
+        history,
+        [
+            ("timesheet.submitted", true),
+            ("timesheet.returned", false),
+            ("timesheet.submitted", true),
+            ("timesheet.approved", true)
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_change_to_a_submitted_weeks_time_sends_it_back_but_other_edits_do_not() {
+    let app = spawn_app().await;
+    let (trainer_id, coach) = trainer(&app, "coach@example.com", 1000).await;
+    let week = last_week(&app);
+    let monday = worked(&app.pool, trainer_id, week, 0, "09:00", "12:00").await;
+    let friday = worked(&app.pool, trainer_id, week, 4, "09:00", "10:00").await;
+    let submit_path = format!("/trainer/timesheets/{week}/submit");
+    assert_eq!(coach.submit("/trainer/timesheets", &submit_path, &[]).await.status(), 303);
+    let id = timesheet_of_week(&app.pool, trainer_id, week).await;
+    let day = |days: i64| {
+        (week + Duration::days(days))
+            .format(format_description!("[weekday repr:short] [day padding:none] [month repr:short]"))
+            .unwrap()
+    };
+
+    // The trainer cannot add time by hand to a week waiting for approval.
+    let new = "/trainer/timesheets/entries/new";
+    let by_hand = coach
+        .submit(
+            new,
+            new,
+            &[("date", &week.to_string()), ("start", "18:00"), ("end", "19:00"), ("reason", "Extra")],
+        )
+        .await;
+    assert_eq!(by_hand.status(), 422);
+    assert!(by_hand.text().await.unwrap().contains("waiting for approval"));
+    assert_eq!(count(&app.pool, "select count(*) from time_entries").await, 2);
+
+    // What finance does not approve may change: the link to a shift, the row's clock.
+    sqlx::query("update time_entries set shift_id = null, updated_at = now() where id = $1")
+        .bind(friday)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(timesheet_status(&app.pool, id).await, "submitted");
+
+    // New times for an entry, however they are written, send the week back.
+    sqlx::query("update time_entries set ended_at = ended_at + interval '30 minutes' where id = $1")
+        .bind(friday)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(sheet_row(&app.pool, id).await.0, "returned");
+    let page = coach.get_text("/trainer/timesheets").await;
+    let changed = format!(
+        "Changed after you submitted it: the time entry for {} was changed. Check the week and submit it again.",
+        day(4)
+    );
+    assert!(week_card(&page, week).contains(&changed), "{page}");
+
+    // So does removing one.
+    assert_eq!(coach.submit("/trainer/timesheets", &submit_path, &[]).await.status(), 303);
+    sqlx::query("delete from time_entries where id = $1").bind(monday).execute(&app.pool).await.unwrap();
+    assert_eq!(
+        sheet_row(&app.pool, id).await,
+        ("returned".into(), Some("removed".into()), Some("shift".into()), None, None)
+    );
+    let page = coach.get_text("/trainer/timesheets").await;
+    let card = week_card(&page, week);
+    assert!(card.contains(&format!("the time entry for {} was removed", day(0))), "{card}");
+    assert!(!card.contains("was changed"), "only the latest reason is shown: {card}");
+    let finance = app.signed_in("finance@example.com", "admin", Some("finance")).await;
+    let detail = finance.get_text(&format!("/admin/timesheets/{id}")).await;
+    assert!(!detail.contains("/approve") && detail.contains("was removed"), "{detail}");
+    assert_eq!(
+        count(&app.pool, "select count(*) from audit_log where action = 'timesheet.returned'").await,
+        2
+    );
+
+    // An approved week is still locked, with the same refusal as before.
+    assert_eq!(coach.submit("/trainer/timesheets", &submit_path, &[]).await.status(), 303);
+    assert_eq!(approve(&finance, id).await.status(), 303);
+    let refused = sqlx::query("delete from time_entries where id = $1").bind(friday).execute(&app.pool).await;
+    let constraint = refused.unwrap_err().as_database_error().and_then(|e| e.constraint().map(str::to_owned));
+    assert_eq!(constraint.as_deref(), Some("time_entries_locked_when_approved"));
+    assert_eq!(timesheet_status(&app.pool, id).await, "approved");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn time_landing_while_finance_approves_waits_and_either_is_refused_or_stops_the_approval() {
+    let app = spawn_app().await;
+    let (trainer_id, coach) = trainer(&app, "coach@example.com", 1000).await;
+    let week = last_week(&app);
+    worked(&app.pool, trainer_id, week, 0, "09:00", "12:00").await;
+    let submit_path = format!("/trainer/timesheets/{week}/submit");
+    assert_eq!(coach.submit("/trainer/timesheets", &submit_path, &[]).await.status(), 303);
+    let id = timesheet_of_week(&app.pool, trainer_id, week).await;
+    let finance = app.signed_in("finance@example.com", "admin", Some("finance")).await;
+    let new_entry = "insert into time_entries (trainer_id, started_at, ended_at, source, week_start)
+                     values ($1, ($2::date + time '14:00') at time zone 'Europe/London',
+                             ($2::date + time '15:00') at time zone 'Europe/London', 'shift', $2)";
+
+    // Time that lands while the week is being returned by the change holds the week:
+    // finance's approval waits for it, then finds the week returned.
+    let opened = approve_form(&finance, id).await;
+    let mut check_out = app.pool.begin().await.unwrap();
+    sqlx::query(new_entry).bind(trainer_id).bind(week).execute(&mut *check_out).await.unwrap();
+    let approving = tokio::spawn(async move { press_approve(&finance, id, &opened).await.status() });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!approving.is_finished(), "the approval waits for the change");
+    check_out.commit().await.unwrap();
+    assert_eq!(approving.await.unwrap(), 409);
+    assert_eq!(timesheet_status(&app.pool, id).await, "returned");
+
+    // Time that lands while an approval is being written waits for it, then is refused
+    // as time in an approved week.
+    assert_eq!(coach.submit("/trainer/timesheets", &submit_path, &[]).await.status(), 303);
+    let mut approval = app.pool.begin().await.unwrap();
+    sqlx::query("select 1 from timesheets where id = $1 for update")
+        .bind(id)
+        .execute(&mut *approval)
+        .await
+        .unwrap();
+    sqlx::query("update timesheets set status = 'approved', hourly_rate_pence = 1000 where id = $1")
+        .bind(id)
+        .execute(&mut *approval)
+        .await
+        .unwrap();
+    let pool = app.pool.clone();
+    let landing =
+        tokio::spawn(async move { sqlx::query(new_entry).bind(trainer_id).bind(week).execute(&pool).await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!landing.is_finished(), "the change waits for the approval");
+    approval.commit().await.unwrap();
+    let refused = landing.await.unwrap().unwrap_err();
+    let constraint = refused.as_database_error().and_then(|e| e.constraint().map(str::to_owned));
+    assert_eq!(constraint.as_deref(), Some("time_entries_locked_when_approved"));
+    assert_eq!(timesheet_status(&app.pool, id).await, "approved");
+    assert_eq!(
+        count(&app.pool, "select count(*) from time_entries").await,
+        2,
+        "nothing landed after approval"
+    );
 }
