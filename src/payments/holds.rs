@@ -117,8 +117,9 @@ async fn refund_payment(
 }
 
 /// Lets an awaiting booking's places go when its payment can no longer come: no
-/// Checkout Session of it is still open. Credits its places used come back, and
-/// anything paid towards it is refunded. Returns card refunds to send after commit.
+/// Checkout Session of it is still open. Credits its places used and the use of its
+/// discount code come back, and anything paid towards it is refunded. Returns card
+/// refunds to send after commit.
 pub async fn lapse_if_unpaid(
     state: &AppState,
     conn: &mut PgConnection,
@@ -131,6 +132,7 @@ pub async fn lapse_if_unpaid(
     }
     match bookings::transition(state, conn, booking_id, BookingStatus::Lapsed, None, NOT_PAID).await? {
         Transition::Done => {
+            store::release_discount(conn, booking_id).await?;
             Ok(refund_cancelled(state, conn, booking_id, None, NOT_PAID, None).await?.card_refunds)
         }
         Transition::NotAllowed(_) | Transition::Missing => Ok(Vec::new()),

@@ -24,6 +24,7 @@ use crate::{
     auth::{Admin, AdminRole},
     bookings::parse_id,
     error::{AppError, AppResult},
+    notifications::Email,
     web::{
         FormErrors, PageContext, csv,
         flash::{self, FlashKind},
@@ -620,6 +621,7 @@ pub async fn refund(
         })),
     )
     .await?;
+    state.outbox.queue(&mut tx, &refund_email(&state, &purchase, &valid, typed.reason.trim())).await?;
     tx.commit().await?;
     let message = format!(
         "Refunded {} of package purchase #{id}; {} credit(s) withdrawn.",
@@ -628,6 +630,32 @@ pub async fn refund(
     );
     flash::push(&session, FlashKind::Success, message).await?;
     Ok(Redirect::to(&page).into_response())
+}
+
+/// Tells the parent what came back and what credits went with it.
+fn refund_email(state: &AppState, purchase: &Refundable, refund: &ValidRefund, reason: &str) -> Email {
+    let p = &purchase.row;
+    let credits = match refund.credits {
+        0 => String::new(),
+        1 => " 1 unused credit has been taken off your balance.".to_owned(),
+        n => format!(" {n} unused credits have been taken off your balance."),
+    };
+    let card = if p.method.as_deref() == Some("card") {
+        " Card refunds reach your account within a few days."
+    } else {
+        ""
+    };
+    Email {
+        to: p.parent_email.clone(),
+        subject: format!("Refund for your {}", p.package),
+        body: format!(
+            "Hello {},\n\nWe have refunded you {} for {}.{credits}{card}\n\nReason: {reason}\n\nYour packages: {}/parent/packages\n",
+            p.parent_name,
+            fmt::pounds(i64::from(refund.amount.get())),
+            p.package,
+            state.config.base_url,
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -508,6 +508,20 @@ pub async fn fail_stripe_refund(
     Ok(failed)
 }
 
+/// Gives a discount code's use back from a booking that never went ahead (its
+/// payment did not come), so another family may use it. True if there was one.
+pub async fn release_discount(conn: &mut PgConnection, booking_id: i64) -> sqlx::Result<bool> {
+    let released = sqlx::query(
+        "with released as (delete from booking_discounts where booking_id = $1 returning discount_code_id)
+         update discount_codes d set times_used = d.times_used - 1
+           from released r where d.id = r.discount_code_id",
+    )
+    .bind(booking_id)
+    .execute(conn)
+    .await?;
+    Ok(released.rows_affected() == 1)
+}
+
 #[derive(Clone, Debug, FromRow)]
 pub struct DiscountCode {
     pub id: i64,

@@ -384,12 +384,23 @@ pub async fn check_out(
     }
     audit::record(&mut tx, Some(trainer.id), "shift.checked_out", "shift", Some(id), None, None).await?;
     let completed = crate::attendance::store::complete_if_done(&mut tx, session_id).await?;
+    // A week already submitted came back to the trainer with this time in it.
+    let week_returned: bool = sqlx::query_scalar(
+        "select exists (select 1 from timesheets
+                         where trainer_id = $1 and week_start = $2 and changed_after_submit is not null)",
+    )
+    .bind(trainer.id)
+    .bind(crate::timesheets::week_of(started, tz))
+    .fetch_one(&mut *tx)
+    .await?;
     tx.commit().await?;
-    let message = if completed {
-        "Checked out; your time is on your timesheet. Session completed."
-    } else {
-        "Checked out; your time is on your timesheet."
-    };
+    let mut message = "Checked out; your time is on your timesheet.".to_owned();
+    if week_returned {
+        message.push_str(" You had already submitted that week, so it is back with you: submit it again.");
+    }
+    if completed {
+        message.push_str(" Session completed.");
+    }
     flash::push(&session, FlashKind::Success, message).await?;
     Ok(Redirect::to(&format!("/trainer/shifts/{id}")).into_response())
 }

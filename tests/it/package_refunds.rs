@@ -150,6 +150,15 @@ async fn finance_refunds_part_of_a_cash_package_withdrawing_unused_credits_and_b
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), page_path);
     assert_eq!(refunded_and_left(&app, purchase).await, (1000, 2));
+    let told: String =
+        sqlx::query_scalar("select body_text from outbox_emails where subject like 'Refund for your%'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(
+        told.contains("£10.00") && told.contains("2 unused credits") && told.contains("Moving away"),
+        "{told}"
+    );
     let withdrawn: (i32, Option<i64>) = sqlx::query_as(
         "select m.change, m.purchase_refund_id from package_credit_movements m where m.kind = 'refund'",
     )

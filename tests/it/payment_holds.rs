@@ -513,3 +513,41 @@ async fn paid_in_full_at_the_office_the_held_booking_goes_ahead_and_its_checkout
     assert_eq!(booking_of(&app, "ana").await.1, "approved");
     assert_eq!(places_taken(&app, session_id).await, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booking_that_lapses_gives_its_discount_code_use_back() {
+    let (app, mock) = stripe_app().await;
+    let (_, session_id) = pay_first_session(&app, false, 5).await;
+    sqlx::query(
+        "insert into discount_codes (code, kind, percent_off, usage_limit) values ('ONCE', 'percent', 50, 1)",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let (ana, ana_child) = family(&app, "ana").await;
+    mount_checkout(&mock, "cs_ana").await;
+    assert_eq!(location(&book_with_code(&ana, session_id, ana_child).await), checkout_url("cs_ana"));
+    let amount = count(&app.pool, "select amount_pence::bigint from payments").await;
+    assert_eq!(amount, 325, "half price, paid by card");
+    assert_eq!(count(&app.pool, "select times_used::bigint from discount_codes").await, 1);
+
+    let expired = checkout_event("evt_expired", "checkout.session.expired", "cs_ana", "unpaid");
+    assert_eq!(deliver_signed(&app.address, &expired).await, 200);
+    assert_eq!(booking_of(&app, "ana").await.1, "lapsed");
+    assert_eq!(count(&app.pool, "select times_used::bigint from discount_codes").await, 0);
+
+    let (ben, ben_child) = family(&app, "ben").await;
+    mount_checkout(&mock, "cs_ben").await;
+    assert_eq!(location(&book_with_code(&ben, session_id, ben_child).await), checkout_url("cs_ben"));
+    assert_eq!(count(&app.pool, "select times_used::bigint from discount_codes").await, 1);
+}
+
+/// Books the child with the code `ONCE`.
+async fn book_with_code(client: &TestClient, session_id: i64, child_id: i64) -> reqwest::Response {
+    let token = client.csrf_token("/parent").await;
+    let session = session_id.to_string();
+    let item = format!("{session_id}:{child_id}");
+    let fields =
+        [("csrf_token", token.as_str()), ("session", &session), ("item", &item), ("discount_code", "ONCE")];
+    client.post_raw("/parent/bookings", &fields).await
+}

@@ -567,6 +567,8 @@ async fn a_check_out_after_submitting_sends_the_week_back_and_finance_approves_o
     let shift_page = format!("/trainer/shifts/{held}");
     let checked_out = coach.submit(&shift_page, &format!("{shift_page}/check-out"), &[]).await;
     assert_eq!(checked_out.status(), 303);
+    let told = coach.get_text(&shift_page).await;
+    assert!(told.contains("You had already submitted that week, so it is back with you"), "{told}");
     let shift_minutes: i64 = sqlx::query_scalar(
         "select floor(extract(epoch from ended_at - started_at) / 60)::bigint from time_entries where shift_id = $1",
     )
