@@ -21,6 +21,9 @@ create table package_purchase_refunds (
     stripe_refund_id    text,
     recorded_by         bigint references users (id) on delete set null,
     created_at          timestamptz not null default now(),
+    -- Stripe reported the card refund failed: it no longer counts (see the end).
+    failed_at           timestamptz,
+    failure_reason      text,
     constraint package_purchase_refunds_amount_positive check (amount_pence > 0),
     constraint package_purchase_refunds_credits_not_negative check (credits_withdrawn >= 0),
     constraint package_purchase_refunds_reason_given check (length(btrim(reason)) > 0),
@@ -46,12 +49,15 @@ alter table package_credit_movements
 -- (the UPDATE re-reads the latest row), and its withdrawn credits go through the ledger,
 -- so `package_credits_balance_not_negative` refuses withdrawing credits already used.
 -- Only a paid purchase is refunded. AFTER, so an `on conflict do nothing` that inserts no
--- row changes nothing either.
+-- row changes nothing either; a refund recorded already failed changes nothing.
 create function package_purchase_refunds_apply() returns trigger language plpgsql as $$
 declare
     purchase_status text;
     credit_id bigint;
 begin
+    if new.failed_at is not null then
+        return null;
+    end if;
     select status into purchase_status from package_purchases where id = new.purchase_id for update;
     if purchase_status is distinct from 'paid' then
         raise exception 'package purchase % has not been paid (status %)', new.purchase_id, purchase_status
@@ -78,35 +84,6 @@ create trigger package_purchase_refunds_apply
 -- the money back into its books. Credits withdrawn with it stay withdrawn (finance
 -- decides, on the purchase's page). A failure reported before the refund itself is
 -- recorded failed from the start, and then changes nothing.
-alter table package_purchase_refunds add column failed_at timestamptz, add column failure_reason text;
-
-create or replace function package_purchase_refunds_apply() returns trigger language plpgsql as $$
-declare
-    purchase_status text;
-    credit_id bigint;
-begin
-    if new.failed_at is not null then
-        return null;
-    end if;
-    select status into purchase_status from package_purchases where id = new.purchase_id for update;
-    if purchase_status is distinct from 'paid' then
-        raise exception 'package purchase % has not been paid (status %)', new.purchase_id, purchase_status
-            using errcode = 'check_violation', constraint = 'package_purchase_refunds_purchase_paid';
-    end if;
-    update package_purchases set refunded_pence = refunded_pence + new.amount_pence
-     where id = new.purchase_id;
-    if new.credits_withdrawn > 0 then
-        select id into credit_id from package_credits where purchase_id = new.purchase_id;
-        if credit_id is null then
-            raise exception 'package purchase % has no credits to withdraw', new.purchase_id
-                using errcode = 'check_violation', constraint = 'package_purchase_refunds_credits_exist';
-        end if;
-        insert into package_credit_movements (package_credit_id, change, kind, created_by, purchase_refund_id)
-        values (credit_id, -new.credits_withdrawn, 'refund', new.recorded_by, new.id);
-    end if;
-    return null;
-end $$;
-
 create function package_purchase_refunds_fail() returns trigger language plpgsql as $$
 begin
     if new.purchase_id <> old.purchase_id or new.amount_pence <> old.amount_pence
