@@ -14,7 +14,7 @@ use tower_sessions::Session;
 use super::{
     EDITORS,
     domain::{CREDITS_POSITIVE, PACKAGE_KINDS, PRICE_NOT_NEGATIVE, Package, PackageForm, Pence},
-    pages::KindChoice,
+    pages::{self, KindChoice},
     store::{self, PackageRow, constraint},
 };
 use crate::{
@@ -241,38 +241,13 @@ pub async fn update(
     save(state, admin, ctx, session, Some(id), fields).await
 }
 
-async fn set_active(
-    state: AppState,
-    admin: Admin,
-    session: Session,
-    id: String,
-    active: bool,
-) -> AppResult<Response> {
-    admin.require(EDITORS)?;
-    let id = parse_id(&id)?;
-    let mut tx = state.pool.begin().await?;
-    let before = store::package(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    store::set_package_active(&mut tx, id, active).await?;
-    let action = if active { "package.reactivated" } else { "package.deactivated" };
-    let (was, now) = (json!({ "is_active": before.is_active }), json!({ "is_active": active }));
-    audit::record(&mut tx, Some(admin.0.id), action, "package", Some(id), Some(was), Some(now)).await?;
-    tx.commit().await?;
-    let message = if active {
-        format!("{} is on sale again.", before.name)
-    } else {
-        format!("{} is deactivated: no one can buy it; packages already bought stay.", before.name)
-    };
-    flash::push(&session, FlashKind::Success, message).await?;
-    Ok(Redirect::to("/admin/packages").into_response())
-}
-
 pub async fn deactivate(
     State(state): State<AppState>,
     admin: Admin,
     session: Session,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    set_active(state, admin, session, id, false).await
+    pages::set_active(state, admin, session, id, &pages::PACKAGE, false).await
 }
 
 pub async fn reactivate(
@@ -281,5 +256,5 @@ pub async fn reactivate(
     session: Session,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    set_active(state, admin, session, id, true).await
+    pages::set_active(state, admin, session, id, &pages::PACKAGE, true).await
 }

@@ -255,29 +255,62 @@ pub async fn update_activity(
     Ok(Redirect::to("/admin/activities").into_response())
 }
 
-async fn set_activity_active(
+/// A kind of catalogue entry that can be taken out of use and brought back.
+pub(super) struct Offered {
+    table: &'static str,
+    entity: &'static str,
+    list: &'static str,
+    /// What happens once it is back, and once it is out, after its name.
+    back: &'static str,
+    out: &'static str,
+}
+
+const ACTIVITY: Offered = Offered {
+    table: "activities",
+    entity: "activity",
+    list: "/admin/activities",
+    back: "is offered again.",
+    out: "is deactivated: no new sessions can use it; existing ones stay.",
+};
+
+const VENUE: Offered = Offered {
+    table: "venues",
+    entity: "venue",
+    list: "/admin/venues",
+    back: "is in use again.",
+    out: "is deactivated.",
+};
+
+pub(super) const PACKAGE: Offered = Offered {
+    table: "packages",
+    entity: "package",
+    list: "/admin/packages",
+    back: "is on sale again.",
+    out: "is deactivated: no one can buy it; packages already bought stay.",
+};
+
+/// Deactivates or reactivates one entry, with its audit row.
+pub(super) async fn set_active(
     state: AppState,
     admin: Admin,
     session: Session,
     id: String,
+    kind: &Offered,
     active: bool,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
     let id = parse_id(&id)?;
     let mut tx = state.pool.begin().await?;
-    let before = store::activity(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    store::set_activity_active(&mut tx, id, active).await?;
-    let action = if active { "activity.reactivated" } else { "activity.deactivated" };
-    let (was, now) = (json!({ "is_active": before.is_active }), json!({ "is_active": active }));
-    audit::record(&mut tx, Some(admin.0.id), action, "activity", Some(id), Some(was), Some(now)).await?;
+    let (name, was_active) =
+        store::set_active(&mut tx, kind.table, id, active).await?.ok_or(AppError::NotFound)?;
+    let verb = if active { "reactivated" } else { "deactivated" };
+    let (was, now) = (json!({ "is_active": was_active }), json!({ "is_active": active }));
+    let action = format!("{}.{verb}", kind.entity);
+    audit::record(&mut tx, Some(admin.0.id), &action, kind.entity, Some(id), Some(was), Some(now)).await?;
     tx.commit().await?;
-    let message = if active {
-        format!("{} is offered again.", before.name)
-    } else {
-        format!("{} is deactivated: no new sessions can use it; existing ones stay.", before.name)
-    };
+    let message = format!("{name} {}", if active { kind.back } else { kind.out });
     flash::push(&session, FlashKind::Success, message).await?;
-    Ok(Redirect::to("/admin/activities").into_response())
+    Ok(Redirect::to(kind.list).into_response())
 }
 
 pub async fn deactivate_activity(
@@ -286,7 +319,7 @@ pub async fn deactivate_activity(
     session: Session,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    set_activity_active(state, admin, session, id, false).await
+    set_active(state, admin, session, id, &ACTIVITY, false).await
 }
 
 pub async fn reactivate_activity(
@@ -295,7 +328,7 @@ pub async fn reactivate_activity(
     session: Session,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    set_activity_active(state, admin, session, id, true).await
+    set_active(state, admin, session, id, &ACTIVITY, true).await
 }
 
 // Venues --------------------------------------------------------------------------------
@@ -491,38 +524,13 @@ pub async fn update_venue(
     Ok(Redirect::to("/admin/venues").into_response())
 }
 
-async fn set_venue_active(
-    state: AppState,
-    admin: Admin,
-    session: Session,
-    id: String,
-    active: bool,
-) -> AppResult<Response> {
-    admin.require(EDITORS)?;
-    let id = parse_id(&id)?;
-    let mut tx = state.pool.begin().await?;
-    let before = store::venue(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    store::set_venue_active(&mut tx, id, active).await?;
-    let action = if active { "venue.reactivated" } else { "venue.deactivated" };
-    let (was, now) = (json!({ "is_active": before.is_active }), json!({ "is_active": active }));
-    audit::record(&mut tx, Some(admin.0.id), action, "venue", Some(id), Some(was), Some(now)).await?;
-    tx.commit().await?;
-    let message = if active {
-        format!("{} is in use again.", before.name)
-    } else {
-        format!("{} is deactivated.", before.name)
-    };
-    flash::push(&session, FlashKind::Success, message).await?;
-    Ok(Redirect::to("/admin/venues").into_response())
-}
-
 pub async fn deactivate_venue(
     State(state): State<AppState>,
     admin: Admin,
     session: Session,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    set_venue_active(state, admin, session, id, false).await
+    set_active(state, admin, session, id, &VENUE, false).await
 }
 
 pub async fn reactivate_venue(
@@ -531,5 +539,5 @@ pub async fn reactivate_venue(
     session: Session,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    set_venue_active(state, admin, session, id, true).await
+    set_active(state, admin, session, id, &VENUE, true).await
 }

@@ -123,10 +123,6 @@ async fn set_qualifications(conn: &mut PgConnection, id: i64, names: &[String]) 
 }
 
 /// Activates or deactivates; returns whether the activity exists.
-pub async fn set_activity_active(conn: &mut PgConnection, id: i64, active: bool) -> sqlx::Result<bool> {
-    set_active(conn, "activities", id, active).await
-}
-
 #[derive(Clone, Debug, FromRow)]
 pub struct VenueRow {
     pub id: i64,
@@ -180,10 +176,6 @@ pub async fn update_venue(conn: &mut PgConnection, id: i64, v: &Venue) -> sqlx::
     .execute(conn)
     .await?;
     Ok(())
-}
-
-pub async fn set_venue_active(conn: &mut PgConnection, id: i64, active: bool) -> sqlx::Result<bool> {
-    set_active(conn, "venues", id, active).await
 }
 
 #[derive(Clone, Debug, FromRow)]
@@ -265,22 +257,22 @@ async fn set_package_activities(conn: &mut PgConnection, id: i64, activities: &[
     Ok(())
 }
 
-pub async fn set_package_active(conn: &mut PgConnection, id: i64, active: bool) -> sqlx::Result<bool> {
-    set_active(conn, "packages", id, active).await
-}
-
-/// Activates or deactivates a row of one of the catalogue's tables; returns whether
-/// it exists. `table` is always one of ours, never user input.
-async fn set_active(
+/// Activates or deactivates a row of one of the catalogue's tables, locked; returns
+/// its name and whether it was active, or None if there is no such row. `table` is
+/// always one of ours, never user input.
+pub async fn set_active(
     conn: &mut PgConnection,
     table: &'static str,
     id: i64,
     active: bool,
-) -> sqlx::Result<bool> {
-    let done = sqlx::query(&format!("update {table} set is_active = $2 where id = $1"))
-        .bind(id)
-        .bind(active)
-        .execute(conn)
-        .await?;
-    Ok(done.rows_affected() == 1)
+) -> sqlx::Result<Option<(String, bool)>> {
+    sqlx::query_as(&format!(
+        "with old as (select id, is_active from {table} where id = $1 for update)
+         update {table} t set is_active = $2 from old where t.id = old.id
+         returning t.name, old.is_active"
+    ))
+    .bind(id)
+    .bind(active)
+    .fetch_optional(conn)
+    .await
 }
