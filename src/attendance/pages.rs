@@ -329,9 +329,13 @@ pub async fn add_note(
         .execute(&mut *tx)
         .await?;
     audit::record(&mut tx, Some(trainer.id), "session.note_added", "session", Some(s.id), None, None).await?;
-    tx.commit().await?;
-    flash::push(&session, FlashKind::Success, "Note added for the team.").await?;
-    Ok(Redirect::to(&format!("/trainer/sessions/{}/register#notes", s.id)).into_response())
+    flash::done(
+        tx,
+        &session,
+        "Note added for the team.",
+        &format!("/trainer/sessions/{}/register#notes", s.id),
+    )
+    .await
 }
 
 pub async fn report_incident(
@@ -380,9 +384,13 @@ pub async fn report_incident(
         Some(serde_json::json!({ "session_id": s.id, "severity": severity })),
     )
     .await?;
-    tx.commit().await?;
-    flash::push(&session, FlashKind::Success, "Incident reported to the office.").await?;
-    Ok(Redirect::to(&format!("/trainer/sessions/{}/register", s.id)).into_response())
+    flash::done(
+        tx,
+        &session,
+        "Incident reported to the office.",
+        &format!("/trainer/sessions/{}/register", s.id),
+    )
+    .await
 }
 
 /// Goes to the safeguarding lead only: the trainer sees a confirmation, not the record.

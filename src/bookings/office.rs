@@ -181,9 +181,13 @@ pub async fn create(
     )
     .await?;
     super::notify_created(&state, &mut tx, booking_id, BookingStatus::Approved).await?;
-    tx.commit().await?;
-    flash::push(&session, FlashKind::Success, "Booked for the family; they have been emailed.").await?;
-    Ok(Redirect::to(&format!("/admin/bookings/{booking_id}")).into_response())
+    flash::done(
+        tx,
+        &session,
+        "Booked for the family; they have been emailed.",
+        &format!("/admin/bookings/{booking_id}"),
+    )
+    .await
 }
 
 /// Moves one booked place (a child on a session) to another session of the office's
@@ -266,9 +270,7 @@ pub async fn move_place(
     )
     .await?;
     crate::waitlist::offer_free_places(&state, &mut tx, &[from_session]).await?;
-    tx.commit().await?;
-    flash::push(&session, FlashKind::Success, reason).await?;
-    Ok(Redirect::to(&back).into_response())
+    flash::done(tx, &session, reason, &back).await
 }
 
 /// Sessions a place could move to: upcoming, of the same activity, with room.

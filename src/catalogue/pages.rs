@@ -162,9 +162,7 @@ pub async fn create_activity(
     let after = activity_json(&activity);
     audit::record(&mut tx, Some(admin.0.id), "activity.created", "activity", Some(id), None, Some(after))
         .await?;
-    tx.commit().await?;
-    flash::push(&session, FlashKind::Success, format!("{} is in the catalogue.", activity.name)).await?;
-    Ok(Redirect::to("/admin/activities").into_response())
+    flash::done(tx, &session, format!("{} is in the catalogue.", activity.name), "/admin/activities").await
 }
 
 fn activity_json(a: &super::domain::Activity) -> serde_json::Value {
@@ -250,9 +248,7 @@ pub async fn update_activity(
         Some(activity_json(&activity)),
     )
     .await?;
-    tx.commit().await?;
-    flash::push(&session, FlashKind::Success, format!("{} is saved.", activity.name)).await?;
-    Ok(Redirect::to("/admin/activities").into_response())
+    flash::done(tx, &session, format!("{} is saved.", activity.name), "/admin/activities").await
 }
 
 /// A kind of catalogue entry that can be taken out of use and brought back.
@@ -448,9 +444,7 @@ pub async fn create_venue(
         Some(venue_json(&venue)),
     )
     .await?;
-    tx.commit().await?;
-    flash::push(&session, FlashKind::Success, format!("{} is added.", venue.name)).await?;
-    Ok(Redirect::to("/admin/venues").into_response())
+    flash::done(tx, &session, format!("{} is added.", venue.name), "/admin/venues").await
 }
 
 pub async fn edit_venue_form(
@@ -519,9 +513,7 @@ pub async fn update_venue(
         Some(venue_json(&venue)),
     )
     .await?;
-    tx.commit().await?;
-    flash::push(&session, FlashKind::Success, format!("{} is saved.", venue.name)).await?;
-    Ok(Redirect::to("/admin/venues").into_response())
+    flash::done(tx, &session, format!("{} is saved.", venue.name), "/admin/venues").await
 }
 
 pub async fn deactivate_venue(

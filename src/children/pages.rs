@@ -167,9 +167,7 @@ pub async fn create(
     );
     audit::record(&mut tx, Some(parent.id), "child.created", "child", Some(child_id), None, Some(after))
         .await?;
-    tx.commit().await?;
-    flash::push(&session, FlashKind::Success, format!("{} has been added.", child.full_name())).await?;
-    Ok(Redirect::to(&child_url(child_id)).into_response())
+    flash::done(tx, &session, format!("{} has been added.", child.full_name()), &child_url(child_id)).await
 }
 
 /// The edit form shows the child and their first contact and collector.

@@ -157,9 +157,7 @@ pub async fn profile(
         Some(json!({ "name": profile.name.as_str(), "phone": profile.phone.as_str() })),
     )
     .await?;
-    tx.commit().await?;
-    flash::push(&session, FlashKind::Success, "Your details are saved.").await?;
-    Ok(Redirect::to("/parent/profile").into_response())
+    flash::done(tx, &session, "Your details are saved.", "/parent/profile").await
 }
 
 #[derive(Deserialize)]

@@ -248,9 +248,7 @@ pub async fn create(
         Some(after),
     )
     .await?;
-    tx.commit().await?;
-    flash::push(&session, FlashKind::Success, format!("Discount code {code} created.")).await?;
-    Ok(Redirect::to("/admin/discounts").into_response())
+    flash::done(tx, &session, format!("Discount code {code} created."), "/admin/discounts").await
 }
 
 /// The form again, filled in, with its errors.

@@ -627,7 +627,6 @@ pub async fn record_paid(
     )
     .await?;
     state.outbox.queue(&mut tx, &credits_email(&state, granted)).await?;
-    tx.commit().await?;
-    flash::push(&session, FlashKind::Success, format!("Package purchase #{id} recorded as paid.")).await?;
-    Ok(Redirect::to("/admin/package-sales").into_response())
+    flash::done(tx, &session, format!("Package purchase #{id} recorded as paid."), "/admin/package-sales")
+        .await
 }

@@ -7,7 +7,7 @@ use axum::{
     Router,
     extract::{Path, State},
     http::StatusCode,
-    response::{IntoResponse, Redirect, Response},
+    response::Response,
     routing::{get, post},
 };
 use sqlx::{FromRow, PgConnection};
@@ -21,9 +21,7 @@ use crate::{
     error::{AppError, AppResult},
     notifications::Email,
     web::{
-        FormErrors, PageContext,
-        flash::{self, FlashKind},
-        fmt,
+        FormErrors, PageContext, flash, fmt,
         form::{Fields, render, render_with},
     },
 };
@@ -232,7 +230,5 @@ pub async fn add_action(
         None,
     )
     .await?;
-    tx.commit().await?;
-    flash::push(&session, FlashKind::Success, "Follow-up recorded.").await?;
-    Ok(Redirect::to(&format!("/admin/safeguarding/{id}")).into_response())
+    flash::done(tx, &session, "Follow-up recorded.", &format!("/admin/safeguarding/{id}")).await
 }

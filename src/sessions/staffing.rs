@@ -482,9 +482,7 @@ pub async fn cancel_shift(
         Some(json!({ "session_id": session_id, "role": role, "trainer_id": trainer_id })),
     )
     .await?;
-    tx.commit().await?;
-    flash::push(&session, FlashKind::Success, "Shift removed.").await?;
-    Ok(Redirect::to(&format!("/admin/sessions/{session_id}")).into_response())
+    flash::done(tx, &session, "Shift removed.", &format!("/admin/sessions/{session_id}")).await
 }
 
 // Suggestions ---------------------------------------------------------------------------------

@@ -382,9 +382,13 @@ pub async fn update(
         Some(entry_summary(&changed)),
     )
     .await?;
-    tx.commit().await?;
-    flash::push(&session, FlashKind::Success, "Time adjusted; your approver will see the reason.").await?;
-    Ok(Redirect::to(&format!("{TIMESHEETS}#week-{}", changed.week_start)).into_response())
+    flash::done(
+        tx,
+        &session,
+        "Time adjusted; your approver will see the reason.",
+        &format!("{TIMESHEETS}#week-{}", changed.week_start),
+    )
+    .await
 }
 
 // Submitting a week ------------------------------------------------------------------------

@@ -247,9 +247,7 @@ pub async fn update(
                      "max_travel_miles": profile.max_travel_miles, "activities": profile.activities })),
     )
     .await?;
-    tx.commit().await?;
-    flash::push(&session, FlashKind::Success, format!("{}'s profile is saved.", before.name)).await?;
-    Ok(Redirect::to(&trainer_url(id)).into_response())
+    flash::done(tx, &session, format!("{}'s profile is saved.", before.name), &trainer_url(id)).await
 }
 
 pub async fn add_qualification(
@@ -280,9 +278,7 @@ pub async fn add_qualification(
     audit::record(&mut tx, Some(admin.0.id), "trainer.qualification_added", "trainer", Some(id), None,
         Some(json!({ "qualification_id": qid, "name": q.name, "expires_on": q.expires_on.map(|d| d.to_string()) })))
         .await?;
-    tx.commit().await?;
-    flash::push(&session, FlashKind::Success, format!("{} is added.", q.name)).await?;
-    Ok(Redirect::to(&trainer_url(id)).into_response())
+    flash::done(tx, &session, format!("{} is added.", q.name), &trainer_url(id)).await
 }
 
 pub async fn remove_qualification(
@@ -307,9 +303,7 @@ pub async fn remove_qualification(
         Some(json!({ "qualification_id": qualification_id })),
     )
     .await?;
-    tx.commit().await?;
-    flash::push(&session, FlashKind::Success, "Qualification removed.").await?;
-    Ok(Redirect::to(&trainer_url(id)).into_response())
+    flash::done(tx, &session, "Qualification removed.", &trainer_url(id)).await
 }
 
 pub async fn add_contact(
@@ -347,9 +341,7 @@ pub async fn add_contact(
         Some(json!({ "contact_id": cid, "name": contact.name.as_str() })),
     )
     .await?;
-    tx.commit().await?;
-    flash::push(&session, FlashKind::Success, "Emergency contact added.").await?;
-    Ok(Redirect::to(&trainer_url(id)).into_response())
+    flash::done(tx, &session, "Emergency contact added.", &trainer_url(id)).await
 }
 
 pub async fn remove_contact(
@@ -374,9 +366,7 @@ pub async fn remove_contact(
         Some(json!({ "contact_id": contact_id })),
     )
     .await?;
-    tx.commit().await?;
-    flash::push(&session, FlashKind::Success, "Emergency contact removed.").await?;
-    Ok(Redirect::to(&trainer_url(id)).into_response())
+    flash::done(tx, &session, "Emergency contact removed.", &trainer_url(id)).await
 }
 
 pub async fn add_note(
@@ -413,9 +403,7 @@ pub async fn add_note(
         Some(json!({ "note_id": note_id })),
     )
     .await?;
-    tx.commit().await?;
-    flash::push(&session, FlashKind::Success, "Note added.").await?;
-    Ok(Redirect::to(&trainer_url(id)).into_response())
+    flash::done(tx, &session, "Note added.", &trainer_url(id)).await
 }
 
 pub async fn deactivate(
@@ -466,9 +454,7 @@ pub async fn reactivate(
         Some(json!({ "is_active": true })),
     )
     .await?;
-    tx.commit().await?;
-    flash::push(&session, FlashKind::Success, format!("{} is active again.", t.name)).await?;
-    Ok(Redirect::to(&trainer_url(id)).into_response())
+    flash::done(tx, &session, format!("{} is active again.", t.name), &trainer_url(id)).await
 }
 
 // Inviting a trainer ----------------------------------------------------------------------------

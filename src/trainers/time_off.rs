@@ -163,9 +163,7 @@ pub async fn decline(
     body.push_str("\nYour shifts in that time stay yours. Speak to the office if you need to.\n");
     let to = store::user_email(&mut tx, request.trainer_id).await?;
     state.outbox.queue(&mut tx, &Email { to, subject: "Time off declined".into(), body }).await?;
-    tx.commit().await?;
-    flash::push(&session, FlashKind::Success, format!("{}'s time off is declined.", request.trainer)).await?;
-    Ok(Redirect::to("/admin/time-off").into_response())
+    flash::done(tx, &session, format!("{}'s time off is declined.", request.trainer), "/admin/time-off").await
 }
 
 /// ", 1 Dec 09:00 to 5 Dec 17:00": the span of a request, for its emails.

@@ -208,7 +208,5 @@ pub async fn withdraw(
     if was_offered {
         offer_free_places(&state, &mut tx, &[session_id]).await?;
     }
-    tx.commit().await?;
-    flash::push(&session, FlashKind::Success, "Taken off the waitlist.").await?;
-    Ok(Redirect::to("/parent/waitlist").into_response())
+    flash::done(tx, &session, "Taken off the waitlist.", "/parent/waitlist").await
 }

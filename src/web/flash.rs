@@ -1,7 +1,10 @@
 //! One-shot messages shown on the next page ("Password changed").
 
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
+
+use crate::error::AppResult;
 
 const KEY: &str = "flash";
 
@@ -34,6 +37,19 @@ pub async fn push(
     message: impl Into<String>,
 ) -> Result<(), tower_sessions::session::Error> {
     session.insert(KEY, Flash { kind, message: message.into() }).await
+}
+
+/// Ends a form's work the post/redirect/get way: commits `tx` (the change with its
+/// history or audit row), then sends the user to `to` with `message` shown there.
+pub async fn done(
+    tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    session: &Session,
+    message: impl Into<String>,
+    to: &str,
+) -> AppResult<Response> {
+    tx.commit().await?;
+    push(session, FlashKind::Success, message).await?;
+    Ok(Redirect::to(to).into_response())
 }
 
 pub async fn take(session: &Session) -> Result<Option<Flash>, tower_sessions::session::Error> {
