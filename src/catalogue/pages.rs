@@ -5,7 +5,7 @@ use axum::{
     Form,
     extract::{Path, State},
     http::StatusCode,
-    response::{IntoResponse, Redirect, Response},
+    response::Response,
 };
 use serde_json::json;
 use tower_sessions::Session;
@@ -21,9 +21,7 @@ use crate::{
     bookings::parse_id,
     error::{AppError, AppResult},
     web::{
-        FormErrors, PageContext,
-        flash::{self, FlashKind},
-        fmt,
+        FormErrors, PageContext, flash, fmt,
         form::{render, render_with},
     },
 };
@@ -303,10 +301,8 @@ pub(super) async fn set_active(
     let (was, now) = (json!({ "is_active": was_active }), json!({ "is_active": active }));
     let action = format!("{}.{verb}", kind.entity);
     audit::record(&mut tx, Some(admin.0.id), &action, kind.entity, Some(id), Some(was), Some(now)).await?;
-    tx.commit().await?;
     let message = format!("{name} {}", if active { kind.back } else { kind.out });
-    flash::push(&session, FlashKind::Success, message).await?;
-    Ok(Redirect::to(kind.list).into_response())
+    flash::done(tx, &session, message, kind.list).await
 }
 
 pub async fn deactivate_activity(

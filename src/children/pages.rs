@@ -306,10 +306,8 @@ pub async fn archive(
         return Err(AppError::NotFound);
     }
     audit::record(&mut tx, Some(parent.id), "child.archived", "child", Some(child_id), None, None).await?;
-    tx.commit().await?;
     let message = format!("{} has been archived and no longer appears in your lists.", child.full_name());
-    flash::push(&session, FlashKind::Success, message).await?;
-    Ok(Redirect::to("/parent/children").into_response())
+    flash::done(tx, &session, message, "/parent/children").await
 }
 
 // The child's page --------------------------------------------------------------------
@@ -404,10 +402,8 @@ pub async fn add_contact(
         Some(after),
     )
     .await?;
-    tx.commit().await?;
     let message = format!("{} is now an emergency contact for {}.", contact.name.as_str(), child.first_name);
-    flash::push(&session, FlashKind::Success, message).await?;
-    Ok(Redirect::to(&child_url(child_id)).into_response())
+    flash::done(tx, &session, message, &child_url(child_id)).await
 }
 
 pub const LAST_CONTACT: &str =
@@ -445,10 +441,8 @@ pub async fn remove_contact(
         None,
     )
     .await?;
-    tx.commit().await?;
     let message = format!("{name} is no longer an emergency contact for {}.", child.first_name);
-    flash::push(&session, FlashKind::Success, message).await?;
-    Ok(Redirect::to(&child_url(child_id)).into_response())
+    flash::done(tx, &session, message, &child_url(child_id)).await
 }
 
 pub async fn add_collector(
@@ -482,10 +476,8 @@ pub async fn add_collector(
         Some(after),
     )
     .await?;
-    tx.commit().await?;
     let message = format!("{} may now collect {}.", collector.name.as_str(), child.first_name);
-    flash::push(&session, FlashKind::Success, message).await?;
-    Ok(Redirect::to(&child_url(child_id)).into_response())
+    flash::done(tx, &session, message, &child_url(child_id)).await
 }
 
 pub async fn remove_collector(
@@ -509,10 +501,8 @@ pub async fn remove_collector(
         None,
     )
     .await?;
-    tx.commit().await?;
     let message = format!("{name} may no longer collect {}.", child.first_name);
-    flash::push(&session, FlashKind::Success, message).await?;
-    Ok(Redirect::to(&child_url(child_id)).into_response())
+    flash::done(tx, &session, message, &child_url(child_id)).await
 }
 
 #[derive(Deserialize)]

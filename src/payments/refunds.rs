@@ -194,8 +194,6 @@ pub async fn refund(
         })),
     )
     .await?;
-    tx.commit().await?;
     let message = format!("Refunded {} of payment #{id}.", fmt::pounds(i64::from(amount.get())));
-    flash::push(&session, FlashKind::Success, message).await?;
-    Ok(Redirect::to(&format!("/admin/payments/{id}")).into_response())
+    flash::done(tx, &session, message, &format!("/admin/payments/{id}")).await
 }

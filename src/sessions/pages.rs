@@ -405,10 +405,8 @@ pub async fn create_series(
                         "activity_id": plan.session.activity_id, "venue_id": plan.session.venue_id });
     audit::record(&mut tx, Some(admin.0.id), "series.created", "series", Some(series_id), None, Some(after))
         .await?;
-    tx.commit().await?;
     let message = format!("{}: {} sessions added.", plan.name, plan.dates.len());
-    flash::push(&session, FlashKind::Success, message).await?;
-    Ok(Redirect::to(&format!("/admin/sessions?week={}", plan.session.date)).into_response())
+    flash::done(tx, &session, message, &format!("/admin/sessions?week={}", plan.session.date)).await
 }
 
 // One session --------------------------------------------------------------------------------

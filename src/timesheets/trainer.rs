@@ -293,10 +293,8 @@ pub async fn create(
         Some(entry_summary(&entry)),
     )
     .await?;
-    tx.commit().await?;
     let message = format!("Time added to the week of {}.", week_label(entry.week_start));
-    flash::push(&session, FlashKind::Success, message).await?;
-    Ok(Redirect::to(&format!("{TIMESHEETS}#week-{}", entry.week_start)).into_response())
+    flash::done(tx, &session, message, &format!("{TIMESHEETS}#week-{}", entry.week_start)).await
 }
 
 pub async fn edit_form(

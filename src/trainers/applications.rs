@@ -174,10 +174,8 @@ pub async fn approve(
         Some(json!({ "status": "approved", "user_id": user_id })),
     )
     .await?;
-    tx.commit().await?;
     let message = format!("{} is approved: their account is open and they have been emailed.", app.name);
-    flash::push(&session, FlashKind::Success, message).await?;
-    Ok(Redirect::to(&format!("/admin/trainers/{user_id}")).into_response())
+    flash::done(tx, &session, message, &format!("/admin/trainers/{user_id}")).await
 }
 
 pub async fn reject(

@@ -427,10 +427,8 @@ pub async fn deactivate(
         Some(json!({ "is_active": false, "shifts_opened": opened })),
     )
     .await?;
-    tx.commit().await?;
     let message = format!("{} is deactivated; {opened} future shift(s) are open for others to take.", t.name);
-    flash::push(&session, FlashKind::Success, message).await?;
-    Ok(Redirect::to(&trainer_url(id)).into_response())
+    flash::done(tx, &session, message, &trainer_url(id)).await
 }
 
 pub async fn reactivate(
