@@ -35,26 +35,59 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub passwords: Passwords,
     pub outbox: Outbox,
+    pub account_requests: auth::requests::AccountRequests,
+    pub housekeeping: crate::housekeeping::Housekeeping,
     pub stripe: Option<crate::payments::Stripe>,
 }
 
 impl AppState {
     pub async fn new(config: Config, pool: PgPool) -> anyhow::Result<Self> {
         let mailer = Mailer::from_config(config.smtp_url.as_deref(), &config.mail_from)?;
+        let outbox = Outbox::new(pool.clone(), mailer).await?;
         Ok(Self {
             stripe: crate::payments::Stripe::from_config(&config)?,
-            outbox: Outbox::new(pool.clone(), mailer).await?,
+            account_requests: auth::requests::AccountRequests::new(
+                pool.clone(),
+                outbox.clone(),
+                config.base_url.clone(),
+            )
+            .await?,
+            housekeeping: crate::housekeeping::Housekeeping::new(pool.clone()).await?,
+            outbox,
             passwords: Passwords::new().await?,
             config: Arc::new(config),
             pool,
         })
+    }
+
+    /// Starts this process's background workers (emails, account requests, clean-up); stopping
+    /// them lets the task in hand finish.
+    pub fn start_workers(&self) -> Workers {
+        Workers(vec![
+            self.outbox.start_worker(),
+            self.account_requests.start_worker(),
+            self.housekeeping.start_worker(),
+        ])
+    }
+}
+
+pub struct Workers(Vec<underway::job::JobHandle>);
+
+impl Workers {
+    pub async fn shutdown(self) {
+        for worker in self.0 {
+            if let Err(err) = worker.shutdown().await {
+                tracing::warn!(error = %err, "a worker stopped with an error");
+            }
+        }
     }
 }
 
 /// Every route, with the layers applied once.
 pub fn router(state: AppState) -> Router {
     let cookie_name = if state.config.is_https() { "__Host-portico" } else { "portico_session" };
-    let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
+    let store = auth::session_store::HashedIds::new(PostgresStore::new(state.pool.clone()));
+    let sessions = SessionManagerLayer::new(store)
         .with_name(cookie_name)
         .with_secure(state.config.is_https())
         .with_http_only(true)

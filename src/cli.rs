@@ -48,16 +48,14 @@ async fn serve_with(config: Config, pool: PgPool) -> anyhow::Result<()> {
             tracing::info!("loaded the demo data");
         }
     }
-    let worker = state.outbox.start_worker();
+    let workers = state.start_workers();
     let housekeeping = crate::jobs::spawn(state.clone());
     let app = Application::build(state.clone()).await?;
     print_banner(&state.config, app.port());
     app.run_until(shutdown_signal()).await?;
     housekeeping.abort();
-    tracing::info!("stopping the email worker");
-    if let Err(err) = worker.shutdown().await {
-        tracing::warn!(error = %err, "email worker stopped with an error");
-    }
+    tracing::info!("stopping the background workers");
+    workers.shutdown().await;
     Ok(())
 }
 

@@ -22,6 +22,7 @@ pub mod demo;
 pub mod error;
 pub mod families;
 pub mod health;
+pub mod housekeeping;
 pub mod jobs;
 pub mod notifications;
 pub mod payments;

@@ -2,7 +2,9 @@
 //!
 //! A synchronizer token lives in the session and in a hidden `csrf_token` field of
 //! every form; the middleware compares them before any handler runs, so a handler
-//! cannot forget. Cross-site requests that browsers label as such are refused too.
+//! cannot forget. Requests from another origin are refused too: those browsers label
+//! cross-site (`Sec-Fetch-Site`), and those whose `Origin` (or, without one, `Referer`)
+//! names another site, as older browsers send.
 
 use axum::{
     body::{Body, to_bytes},
@@ -38,14 +40,35 @@ pub async fn rotate(session: &Session) -> Result<String, tower_sessions::session
     Ok(token)
 }
 
-pub async fn protect(State(_): State<AppState>, session: Session, request: Request, next: Next) -> Response {
+pub async fn protect(
+    State(state): State<AppState>,
+    session: Session,
+    request: Request,
+    next: Next,
+) -> Response {
     let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     // Stripe signs its webhooks; there is no browser and no session.
     if safe || request.uri().path().starts_with("/webhooks/") {
         return next.run(request).await;
     }
-    if request.headers().get("sec-fetch-site").is_some_and(|v| v.as_bytes() == b"cross-site") {
+    // Read the body first, so a refusal is an answer rather than a dropped connection.
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
+        return error_response(StatusCode::PAYLOAD_TOO_LARGE);
+    };
+    let headers = &parts.headers;
+    if headers.get("sec-fetch-site").is_some_and(|v| v.as_bytes() == b"cross-site") {
         return refuse("cross-site request");
+    }
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let claimed = match headers.get(header::ORIGIN) {
+        Some(origin) => Some(origin),
+        None => headers.get(header::REFERER),
+    };
+    if let Some(claimed) = claimed
+        && !is_same_origin(claimed.to_str().unwrap_or(""), host, &state.config.base_url)
+    {
+        return refuse("another origin");
     }
     let expected = match session.get::<String>(SESSION_KEY).await {
         Ok(Some(token)) => token,
@@ -55,18 +78,13 @@ pub async fn protect(State(_): State<AppState>, session: Session, request: Reque
             return error_response(StatusCode::INTERNAL_SERVER_ERROR);
         }
     };
-    let is_form = request
-        .headers()
+    let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if !is_form {
         return refuse("not a form submission");
     }
-    let (parts, body) = request.into_parts();
-    let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
-        return error_response(StatusCode::PAYLOAD_TOO_LARGE);
-    };
     let submitted =
         form_urlencoded::parse(&bytes).find(|(name, _)| name == FIELD).map(|(_, value)| value.into_owned());
     let valid = submitted.is_some_and(|s| bool::from(s.as_bytes().ct_eq(expected.as_bytes())));
@@ -76,7 +94,40 @@ pub async fn protect(State(_): State<AppState>, session: Session, request: Reque
     next.run(Request::from_parts(parts, Body::from(bytes))).await
 }
 
+/// Whether `url` (an `Origin`, or a `Referer`) is this site: the host the request was
+/// sent to, or the configured public address. `null` and anything unparsable are not.
+fn is_same_origin(url: &str, host: Option<&str>, base_url: &str) -> bool {
+    let Some(claimed) = authority(url) else { return false };
+    host.is_some_and(|host| host.eq_ignore_ascii_case(claimed))
+        || authority(base_url).is_some_and(|base| base.eq_ignore_ascii_case(claimed))
+}
+
+/// The `host[:port]` of an absolute http(s) URL.
+fn authority(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    (!authority.is_empty() && !authority.contains('@')).then_some(authority)
+}
+
 fn refuse(reason: &'static str) -> Response {
     tracing::warn!(reason, "CSRF check refused a request");
     error_response(StatusCode::FORBIDDEN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_same_origin;
+
+    #[test]
+    fn only_this_sites_origin_is_the_same_origin() {
+        let base = "https://club.example.com";
+        assert!(is_same_origin("http://127.0.0.1:3000", Some("127.0.0.1:3000"), base));
+        assert!(is_same_origin("https://club.example.com", Some("10.0.0.5:3000"), base), "behind a proxy");
+        assert!(is_same_origin("https://club.example.com/parent/bookings?x=1", None, base), "a referer");
+        assert!(!is_same_origin("https://evil.example", Some("club.example.com"), base));
+        assert!(!is_same_origin("https://club.example.com.evil.example", Some("club.example.com"), base));
+        assert!(!is_same_origin("https://club.example.com@evil.example", Some("club.example.com"), base));
+        assert!(!is_same_origin("null", Some("club.example.com"), base));
+        assert!(!is_same_origin("", Some("club.example.com"), base));
+    }
 }

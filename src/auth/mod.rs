@@ -8,9 +8,11 @@
 pub mod client_ip;
 pub mod csrf;
 pub mod domain;
+pub mod links;
 mod pages;
 pub mod password;
-pub(crate) mod reset;
+pub mod requests;
+pub mod session_store;
 mod throttle;
 
 use axum::{Router, extract::FromRequestParts, http::request::Parts, routing::get};

@@ -14,12 +14,13 @@ use super::{
     client_ip::ClientIp,
     csrf,
     domain::{EmailAddress, NewPassword},
-    reset, throttle,
+    links,
+    requests::AccountRequest,
+    throttle,
 };
 use crate::{
     AppState, audit,
     error::AppResult,
-    notifications::Email,
     web::{
         FormErrors, PageContext,
         flash::{self, FlashKind},
@@ -103,17 +104,20 @@ pub async fn login(
         return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
 
-    if throttle::is_throttled(&state.pool, email.as_str(), ip).await? {
-        page.message = Some("Too many failed attempts. Wait 15 minutes, or reset your password.");
+    let Some(attempt) = throttle::begin_sign_in(&state.pool, email.as_str(), ip).await? else {
+        page.message = Some("Too many failed attempts from here. Wait 15 minutes, or reset your password.");
         return render_with(StatusCode::TOO_MANY_REQUESTS, &page);
+    };
+    if let Some(delay) = attempt.delay {
+        tokio::time::sleep(delay).await;
     }
     let creds = Credentials { email: email.as_str().to_owned(), password: form.password };
-    let Some(user) = auth.authenticate(creds).await? else {
-        throttle::record(&state.pool, email.as_str(), ip, false).await?;
+    let user = auth.authenticate(creds).await;
+    throttle::finish_sign_in(&state.pool, attempt, matches!(user, Ok(Some(_)))).await?;
+    let Some(user) = user? else {
         page.message = Some("That email and password do not match an account.");
         return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
-    throttle::record(&state.pool, email.as_str(), ip, true).await?;
 
     auth.login(&user).await?;
     super::mark_signed_in(&auth.session).await?;
@@ -153,44 +157,42 @@ pub struct ForgotForm {
     email: String,
 }
 
-/// The answer is the same whether or not the account exists.
+/// Reset emails allowed per address asked for, and per client address, in an hour.
+const RESETS_PER_EMAIL: i64 = 3;
+const RESETS_PER_CLIENT: i64 = 10;
+
+/// The answer, and the work done before it, are the same whether or not the account
+/// exists: the email is written by the account-request job.
 pub async fn forgot(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ctx: PageContext,
     Form(form): Form<ForgotForm>,
 ) -> AppResult<Response> {
+    let mut errors = FormErrors::default();
     let email = match EmailAddress::parse(&form.email) {
         Ok(email) => email,
         Err(message) => {
-            let mut errors = FormErrors::default();
             errors.add("email", message);
             let page = ForgotPage { ctx, email: form.email, errors, sent: false };
             return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
-    let mut tx = state.pool.begin().await?;
-    let user: Option<(i64, String)> =
-        sqlx::query_as("select id, name from users where email = $1 and is_active")
-            .bind(email.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-    if let Some((user_id, name)) = user {
-        let token = reset::issue(&mut tx, user_id).await?;
-        let link = format!("{}/password/reset/{token}", state.config.base_url);
-        let email = Email {
-            to: email.as_str().to_owned(),
-            subject: "Reset your Portico password".into(),
-            body: format!(
-                "Hello {name},\n\nSomeone (we hope you) asked to reset your Portico password. \
-                 Open this link within an hour to choose a new one:\n\n{link}\n\n\
-                 The link works once. If you did not ask, ignore this email; your password \
-                 has not changed.\n"
-            ),
-        };
-        state.outbox.queue(&mut tx, &email).await?;
+    let client = ip.to_string();
+    let limits = [
+        throttle::Limit { key: email.as_str(), max: RESETS_PER_EMAIL },
+        throttle::Limit { key: &client, max: RESETS_PER_CLIENT },
+    ];
+    if !throttle::allow_request(&state.pool, "password-reset", "1 hour", &limits).await? {
+        errors.add("email", "We have sent several links already. Check your inbox, or try again in an hour.");
+        let page = ForgotPage { ctx, email: email.as_str().to_owned(), errors, sent: false };
+        return render_with(StatusCode::TOO_MANY_REQUESTS, &page);
     }
+    let mut tx = state.pool.begin().await?;
+    let request = AccountRequest::PasswordReset { email: email.as_str().to_owned() };
+    state.account_requests.queue(&mut tx, &request).await?;
     tx.commit().await?;
-    render(&ForgotPage { ctx, email: email.as_str().to_owned(), errors: FormErrors::default(), sent: true })
+    render(&ForgotPage { ctx, email: email.as_str().to_owned(), errors, sent: true })
 }
 
 #[derive(Template)]
@@ -208,7 +210,7 @@ pub async fn reset_form(
     Path(token): Path<String>,
 ) -> AppResult<Response> {
     let mut conn = state.pool.acquire().await?;
-    let valid = reset::find_valid(&mut conn, &token, false).await?.is_some();
+    let valid = links::find_valid(&mut conn, &token, false).await?.is_some();
     let status = if valid { StatusCode::OK } else { StatusCode::GONE };
     render_with(status, &ResetPage { ctx, token, valid, errors: FormErrors::default() })
 }
@@ -240,11 +242,11 @@ pub async fn reset(
     // Hash before taking the row lock: hashing is the slow part.
     let hash = state.passwords.hash(password.as_str()).await?;
     let mut tx = state.pool.begin().await?;
-    let Some(valid) = reset::find_valid(&mut tx, &token, true).await? else {
+    let Some(valid) = links::find_valid(&mut tx, &token, true).await? else {
         let page = ResetPage { ctx, token, valid: false, errors: FormErrors::default() };
         return render_with(StatusCode::GONE, &page);
     };
-    reset::consume(&mut tx, &valid, &hash).await?;
+    links::consume(&mut tx, &valid, &hash).await?;
     audit::record(
         &mut tx,
         Some(valid.user_id),

@@ -9,7 +9,6 @@ use crate::{
 };
 
 pub const TERMS_REQUIRED: &str = "Tick the box to accept the terms: we cannot open an account without it.";
-pub const EMAIL_TAKEN: &str = "An account already uses this email. Sign in, or reset your password.";
 
 /// A parent's own details, as they or the office typed them.
 #[derive(Clone, Debug)]

@@ -14,15 +14,19 @@ use serde_json::json;
 use tower_sessions::Session;
 
 use super::{
-    domain::{EMAIL_TAKEN, NewFamilyForm, ProfileForm, SignupForm},
+    domain::{NewFamilyForm, ProfileForm, SignupForm},
     store,
 };
 use crate::{
     AppState, audit,
-    auth::{self, Admin, AdminRole, AuthSession, Parent, csrf, reset},
+    auth::{
+        self, Admin, AdminRole, AuthSession, Parent, csrf,
+        links::{self, LinkPurpose},
+        requests::AccountRequest,
+    },
     children::{self, ChecklistEntry},
     error::{AppError, AppResult},
-    notifications::Email,
+    notifications::{Email, LINK_WITHHELD, SignInLink},
     web::{
         FormErrors, PageContext,
         flash::{self, FlashKind},
@@ -47,9 +51,11 @@ pub async fn signup_form(ctx: PageContext) -> AppResult<Response> {
     render(&SignupPage { ctx, form: SignupForm::default(), errors: FormErrors::default() })
 }
 
+/// Answers alike for a new and a taken address, doing the same work for both: the
+/// address is proved by the emailed link before any account exists, and the owner of
+/// a taken one is told by email instead (see `auth::requests`).
 pub async fn signup(
     State(state): State<AppState>,
-    mut auth: AuthSession,
     ctx: PageContext,
     Form(form): Form<SignupForm>,
 ) -> AppResult<Response> {
@@ -60,17 +66,67 @@ pub async fn signup(
     // Hash before the transaction: hashing is the slow part.
     let hash = state.passwords.hash(signup.password.as_str()).await?;
     let mut tx = state.pool.begin().await?;
-    let user_id = match store::insert_parent(&mut tx, &signup.parent, &hash).await {
+    let signup_id = store::insert_signup_request(&mut tx, &signup.parent, &hash).await?;
+    state.account_requests.queue(&mut tx, &AccountRequest::Signup { signup_id }).await?;
+    tx.commit().await?;
+    render(&SignupSentPage { ctx, email: signup.parent.email.as_str().to_owned() })
+}
+
+#[derive(Template)]
+#[template(path = "families/signup_sent.html")]
+pub struct SignupSentPage {
+    pub ctx: PageContext,
+    pub email: String,
+}
+
+#[derive(Template)]
+#[template(path = "families/signup_confirm.html")]
+pub struct SignupConfirmPage {
+    pub ctx: PageContext,
+    pub token: String,
+    pub valid: bool,
+    pub name: String,
+}
+
+/// The emailed link shows a button rather than acting at once: mail scanners open links.
+pub async fn signup_confirm_form(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    Path(token): Path<String>,
+) -> AppResult<Response> {
+    let mut conn = state.pool.acquire().await?;
+    let signup = links::find_signup(&mut conn, &token, false).await?;
+    let status = if signup.is_some() { StatusCode::OK } else { StatusCode::GONE };
+    let name = signup.map(|s| s.name).unwrap_or_default();
+    render_with(status, &SignupConfirmPage { ctx, valid: !name.is_empty(), token, name })
+}
+
+/// Opens the account the link was sent for and signs its owner in.
+pub async fn signup_confirm(
+    State(state): State<AppState>,
+    mut auth: AuthSession,
+    ctx: PageContext,
+    Path(token): Path<String>,
+) -> AppResult<Response> {
+    let mut tx = state.pool.begin().await?;
+    let gone = |ctx| {
+        render_with(
+            StatusCode::GONE,
+            &SignupConfirmPage { ctx, token: String::new(), valid: false, name: String::new() },
+        )
+    };
+    let Some(signup) = links::find_signup(&mut tx, &token, true).await? else { return gone(ctx) };
+    let parent =
+        store::NewParent { email: &signup.email, name: &signup.name, phone: signup.phone.as_deref() };
+    let user_id = match store::insert_confirmed_parent(&mut tx, &parent, &signup.password_hash).await {
         Ok(id) => id,
-        Err(err) if store::is_email_taken(&err) => {
-            let mut errors = FormErrors::default();
-            errors.add("email", EMAIL_TAKEN);
-            return signup_again(ctx, form, errors);
-        }
+        // Someone confirmed another sign-up for this address first.
+        Err(err) if store::is_email_taken(&err) => return gone(ctx),
         Err(err) => return Err(err.into()),
     };
+    links::confirm_signup(&mut tx, &signup).await?;
     children::store::accept_terms(&mut tx, user_id).await?;
-    let after = json!({ "email": signup.parent.email.as_str(), "name": signup.parent.name.as_str() });
+    let after = json!({ "email": signup.email, "name": signup.name });
     audit::record(&mut tx, Some(user_id), "user.signed_up", "user", Some(user_id), None, Some(after)).await?;
     tx.commit().await?;
 
@@ -232,23 +288,25 @@ pub async fn new_family(
         }
         Err(err) => return Err(err.into()),
     };
-    let token = reset::issue(&mut tx, user_id).await?;
-    store::extend_welcome_link(&mut tx, user_id).await?;
-    let link = format!("{}/password/reset/{token}", state.config.base_url);
     let email = Email {
         to: parent.email.as_str().to_owned(),
         subject: "Your Portico account is ready".into(),
         body: format!(
             "Hello {name},\n\nWe have opened a Portico account for you, so you can add your \
              children, book their sessions and see what is coming up.\n\n\
-             Choose your password within {days} days with this link:\n\n{link}\n\n\
+             Choose your password within {days} days with this link:\n\n{LINK_WITHHELD}\n\n\
              The link works once. Afterwards, sign in at {base}/login with this email address.\n",
             name = parent.name.as_str(),
-            days = store::WELCOME_LINK_DAYS,
+            days = links::WELCOME_LINK_DAYS,
             base = state.config.base_url,
         ),
     };
-    state.outbox.queue(&mut tx, &email).await?;
+    let link = SignInLink {
+        purpose: LinkPurpose::Welcome,
+        subject_id: user_id,
+        base_url: state.config.base_url.clone(),
+    };
+    state.outbox.queue_with_link(&mut tx, &email, &link).await?;
     let after = json!({ "email": parent.email.as_str(), "name": parent.name.as_str(), "role": "parent" });
     audit::record(&mut tx, Some(admin.0.id), "family.created", "user", Some(user_id), None, Some(after))
         .await?;

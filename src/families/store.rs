@@ -31,6 +31,47 @@ pub async fn insert_parent(
     .await
 }
 
+/// A sign-up waiting for its emailed link; the password is already hashed.
+pub async fn insert_signup_request(
+    conn: &mut PgConnection,
+    parent: &ParentDetails,
+    password_hash: &str,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into signup_requests (email, name, phone, password_hash) values ($1, $2, $3, $4) returning id",
+    )
+    .bind(parent.email.as_str())
+    .bind(parent.name.as_str())
+    .bind(parent.phone.as_str())
+    .bind(password_hash)
+    .fetch_one(conn)
+    .await
+}
+
+/// A parent's details as a confirmed sign-up request holds them.
+pub struct NewParent<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub phone: Option<&'a str>,
+}
+
+pub async fn insert_confirmed_parent(
+    conn: &mut PgConnection,
+    parent: &NewParent<'_>,
+    password_hash: &str,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into users (email, name, phone, role, password_hash)
+         values ($1, $2, $3, 'parent', $4) returning id",
+    )
+    .bind(parent.email)
+    .bind(parent.name)
+    .bind(parent.phone)
+    .bind(password_hash)
+    .fetch_one(conn)
+    .await
+}
+
 #[derive(Clone, Debug, FromRow)]
 pub struct ProfileRow {
     pub name: String,
@@ -52,22 +93,5 @@ pub async fn update_profile(conn: &mut PgConnection, user_id: i64, profile: &Pro
         .bind(profile.phone.as_str())
         .execute(conn)
         .await?;
-    Ok(())
-}
-
-/// How long the office's welcome link lasts: longer than a reset link's hour, since
-/// the family did not ask for it and may not read it straight away.
-pub const WELCOME_LINK_DAYS: i32 = 7;
-
-/// Stretches the user's open set-password links to `WELCOME_LINK_DAYS`.
-pub async fn extend_welcome_link(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<()> {
-    sqlx::query(
-        "update password_reset_tokens set expires_at = now() + make_interval(days => $2)
-         where user_id = $1 and used_at is null",
-    )
-    .bind(user_id)
-    .bind(WELCOME_LINK_DAYS)
-    .execute(conn)
-    .await?;
     Ok(())
 }

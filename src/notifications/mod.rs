@@ -13,8 +13,15 @@ use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use underway::{Job, To, job::Context, task};
 
-use crate::AppState;
+use crate::{
+    AppState,
+    auth::links::{self, LinkPurpose},
+};
 pub use mailer::Mailer;
+
+/// The words an email's body holds where its sign-in link goes. The worker puts the
+/// link there only in what it hands the mail server; the outbox keeps these words.
+pub const LINK_WITHHELD: &str = "[link withheld: only the recipient receives it]";
 
 const QUEUE: &str = "outbox-email";
 
@@ -28,6 +35,24 @@ pub struct Email {
     pub to: String,
     pub subject: String,
     pub body: String,
+}
+
+/// A link that signs the recipient in, made when the email is sent (see `auth::links`).
+#[derive(Clone, Debug)]
+pub struct SignInLink {
+    pub purpose: LinkPurpose,
+    /// The user, or the sign-up request, the link is for.
+    pub subject_id: i64,
+    /// The public address of the app, e.g. `BASE_URL`.
+    pub base_url: String,
+}
+
+/// Who besides the owner may read a message in `/admin/outbox`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum Confidential {
+    /// Safeguarding messages: the lead only, not even the owner.
+    SafeguardingLead,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -55,12 +80,49 @@ impl Outbox {
 
     /// Writes the email to the outbox inside the caller's transaction.
     pub async fn queue(&self, conn: &mut PgConnection, email: &Email) -> anyhow::Result<i64> {
+        self.queue_with(conn, email, None, None).await
+    }
+
+    /// Like `queue`, for an email whose body holds `LINK_WITHHELD` where `link` goes.
+    pub async fn queue_with_link(
+        &self,
+        conn: &mut PgConnection,
+        email: &Email,
+        link: &SignInLink,
+    ) -> anyhow::Result<i64> {
+        debug_assert!(email.body.contains(LINK_WITHHELD), "the body says where the link goes");
+        self.queue_with(conn, email, Some(link), None).await
+    }
+
+    /// Like `queue`, for an email only `reader` (not the owner) may see in the outbox.
+    pub async fn queue_confidential(
+        &self,
+        conn: &mut PgConnection,
+        email: &Email,
+        reader: Confidential,
+    ) -> anyhow::Result<i64> {
+        self.queue_with(conn, email, None, Some(reader)).await
+    }
+
+    async fn queue_with(
+        &self,
+        conn: &mut PgConnection,
+        email: &Email,
+        link: Option<&SignInLink>,
+        reader: Option<Confidential>,
+    ) -> anyhow::Result<i64> {
         let outbox_id: i64 = sqlx::query_scalar(
-            "insert into outbox_emails (to_address, subject, body_text) values ($1, $2, $3) returning id",
+            "insert into outbox_emails
+                 (to_address, subject, body_text, link_purpose, link_subject_id, link_url_prefix, confidential_to)
+             values ($1, $2, $3, $4, $5, $6, $7) returning id",
         )
         .bind(&email.to)
         .bind(&email.subject)
         .bind(&email.body)
+        .bind(link.map(|l| l.purpose))
+        .bind(link.map(|l| l.subject_id))
+        .bind(link.map(|l| format!("{}{}", l.base_url, l.purpose.path())))
+        .bind(reader)
         .fetch_one(&mut *conn)
         .await
         .context("Failed to write an email to the outbox")?;
@@ -77,17 +139,56 @@ impl Outbox {
     }
 }
 
+#[derive(sqlx::FromRow)]
+struct Pending {
+    to_address: String,
+    subject: String,
+    body_text: String,
+    status: String,
+    link_purpose: Option<LinkPurpose>,
+    link_subject_id: Option<i64>,
+    link_url_prefix: Option<String>,
+}
+
 async fn deliver(cx: Context<Mailer>, outbox_id: i64) -> task::Result<To<()>> {
     let Context { state: mailer, mut tx, .. } = cx;
-    let row: Option<(String, String, String, String)> = sqlx::query_as(
-        "select to_address, subject, body_text, status from outbox_emails where id = $1 for update",
+    let row: Option<Pending> = sqlx::query_as(
+        "select to_address, subject, body_text, status, link_purpose, link_subject_id, link_url_prefix
+         from outbox_emails where id = $1 for update",
     )
     .bind(outbox_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((to, subject, body, status)) = row else { return To::done() };
+    let Some(Pending {
+        to_address: to,
+        subject,
+        body_text: mut body,
+        status,
+        link_purpose,
+        link_subject_id,
+        link_url_prefix,
+    }) = row
+    else {
+        return To::done();
+    };
     if status != "pending" {
         return To::done();
+    }
+    // The link is made in this transaction: a failed send rolls it back with the rest.
+    if let (Some(purpose), Some(subject_id), Some(prefix)) = (link_purpose, link_subject_id, link_url_prefix)
+    {
+        let Some(token) = links::mint(&mut tx, purpose, subject_id).await? else {
+            sqlx::query(
+                "update outbox_emails set status = 'failed', last_error = 'the link no longer applies'
+                 where id = $1",
+            )
+            .bind(outbox_id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return To::done();
+        };
+        body = body.replace(LINK_WITHHELD, &format!("{prefix}{token}"));
     }
     match mailer.send(&to, &subject, &body).await {
         Ok(via) => {

@@ -1,5 +1,6 @@
-//! `/admin/outbox`: every email Portico has written, for owners. In the demo (no SMTP)
-//! this is where the mail can be read.
+//! `/admin/outbox`: the emails Portico has written, for owners; safeguarding messages
+//! only for the safeguarding lead, who sees just those. In the demo (no SMTP) this is
+//! where the mail can be read. Sign-in links are never here (see `LINK_WITHHELD`).
 
 use askama::Template;
 use axum::{
@@ -11,8 +12,8 @@ use time::OffsetDateTime;
 
 use crate::{
     AppState,
-    auth::Admin,
-    error::AppResult,
+    auth::{Admin, AdminRole},
+    error::{AppError, AppResult},
     web::{PageContext, fmt, form::render},
 };
 
@@ -41,12 +42,23 @@ pub struct IndexPage {
 
 const COLUMNS: &str = "id, to_address, subject, body_text, status, delivered_via, created_at";
 
+/// Which messages `admin` may read: the owner all but the confidential ones, the
+/// safeguarding lead only theirs, anyone else none (403).
+fn readable_by(admin: &Admin) -> AppResult<&'static str> {
+    match admin.0.admin_role {
+        Some(AdminRole::Owner) => Ok("confidential_to is null"),
+        Some(AdminRole::SafeguardingLead) => Ok("confidential_to = 'safeguarding_lead'"),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
 pub async fn index(State(state): State<AppState>, admin: Admin, ctx: PageContext) -> AppResult<Response> {
-    admin.require(&[])?;
-    let rows: Vec<OutboxRow> =
-        sqlx::query_as(&format!("select {COLUMNS} from outbox_emails order by id desc limit 200"))
-            .fetch_all(&state.pool)
-            .await?;
+    let readable = readable_by(&admin)?;
+    let rows: Vec<OutboxRow> = sqlx::query_as(&format!(
+        "select {COLUMNS} from outbox_emails where {readable} order by id desc limit 200"
+    ))
+    .fetch_all(&state.pool)
+    .await?;
     let tz = state.config.timezone;
     let items =
         rows.into_iter().map(|row| OutboxItem { created: fmt::day_time(row.created_at, tz), row }).collect();
@@ -66,12 +78,14 @@ pub async fn show(
     ctx: PageContext,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    admin.require(&[])?;
+    let readable = readable_by(&admin)?;
     let id = crate::web::parse_id(&id)?;
-    let row: OutboxRow = sqlx::query_as(&format!("select {COLUMNS} from outbox_emails where id = $1"))
-        .bind(id)
-        .fetch_one(&state.pool)
-        .await?;
+    let row: OutboxRow =
+        sqlx::query_as(&format!("select {COLUMNS} from outbox_emails where id = $1 and {readable}"))
+            .bind(id)
+            .fetch_optional(&state.pool)
+            .await?
+            .ok_or(AppError::NotFound)?;
     let item = OutboxItem { created: fmt::day_time(row.created_at, state.config.timezone), row };
     render(&ShowPage { ctx, item })
 }

@@ -19,7 +19,7 @@ use crate::{
     auth::{Admin, AdminRole},
     bookings::parse_id,
     error::{AppError, AppResult},
-    notifications::Email,
+    notifications::{Confidential, Email},
     web::{
         FormErrors, PageContext, flash, fmt,
         form::{Fields, render, render_with},
@@ -76,7 +76,7 @@ pub async fn raise(
                 state.config.base_url
             ),
         };
-        state.outbox.queue(conn, &email).await?;
+        state.outbox.queue_confidential(conn, &email, Confidential::SafeguardingLead).await?;
     }
     Ok(id)
 }

@@ -20,12 +20,15 @@ use super::{
 };
 use crate::{
     AppState, audit,
-    auth::{Admin, reset},
+    auth::{
+        Admin,
+        links::{self, LinkPurpose},
+    },
     bookings::parse_id,
     catalogue::{EDITORS, domain::Pence},
     error::{AppError, AppResult},
     families,
-    notifications::Email,
+    notifications::{Email, LINK_WITHHELD, SignInLink},
     web::{
         FormErrors, PageContext,
         flash::{self, FlashKind},
@@ -484,23 +487,25 @@ pub(super) async fn open_account(
         Err(err) if families::store::is_email_taken(&err) => return Ok(Err(err)),
         Err(err) => return Err(err.into()),
     };
-    let token = reset::issue(conn, user_id).await?;
-    families::store::extend_welcome_link(conn, user_id).await?;
-    let link = format!("{}/password/reset/{token}", state.config.base_url);
     let email = Email {
         to: person.email.as_str().to_owned(),
         subject: "Your Portico trainer account is ready".into(),
         body: format!(
             "Hello {name},\n\nWelcome aboard. Your Portico account lets you see your shifts, pick up open \
              shifts, set your availability and submit timesheets.\n\n\
-             Choose your password within {days} days with this link:\n\n{link}\n\n\
+             Choose your password within {days} days with this link:\n\n{LINK_WITHHELD}\n\n\
              The link works once. Afterwards, sign in at {base}/login with this email address.\n",
             name = person.name.as_str(),
-            days = families::store::WELCOME_LINK_DAYS,
+            days = links::WELCOME_LINK_DAYS,
             base = state.config.base_url,
         ),
     };
-    state.outbox.queue(conn, &email).await?;
+    let link = SignInLink {
+        purpose: LinkPurpose::Welcome,
+        subject_id: user_id,
+        base_url: state.config.base_url.clone(),
+    };
+    state.outbox.queue_with_link(conn, &email, &link).await?;
     Ok(Ok(user_id))
 }
 

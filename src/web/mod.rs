@@ -115,7 +115,7 @@ fn nav_for(user: &User, path: &str) -> Vec<NavLink> {
             ("/admin/audit", "Audit"),
         ],
         (Role::Admin, Some(AdminRole::SafeguardingLead)) => {
-            &[("/admin", "Dashboard"), ("/admin/safeguarding", "Safeguarding")]
+            &[("/admin", "Dashboard"), ("/admin/safeguarding", "Safeguarding"), ("/admin/outbox", "Outbox")]
         }
         (Role::Admin, None) => &[("/admin", "Dashboard")],
     };

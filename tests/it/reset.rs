@@ -9,6 +9,7 @@ async fn request_link(app: &TestApp, email: &str) -> String {
     assert_eq!(response.status(), 200);
     assert!(response.text().await.unwrap().contains("we have emailed it a link"));
     let messages = app.smtp.wait_for(before + 1).await;
+    app.wait_for_emails_sent().await;
     let message = messages.last().expect("the reset email arrives");
     assert!(message.contains(&format!("To: {email}")), "{message}");
     let start = message.find("/password/reset/").expect("a link in the email");
@@ -101,6 +102,7 @@ async fn an_unknown_email_gets_the_same_answer_and_no_email() {
 
     assert_eq!(response.status(), 200);
     assert!(response.text().await.unwrap().contains("we have emailed it a link"));
+    app.wait_for_emails_sent().await;
     let queued: i64 =
         sqlx::query_scalar("select count(*) from outbox_emails").fetch_one(&app.pool).await.unwrap();
     assert_eq!(queued, 0);

@@ -26,6 +26,8 @@ async fn a_post_without_a_csrf_token_is_forbidden_and_changes_nothing() {
     let response =
         client.submit("/password/forgot", "/password/forgot", &[("email", "parent@example.com")]).await;
     assert_eq!(response.status(), 200);
+    app.smtp.wait_for(1).await;
+    app.wait_for_emails_sent().await;
     assert_eq!(outbox_and_token_counts(&app.pool).await, (1, 1));
 }
 

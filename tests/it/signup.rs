@@ -22,18 +22,28 @@ async fn users(app: &TestApp) -> i64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn signing_up_creates_a_parent_signs_them_in_and_lands_on_parent() {
+async fn signing_up_and_confirming_the_email_creates_a_parent_signs_them_in_and_lands_on_parent() {
     let app = spawn_app().await;
     let client = app.client();
     let login = client.get_text("/login").await;
     assert!(login.contains(r#"<a href="/signup">Create an account</a>"#), "{login}");
     client.get("/signup").await;
-    let anonymous_session = client.session_id();
 
     let response = client.submit("/signup", "/signup", &jo()).await;
 
-    assert_eq!(response.status(), 303);
-    assert_eq!(location(&response), "/parent");
+    assert_eq!(response.status(), 200);
+    assert!(response.text().await.unwrap().contains("We have sent an email to jo@example.com."));
+    assert_eq!(users(&app).await, 0, "no account until the address is proved");
+    let messages = app.smtp.wait_for(1).await;
+    app.wait_for_emails_sent().await;
+    let message = messages.last().expect("the confirmation email arrives");
+    assert!(message.contains("To: jo@example.com"), "{message}");
+    let start = message.find("/signup/confirm/").expect("a link in the email");
+    let link = message[start..].split_whitespace().next().unwrap().to_owned();
+    let anonymous_session = client.session_id();
+    let confirmed = client.submit(&link, &link, &[]).await;
+    assert_eq!(confirmed.status(), 303);
+    assert_eq!(location(&confirmed), "/parent");
     assert_ne!(client.session_id(), anonymous_session, "a new session id at sign-in");
     let home = client.get_text("/parent").await;
     assert!(home.contains("Hello, Jo") && home.contains("Welcome to Portico, Jo."), "{home}");
@@ -53,21 +63,19 @@ async fn signing_up_creates_a_parent_signs_them_in_and_lands_on_parent() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_email_already_in_use_is_refused_with_the_values_kept() {
+async fn an_email_already_in_use_gets_the_same_answer_and_its_owner_an_email() {
     let app = spawn_app().await;
     app.create_user("jo@example.com", "trainer", None).await;
     let client = app.client();
 
     let response = client.submit("/signup", "/signup", &jo()).await;
 
-    assert_eq!(response.status(), 422);
+    assert_eq!(response.status(), 200);
     let page = response.text().await.unwrap();
-    assert!(
-        page.contains(r#"<p class="field-error" id="email-error">An account already uses this email"#),
-        "{page}"
-    );
-    assert!(page.contains(r#"value="Jo Bloggs""#) && page.contains(r#"value="07700 900444""#));
+    assert!(page.contains("We have sent an email to jo@example.com."), "{page}");
     assert!(!page.contains("a long enough password"), "passwords are never sent back");
+    let messages = app.smtp.wait_for(1).await;
+    assert!(messages.last().unwrap().contains("You already have a Portico account"));
     assert_eq!(users(&app).await, 1);
     assert_eq!(client.get("/parent").await.status(), 303, "still signed out");
 }
@@ -180,6 +188,7 @@ async fn the_office_opens_an_account_and_the_family_sets_a_password_from_the_ema
     assert_eq!(response.status(), 303);
     assert!(coordinator.get_text("/admin/families/new").await.contains("Sam Lee&#39;s account is open."));
     let messages = app.smtp.wait_for(1).await;
+    app.wait_for_emails_sent().await;
     let message = messages.last().expect("the welcome email arrives");
     assert!(message.contains("To: sam.lee@example.com"), "{message}");
     let start = message.find("/password/reset/").expect("a link in the email");

@@ -54,7 +54,7 @@ async fn approving_an_application_creates_exactly_one_user_and_trainer_profile()
         .await,
         1
     );
-    assert_eq!(count(&app.pool, "select count(*) from outbox_emails where to_address = 'jo@example.com' and body_text like '%/password/reset/%'").await, 1);
+    assert_eq!(count(&app.pool, "select count(*) from outbox_emails where to_address = 'jo@example.com' and link_purpose = 'welcome' and body_text like '%[link withheld%'").await, 1);
     assert!(office.get_text("/admin/trainers/applications").await.contains("already been decided"));
 }
 

@@ -174,7 +174,7 @@ pub struct TestApp {
     pub config: Config,
     /// The running app's state, for driving its background jobs by hand.
     pub state: AppState,
-    _worker: Option<underway::job::JobHandle>,
+    _workers: portico::app::Workers,
     pub db: TestDatabase,
 }
 
@@ -205,12 +205,12 @@ pub async fn spawn_app_with(settings: &[(&str, &str)]) -> TestApp {
         .expect("valid test config");
     let pool = db::connect(&db.url).await.expect("connect to the test database");
     let state = AppState::new(config.clone(), pool.clone()).await.expect("build the app state");
-    let worker = state.outbox.start_worker();
+    let workers = state.start_workers();
     let passwords = state.passwords.clone();
     let app = Application::build(state.clone()).await.expect("bind");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until(std::future::pending()));
-    TestApp { address, pool, smtp, passwords, config, state, _worker: Some(worker), db }
+    TestApp { address, pool, smtp, passwords, config, state, _workers: workers, db }
 }
 
 impl TestApp {
@@ -257,6 +257,25 @@ impl TestApp {
         let response = client.login(email, PASSWORD).await;
         assert_eq!(response.status(), 303, "sign-in as {email} should succeed");
         client
+    }
+
+    /// Waits until the email workers have finished with every queued request and email:
+    /// a sign-in link in a delivered email works once its sending has committed.
+    pub async fn wait_for_emails_sent(&self) {
+        for _ in 0..200 {
+            let waiting: i64 = sqlx::query_scalar(
+                "select (select count(*) from outbox_emails where status = 'pending')
+                      + (select count(*) from underway.task
+                         where task_queue_name = 'account-requests' and state in ('pending', 'in_progress'))",
+            )
+            .fetch_one(&self.pool)
+            .await
+            .expect("count waiting emails");
+            if waiting == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     pub async fn seed_demo(&self) {
