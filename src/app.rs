@@ -36,6 +36,8 @@ pub struct AppState {
     pub passwords: Passwords,
     pub outbox: Outbox,
     pub stripe: Option<crate::payments::Stripe>,
+    /// `None`: no key configured, so two-factor sign-in cannot be turned on.
+    pub two_factor_key: Option<Arc<auth::two_factor::TwoFactorKey>>,
 }
 
 impl AppState {
@@ -43,6 +45,7 @@ impl AppState {
         let mailer = Mailer::from_config(config.smtp_url.as_deref(), &config.mail_from)?;
         Ok(Self {
             stripe: crate::payments::Stripe::from_config(&config)?,
+            two_factor_key: auth::two_factor::TwoFactorKey::load(&config)?.map(Arc::new),
             outbox: Outbox::new(pool.clone(), mailer).await?,
             passwords: Passwords::new().await?,
             config: Arc::new(config),

@@ -114,6 +114,9 @@ pub async fn login(
         return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
     throttle::record(&state.pool, email.as_str(), ip, true).await?;
+    if super::two_factor::is_enabled(&state.pool, user.id).await? {
+        return super::two_factor::begin(&auth.session, &user).await;
+    }
 
     auth.login(&user).await?;
     super::mark_signed_in(&auth.session).await?;
