@@ -33,4 +33,5 @@ mod staffing_admin;
 mod timesheets;
 mod trainer_portal;
 mod trainers_admin;
+mod two_factor;
 mod waitlist;
