@@ -38,6 +38,8 @@ pub struct AppState {
     pub account_requests: auth::requests::AccountRequests,
     pub housekeeping: crate::housekeeping::Housekeeping,
     pub stripe: Option<crate::payments::Stripe>,
+    /// `None`: no key configured, so two-factor sign-in cannot be turned on.
+    pub two_factor_key: Option<Arc<auth::two_factor::TwoFactorKey>>,
 }
 
 impl AppState {
@@ -53,6 +55,7 @@ impl AppState {
             )
             .await?,
             housekeeping: crate::housekeeping::Housekeeping::new(pool.clone()).await?,
+            two_factor_key: auth::two_factor::TwoFactorKey::load(&config)?.map(Arc::new),
             outbox,
             passwords: Passwords::new().await?,
             config: Arc::new(config),

@@ -23,6 +23,8 @@ pub struct Config {
     pub mail_from: String,
     /// Reverse proxies whose `X-Forwarded-For` names the client (none by default).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Encrypts two-factor secrets at rest (parsed by `auth::two_factor::TwoFactorKey`).
+    pub two_factor_key: Option<String>,
 }
 
 impl Config {
@@ -66,6 +68,7 @@ impl Config {
             smtp_url: lookup("SMTP_URL"),
             mail_from: lookup("MAIL_FROM").unwrap_or_else(|| "Portico <no-reply@portico.test>".into()),
             trusted_proxies,
+            two_factor_key: lookup("TWO_FACTOR_KEY"),
         })
     }
 

@@ -21,6 +21,9 @@ pub enum AppError {
     /// Missing, or not the user's: the two look the same from outside.
     #[error("not found")]
     NotFound,
+    /// An admin without two-factor sign-in while the owner requires it.
+    #[error("two-factor set-up required")]
+    TwoFactorSetupRequired,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -87,6 +90,7 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match self {
             AppError::SignInRequired => Redirect::to("/login").into_response(),
+            AppError::TwoFactorSetupRequired => Redirect::to("/account/two-factor").into_response(),
             AppError::Forbidden | AppError::Csrf => error_response(StatusCode::FORBIDDEN),
             AppError::NotFound => error_response(StatusCode::NOT_FOUND),
             AppError::Internal(err) => {

@@ -14,6 +14,7 @@ pub mod password;
 pub mod requests;
 pub mod session_store;
 mod throttle;
+pub mod two_factor;
 
 use axum::{Router, extract::FromRequestParts, http::request::Parts, routing::get};
 use axum_login::{AuthUser, AuthnBackend, UserId};
@@ -42,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/logout", axum::routing::post(pages::logout))
         .route("/password/forgot", get(pages::forgot_form).post(pages::forgot))
         .route("/password/reset/{token}", get(pages::reset_form).post(pages::reset))
+        .merge(two_factor::router())
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
@@ -210,7 +212,12 @@ impl FromRequestParts<AppState> for SignedIn {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
-        current_user(parts, state).await?.map(SignedIn).ok_or(AppError::SignInRequired)
+        let user = current_user(parts, state).await?.ok_or(AppError::SignInRequired)?;
+        // While the owner requires two-factor, an admin without it sets it up first.
+        if two_factor::must_set_up(&state.pool, &user).await? {
+            return Err(AppError::TwoFactorSetupRequired);
+        }
+        Ok(SignedIn(user))
     }
 }
 

@@ -118,6 +118,9 @@ pub async fn login(
         page.message = Some("That email and password do not match an account.");
         return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
+    if super::two_factor::is_enabled(&state.pool, user.id).await? {
+        return super::two_factor::begin(&auth.session, &user).await;
+    }
 
     auth.login(&user).await?;
     super::mark_signed_in(&auth.session).await?;

@@ -44,6 +44,11 @@ pub struct NavLink {
 }
 
 impl PageContext {
+    /// Admins and trainers, who see children's details: offered two-factor sign-in.
+    pub fn is_staff(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.role != Role::Parent)
+    }
+
     pub fn role_label(&self) -> &'static str {
         match &self.user {
             Some(User { role: Role::Admin, admin_role: Some(r), .. }) => r.label(),

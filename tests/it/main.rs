@@ -34,4 +34,5 @@ mod timesheets;
 mod trainer_portal;
 mod trainers_admin;
 mod trust;
+mod two_factor;
 mod waitlist;
