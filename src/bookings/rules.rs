@@ -50,3 +50,41 @@ pub fn refundable_sessions(participants: &[Participant], now: OffsetDateTime) ->
     ids.dedup();
     ids
 }
+
+#[cfg(test)]
+mod tests {
+    use time::macros::{date, datetime};
+
+    use super::*;
+
+    fn place(session_id: i64, starts_at: OffsetDateTime, holds_place: bool) -> Participant {
+        Participant {
+            session_id,
+            activity_id: 1,
+            child_id: 1,
+            child_name: "Maya Test".into(),
+            date_of_birth: date!(2019 - 01 - 01),
+            medical: String::new(),
+            activity: "Football".into(),
+            venue: "Hall".into(),
+            starts_at,
+            ends_at: starts_at + time::Duration::hours(1),
+            price_pence: 650,
+            holds_place,
+            cancellation_cutoff_hours: 24,
+        }
+    }
+
+    #[test]
+    fn only_places_still_before_their_cut_off_are_refunded() {
+        let now = datetime!(2026-11-29 12:00 UTC);
+        let places = [
+            place(1, datetime!(2026-11-22 10:00 UTC), true), // held last week
+            place(2, datetime!(2026-11-30 10:00 UTC), true), // tomorrow: past the 24-hour cut-off
+            place(3, datetime!(2026-12-06 10:00 UTC), true), // next week
+            place(4, datetime!(2026-12-13 10:00 UTC), false), // moved away
+            place(3, datetime!(2026-12-06 10:00 UTC), true), // a second child on it
+        ];
+        assert_eq!(refundable_sessions(&places, now), vec![3]);
+    }
+}
