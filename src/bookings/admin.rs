@@ -15,7 +15,7 @@ use super::{
     Transition,
     domain::{self, BookingStatus},
     parent::{HistoryLine, ParticipantLine, history_lines, participant_lines},
-    parse_id, store,
+    parse_id, rules, store,
 };
 use crate::{
     AppState,
@@ -184,6 +184,10 @@ pub struct ShowPage {
     pub failed_form: &'static str,
     pub reason: String,
     pub errors: FormErrors,
+    /// What cancelling gives back by the rules, and the office's own amount and why.
+    pub cancel_quote: String,
+    pub refund: String,
+    pub refund_reason: String,
 }
 
 async fn show_page(state: &AppState, admin: &Admin, ctx: PageContext, id: i64) -> AppResult<ShowPage> {
@@ -206,6 +210,17 @@ async fn show_page(state: &AppState, admin: &Admin, ctx: PageContext, id: i64) -
     }
     let can_decide = admin.require(DECIDERS).is_ok();
     let now = OffsetDateTime::now_utc();
+    let cancel_quote = if can_decide && status.can_become(BookingStatus::Cancelled) {
+        let quote = crate::payments::cancellation::quote(
+            &mut conn,
+            id,
+            Some(&rules::refundable_sessions(&participants, now)),
+        )
+        .await?;
+        quote_words(quote)
+    } else {
+        String::new()
+    };
     let movable: Vec<&store::Participant> =
         participants.iter().filter(|p| p.holds_place && p.starts_at > now).collect();
     let places = movable
@@ -245,7 +260,23 @@ async fn show_page(state: &AppState, admin: &Admin, ctx: PageContext, id: i64) -
         failed_form: "",
         reason: String::new(),
         errors: FormErrors::default(),
+        cancel_quote,
+        refund: String::new(),
+        refund_reason: String::new(),
     })
+}
+
+/// The rules' refund for a cancellation now, and the most the office may give.
+fn quote_words(quote: crate::payments::cancellation::Quote) -> String {
+    let mut words = format!(
+        "By the rules, cancelling now refunds {} (places still before their cancellation cut-off)",
+        fmt::pounds(quote.amount_pence)
+    );
+    if quote.credits > 0 {
+        words.push_str(&format!(" and returns {} package credit(s)", quote.credits));
+    }
+    words.push_str(&format!("; {} is paid and not yet refunded.", fmt::pounds(quote.paid_pence)));
+    words
 }
 
 pub async fn show(
@@ -333,10 +364,12 @@ async fn decide(
         typed.chars().take(2000).collect()
     };
     let mut tx = state.pool.begin().await?;
-    // The office cancelling or rejecting a booking gives back everything paid for it
-    // (and any package credits); refused transitions roll this back with the rest.
-    let refund = if matches!(to, BookingStatus::Cancelled | BookingStatus::Rejected) {
-        Some(
+    // Rejecting gives back everything paid (and any package credits); cancelling gives
+    // back what the rules give the family (places still before their cut-off), or the
+    // office's own amount with its reason. Refused transitions roll this back with the
+    // rest.
+    let refund = match to {
+        BookingStatus::Rejected => Some(
             crate::payments::cancellation::refund_cancelled(
                 &state,
                 &mut tx,
@@ -346,9 +379,21 @@ async fn decide(
                 Some(admin.0.id),
             )
             .await?,
-        )
-    } else {
-        None
+        ),
+        BookingStatus::Cancelled => match office_refund(&state, &mut tx, &admin, id, &reason, &form).await? {
+            Ok(refund) => Some(refund),
+            Err(errors) => {
+                tx.rollback().await?;
+                let mut page = show_page(&state, &admin, ctx, id).await?;
+                page.failed_form = "cancel";
+                page.reason = typed;
+                page.refund = form.get("refund").unwrap_or_default().to_owned();
+                page.refund_reason = form.get("refund_reason").unwrap_or_default().to_owned();
+                page.errors = errors;
+                return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
+            }
+        },
+        _ => None,
     };
     match super::transition(&state, &mut tx, id, to, Some(&admin.0), &reason).await? {
         Transition::Done => {
@@ -361,7 +406,10 @@ async fn decide(
                 BookingStatus::Approved => "Booking approved; the parent has been emailed.",
                 BookingStatus::Rejected => "Booking rejected; the parent has been emailed the reason.",
                 BookingStatus::ChangesRequested => "Changes requested; the parent has been emailed.",
-                _ => "Booking cancelled; its places are free again and the parent has been emailed.",
+                _ => &format!(
+                    "Booking cancelled; its places are free again, {} refunded and the parent has been emailed.",
+                    fmt::pounds(refund.as_ref().map_or(0, |r| r.total_pence))
+                ),
             };
             flash::push(&session, FlashKind::Success, done).await?;
         }
@@ -372,6 +420,85 @@ async fn decide(
         Transition::Missing => return Err(AppError::NotFound),
     }
     Ok(Redirect::to(&format!("/admin/bookings/{id}")).into_response())
+}
+
+/// The refund of an office cancellation, in its transaction: the rules' amount, or the
+/// amount the office typed (`refund`) with its reason (`refund_reason`, required when it
+/// differs from the rules, and audited). Credits come back by the rules either way.
+async fn office_refund(
+    state: &AppState,
+    tx: &mut sqlx::PgConnection,
+    admin: &Admin,
+    id: i64,
+    reason: &str,
+    form: &Fields,
+) -> AppResult<Result<crate::payments::cancellation::CancellationRefund, FormErrors>> {
+    use crate::payments::{cancellation, domain::Pence, packages};
+    let participants = store::participants(&mut *tx, id).await?;
+    let refundable = rules::refundable_sessions(&participants, OffsetDateTime::now_utc());
+    let typed = form.get("refund").unwrap_or_default().trim();
+    if typed.is_empty() {
+        return Ok(Ok(cancellation::refund_cancelled(
+            state,
+            tx,
+            id,
+            Some(&refundable),
+            reason,
+            Some(admin.0.id),
+        )
+        .await?));
+    }
+    let mut errors = FormErrors::default();
+    let quote = cancellation::quote(&mut *tx, id, Some(&refundable)).await?;
+    let amount = match Pence::parse_pounds(typed) {
+        Ok(amount) => i64::from(amount.get()),
+        Err(message) => {
+            errors.add("refund", message);
+            return Ok(Err(errors));
+        }
+    };
+    if amount > quote.paid_pence {
+        errors.add(
+            "refund",
+            format!("At most {} is paid and not yet refunded.", fmt::pounds(quote.paid_pence)),
+        );
+    }
+    let why: String = form.get("refund_reason").unwrap_or_default().trim().chars().take(500).collect();
+    if amount != quote.amount_pence && why.is_empty() {
+        errors.add(
+            "refund_reason",
+            format!(
+                "Say why you are refunding this rather than {} (the rules' amount).",
+                fmt::pounds(quote.amount_pence)
+            ),
+        );
+    }
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    let credits = packages::return_credits(&mut *tx, id, Some(&refundable), Some(admin.0.id)).await?;
+    let mut refund = cancellation::refund_amount(
+        state,
+        &mut *tx,
+        id,
+        amount,
+        &if why.is_empty() { reason.to_owned() } else { format!("{reason} (refund: {why})") },
+        Some(admin.0.id),
+        cancellation::Cause::Cancellation,
+    )
+    .await?;
+    refund.credits_returned = credits;
+    crate::audit::record(
+        &mut *tx,
+        Some(admin.0.id),
+        "booking.refund_override",
+        "booking",
+        Some(id),
+        Some(serde_json::json!({ "rules_pence": quote.amount_pence })),
+        Some(serde_json::json!({ "refund_pence": amount, "reason": why })),
+    )
+    .await?;
+    Ok(Ok(refund))
 }
 
 pub async fn approve(

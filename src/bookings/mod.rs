@@ -8,6 +8,7 @@ mod emails;
 mod office;
 mod parent;
 pub mod reminders;
+pub mod rules;
 pub mod store;
 
 use axum::{

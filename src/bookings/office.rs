@@ -1,6 +1,7 @@
 //! The office acting for a family: booking a child onto a session, and moving a
-//! booked place to another session. Both are recorded in the booking's history as
-//! done by the office, and audited.
+//! booked place to another session (the difference in price added to what is owed, or
+//! refunded). Both are recorded in the booking's history as done by the office, and
+//! audited.
 
 use askama::Template;
 use axum::{
@@ -218,25 +219,27 @@ pub async fn move_place(
         flash::push(&session, FlashKind::Error, "That move is not possible.").await?;
         return Ok(Redirect::to(&back).into_response());
     };
-    let moved = sqlx::query(
+    let moved: Option<(i64, i32)> = sqlx::query_as(
         "update booking_participants set holds_place = false
-         where booking_id = $1 and session_id = $2 and child_id = $3 and holds_place",
+         where booking_id = $1 and session_id = $2 and child_id = $3 and holds_place
+         returning id, price_pence",
     )
     .bind(id)
     .bind(from_session)
     .bind(child_id)
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
-    if moved.rows_affected() == 0 {
-        return Err(AppError::NotFound);
-    }
+    let Some((old_place, old_price)) = moved else { return Err(AppError::NotFound) };
+    // A place paid with a package credit stays paid by it; any other costs what the new
+    // session costs, and the booking's total follows.
+    let new_price = if used_credit(&mut tx, old_place).await? { 0 } else { target.price_pence };
     let inserted = sqlx::query(
         "insert into booking_participants (booking_id, session_id, child_id, price_pence) values ($1, $2, $3, $4)",
     )
     .bind(id)
     .bind(target.id)
     .bind(child_id)
-    .bind(target.price_pence)
+    .bind(new_price)
     .execute(&mut *tx)
     .await;
     if let Err(err) = inserted {
@@ -253,11 +256,42 @@ pub async fn move_place(
     }
     let tz = state.config.timezone;
     let old = store::session(&mut tx, from_session).await?.ok_or(AppError::NotFound)?;
-    let reason = format!(
+    let mut reason = format!(
         "Moved by the office from {} to {}",
         fmt::day_time(old.starts_at, tz),
         fmt::day_time(target.starts_at, tz)
     );
+    let change = i64::from(new_price) - i64::from(old_price);
+    let mut card_refunds = Vec::new();
+    if change != 0 {
+        store::adjust_total(&mut tx, id, change).await?;
+    }
+    if change > 0 {
+        reason.push_str(&format!(
+            "; the new session costs {} more, added to the amount due",
+            fmt::pounds(change)
+        ));
+    } else if change < 0 {
+        // Give back what was paid beyond the new total, never more than the difference.
+        let balance = crate::payments::store::lock_balance(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+        let overpaid = balance.paid_pence + balance.discount_pence - i64::from(balance.total_pence);
+        let refund_pence = overpaid.min(-change).max(0);
+        reason.push_str(&format!("; the new session costs {} less", fmt::pounds(-change)));
+        if refund_pence > 0 {
+            reason.push_str(&format!(", {} refunded", fmt::pounds(refund_pence)));
+            let refund = crate::payments::cancellation::refund_amount(
+                &state,
+                &mut tx,
+                id,
+                refund_pence,
+                &reason,
+                Some(admin.0.id),
+                crate::payments::cancellation::Cause::Move,
+            )
+            .await?;
+            card_refunds = refund.card_refunds;
+        }
+    }
     store::record_change(&mut tx, id, Some(status), status, Some(admin.0.id), &reason).await?;
     audit::record(
         &mut tx,
@@ -265,12 +299,29 @@ pub async fn move_place(
         "booking.moved",
         "booking",
         Some(id),
-        Some(serde_json::json!({ "session_id": from_session, "child_id": child_id })),
-        Some(serde_json::json!({ "session_id": target.id, "child_id": child_id })),
+        Some(
+            serde_json::json!({ "session_id": from_session, "child_id": child_id, "price_pence": old_price }),
+        ),
+        Some(serde_json::json!({ "session_id": target.id, "child_id": child_id, "price_pence": new_price })),
     )
     .await?;
     crate::waitlist::offer_free_places(&state, &mut tx, &[from_session]).await?;
-    flash::done(tx, &session, reason, &back).await
+    tx.commit().await?;
+    // Card refunds go to Stripe only once the move is committed, each once.
+    crate::payments::cancellation::settle(&state, &card_refunds).await;
+    flash::push(&session, FlashKind::Success, reason).await?;
+    Ok(Redirect::to(&back).into_response())
+}
+
+/// Whether the place used a package credit (and has not had it back).
+async fn used_credit(conn: &mut sqlx::PgConnection, participant_id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "select exists (select 1 from package_credit_movements m where m.participant_id = $1 and m.kind = 'use')
+            and not exists (select 1 from package_credit_movements m where m.participant_id = $1 and m.kind = 'return')",
+    )
+    .bind(participant_id)
+    .fetch_one(conn)
+    .await
 }
 
 /// Sessions a place could move to: upcoming, of the same activity, with room.

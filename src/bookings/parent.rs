@@ -16,7 +16,7 @@ use tower_sessions::Session;
 use super::{
     Transition,
     domain::{self, BookingStatus},
-    parse_id,
+    parse_id, rules,
     store::{self, BookingError, NewItem, SessionFilter, SessionInfo},
 };
 use crate::{
@@ -375,22 +375,9 @@ async fn plan(
     for s in sessions {
         let mut wanted = 0;
         for c in &children {
-            let age = domain::age_on(c.date_of_birth, s.starts_at.to_timezone(tz).date());
-            let problem = if s.status != "scheduled" {
-                Some("Cancelled".to_owned())
-            } else if !domain::booking_open(s.starts_at, s.booking_cutoff_hours, now) {
-                Some("Booking closed".to_owned())
-            } else if held.contains(&(s.id, c.id)) {
-                Some("Already booked".to_owned())
-            } else if let Some(p) = domain::age_problem(age, s.min_age_years, s.max_age_years) {
-                Some(format!("{} {p}", c.first_name))
-            } else if s.places_left() <= wanted {
-                Some("Full".to_owned())
-            } else {
-                wanted += 1;
-                None
-            };
+            let problem = rules::place_problem(s, c, held.contains(&(s.id, c.id)), wanted, now, tz);
             if problem.is_none() {
+                wanted += 1;
                 items.push(NewItem { session_id: s.id, child_id: c.id, price_pence: s.price_pence });
             }
             lines.push(ReviewLine {
@@ -771,6 +758,8 @@ pub struct ShowPage {
     pub history: Vec<HistoryLine>,
     pub can_cancel: bool,
     pub cancel_note: Option<String>,
+    /// What cancelling now gives back, said before the parent confirms.
+    pub cancel_refund: Option<String>,
     pub changes_requested: Option<String>,
     pub is_draft: bool,
     /// Until when the places wait for a card payment.
@@ -848,6 +837,16 @@ pub async fn show(
         .then(|| history.iter().rev().find(|h| h.to_status == "changes_requested").map(|h| h.reason.clone()))
         .flatten();
     let (can_cancel, cancel_note) = cancellation(status, &participants, tz);
+    let cancel_refund = if can_cancel {
+        let refundable = rules::refundable_sessions(&participants, OffsetDateTime::now_utc());
+        let quote = crate::payments::cancellation::quote(&mut conn, booking.id, Some(&refundable)).await?;
+        let held = participants.iter().filter(|p| p.holds_place).count();
+        let back =
+            participants.iter().filter(|p| p.holds_place && refundable.contains(&p.session_id)).count();
+        Some(refund_words(quote, back, held))
+    } else {
+        None
+    };
     let balance = crate::payments::store::balance(&mut conn, booking.id).await?;
     let due = balance.as_ref().map_or(0, |b| b.due_pence());
     let discount = balance.filter(|b| b.discount_pence > 0).map(|b| fmt::pounds(b.discount_pence));
@@ -867,6 +866,7 @@ pub async fn show(
         history: history_lines(history, tz),
         can_cancel,
         cancel_note,
+        cancel_refund,
         changes_requested,
         is_draft: status == BookingStatus::Draft,
         held_until: booking
@@ -896,20 +896,22 @@ pub async fn cancel(
     }
     let reason =
         form.get("reason").unwrap_or("Cancelled by the parent").chars().take(500).collect::<String>();
+    // Only places still ahead of their cut-off come back, worked out (as the page said)
+    // while the places still count: sessions already held are not refunded.
+    let refundable = rules::refundable_sessions(&participants, OffsetDateTime::now_utc());
+    let refund = crate::payments::cancellation::refund_cancelled(
+        &state,
+        &mut tx,
+        booking.id,
+        Some(&refundable),
+        &format!("Booking #{} was cancelled: {reason}", booking.id),
+        Some(parent.id),
+    )
+    .await?;
     match super::transition(&state, &mut tx, booking.id, BookingStatus::Cancelled, Some(&parent), &reason)
         .await?
     {
         Transition::Done => {
-            // Only possible before the cut-off, so everything paid comes back.
-            let refund = crate::payments::cancellation::refund_cancelled(
-                &state,
-                &mut tx,
-                booking.id,
-                None,
-                &format!("Booking #{} was cancelled: {reason}", booking.id),
-                Some(parent.id),
-            )
-            .await?;
             tx.commit().await?;
             crate::payments::cancellation::settle(&state, &refund.card_refunds).await;
             holds::close_checkouts(&state, booking.id).await;
@@ -927,10 +929,33 @@ pub async fn cancel(
             flash::push(&session, FlashKind::Success, message).await?;
         }
         Transition::NotAllowed(_) | Transition::Missing => {
+            // The refund above is rolled back with the rest.
+            tx.rollback().await?;
             flash::push(&session, FlashKind::Error, "This booking can no longer be cancelled.").await?;
         }
     }
     Ok(Redirect::to(&back).into_response())
+}
+
+/// What cancelling gives back, in words: `back` of the `held` places are refunded.
+fn refund_words(quote: crate::payments::cancellation::Quote, back: usize, held: usize) -> String {
+    let mut words = if quote.amount_pence > 0 {
+        format!("If you cancel now, {} will be refunded", fmt::pounds(quote.amount_pence))
+    } else {
+        "If you cancel now, no money will be refunded".to_owned()
+    };
+    if quote.credits > 0 {
+        words.push_str(&format!(" and {} package credit(s) returned", quote.credits));
+    }
+    if back < held {
+        words.push_str(&format!(
+            ": {back} of the {held} places are still before their cancellation cut-off; \
+             sessions already held or too close to cancel are not refunded."
+        ));
+    } else {
+        words.push('.');
+    }
+    words
 }
 
 pub async fn resubmit(
@@ -957,13 +982,16 @@ pub async fn resubmit(
     Ok(Redirect::to(&back).into_response())
 }
 
-/// Submits a draft: its places are taken now, if they are still there.
+/// Submits a draft: it may be days old, so every rule `Book` checks is checked again
+/// now, by the same function (the session may have been cancelled, closed or filled, or
+/// the child grown out of its ages), and its places are priced at today's prices.
 pub async fn submit(
     State(state): State<AppState>,
     Parent(parent): Parent,
     session: Session,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
+    let tz = state.config.timezone;
     let mut tx = state.pool.begin().await?;
     let booking = store::for_parent(&mut tx, parse_id(&id)?, parent.id).await?.ok_or(AppError::NotFound)?;
     let back = format!("/parent/bookings/{}", booking.id);
@@ -972,17 +1000,27 @@ pub async fn submit(
         return Ok(Redirect::to(&back).into_response());
     }
     let participants = store::participants(&mut tx, booking.id).await?;
-    let now = OffsetDateTime::now_utc();
-    if participants.iter().any(|p| p.starts_at <= now) {
-        flash::push(&session, FlashKind::Error, "A session in this draft has already started; book again.")
-            .await?;
-        return Ok(Redirect::to(&back).into_response());
-    }
     let ids: Vec<i64> = participants.iter().map(|p| p.session_id).collect();
     let sessions = store::sessions_by_id(&mut tx, &ids).await?;
+    let problems = draft_problems(&mut tx, parent.id, &participants, &sessions, tz).await?;
+    if !problems.is_empty() {
+        tx.rollback().await?;
+        let message = format!(
+            "A place in this draft has gone or can no longer be booked, so nothing was booked or charged: \
+             {}. Book again from the sessions page.",
+            problems.join("; ")
+        );
+        flash::push(&session, FlashKind::Error, message).await?;
+        return Ok(Redirect::to(&back).into_response());
+    }
+    // Today's prices, not the ones the draft was saved at.
+    let (was, now_total) = store::reprice(&mut tx, booking.id).await?;
+    if was != now_total {
+        crate::payments::discounts::reprice(&mut tx, booking.id, now_total).await?;
+    }
     let requires_approval = sessions.iter().any(|s| s.requires_approval);
     let submitted = if requires_approval { BookingStatus::Pending } else { BookingStatus::Approved };
-    let pay_first = holds::pay_first(&state, &sessions) && participants.iter().any(|p| p.price_pence > 0);
+    let pay_first = holds::pay_first(&state, &sessions) && now_total > 0;
     let mut to = if pay_first { BookingStatus::AwaitingPayment } else { submitted };
     match store::take_places(&mut tx, booking.id).await {
         Ok(()) => {}
@@ -1007,11 +1045,55 @@ pub async fn submit(
     if to == BookingStatus::AwaitingPayment {
         return crate::payments::pay_for_held_places(&state, &session, booking.id, &parent).await;
     }
-    let message = if requires_approval {
-        "Submitted for approval."
+    let mut message = if requires_approval {
+        "Submitted for approval.".to_owned()
     } else {
-        "Booked. We have emailed you a confirmation."
+        "Booked. We have emailed you a confirmation.".to_owned()
     };
+    if was != now_total {
+        message.push_str(&format!(
+            " The price changed since the draft was saved: the total is now {} (was {}).",
+            fmt::pounds(now_total),
+            fmt::pounds(was)
+        ));
+    }
     flash::push(&session, FlashKind::Success, message).await?;
     Ok(Redirect::to(&back).into_response())
+}
+
+/// What stops each of a draft's places being booked now, as "when · child: why".
+async fn draft_problems(
+    conn: &mut sqlx::PgConnection,
+    parent_id: i64,
+    participants: &[store::Participant],
+    sessions: &[SessionInfo],
+    tz: &time_tz::Tz,
+) -> AppResult<Vec<String>> {
+    let now = OffsetDateTime::now_utc();
+    let children = store::children_of(conn, parent_id).await?;
+    let session_ids: Vec<i64> = sessions.iter().map(|s| s.id).collect();
+    let child_ids: Vec<i64> = participants.iter().map(|p| p.child_id).collect();
+    let held = store::places_held(conn, &session_ids, &child_ids).await?;
+    let mut taken: BTreeMap<i64, i32> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for p in participants {
+        let s = sessions.iter().find(|s| s.id == p.session_id);
+        let child = children.iter().find(|c| c.id == p.child_id);
+        let problem = match (s, child) {
+            (Some(s), Some(c)) => {
+                let before = taken.entry(s.id).or_default();
+                let problem = rules::place_problem(s, c, held.contains(&(s.id, c.id)), *before, now, tz);
+                if problem.is_none() {
+                    *before += 1;
+                }
+                problem
+            }
+            (None, _) => Some("Cancelled".to_owned()),
+            (_, None) => Some("no longer on your account".to_owned()),
+        };
+        if let Some(problem) = problem {
+            problems.push(format!("{} · {}: {problem}", fmt::day_time(p.starts_at, tz), p.child_name));
+        }
+    }
+    Ok(problems)
 }

@@ -361,6 +361,44 @@ pub async fn take_places(conn: &mut PgConnection, booking_id: i64) -> Result<(),
     }
 }
 
+/// Prices a draft's places at their sessions' prices today (a draft uses no credits)
+/// and sets the booking's total to match. Returns the total before and after.
+pub async fn reprice(conn: &mut PgConnection, booking_id: i64) -> sqlx::Result<(i64, i64)> {
+    let was: i32 = sqlx::query_scalar("select total_pence from bookings where id = $1")
+        .bind(booking_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    sqlx::query(
+        "update booking_participants p set price_pence = s.price_pence
+           from sessions s where s.id = p.session_id and p.booking_id = $1 and p.price_pence <> s.price_pence",
+    )
+    .bind(booking_id)
+    .execute(&mut *conn)
+    .await?;
+    let now: i32 = sqlx::query_scalar(
+        "update bookings set total_pence = (
+             select coalesce(sum(price_pence), 0)::int from booking_participants where booking_id = $1)
+          where id = $1 returning total_pence",
+    )
+    .bind(booking_id)
+    .fetch_one(conn)
+    .await?;
+    Ok((i64::from(was), i64::from(now)))
+}
+
+/// Changes a booking's total by `change` pence (a place moved to a dearer or cheaper
+/// session); returns the new total.
+pub async fn adjust_total(conn: &mut PgConnection, booking_id: i64, change: i64) -> sqlx::Result<i64> {
+    let total: i32 = sqlx::query_scalar(
+        "update bookings set total_pence = total_pence + $2::int where id = $1 returning total_pence",
+    )
+    .bind(booking_id)
+    .bind(i32::try_from(change).map_err(|_| sqlx::Error::Protocol("price change out of range".into()))?)
+    .fetch_one(conn)
+    .await?;
+    Ok(i64::from(total))
+}
+
 #[derive(Clone, Debug, FromRow)]
 pub struct Participant {
     pub session_id: i64,

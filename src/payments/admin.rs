@@ -143,6 +143,76 @@ pub struct IndexPage {
     pub failed_refunds: Vec<FailedRefundLine>,
     pub package_sales: Vec<PackageSaleLine>,
     pub package_sales_total: String,
+    /// Refunds staff caused by cancelling or moving places: who, why; a page of them.
+    pub caused_refunds: Vec<CausedRefundLine>,
+    /// The query string of the next page of them, if there is one.
+    pub caused_next: Option<String>,
+}
+
+pub struct CausedRefundLine {
+    pub booking_id: i64,
+    pub payment_id: i64,
+    pub date: String,
+    pub parent: String,
+    pub method: String,
+    pub amount: String,
+    pub state: &'static str,
+    pub by: String,
+    pub cause: &'static str,
+    pub reason: String,
+}
+
+/// How many refunds caused by staff one page lists.
+const CAUSED_PAGE: usize = 50;
+
+async fn caused_refunds(
+    conn: &mut sqlx::PgConnection,
+    search: &store::Search,
+    query: &Fields,
+    tz: &time_tz::Tz,
+) -> sqlx::Result<(Vec<CausedRefundLine>, Option<String>)> {
+    let before = query.id("caused_before");
+    let limit = i64::try_from(CAUSED_PAGE + 1).unwrap_or(i64::MAX);
+    let mut rows =
+        super::cancellation::caused_by_staff(conn, search.from, search.until, before, limit).await?;
+    let next = (rows.len() > CAUSED_PAGE).then(|| {
+        rows.truncate(CAUSED_PAGE);
+        let last = rows.last().map_or(0, |r| r.id);
+        let mut kept: Vec<(&str, String)> = ["from", "to", "status", "activity"]
+            .into_iter()
+            .filter_map(|k| query.get(k).map(|v| (k, v.to_owned())))
+            .collect();
+        kept.push(("caused_before", last.to_string()));
+        let mut out = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in kept {
+            out.append_pair(k, &v);
+        }
+        out.finish()
+    });
+    let lines = rows
+        .into_iter()
+        .map(|r| CausedRefundLine {
+            booking_id: r.booking_id,
+            payment_id: r.payment_id,
+            date: fmt::day_time(r.created_at, tz),
+            parent: r.parent_name,
+            method: domain::method_label(&r.method).to_owned(),
+            amount: fmt::pounds(i64::from(r.amount_pence)),
+            state: match r.status.as_str() {
+                "done" => "Refunded",
+                "failed" => "Stripe refused",
+                _ => "Sending to Stripe",
+            },
+            by: match (r.requested_by_name, r.requested_by_role) {
+                (Some(name), Some(role)) => format!("{name} ({})", role.replace('_', " ")),
+                (Some(name), None) => name,
+                _ => String::new(),
+            },
+            cause: if r.cause == "move" { "Moved to a cheaper session" } else { "Cancellation" },
+            reason: r.reason,
+        })
+        .collect();
+    Ok((lines, next))
 }
 
 pub struct FailedRefundLine {
@@ -253,6 +323,7 @@ pub async fn index(
         .collect();
     let package_sales_total: i64 = sales.iter().map(|s| i64::from(s.amount_pence)).sum();
     let package_sales = sales.iter().map(|s| sale_line(s, tz)).collect();
+    let (caused_refunds, caused_next) = caused_refunds(&mut conn, &search, &query, tz).await?;
     let activities = store::activities(&mut conn)
         .await?
         .into_iter()
@@ -311,6 +382,8 @@ pub async fn index(
         failed_refunds,
         package_sales,
         package_sales_total: fmt::pounds(package_sales_total),
+        caused_refunds,
+        caused_next,
     })
 }
 

@@ -1,9 +1,12 @@
-//! Money back when places are cancelled: an admin cancelling a session refunds each
-//! booking's paid share of it, a parent cancelling before the cut-off gets everything
-//! back. Cash and bank transfers are refunded in the cancelling transaction; card
-//! refunds are queued there (`cancellation_refunds`) and sent to Stripe after it
-//! commits, each claimed once, so no row lock is held over the HTTP call and no refund
-//! is sent or recorded twice. Never more than was paid: the database keeps it.
+//! Money back when places are cancelled (or moved to a cheaper session): an admin
+//! cancelling a session refunds each booking's paid share of it; cancelling a booking
+//! refunds the paid share of the places still before their cut-off (sessions already
+//! held are not refunded), and the office may give more with a reason. Cash and bank
+//! transfers are refunded in the cancelling transaction; card refunds are queued there
+//! (`cancellation_refunds`, which also lists every such refund for finance with who
+//! caused it) and sent to Stripe after it commits, each claimed once, so no row lock is
+//! held over the HTTP call and no refund is sent or recorded twice. Never more than was
+//! paid: the database keeps it.
 
 use serde_json::json;
 use sqlx::{FromRow, PgConnection};
@@ -18,6 +21,34 @@ pub struct CancellationRefund {
     /// Package credits the cancelled places had used, given back.
     pub credits_returned: u64,
     pub card_refunds: Vec<i64>,
+}
+
+/// What a cancellation would give back, worked out exactly as [`refund_cancelled`]
+/// does, for the page before the parent or the office confirms.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Quote {
+    pub amount_pence: i64,
+    pub credits: i64,
+    /// Everything still paid and not yet refunded on the booking: the most the office
+    /// may give back.
+    pub paid_pence: i64,
+}
+
+/// Who or what caused a refund, for finance's list of refunds cancellations caused.
+#[derive(Clone, Copy, Debug)]
+pub enum Cause {
+    Cancellation,
+    /// The office moved a place to a cheaper session.
+    Move,
+}
+
+impl Cause {
+    fn as_str(self) -> &'static str {
+        match self {
+            Cause::Cancellation => "cancellation",
+            Cause::Move => "move",
+        }
+    }
 }
 
 #[derive(FromRow)]
@@ -45,29 +76,10 @@ fn allocate(amount: i64, available: &[i64]) -> Vec<i64> {
         .collect()
 }
 
-/// Refunds booking `booking_id` for a cancellation, inside the caller's transaction:
-/// everything paid (`session_id` None), or the paid share of its places on
-/// `session_id` (call before those places are released), and gives back the package
-/// credits those places used. Emails the parent about money refunded. `actor_id` is
-/// None when Portico itself acts (a lapsed hold, a payment that came too late).
-pub async fn refund_cancelled(
-    state: &AppState,
-    conn: &mut PgConnection,
-    booking_id: i64,
-    session_id: Option<i64>,
-    reason: &str,
-    actor_id: Option<i64>,
-) -> AppResult<CancellationRefund> {
-    // Lock the taken payments first, then read what is left in a new statement (the
-    // snapshot of one statement would miss a refund committed while it waited).
-    sqlx::query(
-        "select 1 from payments where booking_id = $1 and status in ('succeeded', 'partially_refunded')
-         order by id for update",
-    )
-    .bind(booking_id)
-    .execute(&mut *conn)
-    .await?;
-    let payments: Vec<Refundable> = sqlx::query_as(
+/// The booking's taken payments with what each has left to refund (less card refunds
+/// already queued), newest first. Lock them first with [`lock_payments`] to act on it.
+async fn refundable(conn: &mut PgConnection, booking_id: i64) -> sqlx::Result<Vec<Refundable>> {
+    sqlx::query_as(
         "select p.id, p.method,
                 (p.amount_pence - p.refunded_pence - coalesce((
                     select sum(c.amount_pence) from cancellation_refunds c
@@ -78,41 +90,112 @@ pub async fn refund_cancelled(
           order by p.paid_at desc nulls last, p.id desc",
     )
     .bind(booking_id)
-    .fetch_all(&mut *conn)
+    .fetch_all(conn)
+    .await
+}
+
+/// Locks the booking's taken payments until the transaction ends. Read them afterwards
+/// in a new statement: the snapshot of one statement would miss a refund committed
+/// while it waited.
+async fn lock_payments(conn: &mut PgConnection, booking_id: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "select 1 from payments where booking_id = $1 and status in ('succeeded', 'partially_refunded')
+         order by id for update",
+    )
+    .bind(booking_id)
+    .execute(conn)
     .await?;
-    let net: i64 = payments.iter().map(|p| p.available_pence.max(0)).sum();
-    let amount = match session_id {
-        None => net,
-        Some(session_id) => {
-            let (part, whole): (i64, i64) = sqlx::query_as(
-                "select coalesce(sum(price_pence) filter (where session_id = $2), 0)::bigint,
-                        coalesce(sum(price_pence), 0)::bigint
-                   from booking_participants where booking_id = $1 and holds_place",
-            )
-            .bind(booking_id)
-            .bind(session_id)
-            .fetch_one(&mut *conn)
-            .await?;
-            share_pence(net, part, whole)
-        }
-    };
-    let mut done = CancellationRefund {
-        credits_returned: super::packages::return_credits(&mut *conn, booking_id, session_id, actor_id)
-            .await?,
-        ..CancellationRefund::default()
-    };
+    Ok(())
+}
+
+/// The paid share of the places on `sessions` (all places when None), out of `net`,
+/// judged on the places the booking holds now (call before they are released).
+async fn share_of(
+    conn: &mut PgConnection,
+    booking_id: i64,
+    sessions: Option<&[i64]>,
+    net: i64,
+) -> sqlx::Result<i64> {
+    let Some(sessions) = sessions else { return Ok(net) };
+    let (part, whole): (i64, i64) = sqlx::query_as(
+        "select coalesce(sum(price_pence) filter (where session_id = any($2)), 0)::bigint,
+                coalesce(sum(price_pence), 0)::bigint
+           from booking_participants where booking_id = $1 and holds_place",
+    )
+    .bind(booking_id)
+    .bind(sessions)
+    .fetch_one(conn)
+    .await?;
+    Ok(share_pence(net, part, whole))
+}
+
+/// What cancelling the places on `sessions` (everything when None) would give back now.
+pub async fn quote(
+    conn: &mut PgConnection,
+    booking_id: i64,
+    sessions: Option<&[i64]>,
+) -> sqlx::Result<Quote> {
+    let net: i64 = refundable(&mut *conn, booking_id).await?.iter().map(|p| p.available_pence.max(0)).sum();
+    Ok(Quote {
+        amount_pence: share_of(&mut *conn, booking_id, sessions, net).await?,
+        credits: super::packages::credits_to_return(conn, booking_id, sessions).await?,
+        paid_pence: net,
+    })
+}
+
+/// Refunds booking `booking_id` for a cancellation, inside the caller's transaction:
+/// everything paid (`sessions` None), or the paid share of its places on `sessions`
+/// (call before those places are released), and gives back the package credits those
+/// places used. Emails the parent about money refunded. `actor_id` is None when
+/// Portico itself acts (a lapsed hold, a payment that came too late).
+pub async fn refund_cancelled(
+    state: &AppState,
+    conn: &mut PgConnection,
+    booking_id: i64,
+    sessions: Option<&[i64]>,
+    reason: &str,
+    actor_id: Option<i64>,
+) -> AppResult<CancellationRefund> {
+    lock_payments(&mut *conn, booking_id).await?;
+    let net: i64 = refundable(&mut *conn, booking_id).await?.iter().map(|p| p.available_pence.max(0)).sum();
+    let amount = share_of(&mut *conn, booking_id, sessions, net).await?;
+    let credits_returned =
+        super::packages::return_credits(&mut *conn, booking_id, sessions, actor_id).await?;
+    let mut done =
+        refund_amount(state, conn, booking_id, amount, reason, actor_id, Cause::Cancellation).await?;
+    done.credits_returned = credits_returned;
+    Ok(done)
+}
+
+/// Refunds `amount` of what was paid for booking `booking_id` (never more than is left),
+/// newest payment first, in the caller's transaction: cash and bank transfers recorded
+/// now, card refunds queued for [`settle`]. Each is listed for finance with `actor_id`
+/// and `cause`; the parent is emailed.
+pub async fn refund_amount(
+    state: &AppState,
+    conn: &mut PgConnection,
+    booking_id: i64,
+    amount: i64,
+    reason: &str,
+    actor_id: Option<i64>,
+    cause: Cause,
+) -> AppResult<CancellationRefund> {
+    let mut done = CancellationRefund::default();
     if amount <= 0 {
         return Ok(done);
     }
+    lock_payments(&mut *conn, booking_id).await?;
+    let payments = refundable(&mut *conn, booking_id).await?;
     let available: Vec<i64> = payments.iter().map(|p| p.available_pence.max(0)).collect();
     for (payment, take) in payments.iter().zip(allocate(amount, &available)) {
         let Ok(take) = i32::try_from(take) else { continue };
         if take <= 0 {
             continue;
         }
+        let queued =
+            QueuedRefund { payment_id: payment.id, booking_id, amount_pence: take, reason, actor_id, cause };
         if payment.method == "card" {
-            done.card_refunds
-                .push(queue_card_refund(&mut *conn, payment.id, booking_id, take, reason).await?);
+            done.card_refunds.push(queue_card_refund(&mut *conn, &queued).await?);
         } else {
             let new = store::NewRefund {
                 payment_id: payment.id,
@@ -122,6 +205,7 @@ pub async fn refund_cancelled(
                 recorded_by: actor_id,
             };
             let refund_id = store::insert_refund(&mut *conn, &new).await?;
+            list_offline_refund(&mut *conn, &queued, refund_id).await?;
             audit::record(
                 &mut *conn,
                 actor_id,
@@ -130,13 +214,15 @@ pub async fn refund_cancelled(
                 Some(payment.id),
                 None,
                 Some(json!({ "refund_id": refund_id, "amount_pence": take, "reason": reason,
-                             "cancellation": true, "session_id": session_id })),
+                             "cancellation": true, "cause": cause.as_str() })),
             )
             .await?;
         }
         done.total_pence += i64::from(take);
     }
-    if let Some(balance) = store::balance(&mut *conn, booking_id).await? {
+    if done.total_pence > 0
+        && let Some(balance) = store::balance(&mut *conn, booking_id).await?
+    {
         let email = Email {
             to: balance.parent_email,
             subject: format!("Refund for booking #{booking_id}"),
@@ -153,24 +239,104 @@ pub async fn refund_cancelled(
     Ok(done)
 }
 
-/// Queues a card refund of `amount_pence` from `payment_id`, to send with [`settle`]
-/// once the caller's transaction has committed.
-pub async fn queue_card_refund(
-    conn: &mut PgConnection,
-    payment_id: i64,
-    booking_id: i64,
-    amount_pence: i32,
-    reason: &str,
-) -> sqlx::Result<i64> {
+/// A refund a cancellation or a move owes, from one payment.
+pub struct QueuedRefund<'a> {
+    pub payment_id: i64,
+    pub booking_id: i64,
+    pub amount_pence: i32,
+    pub reason: &'a str,
+    pub actor_id: Option<i64>,
+    pub cause: Cause,
+}
+
+/// Queues a card refund, to send with [`settle`] once the caller's transaction has
+/// committed.
+pub async fn queue_card_refund(conn: &mut PgConnection, r: &QueuedRefund<'_>) -> sqlx::Result<i64> {
     sqlx::query_scalar(
-        "insert into cancellation_refunds (payment_id, booking_id, amount_pence, reason)
-         values ($1, $2, $3, $4) returning id",
+        "insert into cancellation_refunds (payment_id, booking_id, amount_pence, reason, requested_by, cause)
+         values ($1, $2, $3, $4, $5, $6) returning id",
     )
-    .bind(payment_id)
-    .bind(booking_id)
-    .bind(amount_pence)
-    .bind(reason)
+    .bind(r.payment_id)
+    .bind(r.booking_id)
+    .bind(r.amount_pence)
+    .bind(r.reason)
+    .bind(r.actor_id)
+    .bind(r.cause.as_str())
     .fetch_one(conn)
+    .await
+}
+
+/// A cash or bank-transfer refund already recorded, on finance's list beside the card
+/// ones (done from the start, so it is never sent anywhere).
+async fn list_offline_refund(
+    conn: &mut PgConnection,
+    r: &QueuedRefund<'_>,
+    refund_id: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into cancellation_refunds
+             (payment_id, booking_id, amount_pence, reason, requested_by, cause, status, refund_id)
+         values ($1, $2, $3, $4, $5, $6, 'done', $7)",
+    )
+    .bind(r.payment_id)
+    .bind(r.booking_id)
+    .bind(r.amount_pence)
+    .bind(r.reason)
+    .bind(r.actor_id)
+    .bind(r.cause.as_str())
+    .bind(refund_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A refund a cancellation or a move caused, as finance's list shows it.
+#[derive(FromRow)]
+pub struct CausedRefund {
+    pub id: i64,
+    pub booking_id: i64,
+    pub payment_id: i64,
+    pub method: String,
+    pub amount_pence: i32,
+    pub reason: String,
+    pub status: String,
+    pub cause: String,
+    pub parent_name: String,
+    pub requested_by_name: Option<String>,
+    pub requested_by_role: Option<String>,
+    pub created_at: time::OffsetDateTime,
+}
+
+/// Refunds that staff caused by cancelling (or moving) places, newest first, made in
+/// the period, at most `limit` of them older than the row `before` (a keyset cursor).
+pub async fn caused_by_staff(
+    conn: &mut PgConnection,
+    from: Option<time::OffsetDateTime>,
+    until: Option<time::OffsetDateTime>,
+    before: Option<i64>,
+    limit: i64,
+) -> sqlx::Result<Vec<CausedRefund>> {
+    sqlx::query_as(
+        "select c.id, c.booking_id, c.payment_id, p.method, c.amount_pence, c.reason, c.status, c.cause,
+                pu.name as parent_name, u.name as requested_by_name, u.admin_role as requested_by_role,
+                c.created_at
+           from cancellation_refunds c
+           join payments p on p.id = c.payment_id
+           join bookings b on b.id = c.booking_id
+           join users pu on pu.id = b.parent_id
+           join users u on u.id = c.requested_by
+          where u.role = 'admin'
+            and ($1::timestamptz is null or c.created_at >= $1)
+            and ($2::timestamptz is null or c.created_at < $2)
+            and ($3::bigint is null or c.id < $3)
+          order by c.id desc
+          limit $4",
+    )
+    .bind(from)
+    .bind(until)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(conn)
     .await
 }
 

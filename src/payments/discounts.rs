@@ -359,6 +359,26 @@ async fn check_and_apply(
     Ok(Ok(format!("Code {} applied: {} off.", code.code, fmt::pounds(i64::from(amount)))))
 }
 
+/// A booking's price changed before anything was paid (a draft submitted at today's
+/// prices): its discount is worked out again on the new total, as [`Off::on`] does.
+/// A discount that would come to nothing stays as it was: nothing is due either way.
+pub async fn reprice(conn: &mut sqlx::PgConnection, booking_id: i64, total: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "update booking_discounts d
+            set amount_pence = least(case when c.kind = 'percent' then $2 * c.percent_off / 100
+                                          else c.amount_off_pence::bigint end, $2)::int
+           from discount_codes c
+          where c.id = d.discount_code_id and d.booking_id = $1
+            and least(case when c.kind = 'percent' then $2 * c.percent_off / 100
+                           else c.amount_off_pence::bigint end, $2) > 0",
+    )
+    .bind(booking_id)
+    .bind(total)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

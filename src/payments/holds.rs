@@ -10,7 +10,7 @@ use sqlx::PgConnection;
 use time::{Duration, OffsetDateTime};
 
 use super::{
-    cancellation::{queue_card_refund, refund_cancelled, settle},
+    cancellation::{Cause, QueuedRefund, queue_card_refund, refund_cancelled, settle},
     store,
 };
 use crate::{
@@ -100,7 +100,15 @@ async fn refund_payment(
     reason: &str,
 ) -> AppResult<i64> {
     let pence = i32::try_from(amount).map_err(|_| anyhow::anyhow!("refund out of range"))?;
-    let queued = queue_card_refund(conn, payment_id, balance.booking_id, pence, reason).await?;
+    let refund = QueuedRefund {
+        payment_id,
+        booking_id: balance.booking_id,
+        amount_pence: pence,
+        reason,
+        actor_id: None,
+        cause: Cause::Cancellation,
+    };
+    let queued = queue_card_refund(conn, &refund).await?;
     let email = Email {
         to: balance.parent_email.clone(),
         subject: format!("Refund for booking #{}", balance.booking_id),

@@ -183,28 +183,46 @@ pub async fn record_uses(
     Ok(())
 }
 
-/// Gives back the credits the booking's places used (all, or those on `session_id`),
+/// Gives back the credits the booking's places used (all, or those on `sessions`),
 /// each once. Returns how many came back.
 pub async fn return_credits(
     conn: &mut PgConnection,
     booking_id: i64,
-    session_id: Option<i64>,
+    sessions: Option<&[i64]>,
     actor_id: Option<i64>,
 ) -> sqlx::Result<u64> {
     let returned = sqlx::query(
         "insert into package_credit_movements (package_credit_id, change, kind, booking_id, participant_id, created_by)
          select m.package_credit_id, 1, 'return', $1, m.participant_id, $3
            from package_credit_movements m join booking_participants bp on bp.id = m.participant_id
-          where bp.booking_id = $1 and ($2::bigint is null or bp.session_id = $2) and m.kind = 'use'
+          where bp.booking_id = $1 and ($2::bigint[] is null or bp.session_id = any($2)) and m.kind = 'use'
           order by m.package_credit_id
          on conflict (participant_id, kind) where participant_id is not null do nothing",
     )
     .bind(booking_id)
-    .bind(session_id)
+    .bind(sessions)
     .bind(actor_id)
     .execute(conn)
     .await?;
     Ok(returned.rows_affected())
+}
+
+/// How many credits [`return_credits`] would give back now.
+pub async fn credits_to_return(
+    conn: &mut PgConnection,
+    booking_id: i64,
+    sessions: Option<&[i64]>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "select count(*) from package_credit_movements m join booking_participants bp on bp.id = m.participant_id
+          where bp.booking_id = $1 and ($2::bigint[] is null or bp.session_id = any($2)) and m.kind = 'use'
+            and not exists (select 1 from package_credit_movements r
+                             where r.participant_id = m.participant_id and r.kind = 'return')",
+    )
+    .bind(booking_id)
+    .bind(sessions)
+    .fetch_one(conn)
+    .await
 }
 
 /// Marks a pending purchase paid and turns it into credits, once: concurrent callers

@@ -956,7 +956,7 @@ async fn cancel_session(
             // A booking for several sessions keeps the others; only this place goes,
             // with its paid share refunded (worked out while the place still counts).
             let refund =
-                refund_cancelled(state, &mut *tx, booking.booking_id, Some(id), &why, Some(admin.0.id))
+                refund_cancelled(state, &mut *tx, booking.booking_id, Some(&[id]), &why, Some(admin.0.id))
                     .await?;
             card_refunds.extend(refund.card_refunds);
             store::release_places(&mut *tx, booking.booking_id, id).await?;

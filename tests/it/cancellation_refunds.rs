@@ -17,7 +17,7 @@ use crate::common::{
     stripe::{SECRET, deliver_event},
 };
 
-async fn pay_offline(finance: &TestClient, booking_id: i64, amount: &str, how: &str) {
+pub(crate) async fn pay_offline(finance: &TestClient, booking_id: i64, amount: &str, how: &str) {
     let booking = booking_id.to_string();
     let response = finance
         .submit(
@@ -29,11 +29,11 @@ async fn pay_offline(finance: &TestClient, booking_id: i64, amount: &str, how: &
     assert_eq!(response.status(), 303);
 }
 
-async fn last_booking(app: &TestApp) -> i64 {
+pub(crate) async fn last_booking(app: &TestApp) -> i64 {
     sqlx::query_scalar("select max(id) from bookings").fetch_one(&app.pool).await.unwrap()
 }
 
-async fn refunded_on(app: &TestApp, booking_id: i64) -> i64 {
+pub(crate) async fn refunded_on(app: &TestApp, booking_id: i64) -> i64 {
     sqlx::query_scalar("select coalesce(sum(refunded_pence), 0)::bigint from payments where booking_id = $1")
         .bind(booking_id)
         .fetch_one(&app.pool)
@@ -132,7 +132,7 @@ async fn cancelling_a_session_refunds_each_paid_share_and_emails_the_families() 
 }
 
 /// A booking on a session 48 hours away (cut-off 24), paid by card through the mock.
-async fn paid_by_card(app: &TestApp, mock: &MockServer) -> (TestClient, i64, i64) {
+pub(crate) async fn paid_by_card(app: &TestApp, mock: &MockServer) -> (TestClient, i64, i64) {
     let act = fixtures::activity(&app.pool, "Swimming", false, (4, 12), 24).await;
     let session_id = fixtures::session(&app.pool, &act, 48, 10, None).await;
     let (parent_id, client) = parent(app, "card@example.com").await;
@@ -158,7 +158,7 @@ async fn paid_by_card(app: &TestApp, mock: &MockServer) -> (TestClient, i64, i64
     (client, booking_id, session_id)
 }
 
-async fn card_app(mock: &MockServer) -> TestApp {
+pub(crate) async fn card_app(mock: &MockServer) -> TestApp {
     spawn_app_with(&[
         ("STRIPE_SECRET_KEY", "sk_test_cancellations"),
         ("STRIPE_WEBHOOK_SECRET", SECRET),
