@@ -463,3 +463,43 @@ async fn only_the_owner_may_see_and_decide_erasure_requests() {
     assert_eq!(owner.get("/admin/erasure-requests/999999").await.status(), 404);
     assert_eq!(count(&app.pool, "select count(*) from erasure_requests where status = 'pending'").await, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owners_list_of_requests_is_paged_fifty_at_a_time() {
+    let app = spawn_app().await;
+    sqlx::query(
+        "with parents as (
+             insert into users (email, name, role, password_hash)
+             select 'parent' || n || '@example.com', 'Parent number ' || n, 'parent', 'x'
+             from generate_series(1, 51) n returning id)
+         insert into erasure_requests (user_id) select id from parents order by id",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let owner = app.signed_in("owner@example.com", "admin", Some("owner")).await;
+
+    let first = owner.get_text("/admin/erasure-requests").await;
+    assert!(first.contains("Parent number 51<") && !first.contains("Parent number 1<"), "newest first");
+    assert!(first.contains(">Next</a>") && !first.contains(">Previous</a>"));
+    let next = first
+        .split("href=\"/admin/erasure-requests?before=")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap();
+    let second = owner.get_text(&format!("/admin/erasure-requests?before={next}")).await;
+    assert!(second.contains("Parent number 1<") && !second.contains("Parent number 2<"), "{second}");
+    assert!(second.contains(">Previous</a>") && !second.contains(">Next</a>"));
+    let previous = second
+        .split("href=\"/admin/erasure-requests?after=")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap();
+    let back = owner.get_text(&format!("/admin/erasure-requests?after={previous}")).await;
+    assert!(
+        back.contains("Parent number 51<")
+            && back.contains("Parent number 2<")
+            && !back.contains("Parent number 1<")
+    );
+    assert!(back.contains(">Next</a>") && !back.contains(">Previous</a>"), "back on the first page");
+}
