@@ -121,6 +121,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::payments::router())
         .merge(crate::children::router())
         .merge(crate::families::router())
+        .merge(crate::data_rights::router())
         .merge(notifications::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), auth::csrf::protect))

@@ -17,6 +17,7 @@ pub mod cli;
 pub mod clients;
 pub mod config;
 pub mod dashboards;
+pub mod data_rights;
 pub mod db;
 pub mod demo;
 pub mod error;

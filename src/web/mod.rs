@@ -84,6 +84,7 @@ fn nav_for(user: &User, path: &str) -> Vec<NavLink> {
             ("/parent/bookings", "Bookings"),
             ("/parent/payments", "Payments"),
             ("/parent/profile", "Profile"),
+            ("/parent/account", "Account"),
         ],
         (Role::Trainer, _) => &[
             ("/trainer", "Today"),
@@ -103,6 +104,7 @@ fn nav_for(user: &User, path: &str) -> Vec<NavLink> {
             ("/admin/outbox", "Outbox"),
             ("/admin/timesheets", "Timesheets"),
             ("/admin/payments", "Payments"),
+            ("/admin/erasure-requests", "Erasure requests"),
         ],
         (Role::Admin, Some(AdminRole::Finance)) => &[
             ("/admin", "Dashboard"),

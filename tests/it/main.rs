@@ -15,6 +15,7 @@ mod catalogue_admin;
 mod children;
 mod clients_admin;
 mod dashboards;
+mod data_rights;
 mod discounts;
 mod draft_rules;
 mod health;
