@@ -7,7 +7,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use time::{Date, Duration, OffsetDateTime, macros::format_description};
+use time::{Date, Duration, OffsetDateTime};
 use time_tz::OffsetDateTimeExt;
 use tower_sessions::Session;
 
@@ -80,7 +80,7 @@ const STATUSES: [BookingStatus; 9] = [
 ];
 
 fn parse_date(raw: Option<&str>) -> Option<Date> {
-    raw.and_then(|v| Date::parse(v, format_description!("[year]-[month]-[day]")).ok())
+    raw.and_then(crate::web::date::parse)
 }
 
 /// The search the list page and the CSV share, from the query string.

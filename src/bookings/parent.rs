@@ -9,7 +9,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use time::{Date, Duration, OffsetDateTime, macros::format_description};
+use time::{Date, Duration, OffsetDateTime};
 use time_tz::OffsetDateTimeExt;
 use tower_sessions::Session;
 
@@ -97,7 +97,7 @@ fn line(s: &SessionInfo, tz: &time_tz::Tz, now: OffsetDateTime) -> SessionLine {
 }
 
 fn parse_date(raw: Option<&str>) -> Option<Date> {
-    raw.and_then(|v| Date::parse(v, format_description!("[year]-[month]-[day]")).ok())
+    raw.and_then(crate::web::date::parse)
 }
 
 pub async fn browse(

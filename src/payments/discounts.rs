@@ -8,7 +8,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use time::{Date, OffsetDateTime, macros::format_description};
+use time::{Date, OffsetDateTime};
 use time_tz::OffsetDateTimeExt;
 use tower_sessions::Session;
 
@@ -71,9 +71,7 @@ pub fn parse_code(raw: &str) -> Result<String, &'static str> {
 fn parse_date(raw: Option<&str>) -> Result<Option<Date>, &'static str> {
     match raw {
         None => Ok(None),
-        Some(v) => Date::parse(v, format_description!("[year]-[month]-[day]"))
-            .map(Some)
-            .map_err(|_| "Enter a date like 2026-12-31."),
+        Some(v) => crate::web::date::parse(v).map(Some).ok_or("Enter a date like 2026-12-31."),
     }
 }
 

@@ -17,6 +17,7 @@ mod clients_admin;
 mod dashboards;
 mod discounts;
 mod health;
+mod odd_input;
 mod outbox;
 mod package_refunds;
 mod packages_admin;
