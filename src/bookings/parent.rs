@@ -571,6 +571,12 @@ pub async fn create(
     session: Session,
     form: Fields,
 ) -> AppResult<Response> {
+    // A typed code is a guess, counted before the booking's transaction (see
+    // `discounts::count_guess`).
+    let code_allowed = match form.get("discount_code") {
+        Some(_) => crate::payments::discounts::count_guess(&state, parent.id).await?,
+        None => true,
+    };
     let mut tx = state.pool.begin().await?;
     let (sessions, source) = chosen_sessions(&mut tx, &form).await?;
     // Book exactly the pairs the parent reviewed; re-check each now.
@@ -641,6 +647,7 @@ pub async fn create(
             &mut tx,
             booking_id,
             &typed_code,
+            code_allowed,
             parent.id,
         )
         .await?;
@@ -663,6 +670,9 @@ pub async fn create(
     }
     super::notify_created(&state, &mut tx, booking_id, status).await?;
     tx.commit().await?;
+    if discount_note.is_some() {
+        crate::payments::store::count_discount_success(&state.pool, parent.id).await?;
+    }
     if status == BookingStatus::AwaitingPayment {
         return crate::payments::pay_for_held_places(&state, &session, booking_id, &parent).await;
     }

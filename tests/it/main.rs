@@ -15,6 +15,7 @@ mod catalogue_admin;
 mod children;
 mod clients_admin;
 mod dashboards;
+mod discount_guessing;
 mod discounts;
 mod health;
 mod odd_input;
