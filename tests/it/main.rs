@@ -25,6 +25,7 @@ mod packages_admin;
 mod packages_sold;
 mod payment_holds;
 mod payments;
+mod permissions;
 mod refunds;
 mod reset;
 mod security;
