@@ -93,13 +93,14 @@ pub fn router(state: AppState) -> Router {
         .layer(auth_layer)
         .merge(health::router())
         .nest_service("/static", ServeDir::new("static"))
+        // Last resort: a panic in any handler or middleware below answers the error
+        // page instead of dropping the connection; the layers above still add the
+        // security headers and trace the 500.
+        .layer(CatchPanicLayer::custom(panicked))
         .layer(middleware::from_fn_with_state(state.clone(), crate::web::headers::security_headers))
         .layer(CompressionLayer::new())
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
-        // Last resort: a panic anywhere answers the error page instead of dropping the
-        // connection (inside the trace layer, so the request's span still logs it).
-        .layer(CatchPanicLayer::custom(panicked))
         .with_state(state)
 }
 
