@@ -15,7 +15,8 @@ use axum_login::AuthManagerLayerBuilder;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tower_http::{
-    compression::CompressionLayer, services::ServeDir, timeout::TimeoutLayer, trace::TraceLayer,
+    catch_panic::CatchPanicLayer, compression::CompressionLayer, services::ServeDir, timeout::TimeoutLayer,
+    trace::TraceLayer,
 };
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 use tower_sessions_sqlx_store::PostgresStore;
@@ -124,15 +125,25 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::data_rights::router())
         .merge(notifications::router())
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), crate::web::nul::refuse_nul))
         .layer(middleware::from_fn_with_state(state.clone(), auth::csrf::protect))
         .layer(auth_layer)
         .merge(health::router())
         .nest_service("/static", ServeDir::new("static"))
+        // Last resort: a panic in any handler or middleware below answers the error
+        // page instead of dropping the connection; the layers above still add the
+        // security headers and trace the 500.
+        .layer(CatchPanicLayer::custom(panicked))
         .layer(middleware::from_fn_with_state(state.clone(), crate::web::headers::security_headers))
         .layer(CompressionLayer::new())
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request panicked");
+    crate::error::error_response(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// Spans name the route pattern, never the raw path: paths can hold secret tokens.

@@ -1,6 +1,8 @@
 //! `/admin/audit`: the audit log, filtered by who, what (an action prefix such as
 //! `session.` or `booking.cancelled`) and when. Safeguarding entries are left out:
-//! only the safeguarding lead may learn that a concern exists.
+//! only the safeguarding lead may learn that a concern exists. Money is finance's:
+//! a reader who cannot open `/admin/payments` sees no entries about payments, refunds,
+//! package sales or discount codes, and no amounts or refunds in any other entry.
 
 use askama::Template;
 use axum::{Router, extract::State, response::Response, routing::get};
@@ -9,7 +11,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::{
     AppState,
-    auth::Admin,
+    auth::{Admin, AdminRole},
     catalogue::EDITORS,
     error::AppResult,
     sessions::domain::parse_date,
@@ -58,8 +60,24 @@ pub struct AuditPage {
     pub limited: bool,
 }
 
-fn compact(value: Option<serde_json::Value>) -> String {
-    value.map(|v| v.to_string()).unwrap_or_default()
+/// Who may read payments (as `/admin/payments`): finance, and owners.
+const PAYMENT_READERS: &[AdminRole] = &[AdminRole::Finance];
+
+/// Money kept out of other entries for those who may not read payments.
+fn is_money_key(key: &str) -> bool {
+    key.contains("refund") || matches!(key, "amount_pence" | "paid_pence" | "discount_pence" | "total_pence")
+}
+
+fn compact(value: Option<serde_json::Value>, sees_payments: bool) -> String {
+    let Some(mut value) = value else { return String::new() };
+    if !sees_payments && let Some(fields) = value.as_object_mut() {
+        for (key, field) in fields.iter_mut() {
+            if is_money_key(key) {
+                *field = serde_json::Value::String("(withheld)".into());
+            }
+        }
+    }
+    value.to_string()
 }
 
 pub async fn index(
@@ -69,6 +87,7 @@ pub async fn index(
     QueryFields(query): QueryFields,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
+    let sees_payments = admin.require(PAYMENT_READERS).is_ok();
     let tz = state.config.timezone;
     let who = query.get("who").unwrap_or_default().to_owned();
     let what = query.get("what").unwrap_or_default().to_owned();
@@ -82,6 +101,9 @@ pub async fn index(
            and ($2::text is null or l.action like replace(replace($2, '%', '\\%'), '_', '\\_') || '%')
            and ($3::timestamptz is null or l.created_at >= $3)
            and ($4::timestamptz is null or l.created_at < $4)
+           and ($6 or not (l.entity_type in ('payment', 'refund', 'cancellation_refund', 'package_purchase', 'discount_code')
+                           or l.action like 'payment.%' or l.action like 'refund%'
+                           or l.action like 'package_purchase.%' or l.action like 'discount_code.%'))
          order by l.created_at desc, l.id desc
          limit $5",
     )
@@ -90,6 +112,7 @@ pub async fn index(
     .bind(from.map(|d| crate::dashboards::start_of_day(d, tz)))
     .bind(to.map(|d| crate::dashboards::start_of_day(d + Duration::days(1), tz)))
     .bind(LIMIT)
+    .bind(sees_payments)
     .fetch_all(&state.pool)
     .await?;
     let limited = rows.len() as i64 == LIMIT;
@@ -103,8 +126,8 @@ pub async fn index(
                 Some(id) => format!("{} #{id}", r.entity_type),
                 None => r.entity_type,
             },
-            before: compact(r.before),
-            after: compact(r.after),
+            before: compact(r.before, sees_payments),
+            after: compact(r.after, sees_payments),
         })
         .collect();
     render(&AuditPage {

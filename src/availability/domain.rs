@@ -18,7 +18,7 @@ pub fn parse_time(raw: &str) -> Result<Time, &'static str> {
 }
 
 pub fn parse_date(raw: &str) -> Result<Date, &'static str> {
-    Date::parse(raw.trim(), format_description!("[year]-[month]-[day]")).map_err(|_| "Enter a date.")
+    crate::web::date::parse(raw).ok_or("Enter a date.")
 }
 
 /// A time range within one day: the end must come after the start.

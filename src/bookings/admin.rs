@@ -7,7 +7,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use time::{Date, Duration, OffsetDateTime, macros::format_description};
+use time::{Date, Duration, OffsetDateTime};
 use time_tz::OffsetDateTimeExt;
 use tower_sessions::Session;
 
@@ -32,6 +32,9 @@ use crate::{
 /// Reading bookings: the office and finance. Deciding on them: coordinators (and owners).
 const READERS: &[AdminRole] = &[AdminRole::Coordinator, AdminRole::Finance];
 const DECIDERS: &[AdminRole] = &[AdminRole::Coordinator];
+/// Children's medical details (allergies, conditions, needs): only the office roles
+/// that look after children, not finance (see README, "Who may see and change what").
+pub const MEDICAL_READERS: &[AdminRole] = &[AdminRole::Coordinator, AdminRole::SafeguardingLead];
 
 pub struct QueueLine {
     pub id: i64,
@@ -80,7 +83,7 @@ const STATUSES: [BookingStatus; 9] = [
 ];
 
 fn parse_date(raw: Option<&str>) -> Option<Date> {
-    raw.and_then(|v| Date::parse(v, format_description!("[year]-[month]-[day]")).ok())
+    raw.and_then(crate::web::date::parse)
 }
 
 /// The search the list page and the CSV share, from the query string.
@@ -112,6 +115,7 @@ pub async fn index(
     let to = parse_date(query.get("to"));
     let mut conn = state.pool.acquire().await?;
     let today = OffsetDateTime::now_utc().to_timezone(tz).date();
+    let sees_medical = admin.require(MEDICAL_READERS).is_ok();
     let bookings = store::search(&mut conn, &search)
         .await?
         .into_iter()
@@ -131,7 +135,7 @@ pub async fn index(
                 total: fmt::pounds(i64::from(b.total_pence)),
                 status: label.into(),
                 status_key: b.status,
-                medical: b.medical_flags,
+                medical: sees_medical && b.medical_flags,
                 received: fmt::day_time(b.created_at, tz),
             }
         })
@@ -198,13 +202,14 @@ async fn show_page(state: &AppState, admin: &Admin, ctx: PageContext, id: i64) -
     let history = store::history(&mut conn, id).await?;
     let status = booking.status();
     let today = OffsetDateTime::now_utc().to_timezone(tz).date();
+    let sees_medical = admin.require(MEDICAL_READERS).is_ok();
     let mut children: Vec<ChildCard> = Vec::new();
     for p in &participants {
         if !children.iter().any(|c| c.name == p.child_name) {
             children.push(ChildCard {
                 name: p.child_name.clone(),
                 age: domain::age_on(p.date_of_birth, today),
-                medical: p.medical.clone(),
+                medical: if sees_medical { p.medical.clone() } else { String::new() },
             });
         }
     }

@@ -9,7 +9,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use time::{Date, Duration, OffsetDateTime, macros::format_description};
+use time::{Date, Duration, OffsetDateTime};
 use time_tz::OffsetDateTimeExt;
 use tower_sessions::Session;
 
@@ -97,7 +97,7 @@ fn line(s: &SessionInfo, tz: &time_tz::Tz, now: OffsetDateTime) -> SessionLine {
 }
 
 fn parse_date(raw: Option<&str>) -> Option<Date> {
-    raw.and_then(|v| Date::parse(v, format_description!("[year]-[month]-[day]")).ok())
+    raw.and_then(crate::web::date::parse)
 }
 
 pub async fn browse(
@@ -558,6 +558,12 @@ pub async fn create(
     session: Session,
     form: Fields,
 ) -> AppResult<Response> {
+    // A typed code is a guess, counted before the booking's transaction (see
+    // `discounts::count_guess`).
+    let code_allowed = match form.get("discount_code") {
+        Some(_) => crate::payments::discounts::count_guess(&state, parent.id).await?,
+        None => true,
+    };
     let mut tx = state.pool.begin().await?;
     let (sessions, source) = chosen_sessions(&mut tx, &form).await?;
     // Book exactly the pairs the parent reviewed; re-check each now.
@@ -628,6 +634,7 @@ pub async fn create(
             &mut tx,
             booking_id,
             &typed_code,
+            code_allowed,
             parent.id,
         )
         .await?;
@@ -650,6 +657,9 @@ pub async fn create(
     }
     super::notify_created(&state, &mut tx, booking_id, status).await?;
     tx.commit().await?;
+    if discount_note.is_some() {
+        crate::payments::store::count_discount_success(&state.pool, parent.id).await?;
+    }
     if status == BookingStatus::AwaitingPayment {
         return crate::payments::pay_for_held_places(&state, &session, booking_id, &parent).await;
     }

@@ -2,7 +2,7 @@
 //! birth, the child's form with its first emergency contact and collector.
 
 use serde::Deserialize;
-use time::{Date, Month, macros::format_description};
+use time::{Date, Month};
 
 use crate::web::FormErrors;
 
@@ -79,8 +79,7 @@ pub fn parse_date_of_birth(input: &str, today: Date) -> Result<Date, &'static st
     if input.is_empty() {
         return Err("Enter the child's date of birth.");
     }
-    let date = Date::parse(input, format_description!("[year]-[month]-[day]"))
-        .map_err(|_| "Enter a real date, like 2018-05-31.")?;
+    let date = crate::web::date::parse(input).ok_or("Enter a real date, like 2018-05-31.")?;
     if date > today {
         return Err("The date of birth cannot be in the future.");
     }

@@ -8,7 +8,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use time::{Date, Duration, macros::format_description};
+use time::{Date, Duration};
 use tower_sessions::Session;
 
 use super::{
@@ -31,7 +31,7 @@ use crate::{
 const FINANCE: &[AdminRole] = &[AdminRole::Finance];
 
 fn parse_date(raw: Option<&str>) -> Option<Date> {
-    raw.and_then(|v| Date::parse(v, format_description!("[year]-[month]-[day]")).ok())
+    raw.and_then(crate::web::date::parse)
 }
 
 /// The search the list page and the CSV share, from the query string.

@@ -178,7 +178,8 @@ pub fn signature_is_valid(header: &str, body: &[u8], secret: &str, now: i64) -> 
         }
     }
     let Some(timestamp) = timestamp else { return false };
-    if (now - timestamp).abs() > TOLERANCE_SECONDS || secret.is_empty() {
+    // `abs_diff`: a timestamp near i64::MIN must not overflow the subtraction.
+    if now.abs_diff(timestamp) > TOLERANCE_SECONDS.unsigned_abs() || secret.is_empty() {
         return false;
     }
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else { return false };
@@ -199,6 +200,12 @@ mod tests {
         mac.update(body);
         let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
         format!("t={t},v1={hex}")
+    }
+
+    #[test]
+    fn a_timestamp_at_the_edge_of_i64_is_refused_without_overflow() {
+        let header = format!("t={},v1=00", i64::MIN);
+        assert!(!signature_is_valid(&header, b"{}", "whsec_test", 1_700_000_000));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use time::{Date, OffsetDateTime, macros::format_description};
+use time::{Date, OffsetDateTime};
 use time_tz::OffsetDateTimeExt;
 use tower_sessions::Session;
 
@@ -71,9 +71,7 @@ pub fn parse_code(raw: &str) -> Result<String, &'static str> {
 fn parse_date(raw: Option<&str>) -> Result<Option<Date>, &'static str> {
     match raw {
         None => Ok(None),
-        Some(v) => Date::parse(v, format_description!("[year]-[month]-[day]"))
-            .map(Some)
-            .map_err(|_| "Enter a date like 2026-12-31."),
+        Some(v) => crate::web::date::parse(v).map(Some).ok_or("Enter a date like 2026-12-31."),
     }
 }
 
@@ -263,8 +261,16 @@ async fn failed(
     render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
 
-/// A parent applies a code to their booking. Every refusal says why; the booking page
-/// shows it (the code's field lives there).
+/// Every code that cannot be used gets these same words, whatever the reason
+/// (unknown, expired, for another activity, used up), so guessing learns nothing.
+pub const CANNOT_USE: &str = "That code cannot be used for this booking.";
+/// The answer once a family has guessed too often.
+pub const TOO_MANY: &str = "Too many attempts at a discount code. Please try again in an hour.";
+/// Wrong codes a family may try in an hour.
+pub const WRONG_GUESSES_PER_HOUR: i32 = 10;
+
+/// A parent applies a code to their booking; the booking page shows the answer (the
+/// code's field lives there).
 pub async fn apply(
     State(state): State<AppState>,
     Parent(parent): Parent,
@@ -274,22 +280,18 @@ pub async fn apply(
 ) -> AppResult<Response> {
     let id = parse_id(&id)?;
     let back = format!("/parent/bookings/{id}");
+    let allowed = count_guess(&state, parent.id).await?;
     let mut tx = state.pool.begin().await?;
     let balance = store::lock_balance(&mut tx, id)
         .await?
         .filter(|b| b.parent_id == parent.id)
         .ok_or(AppError::NotFound)?;
     let today = OffsetDateTime::now_utc().to_timezone(state.config.timezone).date();
-    let outcome = match parse_code(form.get("code").unwrap_or_default()) {
-        Err(_) => Err("That is not a discount code.".to_owned()),
-        Ok(code) => match store::discount_code_by_code(&mut tx, &code).await? {
-            None => Err("That discount code does not exist.".to_owned()),
-            Some(c) => check_and_apply(&mut tx, &c, &balance, today, parent.id).await?,
-        },
-    };
-    match outcome {
+    let typed = form.get("code").unwrap_or_default();
+    match try_code(&mut tx, allowed, typed, &balance, today, parent.id).await? {
         Ok(message) => {
             tx.commit().await?;
+            store::count_discount_success(&state.pool, parent.id).await?;
             flash::push(&session, FlashKind::Success, message).await?;
         }
         Err(message) => {
@@ -300,26 +302,57 @@ pub async fn apply(
     Ok(Redirect::to(&back).into_response())
 }
 
-/// Applies a code the parent typed while booking, in the booking's transaction.
-/// `Ok(Err(message))` says why it cannot be used.
+/// Counts a guess at a code by `parent_id`'s family; false once they have had their
+/// wrong guesses for the hour. Called before the action's transaction begins: the
+/// count must outlive that transaction's rollback, and taking a second connection
+/// while holding one could starve the pool under load.
+pub async fn count_guess(state: &AppState, parent_id: i64) -> AppResult<bool> {
+    Ok(store::count_discount_attempt(&state.pool, parent_id, WRONG_GUESSES_PER_HOUR).await?)
+}
+
+/// Applies a code the parent typed while booking, in the booking's transaction;
+/// `allowed` is `count_guess`'s answer. `Ok(Err(message))` says why it cannot be
+/// used. After the booking commits, the caller gives the guess back with
+/// `store::count_discount_success`.
 pub async fn apply_to_new_booking(
     state: &AppState,
     conn: &mut sqlx::PgConnection,
     booking_id: i64,
     typed: &str,
+    allowed: bool,
     parent_id: i64,
 ) -> AppResult<Result<String, String>> {
     let Some(balance) = store::lock_balance(conn, booking_id).await? else {
         return Err(AppError::NotFound);
     };
     let today = OffsetDateTime::now_utc().to_timezone(state.config.timezone).date();
-    Ok(match parse_code(typed) {
-        Err(_) => Err("That is not a discount code.".to_owned()),
-        Ok(code) => match store::discount_code_by_code(conn, &code).await? {
-            None => Err("That discount code does not exist.".to_owned()),
-            Some(c) => check_and_apply(conn, &c, &balance, today, parent_id).await?,
-        },
-    })
+    try_code(conn, allowed, typed, &balance, today, parent_id).await
+}
+
+/// What does not depend on the code is answered first; then, within the family's
+/// guesses, the code is checked and applied.
+async fn try_code(
+    conn: &mut sqlx::PgConnection,
+    allowed: bool,
+    typed: &str,
+    balance: &store::Balance,
+    today: Date,
+    parent_id: i64,
+) -> AppResult<Result<String, String>> {
+    if balance.discount_pence > 0 {
+        return Ok(Err("This booking already has a discount.".into()));
+    }
+    if balance.due_pence() <= 0 {
+        return Ok(Err("Nothing is due on this booking.".into()));
+    }
+    if !allowed {
+        return Ok(Err(TOO_MANY.into()));
+    }
+    let Ok(code) = parse_code(typed) else { return Ok(Err(CANNOT_USE.into())) };
+    let Some(code) = store::discount_code_by_code(conn, &code).await? else {
+        return Ok(Err(CANNOT_USE.into()));
+    };
+    check_and_apply(conn, &code, balance, today, parent_id).await
 }
 
 async fn check_and_apply(
@@ -329,29 +362,27 @@ async fn check_and_apply(
     today: Date,
     parent_id: i64,
 ) -> AppResult<Result<String, String>> {
-    let Some(off) = Off::of(code) else { return Ok(Err("That discount code does not exist.".into())) };
+    let cannot = || Ok(Err(CANNOT_USE.to_owned()));
+    let Some(off) = Off::of(code) else { return cannot() };
     if !code.active
         || code.valid_from.is_some_and(|d| today < d)
         || code.valid_until.is_some_and(|d| today > d)
     {
-        return Ok(Err(format!("The code {} is not valid today.", code.code)));
-    }
-    if balance.discount_pence > 0 {
-        return Ok(Err("This booking already has a discount.".into()));
+        return cannot();
     }
     if !code.activity_ids.is_empty() {
         let booked = store::booking_activity_ids(conn, balance.booking_id).await?;
         if !booked.iter().any(|a| code.activity_ids.contains(a)) {
-            return Ok(Err(format!("The code {} is not for this activity.", code.code)));
+            return cannot();
         }
     }
     let amount = off.on(i64::from(balance.total_pence), balance.due_pence());
-    let Ok(amount) = i32::try_from(amount) else { return Ok(Err("Nothing is due on this booking.".into())) };
+    let Ok(amount) = i32::try_from(amount) else { return cannot() };
     if amount == 0 {
-        return Ok(Err("Nothing is due on this booking.".into()));
+        return cannot();
     }
     if !store::take_discount_use(conn, code.id).await? {
-        return Ok(Err(format!("The code {} has been used up.", code.code)));
+        return cannot();
     }
     if !store::insert_booking_discount(conn, balance.booking_id, code.id, amount, parent_id).await? {
         return Ok(Err("This booking already has a discount.".into()));

@@ -582,6 +582,39 @@ pub async fn insert_discount_code(conn: &mut PgConnection, new: &NewDiscountCode
     .await
 }
 
+/// Counts a family's discount-code guess and says whether it may be tried: at most
+/// `limit` wrong guesses in an hour. Counting and checking are one statement, so
+/// concurrent guesses queue on the family's row and each sees the ones before it.
+pub async fn count_discount_attempt(pool: &sqlx::PgPool, parent_id: i64, limit: i32) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "insert into discount_code_attempts as a (parent_id, window_started_at, attempts, successes)
+         values ($1, now(), 1, 0)
+         on conflict (parent_id) do update set
+             window_started_at = case when a.window_started_at <= now() - interval '1 hour'
+                                      then now() else a.window_started_at end,
+             attempts = case when a.window_started_at <= now() - interval '1 hour'
+                             then 1 else a.attempts + 1 end,
+             successes = case when a.window_started_at <= now() - interval '1 hour'
+                              then 0 else a.successes end
+         returning attempts - successes <= $2",
+    )
+    .bind(parent_id)
+    .bind(limit)
+    .fetch_one(pool)
+    .await
+}
+
+/// A code that worked is not a wrong guess: it gives its attempt back.
+pub async fn count_discount_success(pool: &sqlx::PgPool, parent_id: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "update discount_code_attempts set successes = least(successes + 1, attempts) where parent_id = $1",
+    )
+    .bind(parent_id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// Takes one use of the code if any is left: the check and the increment are one
 /// statement, so concurrent users queue on the row and the limit is never passed.
 pub async fn take_discount_use(conn: &mut PgConnection, code_id: i64) -> sqlx::Result<bool> {

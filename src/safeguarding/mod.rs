@@ -95,6 +95,7 @@ struct ConcernRow {
     created_at: OffsetDateTime,
     activity: Option<String>,
     actions: i64,
+    medical: String,
 }
 
 pub struct ConcernLine {
@@ -105,6 +106,8 @@ pub struct ConcernLine {
     pub concern: String,
     pub context: String,
     pub actions: i64,
+    /// The child's allergies, conditions and needs: the lead may need them to act.
+    pub medical: String,
 }
 
 #[derive(Template)]
@@ -116,7 +119,8 @@ pub struct IndexPage {
 
 const CONCERN_SELECT: &str = "
     select c.id, ch.first_name || ' ' || ch.last_name as child, u.name as raised_by, c.concern, c.created_at,
-           a.name as activity, (select count(*) from safeguarding_actions x where x.concern_id = c.id) as actions
+           a.name as activity, (select count(*) from safeguarding_actions x where x.concern_id = c.id) as actions,
+           concat_ws('; ', nullif(ch.allergies, ''), nullif(ch.medical_notes, ''), nullif(ch.additional_needs, '')) as medical
     from safeguarding_concerns c
     join children ch on ch.id = c.child_id
     join users u on u.id = c.raised_by
@@ -132,6 +136,7 @@ fn line(row: ConcernRow, tz: &time_tz::Tz) -> ConcernLine {
         concern: row.concern,
         context: row.activity.unwrap_or_default(),
         actions: row.actions,
+        medical: row.medical,
     }
 }
 

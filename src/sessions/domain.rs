@@ -11,7 +11,7 @@ use crate::{catalogue::domain::whole_number, web::FormErrors};
 pub const MAX_OCCURRENCES: u16 = 200;
 
 pub fn parse_date(input: &str) -> Option<Date> {
-    Date::parse(input.trim(), format_description!("[year]-[month]-[day]")).ok()
+    crate::web::date::parse(input)
 }
 
 pub fn parse_time(input: &str) -> Option<Time> {

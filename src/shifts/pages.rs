@@ -5,7 +5,7 @@ use axum::{
     extract::{Path, State},
     response::{IntoResponse, Redirect, Response},
 };
-use time::{Date, Duration, OffsetDateTime, macros::format_description};
+use time::{Date, Duration, OffsetDateTime};
 use time_tz::{OffsetDateTimeExt, TimeZone};
 use tower_sessions::Session;
 
@@ -84,7 +84,7 @@ pub struct IndexPage {
 }
 
 fn parse_date(raw: Option<&str>) -> Option<Date> {
-    raw.and_then(|v| Date::parse(v, format_description!("[year]-[month]-[day]")).ok())
+    raw.and_then(crate::web::date::parse)
 }
 
 /// `/trainer/shifts`: a week (default) or a month of shifts, day by day.

@@ -3,7 +3,7 @@
 //! integer pence.
 
 use serde::Deserialize;
-use time::{Date, Duration, OffsetDateTime, Time, macros::format_description};
+use time::{Date, Duration, OffsetDateTime, Time};
 use time_tz::{PrimitiveDateTimeExt, Tz};
 
 use super::week_of;
@@ -155,7 +155,7 @@ pub fn minutes_between(started_at: OffsetDateTime, ended_at: OffsetDateTime) -> 
 
 /// A date from `<input type="date">`.
 pub fn parse_date(input: &str) -> Option<Date> {
-    Date::parse(input.trim(), format_description!("[year]-[month]-[day]")).ok()
+    crate::web::date::parse(input)
 }
 
 /// A time of day from `<input type="time">`: `09:30`, perhaps with seconds.

@@ -2,10 +2,12 @@
 //! formatting, and the headers every response carries.
 
 pub mod csv;
+pub mod date;
 pub mod flash;
 pub mod fmt;
 pub mod form;
 pub mod headers;
+pub mod nul;
 
 use axum::{extract::FromRequestParts, http::request::Parts};
 use time_tz::TimeZone;
@@ -68,11 +70,24 @@ impl FromRequestParts<AppState> for PageContext {
             .await
             .map_err(|_| anyhow::anyhow!("the session layer is missing"))?;
         let csrf = auth::csrf::token(&session).await?;
-        let flash = flash::take(&session).await?;
+        let flash = flash::take(&session).await?.or_else(|| ignored_query_date(parts.uri.query()));
         let path = parts.uri.path();
         let nav = user.as_ref().map(|u| nav_for(u, path)).unwrap_or_default();
         Ok(Self { user, csrf, flash, nav, demo: state.config.demo, timezone: state.config.timezone.name() })
     }
+}
+
+/// The query parameters that hold dates, on every page that filters by date.
+const DATE_PARAMETERS: [&str; 4] = ["from", "to", "date", "week"];
+
+/// Pages ignore a date in their address they cannot use (see `date::parse_query`);
+/// the layout says so here, once, rather than each page finding words for it.
+fn ignored_query_date(query: Option<&str>) -> Option<Flash> {
+    let fields = form::Fields::parse(query?.as_bytes());
+    DATE_PARAMETERS
+        .iter()
+        .find_map(|name| date::parse_query(fields.get(name))?.err())
+        .map(|message| Flash { kind: flash::FlashKind::Info, message })
 }
 
 fn nav_for(user: &User, path: &str) -> Vec<NavLink> {
