@@ -5,6 +5,11 @@
 //! cannot forget. Requests from another origin are refused too: those browsers label
 //! cross-site (`Sec-Fetch-Site`), and those whose `Origin` (or, without one, `Referer`)
 //! names another site, as older browsers send.
+//!
+//! A visitor who is not signed in gets no session at all (no row per anonymous view):
+//! their forms' token is a random value in a cookie of its own, repeated in the form
+//! (a double-submit token), which the `Origin` check above backs up. Signing in makes a
+//! session with a token of its own, so a token seen before sign-in is useless after.
 
 use axum::{
     body::{Body, to_bytes},
@@ -24,35 +29,93 @@ pub const FIELD: &str = "csrf_token";
 /// Forms are small; anything larger is refused before it is read.
 const MAX_FORM_BYTES: usize = 256 * 1024;
 
-/// The session's token, creating one (and so the session) on first use.
-pub async fn token(session: &Session) -> Result<String, tower_sessions::session::Error> {
-    if let Some(token) = session.get::<String>(SESSION_KEY).await? {
-        return Ok(token);
-    }
-    rotate(session).await
-}
-
 /// A fresh token, e.g. at sign-in, so a token seen before sign-in is useless after.
 pub async fn rotate(session: &Session) -> Result<String, tower_sessions::session::Error> {
-    let bytes: [u8; 32] = rand::random();
-    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let token = new_token();
     session.insert(SESSION_KEY, &token).await?;
     Ok(token)
 }
 
+/// The session's token if it has one, else the anonymous visitor's (no session made);
+/// a new session token only where neither exists.
+pub async fn token_for_page(
+    session: &Session,
+    anonymous: Option<&AnonymousToken>,
+) -> Result<String, tower_sessions::session::Error> {
+    if let Some(token) = session.get::<String>(SESSION_KEY).await? {
+        return Ok(token);
+    }
+    match anonymous {
+        Some(AnonymousToken(token)) => Ok(token.clone()),
+        None => rotate(session).await,
+    }
+}
+
+fn new_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn anonymous_cookie_name(state: &AppState) -> &'static str {
+    if state.config.is_https() { "__Host-portico_csrf" } else { "portico_csrf" }
+}
+
+fn cookie_value(headers: &header::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, value)| *key == name && !value.is_empty())
+        .map(|(_, value)| value.to_owned())
+}
+
+/// The anonymous visitor's token, for `PageContext` to put in forms.
+#[derive(Clone)]
+pub struct AnonymousToken(pub String);
+
 pub async fn protect(
     State(state): State<AppState>,
     session: Session,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     // Stripe signs its webhooks; there is no browser and no session.
-    if safe || request.uri().path().starts_with("/webhooks/") {
+    if request.uri().path().starts_with("/webhooks/") {
         return next.run(request).await;
     }
+    let in_session = match session.get::<String>(SESSION_KEY).await {
+        Ok(token) => token,
+        Err(err) => {
+            tracing::error!(error = ?err, "session store error during CSRF check");
+            return error_response(StatusCode::INTERNAL_SERVER_ERROR);
+        }
+    };
+    let cookie_name = anonymous_cookie_name(&state);
+    let in_cookie = cookie_value(request.headers(), cookie_name);
+    if safe {
+        if in_session.is_some() {
+            return next.run(request).await;
+        }
+        let (token, new) = match in_cookie {
+            Some(token) => (token, false),
+            None => (new_token(), true),
+        };
+        request.extensions_mut().insert(AnonymousToken(token.clone()));
+        let mut response = next.run(request).await;
+        if new {
+            let secure = if state.config.is_https() { "; Secure" } else { "" };
+            let cookie = format!("{cookie_name}={token}; Path=/; HttpOnly; SameSite=Strict{secure}");
+            if let Ok(value) = header::HeaderValue::from_str(&cookie) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+        }
+        return response;
+    }
     // Read the body first, so a refusal is an answer rather than a dropped connection.
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
         return error_response(StatusCode::PAYLOAD_TOO_LARGE);
     };
@@ -70,14 +133,8 @@ pub async fn protect(
     {
         return refuse("another origin");
     }
-    let expected = match session.get::<String>(SESSION_KEY).await {
-        Ok(Some(token)) => token,
-        Ok(None) => return refuse("no token in session"),
-        Err(err) => {
-            tracing::error!(error = ?err, "session store error during CSRF check");
-            return error_response(StatusCode::INTERNAL_SERVER_ERROR);
-        }
-    };
+    let anonymous = in_session.is_none();
+    let Some(expected) = in_session.or(in_cookie) else { return refuse("no token") };
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -90,6 +147,10 @@ pub async fn protect(
     let valid = submitted.is_some_and(|s| bool::from(s.as_bytes().ct_eq(expected.as_bytes())));
     if !valid {
         return refuse("token missing or stale");
+    }
+    if anonymous {
+        // A form that comes back with an error needs the same token, still no session.
+        parts.extensions.insert(AnonymousToken(expected));
     }
     next.run(Request::from_parts(parts, Body::from(bytes))).await
 }

@@ -69,7 +69,8 @@ impl FromRequestParts<AppState> for PageContext {
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|_| anyhow::anyhow!("the session layer is missing"))?;
-        let csrf = auth::csrf::token(&session).await?;
+        let anonymous = parts.extensions.get::<auth::csrf::AnonymousToken>();
+        let csrf = auth::csrf::token_for_page(&session, anonymous).await?;
         let flash = flash::take(&session).await?.or_else(|| ignored_query_date(parts.uri.query()));
         let path = parts.uri.path();
         let nav = user.as_ref().map(|u| nav_for(u, path)).unwrap_or_default();

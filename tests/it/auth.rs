@@ -73,7 +73,11 @@ async fn the_session_id_changes_at_sign_in() {
     app.create_user("trainer@example.com", "trainer", None).await;
     let client = app.client();
     client.get("/login").await;
-    let anonymous_id = client.session_id().expect("the login page starts a session");
+    // Anonymous views make no session; one made before sign-in (here by the message
+    // "You have signed out") is not the one after.
+    assert_eq!(client.session_id(), None);
+    client.logout("/login").await;
+    let anonymous_id = client.session_id().expect("sign-out leaves a session for its message");
 
     let response = client.login("trainer@example.com", PASSWORD).await;
 

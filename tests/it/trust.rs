@@ -437,3 +437,37 @@ async fn resetting_a_password_renews_the_calendar_feed_link() {
     let page = fresh.get_text("/parent/bookings").await;
     assert!(page.contains("/calendar/") && !page.contains(&old), "a new link is shown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_views_write_no_session_and_their_forms_still_work() {
+    let app = spawn_app().await;
+    app.create_user("parent@example.com", "parent", None).await;
+    let client = app.client();
+    for page in ["/login", "/signup", "/password/forgot", "/apply", "/login"] {
+        assert_eq!(client.get(page).await.status(), 200, "{page}");
+    }
+    assert_eq!(count(&app.pool, "select count(*) from tower_sessions.session").await, 0);
+    assert_eq!(client.session_id(), None);
+
+    let wrong = client.login("parent@example.com", "not the password").await;
+    assert_eq!(wrong.status(), 422, "the form's token works without a session");
+    assert_eq!(count(&app.pool, "select count(*) from tower_sessions.session").await, 0);
+    let token = csrf_token_in(&wrong.text().await.unwrap()).expect("the form again, with its token");
+    let right = client
+        .post_raw(
+            "/login",
+            &[("csrf_token", &token), ("email", "parent@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(right.status(), 303);
+    assert_eq!(count(&app.pool, "select count(*) from tower_sessions.session").await, 1, "sign-in makes one");
+
+    let stranger = app.client();
+    let forged = stranger
+        .post_raw(
+            "/login",
+            &[("csrf_token", &token), ("email", "parent@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(forged.status(), 403, "another browser's token, without its cookie, is refused");
+}
