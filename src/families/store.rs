@@ -19,16 +19,12 @@ pub async fn insert_parent(
     parent: &ParentDetails,
     password_hash: &str,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "insert into users (email, name, phone, role, password_hash)
-         values ($1, $2, $3, 'parent', $4) returning id",
-    )
-    .bind(parent.email.as_str())
-    .bind(parent.name.as_str())
-    .bind(parent.phone.as_str())
-    .bind(password_hash)
-    .fetch_one(conn)
-    .await
+    let parent = NewParent {
+        email: parent.email.as_str(),
+        name: parent.name.as_str(),
+        phone: Some(parent.phone.as_str()),
+    };
+    insert_confirmed_parent(conn, &parent, password_hash).await
 }
 
 /// A sign-up waiting for its emailed link; the password is already hashed.
@@ -55,6 +51,8 @@ pub struct NewParent<'a> {
     pub phone: Option<&'a str>,
 }
 
+/// Inserts an active parent from a confirmed sign-up; fails with `users_email_key` when
+/// the email is taken.
 pub async fn insert_confirmed_parent(
     conn: &mut PgConnection,
     parent: &NewParent<'_>,
