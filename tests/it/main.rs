@@ -29,6 +29,7 @@ mod payments;
 mod refunds;
 mod reset;
 mod security;
+mod seed_large;
 mod series_cancel;
 mod shift_emails;
 mod signup;
