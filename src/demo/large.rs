@@ -17,7 +17,7 @@ use sqlx::{PgConnection, PgPool};
 use time::{Date, Duration, OffsetDateTime};
 use time_tz::{OffsetDateTimeExt, TimeZone, Tz};
 
-//// A generated person's name from their row number `k`: 24 first names by 24 surnames.
+/// A generated person's name from their row number `k`: 24 first names by 24 surnames.
 macro_rules! names {
     () => {
         "(array['Olivia', 'Noah', 'Amelia', 'Muhammad', 'Isla', 'George', 'Ava', 'Oliver', 'Mia', 'Arthur',
