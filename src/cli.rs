@@ -109,19 +109,42 @@ pub async fn migrate(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn seed_demo(config: Config) -> anyhow::Result<()> {
+/// How much demo data `seed-demo` loads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DemoSize {
+    /// The small demo: a handful of families, trainers and sessions.
+    Small,
+    /// The small demo, then a large provider's two years (`demo::large::Sizes::LARGE`).
+    Large,
+}
+
+pub async fn seed_demo(config: Config, size: DemoSize, divide_by: i64) -> anyhow::Result<()> {
     let tz = config.timezone;
-    let loaded = with_database(&config, |pool| async move {
+    with_database(&config, |pool| async move {
         db::migrate(&pool).await?;
+        // Hashed once: argon2 is slow on purpose, and every generated account shares it.
         let hash = Passwords::new().await?.hash(demo::DEMO_PASSWORD).await?;
-        demo::seed_if_empty(&pool, tz, &hash).await
+        let loaded = demo::seed_if_empty(&pool, tz, &hash).await?;
+        println!(
+            "{}",
+            if loaded {
+                "Demo data loaded."
+            } else {
+                "The database already has users; demo data not loaded."
+            }
+        );
+        if size == DemoSize::Large {
+            let sizes = demo::large::Sizes::LARGE.divided_by(divide_by);
+            let started = std::time::Instant::now();
+            let counts = demo::large::load(&pool, tz, &hash, sizes).await?;
+            println!(
+                "Large demo loaded in {:.1} s. The database now holds:\n{counts}",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Ok(())
     })
-    .await?;
-    println!(
-        "{}",
-        if loaded { "Demo data loaded." } else { "The database already has users; demo data not loaded." }
-    );
-    Ok(())
+    .await
 }
 
 pub async fn create_admin(config: Config, email: &str, name: &str) -> anyhow::Result<()> {

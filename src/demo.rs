@@ -9,6 +9,8 @@
 //! 10:00 on both sides of a daylight-saving change. A session dated before today counts
 //! as delivered (completed, its shifts checked out); today's sessions are still to run.
 
+pub mod large;
+
 use anyhow::Context;
 use serde_json::{Value, json};
 use sqlx::{PgConnection, PgPool};

@@ -16,8 +16,14 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
-    /// Load the demo data into an empty database.
-    SeedDemo,
+    /// Load the demo data into an empty database; `--size large` adds a big provider's history.
+    SeedDemo {
+        #[arg(long, value_enum, default_value_t = cli::DemoSize::Small)]
+        size: cli::DemoSize,
+        /// With `--size large`: divide every size by N, for a quicker trial.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i64).range(1..))]
+        divide_by: i64,
+    },
     /// Create an admin (owner); the password comes from PORTICO_ADMIN_PASSWORD or the terminal.
     CreateAdmin {
         #[arg(long)]
@@ -35,7 +41,7 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command.unwrap_or(Command::Serve) {
         Command::Serve => cli::serve(config).await,
         Command::Migrate => cli::migrate(config).await,
-        Command::SeedDemo => cli::seed_demo(config).await,
+        Command::SeedDemo { size, divide_by } => cli::seed_demo(config, size, divide_by).await,
         Command::CreateAdmin { email, name } => cli::create_admin(config, &email, &name).await,
     }
 }

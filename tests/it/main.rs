@@ -32,6 +32,7 @@ mod permissions;
 mod refunds;
 mod reset;
 mod security;
+mod seed_large;
 mod series_cancel;
 mod shift_emails;
 mod signup;

@@ -1,0 +1,844 @@
+//! The large demo: a big provider's two years of history loaded on top of the small demo
+//! by bulk SQL (one `insert … select … from generate_series` per step, never a statement
+//! per row), for benchmarks and for seeing how the pages cope at scale.
+//!
+//! Everything is computed from row numbers, so a load is repeatable and every invariant
+//! holds by construction: each session's places stay under its capacity, a child holds
+//! one place per session, a trainer's shifts never overlap (at most one session a day
+//! per trainer, or hours apart) and none falls in approved time off. The database checks
+//! all of it as the rows go in: no constraint or trigger is switched off. Ids are
+//! reserved from each table's sequence up front, so related rows can be joined by
+//! arithmetic instead of by reading the ids back.
+
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use sqlx::{PgConnection, PgPool};
+use time::{Date, Duration, OffsetDateTime};
+use time_tz::{OffsetDateTimeExt, TimeZone, Tz};
+
+/// A generated person's name from their row number `k`: 24 first names by 24 surnames.
+macro_rules! names {
+    () => {
+        "(array['Olivia', 'Noah', 'Amelia', 'Muhammad', 'Isla', 'George', 'Ava', 'Oliver', 'Mia', 'Arthur',
+                'Ivy', 'Leo', 'Freya', 'Harry', 'Lily', 'Oscar', 'Sofia', 'Jack', 'Grace', 'Theo', 'Aisha',
+                'Finley', 'Priya', 'Kwame'])[1 + k % 24]
+         || ' ' ||
+         (array['Smith', 'Jones', 'Patel', 'Williams', 'Brown', 'Taylor', 'Khan', 'Davies', 'Evans', 'Wilson',
+                'Thomas', 'Johnson', 'Roberts', 'Walker', 'Wright', 'Robinson', 'Okafor', 'Thompson', 'White',
+                'Hughes', 'Edwards', 'Green', 'Ali', 'Nowak'])[1 + (k / 24) % 24] as name"
+    };
+}
+
+/// Children's first names, indexed from 1.
+macro_rules! first_names {
+    () => {
+        "array['Alfie', 'Poppy', 'Jacob', 'Evie', 'Max', 'Ella', 'Charlie', 'Rosie', 'Henry', 'Florence', 'Teddy',
+               'Willow', 'Archie', 'Daisy', 'Ethan', 'Sienna', 'Lucas', 'Hana', 'Yusuf', 'Maryam', 'Tomasz',
+               'Zofia', 'Kofi', 'Esme']"
+    };
+}
+
+/// The large demo's activities, for `name in …`.
+macro_rules! large_activities {
+    () => {
+        "('Swim School', 'Gymnastics', 'Holiday Club', 'Coding Club', 'Street Dance', 'Drama')"
+    };
+}
+
+// How much to load on top of the small demo.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sizes {
+    pub families: i64,
+    pub children: i64,
+    pub sessions: i64,
+    /// Booking places; each is a booking of one child onto one session.
+    pub places: i64,
+    pub payments: i64,
+    pub audit_rows: i64,
+    pub trainers: i64,
+}
+
+impl Sizes {
+    /// A large provider after two years (issue 20).
+    pub const LARGE: Sizes = Sizes {
+        families: 10_000,
+        children: 15_000,
+        sessions: 20_000,
+        places: 1_000_000,
+        payments: 300_000,
+        audit_rows: 500_000,
+        trainers: 200,
+    };
+
+    /// Every size divided by `n` (at least one of each): the same shape, smaller, for
+    /// tests and quick trials.
+    pub fn divided_by(self, n: i64) -> Sizes {
+        let part = |size: i64| (size / n.max(1)).max(1);
+        Sizes {
+            families: part(self.families),
+            children: part(self.children),
+            sessions: part(self.sessions),
+            places: part(self.places),
+            payments: part(self.payments),
+            audit_rows: part(self.audit_rows),
+            trainers: part(self.trainers),
+        }
+    }
+
+    /// The most places any one session gets (places are dealt round the sessions).
+    fn places_per_session(&self) -> i64 {
+        (self.places + self.sessions - 1) / self.sessions
+    }
+}
+
+/// Generated families sign in as `family<N>@…` and trainers as `trainer<N>@…`, with the
+/// demo password.
+pub const FAMILY_DOMAIN: &str = "families.portico.test";
+pub const TRAINER_DOMAIN: &str = "staff.portico.test";
+
+/// The history runs from two years ago to six weeks ahead.
+const DAYS_BACK: i64 = 730;
+const DAYS_AHEAD: i64 = 42;
+/// Room left in every session beyond the generated places: the demo family's bookings
+/// and whatever a visitor books.
+const HEADROOM: i64 = 10;
+/// About this many shifts go to the demo trainer and bookings to the demo family.
+const DEMO_TRAINER_SHIFTS: i64 = 400;
+const DEMO_PARENT_BOOKINGS: i64 = 150;
+
+/// What a load added, counted from the database afterwards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loaded {
+    pub families: i64,
+    pub children: i64,
+    pub trainers: i64,
+    pub sessions: i64,
+    pub shifts: i64,
+    pub time_entries: i64,
+    pub timesheets: i64,
+    pub bookings: i64,
+    pub places: i64,
+    pub payments: i64,
+    pub refunds: i64,
+    pub audit_rows: i64,
+}
+
+impl std::fmt::Display for Loaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let rows = [
+            ("new families", self.families),
+            ("their children", self.children),
+            ("new trainers", self.trainers),
+            ("sessions", self.sessions),
+            ("shifts", self.shifts),
+            ("time entries", self.time_entries),
+            ("timesheets", self.timesheets),
+            ("bookings", self.bookings),
+            ("booking places", self.places),
+            ("payments", self.payments),
+            ("refunds", self.refunds),
+            ("audit rows", self.audit_rows),
+        ];
+        for (name, count) in rows {
+            writeln!(f, "  {name:<16} {count:>9}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The demo's own people the large history is woven around.
+struct DemoPeople {
+    parent: i64,
+    trainer: i64,
+    coordinator: i64,
+    finance: i64,
+}
+
+/// First ids of each block of rows reserved for this load.
+struct Blocks {
+    families: i64,
+    trainers: i64,
+    children: i64,
+    sessions: i64,
+    shifts: i64,
+    bookings: i64,
+    demo_bookings: i64,
+}
+
+/// The calendar's shape: which day and slot a session number falls on.
+struct Calendar {
+    first_day: Date,
+    today: Date,
+    days: i64,
+    /// The demo trainer takes the first session of every `every`-th day.
+    every: i64,
+}
+
+/// Loads the large history onto a database holding the small demo. Refuses if the demo
+/// is missing or the large history is already there. One transaction: all or nothing.
+pub async fn load(
+    pool: &PgPool,
+    tz: &'static Tz,
+    password_hash: &str,
+    sizes: Sizes,
+) -> anyhow::Result<Loaded> {
+    if sizes.places_per_session() > sizes.children {
+        bail!(
+            "{} places over {} sessions need more than {} children",
+            sizes.places,
+            sizes.sessions,
+            sizes.children
+        );
+    }
+    let started = Instant::now();
+    let now = OffsetDateTime::now_utc();
+    let today = now.to_timezone(tz).date();
+    let days = DAYS_BACK + DAYS_AHEAD;
+    let days_with_sessions = sizes.sessions.min(days);
+    let calendar = Calendar {
+        first_day: today - Duration::days(DAYS_BACK),
+        today,
+        days,
+        every: (days_with_sessions / DEMO_TRAINER_SHIFTS).max(2),
+    };
+    let mut tx = pool.begin().await.context("Failed to start the large demo transaction")?;
+    let conn = &mut *tx;
+    sqlx::query("set local work_mem = '64MB'").execute(&mut *conn).await?;
+    let people = demo_people(conn).await?;
+    let family_zero = format!("family0@{FAMILY_DOMAIN}");
+    let loaded: bool = sqlx::query_scalar("select exists(select 1 from users where email = $1)")
+        .bind(&family_zero)
+        .fetch_one(&mut *conn)
+        .await?;
+    if loaded {
+        bail!("The large demo is already loaded");
+    }
+    let blocks = Blocks {
+        families: reserve(conn, "users", sizes.families).await?,
+        trainers: reserve(conn, "users", sizes.trainers).await?,
+        children: reserve(conn, "children", sizes.children).await?,
+        sessions: reserve(conn, "sessions", sizes.sessions).await?,
+        shifts: reserve(conn, "shifts", sizes.sessions).await?,
+        bookings: reserve(conn, "bookings", sizes.places).await?,
+        demo_bookings: reserve(conn, "bookings", DEMO_PARENT_BOOKINGS.min(sizes.sessions)).await?,
+    };
+    let load = Load { conn, tz, now, sizes, people, blocks, calendar, hash: password_hash };
+    load.run().await?;
+    tx.commit().await.context("Failed to commit the large demo")?;
+    timed("analyze", async {
+        sqlx::query("analyze").execute(pool).await.context("Failed to analyze the tables")
+    })
+    .await?;
+    let loaded = count(pool).await?;
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), "loaded the large demo");
+    Ok(loaded)
+}
+
+/// Runs one step, logging how long it took.
+async fn timed<T>(step: &str, work: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    let started = Instant::now();
+    let result = work.await?;
+    tracing::info!(step, seconds = started.elapsed().as_secs_f64(), "large demo step done");
+    Ok(result)
+}
+
+async fn demo_people(conn: &mut PgConnection) -> anyhow::Result<DemoPeople> {
+    Ok(DemoPeople {
+        parent: user_id(conn, "parent@portico.test").await?,
+        trainer: user_id(conn, "trainer@portico.test").await?,
+        coordinator: user_id(conn, "coordinator@portico.test").await?,
+        finance: user_id(conn, "finance@portico.test").await?,
+    })
+}
+
+async fn user_id(conn: &mut PgConnection, email: &str) -> anyhow::Result<i64> {
+    sqlx::query_scalar::<_, i64>("select id from users where email = $1")
+        .bind(email)
+        .fetch_optional(&mut *conn)
+        .await?
+        .with_context(|| format!("{email} is missing: the large demo goes on top of the small demo"))
+}
+
+/// Takes `n` consecutive ids from `table`'s identity sequence and returns the first, so
+/// rows can be inserted with known ids (`overriding system value`) while anyone else
+/// inserting meanwhile gets ids after the block.
+async fn reserve(conn: &mut PgConnection, table: &str, n: i64) -> anyhow::Result<i64> {
+    sqlx::query_scalar::<_, i64>(
+        "with seq as (select pg_get_serial_sequence($1, 'id') as name),
+              first as (select nextval(seq.name) as id, seq.name from seq)
+         select id from first, lateral setval(first.name, first.id + $2 - 1)",
+    )
+    .bind(table)
+    .bind(n.max(1))
+    .fetch_one(&mut *conn)
+    .await
+    .with_context(|| format!("Failed to reserve ids in {table}"))
+}
+
+/// Counts what the large load added (the generated people and everything dated in the
+/// history), plus the demo family's and demo trainer's share.
+pub async fn count(pool: &PgPool) -> anyhow::Result<Loaded> {
+    let row: (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) = sqlx::query_as(
+        "select (select count(*) from users where email like '%@' || $1),
+                (select count(*) from children c join users u on u.id = c.parent_id where u.email like '%@' || $1),
+                (select count(*) from users where email like '%@' || $2),
+                (select count(*) from sessions),
+                (select count(*) from shifts),
+                (select count(*) from time_entries),
+                (select count(*) from timesheets),
+                (select count(*) from bookings),
+                (select count(*) from booking_participants),
+                (select count(*) from payments),
+                (select count(*) from refunds),
+                (select count(*) from audit_log)",
+    )
+    .bind(FAMILY_DOMAIN)
+    .bind(TRAINER_DOMAIN)
+    .fetch_one(pool)
+    .await
+    .context("Failed to count the large demo")?;
+    Ok(Loaded {
+        families: row.0,
+        children: row.1,
+        trainers: row.2,
+        sessions: row.3,
+        shifts: row.4,
+        time_entries: row.5,
+        timesheets: row.6,
+        bookings: row.7,
+        places: row.8,
+        payments: row.9,
+        refunds: row.10,
+        audit_rows: row.11,
+    })
+}
+
+struct Load<'c> {
+    conn: &'c mut PgConnection,
+    tz: &'static Tz,
+    now: OffsetDateTime,
+    sizes: Sizes,
+    people: DemoPeople,
+    blocks: Blocks,
+    calendar: Calendar,
+    hash: &'c str,
+}
+
+impl Load<'_> {
+    async fn run(mut self) -> anyhow::Result<()> {
+        timed("catalogue", self.catalogue()).await?;
+        timed("trainers", self.trainers()).await?;
+        timed("families", self.families()).await?;
+        timed("children", self.children()).await?;
+        timed("sessions", self.sessions()).await?;
+        timed("shifts", self.shifts()).await?;
+        timed("time entries", self.time_entries()).await?;
+        timed("timesheets", self.timesheets()).await?;
+        timed("places", self.places()).await?;
+        timed("bookings", self.bookings()).await?;
+        timed("booking places", self.booking_places()).await?;
+        timed("payments", self.payments()).await?;
+        timed("refunds", self.refunds()).await?;
+        timed("demo family", self.demo_family()).await?;
+        timed("audit rows", self.audit_rows()).await?;
+        Ok(())
+    }
+
+    /// Bigger classes than the small demo's, at three more venues: the provider runs
+    /// several sessions at once.
+    async fn catalogue(&mut self) -> anyhow::Result<()> {
+        sqlx::query(
+            "insert into activities (name, description, min_age_years, max_age_years, default_duration_minutes,
+                                     default_capacity, price_pence, booking_cutoff_hours, cancellation_cutoff_hours,
+                                     children_per_trainer)
+             select name, description, 4, 12, minutes, $1, price, 12, 24, null
+             from (values ('Swim School', 'Small-group lessons from first splashes to stroke technique.', 45, 900),
+                          ('Gymnastics', 'Floor, beam and vault for every level.', 60, 750),
+                          ('Holiday Club', 'A morning of games, crafts and sport.', 60, 1200),
+                          ('Coding Club', 'Scratch, then Python: games the children take home.', 60, 1000),
+                          ('Street Dance', 'Choreography and freestyle to this week''s music.', 45, 650),
+                          ('Drama', 'Games, improvisation and a show at the end of term.', 60, 700))
+                  as a (name, description, minutes, price)",
+        )
+        .bind(self.capacity())
+        .execute(&mut *self.conn)
+        .await
+        .context("Failed to add the large activities")?;
+        sqlx::query(
+            "insert into venues (name, kind, address, postcode, capacity, notes)
+             values ('Northgate Leisure Centre', 'site', '1 Northgate, Kingston upon Thames', 'KT1 3AA', 200, ''),
+                    ('Surbiton Community Hall', 'site', '12 Ewell Road, Surbiton', 'KT6 6AH', 120, ''),
+                    ('Tolworth Sports Centre', 'site', 'Fullers Way, Tolworth', 'KT9 1DJ', 150, '')",
+        )
+        .execute(&mut *self.conn)
+        .await
+        .context("Failed to add the large venues")?;
+        Ok(())
+    }
+
+    fn capacity(&self) -> i32 {
+        i32::try_from(self.sizes.places_per_session() + HEADROOM).unwrap_or(i32::MAX)
+    }
+
+    /// Trainers, each qualified for every large activity, as is the demo trainer.
+    async fn trainers(&mut self) -> anyhow::Result<()> {
+        sqlx::query(concat!(
+            "insert into users (id, email, name, phone, role, password_hash, created_at)
+             overriding system value
+             select $1 + k, 'trainer' || k || '@' || $3, name, '07700 8' || lpad(k::text, 5, '0'), 'trainer', $4,
+                    $5 - make_interval(days => 760 + (k % 300)::int)
+             from generate_series(0, $2 - 1) k, lateral (select ",
+            names!(),
+            ") n"
+        ))
+        .bind(self.blocks.trainers)
+        .bind(self.sizes.trainers)
+        .bind(TRAINER_DOMAIN)
+        .bind(self.hash)
+        .bind(self.now)
+        .execute(&mut *self.conn)
+        .await
+        .context("Failed to add the large trainers")?;
+        sqlx::query(
+            "insert into trainer_profiles (user_id, bio, hourly_rate_pence)
+             select $1 + k, 'Coach at the large demo provider.', 1500 + (k % 12) * 100
+             from generate_series(0, $2 - 1) k",
+        )
+        .bind(self.blocks.trainers)
+        .bind(self.sizes.trainers)
+        .execute(&mut *self.conn)
+        .await
+        .context("Failed to add the large trainer profiles")?;
+        sqlx::query(concat!(
+            "insert into activity_trainers (activity_id, trainer_id)
+             select a.id, t.id from activities a,
+                    (select $1 + k as id from generate_series(0, $2 - 1) k union all select $3) t
+             where a.name in ",
+            large_activities!()
+        ))
+        .bind(self.blocks.trainers)
+        .bind(self.sizes.trainers)
+        .bind(self.people.trainer)
+        .execute(&mut *self.conn)
+        .await
+        .context("Failed to qualify the large trainers")?;
+        Ok(())
+    }
+
+    /// Parents who signed up over the two years and accepted the terms.
+    async fn families(&mut self) -> anyhow::Result<()> {
+        sqlx::query(concat!(
+            "insert into users (id, email, name, phone, role, password_hash, terms_accepted_at, created_at)
+             overriding system value
+             select $1 + k, 'family' || k || '@' || $3, name, '07700 7' || lpad(k::text, 5, '0'), 'parent', $4,
+                    at, at
+             from generate_series(0, $2 - 1) k,
+                  lateral (select ",
+            names!(),
+            ") n,
+                  lateral (select $5 - make_interval(days => 740 - (k * 700 / $2)::int) as at) t"
+        ))
+        .bind(self.blocks.families)
+        .bind(self.sizes.families)
+        .bind(FAMILY_DOMAIN)
+        .bind(self.hash)
+        .bind(self.now)
+        .execute(&mut *self.conn)
+        .await
+        .context("Failed to add the large families")?;
+        Ok(())
+    }
+
+    /// Children dealt round the families (so some have two or more), aged 4 to 12.
+    async fn children(&mut self) -> anyhow::Result<()> {
+        sqlx::query(concat!(
+            "insert into children (id, parent_id, first_name, last_name, date_of_birth, photo_consent, created_at)
+             overriding system value
+             select $1 + c, u.id, (",
+            first_names!(),
+            ")[1 + (c * 7) % 24], split_part(u.name, ' ', 2),
+                    $5::date - ((4 + c % 9) * 365 + (c * 37) % 365)::int, c % 5 <> 0, u.created_at
+             from generate_series(0, $2 - 1) c join users u on u.id = $3 + c % $4"
+        ))
+        .bind(self.blocks.children)
+        .bind(self.sizes.children)
+        .bind(self.blocks.families)
+        .bind(self.sizes.families)
+        .bind(self.calendar.today)
+        .execute(&mut *self.conn)
+        .await
+        .context("Failed to add the large children")?;
+        Ok(())
+    }
+
+    /// Sessions spread evenly over the days; a day's sessions (its slots) run three at a
+    /// time at the three venues, on the hour from 07:00, none longer than an hour.
+    async fn sessions(&mut self) -> anyhow::Result<()> {
+        sqlx::query(&format!(
+            "insert into sessions (id, activity_id, venue_id, starts_at, ends_at, capacity, price_pence, status,
+                                   created_at)
+             overriding system value
+             select $1 + i, a.id, v.id, starts, starts + make_interval(mins => a.default_duration_minutes), $5,
+                    a.price_pence, case when day < $6 then 'completed' else 'scheduled' end,
+                    starts - interval '60 days'
+             from generate_series(0, $2 - 1) i,
+                  lateral (select {day} as day, {slot} as slot) d,
+                  lateral (select (day + make_time(7 + (slot / 3)::int % 14, 0, 0)) at time zone $7 as starts) t,
+                  lateral (select id, default_duration_minutes, price_pence from activities
+                           where name in {acts} order by id offset i % 6 limit 1) a,
+                  lateral (select id from venues where name in {venues} order by id offset slot % 3 limit 1) v",
+            day = DAY,
+            slot = SLOT,
+            acts = large_activities!(),
+            venues = "('Northgate Leisure Centre', 'Surbiton Community Hall', 'Tolworth Sports Centre')",
+        ))
+        .bind(self.blocks.sessions)
+        .bind(self.sizes.sessions)
+        .bind(self.calendar.first_day)
+        .bind(self.calendar.days)
+        .bind(self.capacity())
+        .bind(self.calendar.today)
+        .bind(self.tz.name())
+        .execute(&mut *self.conn)
+        .await
+        .context("Failed to add the large sessions")?;
+        Ok(())
+    }
+
+    /// A lead for every session: the demo trainer on the first slot of every `every`-th
+    /// day (unless it clashes with the small demo's shifts or time off), otherwise
+    /// trainer `(day + slot) % trainers`, so one day's sessions have different
+    /// trainers; a slot beyond the number of trainers stays open. Past shifts were
+    /// worked (checked in and out), later ones accepted.
+    async fn shifts(&mut self) -> anyhow::Result<()> {
+        sqlx::query(&format!(
+            "insert into shifts (id, session_id, trainer_id, role, status, during, checked_in_at, checked_out_at,
+                                 created_at)
+             overriding system value
+             select $1 + i, s.id, who.trainer, 'lead',
+                    case when who.trainer is null then 'open'
+                         when s.status = 'completed' then 'checked_out' else 'accepted' end,
+                    tstzrange(s.starts_at, s.ends_at),
+                    case when who.trainer is not null and s.status = 'completed' then s.starts_at - interval '10 minutes' end,
+                    case when who.trainer is not null and s.status = 'completed' then s.ends_at + interval '5 minutes' end,
+                    s.created_at
+             from generate_series(0, $2 - 1) i
+             join sessions s on s.id = $5 + i,
+             lateral (select {day} as day, {slot} as slot) d,
+             lateral (select case
+                 when d.slot = 0 and (d.day - $3) % $7 = 0
+                      and not exists (select 1 from shifts x where x.trainer_id = $6
+                                        and x.status in ('accepted', 'checked_in', 'checked_out')
+                                        and x.during && tstzrange(s.starts_at, s.ends_at))
+                      and not exists (select 1 from time_off_requests t where t.trainer_id = $6
+                                        and t.status = 'approved' and t.during && tstzrange(s.starts_at, s.ends_at))
+                   then $6
+                 when d.slot < $8 then $9 + ((d.day - $3) + d.slot) % $8
+                 end as trainer) who",
+            day = DAY,
+            slot = SLOT,
+        ))
+        .bind(self.blocks.shifts)
+        .bind(self.sizes.sessions)
+        .bind(self.calendar.first_day)
+        .bind(self.calendar.days)
+        .bind(self.blocks.sessions)
+        .bind(self.people.trainer)
+        .bind(self.calendar.every)
+        .bind(self.sizes.trainers)
+        .bind(self.blocks.trainers)
+        .execute(&mut *self.conn)
+        .await
+        .context("Failed to add the large shifts")?;
+        Ok(())
+    }
+
+    /// The time each worked shift made, in the week (local Monday) it started. Weeks
+    /// the small demo already has a timesheet for are left as the demo made them.
+    async fn time_entries(&mut self) -> anyhow::Result<()> {
+        sqlx::query(
+            "insert into time_entries (trainer_id, shift_id, started_at, ended_at, source, week_start, created_at)
+             select sh.trainer_id, sh.id, sh.checked_in_at, sh.checked_out_at, 'shift', w.week, sh.checked_out_at
+             from shifts sh,
+                  lateral (select date_trunc('week', sh.checked_in_at at time zone $3)::date as week) w
+             where sh.id between $1 and $1 + $2 - 1 and sh.status = 'checked_out'
+               and not exists (select 1 from timesheets t where t.trainer_id = sh.trainer_id and t.week_start = w.week)",
+        )
+        .bind(self.blocks.shifts)
+        .bind(self.sizes.sessions)
+        .bind(self.tz.name())
+        .execute(&mut *self.conn)
+        .await
+        .context("Failed to add the large time entries")?;
+        Ok(())
+    }
+
+    /// A timesheet for every past week worked: last week's submitted and waiting for
+    /// finance, older ones approved at the trainer's rate.
+    async fn timesheets(&mut self) -> anyhow::Result<()> {
+        let this_week = self.calendar.today
+            - Duration::days(i64::from(self.calendar.today.weekday().number_days_from_monday()));
+        sqlx::query(
+            "insert into timesheets (trainer_id, week_start, status, submitted_at, decided_by, decided_at,
+                                     hourly_rate_pence, created_at)
+             select w.trainer_id, w.week_start, case when w.week_start = $1 - 7 then 'submitted' else 'approved' end,
+                    submitted, case when w.week_start < $1 - 7 then $2::bigint end,
+                    case when w.week_start < $1 - 7 then submitted + interval '1 day' end,
+                    case when w.week_start < $1 - 7 then p.hourly_rate_pence end, submitted
+             from (select distinct trainer_id, week_start from time_entries
+                   where shift_id between $3 and $3 + $4 - 1) w
+             join trainer_profiles p on p.user_id = w.trainer_id,
+             lateral (select least($6, ((w.week_start + 7) + time '09:00') at time zone $5) as submitted) s
+             where w.week_start < $1
+             on conflict on constraint timesheets_one_per_week do nothing",
+        )
+        .bind(this_week)
+        .bind(self.people.finance)
+        .bind(self.blocks.shifts)
+        .bind(self.sizes.sessions)
+        .bind(self.tz.name())
+        .bind(self.now)
+        .execute(&mut *self.conn)
+        .await
+        .context("Failed to add the large timesheets")?;
+        Ok(())
+    }
+
+    /// The places to book, worked out once into a temporary table: place `k` is on
+    /// session `k % sessions`, its `k / sessions`-th place, for child
+    /// `(session * 7919 + k / sessions) % children` (different for each place in a
+    /// session), with a status by the session's date: delivered, or approved with
+    /// some waiting for approval, and a few cancelled or rejected either way. The status
+    /// mixes the place's number within its session in (`r`), so that every session gets
+    /// its share of each status rather than whole sessions of one.
+    async fn places(&mut self) -> anyhow::Result<()> {
+        sqlx::query(
+            "create temporary table large_places on commit drop as
+             select k, $1 + k as booking_id, s.id as session_id, c.id as child_id, c.parent_id,
+                    s.price_pence, s.starts_at, st.status,
+                    st.status in ('pending', 'changes_requested', 'approved', 'completed') as holds_place,
+                    least(s.starts_at - make_interval(days => 1 + (k % 28)::int),
+                          $7 - make_interval(mins => 5 + (k % 600)::int)) as booked_at
+             from generate_series(0, $2 - 1) k
+             join sessions s on s.id = $3 + k % $4
+             join children c on c.id = $5 + ((k % $4) * 7919 + k / $4) % $6,
+             lateral (select (k / $4) * 7 + k % $4 as r) mix,
+             lateral (select case
+                 when r % 20 = 0 then 'cancelled'
+                 when r % 53 = 7 then 'rejected'
+                 when s.status = 'completed' then 'completed'
+                 when r % 10 = 1 then 'pending'
+                 when r % 37 = 5 then 'changes_requested'
+                 else 'approved' end as status) st",
+        )
+        .bind(self.blocks.bookings)
+        .bind(self.sizes.places)
+        .bind(self.blocks.sessions)
+        .bind(self.sizes.sessions)
+        .bind(self.blocks.children)
+        .bind(self.sizes.children)
+        .bind(self.now)
+        .execute(&mut *self.conn)
+        .await
+        .context("Failed to work out the large places")?;
+        Ok(())
+    }
+
+    /// One booking per place, by the family.
+    async fn bookings(&mut self) -> anyhow::Result<()> {
+        sqlx::query(
+            "insert into bookings (id, parent_id, status, total_pence, created_by, created_at, updated_at)
+             overriding system value
+             select booking_id, parent_id, status, price_pence, parent_id, booked_at,
+                    case when status in ('completed') then least($1, starts_at + interval '1 day')
+                         when status = 'pending' then booked_at
+                         else least($1, booked_at + interval '1 day') end
+             from large_places order by k",
+        )
+        .bind(self.now)
+        .execute(&mut *self.conn)
+        .await
+        .context("Failed to add the large bookings")?;
+        Ok(())
+    }
+
+    /// The places themselves. The places-taken counter on each session is kept by the
+    /// participants trigger as they go in, and the capacity check holds throughout.
+    async fn booking_places(&mut self) -> anyhow::Result<()> {
+        sqlx::query(
+            "insert into booking_participants (booking_id, session_id, child_id, price_pence, holds_place, created_at)
+             select booking_id, session_id, child_id, price_pence, holds_place, booked_at
+             from large_places order by session_id, k",
+        )
+        .execute(&mut *self.conn)
+        .await
+        .context("Failed to add the large booking places")?;
+        Ok(())
+    }
+
+    /// Most confirmed bookings paid: by card (through Stripe), cash or bank transfer
+    /// recorded by finance, a day after booking.
+    async fn payments(&mut self) -> anyhow::Result<()> {
+        sqlx::query(
+            "insert into payments (booking_id, amount_pence, method, status, reference, stripe_payment_intent_id,
+                                   recorded_by, paid_at, created_at, updated_at)
+             select booking_id, price_pence, m.method, 'succeeded',
+                    case when m.method = 'card' then '' else 'REF-' || k end,
+                    case when m.method = 'card' then 'pi_large_' || k end,
+                    case when m.method <> 'card' then $2::bigint end, paid, paid, paid
+             from large_places,
+                  lateral (select (array['card', 'cash', 'bank_transfer'])[1 + k % 3] as method) m,
+                  lateral (select least($3, booked_at + interval '1 day') as paid) p
+             where status in ('approved', 'completed') and price_pence > 0
+             order by k limit $1",
+        )
+        .bind(self.sizes.payments)
+        .bind(self.people.finance)
+        .bind(self.now)
+        .execute(&mut *self.conn)
+        .await
+        .context("Failed to add the large payments")?;
+        Ok(())
+    }
+
+    /// One offline payment in a hundred partly refunded (each refund goes through the
+    /// trigger that keeps it within the payment).
+    async fn refunds(&mut self) -> anyhow::Result<()> {
+        sqlx::query(
+            "insert into refunds (payment_id, amount_pence, reason, recorded_by, created_at)
+             select id, amount_pence / 2, 'Missed a session (illness)', $3, paid_at + interval '2 days'
+             from payments
+             where booking_id between $1 and $1 + $2 - 1 and method <> 'card' and id % 100 = 0
+               and amount_pence >= 2",
+        )
+        .bind(self.blocks.bookings)
+        .bind(self.sizes.places)
+        .bind(self.people.finance)
+        .execute(&mut *self.conn)
+        .await
+        .context("Failed to add the large refunds")?;
+        Ok(())
+    }
+
+    /// The demo family's share: a third child, and ~150 bookings spread over the two
+    /// years across the three children, mostly paid, with their history.
+    async fn demo_family(&mut self) -> anyhow::Result<()> {
+        sqlx::query(
+            "insert into children (parent_id, first_name, last_name, date_of_birth, photo_consent)
+             values ($1, 'Ava', 'Morgan', $2::date - 10 * 365, true)",
+        )
+        .bind(self.people.parent)
+        .bind(self.calendar.today)
+        .execute(&mut *self.conn)
+        .await
+        .context("Failed to add the demo family's third child")?;
+        let n = DEMO_PARENT_BOOKINGS.min(self.sizes.sessions);
+        sqlx::query(
+            "create temporary table large_demo_places on commit drop as
+             select m, $1 + m as booking_id, s.id as session_id, kids.ids[1 + m % 3] as child_id,
+                    s.price_pence, s.starts_at, st.status,
+                    st.status in ('pending', 'changes_requested', 'approved', 'completed') as holds_place,
+                    least(s.starts_at - interval '10 days', $6 - interval '1 hour') as booked_at
+             from generate_series(0, $2 - 1) m
+             join sessions s on s.id = $3 + (m * $4 / $2 + 1) % $4,
+             (select array_agg(id order by date_of_birth desc) as ids from children
+               where parent_id = $5 and archived_at is null) kids,
+             lateral (select case
+                 when m % 25 = 3 then 'cancelled'
+                 when s.status = 'completed' then 'completed'
+                 when m % 3 = 0 then 'pending'
+                 else 'approved' end as status) st",
+        )
+        .bind(self.blocks.demo_bookings)
+        .bind(n)
+        .bind(self.blocks.sessions)
+        .bind(self.sizes.sessions)
+        .bind(self.people.parent)
+        .bind(self.now)
+        .execute(&mut *self.conn)
+        .await
+        .context("Failed to choose the demo family's sessions")?;
+        let steps = [
+            "insert into bookings (id, parent_id, status, total_pence, created_by, created_at, updated_at)
+             overriding system value
+             select booking_id, $1, status, price_pence, $1, booked_at, booked_at from large_demo_places",
+            "insert into booking_participants (booking_id, session_id, child_id, price_pence, holds_place, created_at)
+             select booking_id, session_id, child_id, price_pence, holds_place, booked_at from large_demo_places",
+            "insert into booking_status_changes (booking_id, from_status, to_status, changed_by, created_at)
+             select booking_id, null, 'pending', $1, booked_at from large_demo_places
+             union all
+             select booking_id, 'pending', case when status = 'completed' then 'approved' else status end,
+                    case when status = 'cancelled' then $1 else $2 end, booked_at + interval '1 minute'
+             from large_demo_places where status <> 'pending'
+             union all
+             select booking_id, 'approved', 'completed', $2, least($4, starts_at + interval '1 day')
+             from large_demo_places where status = 'completed'",
+            "insert into payments (booking_id, amount_pence, method, status, reference, recorded_by, paid_at,
+                                   created_at)
+             select booking_id, price_pence, case when m % 2 = 0 then 'bank_transfer' else 'cash' end, 'succeeded',
+                    'DEMO-' || booking_id, $3, booked_at + interval '1 hour', booked_at + interval '1 hour'
+             from large_demo_places where status in ('approved', 'completed') and m % 7 <> 0",
+        ];
+        for sql in steps {
+            sqlx::query(sql)
+                .bind(self.people.parent)
+                .bind(self.people.coordinator)
+                .bind(self.people.finance)
+                .bind(self.now)
+                .execute(&mut *self.conn)
+                .await
+                .context("Failed to add the demo family's bookings")?;
+        }
+        Ok(())
+    }
+
+    /// What the office, the families and the trainers did over the two years, newest
+    /// first by row number: approvals, payments recorded, shifts checked in, children
+    /// updated, sessions changed.
+    async fn audit_rows(&mut self) -> anyhow::Result<()> {
+        sqlx::query(
+            "insert into audit_log (actor_id, action, entity_type, entity_id, before, after, created_at)
+             select case m % 5 when 0 then $6 when 1 then $7 when 2 then $8 + m % $9
+                               when 3 then $10 + m % $11 else $6 end,
+                    (array['booking.approved', 'payment.recorded', 'shift.checked_in', 'child.updated',
+                           'session.updated'])[1 + m % 5],
+                    (array['booking', 'booking', 'shift', 'child', 'session'])[1 + m % 5],
+                    case m % 5 when 0 then $2 + (m * 13) % $3 when 1 then $2 + (m * 7) % $3
+                               when 2 then $4 + m % $5 when 3 then $12 + m % $13 else $14 + m % $5 end,
+                    case m % 5 when 0 then '{\"status\": \"pending\"}'::jsonb
+                               when 4 then '{\"notes\": \"\"}'::jsonb end,
+                    case m % 5 when 0 then '{\"status\": \"approved\", \"reason\": \"\"}'::jsonb
+                               when 1 then jsonb_build_object('method', 'cash', 'reference', 'REF-' || m)
+                               when 2 then '{\"status\": \"checked_in\"}'::jsonb
+                               when 3 then '{\"medical_notes\": \"updated\"}'::jsonb
+                               else '{\"notes\": \"Hall changed for this week.\"}'::jsonb end,
+                    $15 - make_interval(secs => (m * (730.0 * 86400 / $1))::double precision)
+             from generate_series(0, $1 - 1) m",
+        )
+        .bind(self.sizes.audit_rows)
+        .bind(self.blocks.bookings)
+        .bind(self.sizes.places)
+        .bind(self.blocks.shifts)
+        .bind(self.sizes.sessions)
+        .bind(self.people.coordinator)
+        .bind(self.people.finance)
+        .bind(self.blocks.trainers)
+        .bind(self.sizes.trainers)
+        .bind(self.blocks.families)
+        .bind(self.sizes.families)
+        .bind(self.blocks.children)
+        .bind(self.sizes.children)
+        .bind(self.blocks.sessions)
+        .bind(self.now)
+        .execute(&mut *self.conn)
+        .await
+        .context("Failed to add the large audit rows")?;
+        Ok(())
+    }
+}
+
+/// Session `i` of `$2`: its day (from `$3`, the first, over `$4` days) and its slot within the day:
+/// sessions are spread evenly, day `floor(i * days / sessions)`.
+const DAY: &str = "($3::date + (i * $4 / $2)::int)";
+const SLOT: &str = "(i - ((i * $4 / $2) * $2 + $4 - 1) / $4)";
