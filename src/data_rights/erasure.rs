@@ -278,7 +278,10 @@ async fn anonymise_rows(
     .await?;
     sqlx::query("delete from sign_in_attempts where email = $1").bind(old_email).execute(&mut *conn).await?;
     sqlx::query("delete from signup_requests where email = $1").bind(old_email).execute(&mut *conn).await?;
-    sqlx::query("delete from two_factor_recovery_codes where user_id = $1").bind(user_id).execute(&mut *conn).await?;
+    sqlx::query("delete from two_factor_recovery_codes where user_id = $1")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
     sqlx::query("delete from two_factor where user_id = $1").bind(user_id).execute(&mut *conn).await?;
     sqlx::query("delete from password_reset_tokens where user_id = $1")
         .bind(user_id)

@@ -6,6 +6,7 @@ pub mod flash;
 pub mod fmt;
 pub mod form;
 pub mod headers;
+pub mod page;
 
 use axum::{extract::FromRequestParts, http::request::Parts};
 use time_tz::TimeZone;

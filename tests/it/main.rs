@@ -24,6 +24,7 @@ mod outbox;
 mod package_refunds;
 mod packages_admin;
 mod packages_sold;
+mod paging;
 mod payment_holds;
 mod payments;
 mod refunds;

@@ -1,0 +1,235 @@
+//! Every list is paged: fifty rows a page by keyset (sort key and id), `Next` and
+//! `Previous` that keep the filters, no row lost or repeated while rows arrive, junk
+//! cursors harmless, totals from SQL, and CSV exports with as many rows as the total.
+
+use sqlx::PgPool;
+
+use crate::common::{TestApp, TestClient, fixtures, spawn_app};
+
+/// Adds `n` bookings of one child on one session, `status` each, received a minute
+/// apart going back from `newest_minutes_ago` and two to each minute (so the id breaks
+/// ties). Returns their ids.
+async fn bookings(pool: &PgPool, parent_id: i64, n: i32, status: &str, newest_minutes_ago: i32) -> Vec<i64> {
+    static MADE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let nth = MADE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let act = fixtures::activity(pool, &format!("Swim {status} {nth}"), false, (4, 12), 24).await;
+    let session_id = fixtures::session(pool, &act, 72, 1000, None).await;
+    let child_id = fixtures::child(pool, parent_id, "Maya", 7).await;
+    sqlx::query_scalar(
+        "with made as (
+            insert into bookings (parent_id, status, total_pence, created_at)
+            select $1, $2, 650, now() - make_interval(mins => $4 + g / 2)
+            from generate_series(0, $3 - 1) g
+            returning id)
+         insert into booking_participants (booking_id, session_id, child_id, price_pence, holds_place)
+         select id, $5, $6, 650, false from made returning booking_id",
+    )
+    .bind(parent_id)
+    .bind(status)
+    .bind(n)
+    .bind(newest_minutes_ago)
+    .bind(session_id)
+    .bind(child_id)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+/// The ids a list links to as `{prefix}{id}`, in page order.
+fn ids(page: &str, prefix: &str) -> Vec<i64> {
+    page.split(&format!("href=\"{prefix}"))
+        .skip(1)
+        .filter_map(|rest| {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            (rest[digits.len()..].starts_with('"') && !digits.is_empty()).then(|| digits.parse().unwrap())
+        })
+        .collect()
+}
+
+/// The pager's `Next` or `Previous` link (`rel` next or prev), unescaped.
+fn link(page: &str, rel: &str) -> Option<String> {
+    let nav = &page[page.find("<nav class=\"pager\"")?..];
+    let nav = &nav[..nav.find("</nav>")?];
+    let anchor_end = nav.find(&format!("rel=\"{rel}\""))?;
+    let anchor = &nav[..anchor_end];
+    let href = &anchor[anchor.rfind("href=\"")? + 6..];
+    Some(href[..href.find('"')?].replace("&#38;", "&").replace("&amp;", "&"))
+}
+
+async fn admin(app: &TestApp, role: &str) -> TestClient {
+    app.signed_in(&format!("{role}@example.com"), "admin", Some(role)).await
+}
+
+/// Follows `Next` from `path` to the end, returning each page's ids.
+async fn walk(client: &TestClient, path: &str, prefix: &str) -> Vec<Vec<i64>> {
+    let mut pages = Vec::new();
+    let mut next = Some(path.to_owned());
+    while let Some(path) = next {
+        let page = client.get_text(&path).await;
+        pages.push(ids(&page, prefix));
+        next = link(&page, "next");
+        assert!(pages.len() < 100, "the pages end");
+    }
+    pages
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_bookings_go_fifty_a_page_forwards_and_back() {
+    let app = spawn_app().await;
+    let (parent_id, _) = fixtures::parent(&app, "parent@example.com").await;
+    bookings(&app.pool, parent_id, 120, "approved", 0).await;
+    let office = admin(&app, "coordinator").await;
+    // Newest first: received time descending, then the higher id first.
+    let made: Vec<i64> = sqlx::query_scalar("select id from bookings order by created_at desc, id desc")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+
+    let first = office.get_text("/admin/bookings").await;
+    assert!(first.contains("120 bookings"), "the total is shown: {first}");
+    assert_eq!(ids(&first, "/admin/bookings/"), made[..50]);
+    assert_eq!(link(&first, "prev"), None, "the first page has no Previous");
+    let next = link(&first, "next").expect("the first page has a Next");
+
+    let middle = office.get_text(&next).await;
+    assert_eq!(ids(&middle, "/admin/bookings/"), made[50..100]);
+    let last_path = link(&middle, "next").expect("a middle page has a Next");
+    let back = link(&middle, "prev").expect("a middle page has a Previous");
+
+    let last = office.get_text(&last_path).await;
+    assert_eq!(ids(&last, "/admin/bookings/"), made[100..]);
+    assert_eq!(link(&last, "next"), None, "the last page has no Next");
+
+    let again = office.get_text(&link(&last, "prev").expect("the last page has a Previous")).await;
+    assert_eq!(ids(&again, "/admin/bookings/"), made[50..100], "Previous from the last is the middle");
+    let start = office.get_text(&back).await;
+    assert_eq!(ids(&start, "/admin/bookings/"), made[..50], "Previous from the middle is the first");
+    assert_eq!(link(&start, "prev"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_bookings_links_keep_the_filters() {
+    let app = spawn_app().await;
+    let (parent_id, _) = fixtures::parent(&app, "parent@example.com").await;
+    let pending = bookings(&app.pool, parent_id, 70, "pending", 0).await;
+    bookings(&app.pool, parent_id, 70, "approved", 0).await;
+    let office = admin(&app, "coordinator").await;
+
+    let first = office.get_text("/admin/bookings?status=pending&q=Swim+pending").await;
+    assert!(first.contains("70 bookings"), "the total counts the filtered bookings: {first}");
+    let next = link(&first, "next").expect("a Next");
+    assert!(next.contains("status=pending") && next.contains("q=Swim+pending"), "filters kept: {next}");
+    let second = office.get_text(&next).await;
+    let prev = link(&second, "prev").unwrap_or_else(|| panic!("a Previous: {second}"));
+    assert!(prev.contains("status=pending") && prev.contains("q=Swim+pending"), "filters kept: {prev}");
+
+    let mut seen = ids(&first, "/admin/bookings/");
+    seen.extend(ids(&second, "/admin/bookings/"));
+    // The approval queue is oldest first.
+    let queue: Vec<i64> =
+        sqlx::query_scalar("select id from bookings where status = 'pending' order by created_at, id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(seen, queue);
+    let mut sorted = pending.clone();
+    sorted.sort_unstable();
+    seen.sort_unstable();
+    assert_eq!(seen, sorted, "every pending booking, and nothing else");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_booking_is_lost_or_repeated_while_new_ones_arrive() {
+    let app = spawn_app().await;
+    let (parent_id, _) = fixtures::parent(&app, "parent@example.com").await;
+    let mut made = bookings(&app.pool, parent_id, 130, "approved", 10).await;
+    let office = admin(&app, "coordinator").await;
+
+    let mut seen = Vec::new();
+    let mut next = Some("/admin/bookings".to_owned());
+    while let Some(path) = next {
+        let page = office.get_text(&path).await;
+        seen.extend(ids(&page, "/admin/bookings/"));
+        next = link(&page, "next");
+        // New bookings arrive between page loads; they belong before the first page.
+        bookings(&app.pool, parent_id, 7, "approved", 0).await;
+    }
+    let count = seen.len();
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), count, "no booking is shown twice");
+    made.sort_unstable();
+    assert_eq!(seen, made, "every booking there at the start is shown once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_junk_cursor_shows_the_first_page() {
+    let app = spawn_app().await;
+    let (parent_id, _) = fixtures::parent(&app, "parent@example.com").await;
+    bookings(&app.pool, parent_id, 60, "pending", 0).await;
+    let office = admin(&app, "coordinator").await;
+    let first = ids(&office.get_text("/admin/bookings").await, "/admin/bookings/");
+    for junk in [
+        "after=abc",
+        "before=%00%FF",
+        "after=99999999999999999999999999999999_1",
+        "after=1_99999999999999999999999",
+        "before=-5_-5",
+        "after=__",
+    ] {
+        let response = office.get(&format!("/admin/bookings?{junk}")).await;
+        assert_eq!(response.status(), 200, "{junk}");
+        let page = response.text().await.unwrap();
+        if !junk.starts_with("before=-5") {
+            assert_eq!(ids(&page, "/admin/bookings/"), first, "{junk} is the first page");
+        }
+    }
+    for junk in ["after=abc", "before=1_x"] {
+        let response = office.get(&format!("/admin/payments?{junk}")).await;
+        assert_ne!(response.status(), 500, "{junk}");
+        let response = office.get(&format!("/parent/bookings?{junk}")).await;
+        assert_ne!(response.status(), 500, "{junk}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bookings_csv_has_as_many_rows_as_the_list_says() {
+    let app = spawn_app().await;
+    let (parent_id, _) = fixtures::parent(&app, "parent@example.com").await;
+    bookings(&app.pool, parent_id, 130, "approved", 0).await;
+    bookings(&app.pool, parent_id, 40, "pending", 0).await;
+    let office = admin(&app, "finance").await;
+
+    for (filter, total) in [("", 170), ("?status=pending", 40), ("?status=approved&q=swim", 130)] {
+        let page = office.get_text(&format!("/admin/bookings{filter}")).await;
+        assert!(page.contains(&format!("{total} bookings")), "{filter}: the total is shown");
+        let response = office.get(&format!("/admin/bookings.csv{filter}")).await;
+        assert_eq!(response.status(), 200);
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+        let csv = response.text().await.unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert!(lines[0].starts_with("booking,status,parent"), "the header is kept");
+        assert_eq!(lines.len() - 1, total, "{filter}: one row per booking");
+        let mut listed: Vec<&str> = lines[1..].iter().map(|l| l.split(',').next().unwrap()).collect();
+        let n = listed.len();
+        listed.sort_unstable();
+        listed.dedup();
+        assert_eq!(listed.len(), n, "no booking twice");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parent_pages_through_their_own_bookings_only() {
+    let app = spawn_app().await;
+    let (parent_id, parent) = fixtures::parent(&app, "parent@example.com").await;
+    let mut mine = bookings(&app.pool, parent_id, 75, "approved", 0).await;
+    let (other_id, _) = fixtures::parent(&app, "other@example.com").await;
+    bookings(&app.pool, other_id, 30, "approved", 0).await;
+
+    let pages = walk(&parent, "/parent/bookings", "/parent/bookings/").await;
+    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [50, 25]);
+    let mut seen: Vec<i64> = pages.into_iter().flatten().collect();
+    seen.sort_unstable();
+    mine.sort_unstable();
+    assert_eq!(seen, mine, "every booking of theirs and none of another family's");
+}
