@@ -23,7 +23,7 @@ pub const PAGE_SIZE: usize = 50;
 /// Rows a page reads: one more than it shows, to know whether there is a next page.
 pub const FETCH: usize = PAGE_SIZE + 1;
 
-/// The query-string names of the two cursors.
+/// The query-string names of the two cursors of a page's main list.
 const AFTER: &str = "after";
 const BEFORE: &str = "before";
 
@@ -91,6 +91,9 @@ pub enum Order {
 #[derive(Clone, Copy, Debug)]
 pub struct PageRequest<K> {
     order: Order,
+    /// The names of this list's `after` and `before` fields: a page with two lists
+    /// names the second one's apart, so each pages on its own.
+    names: (&'static str, &'static str),
     cursor: Option<Cursor<K>>,
     /// `?before=`: the page that ends just before the cursor (going back).
     backwards: bool,
@@ -99,17 +102,23 @@ pub struct PageRequest<K> {
 impl<K: SortKey> PageRequest<K> {
     /// `?after=` (the next page) wins over `?before=`; a junk cursor is the first page.
     pub fn from_query(query: &Fields, order: Order) -> Self {
-        let after = query.get(AFTER).and_then(Cursor::decode);
-        let before = query.get(BEFORE).and_then(Cursor::decode);
-        match (after, before) {
-            (Some(c), _) => Self { order, cursor: Some(c), backwards: false },
-            (None, Some(c)) => Self { order, cursor: Some(c), backwards: true },
-            (None, None) => Self::first(order),
+        Self::named(query, order, AFTER, BEFORE)
+    }
+
+    /// A second list on a page, paged by its own `after` and `before` fields.
+    pub fn named(query: &Fields, order: Order, after: &'static str, before: &'static str) -> Self {
+        let names = (after, before);
+        let forward = query.get(after).and_then(Cursor::decode);
+        let backward = query.get(before).and_then(Cursor::decode);
+        match (forward, backward) {
+            (Some(c), _) => Self { order, names, cursor: Some(c), backwards: false },
+            (None, Some(c)) => Self { order, names, cursor: Some(c), backwards: true },
+            (None, None) => Self { order, names, cursor: None, backwards: false },
         }
     }
 
     pub fn first(order: Order) -> Self {
-        Self { order, cursor: None, backwards: false }
+        Self { order, names: (AFTER, BEFORE), cursor: None, backwards: false }
     }
 
     /// Whether rows are read in the list's own order (rather than reversed, going back).
@@ -180,19 +189,20 @@ impl<K: SortKey> PageRequest<K> {
         }
         let first = rows.first().map(&cursor_of);
         let last = rows.last().map(&cursor_of);
-        let link = |name: &str, c: Cursor<K>| Some(href(path, query, name, &c.encode()));
+        let (after, before) = self.names;
+        let link = |name: &str, c: Cursor<K>| Some(href(path, query, self.names, name, &c.encode()));
         let (previous, next) = match (self.cursor, self.reads_forward()) {
-            (None, _) => (None, if more { last.and_then(|c| link(AFTER, c)) } else { None }),
+            (None, _) => (None, if more { last.and_then(|c| link(after, c)) } else { None }),
             // Past the end (rows were deleted): back to what lies before the cursor.
-            (Some(c), true) if first.is_none() => (link(BEFORE, c), None),
-            (Some(c), false) if last.is_none() => (None, link(AFTER, c)),
+            (Some(c), true) if first.is_none() => (link(before, c), None),
+            (Some(c), false) if last.is_none() => (None, link(after, c)),
             (Some(_), true) => (
-                first.and_then(|c| link(BEFORE, c)),
-                if more { last.and_then(|c| link(AFTER, c)) } else { None },
+                first.and_then(|c| link(before, c)),
+                if more { last.and_then(|c| link(after, c)) } else { None },
             ),
             (Some(_), false) => (
-                if more { first.and_then(|c| link(BEFORE, c)) } else { None },
-                last.and_then(|c| link(AFTER, c)),
+                if more { first.and_then(|c| link(before, c)) } else { None },
+                last.and_then(|c| link(after, c)),
             ),
         };
         Page { rows, pager: Pager { previous, next } }
@@ -200,9 +210,9 @@ impl<K: SortKey> PageRequest<K> {
 }
 
 /// `path?…` with the list's filters as they came and one cursor.
-fn href(path: &str, query: &Fields, name: &str, cursor: &str) -> String {
+fn href(path: &str, query: &Fields, names: (&str, &str), name: &str, cursor: &str) -> String {
     let mut out = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in query.pairs().filter(|(k, _)| *k != AFTER && *k != BEFORE) {
+    for (k, v) in query.pairs().filter(|(k, _)| *k != names.0 && *k != names.1) {
         out.append_pair(k, v);
     }
     out.append_pair(name, cursor);

@@ -233,3 +233,121 @@ async fn a_parent_pages_through_their_own_bookings_only() {
     mine.sort_unstable();
     assert_eq!(seen, mine, "every booking of theirs and none of another family's");
 }
+
+/// Adds a payment of `status` for each of `booking_ids`, made when its booking was and
+/// of 100p plus the booking's place in the list (so sums catch a missing row).
+async fn payments(pool: &PgPool, booking_ids: &[i64], status: &str) -> Vec<i64> {
+    sqlx::query_scalar(
+        "insert into payments (booking_id, amount_pence, method, status, created_at, paid_at)
+         select b.id, 100 + (row_number() over (order by b.id))::int, 'cash', $2, b.created_at, b.created_at
+         from bookings b where b.id = any($1) returning id",
+    )
+    .bind(booking_ids)
+    .bind(status)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+/// The figure in `<dd id="{id}">`.
+fn figure(page: &str, id: &str) -> String {
+    let at = &page[page.find(&format!("id=\"{id}\">")).unwrap_or_else(|| panic!("{id} in {page}"))..];
+    at[at.find('>').unwrap() + 1..at.find('<').unwrap()].to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_payments_go_fifty_a_page_with_totals_over_every_page() {
+    let app = spawn_app().await;
+    let (parent_id, _) = fixtures::parent(&app, "parent@example.com").await;
+    let booked = bookings(&app.pool, parent_id, 120, "approved", 0).await;
+    payments(&app.pool, &booked, "succeeded").await;
+    let finance = admin(&app, "finance").await;
+    let order: Vec<i64> = sqlx::query_scalar("select id from payments order by created_at desc, id desc")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    let taken: i64 = sqlx::query_scalar("select sum(amount_pence)::bigint from payments")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+
+    let first = finance.get_text("/admin/payments").await;
+    assert!(first.contains("120 booking payments match"), "{first}");
+    let pounds = format!("£{}.{:02}", taken / 100, taken % 100);
+    assert_eq!(figure(&first, "total-taken"), pounds, "the total covers every page");
+    assert_eq!(ids(&first, "/admin/payments/"), order[..50]);
+    assert_eq!(link(&first, "prev"), None);
+    let middle = finance.get_text(&link(&first, "next").expect("a Next")).await;
+    assert_eq!(ids(&middle, "/admin/payments/"), order[50..100]);
+    assert_eq!(figure(&middle, "total-taken"), pounds, "every page shows the same totals");
+    let last = finance.get_text(&link(&middle, "next").expect("a Next")).await;
+    assert_eq!(ids(&last, "/admin/payments/"), order[100..]);
+    assert_eq!(link(&last, "next"), None);
+    let back = finance.get_text(&link(&last, "prev").expect("a Previous")).await;
+    assert_eq!(ids(&back, "/admin/payments/"), order[50..100]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_payments_links_keep_the_filters_and_lose_nothing_while_payments_arrive() {
+    let app = spawn_app().await;
+    let (parent_id, _) = fixtures::parent(&app, "parent@example.com").await;
+    let mut taken =
+        payments(&app.pool, &bookings(&app.pool, parent_id, 110, "approved", 10).await, "succeeded").await;
+    payments(&app.pool, &bookings(&app.pool, parent_id, 60, "approved", 10).await, "failed").await;
+    let finance = admin(&app, "finance").await;
+
+    let today = time::OffsetDateTime::now_utc().date();
+    let filter = format!(
+        "status=succeeded&from={}&to={}",
+        today - time::Duration::days(2),
+        today + time::Duration::days(1)
+    );
+    let mut seen = Vec::new();
+    let mut next = Some(format!("/admin/payments?{filter}"));
+    let mut pages = 0;
+    while let Some(path) = next {
+        let page = finance.get_text(&path).await;
+        seen.extend(ids(&page, "/admin/payments/"));
+        next = link(&page, "next");
+        if let Some(n) = &next {
+            assert!(n.contains(&filter), "the filters are kept: {n}");
+        }
+        if pages > 0 {
+            let prev = link(&page, "prev").expect("a Previous");
+            assert!(prev.contains(&filter), "the filters are kept: {prev}");
+        }
+        pages += 1;
+        // Payments keep arriving, some of them matching.
+        let more = bookings(&app.pool, parent_id, 4, "approved", 0).await;
+        payments(&app.pool, &more, "succeeded").await;
+    }
+    assert_eq!(pages, 3);
+    let count = seen.len();
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), count, "no payment twice");
+    taken.sort_unstable();
+    assert_eq!(seen, taken, "every matching payment there at the start, once; no failed one");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_payments_csv_streams_every_row_the_list_counts_and_its_totals() {
+    let app = spawn_app().await;
+    let (parent_id, _) = fixtures::parent(&app, "parent@example.com").await;
+    payments(&app.pool, &bookings(&app.pool, parent_id, 140, "approved", 0).await, "succeeded").await;
+    payments(&app.pool, &bookings(&app.pool, parent_id, 30, "approved", 0).await, "failed").await;
+    let finance = admin(&app, "finance").await;
+
+    for (filter, count) in [("", 170), ("?status=succeeded", 140), ("?status=failed", 30)] {
+        let page = finance.get_text(&format!("/admin/payments{filter}")).await;
+        assert!(page.contains(&format!("{count} booking payments match")), "{filter}");
+        let csv = finance.get_text(&format!("/admin/payments.csv{filter}")).await;
+        let lines: Vec<&str> = csv.lines().collect();
+        assert!(lines[0].starts_with("payment,date,booking"), "the header is kept");
+        assert_eq!(lines.len(), 1 + count + 1, "{filter}: header, one row per payment, the totals row");
+        let totals: Vec<&str> = lines.last().unwrap().split(',').collect();
+        assert_eq!(totals[0], "total");
+        let taken = figure(&page, "total-taken").replace('£', "").replace(',', "");
+        assert_eq!(totals[8], taken, "{filter}: the CSV's total is the page's");
+    }
+}
