@@ -530,7 +530,7 @@ impl Search {
     }
 
     pub fn order(&self) -> Order {
-        if self.oldest_first { Order::OldestFirst } else { Order::NewestFirst }
+        if self.oldest_first { Order::Ascending } else { Order::Descending }
     }
 }
 

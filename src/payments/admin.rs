@@ -294,9 +294,9 @@ pub async fn index(
     admin.require(FINANCE)?;
     let tz = state.config.timezone;
     let search = search_from(&query, tz);
-    let payments_page = PageRequest::from_query(&query, Order::NewestFirst);
-    let sales_page = PageRequest::named(&query, Order::NewestFirst, "sales_after", "sales_before");
-    let owed_page = PageRequest::named(&query, Order::OldestFirst, "owed_after", "owed_before");
+    let payments_page = PageRequest::from_query(&query, Order::Descending);
+    let sales_page = PageRequest::named(&query, Order::Descending, "sales_after", "sales_before");
+    let owed_page = PageRequest::named(&query, Order::Ascending, "owed_after", "owed_before");
     let mut conn = state.pool.acquire().await?;
     let payments = store::search(&mut conn, &search, &payments_page).await?;
     let payments =

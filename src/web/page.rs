@@ -29,7 +29,7 @@ const BEFORE: &str = "before";
 
 /// A column a list is sorted by (before its id), written into the query string.
 pub trait SortKey:
-    Sized + Copy + Send + Sync + 'static + for<'q> sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres>
+    Sized + Clone + Send + Sync + 'static + for<'q> sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres>
 {
     fn encode_key(&self) -> String;
     fn decode_key(raw: &str) -> Option<Self>;
@@ -58,8 +58,25 @@ impl SortKey for Date {
     }
 }
 
+/// Names (lists sorted alphabetically) travel as hex of their UTF-8: exact, with no
+/// character the cursor's format or the query string would have to escape.
+impl SortKey for String {
+    fn encode_key(&self) -> String {
+        self.bytes().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn decode_key(raw: &str) -> Option<Self> {
+        if raw.len() % 2 != 0 || raw.len() > 2000 {
+            return None;
+        }
+        let bytes: Option<Vec<u8>> =
+            (0..raw.len()).step_by(2).map(|i| u8::from_str_radix(raw.get(i..i + 2)?, 16).ok()).collect();
+        String::from_utf8(bytes?).ok()
+    }
+}
+
 /// A page's edge: the sort key and the id of its first or last row.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Cursor<K> {
     pub key: K,
     pub id: i64,
@@ -76,19 +93,21 @@ impl<K: SortKey> Cursor<K> {
 
     /// Anything that is not a cursor this code wrote is `None`: the list starts over.
     fn decode(raw: &str) -> Option<Self> {
-        let (key, id) = raw.split_once('_')?;
+        let (key, id) = raw.rsplit_once('_')?;
         Some(Self { key: K::decode_key(key)?, id: id.parse().ok()? })
     }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Order {
-    NewestFirst,
-    OldestFirst,
+    /// Newest (or last) first.
+    Descending,
+    /// Oldest (or A) first.
+    Ascending,
 }
 
 /// Which page the query string asks for.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct PageRequest<K> {
     order: Order,
     /// The names of this list's `after` and `before` fields: a page with two lists
@@ -148,7 +167,7 @@ impl<K: SortKey> PageRequest<K> {
     }
 
     fn ascending(&self) -> bool {
-        (self.order == Order::OldestFirst) == self.reads_forward()
+        (self.order == Order::Ascending) == self.reads_forward()
     }
 
     /// Binds the cursor's key and id, when there is one (the parameters of [`condition`](Self::condition)).
@@ -156,8 +175,8 @@ impl<K: SortKey> PageRequest<K> {
         &self,
         query: QueryAs<'q, Postgres, O, PgArguments>,
     ) -> QueryAs<'q, Postgres, O, PgArguments> {
-        match self.cursor {
-            Some(c) => query.bind(c.key).bind(c.id),
+        match &self.cursor {
+            Some(c) => query.bind(c.key.clone()).bind(c.id),
             None => query,
         }
     }
@@ -167,8 +186,8 @@ impl<K: SortKey> PageRequest<K> {
         &self,
         query: QueryScalar<'q, Postgres, O, PgArguments>,
     ) -> QueryScalar<'q, Postgres, O, PgArguments> {
-        match self.cursor {
-            Some(c) => query.bind(c.key).bind(c.id),
+        match &self.cursor {
+            Some(c) => query.bind(c.key.clone()).bind(c.id),
             None => query,
         }
     }
@@ -191,7 +210,7 @@ impl<K: SortKey> PageRequest<K> {
         let last = rows.last().map(&cursor_of);
         let (after, before) = self.names;
         let link = |name: &str, c: Cursor<K>| Some(href(path, query, self.names, name, &c.encode()));
-        let (previous, next) = match (self.cursor, self.reads_forward()) {
+        let (previous, next) = match (self.cursor.clone(), self.reads_forward()) {
             (None, _) => (None, if more { last.and_then(|c| link(after, c)) } else { None }),
             // Past the end (rows were deleted): back to what lies before the cursor.
             (Some(c), true) if first.is_none() => (link(before, c), None),
@@ -252,34 +271,38 @@ mod tests {
         assert_eq!(Cursor::<OffsetDateTime>::decode(&c.encode()), Some(c));
         let d = Cursor::new(time::macros::date!(2026 - 02 - 28), 7);
         assert_eq!(Cursor::<Date>::decode(&d.encode()), Some(d));
+        let n = Cursor::new("Zoë O'Brien_2 & co".to_owned(), 9);
+        assert_eq!(Cursor::<String>::decode(&n.encode()), Some(n));
+        assert_eq!(Cursor::<String>::decode("zz_1"), None);
+        assert_eq!(Cursor::<String>::decode("c3_1"), None, "not UTF-8");
     }
 
     #[test]
     fn junk_cursors_are_the_first_page() {
         for junk in ["after=x", "after=1_", "after=_1", "after=99999999999999999999999999999_1", "before=1_x"]
         {
-            let page = PageRequest::<OffsetDateTime>::from_query(&query(junk), Order::NewestFirst);
+            let page = PageRequest::<OffsetDateTime>::from_query(&query(junk), Order::Descending);
             assert!(page.cursor.is_none(), "{junk}");
         }
     }
 
     #[test]
     fn the_next_page_reads_on_and_the_previous_reads_back() {
-        let next = PageRequest::<Date>::from_query(&query("after=2460000_5"), Order::NewestFirst);
+        let next = PageRequest::<Date>::from_query(&query("after=2460000_5"), Order::Descending);
         assert_eq!(next.condition("k", "i", 3), "and (k, i) < ($3, $4)");
         assert_eq!(next.order("k", "i"), "order by k desc, i desc");
-        let back = PageRequest::<Date>::from_query(&query("before=2460000_5"), Order::NewestFirst);
+        let back = PageRequest::<Date>::from_query(&query("before=2460000_5"), Order::Descending);
         assert_eq!(back.condition("k", "i", 3), "and (k, i) > ($3, $4)");
         assert_eq!(back.order("k", "i"), "order by k asc, i asc");
-        let queue = PageRequest::<Date>::from_query(&query("after=2460000_5"), Order::OldestFirst);
+        let queue = PageRequest::<Date>::from_query(&query("after=2460000_5"), Order::Ascending);
         assert_eq!(queue.condition("k", "i", 1), "and (k, i) > ($1, $2)");
-        assert_eq!(PageRequest::<Date>::first(Order::NewestFirst).condition("k", "i", 1), "");
+        assert_eq!(PageRequest::<Date>::first(Order::Descending).condition("k", "i", 1), "");
     }
 
     #[test]
     fn links_keep_the_filters_and_replace_the_cursor() {
         let q = query("status=pending&q=a%26b&after=1_1");
-        let page = PageRequest::<OffsetDateTime>::from_query(&q, Order::NewestFirst);
+        let page = PageRequest::<OffsetDateTime>::from_query(&q, Order::Descending);
         let rows: Vec<i64> = (1..=51).rev().collect();
         let at = |id: &i64| Cursor::new(OffsetDateTime::UNIX_EPOCH, *id);
         let page = page.finish(rows, at, "/list", &q);

@@ -351,3 +351,109 @@ async fn the_payments_csv_streams_every_row_the_list_counts_and_its_totals() {
         assert_eq!(totals[8], taken, "{filter}: the CSV's total is the page's");
     }
 }
+
+/// Walks a list from `path` and checks it shows exactly `expected`, each once, in
+/// pages of fifty, with a Previous on every page but the first.
+async fn pages_through(client: &TestClient, path: &str, prefix: &str, expected: &[i64]) {
+    let mut seen = Vec::new();
+    let mut next = Some(path.to_owned());
+    let mut sizes = Vec::new();
+    while let Some(path) = next {
+        let page = client.get_text(&path).await;
+        let on_page: Vec<i64> = ids(&page, prefix).into_iter().filter(|id| expected.contains(id)).collect();
+        sizes.push(on_page.len());
+        assert_eq!(link(&page, "prev").is_some(), sizes.len() > 1, "{path}: a Previous after the first page");
+        seen.extend(on_page);
+        next = link(&page, "next");
+        assert!(sizes.len() < 50, "the pages end");
+    }
+    assert!(sizes.len() > 1 && sizes[..sizes.len() - 1].iter().all(|&n| n == 50), "{path}: {sizes:?}");
+    let count = seen.len();
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), count, "{path}: nothing twice");
+    let mut expected = expected.to_vec();
+    expected.sort_unstable();
+    assert_eq!(seen, expected, "{path}: everything once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_and_the_outbox_page_through_everything() {
+    let app = spawn_app().await;
+    let entries: Vec<i64> = sqlx::query_scalar(
+        "insert into audit_log (action, entity_type, entity_id, created_at)
+         select 'paging.tested', 'thing', 1000 + g, now() - make_interval(mins => g / 3)
+         from generate_series(1, 130) g returning entity_id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let emails: Vec<i64> = sqlx::query_scalar(
+        "insert into outbox_emails (to_address, subject, body_text, status, created_at)
+         select 'family' || g || '@example.com', 'Hello ' || g, 'Body', 'sent', now() - make_interval(mins => g / 3)
+         from generate_series(1, 120) g returning id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let owner = admin(&app, "owner").await;
+    // Audit lines name their entity as `thing #id`.
+    let mut seen = Vec::new();
+    let mut next = Some("/admin/audit?what=paging.".to_owned());
+    while let Some(path) = next {
+        let page = owner.get_text(&path).await;
+        assert!(path.contains("what=paging."), "the filter is kept: {path}");
+        seen.extend(page.split("thing #").skip(1).map(|rest| {
+            rest.chars().take_while(char::is_ascii_digit).collect::<String>().parse::<i64>().unwrap()
+        }));
+        next = link(&page, "next");
+    }
+    let count = seen.len();
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!((seen.len(), count), (130, 130), "every audit entry once");
+    let mut entries = entries;
+    entries.sort_unstable();
+    assert_eq!(seen, entries);
+
+    pages_through(&owner, "/admin/outbox", "/admin/outbox/", &emails).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_and_trainers_page_by_name() {
+    let app = spawn_app().await;
+    let parents: Vec<i64> = sqlx::query_scalar(
+        "insert into users (email, name, role, password_hash)
+         select 'p' || g || '@example.com', 'Parent ' || (g % 7) || ' ' || g, 'parent', 'x'
+         from generate_series(1, 125) g returning id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let trainers: Vec<i64> = sqlx::query_scalar(
+        "with made as (
+            insert into users (email, name, role, password_hash, is_active)
+            select 't' || g || '@example.com', 'Trainer ' || (g % 5), 'trainer', 'x', g % 4 <> 0
+            from generate_series(1, 110) g returning id)
+         insert into trainer_profiles (user_id) select id from made returning user_id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let office = admin(&app, "coordinator").await;
+    let first = office.get_text("/admin/clients").await;
+    assert!(first.contains("125 clients"), "the total is shown");
+    pages_through(&office, "/admin/clients", "/admin/clients/", &parents).await;
+    pages_through(&office, "/admin/clients?q=parent", "/admin/clients/", &parents).await;
+    let first = office.get_text("/admin/trainers").await;
+    assert!(first.contains("110 trainers"), "the total is shown");
+    pages_through(&office, "/admin/trainers", "/admin/trainers/", &trainers).await;
+    // Active trainers come first.
+    let last = walk(&office, "/admin/trainers", "/admin/trainers/").await.pop().unwrap();
+    let inactive: Vec<i64> =
+        sqlx::query_scalar("select id from users where role = 'trainer' and not is_active")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert!(last.iter().all(|id| inactive.contains(id)), "the last page holds deactivated trainers");
+}
