@@ -33,3 +33,7 @@ create index outbox_emails_created on outbox_emails (created_at, id);
 
 -- /admin/clients: parents by name.
 create index users_parents_by_name on users (name, id) where role = 'parent';
+
+-- /admin/timesheets by week (newest first), and by status (submitted by default).
+create index timesheets_week on timesheets (week_start, id);
+create index timesheets_status_week on timesheets (status, week_start, id);

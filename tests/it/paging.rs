@@ -457,3 +457,40 @@ async fn clients_and_trainers_page_by_name() {
             .unwrap();
     assert!(last.iter().all(|id| inactive.contains(id)), "the last page holds deactivated trainers");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timesheets_page_by_week_and_payroll_streams_every_approved_one() {
+    let app = spawn_app().await;
+    // Six trainers, 25 Mondays each: 150 timesheets, a third of them approved.
+    let sheets: Vec<(i64, String)> = sqlx::query_as(
+        "with made as (
+            insert into users (email, name, role, password_hash)
+            select 't' || g || '@example.com', 'Trainer ' || g, 'trainer', 'x' from generate_series(1, 6) g
+            returning id),
+         profiles as (insert into trainer_profiles (user_id) select id from made returning user_id)
+         insert into timesheets (trainer_id, week_start, status, submitted_at, hourly_rate_pence)
+         select user_id, date_trunc('week', now())::date - 7 * w,
+                case when w % 3 = 0 then 'approved' else 'submitted' end, now(), 1500
+         from profiles, generate_series(1, 25) w
+         returning id, status",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let submitted: Vec<i64> = sheets.iter().filter(|(_, s)| s == "submitted").map(|(id, _)| *id).collect();
+    let all: Vec<i64> = sheets.iter().map(|(id, _)| *id).collect();
+    let finance = admin(&app, "finance").await;
+
+    let first = finance.get_text("/admin/timesheets").await;
+    assert!(first.contains(&format!("{} timesheets", submitted.len())), "the total of the default list");
+    pages_through(&finance, "/admin/timesheets", "/admin/timesheets/", &submitted).await;
+    pages_through(&finance, "/admin/timesheets?status=", "/admin/timesheets/", &all).await;
+
+    let approved = all.len() - submitted.len();
+    let page = finance.get_text("/admin/timesheets?status=approved").await;
+    assert!(page.contains(&format!("{approved} timesheets")));
+    let csv = finance.get_text("/admin/timesheets.csv?from=2000-01-03&to=2100-01-04").await;
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "trainer,email,week,hours,rate (GBP),pay (GBP)");
+    assert_eq!(lines.len() - 1, approved, "one payroll row per approved timesheet: {csv}");
+}
