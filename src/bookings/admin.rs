@@ -67,8 +67,9 @@ pub struct IndexPage {
     pub is_queue: bool,
     pub can_decide: bool,
     pub bookings: Vec<QueueLine>,
-    /// How many bookings the search finds over every page.
+    /// How many bookings the search finds over every page (up to `count_cap` + 1).
     pub total: i64,
+    pub count_cap: i64,
     pub pager: Pager,
 }
 
@@ -154,6 +155,7 @@ pub async fn index(
         can_decide: admin.require(DECIDERS).is_ok(),
         bookings: page.rows,
         total,
+        count_cap: store::COUNT_CAP,
         pager: page.pager,
     })
 }
