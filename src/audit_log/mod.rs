@@ -18,11 +18,9 @@ use crate::{
     web::{
         PageContext, fmt,
         form::{QueryFields, render},
+        page::{Cursor, FETCH, Order, PageRequest, Pager},
     },
 };
-
-/// The most entries one page shows; narrower filters find older ones.
-const LIMIT: i64 = 200;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/admin/audit", get(index))
@@ -30,6 +28,7 @@ pub fn router() -> Router<AppState> {
 
 #[derive(FromRow)]
 struct Row {
+    id: i64,
     created_at: OffsetDateTime,
     actor: Option<String>,
     action: String,
@@ -57,7 +56,7 @@ pub struct AuditPage {
     pub from: String,
     pub to: String,
     pub lines: Vec<Line>,
-    pub limited: bool,
+    pub pager: Pager,
 }
 
 /// Who may read payments (as `/admin/payments`): finance, and owners.
@@ -93,30 +92,32 @@ pub async fn index(
     let what = query.get("what").unwrap_or_default().to_owned();
     let from = query.get("from").and_then(parse_date);
     let to = query.get("to").and_then(parse_date);
-    let rows: Vec<Row> = sqlx::query_as(
-        "select l.created_at, u.name as actor, l.action, l.entity_type, l.entity_id, l.before, l.after
+    let page = PageRequest::from_query(&query, Order::Descending);
+    let sql = format!(
+        "select l.id, l.created_at, u.name as actor, l.action, l.entity_type, l.entity_id, l.before, l.after
          from audit_log l left join users u on u.id = l.actor_id
          where l.entity_type not like 'safeguarding%' and l.action not like 'safeguarding.%'
            and ($1::text is null or u.name ilike '%' || $1 || '%' or u.email ilike '%' || $1 || '%')
            and ($2::text is null or l.action like replace(replace($2, '%', '\\%'), '_', '\\_') || '%')
            and ($3::timestamptz is null or l.created_at >= $3)
            and ($4::timestamptz is null or l.created_at < $4)
-           and ($6 or not (l.entity_type in ('payment', 'refund', 'cancellation_refund', 'package_purchase', 'discount_code')
+           and ($5 or not (l.entity_type in ('payment', 'refund', 'cancellation_refund', 'package_purchase', 'discount_code')
                            or l.action like 'payment.%' or l.action like 'refund%'
                            or l.action like 'package_purchase.%' or l.action like 'discount_code.%'))
-         order by l.created_at desc, l.id desc
-         limit $5",
-    )
-    .bind((!who.is_empty()).then_some(&who))
-    .bind((!what.is_empty()).then_some(&what))
-    .bind(from.map(|d| crate::dashboards::start_of_day(d, tz)))
-    .bind(to.map(|d| crate::dashboards::start_of_day(d + Duration::days(1), tz)))
-    .bind(LIMIT)
-    .bind(sees_payments)
-    .fetch_all(&state.pool)
-    .await?;
-    let limited = rows.len() as i64 == LIMIT;
-    let lines = rows
+           {} {} limit {FETCH}",
+        page.condition("l.created_at", "l.id", 6),
+        page.order("l.created_at", "l.id")
+    );
+    let query_rows = sqlx::query_as(&sql)
+        .bind((!who.is_empty()).then_some(&who))
+        .bind((!what.is_empty()).then_some(&what))
+        .bind(from.map(|d| crate::dashboards::start_of_day(d, tz)))
+        .bind(to.map(|d| crate::dashboards::start_of_day(d + Duration::days(1), tz)))
+        .bind(sees_payments);
+    let rows: Vec<Row> = page.bind(query_rows).fetch_all(&state.pool).await?;
+    let page = page.finish(rows, |r| Cursor::new(r.created_at, r.id), "/admin/audit", &query);
+    let lines = page
+        .rows
         .into_iter()
         .map(|r| Line {
             when: fmt::day_time(r.created_at, tz),
@@ -137,6 +138,6 @@ pub async fn index(
         from: from.map(|d| d.to_string()).unwrap_or_default(),
         to: to.map(|d| d.to_string()).unwrap_or_default(),
         lines,
-        limited,
+        pager: page.pager,
     })
 }

@@ -26,8 +26,10 @@ use crate::{
         flash::{self, FlashKind},
         fmt,
         form::{Fields, QueryFields, render, render_with},
+        page::{Cursor, PageRequest, Pager},
     },
 };
+use futures_util::TryStreamExt;
 
 /// Reading bookings: the office and finance. Deciding on them: coordinators (and owners).
 const READERS: &[AdminRole] = &[AdminRole::Coordinator, AdminRole::Finance];
@@ -68,6 +70,10 @@ pub struct IndexPage {
     pub is_queue: bool,
     pub can_decide: bool,
     pub bookings: Vec<QueueLine>,
+    /// How many bookings the search finds over every page (up to `count_cap` + 1).
+    pub total: i64,
+    pub count_cap: i64,
+    pub pager: Pager,
 }
 
 const STATUSES: [BookingStatus; 9] = [
@@ -113,33 +119,33 @@ pub async fn index(
     let is_queue = search.oldest_first;
     let from = parse_date(query.get("from"));
     let to = parse_date(query.get("to"));
+    let request = PageRequest::from_query(&query, search.order());
     let mut conn = state.pool.acquire().await?;
     let today = OffsetDateTime::now_utc().to_timezone(tz).date();
     let sees_medical = admin.require(MEDICAL_READERS).is_ok();
-    let bookings = store::search(&mut conn, &search)
-        .await?
-        .into_iter()
-        .map(|b| {
-            let label = BookingStatus::parse(&b.status).map_or("", BookingStatus::label);
-            QueueLine {
-                id: b.id,
-                parent: b.parent_name,
-                children: b.children,
-                ages: b
-                    .youngest_dob
-                    .map(|dob| format!("youngest {}", domain::age_on(dob, today)))
-                    .unwrap_or_default(),
-                activity: b.activity,
-                first: b.first_start.map(|t| fmt::day_time(t, tz)).unwrap_or_default(),
-                sessions: b.sessions,
-                total: fmt::pounds(i64::from(b.total_pence)),
-                status: label.into(),
-                status_key: b.status,
-                medical: sees_medical && b.medical_flags,
-                received: fmt::day_time(b.created_at, tz),
-            }
-        })
-        .collect();
+    let rows = store::search(&mut conn, &search, &request).await?;
+    let total = store::count(&mut conn, &search).await?;
+    let page = request.finish(rows, |b| Cursor::new(b.created_at, b.id), "/admin/bookings", &query);
+    let page = page.map(|b| {
+        let label = BookingStatus::parse(&b.status).map_or("", BookingStatus::label);
+        QueueLine {
+            id: b.id,
+            parent: b.parent_name,
+            children: b.children,
+            ages: b
+                .youngest_dob
+                .map(|dob| format!("youngest {}", domain::age_on(dob, today)))
+                .unwrap_or_default(),
+            activity: b.activity,
+            first: b.first_start.map(|t| fmt::day_time(t, tz)).unwrap_or_default(),
+            sessions: b.sessions,
+            total: fmt::pounds(i64::from(b.total_pence)),
+            status: label.into(),
+            status_key: b.status,
+            medical: sees_medical && b.medical_flags,
+            received: fmt::day_time(b.created_at, tz),
+        }
+    });
     render(&IndexPage {
         ctx,
         statuses: STATUSES
@@ -151,7 +157,10 @@ pub async fn index(
         to: to.map(|d| d.to_string()).unwrap_or_default(),
         is_queue,
         can_decide: admin.require(DECIDERS).is_ok(),
-        bookings,
+        bookings: page.rows,
+        total,
+        count_cap: store::COUNT_CAP,
+        pager: page.pager,
     })
 }
 
@@ -303,24 +312,8 @@ pub async fn export(
 ) -> AppResult<Response> {
     admin.require(READERS)?;
     let tz = state.config.timezone;
-    let mut conn = state.pool.acquire().await?;
-    let rows = store::search(&mut conn, &search_from(&query, tz))
-        .await?
-        .into_iter()
-        .map(|b| {
-            vec![
-                b.id.to_string(),
-                b.status,
-                csv::cell(&b.parent_name),
-                csv::cell(&b.children),
-                csv::cell(&b.activity),
-                b.first_start.map(|t| fmt::day_time(t, tz)).unwrap_or_default(),
-                b.sessions.to_string(),
-                csv::decimal_pounds(i64::from(b.total_pence)),
-                fmt::day_time(b.created_at, tz),
-            ]
-        })
-        .collect();
+    let search = search_from(&query, tz);
+    let pool = state.pool.clone();
     let header = [
         "booking",
         "status",
@@ -332,7 +325,27 @@ pub async fn export(
         "total (GBP)",
         "received",
     ];
-    Ok(csv::download("bookings.csv", &header, rows)?)
+    Ok(csv::stream("bookings.csv", &header, move |mut sink| async move {
+        let mut conn = pool.acquire().await?;
+        let sql = store::export_sql(&search);
+        let mut rows =
+            store::bind_search(sqlx::query_as::<_, store::Summary>(&sql), &search).fetch(&mut *conn);
+        while let Some(b) = rows.try_next().await? {
+            sink.record([
+                b.id.to_string(),
+                b.status,
+                csv::cell(&b.parent_name),
+                csv::cell(&b.children),
+                csv::cell(&b.activity),
+                b.first_start.map(|t| fmt::day_time(t, tz)).unwrap_or_default(),
+                b.sessions.to_string(),
+                csv::decimal_pounds(i64::from(b.total_pence)),
+                fmt::day_time(b.created_at, tz),
+            ])
+            .await?;
+        }
+        Ok(sink)
+    })?)
 }
 
 /// Applies one decision and redirects back, or re-renders with the reason's error.

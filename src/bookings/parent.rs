@@ -29,6 +29,7 @@ use crate::{
         flash::{self, FlashKind},
         fmt,
         form::{Fields, QueryFields, render, render_with},
+        page::{Cursor, PageRequest, Pager},
     },
 };
 
@@ -703,35 +704,36 @@ pub struct IndexPage {
     pub ctx: PageContext,
     pub bookings: Vec<BookingLine>,
     pub calendar_url: String,
+    pub pager: Pager,
 }
 
 pub async fn index(
     State(state): State<AppState>,
     Parent(parent): Parent,
     ctx: PageContext,
+    QueryFields(query): QueryFields,
 ) -> AppResult<Response> {
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
     let search = store::Search { parent_id: Some(parent.id), ..Default::default() };
-    let bookings = store::search(&mut conn, &search)
-        .await?
-        .into_iter()
-        .map(|b| {
-            let status = BookingStatus::parse(&b.status).unwrap_or(BookingStatus::Pending);
-            BookingLine {
-                id: b.id,
-                status: status.label().into(),
-                status_key: b.status,
-                children: b.children,
-                activity: b.activity,
-                first: b.first_start.map(|t| fmt::day_time(t, tz)).unwrap_or_default(),
-                sessions: b.sessions,
-                total: fmt::pounds(i64::from(b.total_pence)),
-            }
-        })
-        .collect();
+    let request = PageRequest::from_query(&query, search.order());
+    let rows = store::search(&mut conn, &search, &request).await?;
+    let page = request.finish(rows, |b| Cursor::new(b.created_at, b.id), "/parent/bookings", &query);
+    let page = page.map(|b| {
+        let status = BookingStatus::parse(&b.status).unwrap_or(BookingStatus::Pending);
+        BookingLine {
+            id: b.id,
+            status: status.label().into(),
+            status_key: b.status,
+            children: b.children,
+            activity: b.activity,
+            first: b.first_start.map(|t| fmt::day_time(t, tz)).unwrap_or_default(),
+            sessions: b.sessions,
+            total: fmt::pounds(i64::from(b.total_pence)),
+        }
+    });
     let calendar_url = crate::calendar::feed_url(&mut conn, &state.config.base_url, parent.id).await?;
-    render(&IndexPage { ctx, bookings, calendar_url })
+    render(&IndexPage { ctx, bookings: page.rows, calendar_url, pager: page.pager })
 }
 
 pub struct ParticipantLine {

@@ -2,10 +2,11 @@
 //! the database (see 0001_core.sql); this module turns their violations into
 //! `BookingError`s the pages can explain.
 
-use sqlx::{FromRow, PgConnection};
+use sqlx::{FromRow, PgConnection, Postgres, postgres::PgArguments, query::QueryAs};
 use time::{Date, OffsetDateTime};
 
 use super::domain::BookingStatus;
+use crate::web::page::{FETCH, Order, PageRequest};
 
 /// A session as a parent sees it when booking.
 #[derive(Clone, Debug, FromRow)]
@@ -482,41 +483,109 @@ pub struct Search {
     pub oldest_first: bool,
 }
 
-pub async fn search(conn: &mut PgConnection, search: &Search) -> sqlx::Result<Vec<Summary>> {
-    let order = if search.oldest_first { "b.created_at, b.id" } else { "b.created_at desc, b.id desc" };
-    let pattern = search
-        .text
-        .as_ref()
-        .map(|t| format!("%{}%", t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
-    sqlx::query_as(&format!(
-        "select b.id, u.name as parent_name, b.status, b.total_pence, b.created_at,
-                string_agg(distinct c.first_name || ' ' || c.last_name, ', ') as children,
-                string_agg(distinct a.name, ', ') as activity,
-                min(s.starts_at) as first_start,
-                count(distinct p.session_id) as sessions,
-                bool_or(c.allergies <> '' or c.medical_notes <> '' or c.additional_needs <> '') as medical_flags,
-                max(c.date_of_birth) as youngest_dob
-         from bookings b
-         join users u on u.id = b.parent_id
-         join booking_participants p on p.booking_id = b.id
-         join children c on c.id = p.child_id
-         join sessions s on s.id = p.session_id
-         join activities a on a.id = s.activity_id
-         where ($1::bigint is null or b.parent_id = $1)
-           and ($2::text is null or b.status = $2)
-         group by b.id, u.name
-         having ($3::text is null or bool_or(u.name ilike $3 or u.email ilike $3
-                    or c.first_name || ' ' || c.last_name ilike $3 or a.name ilike $3))
-            and ($4::timestamptz is null or max(s.starts_at) >= $4)
-            and ($5::timestamptz is null or min(s.starts_at) < $5)
-         order by {order}
-         limit 500"
-    ))
-    .bind(search.parent_id)
-    .bind(search.status.map(BookingStatus::as_str))
-    .bind(pattern)
-    .bind(search.from)
-    .bind(search.until)
-    .fetch_all(conn)
-    .await
+/// The search's filters over `bookings b`, parameters `$1`–`$5` (bound by `bind_search`).
+/// Each is a condition on the booking itself (an `exists` for its children, sessions
+/// and activities), so a page reads bookings in index order and stops at 51.
+const SEARCH_WHERE: &str = "($1::bigint is null or b.parent_id = $1)
+    and ($2::text is null or b.status = $2)
+    and ($3::text is null
+         or exists (select 1 from users u where u.id = b.parent_id and (u.name ilike $3 or u.email ilike $3))
+         or exists (select 1 from booking_participants p
+                    join children c on c.id = p.child_id
+                    join sessions s on s.id = p.session_id
+                    join activities a on a.id = s.activity_id
+                    where p.booking_id = b.id
+                      and (c.first_name || ' ' || c.last_name ilike $3 or a.name ilike $3)))
+    and ($4::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
+                                            where p.booking_id = b.id and s.starts_at >= $4))
+    and ($5::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
+                                            where p.booking_id = b.id and s.starts_at < $5))";
+
+/// A booking's line from `b` (id, parent_id, status, total_pence, created_at): its
+/// parent, children, activities and sessions.
+const SUMMARY_SELECT: &str = "select b.id, u.name as parent_name, b.status, b.total_pence, b.created_at,
+           coalesce(agg.children, '') as children, coalesce(agg.activity, '') as activity,
+           agg.first_start, agg.sessions, coalesce(agg.medical_flags, false) as medical_flags,
+           agg.youngest_dob
+    from picked b
+    join users u on u.id = b.parent_id
+    cross join lateral (
+        select string_agg(distinct c.first_name || ' ' || c.last_name, ', ') as children,
+               string_agg(distinct a.name, ', ') as activity,
+               min(s.starts_at) as first_start,
+               count(distinct p.session_id) as sessions,
+               bool_or(c.allergies <> '' or c.medical_notes <> '' or c.additional_needs <> '') as medical_flags,
+               max(c.date_of_birth) as youngest_dob
+        from booking_participants p
+        join children c on c.id = p.child_id
+        join sessions s on s.id = p.session_id
+        join activities a on a.id = s.activity_id
+        where p.booking_id = b.id) agg";
+
+impl Search {
+    fn pattern(&self) -> Option<String> {
+        self.text
+            .as_ref()
+            .map(|t| format!("%{}%", t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")))
+    }
+
+    pub fn order(&self) -> Order {
+        if self.oldest_first { Order::Ascending } else { Order::Descending }
+    }
+}
+
+/// One page of the bookings `search` finds, newest first (the approval queue oldest
+/// first), or read backwards for `Previous`.
+pub async fn search(
+    conn: &mut PgConnection,
+    search: &Search,
+    page: &PageRequest<OffsetDateTime>,
+) -> sqlx::Result<Vec<Summary>> {
+    let order = page.order("b.created_at", "b.id");
+    let sql = format!(
+        "with picked as (
+             select b.id, b.parent_id, b.status, b.total_pence, b.created_at from bookings b
+             where {SEARCH_WHERE} {} {order} limit {FETCH})
+         {SUMMARY_SELECT} {order}",
+        page.condition("b.created_at", "b.id", 6)
+    );
+    page.bind(bind_search(sqlx::query_as(&sql), search)).fetch_all(conn).await
+}
+
+/// Counting stops past this many: "more than 10,000" tells the office as much as an
+/// exact figure, and counting a million bookings on every view costs ~0.3 s.
+pub const COUNT_CAP: i64 = 10_000;
+
+/// How many bookings `search` finds, over every page, up to [`COUNT_CAP`] + 1.
+pub async fn count(conn: &mut PgConnection, search: &Search) -> sqlx::Result<i64> {
+    let sql = format!(
+        "select count(*) from (select 1 from bookings b where {SEARCH_WHERE} limit {}) capped",
+        COUNT_CAP + 1
+    );
+    let (count,): (i64,) = bind_search(sqlx::query_as(&sql), search).fetch_one(conn).await?;
+    Ok(count)
+}
+
+/// The query that reads every booking `search` finds, in the list's order, for
+/// [`bind_search`]: the CSV streams it row by row, so memory stays flat however many.
+pub fn export_sql(search: &Search) -> String {
+    let order = PageRequest::<OffsetDateTime>::first(search.order()).order("b.created_at", "b.id");
+    format!(
+        "with picked as (select b.id, b.parent_id, b.status, b.total_pence, b.created_at from bookings b
+                         where {SEARCH_WHERE})
+         {SUMMARY_SELECT} {order}"
+    )
+}
+
+/// Binds `search`'s filters (`$1`–`$5`) to a query over [`SEARCH_WHERE`].
+pub fn bind_search<'q, O>(
+    query: QueryAs<'q, Postgres, O, PgArguments>,
+    search: &Search,
+) -> QueryAs<'q, Postgres, O, PgArguments> {
+    query
+        .bind(search.parent_id)
+        .bind(search.status.map(BookingStatus::as_str))
+        .bind(search.pattern())
+        .bind(search.from)
+        .bind(search.until)
 }

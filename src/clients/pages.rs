@@ -24,6 +24,7 @@ use crate::{
         flash::{self, FlashKind},
         fmt,
         form::{Fields, QueryFields, render, render_with},
+        page::{Cursor, Order, PageRequest, Pager},
     },
 };
 
@@ -33,6 +34,9 @@ pub struct IndexPage {
     pub ctx: PageContext,
     pub q: String,
     pub clients: Vec<ClientRow>,
+    /// How many clients match, over every page.
+    pub total: i64,
+    pub pager: Pager,
 }
 
 pub async fn index(
@@ -44,8 +48,11 @@ pub async fn index(
     admin.require(EDITORS)?;
     let q = query.get("q").unwrap_or_default().chars().take(100).collect::<String>();
     let mut conn = state.pool.acquire().await?;
-    let clients = store::clients(&mut conn, &q).await?;
-    render(&IndexPage { ctx, q, clients })
+    let page = PageRequest::from_query(&query, Order::Ascending);
+    let rows = store::clients(&mut conn, &q, &page).await?;
+    let total = store::count_clients(&mut conn, &q).await?;
+    let page = page.finish(rows, |c| Cursor::new(c.name.clone(), c.id), "/admin/clients", &query);
+    render(&IndexPage { ctx, q, clients: page.rows, total, pager: page.pager })
 }
 
 pub struct HistoryLine {

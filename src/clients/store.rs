@@ -1,5 +1,6 @@
 //! The SQL for clients and the trainers assigned to them.
 
+use crate::web::page::{FETCH, PageRequest};
 use sqlx::{FromRow, PgConnection};
 use time::{Date, OffsetDateTime};
 
@@ -21,17 +22,31 @@ const CLIENT_SELECT: &str = "select u.id, u.name, u.email,
     left join client_assignments ca on ca.parent_id = u.id and ca.ended_at is null
     left join users t on t.id = ca.trainer_id";
 
-/// Parents, by name or email containing `search`; at most 200.
-pub async fn clients(conn: &mut PgConnection, search: &str) -> sqlx::Result<Vec<ClientRow>> {
-    sqlx::query_as(&format!(
+/// One page of the parents whose name or email contains `search`, by name.
+pub async fn clients(
+    conn: &mut PgConnection,
+    search: &str,
+    page: &PageRequest<String>,
+) -> sqlx::Result<Vec<ClientRow>> {
+    let sql = format!(
         "{CLIENT_SELECT}
          where u.role = 'parent'
            and ($1 = '' or u.name ilike '%' || $1 || '%' or u.email ilike '%' || $1 || '%')
-         order by u.name, u.id
-         limit 200"
-    ))
+           {} {} limit {FETCH}",
+        page.condition("u.name", "u.id", 2),
+        page.order("u.name", "u.id")
+    );
+    page.bind(sqlx::query_as(&sql).bind(search)).fetch_all(conn).await
+}
+
+/// How many parents [`clients`] finds over every page.
+pub async fn count_clients(conn: &mut PgConnection, search: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "select count(*) from users u where u.role = 'parent'
+           and ($1 = '' or u.name ilike '%' || $1 || '%' or u.email ilike '%' || $1 || '%')",
+    )
     .bind(search)
-    .fetch_all(conn)
+    .fetch_one(conn)
     .await
 }
 

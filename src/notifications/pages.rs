@@ -14,7 +14,11 @@ use crate::{
     AppState,
     auth::{Admin, AdminRole},
     error::{AppError, AppResult},
-    web::{PageContext, fmt, form::render},
+    web::{
+        PageContext, fmt,
+        form::{QueryFields, render},
+        page::{Cursor, FETCH, Order, PageRequest, Pager},
+    },
 };
 
 #[derive(FromRow)]
@@ -38,6 +42,7 @@ pub struct OutboxItem {
 pub struct IndexPage {
     pub ctx: PageContext,
     pub items: Vec<OutboxItem>,
+    pub pager: Pager,
 }
 
 const COLUMNS: &str = "id, to_address, subject, body_text, status, delivered_via, created_at";
@@ -52,17 +57,30 @@ fn readable_by(admin: &Admin) -> AppResult<&'static str> {
     }
 }
 
-pub async fn index(State(state): State<AppState>, admin: Admin, ctx: PageContext) -> AppResult<Response> {
+pub async fn index(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    QueryFields(query): QueryFields,
+) -> AppResult<Response> {
     let readable = readable_by(&admin)?;
-    let rows: Vec<OutboxRow> = sqlx::query_as(&format!(
-        "select {COLUMNS} from outbox_emails where {readable} order by id desc limit 200"
-    ))
-    .fetch_all(&state.pool)
-    .await?;
+    let page = PageRequest::from_query(&query, Order::Descending);
+    // The list shows no bodies, so it reads none.
+    let sql = format!(
+        "select id, to_address, subject, '' as body_text, status, delivered_via, created_at
+         from outbox_emails where {readable} {} {} limit {FETCH}",
+        page.condition("created_at", "id", 1),
+        page.order("created_at", "id")
+    );
+    let rows: Vec<OutboxRow> = page.bind(sqlx::query_as(&sql)).fetch_all(&state.pool).await?;
+    let page = page.finish(rows, |r| Cursor::new(r.created_at, r.id), "/admin/outbox", &query);
     let tz = state.config.timezone;
-    let items =
-        rows.into_iter().map(|row| OutboxItem { created: fmt::day_time(row.created_at, tz), row }).collect();
-    render(&IndexPage { ctx, items })
+    let items = page
+        .rows
+        .into_iter()
+        .map(|row| OutboxItem { created: fmt::day_time(row.created_at, tz), row })
+        .collect();
+    render(&IndexPage { ctx, items, pager: page.pager })
 }
 
 #[derive(Template)]

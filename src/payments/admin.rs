@@ -24,8 +24,10 @@ use crate::{
         flash::{self, FlashKind},
         fmt,
         form::{Fields, QueryFields, render, render_with},
+        page::{Cursor, Order, PAGE_SIZE, PageRequest, Pager},
     },
 };
+use futures_util::TryStreamExt;
 
 /// Money is finance's (and the owner's); everyone else gets 403.
 const FINANCE: &[AdminRole] = &[AdminRole::Finance];
@@ -55,29 +57,6 @@ fn is_taken(status: &str) -> bool {
 /// What a payment still counts for in the totals: taken money less its refunds.
 fn net_pence(p: &store::Payment) -> i64 {
     if is_taken(&p.status) { i64::from(p.amount_pence) - i64::from(p.refunded_pence) } else { 0 }
-}
-
-/// Taken, refunded and net, over the listed booking payments and package sales (every
-/// listed sale was paid), so the page and its CSV count the same money.
-fn totals(payments: &[store::Payment], sales: &[package_sales::Sale]) -> (i64, i64, i64) {
-    let taken: i64 = payments.iter().filter(|p| is_taken(&p.status)).map(|p| i64::from(p.amount_pence)).sum();
-    let refunded: i64 = payments.iter().map(|p| i64::from(p.refunded_pence)).sum();
-    let net: i64 = payments.iter().map(net_pence).sum();
-    let sold: i64 = sales.iter().map(|s| i64::from(s.amount_pence)).sum();
-    let sales_refunded: i64 = sales.iter().map(|s| i64::from(s.refunded_pence)).sum();
-    let sales_net: i64 = sales.iter().map(package_sales::Sale::net_pence).sum();
-    (taken + sold, refunded + sales_refunded, net + sales_net)
-}
-
-/// The booking payments and package sales the filters select: the page's lines and
-/// the CSV's rows.
-async fn listed(
-    conn: &mut sqlx::PgConnection,
-    search: &store::Search,
-) -> sqlx::Result<(Vec<store::Payment>, Vec<package_sales::Sale>)> {
-    let payments = store::search(&mut *conn, search).await?;
-    let sales = package_sales::search_sales(conn, search).await?;
-    Ok((payments, sales))
 }
 
 pub struct Choice {
@@ -133,15 +112,24 @@ pub struct IndexPage {
     pub statuses: Vec<Choice>,
     pub activities: Vec<Choice>,
     pub payments: Vec<PaymentLine>,
+    pub payments_pager: Pager,
+    /// How many booking payments match, over every page.
+    pub payments_count: i64,
     pub total_taken: String,
     pub total_refunded: String,
     pub total_net: String,
     pub refunds: Vec<RefundLine>,
     pub refunds_total: String,
+    /// How many refunds match; the page lists the newest fifty.
+    pub refunds_count: i64,
     pub outstanding: Vec<OutstandingLine>,
+    pub outstanding_pager: Pager,
+    pub outstanding_count: i64,
     pub outstanding_total: String,
     pub failed_refunds: Vec<FailedRefundLine>,
     pub package_sales: Vec<PackageSaleLine>,
+    pub package_sales_pager: Pager,
+    pub package_sales_count: i64,
     pub package_sales_total: String,
     /// Refunds staff caused by cancelling or moving places: who, why; a page of them.
     pub caused_refunds: Vec<CausedRefundLine>,
@@ -276,24 +264,25 @@ fn sale_refund_line(r: package_sales::SaleRefund, tz: &time_tz::Tz) -> RefundLin
     }
 }
 
-/// Refunds of booking payments and of package sales made in the period, newest first,
-/// with their total.
+/// The newest fifty refunds of booking payments and of package sales made in the
+/// period, newest first, with how many there are and their sum (in SQL, over all).
 async fn refunds_in(
     conn: &mut sqlx::PgConnection,
     search: &store::Search,
     tz: &time_tz::Tz,
-) -> sqlx::Result<(Vec<RefundLine>, i64)> {
+) -> sqlx::Result<(Vec<RefundLine>, i64, i64)> {
     let of_payments = store::search_refunds(&mut *conn, search).await?;
-    let of_sales = package_sales::search_sale_refunds(conn, search).await?;
-    let total = of_payments.iter().map(|r| i64::from(r.amount_pence)).sum::<i64>()
-        + of_sales.iter().map(|r| i64::from(r.amount_pence)).sum::<i64>();
+    let of_sales = package_sales::search_sale_refunds(&mut *conn, search).await?;
+    let (paid_count, paid_sum) = store::refunds_total(&mut *conn, search).await?;
+    let (sold_count, sold_sum) = package_sales::sale_refunds_total(conn, search).await?;
     let mut dated: Vec<_> = of_payments
         .into_iter()
         .map(|r| (r.created_at, refund_line(r, tz)))
         .chain(of_sales.into_iter().map(|r| (r.created_at, sale_refund_line(r, tz))))
         .collect();
     dated.sort_by_key(|(created_at, _)| std::cmp::Reverse(*created_at));
-    Ok((dated.into_iter().map(|(_, line)| line).collect(), total))
+    dated.truncate(PAGE_SIZE);
+    Ok((dated.into_iter().map(|(_, line)| line).collect(), paid_count + sold_count, paid_sum + sold_sum))
 }
 
 pub async fn index(
@@ -305,12 +294,28 @@ pub async fn index(
     admin.require(FINANCE)?;
     let tz = state.config.timezone;
     let search = search_from(&query, tz);
+    let payments_page = PageRequest::from_query(&query, Order::Descending);
+    let sales_page = PageRequest::named(&query, Order::Descending, "sales_after", "sales_before");
+    let owed_page = PageRequest::named(&query, Order::Ascending, "owed_after", "owed_before");
     let mut conn = state.pool.acquire().await?;
-    let (payments, sales) = listed(&mut conn, &search).await?;
-    let (taken, refunded, net) = totals(&payments, &sales);
-    let (refunds, refunds_total) = refunds_in(&mut conn, &search, tz).await?;
-    let outstanding = store::outstanding(&mut conn, search.activity_id).await?;
-    let outstanding_total: i64 = outstanding.iter().map(store::Balance::due_pence).sum();
+    let payments = store::search(&mut conn, &search, &payments_page).await?;
+    let payments =
+        payments_page.finish(payments, |p| Cursor::new(p.created_at, p.id), "/admin/payments", &query);
+    let sales = package_sales::search_sales(&mut conn, &search, &sales_page).await?;
+    let sales = sales_page.finish(sales, |s| Cursor::new(s.paid_at, s.id), "/admin/payments", &query);
+    let paid = store::totals(&mut conn, &search).await?;
+    let sold = package_sales::sale_totals(&mut conn, &search).await?;
+    let all = paid + sold;
+    let (refunds, refunds_count, refunds_total) = refunds_in(&mut conn, &search, tz).await?;
+    let outstanding = store::outstanding(&mut conn, search.activity_id, &owed_page).await?;
+    let outstanding = owed_page.finish(
+        outstanding,
+        |o| Cursor::new(o.created_at, o.balance.booking_id),
+        "/admin/payments",
+        &query,
+    );
+    let (outstanding_count, outstanding_total) =
+        store::outstanding_total(&mut conn, search.activity_id).await?;
     let failed_refunds = super::cancellation::failed(&mut conn)
         .await?
         .into_iter()
@@ -321,8 +326,7 @@ pub async fn index(
             error: f.last_error.unwrap_or_default(),
         })
         .collect();
-    let package_sales_total: i64 = sales.iter().map(|s| i64::from(s.amount_pence)).sum();
-    let package_sales = sales.iter().map(|s| sale_line(s, tz)).collect();
+    let package_sales = sales.rows.iter().map(|s| sale_line(s, tz)).collect();
     let (caused_refunds, caused_next) = caused_refunds(&mut conn, &search, &query, tz).await?;
     let activities = store::activities(&mut conn)
         .await?
@@ -347,6 +351,7 @@ pub async fn index(
             .collect(),
         activities,
         payments: payments
+            .rows
             .iter()
             .map(|p| PaymentLine {
                 id: p.id,
@@ -362,13 +367,18 @@ pub async fn index(
                 net: fmt::pounds(net_pence(p)),
             })
             .collect(),
-        total_taken: fmt::pounds(taken),
-        total_refunded: fmt::pounds(refunded),
-        total_net: fmt::pounds(net),
+        payments_pager: payments.pager,
+        payments_count: paid.count,
+        total_taken: fmt::pounds(all.taken_pence),
+        total_refunded: fmt::pounds(all.refunded_pence),
+        total_net: fmt::pounds(all.net_pence),
         refunds,
         refunds_total: fmt::pounds(refunds_total),
+        refunds_count,
         outstanding: outstanding
+            .rows
             .iter()
+            .map(|o| &o.balance)
             .map(|b| OutstandingLine {
                 booking_id: b.booking_id,
                 parent: b.parent_name.clone(),
@@ -378,10 +388,14 @@ pub async fn index(
                 due: fmt::pounds(b.due_pence()),
             })
             .collect(),
+        outstanding_pager: outstanding.pager,
+        outstanding_count,
         outstanding_total: fmt::pounds(outstanding_total),
         failed_refunds,
         package_sales,
-        package_sales_total: fmt::pounds(package_sales_total),
+        package_sales_pager: sales.pager,
+        package_sales_count: sold.count,
+        package_sales_total: fmt::pounds(sold.taken_pence),
         caused_refunds,
         caused_next,
     })
@@ -479,18 +493,38 @@ pub async fn export(
 ) -> AppResult<Response> {
     admin.require(FINANCE)?;
     let tz = state.config.timezone;
-    let mut conn = state.pool.acquire().await?;
-    let (payments, sales) = listed(&mut conn, &search_from(&query, tz)).await?;
-    let (taken, refunded, net) = totals(&payments, &sales);
-    let mut rows: Vec<Vec<String>> = payments.iter().map(|p| payment_row(p, tz)).collect();
-    rows.extend(sales.iter().map(|s| sale_row(s, tz)));
-    let mut total_row = vec![String::new(); CSV_HEADER.len()];
-    total_row[0] = "total".into();
-    total_row[8] = csv::decimal_pounds(taken);
-    total_row[9] = csv::decimal_pounds(refunded);
-    total_row[10] = csv::decimal_pounds(net);
-    rows.push(total_row);
-    Ok(csv::download("payments.csv", &CSV_HEADER, rows)?)
+    let search = search_from(&query, tz);
+    let pool = state.pool.clone();
+    Ok(csv::stream("payments.csv", &CSV_HEADER, move |mut sink| async move {
+        // One snapshot for the rows and the totals row, so they agree however busy
+        // the books are while the file is read.
+        let mut tx = pool.begin().await?;
+        sqlx::query("set transaction isolation level repeatable read, read only").execute(&mut *tx).await?;
+        let sql = store::export_sql();
+        let mut payments =
+            store::bind_search(sqlx::query_as::<_, store::Payment>(&sql), &search).fetch(&mut *tx);
+        while let Some(p) = payments.try_next().await? {
+            sink.record(payment_row(&p, tz)).await?;
+        }
+        drop(payments);
+        let sql = package_sales::export_sql();
+        let mut sales =
+            store::bind_search(sqlx::query_as::<_, package_sales::Sale>(&sql), &search).fetch(&mut *tx);
+        while let Some(s) = sales.try_next().await? {
+            sink.record(sale_row(&s, tz)).await?;
+        }
+        drop(sales);
+        let all =
+            store::totals(&mut tx, &search).await? + package_sales::sale_totals(&mut tx, &search).await?;
+        tx.commit().await?;
+        let mut total_row = vec![String::new(); CSV_HEADER.len()];
+        total_row[0] = "total".into();
+        total_row[8] = csv::decimal_pounds(all.taken_pence);
+        total_row[9] = csv::decimal_pounds(all.refunded_pence);
+        total_row[10] = csv::decimal_pounds(all.net_pence);
+        sink.record(total_row).await?;
+        Ok(sink)
+    })?)
 }
 
 pub struct BookingSummary {

@@ -17,7 +17,7 @@ use tower_sessions::Session;
 use super::{
     domain::Pence,
     packages::{PURCHASE_COLUMNS, PURCHASE_FROM, PurchaseRow, status_label},
-    store::Search,
+    store::{Search, Totals, bind_search},
 };
 use crate::{
     AppState, audit,
@@ -30,6 +30,7 @@ use crate::{
         flash::{self, FlashKind},
         fmt,
         form::{Fields, render, render_with},
+        page::{FETCH, PageRequest},
     },
 };
 
@@ -89,19 +90,51 @@ where
         .await
 }
 
-/// Package sales paid in the period, newest first.
-pub async fn search_sales(conn: &mut PgConnection, search: &Search) -> sqlx::Result<Vec<Sale>> {
-    let sql = format!(
+/// When a sale counts as made: paid, or (for a sale recorded before `paid_at` was
+/// kept) created. Sales sort by it.
+const SALE_DATE: &str = "coalesce(pp.paid_at, pp.created_at)";
+
+fn sales_sql(page: &str) -> String {
+    format!(
         "select pp.id, u.name as parent_name, p.name as package, pp.method, {SALE_STATUS} as status,
                 pp.currency, pp.amount_pence, pp.refunded_pence, pp.reference,
-                coalesce(pp.paid_at, pp.created_at) as paid_at
+                {SALE_DATE} as paid_at
            from {PURCHASE_FROM}
-          where pp.status = 'paid' and {}
-          order by pp.paid_at desc, pp.id desc
-          limit 2000",
-        sale_filters("pp.paid_at")
+          where pp.status = 'paid' and {} {page}",
+        sale_filters(SALE_DATE)
+    )
+}
+
+/// One page of the package sales paid in the period, newest first.
+pub async fn search_sales(
+    conn: &mut PgConnection,
+    search: &Search,
+    page: &PageRequest<OffsetDateTime>,
+) -> sqlx::Result<Vec<Sale>> {
+    let sql = sales_sql(&format!(
+        "{} {} limit {FETCH}",
+        page.condition(SALE_DATE, "pp.id", 5),
+        page.order(SALE_DATE, "pp.id")
+    ));
+    page.bind(bind_search(sqlx::query_as(&sql), search)).fetch_all(conn).await
+}
+
+/// The CSV's query: every sale [`search_sales`] finds, newest first.
+pub fn export_sql() -> String {
+    sales_sql(&format!("order by {SALE_DATE} desc, pp.id desc"))
+}
+
+/// Totals of every sale the search finds (every listed sale was paid, so all is taken).
+pub async fn sale_totals(conn: &mut PgConnection, search: &Search) -> sqlx::Result<Totals> {
+    let sql = format!(
+        "select count(*) as count, coalesce(sum(pp.amount_pence), 0)::bigint as taken_pence,
+                coalesce(sum(pp.refunded_pence), 0)::bigint as refunded_pence,
+                coalesce(sum(pp.amount_pence - pp.refunded_pence), 0)::bigint as net_pence
+           from package_purchases pp
+          where pp.status = 'paid' and {}",
+        sale_filters(SALE_DATE)
     );
-    search_filtered(conn, &sql, search).await
+    bind_search(sqlx::query_as(&sql), search).fetch_one(conn).await
 }
 
 /// A refund of a package sale, for finance's list of refunds.
@@ -129,10 +162,22 @@ pub async fn search_sale_refunds(conn: &mut PgConnection, search: &Search) -> sq
            left join users r on r.id = f.recorded_by
           where f.failed_at is null and {}
           order by f.created_at desc, f.id desc
-          limit 2000",
+          limit {FETCH}",
         sale_filters("f.created_at")
     );
     search_filtered(conn, &sql, search).await
+}
+
+/// How many refunds of package sales the search finds, and their sum.
+pub async fn sale_refunds_total(conn: &mut PgConnection, search: &Search) -> sqlx::Result<(i64, i64)> {
+    let sql = format!(
+        "select count(*), coalesce(sum(f.amount_pence), 0)::bigint
+           from package_purchase_refunds f
+           join package_purchases pp on pp.id = f.purchase_id
+          where f.failed_at is null and {}",
+        sale_filters("f.created_at")
+    );
+    bind_search(sqlx::query_as(&sql), search).fetch_one(conn).await
 }
 
 /// Records a refund made in Stripe's dashboard against the package purchase paid with

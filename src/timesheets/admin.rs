@@ -8,6 +8,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
+use futures_util::TryStreamExt;
 use serde_json::json;
 use time::{Date, Duration, OffsetDateTime};
 use tower_sessions::Session;
@@ -27,6 +28,7 @@ use crate::{
         flash::{self, FlashKind},
         fmt,
         form::{Fields, QueryFields, render, render_with},
+        page::{Cursor, Order, PageRequest, Pager},
     },
 };
 
@@ -63,6 +65,9 @@ pub struct IndexPage {
     pub ctx: PageContext,
     pub statuses: Vec<StatusChoice>,
     pub weeks: Vec<WeekGroup>,
+    /// How many timesheets the list has over every page.
+    pub total: i64,
+    pub pager: Pager,
     /// The payroll export's dates, as typed, and what is wrong with them.
     pub from: String,
     pub to: String,
@@ -81,9 +86,15 @@ async fn index_page(state: &AppState, ctx: PageContext, query: &Fields) -> AppRe
     let tz = state.config.timezone;
     let status = status_from(query);
     let mut conn = state.pool.acquire().await?;
-    let sheets = store::search(&mut conn, &store::Search { status, ..store::Search::default() }).await?;
+    let search = store::Search { status, ..store::Search::default() };
+    let page = PageRequest::from_query(query, Order::Descending);
+    let sheets = store::search(&mut conn, &search, &page).await?;
+    let total = store::count(&mut conn, &search).await?;
+    let mut page = page.finish(sheets, |t| Cursor::new(t.week_start, t.id), "/admin/timesheets", query);
+    // Pages break by week and id; within a page, a week's timesheets read by name.
+    page.rows.sort_by(|a, b| b.week_start.cmp(&a.week_start).then_with(|| a.trainer.cmp(&b.trainer)));
     let mut weeks: Vec<WeekGroup> = Vec::new();
-    for sheet in sheets {
+    for sheet in page.rows {
         let label = week_label(sheet.week_start);
         let line = SheetLine {
             id: sheet.id,
@@ -109,6 +120,8 @@ async fn index_page(state: &AppState, ctx: PageContext, query: &Fields) -> AppRe
             .map(|s| StatusChoice { value: s.as_str(), label: s.label(), selected: Some(*s) == status })
             .collect(),
         weeks,
+        total,
+        pager: page.pager,
         from: typed("from").unwrap_or_else(|| (this_week - Duration::weeks(4)).to_string()),
         to: typed("to").unwrap_or_else(|| this_week.to_string()),
         errors: FormErrors::default(),
@@ -418,23 +431,26 @@ pub async fn export(
         to: Some(to),
         oldest_first: true,
     };
-    let mut conn = state.pool.acquire().await?;
-    let rows = store::search(&mut conn, &search)
-        .await?
-        .into_iter()
-        .map(|t| {
-            vec![
+    let pool = state.pool.clone();
+    let header = ["trainer", "email", "week", "hours", "rate (GBP)", "pay (GBP)"];
+    Ok(csv::stream(&format!("payroll-{from}-to-{to}.csv"), &header, move |mut sink| async move {
+        let mut conn = pool.acquire().await?;
+        let sql = store::export_sql(&search);
+        let mut rows =
+            store::bind_search(sqlx::query_as::<_, store::Timesheet>(&sql), &search).fetch(&mut *conn);
+        while let Some(t) = rows.try_next().await? {
+            sink.record([
                 csv::cell(&t.trainer),
                 csv::cell(&t.email),
                 t.week_start.to_string(),
                 domain::decimal_hours(t.minutes),
                 csv::decimal_pounds(i64::from(t.rate_pence)),
                 csv::decimal_pounds(t.pay_pence()),
-            ]
-        })
-        .collect();
-    let header = ["trainer", "email", "week", "hours", "rate (GBP)", "pay (GBP)"];
-    Ok(csv::download(&format!("payroll-{from}-to-{to}.csv"), &header, rows)?)
+            ])
+            .await?;
+        }
+        Ok(sink)
+    })?)
 }
 
 #[cfg(test)]

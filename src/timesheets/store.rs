@@ -4,7 +4,9 @@
 //! goes back to the trainer, also by the database (the trigger
 //! `time_entries_return_submitted_week` in 0016_timesheet_changed_after_submit.sql).
 
+use crate::web::page::{FETCH, PageRequest};
 use sqlx::{FromRow, PgConnection};
+use sqlx::{Postgres, postgres::PgArguments, query::QueryAs};
 use time::{Date, OffsetDateTime};
 
 use super::domain::{ChangeAfterSubmit, EntryInput, TimesheetStatus};
@@ -257,21 +259,45 @@ pub struct Search {
     pub oldest_first: bool,
 }
 
-pub async fn search(conn: &mut PgConnection, search: &Search) -> sqlx::Result<Vec<Timesheet>> {
+const SEARCH_WHERE: &str = "($1::text is null or t.status = $1)
+    and ($2::date is null or t.week_start >= $2)
+    and ($3::date is null or t.week_start <= $3)";
+
+/// One page of the timesheets `search` finds, by week (newest first unless
+/// `oldest_first`); the page's own rows sort by name within a week.
+pub async fn search(
+    conn: &mut PgConnection,
+    search: &Search,
+    page: &PageRequest<Date>,
+) -> sqlx::Result<Vec<Timesheet>> {
+    let sql = format!(
+        "{} where {SEARCH_WHERE} {} {} limit {FETCH}",
+        timesheet_select(),
+        page.condition("t.week_start", "t.id", 4),
+        page.order("t.week_start", "t.id")
+    );
+    page.bind(bind_search(sqlx::query_as(&sql), search)).fetch_all(conn).await
+}
+
+/// How many timesheets [`search`] finds over every page.
+pub async fn count(conn: &mut PgConnection, search: &Search) -> sqlx::Result<i64> {
+    let sql = format!("select count(*) from timesheets t where {SEARCH_WHERE}");
+    let (count,): (i64,) = bind_search(sqlx::query_as(&sql), search).fetch_one(conn).await?;
+    Ok(count)
+}
+
+/// Payroll's query: every timesheet `search` finds, by week then name, streamed.
+pub fn export_sql(search: &Search) -> String {
     let order = if search.oldest_first { "asc" } else { "desc" };
-    sqlx::query_as(&format!(
-        "{} where ($1::text is null or t.status = $1)
-              and ($2::date is null or t.week_start >= $2)
-              and ($3::date is null or t.week_start <= $3)
-         order by t.week_start {order}, u.name, t.id
-         limit 2000",
-        timesheet_select()
-    ))
-    .bind(search.status.map(TimesheetStatus::as_str))
-    .bind(search.from)
-    .bind(search.to)
-    .fetch_all(conn)
-    .await
+    format!("{} where {SEARCH_WHERE} order by t.week_start {order}, u.name, t.id", timesheet_select())
+}
+
+/// Binds `search` as `$1`–`$3` of the search's filters.
+pub fn bind_search<'q, O>(
+    query: QueryAs<'q, Postgres, O, PgArguments>,
+    search: &Search,
+) -> QueryAs<'q, Postgres, O, PgArguments> {
+    query.bind(search.status.map(TimesheetStatus::as_str)).bind(search.from).bind(search.to)
 }
 
 /// Submits the week, or resubmits it after a return: the timesheet's id, or None when

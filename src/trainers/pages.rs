@@ -34,6 +34,7 @@ use crate::{
         flash::{self, FlashKind},
         fmt,
         form::{Fields, QueryFields, render, render_with},
+        page::{Cursor, Order, PageRequest, Pager},
     },
 };
 
@@ -58,6 +59,9 @@ pub struct IndexPage {
     pub ctx: PageContext,
     pub q: String,
     pub trainers: Vec<Line>,
+    /// How many trainers match, over every page.
+    pub total: i64,
+    pub pager: Pager,
 }
 
 pub async fn index(
@@ -70,8 +74,13 @@ pub async fn index(
     let q = query.get("q").unwrap_or_default().to_owned();
     let today = today(&state);
     let mut conn = state.pool.acquire().await?;
-    let trainers = store::search(&mut conn, (!q.is_empty()).then_some(q.as_str()))
-        .await?
+    let text = (!q.is_empty()).then_some(q.as_str());
+    let page = PageRequest::from_query(&query, Order::Ascending);
+    let rows = store::search(&mut conn, text, &page).await?;
+    let total = store::count(&mut conn, text).await?;
+    let page = page.finish(rows, |t| Cursor::new(t.sort_key.clone(), t.id), "/admin/trainers", &query);
+    let trainers = page
+        .rows
         .into_iter()
         .map(|row| Line {
             expiry: match domain::expiry(row.next_expiry, today) {
@@ -82,7 +91,7 @@ pub async fn index(
             row,
         })
         .collect();
-    render(&IndexPage { ctx, q, trainers })
+    render(&IndexPage { ctx, q, trainers, total, pager: page.pager })
 }
 
 // The profile -------------------------------------------------------------------------------

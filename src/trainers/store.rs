@@ -1,5 +1,6 @@
 //! The SQL for trainers as the office sees them, their applications and time off.
 
+use crate::web::page::{FETCH, PageRequest};
 use sqlx::{FromRow, PgConnection};
 use time::{Date, OffsetDateTime};
 
@@ -13,20 +14,41 @@ pub struct TrainerLine {
     pub is_active: bool,
     pub activities: String,
     pub next_expiry: Option<Date>,
+    /// Where the trainer sorts (the list's cursor).
+    pub sort_key: String,
 }
 
-pub async fn search(conn: &mut PgConnection, text: Option<&str>) -> sqlx::Result<Vec<TrainerLine>> {
-    sqlx::query_as(
-        "select u.id, u.name, u.email, u.is_active,
+/// Active trainers first, then by name: one text key, so a cursor can hold it.
+const TRAINER_ORDER: &str = "((case when u.is_active then '0' else '1' end) || u.name)";
+
+/// One page of the trainers whose name or email contains `text`.
+pub async fn search(
+    conn: &mut PgConnection,
+    text: Option<&str>,
+    page: &PageRequest<String>,
+) -> sqlx::Result<Vec<TrainerLine>> {
+    let sql = format!(
+        "select u.id, u.name, u.email, u.is_active, {TRAINER_ORDER} as sort_key,
                 coalesce((select string_agg(a.name, ', ' order by a.name) from activity_trainers at
                           join activities a on a.id = at.activity_id where at.trainer_id = u.id), '') as activities,
                 (select min(q.expires_on) from trainer_qualifications q where q.trainer_id = u.id) as next_expiry
          from users u join trainer_profiles t on t.user_id = u.id
-         where $1::text is null or u.name ilike '%' || $1 || '%' or u.email ilike '%' || $1 || '%'
-         order by u.is_active desc, u.name",
+         where ($1::text is null or u.name ilike '%' || $1 || '%' or u.email ilike '%' || $1 || '%')
+           {} {} limit {FETCH}",
+        page.condition(TRAINER_ORDER, "u.id", 2),
+        page.order(TRAINER_ORDER, "u.id")
+    );
+    page.bind(sqlx::query_as(&sql).bind(text)).fetch_all(conn).await
+}
+
+/// How many trainers [`search`] finds over every page.
+pub async fn count(conn: &mut PgConnection, text: Option<&str>) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "select count(*) from users u join trainer_profiles t on t.user_id = u.id
+         where $1::text is null or u.name ilike '%' || $1 || '%' or u.email ilike '%' || $1 || '%'",
     )
     .bind(text)
-    .fetch_all(conn)
+    .fetch_one(conn)
     .await
 }
 

@@ -1,9 +1,14 @@
-//! CSV downloads that are safe to open in a spreadsheet.
+//! CSV downloads that are safe to open in a spreadsheet, whole or streamed.
 
 use axum::{
+    body::{Body, Bytes},
     http::header,
     response::{IntoResponse, Response},
 };
+use tokio::sync::mpsc;
+
+/// A streamed CSV is sent in chunks of about this many bytes.
+const CHUNK: usize = 32 * 1024;
 
 /// Neutralises a cell a spreadsheet would run as a formula (CSV injection): a
 /// leading `=`, `+`, `-`, `@`, tab or carriage return gets a `'` in front.
@@ -23,6 +28,80 @@ pub fn download(filename: &str, header: &[&str], rows: Vec<Vec<String>>) -> anyh
         writer.write_record(&row)?;
     }
     let body = writer.into_inner().map_err(|e| anyhow::anyhow!("Failed to finish the CSV: {e}"))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// The records of a streamed CSV (see [`stream`]): each `record` is written into a
+/// buffer that goes to the client every [`CHUNK`] bytes.
+pub struct Sink {
+    writer: csv::Writer<Vec<u8>>,
+    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+}
+
+impl Sink {
+    /// Writes one record (user-typed cells already neutralised with [`cell`]); waits
+    /// while the client is behind, and fails once the client has gone, which stops
+    /// the producer (and its database read).
+    pub async fn record<I, T>(&mut self, record: I) -> anyhow::Result<()>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<[u8]>,
+    {
+        self.writer.write_record(record)?;
+        if self.writer.get_ref().len() >= CHUNK {
+            self.send().await?;
+        }
+        Ok(())
+    }
+
+    async fn send(&mut self) -> anyhow::Result<()> {
+        let full =
+            std::mem::replace(&mut self.writer, csv::Writer::from_writer(Vec::with_capacity(CHUNK * 2)));
+        let chunk = full.into_inner().map_err(|e| anyhow::anyhow!("Failed to finish a CSV chunk: {e}"))?;
+        if !chunk.is_empty() {
+            self.tx
+                .send(Ok(Bytes::from(chunk)))
+                .await
+                .map_err(|_| anyhow::anyhow!("the client went away"))?;
+        }
+        Ok(())
+    }
+}
+
+/// A CSV attachment written while it is downloaded: `produce` runs in its own task
+/// writing records into the [`Sink`] (after `header`) and hands it back when done. At
+/// most a few chunks wait in memory however long the file, so an export of every
+/// booking costs what one of fifty does. Should `produce` fail, the download is cut
+/// off (not finished cleanly), so nobody mistakes a partial file for the whole one.
+pub fn stream<F, Fut>(filename: &str, header: &[&str], produce: F) -> anyhow::Result<Response>
+where
+    F: FnOnce(Sink) -> Fut,
+    Fut: Future<Output = anyhow::Result<Sink>> + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel(4);
+    let failed = tx.clone();
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(header)?;
+    let work = produce(Sink { writer, tx });
+    tokio::spawn(async move {
+        let finished = match work.await {
+            Ok(mut sink) => sink.send().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = finished {
+            tracing::warn!(error = %e, "CSV export stopped");
+            let _ = failed.send(Err(std::io::Error::other("the export stopped"))).await;
+        }
+    });
+    let chunks = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    let body = Body::from_stream(chunks);
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

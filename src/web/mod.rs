@@ -8,6 +8,7 @@ pub mod fmt;
 pub mod form;
 pub mod headers;
 pub mod nul;
+pub mod page;
 
 use axum::{extract::FromRequestParts, http::request::Parts};
 use time_tz::TimeZone;

@@ -26,6 +26,7 @@ mod outbox;
 mod package_refunds;
 mod packages_admin;
 mod packages_sold;
+mod paging;
 mod payment_holds;
 mod payments;
 mod permissions;

@@ -1,0 +1,496 @@
+//! Every list is paged: fifty rows a page by keyset (sort key and id), `Next` and
+//! `Previous` that keep the filters, no row lost or repeated while rows arrive, junk
+//! cursors harmless, totals from SQL, and CSV exports with as many rows as the total.
+
+use sqlx::PgPool;
+
+use crate::common::{TestApp, TestClient, fixtures, spawn_app};
+
+/// Adds `n` bookings of one child on one session, `status` each, received a minute
+/// apart going back from `newest_minutes_ago` and two to each minute (so the id breaks
+/// ties). Returns their ids.
+async fn bookings(pool: &PgPool, parent_id: i64, n: i32, status: &str, newest_minutes_ago: i32) -> Vec<i64> {
+    static MADE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let nth = MADE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let act = fixtures::activity(pool, &format!("Swim {status} {nth}"), false, (4, 12), 24).await;
+    let session_id = fixtures::session(pool, &act, 72, 1000, None).await;
+    let child_id = fixtures::child(pool, parent_id, "Maya", 7).await;
+    sqlx::query_scalar(
+        "with made as (
+            insert into bookings (parent_id, status, total_pence, created_at)
+            select $1, $2, 650, now() - make_interval(mins => $4 + g / 2)
+            from generate_series(0, $3 - 1) g
+            returning id)
+         insert into booking_participants (booking_id, session_id, child_id, price_pence, holds_place)
+         select id, $5, $6, 650, false from made returning booking_id",
+    )
+    .bind(parent_id)
+    .bind(status)
+    .bind(n)
+    .bind(newest_minutes_ago)
+    .bind(session_id)
+    .bind(child_id)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+/// The ids a list links to as `{prefix}{id}`, in page order.
+fn ids(page: &str, prefix: &str) -> Vec<i64> {
+    page.split(&format!("href=\"{prefix}"))
+        .skip(1)
+        .filter_map(|rest| {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            (rest[digits.len()..].starts_with('"') && !digits.is_empty()).then(|| digits.parse().unwrap())
+        })
+        .collect()
+}
+
+/// The pager's `Next` or `Previous` link (`rel` next or prev), unescaped.
+fn link(page: &str, rel: &str) -> Option<String> {
+    let nav = &page[page.find("<nav class=\"pager\"")?..];
+    let nav = &nav[..nav.find("</nav>")?];
+    let anchor_end = nav.find(&format!("rel=\"{rel}\""))?;
+    let anchor = &nav[..anchor_end];
+    let href = &anchor[anchor.rfind("href=\"")? + 6..];
+    Some(href[..href.find('"')?].replace("&#38;", "&").replace("&amp;", "&"))
+}
+
+async fn admin(app: &TestApp, role: &str) -> TestClient {
+    app.signed_in(&format!("{role}@example.com"), "admin", Some(role)).await
+}
+
+/// Follows `Next` from `path` to the end, returning each page's ids.
+async fn walk(client: &TestClient, path: &str, prefix: &str) -> Vec<Vec<i64>> {
+    let mut pages = Vec::new();
+    let mut next = Some(path.to_owned());
+    while let Some(path) = next {
+        let page = client.get_text(&path).await;
+        pages.push(ids(&page, prefix));
+        next = link(&page, "next");
+        assert!(pages.len() < 100, "the pages end");
+    }
+    pages
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_bookings_go_fifty_a_page_forwards_and_back() {
+    let app = spawn_app().await;
+    let (parent_id, _) = fixtures::parent(&app, "parent@example.com").await;
+    bookings(&app.pool, parent_id, 120, "approved", 0).await;
+    let office = admin(&app, "coordinator").await;
+    // Newest first: received time descending, then the higher id first.
+    let made: Vec<i64> = sqlx::query_scalar("select id from bookings order by created_at desc, id desc")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+
+    let first = office.get_text("/admin/bookings").await;
+    assert!(first.contains("120 bookings"), "the total is shown: {first}");
+    assert_eq!(ids(&first, "/admin/bookings/"), made[..50]);
+    assert_eq!(link(&first, "prev"), None, "the first page has no Previous");
+    let next = link(&first, "next").expect("the first page has a Next");
+
+    let middle = office.get_text(&next).await;
+    assert_eq!(ids(&middle, "/admin/bookings/"), made[50..100]);
+    let last_path = link(&middle, "next").expect("a middle page has a Next");
+    let back = link(&middle, "prev").expect("a middle page has a Previous");
+
+    let last = office.get_text(&last_path).await;
+    assert_eq!(ids(&last, "/admin/bookings/"), made[100..]);
+    assert_eq!(link(&last, "next"), None, "the last page has no Next");
+
+    let again = office.get_text(&link(&last, "prev").expect("the last page has a Previous")).await;
+    assert_eq!(ids(&again, "/admin/bookings/"), made[50..100], "Previous from the last is the middle");
+    let start = office.get_text(&back).await;
+    assert_eq!(ids(&start, "/admin/bookings/"), made[..50], "Previous from the middle is the first");
+    assert_eq!(link(&start, "prev"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_bookings_links_keep_the_filters() {
+    let app = spawn_app().await;
+    let (parent_id, _) = fixtures::parent(&app, "parent@example.com").await;
+    let pending = bookings(&app.pool, parent_id, 70, "pending", 0).await;
+    bookings(&app.pool, parent_id, 70, "approved", 0).await;
+    let office = admin(&app, "coordinator").await;
+
+    let first = office.get_text("/admin/bookings?status=pending&q=Swim+pending").await;
+    assert!(first.contains("70 bookings"), "the total counts the filtered bookings: {first}");
+    let next = link(&first, "next").expect("a Next");
+    assert!(next.contains("status=pending") && next.contains("q=Swim+pending"), "filters kept: {next}");
+    let second = office.get_text(&next).await;
+    let prev = link(&second, "prev").unwrap_or_else(|| panic!("a Previous: {second}"));
+    assert!(prev.contains("status=pending") && prev.contains("q=Swim+pending"), "filters kept: {prev}");
+
+    let mut seen = ids(&first, "/admin/bookings/");
+    seen.extend(ids(&second, "/admin/bookings/"));
+    // The approval queue is oldest first.
+    let queue: Vec<i64> =
+        sqlx::query_scalar("select id from bookings where status = 'pending' order by created_at, id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(seen, queue);
+    let mut sorted = pending.clone();
+    sorted.sort_unstable();
+    seen.sort_unstable();
+    assert_eq!(seen, sorted, "every pending booking, and nothing else");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_booking_is_lost_or_repeated_while_new_ones_arrive() {
+    let app = spawn_app().await;
+    let (parent_id, _) = fixtures::parent(&app, "parent@example.com").await;
+    let mut made = bookings(&app.pool, parent_id, 130, "approved", 10).await;
+    let office = admin(&app, "coordinator").await;
+
+    let mut seen = Vec::new();
+    let mut next = Some("/admin/bookings".to_owned());
+    while let Some(path) = next {
+        let page = office.get_text(&path).await;
+        seen.extend(ids(&page, "/admin/bookings/"));
+        next = link(&page, "next");
+        // New bookings arrive between page loads; they belong before the first page.
+        bookings(&app.pool, parent_id, 7, "approved", 0).await;
+    }
+    let count = seen.len();
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), count, "no booking is shown twice");
+    made.sort_unstable();
+    assert_eq!(seen, made, "every booking there at the start is shown once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_junk_cursor_shows_the_first_page() {
+    let app = spawn_app().await;
+    let (parent_id, _) = fixtures::parent(&app, "parent@example.com").await;
+    bookings(&app.pool, parent_id, 60, "pending", 0).await;
+    let office = admin(&app, "coordinator").await;
+    let first = ids(&office.get_text("/admin/bookings").await, "/admin/bookings/");
+    for junk in [
+        "after=abc",
+        "before=%00%FF",
+        "after=99999999999999999999999999999999_1",
+        "after=1_99999999999999999999999",
+        "before=-5_-5",
+        "after=__",
+    ] {
+        let response = office.get(&format!("/admin/bookings?{junk}")).await;
+        assert_eq!(response.status(), 200, "{junk}");
+        let page = response.text().await.unwrap();
+        if !junk.starts_with("before=-5") {
+            assert_eq!(ids(&page, "/admin/bookings/"), first, "{junk} is the first page");
+        }
+    }
+    for junk in ["after=abc", "before=1_x"] {
+        let response = office.get(&format!("/admin/payments?{junk}")).await;
+        assert_ne!(response.status(), 500, "{junk}");
+        let response = office.get(&format!("/parent/bookings?{junk}")).await;
+        assert_ne!(response.status(), 500, "{junk}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bookings_csv_has_as_many_rows_as_the_list_says() {
+    let app = spawn_app().await;
+    let (parent_id, _) = fixtures::parent(&app, "parent@example.com").await;
+    bookings(&app.pool, parent_id, 130, "approved", 0).await;
+    bookings(&app.pool, parent_id, 40, "pending", 0).await;
+    let office = admin(&app, "finance").await;
+
+    for (filter, total) in [("", 170), ("?status=pending", 40), ("?status=approved&q=swim", 130)] {
+        let page = office.get_text(&format!("/admin/bookings{filter}")).await;
+        assert!(page.contains(&format!("{total} bookings")), "{filter}: the total is shown");
+        let response = office.get(&format!("/admin/bookings.csv{filter}")).await;
+        assert_eq!(response.status(), 200);
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+        let csv = response.text().await.unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert!(lines[0].starts_with("booking,status,parent"), "the header is kept");
+        assert_eq!(lines.len() - 1, total, "{filter}: one row per booking");
+        let mut listed: Vec<&str> = lines[1..].iter().map(|l| l.split(',').next().unwrap()).collect();
+        let n = listed.len();
+        listed.sort_unstable();
+        listed.dedup();
+        assert_eq!(listed.len(), n, "no booking twice");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parent_pages_through_their_own_bookings_only() {
+    let app = spawn_app().await;
+    let (parent_id, parent) = fixtures::parent(&app, "parent@example.com").await;
+    let mut mine = bookings(&app.pool, parent_id, 75, "approved", 0).await;
+    let (other_id, _) = fixtures::parent(&app, "other@example.com").await;
+    bookings(&app.pool, other_id, 30, "approved", 0).await;
+
+    let pages = walk(&parent, "/parent/bookings", "/parent/bookings/").await;
+    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [50, 25]);
+    let mut seen: Vec<i64> = pages.into_iter().flatten().collect();
+    seen.sort_unstable();
+    mine.sort_unstable();
+    assert_eq!(seen, mine, "every booking of theirs and none of another family's");
+}
+
+/// Adds a payment of `status` for each of `booking_ids`, made when its booking was and
+/// of 100p plus the booking's place in the list (so sums catch a missing row).
+async fn payments(pool: &PgPool, booking_ids: &[i64], status: &str) -> Vec<i64> {
+    sqlx::query_scalar(
+        "insert into payments (booking_id, amount_pence, method, status, created_at, paid_at)
+         select b.id, 100 + (row_number() over (order by b.id))::int, 'cash', $2, b.created_at, b.created_at
+         from bookings b where b.id = any($1) returning id",
+    )
+    .bind(booking_ids)
+    .bind(status)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+/// The figure in `<dd id="{id}">`.
+fn figure(page: &str, id: &str) -> String {
+    let at = &page[page.find(&format!("id=\"{id}\">")).unwrap_or_else(|| panic!("{id} in {page}"))..];
+    at[at.find('>').unwrap() + 1..at.find('<').unwrap()].to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_payments_go_fifty_a_page_with_totals_over_every_page() {
+    let app = spawn_app().await;
+    let (parent_id, _) = fixtures::parent(&app, "parent@example.com").await;
+    let booked = bookings(&app.pool, parent_id, 120, "approved", 0).await;
+    payments(&app.pool, &booked, "succeeded").await;
+    let finance = admin(&app, "finance").await;
+    let order: Vec<i64> = sqlx::query_scalar("select id from payments order by created_at desc, id desc")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    let taken: i64 = sqlx::query_scalar("select sum(amount_pence)::bigint from payments")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+
+    let first = finance.get_text("/admin/payments").await;
+    assert!(first.contains("120 booking payments match"), "{first}");
+    let pounds = format!("£{}.{:02}", taken / 100, taken % 100);
+    assert_eq!(figure(&first, "total-taken"), pounds, "the total covers every page");
+    assert_eq!(ids(&first, "/admin/payments/"), order[..50]);
+    assert_eq!(link(&first, "prev"), None);
+    let middle = finance.get_text(&link(&first, "next").expect("a Next")).await;
+    assert_eq!(ids(&middle, "/admin/payments/"), order[50..100]);
+    assert_eq!(figure(&middle, "total-taken"), pounds, "every page shows the same totals");
+    let last = finance.get_text(&link(&middle, "next").expect("a Next")).await;
+    assert_eq!(ids(&last, "/admin/payments/"), order[100..]);
+    assert_eq!(link(&last, "next"), None);
+    let back = finance.get_text(&link(&last, "prev").expect("a Previous")).await;
+    assert_eq!(ids(&back, "/admin/payments/"), order[50..100]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_payments_links_keep_the_filters_and_lose_nothing_while_payments_arrive() {
+    let app = spawn_app().await;
+    let (parent_id, _) = fixtures::parent(&app, "parent@example.com").await;
+    let mut taken =
+        payments(&app.pool, &bookings(&app.pool, parent_id, 110, "approved", 10).await, "succeeded").await;
+    payments(&app.pool, &bookings(&app.pool, parent_id, 60, "approved", 10).await, "failed").await;
+    let finance = admin(&app, "finance").await;
+
+    let today = time::OffsetDateTime::now_utc().date();
+    let filter = format!(
+        "status=succeeded&from={}&to={}",
+        today - time::Duration::days(2),
+        today + time::Duration::days(1)
+    );
+    let mut seen = Vec::new();
+    let mut next = Some(format!("/admin/payments?{filter}"));
+    let mut pages = 0;
+    while let Some(path) = next {
+        let page = finance.get_text(&path).await;
+        seen.extend(ids(&page, "/admin/payments/"));
+        next = link(&page, "next");
+        if let Some(n) = &next {
+            assert!(n.contains(&filter), "the filters are kept: {n}");
+        }
+        if pages > 0 {
+            let prev = link(&page, "prev").expect("a Previous");
+            assert!(prev.contains(&filter), "the filters are kept: {prev}");
+        }
+        pages += 1;
+        // Payments keep arriving, some of them matching.
+        let more = bookings(&app.pool, parent_id, 4, "approved", 0).await;
+        payments(&app.pool, &more, "succeeded").await;
+    }
+    assert_eq!(pages, 3);
+    let count = seen.len();
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), count, "no payment twice");
+    taken.sort_unstable();
+    assert_eq!(seen, taken, "every matching payment there at the start, once; no failed one");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_payments_csv_streams_every_row_the_list_counts_and_its_totals() {
+    let app = spawn_app().await;
+    let (parent_id, _) = fixtures::parent(&app, "parent@example.com").await;
+    payments(&app.pool, &bookings(&app.pool, parent_id, 140, "approved", 0).await, "succeeded").await;
+    payments(&app.pool, &bookings(&app.pool, parent_id, 30, "approved", 0).await, "failed").await;
+    let finance = admin(&app, "finance").await;
+
+    for (filter, count) in [("", 170), ("?status=succeeded", 140), ("?status=failed", 30)] {
+        let page = finance.get_text(&format!("/admin/payments{filter}")).await;
+        assert!(page.contains(&format!("{count} booking payments match")), "{filter}");
+        let csv = finance.get_text(&format!("/admin/payments.csv{filter}")).await;
+        let lines: Vec<&str> = csv.lines().collect();
+        assert!(lines[0].starts_with("payment,date,booking"), "the header is kept");
+        assert_eq!(lines.len(), 1 + count + 1, "{filter}: header, one row per payment, the totals row");
+        let totals: Vec<&str> = lines.last().unwrap().split(',').collect();
+        assert_eq!(totals[0], "total");
+        let taken = figure(&page, "total-taken").replace('£', "").replace(',', "");
+        assert_eq!(totals[8], taken, "{filter}: the CSV's total is the page's");
+    }
+}
+
+/// Walks a list from `path` and checks it shows exactly `expected`, each once, in
+/// pages of fifty, with a Previous on every page but the first.
+async fn pages_through(client: &TestClient, path: &str, prefix: &str, expected: &[i64]) {
+    let mut seen = Vec::new();
+    let mut next = Some(path.to_owned());
+    let mut sizes = Vec::new();
+    while let Some(path) = next {
+        let page = client.get_text(&path).await;
+        let on_page: Vec<i64> = ids(&page, prefix).into_iter().filter(|id| expected.contains(id)).collect();
+        sizes.push(on_page.len());
+        assert_eq!(link(&page, "prev").is_some(), sizes.len() > 1, "{path}: a Previous after the first page");
+        seen.extend(on_page);
+        next = link(&page, "next");
+        assert!(sizes.len() < 50, "the pages end");
+    }
+    assert!(sizes.len() > 1 && sizes[..sizes.len() - 1].iter().all(|&n| n == 50), "{path}: {sizes:?}");
+    let count = seen.len();
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), count, "{path}: nothing twice");
+    let mut expected = expected.to_vec();
+    expected.sort_unstable();
+    assert_eq!(seen, expected, "{path}: everything once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_and_the_outbox_page_through_everything() {
+    let app = spawn_app().await;
+    let entries: Vec<i64> = sqlx::query_scalar(
+        "insert into audit_log (action, entity_type, entity_id, created_at)
+         select 'paging.tested', 'thing', 1000 + g, now() - make_interval(mins => g / 3)
+         from generate_series(1, 130) g returning entity_id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let emails: Vec<i64> = sqlx::query_scalar(
+        "insert into outbox_emails (to_address, subject, body_text, status, created_at)
+         select 'family' || g || '@example.com', 'Hello ' || g, 'Body', 'sent', now() - make_interval(mins => g / 3)
+         from generate_series(1, 120) g returning id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let owner = admin(&app, "owner").await;
+    // Audit lines name their entity as `thing #id`.
+    let mut seen = Vec::new();
+    let mut next = Some("/admin/audit?what=paging.".to_owned());
+    while let Some(path) = next {
+        let page = owner.get_text(&path).await;
+        assert!(path.contains("what=paging."), "the filter is kept: {path}");
+        seen.extend(page.split("thing #").skip(1).map(|rest| {
+            rest.chars().take_while(char::is_ascii_digit).collect::<String>().parse::<i64>().unwrap()
+        }));
+        next = link(&page, "next");
+    }
+    let count = seen.len();
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!((seen.len(), count), (130, 130), "every audit entry once");
+    let mut entries = entries;
+    entries.sort_unstable();
+    assert_eq!(seen, entries);
+
+    pages_through(&owner, "/admin/outbox", "/admin/outbox/", &emails).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_and_trainers_page_by_name() {
+    let app = spawn_app().await;
+    let parents: Vec<i64> = sqlx::query_scalar(
+        "insert into users (email, name, role, password_hash)
+         select 'p' || g || '@example.com', 'Parent ' || (g % 7) || ' ' || g, 'parent', 'x'
+         from generate_series(1, 125) g returning id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let trainers: Vec<i64> = sqlx::query_scalar(
+        "with made as (
+            insert into users (email, name, role, password_hash, is_active)
+            select 't' || g || '@example.com', 'Trainer ' || (g % 5), 'trainer', 'x', g % 4 <> 0
+            from generate_series(1, 110) g returning id)
+         insert into trainer_profiles (user_id) select id from made returning user_id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let office = admin(&app, "coordinator").await;
+    let first = office.get_text("/admin/clients").await;
+    assert!(first.contains("125 clients"), "the total is shown");
+    pages_through(&office, "/admin/clients", "/admin/clients/", &parents).await;
+    pages_through(&office, "/admin/clients?q=parent", "/admin/clients/", &parents).await;
+    let first = office.get_text("/admin/trainers").await;
+    assert!(first.contains("110 trainers"), "the total is shown");
+    pages_through(&office, "/admin/trainers", "/admin/trainers/", &trainers).await;
+    // Active trainers come first.
+    let last = walk(&office, "/admin/trainers", "/admin/trainers/").await.pop().unwrap();
+    let inactive: Vec<i64> =
+        sqlx::query_scalar("select id from users where role = 'trainer' and not is_active")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert!(last.iter().all(|id| inactive.contains(id)), "the last page holds deactivated trainers");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timesheets_page_by_week_and_payroll_streams_every_approved_one() {
+    let app = spawn_app().await;
+    // Six trainers, 25 Mondays each: 150 timesheets, a third of them approved.
+    let sheets: Vec<(i64, String)> = sqlx::query_as(
+        "with made as (
+            insert into users (email, name, role, password_hash)
+            select 't' || g || '@example.com', 'Trainer ' || g, 'trainer', 'x' from generate_series(1, 6) g
+            returning id),
+         profiles as (insert into trainer_profiles (user_id) select id from made returning user_id)
+         insert into timesheets (trainer_id, week_start, status, submitted_at, hourly_rate_pence)
+         select user_id, date_trunc('week', now())::date - 7 * w,
+                case when w % 3 = 0 then 'approved' else 'submitted' end, now(), 1500
+         from profiles, generate_series(1, 25) w
+         returning id, status",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let submitted: Vec<i64> = sheets.iter().filter(|(_, s)| s == "submitted").map(|(id, _)| *id).collect();
+    let all: Vec<i64> = sheets.iter().map(|(id, _)| *id).collect();
+    let finance = admin(&app, "finance").await;
+
+    let first = finance.get_text("/admin/timesheets").await;
+    assert!(first.contains(&format!("{} timesheets", submitted.len())), "the total of the default list");
+    pages_through(&finance, "/admin/timesheets", "/admin/timesheets/", &submitted).await;
+    pages_through(&finance, "/admin/timesheets?status=", "/admin/timesheets/", &all).await;
+
+    let approved = all.len() - submitted.len();
+    let page = finance.get_text("/admin/timesheets?status=approved").await;
+    assert!(page.contains(&format!("{approved} timesheets")));
+    let csv = finance.get_text("/admin/timesheets.csv?from=2000-01-03&to=2100-01-04").await;
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "trainer,email,week,hours,rate (GBP),pay (GBP)");
+    assert_eq!(lines.len() - 1, approved, "one payroll row per approved timesheet: {csv}");
+}
