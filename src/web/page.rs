@@ -8,11 +8,7 @@
 //! starts from an index entry, so page 1,000 costs what page 1 does, and rows inserted
 //! between two loads neither repeat nor drop out of the pages already seen.
 
-use sqlx::{
-    Postgres,
-    postgres::PgArguments,
-    query::{QueryAs, QueryScalar},
-};
+use sqlx::{Postgres, postgres::PgArguments, query::QueryAs};
 use time::{Date, OffsetDateTime};
 
 use super::form::Fields;
@@ -66,7 +62,7 @@ impl SortKey for String {
     }
 
     fn decode_key(raw: &str) -> Option<Self> {
-        if raw.len() % 2 != 0 || raw.len() > 2000 {
+        if !raw.len().is_multiple_of(2) || raw.len() > 2000 {
             return None;
         }
         let bytes: Option<Vec<u8>> =
@@ -175,17 +171,6 @@ impl<K: SortKey> PageRequest<K> {
         &self,
         query: QueryAs<'q, Postgres, O, PgArguments>,
     ) -> QueryAs<'q, Postgres, O, PgArguments> {
-        match &self.cursor {
-            Some(c) => query.bind(c.key.clone()).bind(c.id),
-            None => query,
-        }
-    }
-
-    /// [`bind`](Self::bind) for a query of one column.
-    pub fn bind_scalar<'q, O>(
-        &self,
-        query: QueryScalar<'q, Postgres, O, PgArguments>,
-    ) -> QueryScalar<'q, Postgres, O, PgArguments> {
         match &self.cursor {
             Some(c) => query.bind(c.key.clone()).bind(c.id),
             None => query,

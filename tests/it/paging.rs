@@ -347,7 +347,7 @@ async fn the_payments_csv_streams_every_row_the_list_counts_and_its_totals() {
         assert_eq!(lines.len(), 1 + count + 1, "{filter}: header, one row per payment, the totals row");
         let totals: Vec<&str> = lines.last().unwrap().split(',').collect();
         assert_eq!(totals[0], "total");
-        let taken = figure(&page, "total-taken").replace('£', "").replace(',', "");
+        let taken = figure(&page, "total-taken").replace(['£', ','], "");
         assert_eq!(totals[8], taken, "{filter}: the CSV's total is the page's");
     }
 }
