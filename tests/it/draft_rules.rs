@@ -37,19 +37,27 @@ async fn nothing_taken(app: &TestApp) {
     assert_eq!(count(&app.pool, "select count(*) from payments").await, 0);
 }
 
+/// Changes something under the draft with `sql` (bound to `id`), presses `Submit
+/// booking` (a redirect either way) and returns the booking page it lands on.
+async fn change_then_submit(app: &TestApp, client: &TestClient, booking: &str, sql: &str, id: i64) -> String {
+    sqlx::query(sql).bind(id).execute(&app.pool).await.unwrap();
+    let submitted = client.submit(booking, &format!("{booking}/submit"), &[]).await;
+    assert_eq!(submitted.status(), 303);
+    client.get_text(booking).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_draft_whose_session_was_cancelled_cannot_be_submitted() {
     let app = spawn_app().await;
     let (client, booking, session_id, _) = a_draft(&app).await;
-    sqlx::query("update sessions set status = 'cancelled' where id = $1")
-        .bind(session_id)
-        .execute(&app.pool)
-        .await
-        .unwrap();
-
-    let submitted = client.submit(&booking, &format!("{booking}/submit"), &[]).await;
-    assert_eq!(submitted.status(), 303);
-    let page = client.get_text(&booking).await;
+    let page = change_then_submit(
+        &app,
+        &client,
+        &booking,
+        "update sessions set status = 'cancelled' where id = $1",
+        session_id,
+    )
+    .await;
     assert!(page.contains("nothing was booked or charged"), "{page}");
     assert!(page.contains("Maya Test: Cancelled"), "{page}");
     nothing_taken(&app).await;
@@ -59,15 +67,14 @@ async fn a_draft_whose_session_was_cancelled_cannot_be_submitted() {
 async fn a_draft_for_a_child_now_outside_the_ages_cannot_be_submitted() {
     let app = spawn_app().await;
     let (client, booking, _, activity_id) = a_draft(&app).await;
-    sqlx::query("update activities set min_age_years = 8 where id = $1")
-        .bind(activity_id)
-        .execute(&app.pool)
-        .await
-        .unwrap();
-
-    let submitted = client.submit(&booking, &format!("{booking}/submit"), &[]).await;
-    assert_eq!(submitted.status(), 303);
-    let page = client.get_text(&booking).await;
+    let page = change_then_submit(
+        &app,
+        &client,
+        &booking,
+        "update activities set min_age_years = 8 where id = $1",
+        activity_id,
+    )
+    .await;
     assert!(page.contains("Maya is 7; this is for ages 8–12"), "{page}");
     nothing_taken(&app).await;
 }
@@ -76,15 +83,14 @@ async fn a_draft_for_a_child_now_outside_the_ages_cannot_be_submitted() {
 async fn a_draft_past_its_booking_cut_off_cannot_be_submitted() {
     let app = spawn_app().await;
     let (client, booking, _, activity_id) = a_draft(&app).await;
-    sqlx::query("update activities set booking_cutoff_hours = 96 where id = $1")
-        .bind(activity_id)
-        .execute(&app.pool)
-        .await
-        .unwrap();
-
-    let submitted = client.submit(&booking, &format!("{booking}/submit"), &[]).await;
-    assert_eq!(submitted.status(), 303);
-    let page = client.get_text(&booking).await;
+    let page = change_then_submit(
+        &app,
+        &client,
+        &booking,
+        "update activities set booking_cutoff_hours = 96 where id = $1",
+        activity_id,
+    )
+    .await;
     assert!(page.contains("Booking closed"), "{page}");
     nothing_taken(&app).await;
 }
@@ -93,15 +99,14 @@ async fn a_draft_past_its_booking_cut_off_cannot_be_submitted() {
 async fn a_draft_submitted_after_a_price_change_is_charged_the_new_price() {
     let app = spawn_app().await;
     let (client, booking, session_id, _) = a_draft(&app).await;
-    sqlx::query("update sessions set price_pence = 800 where id = $1")
-        .bind(session_id)
-        .execute(&app.pool)
-        .await
-        .unwrap();
-
-    let submitted = client.submit(&booking, &format!("{booking}/submit"), &[]).await;
-    assert_eq!(submitted.status(), 303);
-    let page = client.get_text(&booking).await;
+    let page = change_then_submit(
+        &app,
+        &client,
+        &booking,
+        "update sessions set price_pence = 800 where id = $1",
+        session_id,
+    )
+    .await;
     assert!(page.contains("the total is now £8.00 (was £6.50)"), "{page}");
     assert!(page.contains("Confirmed"), "{page}");
     let (total, price): (i32, i32) = sqlx::query_as(
