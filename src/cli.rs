@@ -178,16 +178,11 @@ pub async fn create_admin(config: Config, email: &str, name: &str) -> anyhow::Re
         .fetch_optional(&mut *tx)
         .await?;
         let Some(id) = id else { bail!("an account with that email already exists") };
-        audit::record(
-            &mut tx,
-            None,
-            "user.created",
-            "user",
-            Some(id),
-            None,
-            Some(serde_json::json!({ "email": email.as_str(), "role": "admin", "admin_role": "owner" })),
-        )
-        .await?;
+        audit::record(&mut tx)
+            .action("user.created")
+            .entity("user", id)
+            .after(serde_json::json!({ "email": email.as_str(), "role": "admin", "admin_role": "owner" }))
+            .await?;
         tx.commit().await?;
         println!("Created admin {} (owner).", email.as_str());
         Ok(())

@@ -260,27 +260,15 @@ pub async fn save_register(
     store::save(&mut tx, s.id, trainer.id, &marks).await?;
     let flagged: Vec<&Mark> = marks.iter().filter(|m| matches!(m.collected_by, Some((_, false)))).collect();
     for mark in &flagged {
-        audit::record(
-            &mut tx,
-            Some(trainer.id),
-            "attendance.collected_by_unlisted_person",
-            "session",
-            Some(s.id),
-            None,
-            Some(serde_json::json!({ "child_id": mark.child_id, "collected_by": mark.collected_by.as_ref().map(|c| &c.0), "note": mark.note })),
-        )
+        audit::record(&mut tx).by(trainer.id).action("attendance.collected_by_unlisted_person").entity("session", s.id).after(serde_json::json!({ "child_id": mark.child_id, "collected_by": mark.collected_by.as_ref().map(|c| &c.0), "note": mark.note }))
         .await?;
     }
-    audit::record(
-        &mut tx,
-        Some(trainer.id),
-        "attendance.saved",
-        "session",
-        Some(s.id),
-        None,
-        Some(serde_json::json!({ "marked": marks.len() })),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(trainer.id)
+        .action("attendance.saved")
+        .entity("session", s.id)
+        .after(serde_json::json!({ "marked": marks.len() }))
+        .await?;
     let completed = store::complete_if_done(&mut tx, s.id).await?;
     tx.commit().await?;
     let message = match (flagged.is_empty(), completed) {
@@ -328,7 +316,7 @@ pub async fn add_note(
         .bind(&body)
         .execute(&mut *tx)
         .await?;
-    audit::record(&mut tx, Some(trainer.id), "session.note_added", "session", Some(s.id), None, None).await?;
+    audit::record(&mut tx).by(trainer.id).action("session.note_added").entity("session", s.id).await?;
     flash::done(
         tx,
         &session,
@@ -374,16 +362,12 @@ pub async fn report_incident(
     .bind(&actions)
     .fetch_one(&mut *tx)
     .await?;
-    audit::record(
-        &mut tx,
-        Some(trainer.id),
-        "incident.reported",
-        "incident",
-        Some(incident_id),
-        None,
-        Some(serde_json::json!({ "session_id": s.id, "severity": severity })),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(trainer.id)
+        .action("incident.reported")
+        .entity("incident", incident_id)
+        .after(serde_json::json!({ "session_id": s.id, "severity": severity }))
+        .await?;
     flash::done(
         tx,
         &session,

@@ -111,8 +111,8 @@ pub async fn index(
     let query_rows = sqlx::query_as(&sql)
         .bind((!who.is_empty()).then_some(&who))
         .bind((!what.is_empty()).then_some(&what))
-        .bind(from.map(|d| crate::dashboards::start_of_day(d, tz)))
-        .bind(to.map(|d| crate::dashboards::start_of_day(d + Duration::days(1), tz)))
+        .bind(from.map(|d| crate::clock::start_of_day(d, tz)))
+        .bind(to.map(|d| crate::clock::start_of_day(d + Duration::days(1), tz)))
         .bind(sees_payments);
     let rows: Vec<Row> = page.bind(query_rows).fetch_all(&state.pool).await?;
     let page = page.finish(rows, |r| Cursor::new(r.created_at, r.id), "/admin/audit", &query);

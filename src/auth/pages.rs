@@ -250,16 +250,11 @@ pub async fn reset(
         return render_with(StatusCode::GONE, &page);
     };
     links::consume(&mut tx, &valid, &hash).await?;
-    audit::record(
-        &mut tx,
-        Some(valid.user_id),
-        "user.password_reset",
-        "user",
-        Some(valid.user_id),
-        None,
-        None,
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(valid.user_id)
+        .action("user.password_reset")
+        .entity("user", valid.user_id)
+        .await?;
     tx.commit().await?;
     flash::push(
         &session,

@@ -363,16 +363,11 @@ async fn verify(
         }
         Code::Recovery(compact) if !setting_up => {
             if spend_recovery_code(conn, user.id, compact).await? {
-                audit::record(
-                    conn,
-                    Some(user.id),
-                    "two_factor.recovery_code_used",
-                    "user",
-                    Some(user.id),
-                    None,
-                    None,
-                )
-                .await?;
+                audit::record(conn)
+                    .by(user.id)
+                    .action("two_factor.recovery_code_used")
+                    .entity("user", user.id)
+                    .await?;
                 Ok(Ok(()))
             } else {
                 Ok(Err(Refusal::Wrong))
@@ -654,7 +649,7 @@ async fn confirm(
             .execute(&mut *tx)
             .await?;
     }
-    audit::record(&mut tx, Some(user.id), "two_factor.enabled", "user", Some(user.id), None, None).await?;
+    audit::record(&mut tx).by(user.id).action("two_factor.enabled").entity("user", user.id).await?;
     tx.commit().await?;
     // Shown once, now, and never again: only their hashes are kept.
     render(&RecoveryCodesPage { ctx, codes })
@@ -715,7 +710,7 @@ async fn disable(
         .execute(&mut *tx)
         .await?;
     sqlx::query("delete from two_factor where user_id = $1").bind(user.id).execute(&mut *tx).await?;
-    audit::record(&mut tx, Some(user.id), "two_factor.disabled", "user", Some(user.id), None, None).await?;
+    audit::record(&mut tx).by(user.id).action("two_factor.disabled").entity("user", user.id).await?;
     flash::done(tx, &session, "Two-factor sign-in is off.", "/account/two-factor").await
 }
 
@@ -749,16 +744,13 @@ async fn set_required(
         .bind(required)
         .execute(&mut *tx)
         .await?;
-    audit::record(
-        &mut tx,
-        Some(user.id),
-        "settings.two_factor_required",
-        "security_settings",
-        None,
-        Some(json!({ "require_two_factor_for_admins": before })),
-        Some(json!({ "require_two_factor_for_admins": required })),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(user.id)
+        .action("settings.two_factor_required")
+        .about("security_settings")
+        .before(json!({ "require_two_factor_for_admins": before }))
+        .after(json!({ "require_two_factor_for_admins": required }))
+        .await?;
     let message = if required {
         "Every admin now needs two-factor sign-in."
     } else {

@@ -246,16 +246,11 @@ pub async fn add_slot(
     .bind(ends)
     .fetch_one(&mut *tx)
     .await?;
-    audit::record(
-        &mut tx,
-        Some(trainer.id),
-        "availability.slot_added",
-        "trainer_availability",
-        Some(id),
-        None,
-        None,
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(trainer.id)
+        .action("availability.slot_added")
+        .entity("trainer_availability", id)
+        .await?;
     tx.commit().await?;
     done(&session, "Availability added.").await
 }
@@ -279,7 +274,7 @@ async fn remove_own(
     if removed.rows_affected() == 0 {
         return Err(AppError::NotFound);
     }
-    audit::record(&mut tx, Some(trainer.id), action, table, Some(id), None, None).await?;
+    audit::record(&mut tx).by(trainer.id).action(action).entity(table, id).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -333,16 +328,11 @@ pub async fn add_exception(
     .bind(&typed.note)
     .fetch_one(&mut *tx)
     .await?;
-    audit::record(
-        &mut tx,
-        Some(trainer.id),
-        "availability.exception_added",
-        "trainer_availability_exception",
-        Some(id),
-        None,
-        None,
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(trainer.id)
+        .action("availability.exception_added")
+        .entity("trainer_availability_exception", id)
+        .await?;
     tx.commit().await?;
     done(&session, "Date added.").await
 }
@@ -408,8 +398,7 @@ pub async fn request_time_off(
     .bind(&typed.note)
     .fetch_one(&mut *tx)
     .await?;
-    audit::record(&mut tx, Some(trainer.id), "time_off.requested", "time_off_request", Some(id), None, None)
-        .await?;
+    audit::record(&mut tx).by(trainer.id).action("time_off.requested").entity("time_off_request", id).await?;
     tx.commit().await?;
     done(&session, "Time off requested. The office will approve or decline it.").await
 }
@@ -432,8 +421,7 @@ pub async fn withdraw_time_off(
     if withdrawn.rows_affected() == 0 {
         return Err(AppError::NotFound);
     }
-    audit::record(&mut tx, Some(trainer.id), "time_off.withdrawn", "time_off_request", Some(id), None, None)
-        .await?;
+    audit::record(&mut tx).by(trainer.id).action("time_off.withdrawn").entity("time_off_request", id).await?;
     tx.commit().await?;
     done(&session, "Request withdrawn.").await
 }

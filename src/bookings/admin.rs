@@ -99,9 +99,8 @@ fn search_from(query: &Fields, tz: &time_tz::Tz) -> store::Search {
         parent_id: None,
         status,
         text: query.get("q").map(str::to_owned),
-        from: parse_date(query.get("from")).map(|d| crate::dashboards::start_of_day(d, tz)),
-        until: parse_date(query.get("to"))
-            .map(|d| crate::dashboards::start_of_day(d + Duration::days(1), tz)),
+        from: parse_date(query.get("from")).map(|d| crate::clock::start_of_day(d, tz)),
+        until: parse_date(query.get("to")).map(|d| crate::clock::start_of_day(d + Duration::days(1), tz)),
         oldest_first: status == Some(BookingStatus::Pending),
     }
 }
@@ -506,16 +505,13 @@ async fn office_refund(
     )
     .await?;
     refund.credits_returned = credits;
-    crate::audit::record(
-        &mut *tx,
-        Some(admin.0.id),
-        "booking.refund_override",
-        "booking",
-        Some(id),
-        Some(serde_json::json!({ "rules_pence": quote.amount_pence })),
-        Some(serde_json::json!({ "refund_pence": amount, "reason": why })),
-    )
-    .await?;
+    crate::audit::record(&mut *tx)
+        .by(admin.0.id)
+        .action("booking.refund_override")
+        .entity("booking", id)
+        .before(serde_json::json!({ "rules_pence": quote.amount_pence }))
+        .after(serde_json::json!({ "refund_pence": amount, "reason": why }))
+        .await?;
     Ok(Ok(refund))
 }
 

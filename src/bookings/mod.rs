@@ -71,16 +71,13 @@ pub async fn transition(
     released.dedup();
     crate::waitlist::offer_free_places(state, conn, &released).await?;
     if actor.is_none_or(|a| a.role == crate::auth::Role::Admin) {
-        audit::record(
-            conn,
-            actor.map(|a| a.id),
-            &format!("booking.{to}"),
-            "booking",
-            Some(id),
-            Some(serde_json::json!({ "status": from.as_str() })),
-            Some(serde_json::json!({ "status": to.as_str(), "reason": reason })),
-        )
-        .await?;
+        audit::record(conn)
+            .actor(actor.map(|a| a.id))
+            .action(format!("booking.{to}"))
+            .entity("booking", id)
+            .before(serde_json::json!({ "status": from.as_str() }))
+            .after(serde_json::json!({ "status": to.as_str(), "reason": reason }))
+            .await?;
     }
     if let Some(booking) = store::find(conn, id).await?
         && let Some(email) = emails::for_status(&booking, to, reason, &state.config.base_url)

@@ -171,16 +171,12 @@ pub async fn create(
                 return render_with(StatusCode::CONFLICT, &page);
             }
         };
-    audit::record(
-        &mut tx,
-        Some(admin.0.id),
-        "booking.created_for_family",
-        "booking",
-        Some(booking_id),
-        None,
-        Some(serde_json::json!({ "parent_id": f.id, "child_id": child.id, "session_id": target.id })),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action("booking.created_for_family")
+        .entity("booking", booking_id)
+        .after(serde_json::json!({ "parent_id": f.id, "child_id": child.id, "session_id": target.id }))
+        .await?;
     super::notify_created(&state, &mut tx, booking_id, BookingStatus::Approved).await?;
     flash::done(
         tx,
@@ -293,18 +289,15 @@ pub async fn move_place(
         }
     }
     store::record_change(&mut tx, id, Some(status), status, Some(admin.0.id), &reason).await?;
-    audit::record(
-        &mut tx,
-        Some(admin.0.id),
-        "booking.moved",
-        "booking",
-        Some(id),
-        Some(
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action("booking.moved")
+        .entity("booking", id)
+        .before(
             serde_json::json!({ "session_id": from_session, "child_id": child_id, "price_pence": old_price }),
-        ),
-        Some(serde_json::json!({ "session_id": target.id, "child_id": child_id, "price_pence": new_price })),
-    )
-    .await?;
+        )
+        .after(serde_json::json!({ "session_id": target.id, "child_id": child_id, "price_pence": new_price }))
+        .await?;
     crate::waitlist::offer_free_places(&state, &mut tx, &[from_session]).await?;
     tx.commit().await?;
     // Card refunds go to Stripe only once the move is committed, each once.

@@ -114,8 +114,8 @@ pub async fn browse(
     let filter = SessionFilter {
         activity_id: query.id("activity"),
         venue_id: query.id("venue"),
-        from: from.map(|d| crate::dashboards::start_of_day(d, tz)),
-        until: to.map(|d| crate::dashboards::start_of_day(d + Duration::days(1), tz)),
+        from: from.map(|d| crate::clock::start_of_day(d, tz)),
+        until: to.map(|d| crate::clock::start_of_day(d + Duration::days(1), tz)),
     };
     let mut sessions = store::upcoming_sessions(&mut conn, &filter).await?;
     let children = store::children_of(&mut conn, parent.id).await?;

@@ -6,7 +6,7 @@ use sqlx::FromRow;
 use time::{Duration, OffsetDateTime};
 use time_tz::OffsetDateTimeExt;
 
-use crate::{AppState, dashboards::start_of_day, error::AppResult, notifications::Email, web::fmt};
+use crate::{AppState, clock::start_of_day, error::AppResult, notifications::Email, web::fmt};
 
 #[derive(FromRow)]
 struct Place {

@@ -143,8 +143,7 @@ async fn reset(
     .bind(new_token())
     .execute(&mut *tx)
     .await?;
-    crate::audit::record(&mut tx, Some(user.id), "calendar_feed.reset", "user", Some(user.id), None, None)
-        .await?;
+    crate::audit::record(&mut tx).by(user.id).action("calendar_feed.reset").entity("user", user.id).await?;
     tx.commit().await?;
     flash::push(
         &session,

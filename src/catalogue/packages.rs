@@ -176,16 +176,13 @@ async fn save(
         (Ok(_), None) => return Err(AppError::NotFound),
     };
     let action = if before.is_some() { "package.updated" } else { "package.created" };
-    audit::record(
-        &mut tx,
-        Some(admin.0.id),
-        action,
-        "package",
-        Some(package_id),
-        before.as_ref().map(package_row_json),
-        Some(package_json(&package)),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action(action)
+        .entity("package", package_id)
+        .before(before.as_ref().map(package_row_json))
+        .after(package_json(&package))
+        .await?;
     tx.commit().await?;
     let message = if before.is_some() {
         format!("{} is saved.", package.name)

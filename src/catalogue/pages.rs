@@ -158,7 +158,11 @@ pub async fn create_activity(
         },
     };
     let after = activity_json(&activity);
-    audit::record(&mut tx, Some(admin.0.id), "activity.created", "activity", Some(id), None, Some(after))
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action("activity.created")
+        .entity("activity", id)
+        .after(after)
         .await?;
     flash::done(tx, &session, format!("{} is in the catalogue.", activity.name), "/admin/activities").await
 }
@@ -236,16 +240,13 @@ pub async fn update_activity(
             None => Err(err.into()),
         };
     }
-    audit::record(
-        &mut tx,
-        Some(admin.0.id),
-        "activity.updated",
-        "activity",
-        Some(id),
-        Some(activity_row_json(&before)),
-        Some(activity_json(&activity)),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action("activity.updated")
+        .entity("activity", id)
+        .before(activity_row_json(&before))
+        .after(activity_json(&activity))
+        .await?;
     flash::done(tx, &session, format!("{} is saved.", activity.name), "/admin/activities").await
 }
 
@@ -300,7 +301,13 @@ pub(super) async fn set_active(
     let verb = if active { "reactivated" } else { "deactivated" };
     let (was, now) = (json!({ "is_active": was_active }), json!({ "is_active": active }));
     let action = format!("{}.{verb}", kind.entity);
-    audit::record(&mut tx, Some(admin.0.id), &action, kind.entity, Some(id), Some(was), Some(now)).await?;
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action(&action)
+        .entity(kind.entity, id)
+        .before(was)
+        .after(now)
+        .await?;
     let message = format!("{name} {}", if active { kind.back } else { kind.out });
     flash::done(tx, &session, message, kind.list).await
 }
@@ -430,16 +437,12 @@ pub async fn create_venue(
             None => return Err(err.into()),
         },
     };
-    audit::record(
-        &mut tx,
-        Some(admin.0.id),
-        "venue.created",
-        "venue",
-        Some(id),
-        None,
-        Some(venue_json(&venue)),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action("venue.created")
+        .entity("venue", id)
+        .after(venue_json(&venue))
+        .await?;
     flash::done(tx, &session, format!("{} is added.", venue.name), "/admin/venues").await
 }
 
@@ -499,16 +502,13 @@ pub async fn update_venue(
     }
     let was = json!({ "name": before.name, "kind": before.kind, "address": before.address,
                       "postcode": before.postcode, "capacity": before.capacity, "notes": before.notes });
-    audit::record(
-        &mut tx,
-        Some(admin.0.id),
-        "venue.updated",
-        "venue",
-        Some(id),
-        Some(was),
-        Some(venue_json(&venue)),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action("venue.updated")
+        .entity("venue", id)
+        .before(was)
+        .after(venue_json(&venue))
+        .await?;
     flash::done(tx, &session, format!("{} is saved.", venue.name), "/admin/venues").await
 }
 

@@ -165,7 +165,11 @@ pub async fn create(
         child.date_of_birth,
         child.photo_consent,
     );
-    audit::record(&mut tx, Some(parent.id), "child.created", "child", Some(child_id), None, Some(after))
+    audit::record(&mut tx)
+        .by(parent.id)
+        .action("child.created")
+        .entity("child", child_id)
+        .after(after)
         .await?;
     flash::done(tx, &session, format!("{} has been added.", child.full_name()), &child_url(child_id)).await
 }
@@ -269,16 +273,13 @@ pub async fn update(
     after["also_changed"] = json!(changed);
     let before_json =
         audit_summary(&before.first_name, &before.last_name, before.date_of_birth, before.photo_consent);
-    audit::record(
-        &mut tx,
-        Some(parent.id),
-        "child.updated",
-        "child",
-        Some(child_id),
-        Some(before_json),
-        Some(after),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(parent.id)
+        .action("child.updated")
+        .entity("child", child_id)
+        .before(before_json)
+        .after(after)
+        .await?;
     tx.commit().await?;
     flash::push(&session, FlashKind::Success, format!("{}'s details are saved.", child.first_name.as_str()))
         .await?;
@@ -305,7 +306,7 @@ pub async fn archive(
     if !store::archive(&mut tx, parent.id, child_id).await? {
         return Err(AppError::NotFound);
     }
-    audit::record(&mut tx, Some(parent.id), "child.archived", "child", Some(child_id), None, None).await?;
+    audit::record(&mut tx).by(parent.id).action("child.archived").entity("child", child_id).await?;
     let message = format!("{} has been archived and no longer appears in your lists.", child.full_name());
     flash::done(tx, &session, message, "/parent/children").await
 }
@@ -392,16 +393,12 @@ pub async fn add_contact(
     };
     let contact_id = store::insert_contact(&mut tx, child_id, &contact).await?;
     let after = json!({ "contact_id": contact_id, "name": contact.name.as_str() });
-    audit::record(
-        &mut tx,
-        Some(parent.id),
-        "child.contact_added",
-        "child",
-        Some(child_id),
-        None,
-        Some(after),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(parent.id)
+        .action("child.contact_added")
+        .entity("child", child_id)
+        .after(after)
+        .await?;
     let message = format!("{} is now an emergency contact for {}.", contact.name.as_str(), child.first_name);
     flash::done(tx, &session, message, &child_url(child_id)).await
 }
@@ -431,16 +428,12 @@ pub async fn remove_contact(
     }
     let name = store::delete_contact(&mut tx, child_id, contact_id).await?.ok_or(AppError::NotFound)?;
     let before = json!({ "contact_id": contact_id, "name": name });
-    audit::record(
-        &mut tx,
-        Some(parent.id),
-        "child.contact_removed",
-        "child",
-        Some(child_id),
-        Some(before),
-        None,
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(parent.id)
+        .action("child.contact_removed")
+        .entity("child", child_id)
+        .before(before)
+        .await?;
     let message = format!("{name} is no longer an emergency contact for {}.", child.first_name);
     flash::done(tx, &session, message, &child_url(child_id)).await
 }
@@ -466,16 +459,12 @@ pub async fn add_collector(
     };
     let collector_id = store::insert_collector(&mut tx, child_id, &collector).await?;
     let after = json!({ "collector_id": collector_id, "name": collector.name.as_str() });
-    audit::record(
-        &mut tx,
-        Some(parent.id),
-        "child.collector_added",
-        "child",
-        Some(child_id),
-        None,
-        Some(after),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(parent.id)
+        .action("child.collector_added")
+        .entity("child", child_id)
+        .after(after)
+        .await?;
     let message = format!("{} may now collect {}.", collector.name.as_str(), child.first_name);
     flash::done(tx, &session, message, &child_url(child_id)).await
 }
@@ -491,16 +480,12 @@ pub async fn remove_collector(
     let child = store::find(&mut tx, parent.id, child_id, true).await?.ok_or(AppError::NotFound)?;
     let name = store::delete_collector(&mut tx, child_id, collector_id).await?.ok_or(AppError::NotFound)?;
     let before = json!({ "collector_id": collector_id, "name": name });
-    audit::record(
-        &mut tx,
-        Some(parent.id),
-        "child.collector_removed",
-        "child",
-        Some(child_id),
-        Some(before),
-        None,
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(parent.id)
+        .action("child.collector_removed")
+        .entity("child", child_id)
+        .before(before)
+        .await?;
     let message = format!("{name} may no longer collect {}.", child.first_name);
     flash::done(tx, &session, message, &child_url(child_id)).await
 }
@@ -533,7 +518,7 @@ pub async fn set_checklist_item(
         .ok_or(AppError::NotFound)?;
     let action = if done { "checklist.completed" } else { "checklist.reopened" };
     let after = json!({ "item_id": item_id, "item": item, "done": done });
-    audit::record(&mut tx, Some(parent.id), action, "child", Some(child_id), None, Some(after)).await?;
+    audit::record(&mut tx).by(parent.id).action(action).entity("child", child_id).after(after).await?;
     tx.commit().await?;
     let message = if done {
         format!("“{item}” is done for {}.", child.first_name)

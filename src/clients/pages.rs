@@ -232,21 +232,18 @@ pub async fn assign(
         }
     }
     let action = if client.trainer_id.is_some() { "client.transferred" } else { "client.assigned" };
-    audit::record(
-        &mut tx,
-        Some(admin.0.id),
-        action,
-        "client",
-        Some(id),
-        client.trainer_id.map(|t| json!({ "trainer_id": t })),
-        Some(json!({
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action(action)
+        .entity("client", id)
+        .before(client.trainer_id.map(|t| json!({ "trainer_id": t })))
+        .after(json!({
             "trainer_id": trainer_id, "reason": reason, "move_shifts": form.move_shifts,
             "shifts_moved": moved.iter().map(|s| s.shift_id).collect::<Vec<_>>(),
             "shifts_kept": kept.iter().map(|(s, _)| s.shift_id).collect::<Vec<_>>(),
             "shifts_not_moved": kept.iter().map(|(s, why)| why.audit(s.shift_id)).collect::<Vec<_>>(),
-        })),
-    )
-    .await?;
+        }))
+        .await?;
     tx.commit().await?;
 
     let mut message = format!("{} is now {trainer_name}'s client.", client.name);

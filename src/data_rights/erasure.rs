@@ -109,7 +109,7 @@ pub async fn carry_out(
         "sessions_ended": sessions_ended,
         "audit_rows_scrubbed": audit_rows,
     });
-    audit::record(conn, Some(actor_id), "family.erased", "user", Some(user_id), None, Some(after)).await?;
+    audit::record(conn).by(actor_id).action("family.erased").entity("user", user_id).after(after).await?;
 
     let email = Email {
         to: family.email,

@@ -135,16 +135,12 @@ pub async fn export(State(state): State<AppState>, Parent(parent): Parent) -> Ap
     sqlx::query("set transaction isolation level repeatable read").execute(&mut *tx).await?;
     let zip = export::family_zip(&mut tx, parent.id).await?;
     let after = json!({ "bytes": zip.len() });
-    audit::record(
-        &mut tx,
-        Some(parent.id),
-        "family.data_exported",
-        "user",
-        Some(parent.id),
-        None,
-        Some(after),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(parent.id)
+        .action("family.data_exported")
+        .entity("user", parent.id)
+        .after(after)
+        .await?;
     tx.commit().await?;
     let today = OffsetDateTime::now_utc().date();
     let disposition = format!("attachment; filename=\"portico-my-data-{today}.zip\"");
@@ -180,16 +176,12 @@ pub async fn request_closure(
         Err(err) => return Err(err.into()),
     };
     let after = json!({ "request_id": id });
-    audit::record(
-        &mut tx,
-        Some(parent.id),
-        "family.erasure_requested",
-        "user",
-        Some(parent.id),
-        None,
-        Some(after),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(parent.id)
+        .action("family.erasure_requested")
+        .entity("user", parent.id)
+        .after(after)
+        .await?;
     flash::done(
         tx,
         &session,
@@ -210,16 +202,12 @@ pub async fn withdraw_closure(
         return Ok(Redirect::to("/parent/account").into_response());
     };
     let after = json!({ "request_id": id });
-    audit::record(
-        &mut tx,
-        Some(parent.id),
-        "family.erasure_withdrawn",
-        "user",
-        Some(parent.id),
-        None,
-        Some(after),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(parent.id)
+        .action("family.erasure_withdrawn")
+        .entity("user", parent.id)
+        .after(after)
+        .await?;
     flash::done(tx, &session, "Your request is withdrawn: your account stays open.", "/parent/account").await
 }
 
@@ -383,16 +371,12 @@ pub async fn decline(
     };
     store::decide(&mut tx, id, "declined", admin.0.id, &reason).await?;
     let after = json!({ "request_id": id, "reason": reason });
-    audit::record(
-        &mut tx,
-        Some(admin.0.id),
-        "family.erasure_declined",
-        "user",
-        Some(user_id),
-        None,
-        Some(after),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action("family.erasure_declined")
+        .entity("user", user_id)
+        .after(after)
+        .await?;
     let parent = families::store::profile(&mut tx, user_id).await?;
     let email = Email {
         to: parent.email,

@@ -36,3 +36,38 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
         .context("Failed to create the session table")?;
     Ok(())
 }
+
+/// The name of the database constraint `err` violated, if that is what it is.
+pub fn violated_constraint(err: &sqlx::Error) -> Option<&str> {
+    err.as_database_error().and_then(|e| e.constraint())
+}
+
+/// Turns violations of named constraints into the caller's refusal — the one way a
+/// rule the database keeps (capacity, one place per child, no overlapping shifts)
+/// becomes a message for a person:
+///
+/// ```ignore
+/// store::insert(&mut tx, &booking).await.on_constraint(|name| match name {
+///     "sessions_capacity_not_exceeded" => Some(Refused::Full),
+///     "bookings_one_per_child_per_session" => Some(Refused::AlreadyBooked),
+///     _ => None,
+/// })?
+/// ```
+///
+/// The outer `Result` carries any other database error (a bug or an outage, a 500);
+/// the inner one is the refusal, for the page to show beside its field.
+pub trait OnConstraint<T> {
+    fn on_constraint<E>(self, refusal: impl FnOnce(&str) -> Option<E>) -> Result<Result<T, E>, sqlx::Error>;
+}
+
+impl<T> OnConstraint<T> for Result<T, sqlx::Error> {
+    fn on_constraint<E>(self, refusal: impl FnOnce(&str) -> Option<E>) -> Result<Result<T, E>, sqlx::Error> {
+        match self {
+            Ok(value) => Ok(Ok(value)),
+            Err(err) => match violated_constraint(&err).and_then(refusal) {
+                Some(refused) => Ok(Err(refused)),
+                None => Err(err),
+            },
+        }
+    }
+}

@@ -127,7 +127,7 @@ pub async fn signup_confirm(
     links::confirm_signup(&mut tx, &signup).await?;
     children::store::accept_terms(&mut tx, user_id).await?;
     let after = json!({ "email": signup.email, "name": signup.name });
-    audit::record(&mut tx, Some(user_id), "user.signed_up", "user", Some(user_id), None, Some(after)).await?;
+    audit::record(&mut tx).by(user_id).action("user.signed_up").entity("user", user_id).after(after).await?;
     tx.commit().await?;
 
     let user = auth
@@ -203,16 +203,13 @@ pub async fn profile(
     let mut tx = state.pool.begin().await?;
     let before = store::profile(&mut tx, parent.id).await?;
     store::update_profile(&mut tx, parent.id, &profile).await?;
-    audit::record(
-        &mut tx,
-        Some(parent.id),
-        "user.profile_updated",
-        "user",
-        Some(parent.id),
-        Some(json!({ "name": before.name, "phone": before.phone })),
-        Some(json!({ "name": profile.name.as_str(), "phone": profile.phone.as_str() })),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(parent.id)
+        .action("user.profile_updated")
+        .entity("user", parent.id)
+        .before(json!({ "name": before.name, "phone": before.phone }))
+        .after(json!({ "name": profile.name.as_str(), "phone": profile.phone.as_str() }))
+        .await?;
     flash::done(tx, &session, "Your details are saved.", "/parent/profile").await
 }
 
@@ -237,7 +234,7 @@ pub async fn set_checklist_item(
         .ok_or(AppError::NotFound)?;
     let action = if done { "checklist.completed" } else { "checklist.reopened" };
     let after = json!({ "item_id": item_id, "item": item, "done": done });
-    audit::record(&mut tx, Some(parent.id), action, "user", Some(parent.id), None, Some(after)).await?;
+    audit::record(&mut tx).by(parent.id).action(action).entity("user", parent.id).after(after).await?;
     tx.commit().await?;
     let message =
         if done { format!("“{item}” is done.") } else { format!("“{item}” is marked as not done.") };
@@ -308,7 +305,11 @@ pub async fn new_family(
     };
     state.outbox.queue_with_link(&mut tx, &email, &link).await?;
     let after = json!({ "email": parent.email.as_str(), "name": parent.name.as_str(), "role": "parent" });
-    audit::record(&mut tx, Some(admin.0.id), "family.created", "user", Some(user_id), None, Some(after))
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action("family.created")
+        .entity("user", user_id)
+        .after(after)
         .await?;
     tx.commit().await?;
     let message = format!(

@@ -39,9 +39,8 @@ fn parse_date(raw: Option<&str>) -> Option<Date> {
 /// The search the list page and the CSV share, from the query string.
 fn search_from(query: &Fields, tz: &time_tz::Tz) -> store::Search {
     store::Search {
-        from: parse_date(query.get("from")).map(|d| crate::dashboards::start_of_day(d, tz)),
-        until: parse_date(query.get("to"))
-            .map(|d| crate::dashboards::start_of_day(d + Duration::days(1), tz)),
+        from: parse_date(query.get("from")).map(|d| crate::clock::start_of_day(d, tz)),
+        until: parse_date(query.get("to")).map(|d| crate::clock::start_of_day(d + Duration::days(1), tz)),
         status: query.get("status").and_then(PaymentStatus::parse).map(|s| s.as_str().to_owned()),
         activity_id: query.id("activity"),
     }
@@ -661,21 +660,17 @@ pub async fn create(
         },
     )
     .await?;
-    audit::record(
-        &mut tx,
-        Some(admin.0.id),
-        "payment.recorded",
-        "payment",
-        Some(id),
-        None,
-        Some(serde_json::json!({
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action("payment.recorded")
+        .entity("payment", id)
+        .after(serde_json::json!({
             "booking_id": balance.booking_id,
             "amount_pence": amount.get(),
             "method": method.as_str(),
             "reference": reference,
-        })),
-    )
-    .await?;
+        }))
+        .await?;
     if let Some(payment) =
         store::of_booking(&mut tx, balance.booking_id).await?.into_iter().find(|p| p.id == id)
     {

@@ -206,17 +206,13 @@ pub async fn refund_amount(
             };
             let refund_id = store::insert_refund(&mut *conn, &new).await?;
             list_offline_refund(&mut *conn, &queued, refund_id).await?;
-            audit::record(
-                &mut *conn,
-                actor_id,
-                "payment.refunded",
-                "payment",
-                Some(payment.id),
-                None,
-                Some(json!({ "refund_id": refund_id, "amount_pence": take, "reason": reason,
-                             "cancellation": true, "cause": cause.as_str() })),
-            )
-            .await?;
+            audit::record(&mut *conn)
+                .actor(actor_id)
+                .action("payment.refunded")
+                .entity("payment", payment.id)
+                .after(json!({ "refund_id": refund_id, "amount_pence": take, "reason": reason,
+                             "cancellation": true, "cause": cause.as_str() }))
+                .await?;
         }
         done.total_pence += i64::from(take);
     }
@@ -404,16 +400,11 @@ pub async fn retry(state: &AppState, id: i64, actor_id: i64) -> AppResult<bool> 
     if requeued.rows_affected() == 0 {
         return Ok(false);
     }
-    audit::record(
-        &mut tx,
-        Some(actor_id),
-        "payment.refund_retried",
-        "cancellation_refund",
-        Some(id),
-        None,
-        None,
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(actor_id)
+        .action("payment.refund_retried")
+        .entity("cancellation_refund", id)
+        .await?;
     tx.commit().await?;
     settle(state, &[id]).await;
     Ok(true)
@@ -493,17 +484,14 @@ async fn settle_one(state: &AppState, id: i64) -> AppResult<()> {
     .bind(refund_id)
     .execute(&mut *tx)
     .await?;
-    audit::record(
-        &mut tx,
-        None,
-        "payment.refunded",
-        "payment",
-        Some(claimed.payment_id),
-        None,
-        Some(json!({ "refund_id": refund_id, "amount_pence": claimed.amount_pence, "reason": claimed.reason,
-                     "stripe_refund_id": refund.id, "cancellation_refund_id": id })),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .action("payment.refunded")
+        .entity("payment", claimed.payment_id)
+        .after(
+            json!({ "refund_id": refund_id, "amount_pence": claimed.amount_pence, "reason": claimed.reason,
+                     "stripe_refund_id": refund.id, "cancellation_refund_id": id }),
+        )
+        .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -383,16 +383,11 @@ async fn fail_refund(
     if super::package_sales::fail_stripe_refund(conn, intent, refund_id, amount, reason).await? {
         let detail =
             serde_json::json!({ "stripe_refund_id": refund_id, "amount_pence": amount, "reason": reason });
-        crate::audit::record(
-            conn,
-            None,
-            "package_purchase.refund_failed",
-            "package_purchase",
-            None,
-            None,
-            Some(detail),
-        )
-        .await?;
+        crate::audit::record(conn)
+            .action("package_purchase.refund_failed")
+            .about("package_purchase")
+            .after(detail)
+            .await?;
     }
     let Some(id) = store::fail_stripe_refund(conn, intent, refund_id, amount, reason).await? else {
         return Ok(());
@@ -400,6 +395,6 @@ async fn fail_refund(
     super::cancellation::reopen_failed(conn, id, reason).await?;
     let detail =
         serde_json::json!({ "stripe_refund_id": refund_id, "amount_pence": amount, "reason": reason });
-    crate::audit::record(conn, None, "payment.refund_failed", "refund", Some(id), None, Some(detail)).await?;
+    crate::audit::record(conn).action("payment.refund_failed").entity("refund", id).after(detail).await?;
     Ok(())
 }

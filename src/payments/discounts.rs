@@ -236,16 +236,12 @@ pub async fn create(
         Err(e) => return Err(e.into()),
     };
     let after = serde_json::json!({ "code": code, "off": off.label(), "usage_limit": usage_limit });
-    audit::record(
-        &mut tx,
-        Some(admin.0.id),
-        "discount_code.created",
-        "discount_code",
-        Some(id),
-        None,
-        Some(after),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action("discount_code.created")
+        .entity("discount_code", id)
+        .after(after)
+        .await?;
     flash::done(tx, &session, format!("Discount code {code} created."), "/admin/discounts").await
 }
 

@@ -650,22 +650,21 @@ pub async fn refund(
         }
         Err(e) => return Err(e.into()),
     };
-    audit::record(
-        &mut tx,
-        Some(admin.0.id),
-        "package_purchase.refunded",
-        "package_purchase",
-        Some(id),
-        Some(json!({ "refunded_pence": purchase.row.refunded_pence, "credits_left": purchase.credits_left })),
-        Some(json!({
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action("package_purchase.refunded")
+        .entity("package_purchase", id)
+        .before(
+            json!({ "refunded_pence": purchase.row.refunded_pence, "credits_left": purchase.credits_left }),
+        )
+        .after(json!({
             "refund_id": refund_id,
             "amount_pence": valid.amount.get(),
             "credits_withdrawn": valid.credits,
             "reason": typed.reason.trim(),
             "stripe_refund_id": stripe_refund,
-        })),
-    )
-    .await?;
+        }))
+        .await?;
     state.outbox.queue(&mut tx, &refund_email(&state, &purchase, &valid, typed.reason.trim())).await?;
     tx.commit().await?;
     let message = format!(

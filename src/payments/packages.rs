@@ -486,16 +486,12 @@ pub async fn buy(
     .bind(&offer.currency)
     .fetch_one(&mut *tx)
     .await?;
-    audit::record(
-        &mut tx,
-        Some(parent.id),
-        "package.bought",
-        "package_purchase",
-        Some(purchase_id),
-        None,
-        Some(json!({ "package_id": offer.id, "credits": credits, "amount_pence": offer.price_pence })),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(parent.id)
+        .action("package.bought")
+        .entity("package_purchase", purchase_id)
+        .after(json!({ "package_id": offer.id, "credits": credits, "amount_pence": offer.price_pence }))
+        .await?;
     let Some(stripe) = state.stripe.as_ref().filter(|_| offer.price_pence > 0) else {
         if offer.price_pence == 0 {
             if let Some(granted) = grant(&mut tx, purchase_id, "cash", "free", None, None).await? {
@@ -634,16 +630,13 @@ pub async fn record_paid(
         flash::push(&session, FlashKind::Error, "This package is already paid (or does not exist).").await?;
         return Ok(Redirect::to("/admin/package-sales").into_response());
     };
-    audit::record(
-        &mut tx,
-        Some(admin.0.id),
-        "package.paid",
-        "package_purchase",
-        Some(id),
-        Some(json!({ "status": "pending" })),
-        Some(json!({ "status": "paid", "method": method, "reference": reference, "credits": granted.3 })),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action("package.paid")
+        .entity("package_purchase", id)
+        .before(json!({ "status": "pending" }))
+        .after(json!({ "status": "paid", "method": method, "reference": reference, "credits": granted.3 }))
+        .await?;
     state.outbox.queue(&mut tx, &credits_email(&state, granted)).await?;
     flash::done(tx, &session, format!("Package purchase #{id} recorded as paid."), "/admin/package-sales")
         .await

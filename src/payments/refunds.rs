@@ -179,21 +179,18 @@ pub async fn refund(
         }
         Err(e) => return Err(e.into()),
     };
-    audit::record(
-        &mut tx,
-        Some(admin.0.id),
-        "payment.refunded",
-        "payment",
-        Some(id),
-        Some(serde_json::json!({ "refunded_pence": payment.refunded_pence })),
-        Some(serde_json::json!({
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action("payment.refunded")
+        .entity("payment", id)
+        .before(serde_json::json!({ "refunded_pence": payment.refunded_pence }))
+        .after(serde_json::json!({
             "refund_id": refund_id,
             "amount_pence": amount.get(),
             "reason": reason.trim(),
             "stripe_refund_id": stripe_refund,
-        })),
-    )
-    .await?;
+        }))
+        .await?;
     let message = format!("Refunded {} of payment #{id}.", fmt::pounds(i64::from(amount.get())));
     flash::done(tx, &session, message, &format!("/admin/payments/{id}")).await
 }

@@ -52,16 +52,11 @@ pub async fn raise(
     .fetch_one(&mut *conn)
     .await?;
     // The audit log is read by other admins: it says a concern exists, never what.
-    audit::record(
-        conn,
-        Some(raised_by),
-        "safeguarding.concern_raised",
-        "safeguarding_concern",
-        Some(id),
-        None,
-        None,
-    )
-    .await?;
+    audit::record(conn)
+        .by(raised_by)
+        .action("safeguarding.concern_raised")
+        .entity("safeguarding_concern", id)
+        .await?;
     let leads: Vec<String> = sqlx::query_scalar(
         "select email from users where role = 'admin' and admin_role = 'safeguarding_lead' and is_active",
     )
@@ -225,15 +220,10 @@ pub async fn add_action(
         .bind(&note)
         .execute(&mut *tx)
         .await?;
-    audit::record(
-        &mut tx,
-        Some(admin.0.id),
-        "safeguarding.action_added",
-        "safeguarding_concern",
-        Some(id),
-        None,
-        None,
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action("safeguarding.action_added")
+        .entity("safeguarding_concern", id)
+        .await?;
     flash::done(tx, &session, "Follow-up recorded.", &format!("/admin/safeguarding/{id}")).await
 }

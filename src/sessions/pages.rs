@@ -143,8 +143,8 @@ pub async fn calendar(
         let title = format!("Week of {} {} {}", monday.day(), monday.month(), monday.year());
         (monday, sunday, (monday, sunday), monday - Duration::days(7), monday + Duration::days(7), title)
     };
-    let from = crate::dashboards::start_of_day(first_shown, tz);
-    let until = crate::dashboards::start_of_day(last_shown + Duration::days(1), tz);
+    let from = crate::clock::start_of_day(first_shown, tz);
+    let until = crate::clock::start_of_day(last_shown + Duration::days(1), tz);
     let mut conn = state.pool.acquire().await?;
     let rows = store::calendar(&mut conn, from, until, &filter).await?;
     let count = rows
@@ -336,7 +336,11 @@ pub async fn create_session(
     let id = store::insert_session(&mut tx, &row).await?;
     let after = json!({ "starts_at": row.starts_at.to_string(), "activity_id": row.activity_id,
                         "venue_id": row.venue_id, "capacity": row.capacity, "price_pence": row.price_pence });
-    audit::record(&mut tx, Some(admin.0.id), "session.created", "session", Some(id), None, Some(after))
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action("session.created")
+        .entity("session", id)
+        .after(after)
         .await?;
     tx.commit().await?;
     flash::push(
@@ -403,7 +407,11 @@ pub async fn create_series(
     }
     let after = json!({ "name": plan.name, "recurrence_rule": rule, "sessions": plan.dates.len(),
                         "activity_id": plan.session.activity_id, "venue_id": plan.session.venue_id });
-    audit::record(&mut tx, Some(admin.0.id), "series.created", "series", Some(series_id), None, Some(after))
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action("series.created")
+        .entity("series", series_id)
+        .after(after)
         .await?;
     let message = format!("{}: {} sessions added.", plan.name, plan.dates.len());
     flash::done(tx, &session, message, &format!("/admin/sessions?week={}", plan.session.date)).await
@@ -707,19 +715,16 @@ pub async fn update(
                 &edit_page(&state, ctx, s, form, errors).await?,
             );
         }
-        audit::record(
-            &mut tx,
-            Some(admin.0.id),
-            "session.updated",
-            "session",
-            Some(target.id),
-            Some(json!({ "starts_at": target.starts_at.to_string(), "ends_at": target.ends_at.to_string(),
-                         "venue_id": target.venue_id, "capacity": target.capacity })),
-            Some(json!({ "starts_at": starts_at.to_string(), "ends_at": ends_at.to_string(),
+        audit::record(&mut tx)
+            .by(admin.0.id)
+            .action("session.updated")
+            .entity("session", target.id)
+            .before(json!({ "starts_at": target.starts_at.to_string(), "ends_at": target.ends_at.to_string(),
+                         "venue_id": target.venue_id, "capacity": target.capacity }))
+            .after(json!({ "starts_at": starts_at.to_string(), "ends_at": ends_at.to_string(),
                          "venue_id": edit.venue_id, "capacity": edit.capacity,
-                         "scope": if edit.following { "following" } else { "this" } })),
-        )
-        .await?;
+                         "scope": if edit.following { "following" } else { "this" } }))
+            .await?;
         if starts_at != target.starts_at || ends_at != target.ends_at || edit.venue_id != target.venue_id {
             let line = format!(
                 "- {} on {} at {} is now {}–{} at {}",
@@ -888,17 +893,13 @@ pub async fn cancel_series(
     for target in &rest {
         bookings += cancel_session(&state, &mut tx, &admin, target, &reason, &mut card_refunds).await?;
     }
-    audit::record(
-        &mut tx,
-        Some(admin.0.id),
-        "series.rest_cancelled",
-        "series",
-        Some(series_id),
-        None,
-        Some(json!({ "from_session_id": id, "sessions": rest.iter().map(|r| r.id).collect::<Vec<_>>(),
-                     "reason": reason })),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action("series.rest_cancelled")
+        .entity("series", series_id)
+        .after(json!({ "from_session_id": id, "sessions": rest.iter().map(|r| r.id).collect::<Vec<_>>(),
+                     "reason": reason }))
+        .await?;
     tx.commit().await?;
     crate::payments::cancellation::settle(&state, &card_refunds).await;
     let message = format!(
@@ -960,16 +961,12 @@ async fn cancel_session(
                     .await?;
             card_refunds.extend(refund.card_refunds);
             store::release_places(&mut *tx, booking.booking_id, id).await?;
-            audit::record(
-                &mut *tx,
-                Some(admin.0.id),
-                "booking.place_released",
-                "booking",
-                Some(booking.booking_id),
-                None,
-                Some(json!({ "session_id": id, "reason": why })),
-            )
-            .await?;
+            audit::record(&mut *tx)
+                .by(admin.0.id)
+                .action("booking.place_released")
+                .entity("booking", booking.booking_id)
+                .after(json!({ "session_id": id, "reason": why }))
+                .await?;
             let email = Email {
                 to: booking.parent_email.clone(),
                 subject: format!("{} on {when} is cancelled", s.activity),
@@ -993,15 +990,12 @@ async fn cancel_session(
             state.outbox.queue(&mut *tx, &email).await?;
         }
     }
-    audit::record(
-        &mut *tx,
-        Some(admin.0.id),
-        "session.cancelled",
-        "session",
-        Some(id),
-        Some(json!({ "status": s.status })),
-        Some(json!({ "status": "cancelled", "reason": reason, "bookings_cancelled": cancelled })),
-    )
-    .await?;
+    audit::record(&mut *tx)
+        .by(admin.0.id)
+        .action("session.cancelled")
+        .entity("session", id)
+        .before(json!({ "status": s.status }))
+        .after(json!({ "status": "cancelled", "reason": reason, "bookings_cancelled": cancelled }))
+        .await?;
     Ok(cancelled)
 }

@@ -322,16 +322,12 @@ pub async fn staff(
             .fetch_one(&mut *tx)
             .await?,
         };
-        audit::record(
-            &mut tx,
-            Some(admin.0.id),
-            "shift.published",
-            "shift",
-            Some(shift_id),
-            None,
-            Some(json!({ "session_id": id, "role": role, "status": "open" })),
-        )
-        .await?;
+        audit::record(&mut tx)
+            .by(admin.0.id)
+            .action("shift.published")
+            .entity("shift", shift_id)
+            .after(json!({ "session_id": id, "role": role, "status": "open" }))
+            .await?;
         tx.commit().await?;
         flash::push(&session, FlashKind::Success, "Open shift published: any eligible trainer may take it.")
             .await?;
@@ -392,17 +388,13 @@ pub async fn staff(
         }
     };
     let action_name = if status == "accepted" { "shift.assigned" } else { "shift.offered" };
-    audit::record(
-        &mut tx,
-        Some(admin.0.id),
-        action_name,
-        "shift",
-        Some(shift_id),
-        None,
-        Some(json!({ "session_id": id, "trainer_id": trainer_id, "role": role, "status": status,
-                     "override_reason": if available { None } else { Some(&reason) } })),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action(action_name)
+        .entity("shift", shift_id)
+        .after(json!({ "session_id": id, "trainer_id": trainer_id, "role": role, "status": status,
+                     "override_reason": if available { None } else { Some(&reason) } }))
+        .await?;
     let (subject, body) = if status == "accepted" {
         (
             format!("New shift: {} on {when}", s.activity),
@@ -472,16 +464,12 @@ pub async fn cancel_shift(
         };
         state.outbox.queue(&mut tx, &email).await?;
     }
-    audit::record(
-        &mut tx,
-        Some(admin.0.id),
-        "shift.cancelled",
-        "shift",
-        Some(id),
-        None,
-        Some(json!({ "session_id": session_id, "role": role, "trainer_id": trainer_id })),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action("shift.cancelled")
+        .entity("shift", id)
+        .after(json!({ "session_id": session_id, "role": role, "trainer_id": trainer_id }))
+        .await?;
     flash::done(tx, &session, "Shift removed.", &format!("/admin/sessions/{session_id}")).await
 }
 
@@ -511,8 +499,8 @@ pub async fn suggestions(
 ) -> sqlx::Result<Vec<Suggestion>> {
     let day = s.starts_at.to_timezone(tz).date();
     let monday = day - Duration::days(i64::from(day.weekday().number_days_from_monday()));
-    let week_from = crate::dashboards::start_of_day(monday, tz);
-    let week_to = crate::dashboards::start_of_day(monday + Duration::days(7), tz);
+    let week_from = crate::clock::start_of_day(monday, tz);
+    let week_to = crate::clock::start_of_day(monday + Duration::days(7), tz);
     let candidates: Vec<Candidate> = sqlx::query_as(
         "select u.id, u.name,
                 coalesce((select sum(extract(epoch from upper(o.during) - lower(o.during)))::bigint / 60

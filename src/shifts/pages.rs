@@ -14,7 +14,7 @@ use crate::{
     AppState, audit,
     auth::Trainer,
     bookings::parse_id,
-    dashboards::start_of_day,
+    clock::start_of_day,
     error::{AppError, AppResult},
     notifications::Email,
     web::{
@@ -221,7 +221,7 @@ pub async fn accept(
     let outcome = store::take(&mut tx, trainer.id, id, state.config.timezone.name()).await?;
     let (kind, message, to) = match outcome {
         Take::Taken => {
-            audit::record(&mut tx, Some(trainer.id), "shift.accepted", "shift", Some(id), None, None).await?;
+            audit::record(&mut tx).by(trainer.id).action("shift.accepted").entity("shift", id).await?;
             tx.commit().await?;
             (FlashKind::Success, "Shift accepted. It is in your calendar.", format!("/trainer/shifts/{id}"))
         }
@@ -259,16 +259,12 @@ pub async fn decline(
     if !store::decline(&mut tx, trainer.id, id, &reason).await? {
         return Err(AppError::NotFound);
     }
-    audit::record(
-        &mut tx,
-        Some(trainer.id),
-        "shift.declined",
-        "shift",
-        Some(id),
-        None,
-        Some(serde_json::json!({ "reason": reason })),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(trainer.id)
+        .action("shift.declined")
+        .entity("shift", id)
+        .after(serde_json::json!({ "reason": reason }))
+        .await?;
     tx.commit().await?;
     flash::push(&session, FlashKind::Info, "Shift declined; the office will find someone else.").await?;
     Ok(Redirect::to("/trainer").into_response())
@@ -297,16 +293,12 @@ pub async fn check_in(
         }
         CheckIn::Done { late_minutes } => {
             let late = late_minutes > LATE_AFTER_MINUTES;
-            audit::record(
-                &mut tx,
-                Some(trainer.id),
-                if late { "shift.checked_in_late" } else { "shift.checked_in" },
-                "shift",
-                Some(id),
-                None,
-                Some(serde_json::json!({ "late_minutes": late_minutes })),
-            )
-            .await?;
+            audit::record(&mut tx)
+                .by(trainer.id)
+                .action(if late { "shift.checked_in_late" } else { "shift.checked_in" })
+                .entity("shift", id)
+                .after(serde_json::json!({ "late_minutes": late_minutes }))
+                .await?;
             if late {
                 flag_late(&state, &mut tx, &trainer.name, id, late_minutes).await?;
             }
@@ -382,7 +374,7 @@ pub async fn check_out(
         }
         return Err(err.into());
     }
-    audit::record(&mut tx, Some(trainer.id), "shift.checked_out", "shift", Some(id), None, None).await?;
+    audit::record(&mut tx).by(trainer.id).action("shift.checked_out").entity("shift", id).await?;
     let completed = crate::attendance::store::complete_if_done(&mut tx, session_id).await?;
     // A week already submitted came back to the trainer with this time in it.
     let week_returned: bool = sqlx::query_scalar(

@@ -5,7 +5,7 @@ use sqlx::FromRow;
 use time::{Duration, OffsetDateTime, Time};
 use time_tz::OffsetDateTimeExt;
 
-use crate::{AppState, dashboards::start_of_day, error::AppResult, notifications::Email, web::fmt};
+use crate::{AppState, clock::start_of_day, error::AppResult, notifications::Email, web::fmt};
 
 /// Reminders go out from this local time the day before.
 const FROM: Time = time::macros::time!(17:00);

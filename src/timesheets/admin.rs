@@ -332,22 +332,19 @@ async fn decide(
         return render_with(StatusCode::CONFLICT, &page);
     }
     let sheet = store::timesheet(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    audit::record(
-        &mut tx,
-        Some(admin.0.id),
-        &format!("timesheet.{}", to.as_str()),
-        "timesheet",
-        Some(id),
-        Some(json!({ "status": from.as_str() })),
-        Some(json!({
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action(format!("timesheet.{}", to.as_str()))
+        .entity("timesheet", id)
+        .before(json!({ "status": from.as_str() }))
+        .after(json!({
             "status": to.as_str(),
             "comment": comment,
             "minutes": sheet.minutes,
             "rate_pence": sheet.rate_pence,
             "pay_pence": sheet.pay_pence(),
-        })),
-    )
-    .await?;
+        }))
+        .await?;
     let email = decision_email(&sheet, to, comment.as_deref().unwrap_or_default(), &state.config.base_url);
     state.outbox.queue(&mut tx, &email).await?;
     tx.commit().await?;

@@ -283,16 +283,12 @@ pub async fn create(
             return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
-    audit::record(
-        &mut tx,
-        Some(trainer.id),
-        "time_entry.created",
-        "time_entry",
-        Some(id),
-        None,
-        Some(entry_summary(&entry)),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(trainer.id)
+        .action("time_entry.created")
+        .entity("time_entry", id)
+        .after(entry_summary(&entry))
+        .await?;
     let message = format!("Time added to the week of {}.", week_label(entry.week_start));
     flash::done(tx, &session, message, &format!("{TIMESHEETS}#week-{}", entry.week_start)).await
 }
@@ -370,16 +366,13 @@ pub async fn update(
         "week_start": entry.week_start.to_string(),
         "reason": entry.reason,
     });
-    audit::record(
-        &mut tx,
-        Some(trainer.id),
-        "time_entry.adjusted",
-        "time_entry",
-        Some(id),
-        Some(before),
-        Some(entry_summary(&changed)),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(trainer.id)
+        .action("time_entry.adjusted")
+        .entity("time_entry", id)
+        .before(before)
+        .after(entry_summary(&changed))
+        .await?;
     flash::done(
         tx,
         &session,
@@ -420,16 +413,13 @@ pub async fn submit(
         return Ok(back);
     };
     let sheet = store::timesheet(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    audit::record(
-        &mut tx,
-        Some(trainer.id),
-        "timesheet.submitted",
-        "timesheet",
-        Some(id),
-        status.map(|s| json!({ "status": s.as_str() })),
-        Some(json!({ "status": "submitted", "week_start": week.to_string(), "minutes": sheet.minutes })),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(trainer.id)
+        .action("timesheet.submitted")
+        .entity("timesheet", id)
+        .before(status.map(|s| json!({ "status": s.as_str() })))
+        .after(json!({ "status": "submitted", "week_start": week.to_string(), "minutes": sheet.minutes }))
+        .await?;
     tx.commit().await?;
     let message = format!("Timesheet for the week of {} submitted for approval.", week_label(week));
     flash::push(&session, FlashKind::Success, message).await?;

@@ -62,16 +62,11 @@ pub async fn apply(
     };
     let mut tx = state.pool.begin().await?;
     let id = store::insert_application(&mut tx, &person).await?;
-    audit::record(
-        &mut tx,
-        None,
-        "trainer_application.received",
-        "trainer_application",
-        Some(id),
-        None,
-        Some(json!({ "name": person.name.as_str(), "email": person.email.as_str() })),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .action("trainer_application.received")
+        .entity("trainer_application", id)
+        .after(json!({ "name": person.name.as_str(), "email": person.email.as_str() }))
+        .await?;
     tx.commit().await?;
     Ok(Redirect::to("/apply?sent").into_response())
 }
@@ -164,16 +159,13 @@ pub async fn approve(
         }
     };
     store::decide(&mut tx, id, "approved", admin.0.id, "", Some(user_id)).await?;
-    audit::record(
-        &mut tx,
-        Some(admin.0.id),
-        "trainer_application.approved",
-        "trainer_application",
-        Some(id),
-        Some(json!({ "status": "pending" })),
-        Some(json!({ "status": "approved", "user_id": user_id })),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action("trainer_application.approved")
+        .entity("trainer_application", id)
+        .before(json!({ "status": "pending" }))
+        .after(json!({ "status": "approved", "user_id": user_id }))
+        .await?;
     let message = format!("{} is approved: their account is open and they have been emailed.", app.name);
     flash::done(tx, &session, message, &format!("/admin/trainers/{user_id}")).await
 }
@@ -214,16 +206,13 @@ pub async fn reject(
         ),
     };
     state.outbox.queue(&mut tx, &email).await?;
-    audit::record(
-        &mut tx,
-        Some(admin.0.id),
-        "trainer_application.rejected",
-        "trainer_application",
-        Some(id),
-        Some(json!({ "status": "pending" })),
-        Some(json!({ "status": "rejected", "reason": reason })),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action("trainer_application.rejected")
+        .entity("trainer_application", id)
+        .before(json!({ "status": "pending" }))
+        .after(json!({ "status": "rejected", "reason": reason }))
+        .await?;
     tx.commit().await?;
     flash::push(
         &session,

@@ -247,18 +247,15 @@ pub async fn update(
     let before = store::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let before_activities = store::activity_ids(&mut tx, id).await?;
     store::update_profile(&mut tx, id, &profile).await?;
-    audit::record(
-        &mut tx,
-        Some(admin.0.id),
-        "trainer.updated",
-        "trainer",
-        Some(id),
-        Some(json!({ "hourly_rate_pence": before.hourly_rate_pence, "can_travel": before.can_travel,
-                     "max_travel_miles": before.max_travel_miles, "activities": before_activities })),
-        Some(json!({ "hourly_rate_pence": profile.hourly_rate_pence, "can_travel": profile.can_travel,
-                     "max_travel_miles": profile.max_travel_miles, "activities": profile.activities })),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action("trainer.updated")
+        .entity("trainer", id)
+        .before(json!({ "hourly_rate_pence": before.hourly_rate_pence, "can_travel": before.can_travel,
+                     "max_travel_miles": before.max_travel_miles, "activities": before_activities }))
+        .after(json!({ "hourly_rate_pence": profile.hourly_rate_pence, "can_travel": profile.can_travel,
+                     "max_travel_miles": profile.max_travel_miles, "activities": profile.activities }))
+        .await?;
     flash::done(tx, &session, format!("{}'s profile is saved.", before.name), &trainer_url(id)).await
 }
 
@@ -287,8 +284,7 @@ pub async fn add_qualification(
     let mut tx = state.pool.begin().await?;
     store::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let qid = store::add_qualification(&mut tx, id, &q).await?;
-    audit::record(&mut tx, Some(admin.0.id), "trainer.qualification_added", "trainer", Some(id), None,
-        Some(json!({ "qualification_id": qid, "name": q.name, "expires_on": q.expires_on.map(|d| d.to_string()) })))
+    audit::record(&mut tx).by(admin.0.id).action("trainer.qualification_added").entity("trainer", id).after(json!({ "qualification_id": qid, "name": q.name, "expires_on": q.expires_on.map(|d| d.to_string()) }))
         .await?;
     flash::done(tx, &session, format!("{} is added.", q.name), &trainer_url(id)).await
 }
@@ -305,16 +301,12 @@ pub async fn remove_qualification(
     if !store::remove_qualification(&mut tx, id, qualification_id).await? {
         return Err(AppError::NotFound);
     }
-    audit::record(
-        &mut tx,
-        Some(admin.0.id),
-        "trainer.qualification_removed",
-        "trainer",
-        Some(id),
-        None,
-        Some(json!({ "qualification_id": qualification_id })),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action("trainer.qualification_removed")
+        .entity("trainer", id)
+        .after(json!({ "qualification_id": qualification_id }))
+        .await?;
     flash::done(tx, &session, "Qualification removed.", &trainer_url(id)).await
 }
 
@@ -343,16 +335,12 @@ pub async fn add_contact(
     let mut tx = state.pool.begin().await?;
     store::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let cid = store::add_contact(&mut tx, id, &contact).await?;
-    audit::record(
-        &mut tx,
-        Some(admin.0.id),
-        "trainer.contact_added",
-        "trainer",
-        Some(id),
-        None,
-        Some(json!({ "contact_id": cid, "name": contact.name.as_str() })),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action("trainer.contact_added")
+        .entity("trainer", id)
+        .after(json!({ "contact_id": cid, "name": contact.name.as_str() }))
+        .await?;
     flash::done(tx, &session, "Emergency contact added.", &trainer_url(id)).await
 }
 
@@ -368,16 +356,12 @@ pub async fn remove_contact(
     if !store::remove_contact(&mut tx, id, contact_id).await? {
         return Err(AppError::NotFound);
     }
-    audit::record(
-        &mut tx,
-        Some(admin.0.id),
-        "trainer.contact_removed",
-        "trainer",
-        Some(id),
-        None,
-        Some(json!({ "contact_id": contact_id })),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action("trainer.contact_removed")
+        .entity("trainer", id)
+        .after(json!({ "contact_id": contact_id }))
+        .await?;
     flash::done(tx, &session, "Emergency contact removed.", &trainer_url(id)).await
 }
 
@@ -405,16 +389,12 @@ pub async fn add_note(
     store::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let note_id = store::add_note(&mut tx, id, admin.0.id, &body).await?;
     // The note itself stays on the trainer's record; the audit log says only that one was added.
-    audit::record(
-        &mut tx,
-        Some(admin.0.id),
-        "trainer.note_added",
-        "trainer",
-        Some(id),
-        None,
-        Some(json!({ "note_id": note_id })),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action("trainer.note_added")
+        .entity("trainer", id)
+        .after(json!({ "note_id": note_id }))
+        .await?;
     flash::done(tx, &session, "Note added.", &trainer_url(id)).await
 }
 
@@ -429,16 +409,13 @@ pub async fn deactivate(
     let mut tx = state.pool.begin().await?;
     let t = store::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let opened = store::deactivate(&mut tx, id).await?;
-    audit::record(
-        &mut tx,
-        Some(admin.0.id),
-        "trainer.deactivated",
-        "trainer",
-        Some(id),
-        Some(json!({ "is_active": t.is_active })),
-        Some(json!({ "is_active": false, "shifts_opened": opened })),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action("trainer.deactivated")
+        .entity("trainer", id)
+        .before(json!({ "is_active": t.is_active }))
+        .after(json!({ "is_active": false, "shifts_opened": opened }))
+        .await?;
     let message = format!("{} is deactivated; {opened} future shift(s) are open for others to take.", t.name);
     flash::done(tx, &session, message, &trainer_url(id)).await
 }
@@ -454,16 +431,13 @@ pub async fn reactivate(
     let mut tx = state.pool.begin().await?;
     let t = store::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     store::reactivate(&mut tx, id).await?;
-    audit::record(
-        &mut tx,
-        Some(admin.0.id),
-        "trainer.reactivated",
-        "trainer",
-        Some(id),
-        Some(json!({ "is_active": t.is_active })),
-        Some(json!({ "is_active": true })),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action("trainer.reactivated")
+        .entity("trainer", id)
+        .before(json!({ "is_active": t.is_active }))
+        .after(json!({ "is_active": true }))
+        .await?;
     flash::done(tx, &session, format!("{} is active again.", t.name), &trainer_url(id)).await
 }
 
@@ -541,16 +515,12 @@ pub async fn invite(
             return render_with(StatusCode::UNPROCESSABLE_ENTITY, &InvitePage { ctx, form, errors });
         }
     };
-    audit::record(
-        &mut tx,
-        Some(admin.0.id),
-        "trainer.invited",
-        "trainer",
-        Some(user_id),
-        None,
-        Some(json!({ "email": person.email.as_str(), "name": person.name.as_str() })),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action("trainer.invited")
+        .entity("trainer", user_id)
+        .after(json!({ "email": person.email.as_str(), "name": person.name.as_str() }))
+        .await?;
     tx.commit().await?;
     let message =
         format!("{} is invited: we have emailed them a link to choose a password.", person.name.as_str());

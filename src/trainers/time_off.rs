@@ -79,9 +79,7 @@ pub async fn approve(
     // Shifts first: the time_off_clear_of_shifts trigger refuses approval while any clash.
     let opened = store::open_clashing_shifts(&mut tx, id).await?;
     store::decide_time_off(&mut tx, id, "approved", admin.0.id, &note).await?;
-    audit::record(&mut tx, Some(admin.0.id), "time_off.approved", "time_off_request", Some(id),
-        Some(json!({ "status": "pending" })),
-        Some(json!({ "status": "approved", "shifts_opened": opened.iter().map(|o| o.shift_id).collect::<Vec<_>>() })))
+    audit::record(&mut tx).by(admin.0.id).action("time_off.approved").entity("time_off_request", id).before(json!({ "status": "pending" })).after(json!({ "status": "approved", "shifts_opened": opened.iter().map(|o| o.shift_id).collect::<Vec<_>>() }))
         .await?;
     if !opened.is_empty() {
         let list: Vec<String> = opened
@@ -144,16 +142,13 @@ pub async fn decline(
         return exists_or_404(&state, &session, id).await;
     };
     store::decide_time_off(&mut tx, id, "declined", admin.0.id, &note).await?;
-    audit::record(
-        &mut tx,
-        Some(admin.0.id),
-        "time_off.declined",
-        "time_off_request",
-        Some(id),
-        Some(json!({ "status": "pending" })),
-        Some(json!({ "status": "declined", "note": note })),
-    )
-    .await?;
+    audit::record(&mut tx)
+        .by(admin.0.id)
+        .action("time_off.declined")
+        .entity("time_off_request", id)
+        .before(json!({ "status": "pending" }))
+        .after(json!({ "status": "declined", "note": note }))
+        .await?;
     let when = time_off_when(&request, state.config.timezone);
     let mut body =
         format!("Hello {},\n\nYour time off ({}{when}) is declined.\n", request.trainer, request.kind);

@@ -9,6 +9,7 @@ pub mod form;
 pub mod headers;
 pub mod nul;
 pub mod page;
+pub mod path;
 
 use axum::{extract::FromRequestParts, http::request::Parts};
 use time_tz::TimeZone;
@@ -21,6 +22,7 @@ use crate::{
 };
 pub use flash::Flash;
 pub use form::FormErrors;
+pub use path::Path;
 
 /// A path id: anything that is not a number is simply "not found", like an id that
 /// is not the user's.
