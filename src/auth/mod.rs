@@ -13,7 +13,7 @@ mod pages;
 pub mod password;
 pub mod requests;
 pub mod session_store;
-mod throttle;
+pub mod throttle;
 pub mod two_factor;
 
 use axum::{Router, extract::FromRequestParts, http::request::Parts, routing::get};

@@ -128,3 +128,20 @@ async fn lock(tx: &mut sqlx::PgConnection, kind: &str, key: &str) -> sqlx::Resul
         .await?;
     Ok(())
 }
+
+/// Sends allowed of each public form (sign-up, a trainer application) from one client
+/// address in an hour: room for a family or an office sharing one address, none for a
+/// script filling the office's lists.
+pub const PUBLIC_FORM_SENDS_PER_CLIENT: i64 = 10;
+
+/// What a client over [`PUBLIC_FORM_SENDS_PER_CLIENT`] is told, by the form's email field.
+pub const PUBLIC_FORM_BUSY: &str =
+    "This form has been sent from your address many times in the last hour. Please try again in an hour.";
+
+/// Counts one valid send of the public form `form` from `ip`; false (and nothing
+/// counted) once the client has reached its limit.
+pub async fn allow_public_form(pool: &PgPool, form: &str, ip: IpAddr) -> sqlx::Result<bool> {
+    let client = ip.to_string();
+    let limits = [Limit { key: &client, max: PUBLIC_FORM_SENDS_PER_CLIENT }];
+    allow_request(pool, form, "1 hour", &limits).await
+}

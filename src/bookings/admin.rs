@@ -314,15 +314,15 @@ pub async fn export(
     let search = search_from(&query, tz);
     let pool = state.pool.clone();
     let header = [
-        "booking",
-        "status",
-        "parent",
-        "children",
-        "activity",
-        "first session",
-        "sessions",
-        "total (GBP)",
-        "received",
+        "Booking",
+        "Status",
+        "Parent",
+        "Children",
+        "Activity",
+        "First session",
+        "Sessions",
+        "Total (£)",
+        "Received",
     ];
     Ok(csv::stream("bookings.csv", &header, move |mut sink| async move {
         let mut conn = pool.acquire().await?;
@@ -332,14 +332,14 @@ pub async fn export(
         while let Some(b) = rows.try_next().await? {
             sink.record([
                 b.id.to_string(),
-                b.status,
+                BookingStatus::parse(&b.status).map_or(b.status, |s| s.label().to_owned()),
                 csv::cell(&b.parent_name),
                 csv::cell(&b.children),
                 csv::cell(&b.activity),
-                b.first_start.map(|t| fmt::day_time(t, tz)).unwrap_or_default(),
+                b.first_start.map(|t| csv::date_time(t, tz)).unwrap_or_default(),
                 b.sessions.to_string(),
                 csv::decimal_pounds(i64::from(b.total_pence)),
-                fmt::day_time(b.created_at, tz),
+                csv::date_time(b.created_at, tz),
             ])
             .await?;
         }

@@ -1,6 +1,10 @@
 //! iCalendar feeds: `/calendar/{token}.ics` lists a family's booked sessions or a
 //! trainer's shifts. The unguessable token is the credential (calendar apps cannot
 //! sign in); its owner can reset it, which kills the old link.
+//!
+//! A booking the office has not confirmed is `TENTATIVE`; a place or shift that went
+//! is kept as `CANCELLED` for [`KEEP_CANCELLED`], long enough for calendar apps that
+//! only update events (rather than drop missing ones) to take it off.
 
 use axum::{
     Router,
@@ -53,6 +57,13 @@ fn new_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// How long a cancelled place or shift stays in the feed after it was cancelled.
+const KEEP_CANCELLED: &str = "30 days";
+
+/// The venue's name and full address, postcode last, on one line.
+const LOCATION: &str = r"concat_ws(', ', nullif(btrim(v.name), ''),
+    nullif(regexp_replace(btrim(v.address), '\s*\n\s*', ', ', 'g'), ''), nullif(btrim(v.postcode), ''))";
+
 #[derive(FromRow)]
 struct Item {
     uid: String,
@@ -60,7 +71,18 @@ struct Item {
     location: String,
     starts_at: OffsetDateTime,
     ends_at: OffsetDateTime,
-    cancelled: bool,
+    /// `confirmed`, `tentative` or `cancelled`.
+    status: String,
+    /// The page about it, from the site's root.
+    path: String,
+}
+
+fn status(item: &Item) -> icalendar::EventStatus {
+    match item.status.as_str() {
+        "cancelled" => icalendar::EventStatus::Cancelled,
+        "tentative" => icalendar::EventStatus::Tentative,
+        _ => icalendar::EventStatus::Confirmed,
+    }
 }
 
 async fn feed(State(state): State<AppState>, Path(file): Path<String>) -> AppResult<Response> {
@@ -74,37 +96,46 @@ async fn feed(State(state): State<AppState>, Path(file): Path<String>) -> AppRes
     .fetch_optional(&mut *conn)
     .await?;
     let (user_id, role, name) = owner.ok_or(AppError::NotFound)?;
-    let items: Vec<Item> = match role {
-        Role::Parent => sqlx::query_as(
+    let sql = match role {
+        // A place no longer held (cancelled, rejected, lapsed or moved) is a cancelled
+        // event; drafts were never sent, so they never appear.
+        Role::Parent => format!(
             "select 'booking-' || p.id || '@portico' as uid, c.first_name || ': ' || a.name as summary,
-                    v.name || case when v.address <> '' then ', ' || v.address else '' end as location,
-                    s.starts_at, s.ends_at, s.status = 'cancelled' as cancelled
+                    {LOCATION} as location, s.starts_at, s.ends_at,
+                    case when s.status = 'cancelled' or not p.holds_place then 'cancelled'
+                         when b.status in ('approved', 'completed') then 'confirmed'
+                         else 'tentative' end as status,
+                    '/parent/bookings/' || b.id as path
              from booking_participants p
              join bookings b on b.id = p.booking_id
              join children c on c.id = p.child_id
              join sessions s on s.id = p.session_id
              join activities a on a.id = s.activity_id
              join venues v on v.id = s.venue_id
-             where b.parent_id = $1 and p.holds_place and s.starts_at > now() - interval '30 days'
-             order by s.starts_at",
+             where b.parent_id = $1 and b.status <> 'draft' and s.starts_at > now() - interval '30 days'
+               and ((p.holds_place and s.status <> 'cancelled')
+                    or greatest(p.updated_at, b.updated_at, s.updated_at) > now() - interval '{KEEP_CANCELLED}')
+             order by s.starts_at, p.id"
         ),
-        Role::Trainer => sqlx::query_as(
+        Role::Trainer => format!(
             "select 'shift-' || sh.id || '@portico' as uid, a.name || ' (' || sh.role || ')' as summary,
-                    v.name || case when v.address <> '' then ', ' || v.address else '' end as location,
-                    s.starts_at, s.ends_at, s.status = 'cancelled' as cancelled
+                    {LOCATION} as location, s.starts_at, s.ends_at,
+                    case when s.status = 'cancelled' or sh.status = 'cancelled' then 'cancelled'
+                         else 'confirmed' end as status,
+                    '/trainer/shifts/' || sh.id as path
              from shifts sh
              join sessions s on s.id = sh.session_id
              join activities a on a.id = s.activity_id
              join venues v on v.id = s.venue_id
-             where sh.trainer_id = $1 and sh.status in ('accepted', 'checked_in', 'checked_out')
-               and s.starts_at > now() - interval '30 days'
-             order by s.starts_at",
+             where sh.trainer_id = $1 and s.starts_at > now() - interval '30 days'
+               and ((sh.status in ('accepted', 'checked_in', 'checked_out') and s.status <> 'cancelled')
+                    or (sh.status in ('accepted', 'checked_in', 'checked_out', 'cancelled')
+                        and greatest(sh.updated_at, s.updated_at) > now() - interval '{KEEP_CANCELLED}'))
+             order by s.starts_at, sh.id"
         ),
         Role::Admin => return Err(AppError::NotFound),
-    }
-    .bind(user_id)
-    .fetch_all(&mut *conn)
-    .await?;
+    };
+    let items: Vec<Item> = sqlx::query_as(&sql).bind(user_id).fetch_all(&mut *conn).await?;
 
     let mut calendar = Calendar::new();
     calendar.name(&format!("Portico: {name}"));
@@ -114,11 +145,10 @@ async fn feed(State(state): State<AppState>, Path(file): Path<String>) -> AppRes
             .uid(&item.uid)
             .summary(&item.summary)
             .location(&item.location)
+            .url(&format!("{}{}", state.config.base_url, item.path))
             .starts(item.starts_at)
-            .ends(item.ends_at);
-        if item.cancelled {
-            event.status(icalendar::EventStatus::Cancelled);
-        }
+            .ends(item.ends_at)
+            .status(status(&item));
         calendar.push(event.done());
     }
     Ok((

@@ -3,6 +3,7 @@
 
 use std::io::{Cursor, Write};
 
+use crate::web::csv;
 use anyhow::Context;
 use serde_json::Value;
 use sqlx::PgConnection;
@@ -327,12 +328,8 @@ async fn rows(conn: &mut PgConnection, dataset: &Dataset, parent_id: i64) -> any
 fn to_csv(dataset: &Dataset, json: &str) -> anyhow::Result<Vec<u8>> {
     let records: Vec<serde_json::Map<String, Value>> = serde_json::from_str(json)?;
     let headers: Vec<&str> = dataset.columns.iter().map(|c| header(c)).collect();
-    let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record(&headers)?;
-    for record in &records {
-        out.write_record(headers.iter().map(|h| cell(record.get(*h))))?;
-    }
-    out.into_inner().map_err(|err| anyhow::anyhow!("Failed to finish a CSV file: {err}"))
+    let rows = records.iter().map(|record| headers.iter().map(|h| csv::cell(&cell(record.get(*h)))));
+    csv::file(&headers, rows)
 }
 
 /// The ZIP of every dataset about the parent's family, read through `conn` (the

@@ -20,9 +20,12 @@ use super::{
 use crate::{
     AppState, audit,
     auth::{
-        self, Admin, AdminRole, AuthSession, Parent, csrf,
+        self, Admin, AdminRole, AuthSession, Parent,
+        client_ip::ClientIp,
+        csrf,
         links::{self, LinkPurpose},
         requests::AccountRequest,
+        throttle,
     },
     children::{self, ChecklistEntry},
     error::{AppError, AppResult},
@@ -56,6 +59,7 @@ pub async fn signup_form(ctx: PageContext) -> AppResult<Response> {
 /// a taken one is told by email instead (see `auth::requests`).
 pub async fn signup(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ctx: PageContext,
     Form(form): Form<SignupForm>,
 ) -> AppResult<Response> {
@@ -63,6 +67,14 @@ pub async fn signup(
         Ok(signup) => signup,
         Err(errors) => return signup_again(ctx, form, errors),
     };
+    if !throttle::allow_public_form(&state.pool, "sign-up", ip).await? {
+        let mut errors = FormErrors::default();
+        errors.add("email", throttle::PUBLIC_FORM_BUSY);
+        let mut form = form;
+        form.password.clear();
+        form.password_confirmation.clear();
+        return render_with(StatusCode::TOO_MANY_REQUESTS, &SignupPage { ctx, form, errors });
+    }
     // Hash before the transaction: hashing is the slow part.
     let hash = state.passwords.hash(signup.password.as_str()).await?;
     let mut tx = state.pool.begin().await?;

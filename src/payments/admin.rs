@@ -426,27 +426,27 @@ pub async fn retry_refund(
 /// The CSV's columns. `kind` and the package columns come last so the earlier ones
 /// keep their places for spreadsheets made before package sales were in it.
 const CSV_HEADER: [&str; 15] = [
-    "payment",
-    "date",
-    "booking",
-    "parent",
-    "activity",
-    "method",
-    "status",
-    "currency",
-    "amount (GBP)",
-    "refunded (GBP)",
-    "net (GBP)",
-    "reference",
-    "kind",
-    "package purchase",
-    "package",
+    "Payment",
+    "Date",
+    "Booking",
+    "Parent",
+    "Activity",
+    "Method",
+    "Status",
+    "Currency",
+    "Amount (£)",
+    "Refunded (£)",
+    "Net (£)",
+    "Reference",
+    "Kind",
+    "Package purchase",
+    "Package",
 ];
 
 fn payment_row(p: &store::Payment, tz: &time_tz::Tz) -> Vec<String> {
     vec![
         p.id.to_string(),
-        fmt::day_time(p.created_at, tz),
+        csv::date_time(p.created_at, tz),
         p.booking_id.to_string(),
         csv::cell(&p.parent_name),
         csv::cell(&p.activity),
@@ -466,7 +466,7 @@ fn payment_row(p: &store::Payment, tz: &time_tz::Tz) -> Vec<String> {
 fn sale_row(s: &package_sales::Sale, tz: &time_tz::Tz) -> Vec<String> {
     vec![
         String::new(),
-        fmt::day_time(s.paid_at, tz),
+        csv::date_time(s.paid_at, tz),
         String::new(),
         csv::cell(&s.parent_name),
         String::new(),

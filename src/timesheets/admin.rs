@@ -429,7 +429,7 @@ pub async fn export(
         oldest_first: true,
     };
     let pool = state.pool.clone();
-    let header = ["trainer", "email", "week", "hours", "rate (GBP)", "pay (GBP)"];
+    let header = ["Trainer", "Email", "Week starting", "Hours", "Rate (£ an hour)", "Pay (£)"];
     Ok(csv::stream(&format!("payroll-{from}-to-{to}.csv"), &header, move |mut sink| async move {
         let mut conn = pool.acquire().await?;
         let sql = store::export_sql(&search);

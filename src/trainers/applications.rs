@@ -15,7 +15,7 @@ use tower_sessions::Session;
 use super::{domain::PersonForm, pages::open_account, store};
 use crate::{
     AppState, audit,
-    auth::{Admin, domain::EmailAddress},
+    auth::{Admin, client_ip::ClientIp, domain::EmailAddress, throttle},
     bookings::parse_id,
     catalogue::EDITORS,
     children::domain::{PersonName, Phone},
@@ -48,6 +48,7 @@ pub async fn apply_form(
 
 pub async fn apply(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ctx: PageContext,
     Form(form): Form<PersonForm>,
 ) -> AppResult<Response> {
@@ -60,6 +61,11 @@ pub async fn apply(
             );
         }
     };
+    if !throttle::allow_public_form(&state.pool, "trainer-application", ip).await? {
+        let mut errors = FormErrors::default();
+        errors.add("email", throttle::PUBLIC_FORM_BUSY);
+        return render_with(StatusCode::TOO_MANY_REQUESTS, &ApplyPage { ctx, form, errors, sent: false });
+    }
     let mut tx = state.pool.begin().await?;
     let id = store::insert_application(&mut tx, &person).await?;
     audit::record(&mut tx)

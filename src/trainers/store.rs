@@ -300,16 +300,31 @@ pub struct ApplicationRow {
     pub decision_reason: String,
     pub user_id: Option<i64>,
     pub created_at: OffsetDateTime,
+    /// The first earlier application with the same email, or the same name and phone:
+    /// a form sent twice, or by a script. Only the office's list reads it.
+    #[sqlx(default)]
+    pub duplicate_of: Option<i64>,
 }
 
 const APPLICATION_SELECT: &str = "select id, name, email, phone, experience, qualifications, status,
     decision_reason, user_id, created_at from trainer_applications";
 
 pub async fn applications(conn: &mut PgConnection) -> sqlx::Result<Vec<ApplicationRow>> {
-    sqlx::query_as(&format!(
-        "{APPLICATION_SELECT} where status = 'pending' or updated_at > now() - interval '60 days'
-         order by status <> 'pending', created_at"
-    ))
+    // Phones compare by their digits, names without case or outer spaces.
+    sqlx::query_as(
+        "select t.id, t.name, t.email, t.phone, t.experience, t.qualifications, t.status,
+                t.decision_reason, t.user_id, t.created_at,
+                (select min(o.id) from trainer_applications o
+                 where o.id < t.id
+                   and (o.email = t.email
+                        or (lower(btrim(o.name)) = lower(btrim(t.name))
+                            and regexp_replace(t.phone, '[^0-9]', '', 'g') <> ''
+                            and regexp_replace(o.phone, '[^0-9]', '', 'g')
+                                = regexp_replace(t.phone, '[^0-9]', '', 'g')))) as duplicate_of
+         from trainer_applications t
+         where t.status = 'pending' or t.updated_at > now() - interval '60 days'
+         order by t.status <> 'pending', t.created_at",
+    )
     .fetch_all(conn)
     .await
 }

@@ -5,6 +5,8 @@ use axum::{
     http::header,
     response::{IntoResponse, Response},
 };
+use time::{OffsetDateTime, macros::format_description};
+use time_tz::{OffsetDateTimeExt, Tz};
 use tokio::sync::mpsc;
 
 /// A streamed CSV is sent in chunks of about this many bytes.
@@ -19,15 +21,46 @@ pub fn cell(value: &str) -> String {
     }
 }
 
+/// The UTF-8 byte-order mark every CSV starts with: without it Excel on Windows reads
+/// the file in the local code page, and "5–8s" comes out as "5â€“8s".
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// A CSV writer whose output starts with the [`BOM`] and `header`.
+fn begin(header: &[&str]) -> anyhow::Result<csv::Writer<Vec<u8>>> {
+    let mut writer = csv::Writer::from_writer(BOM.to_vec());
+    writer.write_record(header)?;
+    Ok(writer)
+}
+
+/// A whole CSV file (BOM, `header`, `rows`), for files that are not downloads of their
+/// own, such as those inside a ZIP.
+pub fn file<R, T>(header: &[&str], rows: impl IntoIterator<Item = R>) -> anyhow::Result<Vec<u8>>
+where
+    R: IntoIterator<Item = T>,
+    T: AsRef<[u8]>,
+{
+    let mut writer = begin(header)?;
+    for row in rows {
+        writer.write_record(row)?;
+    }
+    writer.into_inner().map_err(|e| anyhow::anyhow!("Failed to finish the CSV: {e}"))
+}
+
+/// An instant as ISO 8601 in the provider's zone with its offset
+/// ("2026-06-12T10:00:00+01:00", never "Z"): a spreadsheet reads it as a date and time, with the
+/// year, and the offset keeps it exact across the clock change.
+pub fn date_time(at: OffsetDateTime, tz: &Tz) -> String {
+    at.to_timezone(tz)
+        .format(format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second][offset_hour sign:mandatory]:[offset_minute]"
+        ))
+        .unwrap_or_default()
+}
+
 /// Writes `header` and `rows` (already neutralised with `cell` where user-typed) as a
 /// CSV attachment named `filename`.
 pub fn download(filename: &str, header: &[&str], rows: Vec<Vec<String>>) -> anyhow::Result<Response> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(header)?;
-    for row in rows {
-        writer.write_record(&row)?;
-    }
-    let body = writer.into_inner().map_err(|e| anyhow::anyhow!("Failed to finish the CSV: {e}"))?;
+    let body = file(header, rows)?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
@@ -87,8 +120,7 @@ where
 {
     let (tx, rx) = mpsc::channel(4);
     let failed = tx.clone();
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(header)?;
+    let writer = begin(header)?;
     let work = produce(Sink { writer, tx });
     tokio::spawn(async move {
         let finished = match work.await {
@@ -131,6 +163,21 @@ mod tests {
         assert_eq!(cell("-1"), "'-1");
         assert_eq!(cell("Maya Morgan"), "Maya Morgan");
         assert_eq!(cell(""), "");
+    }
+
+    #[test]
+    fn files_start_with_the_byte_order_mark_once() {
+        let bytes = file(&["Activity"], [["Football 5–8s"]]).unwrap();
+        assert!(bytes.starts_with(BOM));
+        assert_eq!(&bytes[BOM.len()..], "Activity\nFootball 5–8s\n".as_bytes());
+    }
+
+    #[test]
+    fn date_times_are_iso_8601_in_the_providers_zone_with_the_offset() {
+        use time::macros::datetime;
+        let london = time_tz::timezones::db::europe::LONDON;
+        assert_eq!(date_time(datetime!(2026-07-04 09:00:00.5 UTC), london), "2026-07-04T10:00:00+01:00");
+        assert_eq!(date_time(datetime!(2026-11-28 10:00 UTC), london), "2026-11-28T10:00:00+00:00");
     }
 
     #[test]

@@ -208,7 +208,7 @@ async fn the_bookings_csv_has_as_many_rows_as_the_list_says() {
         assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
         let csv = response.text().await.unwrap();
         let lines: Vec<&str> = csv.lines().collect();
-        assert!(lines[0].starts_with("booking,status,parent"), "the header is kept");
+        assert!(lines[0].starts_with("\u{feff}Booking,Status,Parent"), "the header is kept");
         assert_eq!(lines.len() - 1, total, "{filter}: one row per booking");
         let mut listed: Vec<&str> = lines[1..].iter().map(|l| l.split(',').next().unwrap()).collect();
         let n = listed.len();
@@ -343,7 +343,7 @@ async fn the_payments_csv_streams_every_row_the_list_counts_and_its_totals() {
         assert!(page.contains(&format!("{count} booking payments match")), "{filter}");
         let csv = finance.get_text(&format!("/admin/payments.csv{filter}")).await;
         let lines: Vec<&str> = csv.lines().collect();
-        assert!(lines[0].starts_with("payment,date,booking"), "the header is kept");
+        assert!(lines[0].starts_with("\u{feff}Payment,Date,Booking"), "the header is kept");
         assert_eq!(lines.len(), 1 + count + 1, "{filter}: header, one row per payment, the totals row");
         let totals: Vec<&str> = lines.last().unwrap().split(',').collect();
         assert_eq!(totals[0], "total");
@@ -491,6 +491,6 @@ async fn timesheets_page_by_week_and_payroll_streams_every_approved_one() {
     assert!(page.contains(&format!("{approved} timesheets")));
     let csv = finance.get_text("/admin/timesheets.csv?from=2000-01-03&to=2100-01-04").await;
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "trainer,email,week,hours,rate (GBP),pay (GBP)");
+    assert_eq!(lines[0], "\u{feff}Trainer,Email,Week starting,Hours,Rate (£ an hour),Pay (£)");
     assert_eq!(lines.len() - 1, approved, "one payroll row per approved timesheet: {csv}");
 }

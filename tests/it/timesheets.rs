@@ -317,7 +317,7 @@ async fn the_payroll_csv_pays_exactly_the_approved_entries_in_the_range() {
     let mut reader = csv::Reader::from_reader(body.as_bytes());
     assert_eq!(
         reader.headers().unwrap().iter().collect::<Vec<_>>(),
-        ["trainer", "email", "week", "hours", "rate (GBP)", "pay (GBP)"]
+        ["Trainer", "Email", "Week starting", "Hours", "Rate (£ an hour)", "Pay (£)"]
     );
     let rows: Vec<Vec<String>> =
         reader.records().map(|r| r.unwrap().iter().map(str::to_owned).collect()).collect();

@@ -36,8 +36,19 @@ impl TestClient {
         self.http.get(format!("{}{path}", self.base)).send().await.expect("GET")
     }
 
+    /// The body at `path`; an HTML page's heading outline is checked on the way, so
+    /// every page the suite reads is held to it.
     pub async fn get_text(&self, path: &str) -> String {
-        self.get(path).await.text().await.expect("body")
+        let response = self.get(path).await;
+        let html = response
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.to_str().unwrap_or("").starts_with("text/html"));
+        let body = response.text().await.expect("body");
+        if html {
+            super::outline::assert_outline(path, &body);
+        }
+        body
     }
 
     /// The CSRF token in the form on the page at `path`.

@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod fixtures;
+pub mod outline;
 pub mod smtp;
 pub mod stripe;
 
