@@ -268,16 +268,17 @@ pub async fn must_set_up(pool: &PgPool, user: &User) -> sqlx::Result<bool> {
 /// Counts one attempt against the account and says whether it may be checked. One
 /// UPDATE takes the row lock, so concurrent attempts each see their own count.
 async fn take_attempt(pool: &PgPool, user_id: i64) -> sqlx::Result<bool> {
-    let count: Option<i32> = sqlx::query_scalar(&format!(
+    let count: Option<i32> = sqlx::query_scalar(
         "update two_factor set
-             failed_attempts = case when failures_since > now() - interval '{FAILURE_WINDOW}'
+             failed_attempts = case when failures_since > now() - $2::text::interval
                                     then failed_attempts + 1 else 1 end,
-             failures_since = case when failures_since > now() - interval '{FAILURE_WINDOW}'
+             failures_since = case when failures_since > now() - $2::text::interval
                                    then failures_since else now() end
          where user_id = $1
-         returning failed_attempts"
-    ))
+         returning failed_attempts",
+    )
     .bind(user_id)
+    .bind(FAILURE_WINDOW)
     .fetch_optional(pool)
     .await?;
     Ok(count.is_some_and(|n| n <= MAX_FAILURES))
