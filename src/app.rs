@@ -1,6 +1,6 @@
-//! The application: shared state, the router with every area merged, and serving.
+//! The application: the router with every area merged, and serving.
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{future::Future, net::SocketAddr, time::Duration};
 
 use anyhow::Context;
 use axum::{
@@ -12,7 +12,6 @@ use axum::{
     routing::get,
 };
 use axum_login::AuthManagerLayerBuilder;
-use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tower_http::{
     catch_panic::CatchPanicLayer, compression::CompressionLayer, services::ServeDir, timeout::TimeoutLayer,
@@ -21,71 +20,8 @@ use tower_http::{
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 use tower_sessions_sqlx_store::PostgresStore;
 
-use crate::{
-    Config, auth,
-    auth::{Backend, password::Passwords},
-    dashboards,
-    error::error_response,
-    health,
-    notifications::{self, Mailer, Outbox},
-};
-
-#[derive(Clone)]
-pub struct AppState {
-    pub pool: PgPool,
-    pub config: Arc<Config>,
-    pub passwords: Passwords,
-    pub outbox: Outbox,
-    pub account_requests: auth::requests::AccountRequests,
-    pub housekeeping: crate::housekeeping::Housekeeping,
-    pub stripe: Option<crate::payments::Stripe>,
-    /// `None`: no key configured, so two-factor sign-in cannot be turned on.
-    pub two_factor_key: Option<Arc<auth::two_factor::TwoFactorKey>>,
-}
-
-impl AppState {
-    pub async fn new(config: Config, pool: PgPool) -> anyhow::Result<Self> {
-        let mailer = Mailer::from_config(config.smtp_url.as_deref(), &config.mail_from)?;
-        let outbox = Outbox::new(pool.clone(), mailer).await?;
-        Ok(Self {
-            stripe: crate::payments::Stripe::from_config(&config)?,
-            account_requests: auth::requests::AccountRequests::new(
-                pool.clone(),
-                outbox.clone(),
-                config.base_url.clone(),
-            )
-            .await?,
-            housekeeping: crate::housekeeping::Housekeeping::new(pool.clone()).await?,
-            two_factor_key: auth::two_factor::TwoFactorKey::load(&config)?.map(Arc::new),
-            outbox,
-            passwords: Passwords::new().await?,
-            config: Arc::new(config),
-            pool,
-        })
-    }
-
-    /// Starts this process's background workers (emails, account requests, clean-up); stopping
-    /// them lets the task in hand finish.
-    pub fn start_workers(&self) -> Workers {
-        Workers(vec![
-            self.outbox.start_worker(),
-            self.account_requests.start_worker(),
-            self.housekeeping.start_worker(),
-        ])
-    }
-}
-
-pub struct Workers(Vec<underway::job::JobHandle>);
-
-impl Workers {
-    pub async fn shutdown(self) {
-        for worker in self.0 {
-            if let Err(err) = worker.shutdown().await {
-                tracing::warn!(error = %err, "a worker stopped with an error");
-            }
-        }
-    }
-}
+pub use crate::state::Workers;
+use crate::{AppState, auth, auth::Backend, dashboards, error::error_response, health, notifications};
 
 /// Every route, with the layers applied once.
 pub fn router(state: AppState) -> Router {

@@ -33,11 +33,13 @@ pub mod payments;
 pub mod safeguarding;
 pub mod sessions;
 pub mod shifts;
+pub mod state;
 pub mod telemetry;
 pub mod timesheets;
 pub mod trainers;
 pub mod waitlist;
 pub mod web;
 
-pub use app::{AppState, Application};
+pub use app::Application;
 pub use config::Config;
+pub use state::{AppState, Workers};

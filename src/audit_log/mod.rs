@@ -14,7 +14,6 @@ use crate::{
     auth::{Admin, AdminRole},
     catalogue::EDITORS,
     error::AppResult,
-    sessions::domain::parse_date,
     web::{
         PageContext, fmt,
         form::{QueryFields, render},
@@ -90,8 +89,8 @@ pub async fn index(
     let tz = state.config.timezone;
     let who = query.get("who").unwrap_or_default().to_owned();
     let what = query.get("what").unwrap_or_default().to_owned();
-    let from = query.get("from").and_then(parse_date);
-    let to = query.get("to").and_then(parse_date);
+    let from = query.get("from").and_then(crate::web::date::parse);
+    let to = query.get("to").and_then(crate::web::date::parse);
     let page = PageRequest::from_query(&query, Order::Descending);
     let sql = format!(
         "select l.id, l.created_at, u.name as actor, l.action, l.entity_type, l.entity_id, l.before, l.after

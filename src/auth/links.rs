@@ -7,6 +7,12 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 
+/// A link's token as it arrives in a path (`/password/reset/{token}`): any text; only
+/// its digest is ever looked up.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(transparent)]
+pub struct LinkToken(pub String);
+
 /// What a link is for: the purpose names the row it signs in (a user, or a sign-up
 /// waiting to be confirmed) and how long it lasts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
@@ -76,23 +82,24 @@ pub struct ValidToken {
     pub user_id: i64,
 }
 
-/// The unused, unexpired password link, locked for the rest of the transaction so two
-/// tabs cannot both use it.
+/// The unused, unexpired password link; `lock` holds it for the rest of the
+/// transaction so two tabs cannot both use it.
 pub async fn find_valid(
     conn: &mut PgConnection,
-    token: &str,
+    token: &LinkToken,
     lock: bool,
 ) -> sqlx::Result<Option<ValidToken>> {
-    let lock = if lock { "for update" } else { "" };
-    let row: Option<(i64,)> = sqlx::query_as(&format!(
+    let sql = if lock {
         "select t.user_id from password_reset_tokens t
          join users u on u.id = t.user_id
          where t.token_hash = $1 and t.used_at is null and t.expires_at > now() and u.is_active
-         {lock}"
-    ))
-    .bind(digest(token))
-    .fetch_optional(conn)
-    .await?;
+         for update"
+    } else {
+        "select t.user_id from password_reset_tokens t
+         join users u on u.id = t.user_id
+         where t.token_hash = $1 and t.used_at is null and t.expires_at > now() and u.is_active"
+    };
+    let row: Option<(i64,)> = sqlx::query_as(sql).bind(digest(&token.0)).fetch_optional(conn).await?;
     Ok(row.map(|(user_id,)| ValidToken { user_id }))
 }
 
@@ -116,6 +123,23 @@ pub async fn consume(conn: &mut PgConnection, token: &ValidToken, password_hash:
     Ok(())
 }
 
+/// The reset itself: the link `token` (if still good) sets the password `hash`, with
+/// its audit row. Returns the user, or `None` for a spent, expired or unknown link.
+pub async fn reset_password(
+    conn: &mut PgConnection,
+    token: &LinkToken,
+    password_hash: &str,
+) -> sqlx::Result<Option<i64>> {
+    let Some(valid) = find_valid(conn, token, true).await? else { return Ok(None) };
+    consume(conn, &valid, password_hash).await?;
+    crate::audit::record(conn)
+        .by(valid.user_id)
+        .action("user.password_reset")
+        .entity("user", valid.user_id)
+        .await?;
+    Ok(Some(valid.user_id))
+}
+
 /// A sign-up waiting for its address to be proved.
 #[derive(sqlx::FromRow)]
 pub struct PendingSignup {
@@ -129,17 +153,17 @@ pub struct PendingSignup {
 /// The unconfirmed, unexpired sign-up a link belongs to, locked when `lock`.
 pub async fn find_signup(
     conn: &mut PgConnection,
-    token: &str,
+    token: &LinkToken,
     lock: bool,
 ) -> sqlx::Result<Option<PendingSignup>> {
-    let lock = if lock { "for update" } else { "" };
-    sqlx::query_as(&format!(
+    let sql = if lock {
         "select id, email, name, phone, password_hash from signup_requests
-         where token_hash = $1 and confirmed_at is null and expires_at > now() {lock}"
-    ))
-    .bind(digest(token))
-    .fetch_optional(conn)
-    .await
+         where token_hash = $1 and confirmed_at is null and expires_at > now() for update"
+    } else {
+        "select id, email, name, phone, password_hash from signup_requests
+         where token_hash = $1 and confirmed_at is null and expires_at > now()"
+    };
+    sqlx::query_as(sql).bind(digest(&token.0)).fetch_optional(conn).await
 }
 
 /// Marks the sign-up confirmed and spends its link; the caller makes the account.

@@ -11,7 +11,6 @@ pub mod domain;
 pub mod links;
 mod pages;
 pub mod password;
-pub mod requests;
 pub mod session_store;
 pub mod throttle;
 pub mod two_factor;
@@ -141,8 +140,6 @@ impl Backend {
     }
 }
 
-const USER_COLUMNS: &str = "id, email, name, role, admin_role, password_hash";
-
 impl AuthnBackend for Backend {
     type User = User;
     type Credentials = Credentials;
@@ -150,7 +147,7 @@ impl AuthnBackend for Backend {
 
     async fn authenticate(&self, creds: Credentials) -> Result<Option<User>, AuthError> {
         let user: Option<User> =
-            sqlx::query_as(&format!("select {USER_COLUMNS} from users where email = $1 and is_active"))
+            sqlx::query_as("select id, email, name, role, admin_role, password_hash from users where email = $1 and is_active")
                 .bind(&creds.email)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -160,10 +157,12 @@ impl AuthnBackend for Backend {
     }
 
     async fn get_user(&self, id: &UserId<Self>) -> Result<Option<User>, AuthError> {
-        Ok(sqlx::query_as(&format!("select {USER_COLUMNS} from users where id = $1 and is_active"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(sqlx::query_as(
+            "select id, email, name, role, admin_role, password_hash from users where id = $1 and is_active",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 }
 

@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::{
     Form,
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
@@ -14,15 +14,15 @@ use super::{
     client_ip::ClientIp,
     csrf,
     domain::{EmailAddress, NewPassword},
-    links,
-    requests::AccountRequest,
+    links::{self, LinkToken},
     throttle,
 };
 use crate::{
-    AppState, audit,
+    AppState,
     error::AppResult,
+    notifications::account_requests::AccountRequest,
     web::{
-        FormErrors, PageContext,
+        FormErrors, PageContext, Path,
         flash::{self, FlashKind},
         form::{render, render_with},
     },
@@ -210,12 +210,12 @@ pub struct ResetPage {
 pub async fn reset_form(
     State(state): State<AppState>,
     ctx: PageContext,
-    Path(token): Path<String>,
+    Path(token): Path<LinkToken>,
 ) -> AppResult<Response> {
     let mut conn = state.pool.acquire().await?;
     let valid = links::find_valid(&mut conn, &token, false).await?.is_some();
     let status = if valid { StatusCode::OK } else { StatusCode::GONE };
-    render_with(status, &ResetPage { ctx, token, valid, errors: FormErrors::default() })
+    render_with(status, &ResetPage { ctx, token: token.0, valid, errors: FormErrors::default() })
 }
 
 #[derive(Deserialize)]
@@ -230,7 +230,7 @@ pub async fn reset(
     State(state): State<AppState>,
     ctx: PageContext,
     session: tower_sessions::Session,
-    Path(token): Path<String>,
+    Path(token): Path<LinkToken>,
     Form(form): Form<ResetForm>,
 ) -> AppResult<Response> {
     let password = match NewPassword::parse(&form.password, &form.password_confirmation) {
@@ -238,29 +238,17 @@ pub async fn reset(
         Err((field, message)) => {
             let mut errors = FormErrors::default();
             errors.add(field, message);
-            let page = ResetPage { ctx, token, valid: true, errors };
+            let page = ResetPage { ctx, token: token.0, valid: true, errors };
             return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
     // Hash before taking the row lock: hashing is the slow part.
     let hash = state.passwords.hash(password.as_str()).await?;
     let mut tx = state.pool.begin().await?;
-    let Some(valid) = links::find_valid(&mut tx, &token, true).await? else {
-        let page = ResetPage { ctx, token, valid: false, errors: FormErrors::default() };
+    if links::reset_password(&mut tx, &token, &hash).await?.is_none() {
+        let page = ResetPage { ctx, token: token.0, valid: false, errors: FormErrors::default() };
         return render_with(StatusCode::GONE, &page);
-    };
-    links::consume(&mut tx, &valid, &hash).await?;
-    audit::record(&mut tx)
-        .by(valid.user_id)
-        .action("user.password_reset")
-        .entity("user", valid.user_id)
-        .await?;
-    tx.commit().await?;
-    flash::push(
-        &session,
-        FlashKind::Success,
-        "Your password has been changed. Sign in with your new password.",
-    )
-    .await?;
-    Ok(Redirect::to("/login").into_response())
+    }
+    flash::done(tx, &session, "Your password has been changed. Sign in with your new password.", "/login")
+        .await
 }

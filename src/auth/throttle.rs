@@ -35,19 +35,21 @@ pub struct Attempt {
 pub async fn begin_sign_in(pool: &PgPool, email: &str, ip: IpAddr) -> sqlx::Result<Option<Attempt>> {
     let mut tx = pool.begin().await?;
     lock(&mut tx, "sign-in", &ip.to_string()).await?;
-    let (pair, address, account, familiar): (i64, i64, i64, bool) = sqlx::query_as(&format!(
+    let (pair, address, account, familiar): (i64, i64, i64, bool) = sqlx::query_as(
         "select count(*) filter (where email = $1 and ip = $2::inet),
                 count(*) filter (where ip = $2::inet),
                 count(*) filter (where email = $1),
                 exists (select 1 from sign_in_attempts
                         where email = $1 and ip = $2::inet and succeeded
-                          and created_at > now() - interval '{FAMILIAR_FOR}')
+                          and created_at > now() - $3::text::interval)
          from sign_in_attempts
-         where succeeded is not true and created_at > now() - interval '{WINDOW}'
-           and (email = $1 or ip = $2::inet)"
-    ))
+         where succeeded is not true and created_at > now() - $4::text::interval
+           and (email = $1 or ip = $2::inet)",
+    )
     .bind(email)
     .bind(ip.to_string())
+    .bind(FAMILIAR_FOR)
+    .bind(WINDOW)
     .fetch_one(&mut *tx)
     .await?;
     if pair >= MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS || address >= MAX_FAILURES_PER_ADDRESS {

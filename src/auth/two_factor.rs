@@ -268,16 +268,17 @@ pub async fn must_set_up(pool: &PgPool, user: &User) -> sqlx::Result<bool> {
 /// Counts one attempt against the account and says whether it may be checked. One
 /// UPDATE takes the row lock, so concurrent attempts each see their own count.
 async fn take_attempt(pool: &PgPool, user_id: i64) -> sqlx::Result<bool> {
-    let count: Option<i32> = sqlx::query_scalar(&format!(
+    let count: Option<i32> = sqlx::query_scalar(
         "update two_factor set
-             failed_attempts = case when failures_since > now() - interval '{FAILURE_WINDOW}'
+             failed_attempts = case when failures_since > now() - $2::text::interval
                                     then failed_attempts + 1 else 1 end,
-             failures_since = case when failures_since > now() - interval '{FAILURE_WINDOW}'
+             failures_since = case when failures_since > now() - $2::text::interval
                                    then failures_since else now() end
          where user_id = $1
-         returning failed_attempts"
-    ))
+         returning failed_attempts",
+    )
     .bind(user_id)
+    .bind(FAILURE_WINDOW)
     .fetch_optional(pool)
     .await?;
     Ok(count.is_some_and(|n| n <= MAX_FAILURES))
@@ -633,26 +634,60 @@ async fn confirm(
         page.code = form.code.trim().chars().take(20).collect();
         return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
+    let codes = enable(&mut tx, user.id).await?;
+    tx.commit().await?;
+    // Shown once, now, and never again: only their hashes are kept.
+    render(&RecoveryCodesPage { ctx, codes })
+}
+
+/// Turns on the user's confirmed secret and makes their recovery codes; returns the
+/// codes, to be shown once (only their hashes are kept).
+async fn enable(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Vec<String>> {
     sqlx::query("update two_factor set enabled_at = now(), failed_attempts = 0 where user_id = $1")
-        .bind(user.id)
-        .execute(&mut *tx)
+        .bind(user_id)
+        .execute(&mut *conn)
         .await?;
     sqlx::query("delete from two_factor_recovery_codes where user_id = $1")
-        .bind(user.id)
-        .execute(&mut *tx)
+        .bind(user_id)
+        .execute(&mut *conn)
         .await?;
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
     for code in &codes {
         sqlx::query("insert into two_factor_recovery_codes (user_id, code_hash) values ($1, $2)")
-            .bind(user.id)
+            .bind(user_id)
             .bind(recovery_hash(&code.replace('-', "")))
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
     }
-    audit::record(&mut tx).by(user.id).action("two_factor.enabled").entity("user", user.id).await?;
-    tx.commit().await?;
-    // Shown once, now, and never again: only their hashes are kept.
-    render(&RecoveryCodesPage { ctx, codes })
+    audit::record(conn).by(user_id).action("two_factor.enabled").entity("user", user_id).await?;
+    Ok(codes)
+}
+
+/// Removes the user's second factor and its recovery codes (the caller has checked
+/// their password or a code).
+async fn turn_off(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<()> {
+    sqlx::query("delete from two_factor_recovery_codes where user_id = $1")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("delete from two_factor where user_id = $1").bind(user_id).execute(&mut *conn).await?;
+    audit::record(conn).by(user_id).action("two_factor.disabled").entity("user", user_id).await
+}
+
+/// The owner's setting that every admin must use two-factor sign-in.
+async fn require_for_admins(conn: &mut PgConnection, owner_id: i64, required: bool) -> sqlx::Result<()> {
+    let before = required_for_admins(conn).await?;
+    sqlx::query("update security_settings set require_two_factor_for_admins = $1, updated_at = now()")
+        .bind(required)
+        .execute(&mut *conn)
+        .await?;
+    audit::record(conn)
+        .by(owner_id)
+        .action("settings.two_factor_required")
+        .about("security_settings")
+        .before(json!({ "require_two_factor_for_admins": before }))
+        .after(json!({ "require_two_factor_for_admins": required }))
+        .await
 }
 
 #[derive(Deserialize)]
@@ -705,12 +740,7 @@ async fn disable(
         page.errors.add(field, "That does not match. Nothing was changed.");
         return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
-    sqlx::query("delete from two_factor_recovery_codes where user_id = $1")
-        .bind(user.id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("delete from two_factor where user_id = $1").bind(user.id).execute(&mut *tx).await?;
-    audit::record(&mut tx).by(user.id).action("two_factor.disabled").entity("user", user.id).await?;
+    turn_off(&mut tx, user.id).await?;
     flash::done(tx, &session, "Two-factor sign-in is off.", "/account/two-factor").await
 }
 
@@ -739,18 +769,7 @@ async fn set_required(
         return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
     let mut tx = state.pool.begin().await?;
-    let before = required_for_admins(&mut tx).await?;
-    sqlx::query("update security_settings set require_two_factor_for_admins = $1, updated_at = now()")
-        .bind(required)
-        .execute(&mut *tx)
-        .await?;
-    audit::record(&mut tx)
-        .by(user.id)
-        .action("settings.two_factor_required")
-        .about("security_settings")
-        .before(json!({ "require_two_factor_for_admins": before }))
-        .after(json!({ "require_two_factor_for_admins": required }))
-        .await?;
+    require_for_admins(&mut tx, user.id, required).await?;
     let message = if required {
         "Every admin now needs two-factor sign-in."
     } else {

@@ -364,6 +364,21 @@ impl ChildForm {
     }
 }
 
+/// A checklist tick box: the form posts `done=true` to mark an item done and
+/// `done=false` (or nothing) to mark it not done.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct ChecklistForm {
+    #[serde(default)]
+    pub done: String,
+}
+
+impl ChecklistForm {
+    /// Whether the item is to be marked done; anything but `true` reopens it.
+    pub fn parse(&self) -> bool {
+        self.done.trim() == "true"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use time::macros::date;
@@ -483,5 +498,12 @@ mod tests {
             form.parse().unwrap_err().get("contact_relationship"),
             Some("Use at most 100 characters.")
         );
+    }
+
+    #[test]
+    fn only_true_marks_a_checklist_item_done() {
+        assert!(ChecklistForm { done: "true".into() }.parse());
+        assert!(!ChecklistForm { done: "false".into() }.parse());
+        assert!(!ChecklistForm::default().parse());
     }
 }

@@ -1,6 +1,7 @@
 //! Children: a family adds them, keeps their medical details, emergency contacts and
 //! the people allowed to collect them up to date, and works through their checklist.
 
+pub mod actions;
 pub mod domain;
 mod pages;
 pub mod store;
@@ -10,7 +11,7 @@ use axum::{
     routing::{get, post},
 };
 
-use crate::{AppState, web::fmt};
+use crate::{AppState, ids::ChecklistItemId, web::fmt};
 use store::ChecklistRow;
 
 pub fn router() -> Router<AppState> {
@@ -29,7 +30,7 @@ pub fn router() -> Router<AppState> {
 
 /// A checklist item as a page shows it (a child's on their page, a parent's on the profile).
 pub struct ChecklistEntry {
-    pub item_id: i64,
+    pub item_id: ChecklistItemId,
     pub code: String,
     pub name: String,
     pub description: String,

@@ -4,41 +4,34 @@
 use askama::Template;
 use axum::{
     Form,
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use serde::Deserialize;
-use serde_json::json;
 use sqlx::PgConnection;
-use time::{Date, OffsetDateTime, macros::format_description};
-use time_tz::OffsetDateTimeExt;
+use time::{Date, macros::format_description};
 use tower_sessions::Session;
 
 use super::{
-    ChecklistEntry,
-    domain::{ChildForm, ChildInput, CollectorForm, ContactForm},
+    ChecklistEntry, actions,
+    domain::{ChecklistForm, ChildForm, CollectorForm, ContactForm},
     store::{self, ChildRow, CollectorRow, ContactRow},
 };
 use crate::{
-    AppState, audit,
+    AppState,
     auth::Parent,
     bookings::domain::age_on,
     error::{AppError, AppResult},
+    ids::{ChecklistItemId, ChildId, CollectorId, EmergencyContactId},
     web::{
-        FormErrors, PageContext,
+        FormErrors, PageContext, Path,
         flash::{self, FlashKind},
         form::{render, render_with},
     },
 };
 
-/// A path id: anything but a whole number is a page that does not exist.
-fn parse_id(raw: &str) -> AppResult<i64> {
-    raw.parse().map_err(|_| AppError::NotFound)
-}
-
 fn today(state: &AppState) -> Date {
-    OffsetDateTime::now_utc().to_timezone(state.config.timezone).date()
+    crate::clock::today(state.config.timezone)
 }
 
 /// "31 May 2018".
@@ -46,24 +39,14 @@ fn long_day(date: Date) -> String {
     date.format(format_description!("[day padding:none] [month repr:long] [year]")).unwrap_or_default()
 }
 
-/// What the audit log keeps of a child: who they are, never their health details.
-fn audit_summary(first_name: &str, last_name: &str, born: Date, photo_consent: bool) -> serde_json::Value {
-    json!({
-        "first_name": first_name,
-        "last_name": last_name,
-        "date_of_birth": born.to_string(),
-        "photo_consent": photo_consent,
-    })
-}
-
-fn child_url(child_id: i64) -> String {
+fn child_url(child_id: ChildId) -> String {
     format!("/parent/children/{child_id}")
 }
 
 // The list ----------------------------------------------------------------------------
 
 pub struct ChildListItem {
-    pub id: i64,
+    pub id: ChildId,
     pub name: String,
     pub age: i32,
     pub has_medical_flags: bool,
@@ -109,7 +92,7 @@ pub async fn index(
 pub struct FormPage {
     pub ctx: PageContext,
     /// The child being edited; None when adding one.
-    pub child_id: Option<i64>,
+    pub child_id: Option<ChildId>,
     pub heading: String,
     pub form: ChildForm,
     pub errors: FormErrors,
@@ -146,7 +129,7 @@ pub async fn create(
     session: Session,
     Form(form): Form<ChildForm>,
 ) -> AppResult<Response> {
-    let ChildInput { child, contact, collector } = match form.parse(today(&state)) {
+    let input = match form.parse(today(&state)) {
         Ok(input) => input,
         Err(errors) => {
             let page = FormPage { errors, ..FormPage::new(ctx, &state, None, form) };
@@ -154,24 +137,9 @@ pub async fn create(
         }
     };
     let mut tx = state.pool.begin().await?;
-    let child_id = store::insert_child(&mut tx, parent.id, &child).await?;
-    store::insert_contact(&mut tx, child_id, &contact).await?;
-    if let Some(collector) = &collector {
-        store::insert_collector(&mut tx, child_id, collector).await?;
-    }
-    let after = audit_summary(
-        child.first_name.as_str(),
-        child.last_name.as_str(),
-        child.date_of_birth,
-        child.photo_consent,
-    );
-    audit::record(&mut tx)
-        .by(parent.id)
-        .action("child.created")
-        .entity("child", child_id)
-        .after(after)
-        .await?;
-    flash::done(tx, &session, format!("{} has been added.", child.full_name()), &child_url(child_id)).await
+    let child_id = actions::add_child(&mut tx, parent.id, &input).await?;
+    let message = format!("{} has been added.", input.child.full_name());
+    flash::done(tx, &session, message, &child_url(child_id)).await
 }
 
 /// The edit form shows the child and their first contact and collector.
@@ -202,11 +170,10 @@ pub async fn edit_form(
     State(state): State<AppState>,
     Parent(parent): Parent,
     ctx: PageContext,
-    Path(id): Path<String>,
+    Path(child_id): Path<ChildId>,
 ) -> AppResult<Response> {
-    let child_id = parse_id(&id)?;
     let mut conn = state.pool.acquire().await?;
-    let child = store::find(&mut conn, parent.id, child_id, false).await?.ok_or(AppError::NotFound)?;
+    let child = store::find(&mut conn, parent.id, child_id).await?.ok_or(AppError::NotFound)?;
     let contacts = store::contacts(&mut conn, parent.id, child_id).await?;
     let collectors = store::collectors(&mut conn, parent.id, child_id).await?;
     let form = form_for(&child, contacts.first(), collectors.first());
@@ -218,95 +185,35 @@ pub async fn update(
     Parent(parent): Parent,
     ctx: PageContext,
     session: Session,
-    Path(id): Path<String>,
+    Path(child_id): Path<ChildId>,
     Form(form): Form<ChildForm>,
 ) -> AppResult<Response> {
-    let child_id = parse_id(&id)?;
     let mut tx = state.pool.begin().await?;
-    let before = store::find(&mut tx, parent.id, child_id, true).await?.ok_or(AppError::NotFound)?;
-    let ChildInput { child, contact, collector } = match form.parse(today(&state)) {
+    let before = store::lock(&mut tx, parent.id, child_id).await?.ok_or(AppError::NotFound)?;
+    let input = match form.parse(today(&state)) {
         Ok(input) => input,
         Err(errors) => {
             let page = FormPage { errors, ..FormPage::new(ctx, &state, Some(&before), form) };
             return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
-    store::update_child(&mut tx, parent.id, child_id, &child).await?;
-    let contacts = store::contacts(&mut tx, parent.id, child_id).await?;
-    match contacts.first() {
-        Some(first) => store::update_contact(&mut tx, child_id, first.id, &contact).await?,
-        None => {
-            store::insert_contact(&mut tx, child_id, &contact).await?;
-        }
-    }
-    let collectors = store::collectors(&mut tx, parent.id, child_id).await?;
-    match (collectors.first(), &collector) {
-        (Some(first), Some(collector)) => {
-            store::update_collector(&mut tx, child_id, first.id, collector).await?
-        }
-        (None, Some(collector)) => {
-            store::insert_collector(&mut tx, child_id, collector).await?;
-        }
-        // Clearing the collector's fields removes that collector.
-        (Some(first), None) => {
-            store::delete_collector(&mut tx, child_id, first.id).await?;
-        }
-        (None, None) => {}
-    }
-    let changed: Vec<&str> = [
-        ("medical_notes", before.medical_notes != child.medical_notes),
-        ("allergies", before.allergies != child.allergies),
-        ("additional_needs", before.additional_needs != child.additional_needs),
-        ("doctor_name", before.doctor_name != child.doctor_name),
-        ("doctor_phone", before.doctor_phone != child.doctor_phone.as_ref().map_or("", |p| p.as_str())),
-    ]
-    .into_iter()
-    .filter_map(|(field, differs)| differs.then_some(field))
-    .collect();
-    // Medical details are named, not copied, so the audit log holds no health data.
-    let mut after = audit_summary(
-        child.first_name.as_str(),
-        child.last_name.as_str(),
-        child.date_of_birth,
-        child.photo_consent,
-    );
-    after["also_changed"] = json!(changed);
-    let before_json =
-        audit_summary(&before.first_name, &before.last_name, before.date_of_birth, before.photo_consent);
-    audit::record(&mut tx)
-        .by(parent.id)
-        .action("child.updated")
-        .entity("child", child_id)
-        .before(before_json)
-        .after(after)
-        .await?;
-    tx.commit().await?;
-    flash::push(&session, FlashKind::Success, format!("{}'s details are saved.", child.first_name.as_str()))
-        .await?;
-    Ok(Redirect::to(&child_url(child_id)).into_response())
+    actions::update_child(&mut tx, parent.id, &before, &input).await?;
+    let message = format!("{}'s details are saved.", input.child.first_name.as_str());
+    flash::done(tx, &session, message, &child_url(child_id)).await
 }
 
 pub async fn archive(
     State(state): State<AppState>,
     Parent(parent): Parent,
     session: Session,
-    Path(id): Path<String>,
+    Path(child_id): Path<ChildId>,
 ) -> AppResult<Response> {
-    let child_id = parse_id(&id)?;
     let mut tx = state.pool.begin().await?;
-    let child = store::find(&mut tx, parent.id, child_id, true).await?.ok_or(AppError::NotFound)?;
-    if store::has_upcoming_places(&mut tx, parent.id, child_id).await? {
-        let message = format!(
-            "{} has sessions booked. Cancel those bookings before archiving {}.",
-            child.first_name, child.first_name
-        );
-        flash::push(&session, FlashKind::Error, message).await?;
+    let child = store::lock(&mut tx, parent.id, child_id).await?.ok_or(AppError::NotFound)?;
+    if let Err(refused) = actions::archive(&mut tx, parent.id, &child).await? {
+        flash::push(&session, FlashKind::Error, refused.message(&child)).await?;
         return Ok(Redirect::to(&child_url(child_id)).into_response());
     }
-    if !store::archive(&mut tx, parent.id, child_id).await? {
-        return Err(AppError::NotFound);
-    }
-    audit::record(&mut tx).by(parent.id).action("child.archived").entity("child", child_id).await?;
     let message = format!("{} has been archived and no longer appears in your lists.", child.full_name());
     flash::done(tx, &session, message, "/parent/children").await
 }
@@ -364,11 +271,10 @@ pub async fn show(
     State(state): State<AppState>,
     Parent(parent): Parent,
     ctx: PageContext,
-    Path(id): Path<String>,
+    Path(child_id): Path<ChildId>,
 ) -> AppResult<Response> {
-    let child_id = parse_id(&id)?;
     let mut conn = state.pool.acquire().await?;
-    let child = store::find(&mut conn, parent.id, child_id, false).await?.ok_or(AppError::NotFound)?;
+    let child = store::find(&mut conn, parent.id, child_id).await?.ok_or(AppError::NotFound)?;
     render(&show_page(&mut conn, &state, ctx, parent.id, child).await?)
 }
 
@@ -377,12 +283,11 @@ pub async fn add_contact(
     Parent(parent): Parent,
     ctx: PageContext,
     session: Session,
-    Path(id): Path<String>,
+    Path(child_id): Path<ChildId>,
     Form(form): Form<ContactForm>,
 ) -> AppResult<Response> {
-    let child_id = parse_id(&id)?;
     let mut tx = state.pool.begin().await?;
-    let child = store::find(&mut tx, parent.id, child_id, true).await?.ok_or(AppError::NotFound)?;
+    let child = store::lock(&mut tx, parent.id, child_id).await?.ok_or(AppError::NotFound)?;
     let contact = match form.parse() {
         Ok(contact) => contact,
         Err(errors) => {
@@ -391,49 +296,29 @@ pub async fn add_contact(
             return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
-    let contact_id = store::insert_contact(&mut tx, child_id, &contact).await?;
-    let after = json!({ "contact_id": contact_id, "name": contact.name.as_str() });
-    audit::record(&mut tx)
-        .by(parent.id)
-        .action("child.contact_added")
-        .entity("child", child_id)
-        .after(after)
-        .await?;
+    actions::add_contact(&mut tx, parent.id, &child, &contact).await?;
     let message = format!("{} is now an emergency contact for {}.", contact.name.as_str(), child.first_name);
     flash::done(tx, &session, message, &child_url(child_id)).await
 }
-
-pub const LAST_CONTACT: &str =
-    "A child needs at least one emergency contact. Add another contact before removing this one.";
 
 pub async fn remove_contact(
     State(state): State<AppState>,
     Parent(parent): Parent,
     ctx: PageContext,
     session: Session,
-    Path((id, contact_id)): Path<(String, String)>,
+    Path((child_id, contact_id)): Path<(ChildId, EmergencyContactId)>,
 ) -> AppResult<Response> {
-    let (child_id, contact_id) = (parse_id(&id)?, parse_id(&contact_id)?);
     let mut tx = state.pool.begin().await?;
-    // The lock on the child makes two removals take turns, so both cannot pass the check.
-    let child = store::find(&mut tx, parent.id, child_id, true).await?.ok_or(AppError::NotFound)?;
-    let contacts = store::contacts(&mut tx, parent.id, child_id).await?;
-    if !contacts.iter().any(|c| c.id == contact_id) {
-        return Err(AppError::NotFound);
-    }
-    if contacts.len() < 2 {
-        let mut page = show_page(&mut tx, &state, ctx, parent.id, child).await?;
-        page.errors.add("contacts", LAST_CONTACT);
-        return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
-    }
-    let name = store::delete_contact(&mut tx, child_id, contact_id).await?.ok_or(AppError::NotFound)?;
-    let before = json!({ "contact_id": contact_id, "name": name });
-    audit::record(&mut tx)
-        .by(parent.id)
-        .action("child.contact_removed")
-        .entity("child", child_id)
-        .before(before)
-        .await?;
+    let child = store::lock(&mut tx, parent.id, child_id).await?.ok_or(AppError::NotFound)?;
+    let name = match actions::remove_contact(&mut tx, parent.id, &child, contact_id).await? {
+        Ok(name) => name,
+        Err(refused) => {
+            let message = refused.message(&child);
+            let mut page = show_page(&mut tx, &state, ctx, parent.id, child).await?;
+            page.errors.add("contacts", message);
+            return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+    };
     let message = format!("{name} is no longer an emergency contact for {}.", child.first_name);
     flash::done(tx, &session, message, &child_url(child_id)).await
 }
@@ -443,12 +328,11 @@ pub async fn add_collector(
     Parent(parent): Parent,
     ctx: PageContext,
     session: Session,
-    Path(id): Path<String>,
+    Path(child_id): Path<ChildId>,
     Form(form): Form<CollectorForm>,
 ) -> AppResult<Response> {
-    let child_id = parse_id(&id)?;
     let mut tx = state.pool.begin().await?;
-    let child = store::find(&mut tx, parent.id, child_id, true).await?.ok_or(AppError::NotFound)?;
+    let child = store::lock(&mut tx, parent.id, child_id).await?.ok_or(AppError::NotFound)?;
     let collector = match form.parse() {
         Ok(collector) => collector,
         Err(errors) => {
@@ -457,14 +341,7 @@ pub async fn add_collector(
             return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
-    let collector_id = store::insert_collector(&mut tx, child_id, &collector).await?;
-    let after = json!({ "collector_id": collector_id, "name": collector.name.as_str() });
-    audit::record(&mut tx)
-        .by(parent.id)
-        .action("child.collector_added")
-        .entity("child", child_id)
-        .after(after)
-        .await?;
+    actions::add_collector(&mut tx, parent.id, &child, &collector).await?;
     let message = format!("{} may now collect {}.", collector.name.as_str(), child.first_name);
     flash::done(tx, &session, message, &child_url(child_id)).await
 }
@@ -473,58 +350,30 @@ pub async fn remove_collector(
     State(state): State<AppState>,
     Parent(parent): Parent,
     session: Session,
-    Path((id, collector_id)): Path<(String, String)>,
+    Path((child_id, collector_id)): Path<(ChildId, CollectorId)>,
 ) -> AppResult<Response> {
-    let (child_id, collector_id) = (parse_id(&id)?, parse_id(&collector_id)?);
     let mut tx = state.pool.begin().await?;
-    let child = store::find(&mut tx, parent.id, child_id, true).await?.ok_or(AppError::NotFound)?;
-    let name = store::delete_collector(&mut tx, child_id, collector_id).await?.ok_or(AppError::NotFound)?;
-    let before = json!({ "collector_id": collector_id, "name": name });
-    audit::record(&mut tx)
-        .by(parent.id)
-        .action("child.collector_removed")
-        .entity("child", child_id)
-        .before(before)
-        .await?;
+    let child = store::lock(&mut tx, parent.id, child_id).await?.ok_or(AppError::NotFound)?;
+    let name = actions::remove_collector(&mut tx, parent.id, &child, collector_id).await?;
     let message = format!("{name} may no longer collect {}.", child.first_name);
     flash::done(tx, &session, message, &child_url(child_id)).await
-}
-
-#[derive(Deserialize)]
-pub struct ChecklistForm {
-    #[serde(default)]
-    done: String,
-}
-
-impl ChecklistForm {
-    pub fn done(&self) -> bool {
-        self.done == "true"
-    }
 }
 
 pub async fn set_checklist_item(
     State(state): State<AppState>,
     Parent(parent): Parent,
     session: Session,
-    Path((id, item_id)): Path<(String, String)>,
+    Path((child_id, item_id)): Path<(ChildId, ChecklistItemId)>,
     Form(form): Form<ChecklistForm>,
 ) -> AppResult<Response> {
-    let (child_id, item_id) = (parse_id(&id)?, parse_id(&item_id)?);
+    let done = form.parse();
     let mut tx = state.pool.begin().await?;
-    let child = store::find(&mut tx, parent.id, child_id, true).await?.ok_or(AppError::NotFound)?;
-    let done = form.done();
-    let item = store::set_child_item(&mut tx, child_id, item_id, done, parent.id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let action = if done { "checklist.completed" } else { "checklist.reopened" };
-    let after = json!({ "item_id": item_id, "item": item, "done": done });
-    audit::record(&mut tx).by(parent.id).action(action).entity("child", child_id).after(after).await?;
-    tx.commit().await?;
+    let child = store::lock(&mut tx, parent.id, child_id).await?.ok_or(AppError::NotFound)?;
+    let item = actions::set_checklist_item(&mut tx, parent.id, &child, item_id, done).await?;
     let message = if done {
         format!("“{item}” is done for {}.", child.first_name)
     } else {
         format!("“{item}” is marked as not done for {}.", child.first_name)
     };
-    flash::push(&session, FlashKind::Success, message).await?;
-    Ok(Redirect::to(&child_url(child_id)).into_response())
+    flash::done(tx, &session, message, &child_url(child_id)).await
 }

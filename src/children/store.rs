@@ -5,10 +5,11 @@ use sqlx::{FromRow, PgConnection};
 use time::{Date, OffsetDateTime};
 
 use super::domain::{ChildDetails, CollectorDetails, ContactDetails};
+use crate::ids::{ChecklistItemId, ChildId, CollectorId, EmergencyContactId};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct ChildRow {
-    pub id: i64,
+    pub id: ChildId,
     pub first_name: String,
     pub last_name: String,
     pub date_of_birth: Date,
@@ -26,12 +27,17 @@ impl ChildRow {
     }
 }
 
-const CHILD_COLUMNS: &str = "id, first_name, last_name, date_of_birth, medical_notes, allergies, \
-                             additional_needs, doctor_name, doctor_phone, photo_consent";
+/// A child's columns, as a macro so that every query stays one whole literal.
+macro_rules! child_columns {
+    () => {
+        "id, first_name, last_name, date_of_birth, medical_notes, allergies, \
+         additional_needs, doctor_name, doctor_phone, photo_consent"
+    };
+}
 
 #[derive(Clone, Debug, FromRow)]
 pub struct ContactRow {
-    pub id: i64,
+    pub id: EmergencyContactId,
     pub name: String,
     pub relationship: String,
     pub phone: String,
@@ -39,7 +45,7 @@ pub struct ContactRow {
 
 #[derive(Clone, Debug, FromRow)]
 pub struct CollectorRow {
-    pub id: i64,
+    pub id: CollectorId,
     pub name: String,
     pub relationship: String,
     pub phone: String,
@@ -50,7 +56,7 @@ pub struct CollectorRow {
 /// One checklist item and, if done, when.
 #[derive(Clone, Debug, FromRow)]
 pub struct ChecklistRow {
-    pub item_id: i64,
+    pub item_id: ChecklistItemId,
     pub code: String,
     pub name: String,
     pub description: String,
@@ -61,15 +67,17 @@ pub struct ChecklistRow {
 /// A required checklist item not yet done: for a child (`child_id`) or the parent.
 #[derive(Clone, Debug, FromRow)]
 pub struct MissingItem {
-    pub child_id: Option<i64>,
+    pub child_id: Option<ChildId>,
     pub child_name: Option<String>,
     pub item: String,
 }
 
 /// The family's current (not archived) children, youngest last.
 pub async fn list(conn: &mut PgConnection, parent_id: i64) -> sqlx::Result<Vec<ChildRow>> {
-    sqlx::query_as(&format!(
-        "select {CHILD_COLUMNS} from children
+    sqlx::query_as(concat!(
+        "select ",
+        child_columns!(),
+        " from children
          where parent_id = $1 and archived_at is null
          order by date_of_birth, first_name"
     ))
@@ -78,18 +86,34 @@ pub async fn list(conn: &mut PgConnection, parent_id: i64) -> sqlx::Result<Vec<C
     .await
 }
 
-/// The child, if it is this parent's and not archived; `lock` holds the row for the
-/// rest of the transaction, so two requests changing its contacts take turns.
+/// The child, if it is this parent's and not archived.
 pub async fn find(
     conn: &mut PgConnection,
     parent_id: i64,
-    child_id: i64,
-    lock: bool,
+    child_id: ChildId,
 ) -> sqlx::Result<Option<ChildRow>> {
-    let lock = if lock { "for update" } else { "" };
-    sqlx::query_as(&format!(
-        "select {CHILD_COLUMNS} from children
-         where id = $1 and parent_id = $2 and archived_at is null {lock}"
+    sqlx::query_as(concat!(
+        "select ",
+        child_columns!(),
+        " from children where id = $1 and parent_id = $2 and archived_at is null"
+    ))
+    .bind(child_id)
+    .bind(parent_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Like `find`, holding the row for the rest of the transaction, so two requests
+/// changing the child's contacts take turns.
+pub async fn lock(
+    conn: &mut PgConnection,
+    parent_id: i64,
+    child_id: ChildId,
+) -> sqlx::Result<Option<ChildRow>> {
+    sqlx::query_as(concat!(
+        "select ",
+        child_columns!(),
+        " from children where id = $1 and parent_id = $2 and archived_at is null for update"
     ))
     .bind(child_id)
     .bind(parent_id)
@@ -101,7 +125,7 @@ pub async fn insert_child(
     conn: &mut PgConnection,
     parent_id: i64,
     child: &ChildDetails,
-) -> sqlx::Result<i64> {
+) -> sqlx::Result<ChildId> {
     sqlx::query_scalar(
         "insert into children (parent_id, first_name, last_name, date_of_birth, medical_notes,
                                allergies, additional_needs, doctor_name, doctor_phone, photo_consent)
@@ -124,7 +148,7 @@ pub async fn insert_child(
 pub async fn update_child(
     conn: &mut PgConnection,
     parent_id: i64,
-    child_id: i64,
+    child_id: ChildId,
     child: &ChildDetails,
 ) -> sqlx::Result<()> {
     sqlx::query(
@@ -150,7 +174,7 @@ pub async fn update_child(
 }
 
 /// Archives the child; false when it is not this parent's (or already archived).
-pub async fn archive(conn: &mut PgConnection, parent_id: i64, child_id: i64) -> sqlx::Result<bool> {
+pub async fn archive(conn: &mut PgConnection, parent_id: i64, child_id: ChildId) -> sqlx::Result<bool> {
     let result = sqlx::query(
         "update children set archived_at = now()
          where id = $1 and parent_id = $2 and archived_at is null",
@@ -166,7 +190,7 @@ pub async fn archive(conn: &mut PgConnection, parent_id: i64, child_id: i64) -> 
 pub async fn has_upcoming_places(
     conn: &mut PgConnection,
     parent_id: i64,
-    child_id: i64,
+    child_id: ChildId,
 ) -> sqlx::Result<bool> {
     sqlx::query_scalar(
         "select exists(
@@ -187,7 +211,7 @@ pub async fn has_upcoming_places(
 pub async fn contacts(
     conn: &mut PgConnection,
     parent_id: i64,
-    child_id: i64,
+    child_id: ChildId,
 ) -> sqlx::Result<Vec<ContactRow>> {
     sqlx::query_as(
         "select e.id, e.name, e.relationship, e.phone
@@ -203,9 +227,9 @@ pub async fn contacts(
 
 pub async fn insert_contact(
     conn: &mut PgConnection,
-    child_id: i64,
+    child_id: ChildId,
     contact: &ContactDetails,
-) -> sqlx::Result<i64> {
+) -> sqlx::Result<EmergencyContactId> {
     sqlx::query_scalar(
         "insert into child_emergency_contacts (child_id, name, relationship, phone)
          values ($1, $2, $3, $4) returning id",
@@ -220,8 +244,8 @@ pub async fn insert_contact(
 
 pub async fn update_contact(
     conn: &mut PgConnection,
-    child_id: i64,
-    contact_id: i64,
+    child_id: ChildId,
+    contact_id: EmergencyContactId,
     contact: &ContactDetails,
 ) -> sqlx::Result<()> {
     sqlx::query(
@@ -241,8 +265,8 @@ pub async fn update_contact(
 /// Deletes the contact; its name, or None when it is not this child's.
 pub async fn delete_contact(
     conn: &mut PgConnection,
-    child_id: i64,
-    contact_id: i64,
+    child_id: ChildId,
+    contact_id: EmergencyContactId,
 ) -> sqlx::Result<Option<String>> {
     sqlx::query_scalar("delete from child_emergency_contacts where id = $1 and child_id = $2 returning name")
         .bind(contact_id)
@@ -256,7 +280,7 @@ pub async fn delete_contact(
 pub async fn collectors(
     conn: &mut PgConnection,
     parent_id: i64,
-    child_id: i64,
+    child_id: ChildId,
 ) -> sqlx::Result<Vec<CollectorRow>> {
     sqlx::query_as(
         "select a.id, a.name, a.relationship, a.phone, a.password, a.notes
@@ -272,9 +296,9 @@ pub async fn collectors(
 
 pub async fn insert_collector(
     conn: &mut PgConnection,
-    child_id: i64,
+    child_id: ChildId,
     collector: &CollectorDetails,
-) -> sqlx::Result<i64> {
+) -> sqlx::Result<CollectorId> {
     sqlx::query_scalar(
         "insert into child_authorised_collectors (child_id, name, relationship, phone, password, notes)
          values ($1, $2, $3, $4, $5, $6) returning id",
@@ -291,8 +315,8 @@ pub async fn insert_collector(
 
 pub async fn update_collector(
     conn: &mut PgConnection,
-    child_id: i64,
-    collector_id: i64,
+    child_id: ChildId,
+    collector_id: CollectorId,
     collector: &CollectorDetails,
 ) -> sqlx::Result<()> {
     sqlx::query(
@@ -315,8 +339,8 @@ pub async fn update_collector(
 /// Deletes the collector; their name, or None when they are not this child's.
 pub async fn delete_collector(
     conn: &mut PgConnection,
-    child_id: i64,
-    collector_id: i64,
+    child_id: ChildId,
+    collector_id: CollectorId,
 ) -> sqlx::Result<Option<String>> {
     sqlx::query_scalar(
         "delete from child_authorised_collectors where id = $1 and child_id = $2 returning name",
@@ -333,7 +357,7 @@ pub async fn delete_collector(
 pub async fn child_checklist(
     conn: &mut PgConnection,
     parent_id: i64,
-    child_id: i64,
+    child_id: ChildId,
 ) -> sqlx::Result<Vec<ChecklistRow>> {
     sqlx::query_as(
         "select i.id as item_id, i.code, i.name, i.description, i.required, d.completed_at
@@ -367,8 +391,8 @@ pub async fn parent_checklist(conn: &mut PgConnection, parent_id: i64) -> sqlx::
 /// Returns the item's name, or None when there is no such active child item.
 pub async fn set_child_item(
     conn: &mut PgConnection,
-    child_id: i64,
-    item_id: i64,
+    child_id: ChildId,
+    item_id: ChecklistItemId,
     done: bool,
     by: i64,
 ) -> sqlx::Result<Option<String>> {
@@ -408,7 +432,7 @@ pub async fn set_child_item(
 pub async fn set_parent_item(
     conn: &mut PgConnection,
     parent_id: i64,
-    item_id: i64,
+    item_id: ChecklistItemId,
     done: bool,
 ) -> sqlx::Result<Option<String>> {
     let item: Option<(String, String)> = sqlx::query_as(

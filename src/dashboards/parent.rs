@@ -2,19 +2,22 @@
 
 use askama::Template;
 use axum::{extract::State, response::Response};
-use sqlx::FromRow;
+use sqlx::{FromRow, PgConnection};
 use time::{Date, OffsetDateTime};
+use time_tz::Tz;
 
 use crate::{
     AppState,
     auth::Parent,
+    bookings::domain::BookingStatus,
     error::AppResult,
+    ids::ChildId,
     web::{PageContext, fmt, form::render},
 };
 
 #[derive(FromRow)]
 struct ChildRow {
-    id: i64,
+    id: ChildId,
     first_name: String,
     last_name: String,
     date_of_birth: Date,
@@ -23,7 +26,7 @@ struct ChildRow {
 }
 
 pub struct ChildCard {
-    pub id: i64,
+    pub id: ChildId,
     pub name: String,
     pub age: i32,
     pub has_medical_flags: bool,
@@ -45,8 +48,27 @@ pub struct Upcoming {
     pub venue: String,
     pub when: String,
     pub until: String,
-    pub status: String,
-    pub status_key: String,
+    /// `None` only for a status this build does not know (a newer migration).
+    pub status: Option<BookingStatus>,
+}
+
+impl Upcoming {
+    pub fn status_label(&self) -> &'static str {
+        self.status.map_or("", BookingStatus::label)
+    }
+
+    pub fn status_key(&self) -> &'static str {
+        self.status.map_or("", BookingStatus::as_str)
+    }
+}
+
+/// A place offered from the waitlist, still to claim.
+#[derive(FromRow)]
+struct OfferRow {
+    child_name: String,
+    activity: String,
+    starts_at: OffsetDateTime,
+    offer_expires_at: Option<OffsetDateTime>,
 }
 
 #[derive(Template)]
@@ -75,6 +97,7 @@ pub async fn show(
 ) -> AppResult<Response> {
     let tz = state.config.timezone;
     let today = super::local_today(tz);
+    let mut conn = state.pool.acquire().await?;
     let children: Vec<ChildRow> = sqlx::query_as(
         "select id, first_name, last_name, date_of_birth,
                 (medical_notes <> '' or allergies <> '' or additional_needs <> '') as has_medical_flags,
@@ -84,9 +107,26 @@ pub async fn show(
          order by date_of_birth",
     )
     .bind(parent.id)
-    .fetch_all(&state.pool)
+    .fetch_all(&mut *conn)
     .await?;
-    let upcoming: Vec<UpcomingRow> = sqlx::query_as(
+    let upcoming = upcoming(&mut conn, parent.id, tz).await?;
+    let attention = attention(&mut conn, parent.id, &children, tz).await?;
+    let credits_left = crate::payments::packages::total_left(&mut conn, parent.id).await?;
+    let children = children
+        .into_iter()
+        .map(|c| ChildCard {
+            id: c.id,
+            name: format!("{} {}", c.first_name, c.last_name),
+            age: crate::bookings::domain::age_on(c.date_of_birth, today),
+            has_medical_flags: c.has_medical_flags,
+        })
+        .collect();
+    render(&ParentDashboard { ctx, children, upcoming, attention, credits_left })
+}
+
+/// The family's places in the next two weeks.
+async fn upcoming(conn: &mut PgConnection, parent_id: i64, tz: &Tz) -> sqlx::Result<Vec<Upcoming>> {
+    let rows: Vec<UpcomingRow> = sqlx::query_as(
         "select c.first_name as child_name, a.name as activity,
                 v.name as venue, s.starts_at, s.ends_at, b.status
          from booking_participants p
@@ -99,42 +139,54 @@ pub async fn show(
            and s.starts_at > now() and s.starts_at < now() + interval '14 days'
          order by s.starts_at, c.first_name",
     )
-    .bind(parent.id)
-    .fetch_all(&state.pool)
+    .bind(parent_id)
+    .fetch_all(conn)
     .await?;
+    Ok(rows
+        .into_iter()
+        .map(|u| Upcoming {
+            child_name: u.child_name,
+            activity: u.activity,
+            venue: u.venue,
+            when: fmt::day_time(u.starts_at, tz),
+            until: fmt::time_of_day(u.ends_at, tz),
+            status: BookingStatus::parse(&u.status),
+        })
+        .collect())
+}
 
-    let mut conn = state.pool.acquire().await?;
-    let missing = crate::children::store::missing_items(&mut conn, parent.id).await?;
-    // Bookings waiting on the parent: payment for held places, changes asked for,
-    // drafts never submitted.
-    let waiting_on_parent: Vec<(i64, String, Option<time::OffsetDateTime>)> = sqlx::query_as(
+/// What the family still has to do: offers to claim, bookings waiting on them
+/// (payment for held places, changes asked for, drafts never submitted), children
+/// without an emergency contact, and checklist items.
+async fn attention(
+    conn: &mut PgConnection,
+    parent_id: i64,
+    children: &[ChildRow],
+    tz: &Tz,
+) -> sqlx::Result<Vec<Attention>> {
+    let offers: Vec<OfferRow> = sqlx::query_as(
+        "select c.first_name as child_name, a.name as activity, s.starts_at, w.offer_expires_at
+         from waitlist_entries w
+         join children c on c.id = w.child_id
+         join sessions s on s.id = w.session_id
+         join activities a on a.id = s.activity_id
+         where w.parent_id = $1 and w.status = 'offered' and s.starts_at > now()
+         order by s.starts_at",
+    )
+    .bind(parent_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let waiting_on_parent: Vec<(i64, String, Option<OffsetDateTime>)> = sqlx::query_as(
         "select id, status, payment_due_by from bookings
           where parent_id = $1 and status in ('awaiting_payment', 'changes_requested', 'draft')
           order by status = 'awaiting_payment' desc, created_at",
     )
-    .bind(parent.id)
+    .bind(parent_id)
     .fetch_all(&mut *conn)
     .await?;
-    let offers = crate::waitlist::store::for_parent(&mut conn, parent.id).await?;
-    let credits_left = crate::payments::packages::total_left(&mut conn, parent.id).await?;
+    let missing = crate::children::store::missing_items(conn, parent_id).await?;
 
-    let no_contact = children.iter().filter(|c| !c.has_emergency_contact).map(|c| Attention {
-        href: format!("/parent/children/{}#contacts", c.id),
-        who: Some(format!("{} {}", c.first_name, c.last_name)),
-        what: "Add an emergency contact".to_owned(),
-    });
-    let bookings = waiting_on_parent.into_iter().map(|(id, status, due_by)| Attention {
-        href: format!("/parent/bookings/{id}"),
-        who: None,
-        what: match (status.as_str(), due_by) {
-            ("awaiting_payment", Some(due_by)) => {
-                format!("Booking #{id}: pay by {} to keep the places", fmt::time_of_day(due_by, tz))
-            }
-            ("draft", _) => format!("Booking #{id} is a draft: submit it to hold the places"),
-            _ => format!("Booking #{id}: the office asks for a change"),
-        },
-    });
-    let offers = offers.into_iter().filter(|o| o.status == "offered").map(|o| Attention {
+    let offers = offers.into_iter().map(|o| Attention {
         href: "/parent/waitlist".to_owned(),
         who: Some(o.child_name),
         what: format!(
@@ -144,38 +196,31 @@ pub async fn show(
             o.offer_expires_at.map(|t| fmt::day_time(t, tz)).unwrap_or_default()
         ),
     });
-    let attention = offers
-        .chain(bookings)
-        .chain(no_contact)
-        .chain(missing.into_iter().map(|m| Attention {
-            href: m.child_id.map_or_else(
-                || "/parent/profile#checklist".to_owned(),
-                |id| format!("/parent/children/{id}#checklist"),
-            ),
-            who: m.child_name,
-            what: format!("{} (still to do)", m.item),
-        }))
-        .collect();
-    let children = children
-        .into_iter()
-        .map(|c| ChildCard {
-            id: c.id,
-            name: format!("{} {}", c.first_name, c.last_name),
-            age: crate::bookings::domain::age_on(c.date_of_birth, today),
-            has_medical_flags: c.has_medical_flags,
-        })
-        .collect();
-    let upcoming = upcoming
-        .into_iter()
-        .map(|u| Upcoming {
-            child_name: u.child_name,
-            activity: u.activity,
-            venue: u.venue,
-            when: fmt::day_time(u.starts_at, tz),
-            until: fmt::time_of_day(u.ends_at, tz),
-            status: u.status.replace('_', " "),
-            status_key: u.status,
-        })
-        .collect();
-    render(&ParentDashboard { ctx, children, upcoming, attention, credits_left })
+    let bookings = waiting_on_parent.into_iter().map(|(id, status, due_by)| Attention {
+        href: format!("/parent/bookings/{id}"),
+        who: None,
+        what: match (BookingStatus::parse(&status), due_by) {
+            (Some(BookingStatus::AwaitingPayment), Some(due_by)) => {
+                format!("Booking #{id}: pay by {} to keep the places", fmt::time_of_day(due_by, tz))
+            }
+            (Some(BookingStatus::Draft), _) => {
+                format!("Booking #{id} is a draft: submit it to hold the places")
+            }
+            _ => format!("Booking #{id}: the office asks for a change"),
+        },
+    });
+    let no_contact = children.iter().filter(|c| !c.has_emergency_contact).map(|c| Attention {
+        href: format!("/parent/children/{}#contacts", c.id),
+        who: Some(format!("{} {}", c.first_name, c.last_name)),
+        what: "Add an emergency contact".to_owned(),
+    });
+    let checklist = missing.into_iter().map(|m| Attention {
+        href: m.child_id.map_or_else(
+            || "/parent/profile#checklist".to_owned(),
+            |id| format!("/parent/children/{id}#checklist"),
+        ),
+        who: m.child_name,
+        what: format!("{} (still to do)", m.item),
+    });
+    Ok(offers.chain(bookings).chain(no_contact).chain(checklist).collect())
 }

@@ -4,6 +4,38 @@ use serde::Deserialize;
 
 use crate::web::FormErrors;
 
+/// Where an erasure request stands (`erasure_requests.status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum ErasureStatus {
+    Pending,
+    Withdrawn,
+    Declined,
+    Completed,
+}
+
+impl ErasureStatus {
+    /// What the parent and the owner read.
+    pub fn label(self) -> &'static str {
+        match self {
+            ErasureStatus::Pending => "Waiting",
+            ErasureStatus::Withdrawn => "Withdrawn",
+            ErasureStatus::Declined => "Declined",
+            ErasureStatus::Completed => "Carried out",
+        }
+    }
+
+    /// The stored value, for the badge's CSS class.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErasureStatus::Pending => "pending",
+            ErasureStatus::Withdrawn => "withdrawn",
+            ErasureStatus::Declined => "declined",
+            ErasureStatus::Completed => "completed",
+        }
+    }
+}
+
 /// The longest reason either side may give.
 pub const MAX_REASON_CHARS: usize = 2000;
 
@@ -62,6 +94,16 @@ pub struct CarryOutForm {
     pub confirm: String,
 }
 
+impl CarryOutForm {
+    pub fn parse(&self) -> Result<(), FormErrors> {
+        let mut errors = FormErrors::default();
+        if self.confirm != "yes" {
+            errors.add("confirm", "Tick the box to confirm: erasure cannot be undone.");
+        }
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+}
+
 fn check_text(text: &str) -> Result<(), &'static str> {
     if text.chars().count() > MAX_REASON_CHARS {
         Err("Keep it under 2,000 characters.")
@@ -92,5 +134,25 @@ mod tests {
         let long = DeclineForm { reason: "x".repeat(2001) };
         assert!(long.parse().is_err_and(|e| e.get("reason").is_some()));
         assert!(DeclineForm { reason: " ".into() }.parse().is_err());
+    }
+
+    #[test]
+    fn carrying_out_needs_the_box_ticked() {
+        assert!(CarryOutForm::default().parse().is_err_and(|e| e.get("confirm").is_some()));
+        assert!(CarryOutForm { confirm: "yes".into() }.parse().is_ok());
+    }
+
+    #[test]
+    fn every_status_has_its_own_label_and_value() {
+        let all = [
+            ErasureStatus::Pending,
+            ErasureStatus::Withdrawn,
+            ErasureStatus::Declined,
+            ErasureStatus::Completed,
+        ];
+        let labels: std::collections::HashSet<_> = all.iter().map(|s| s.label()).collect();
+        let values: std::collections::HashSet<_> = all.iter().map(|s| s.as_str()).collect();
+        assert_eq!((labels.len(), values.len()), (4, 4));
+        assert_eq!(ErasureStatus::Completed.label(), "Carried out");
     }
 }

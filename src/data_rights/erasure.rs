@@ -9,8 +9,13 @@ use serde_json::{Value, json};
 use sqlx::{FromRow, PgConnection};
 use time::OffsetDateTime;
 
-use super::store;
-use crate::{AppState, audit, error::AppResult, notifications::Email};
+use super::{domain::ErasureStatus, store};
+use crate::{
+    AppState, audit,
+    error::{AppError, AppResult},
+    ids::ErasureRequestId,
+    notifications::Email,
+};
 
 /// The password hash an erased account gets: not a PHC string, so no password ever
 /// matches it, and it differs from the old one, which ends every session of the user.
@@ -55,7 +60,7 @@ struct Family {
 pub async fn carry_out(
     state: &AppState,
     conn: &mut PgConnection,
-    request_id: i64,
+    request_id: ErasureRequestId,
     actor_id: i64,
 ) -> AppResult<Result<Erased, Refused>> {
     let Some(user_id) = store::lock_pending(conn, request_id).await? else {
@@ -65,8 +70,9 @@ pub async fn carry_out(
         "select email, name, phone, created_at from users where id = $1 and role = 'parent' for update",
     )
     .bind(user_id)
-    .fetch_one(&mut *conn)
-    .await?;
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(AppError::NotFound)?;
 
     // Refused rather than cancelled here: cancelling settles refunds, credits and the
     // waitlist, which the bookings' own cancellation does (and the office checks).
@@ -94,12 +100,13 @@ pub async fn carry_out(
         .bind(user_id)
         .fetch_all(&mut *conn)
         .await?;
-    let counts = anonymise_rows(conn, user_id, &family.email, &child_ids).await?;
+    let counts = anonymise_family(conn, user_id, &family.email, &child_ids).await?;
+    close_account(conn, user_id, &family.email).await?;
     let sessions_ended = end_sessions(conn, user_id).await?;
     let audit_rows =
         scrub_audit_log(conn, user_id, family.created_at, &child_ids, &booking_ids, &personal).await?;
 
-    store::decide(conn, request_id, "completed", actor_id, "").await?;
+    store::decide(conn, request_id, ErasureStatus::Completed, actor_id, "").await?;
     // Counts only: the erasure's own record must not keep what it erased.
     let after = json!({
         "request_id": request_id,
@@ -200,8 +207,8 @@ struct Counts {
     collectors: u64,
 }
 
-/// The anonymising updates themselves, table by table.
-async fn anonymise_rows(
+/// The anonymising updates of the family's records, table by table.
+async fn anonymise_family(
     conn: &mut PgConnection,
     user_id: i64,
     old_email: &str,
@@ -276,6 +283,11 @@ async fn anonymise_rows(
     .bind(ERASED)
     .execute(&mut *conn)
     .await?;
+    Ok(Counts { contacts, collectors })
+}
+
+/// What lets the account sign in or be reached goes; the row stays, anonymous.
+async fn close_account(conn: &mut PgConnection, user_id: i64, old_email: &str) -> sqlx::Result<()> {
     sqlx::query("delete from sign_in_attempts where email = $1").bind(old_email).execute(&mut *conn).await?;
     sqlx::query("delete from signup_requests where email = $1").bind(old_email).execute(&mut *conn).await?;
     sqlx::query("delete from two_factor_recovery_codes where user_id = $1")
@@ -311,7 +323,7 @@ async fn anonymise_rows(
     .bind(ERASED_PASSWORD_HASH)
     .execute(&mut *conn)
     .await?;
-    Ok(Counts { contacts, collectors })
+    Ok(())
 }
 
 /// Deletes the user's sessions from the session store. The store keeps each session

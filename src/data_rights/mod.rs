@@ -2,6 +2,7 @@
 //! and may ask for the account to be closed; the owner carries out (or declines) the
 //! erasure, which anonymises the family while the accounts and safeguarding records stay.
 
+pub mod actions;
 pub mod domain;
 pub mod erasure;
 pub mod export;

@@ -4,31 +4,30 @@
 use askama::Template;
 use axum::{
     Form,
-    extract::{Path, State},
+    extract::State,
     http::{StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
-use serde_json::json;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use super::{
-    domain::{CarryOutForm, CloseForm, DeclineForm},
+    actions,
+    domain::{CarryOutForm, CloseForm, DeclineForm, ErasureStatus},
     erasure::{self, FamilySummary, Refused},
     export, store,
 };
 use crate::{
-    AppState, audit,
+    AppState,
     auth::{Admin, Parent},
     error::{AppError, AppResult},
     families,
-    notifications::Email,
+    ids::ErasureRequestId,
     web::{
-        FormErrors, PageContext,
+        FormErrors, PageContext, Path,
         flash::{self, FlashKind},
         fmt,
         form::{QueryFields, render, render_with},
-        parse_id,
     },
 };
 
@@ -36,9 +35,8 @@ use crate::{
 
 /// A request as the parent or the owner sees it.
 pub struct RequestView {
-    pub id: i64,
-    pub status: &'static str,
-    pub status_key: String,
+    pub id: ErasureRequestId,
+    pub status: ErasureStatus,
     pub name: String,
     pub email: String,
     pub reason: String,
@@ -50,17 +48,9 @@ pub struct RequestView {
 
 impl RequestView {
     fn new(row: store::RequestRow, tz: &time_tz::Tz) -> Self {
-        let status = match row.status.as_str() {
-            "pending" => "Waiting",
-            "withdrawn" => "Withdrawn",
-            "declined" => "Declined",
-            "completed" => "Carried out",
-            _ => "Unknown",
-        };
         Self {
             id: row.id,
-            status,
-            status_key: row.status,
+            status: row.status,
             name: row.name,
             email: row.email,
             reason: row.reason,
@@ -69,6 +59,14 @@ impl RequestView {
             decided: row.decided_at.map(|at| fmt::day_time(at, tz)).unwrap_or_default(),
             decided_by: row.decided_by_name.unwrap_or_default(),
         }
+    }
+
+    pub fn is_pending(&self) -> bool {
+        self.status == ErasureStatus::Pending
+    }
+
+    pub fn is_declined(&self) -> bool {
+        self.status == ErasureStatus::Declined
     }
 }
 
@@ -96,7 +94,7 @@ async fn account_page(
 ) -> AppResult<AccountPage> {
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
-    let profile = families::store::profile(&mut conn, parent_id).await?;
+    let profile = families::store::profile(&mut conn, parent_id).await?.ok_or(AppError::NotFound)?;
     let children: i64 =
         sqlx::query_scalar("select count(*) from children where parent_id = $1 and archived_at is null")
             .bind(parent_id)
@@ -128,19 +126,10 @@ pub async fn account(
 }
 
 /// The ZIP of everything about the signed-in family (never anyone else's: the only
-/// input is the session's user). One REPEATABLE READ snapshot, so the files agree; its
-/// one write is the audit row, last, so the download and its record go together.
+/// input is the session's user).
 pub async fn export(State(state): State<AppState>, Parent(parent): Parent) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
-    sqlx::query("set transaction isolation level repeatable read").execute(&mut *tx).await?;
-    let zip = export::family_zip(&mut tx, parent.id).await?;
-    let after = json!({ "bytes": zip.len() });
-    audit::record(&mut tx)
-        .by(parent.id)
-        .action("family.data_exported")
-        .entity("user", parent.id)
-        .after(after)
-        .await?;
+    let zip = actions::export(&mut tx, parent.id).await?;
     tx.commit().await?;
     let today = OffsetDateTime::now_utc().date();
     let disposition = format!("attachment; filename=\"portico-my-data-{today}.zip\"");
@@ -166,22 +155,11 @@ pub async fn request_closure(
         }
     };
     let mut tx = state.pool.begin().await?;
-    let id = match store::insert(&mut tx, parent.id, &closure.reason).await {
-        Ok(id) => id,
-        Err(err) if store::is_already_pending(&err) => {
-            flash::push(&session, FlashKind::Info, "Your request to close your account is already waiting.")
-                .await?;
-            return Ok(Redirect::to("/parent/account").into_response());
-        }
-        Err(err) => return Err(err.into()),
-    };
-    let after = json!({ "request_id": id });
-    audit::record(&mut tx)
-        .by(parent.id)
-        .action("family.erasure_requested")
-        .entity("user", parent.id)
-        .after(after)
-        .await?;
+    if actions::request_closure(&mut tx, parent.id, &closure).await?.is_err() {
+        flash::push(&session, FlashKind::Info, "Your request to close your account is already waiting.")
+            .await?;
+        return Ok(Redirect::to("/parent/account").into_response());
+    }
     flash::done(
         tx,
         &session,
@@ -197,17 +175,10 @@ pub async fn withdraw_closure(
     session: Session,
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
-    let Some(id) = store::withdraw(&mut tx, parent.id).await? else {
+    if actions::withdraw_closure(&mut tx, parent.id).await?.is_err() {
         flash::push(&session, FlashKind::Info, "No request to close your account is waiting.").await?;
         return Ok(Redirect::to("/parent/account").into_response());
-    };
-    let after = json!({ "request_id": id });
-    audit::record(&mut tx)
-        .by(parent.id)
-        .action("family.erasure_withdrawn")
-        .entity("user", parent.id)
-        .after(after)
-        .await?;
+    }
     flash::done(tx, &session, "Your request is withdrawn: your account stays open.", "/parent/account").await
 }
 
@@ -233,7 +204,7 @@ pub async fn requests(
     admin.require(&[])?;
     let all = query.get("status") == Some("all");
     let filter = if all { store::Filter::All } else { store::Filter::Pending };
-    let (before, after) = (query.id("before"), query.id("after"));
+    let (before, after) = (query.id("before").map(ErasureRequestId), query.id("after").map(ErasureRequestId));
     let mut conn = state.pool.acquire().await?;
     let mut rows = store::page(&mut conn, filter, before, after.filter(|_| before.is_none())).await?;
     let more = rows.len() as i64 > store::PAGE_SIZE;
@@ -267,7 +238,7 @@ pub struct RequestPage {
 async fn request_page(
     state: &AppState,
     ctx: PageContext,
-    id: i64,
+    id: ErasureRequestId,
     decline_reason: String,
     errors: FormErrors,
 ) -> AppResult<RequestPage> {
@@ -282,28 +253,28 @@ pub async fn request(
     State(state): State<AppState>,
     admin: Admin,
     ctx: PageContext,
-    Path(id): Path<String>,
+    Path(id): Path<ErasureRequestId>,
 ) -> AppResult<Response> {
     admin.require(&[])?;
-    let id = parse_id(&id)?;
     render(&request_page(&state, ctx, id, String::new(), FormErrors::default()).await?)
 }
 
 const ALREADY_DECIDED: &str = "This request has already been decided.";
+
+fn request_url(id: ErasureRequestId) -> String {
+    format!("/admin/erasure-requests/{id}")
+}
 
 pub async fn carry_out(
     State(state): State<AppState>,
     admin: Admin,
     ctx: PageContext,
     session: Session,
-    Path(id): Path<String>,
+    Path(id): Path<ErasureRequestId>,
     Form(form): Form<CarryOutForm>,
 ) -> AppResult<Response> {
     admin.require(&[])?;
-    let id = parse_id(&id)?;
-    let mut errors = FormErrors::default();
-    if form.confirm != "yes" {
-        errors.add("confirm", "Tick the box to confirm: erasure cannot be undone.");
+    if let Err(errors) = form.parse() {
         let page = request_page(&state, ctx, id, String::new(), errors).await?;
         return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
@@ -314,16 +285,17 @@ pub async fn carry_out(
                 "Account #{} is erased ({} children anonymised). We have emailed the parent.",
                 erased.user_id, erased.children
             );
-            flash::done(tx, &session, message, &format!("/admin/erasure-requests/{id}")).await
+            flash::done(tx, &session, message, &request_url(id)).await
         }
         Err(Refused::NotPending) => {
+            store::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
             drop(tx);
-            store_exists_or_404(&state, id).await?;
             flash::push(&session, FlashKind::Error, ALREADY_DECIDED).await?;
-            Ok(Redirect::to(&format!("/admin/erasure-requests/{id}")).into_response())
+            Ok(Redirect::to(&request_url(id)).into_response())
         }
         Err(Refused::FutureBookings(count)) => {
             drop(tx);
+            let mut errors = FormErrors::default();
             errors.add(
                 "confirm",
                 format!(
@@ -339,22 +311,15 @@ pub async fn carry_out(
     }
 }
 
-/// 404 for a request that does not exist, so a made-up id is not "already decided".
-async fn store_exists_or_404(state: &AppState, id: i64) -> AppResult<()> {
-    let mut conn = state.pool.acquire().await?;
-    store::find(&mut conn, id).await?.map(|_| ()).ok_or(AppError::NotFound)
-}
-
 pub async fn decline(
     State(state): State<AppState>,
     admin: Admin,
     ctx: PageContext,
     session: Session,
-    Path(id): Path<String>,
+    Path(id): Path<ErasureRequestId>,
     Form(form): Form<DeclineForm>,
 ) -> AppResult<Response> {
     admin.require(&[])?;
-    let id = parse_id(&id)?;
     let reason = match form.parse() {
         Ok(reason) => reason,
         Err(errors) => {
@@ -363,37 +328,12 @@ pub async fn decline(
         }
     };
     let mut tx = state.pool.begin().await?;
-    let Some(user_id) = store::lock_pending(&mut tx, id).await? else {
+    let declined =
+        actions::decline(&mut tx, &state.outbox, &state.config.base_url, admin.0.id, id, &reason).await?;
+    if declined.is_err() {
         drop(tx);
-        store_exists_or_404(&state, id).await?;
         flash::push(&session, FlashKind::Error, ALREADY_DECIDED).await?;
-        return Ok(Redirect::to(&format!("/admin/erasure-requests/{id}")).into_response());
-    };
-    store::decide(&mut tx, id, "declined", admin.0.id, &reason).await?;
-    let after = json!({ "request_id": id, "reason": reason });
-    audit::record(&mut tx)
-        .by(admin.0.id)
-        .action("family.erasure_declined")
-        .entity("user", user_id)
-        .after(after)
-        .await?;
-    let parent = families::store::profile(&mut tx, user_id).await?;
-    let email = Email {
-        to: parent.email,
-        subject: "Your request to close your Portico account".into(),
-        body: format!(
-            "Hello {name},\n\nWe have not closed your account, for this reason:\n\n{reason}\n\n\
-             Your account stays open; you can ask again at {base}/parent/account.\n",
-            name = parent.name,
-            base = state.config.base_url,
-        ),
-    };
-    state.outbox.queue(&mut tx, &email).await?;
-    flash::done(
-        tx,
-        &session,
-        "The request is declined; we have emailed the parent.",
-        &format!("/admin/erasure-requests/{id}"),
-    )
-    .await
+        return Ok(Redirect::to(&request_url(id)).into_response());
+    }
+    flash::done(tx, &session, "The request is declined; we have emailed the parent.", &request_url(id)).await
 }

@@ -4,6 +4,9 @@
 use sqlx::{FromRow, PgConnection};
 use time::OffsetDateTime;
 
+use super::domain::ErasureStatus;
+use crate::ids::ErasureRequestId;
+
 /// The unique index that keeps one pending request per account.
 pub const ONE_PENDING_CONSTRAINT: &str = "erasure_requests_one_pending";
 
@@ -12,9 +15,9 @@ pub const PAGE_SIZE: i64 = 50;
 
 #[derive(Clone, Debug, FromRow)]
 pub struct RequestRow {
-    pub id: i64,
+    pub id: ErasureRequestId,
     pub user_id: i64,
-    pub status: String,
+    pub status: ErasureStatus,
     pub reason: String,
     pub decision_reason: String,
     pub decided_at: Option<OffsetDateTime>,
@@ -25,26 +28,30 @@ pub struct RequestRow {
     pub decided_by_name: Option<String>,
 }
 
-const REQUEST_COLUMNS: &str = "r.id, r.user_id, r.status, r.reason, r.decision_reason, r.decided_at, \
-                               r.created_at, u.name, u.email, d.name as decided_by_name";
-const REQUEST_FROM: &str = "erasure_requests r join users u on u.id = r.user_id \
-                            left join users d on d.id = r.decided_by";
+/// A request with its account and decider, as a macro so every query stays one whole
+/// literal.
+macro_rules! select_requests {
+    () => {
+        "select r.id, r.user_id, r.status, r.reason, r.decision_reason, r.decided_at, r.created_at,
+                u.name, u.email, d.name as decided_by_name
+         from erasure_requests r join users u on u.id = r.user_id
+         left join users d on d.id = r.decided_by "
+    };
+}
 
 /// The parent's pending request, if any.
 pub async fn pending_for(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Option<RequestRow>> {
-    sqlx::query_as(&format!(
-        "select {REQUEST_COLUMNS} from {REQUEST_FROM} where r.user_id = $1 and r.status = 'pending'"
-    ))
-    .bind(user_id)
-    .fetch_optional(conn)
-    .await
+    sqlx::query_as(concat!(select_requests!(), "where r.user_id = $1 and r.status = 'pending'"))
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await
 }
 
 /// The parent's latest decided request, to tell them what became of it.
 pub async fn latest_decided_for(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Option<RequestRow>> {
-    sqlx::query_as(&format!(
-        "select {REQUEST_COLUMNS} from {REQUEST_FROM}
-         where r.user_id = $1 and r.status <> 'pending' order by r.id desc limit 1"
+    sqlx::query_as(concat!(
+        select_requests!(),
+        "where r.user_id = $1 and r.status <> 'pending' order by r.id desc limit 1"
     ))
     .bind(user_id)
     .fetch_optional(conn)
@@ -52,7 +59,7 @@ pub async fn latest_decided_for(conn: &mut PgConnection, user_id: i64) -> sqlx::
 }
 
 /// Records a pending request; fails with `erasure_requests_one_pending` when one waits.
-pub async fn insert(conn: &mut PgConnection, user_id: i64, reason: &str) -> sqlx::Result<i64> {
+pub async fn insert(conn: &mut PgConnection, user_id: i64, reason: &str) -> sqlx::Result<ErasureRequestId> {
     sqlx::query_scalar("insert into erasure_requests (user_id, reason) values ($1, $2) returning id")
         .bind(user_id)
         .bind(reason)
@@ -60,13 +67,8 @@ pub async fn insert(conn: &mut PgConnection, user_id: i64, reason: &str) -> sqlx
         .await
 }
 
-/// Whether `err` is the second-pending-request violation.
-pub fn is_already_pending(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if db.constraint() == Some(ONE_PENDING_CONSTRAINT))
-}
-
 /// Withdraws the parent's pending request; returns its id, or `None` if none waits.
-pub async fn withdraw(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Option<i64>> {
+pub async fn withdraw(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Option<ErasureRequestId>> {
     sqlx::query_scalar(
         "update erasure_requests set status = 'withdrawn', decided_by = $1, decided_at = now()
          where user_id = $1 and status = 'pending' returning id",
@@ -76,27 +78,24 @@ pub async fn withdraw(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Opt
     .await
 }
 
-pub async fn find(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<RequestRow>> {
-    sqlx::query_as(&format!("select {REQUEST_COLUMNS} from {REQUEST_FROM} where r.id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+pub async fn find(conn: &mut PgConnection, id: ErasureRequestId) -> sqlx::Result<Option<RequestRow>> {
+    sqlx::query_as(concat!(select_requests!(), "where r.id = $1")).bind(id).fetch_optional(conn).await
 }
 
 /// The request locked for a decision, if it still waits: two owners deciding at once
 /// cannot both act on it.
-pub async fn lock_pending(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<i64>> {
+pub async fn lock_pending(conn: &mut PgConnection, id: ErasureRequestId) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar("select user_id from erasure_requests where id = $1 and status = 'pending' for update")
         .bind(id)
         .fetch_optional(conn)
         .await
 }
 
-/// Marks a locked pending request `completed` or `declined`.
+/// Marks a locked pending request decided (`Completed` or `Declined`).
 pub async fn decide(
     conn: &mut PgConnection,
-    id: i64,
-    status: &str,
+    id: ErasureRequestId,
+    status: ErasureStatus,
     decided_by: i64,
     decision_reason: &str,
 ) -> sqlx::Result<()> {
@@ -126,27 +125,28 @@ pub enum Filter {
 pub async fn page(
     conn: &mut PgConnection,
     filter: Filter,
-    before: Option<i64>,
-    after: Option<i64>,
+    before: Option<ErasureRequestId>,
+    after: Option<ErasureRequestId>,
 ) -> sqlx::Result<Vec<RequestRow>> {
     let status = match filter {
-        Filter::Pending => Some("pending"),
+        Filter::Pending => Some(ErasureStatus::Pending),
         Filter::All => None,
     };
     // Going back a page reads ascending from `after`, then the caller reverses it.
-    let order = if after.is_some() { "asc" } else { "desc" };
-    sqlx::query_as(&format!(
-        "select {REQUEST_COLUMNS} from {REQUEST_FROM}
-         where ($1::text is null or r.status = $1)
-           and ($2::bigint is null or r.id < $2)
-           and ($3::bigint is null or r.id > $3)
-         order by r.id {order}
-         limit $4"
-    ))
-    .bind(status)
-    .bind(before)
-    .bind(after)
-    .bind(PAGE_SIZE + 1)
-    .fetch_all(conn)
-    .await
+    let sql = if after.is_some() {
+        concat!(
+            select_requests!(),
+            "where ($1::text is null or r.status = $1)
+               and ($2::bigint is null or r.id < $2) and ($3::bigint is null or r.id > $3)
+             order by r.id asc limit $4"
+        )
+    } else {
+        concat!(
+            select_requests!(),
+            "where ($1::text is null or r.status = $1)
+               and ($2::bigint is null or r.id < $2) and ($3::bigint is null or r.id > $3)
+             order by r.id desc limit $4"
+        )
+    };
+    sqlx::query_as(sql).bind(status).bind(before).bind(after).bind(PAGE_SIZE + 1).fetch_all(conn).await
 }

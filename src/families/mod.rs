@@ -1,6 +1,7 @@
 //! Families' accounts: signing up, the parent's profile and checklist, and the office
 //! opening an account on a family's behalf.
 
+pub mod actions;
 pub mod domain;
 mod pages;
 pub mod store;

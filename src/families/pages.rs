@@ -3,35 +3,33 @@
 use askama::Template;
 use axum::{
     Form,
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
 use axum_login::AuthnBackend;
 use base64::Engine;
-use serde::Deserialize;
-use serde_json::json;
 use tower_sessions::Session;
 
 use super::{
+    actions::{self, Refused, Welcome},
     domain::{NewFamilyForm, ProfileForm, SignupForm},
     store,
 };
 use crate::{
-    AppState, audit,
+    AppState,
     auth::{
         self, Admin, AdminRole, AuthSession, Parent,
         client_ip::ClientIp,
         csrf,
-        links::{self, LinkPurpose},
-        requests::AccountRequest,
+        links::{self, LinkToken},
         throttle,
     },
-    children::{self, ChecklistEntry},
+    children::{self, ChecklistEntry, domain::ChecklistForm},
     error::{AppError, AppResult},
-    notifications::{Email, LINK_WITHHELD, SignInLink},
+    ids::ChecklistItemId,
     web::{
-        FormErrors, PageContext,
+        FormErrors, PageContext, Path,
         flash::{self, FlashKind},
         form::{render, render_with},
     },
@@ -56,7 +54,7 @@ pub async fn signup_form(ctx: PageContext) -> AppResult<Response> {
 
 /// Answers alike for a new and a taken address, doing the same work for both: the
 /// address is proved by the emailed link before any account exists, and the owner of
-/// a taken one is told by email instead (see `auth::requests`).
+/// a taken one is told by email instead (see `notifications::account_requests`).
 pub async fn signup(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -78,8 +76,7 @@ pub async fn signup(
     // Hash before the transaction: hashing is the slow part.
     let hash = state.passwords.hash(signup.password.as_str()).await?;
     let mut tx = state.pool.begin().await?;
-    let signup_id = store::insert_signup_request(&mut tx, &signup.parent, &hash).await?;
-    state.account_requests.queue(&mut tx, &AccountRequest::Signup { signup_id }).await?;
+    actions::request_signup(&mut tx, &state.account_requests, &signup.parent, &hash).await?;
     tx.commit().await?;
     render(&SignupSentPage { ctx, email: signup.parent.email.as_str().to_owned() })
 }
@@ -104,13 +101,13 @@ pub struct SignupConfirmPage {
 pub async fn signup_confirm_form(
     State(state): State<AppState>,
     ctx: PageContext,
-    Path(token): Path<String>,
+    Path(token): Path<LinkToken>,
 ) -> AppResult<Response> {
     let mut conn = state.pool.acquire().await?;
     let signup = links::find_signup(&mut conn, &token, false).await?;
     let status = if signup.is_some() { StatusCode::OK } else { StatusCode::GONE };
     let name = signup.map(|s| s.name).unwrap_or_default();
-    render_with(status, &SignupConfirmPage { ctx, valid: !name.is_empty(), token, name })
+    render_with(status, &SignupConfirmPage { ctx, valid: !name.is_empty(), token: token.0, name })
 }
 
 /// Opens the account the link was sent for and signs its owner in.
@@ -118,28 +115,13 @@ pub async fn signup_confirm(
     State(state): State<AppState>,
     mut auth: AuthSession,
     ctx: PageContext,
-    Path(token): Path<String>,
+    Path(token): Path<LinkToken>,
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
-    let gone = |ctx| {
-        render_with(
-            StatusCode::GONE,
-            &SignupConfirmPage { ctx, token: String::new(), valid: false, name: String::new() },
-        )
+    let Some(user_id) = actions::confirm_signup(&mut tx, &token).await? else {
+        let page = SignupConfirmPage { ctx, token: String::new(), valid: false, name: String::new() };
+        return render_with(StatusCode::GONE, &page);
     };
-    let Some(signup) = links::find_signup(&mut tx, &token, true).await? else { return gone(ctx) };
-    let parent =
-        store::NewParent { email: &signup.email, name: &signup.name, phone: signup.phone.as_deref() };
-    let user_id = match store::insert_confirmed_parent(&mut tx, &parent, &signup.password_hash).await {
-        Ok(id) => id,
-        // Someone confirmed another sign-up for this address first.
-        Err(err) if store::is_email_taken(&err) => return gone(ctx),
-        Err(err) => return Err(err.into()),
-    };
-    links::confirm_signup(&mut tx, &signup).await?;
-    children::store::accept_terms(&mut tx, user_id).await?;
-    let after = json!({ "email": signup.email, "name": signup.name });
-    audit::record(&mut tx).by(user_id).action("user.signed_up").entity("user", user_id).after(after).await?;
     tx.commit().await?;
 
     let user = auth
@@ -183,7 +165,7 @@ async fn profile_page(
     form: Option<ProfileForm>,
 ) -> AppResult<ProfilePage> {
     let mut conn = state.pool.acquire().await?;
-    let row = store::profile(&mut conn, parent_id).await?;
+    let row = store::profile(&mut conn, parent_id).await?.ok_or(AppError::NotFound)?;
     let checklist =
         ChecklistEntry::from_rows(children::store::parent_checklist(&mut conn, parent_id).await?, state);
     let form = form.unwrap_or_else(|| ProfileForm { name: row.name, phone: row.phone.unwrap_or_default() });
@@ -213,45 +195,23 @@ pub async fn profile(
         }
     };
     let mut tx = state.pool.begin().await?;
-    let before = store::profile(&mut tx, parent.id).await?;
-    store::update_profile(&mut tx, parent.id, &profile).await?;
-    audit::record(&mut tx)
-        .by(parent.id)
-        .action("user.profile_updated")
-        .entity("user", parent.id)
-        .before(json!({ "name": before.name, "phone": before.phone }))
-        .after(json!({ "name": profile.name.as_str(), "phone": profile.phone.as_str() }))
-        .await?;
+    actions::update_profile(&mut tx, parent.id, &profile).await?;
     flash::done(tx, &session, "Your details are saved.", "/parent/profile").await
-}
-
-#[derive(Deserialize)]
-pub struct ChecklistForm {
-    #[serde(default)]
-    done: String,
 }
 
 pub async fn set_checklist_item(
     State(state): State<AppState>,
     Parent(parent): Parent,
     session: Session,
-    Path(item_id): Path<String>,
+    Path(item_id): Path<ChecklistItemId>,
     Form(form): Form<ChecklistForm>,
 ) -> AppResult<Response> {
-    let item_id: i64 = item_id.parse().map_err(|_| AppError::NotFound)?;
-    let done = form.done == "true";
+    let done = form.parse();
     let mut tx = state.pool.begin().await?;
-    let item = children::store::set_parent_item(&mut tx, parent.id, item_id, done)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let action = if done { "checklist.completed" } else { "checklist.reopened" };
-    let after = json!({ "item_id": item_id, "item": item, "done": done });
-    audit::record(&mut tx).by(parent.id).action(action).entity("user", parent.id).after(after).await?;
-    tx.commit().await?;
+    let item = children::actions::set_parent_checklist_item(&mut tx, parent.id, item_id, done).await?;
     let message =
         if done { format!("“{item}” is done.") } else { format!("“{item}” is marked as not done.") };
-    flash::push(&session, FlashKind::Success, message).await?;
-    Ok(Redirect::to("/parent/profile").into_response())
+    flash::done(tx, &session, message, "/parent/profile").await
 }
 
 // The office opens an account for a family --------------------------------------------
@@ -288,47 +248,18 @@ pub async fn new_family(
     let secret: [u8; 32] = rand::random();
     let hash = state.passwords.hash(&base64::engine::general_purpose::STANDARD.encode(secret)).await?;
     let mut tx = state.pool.begin().await?;
-    let user_id = match store::insert_parent(&mut tx, &parent, &hash).await {
-        Ok(id) => id,
-        Err(err) if store::is_email_taken(&err) => {
-            let mut errors = FormErrors::default();
-            errors.add("email", "An account already uses this email.");
-            return render_with(StatusCode::UNPROCESSABLE_ENTITY, &NewFamilyPage { ctx, form, errors });
-        }
-        Err(err) => return Err(err.into()),
-    };
-    let email = Email {
-        to: parent.email.as_str().to_owned(),
-        subject: "Your Portico account is ready".into(),
-        body: format!(
-            "Hello {name},\n\nWe have opened a Portico account for you, so you can add your \
-             children, book their sessions and see what is coming up.\n\n\
-             Choose your password within {days} days with this link:\n\n{LINK_WITHHELD}\n\n\
-             The link works once. Afterwards, sign in at {base}/login with this email address.\n",
-            name = parent.name.as_str(),
-            days = links::WELCOME_LINK_DAYS,
-            base = state.config.base_url,
-        ),
-    };
-    let link = SignInLink {
-        purpose: LinkPurpose::Welcome,
-        subject_id: user_id,
-        base_url: state.config.base_url.clone(),
-    };
-    state.outbox.queue_with_link(&mut tx, &email, &link).await?;
-    let after = json!({ "email": parent.email.as_str(), "name": parent.name.as_str(), "role": "parent" });
-    audit::record(&mut tx)
-        .by(admin.0.id)
-        .action("family.created")
-        .entity("user", user_id)
-        .after(after)
-        .await?;
-    tx.commit().await?;
+    let welcome = Welcome { outbox: &state.outbox, base_url: &state.config.base_url };
+    if let Err(Refused::EmailTaken) =
+        actions::open_family(&mut tx, welcome, admin.0.id, &parent, &hash).await?
+    {
+        let mut errors = FormErrors::default();
+        errors.add("email", "An account already uses this email.");
+        return render_with(StatusCode::UNPROCESSABLE_ENTITY, &NewFamilyPage { ctx, form, errors });
+    }
     let message = format!(
         "{}'s account is open. We have emailed {} a link to choose a password.",
         parent.name.as_str(),
         parent.email.as_str()
     );
-    flash::push(&session, FlashKind::Success, message).await?;
-    Ok(Redirect::to("/admin/families/new").into_response())
+    flash::done(tx, &session, message, "/admin/families/new").await
 }

@@ -8,9 +8,10 @@ use super::domain::{ParentDetails, Profile};
 /// that two sign-ups at once cannot both pass.
 pub const EMAIL_TAKEN_CONSTRAINT: &str = "users_email_key";
 
-/// Whether `err` is the email-already-used violation.
+/// Whether `err` is the email-already-used violation (for the trainers' invitations,
+/// which insert users themselves).
 pub fn is_email_taken(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if db.constraint() == Some(EMAIL_TAKEN_CONSTRAINT))
+    crate::db::violated_constraint(err) == Some(EMAIL_TAKEN_CONSTRAINT)
 }
 
 /// Inserts an active parent; fails with `users_email_key` when the email is taken.
@@ -77,10 +78,11 @@ pub struct ProfileRow {
     pub phone: Option<String>,
 }
 
-pub async fn profile(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<ProfileRow> {
+/// The parent's profile; `None` for a user who is not a parent.
+pub async fn profile(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Option<ProfileRow>> {
     sqlx::query_as("select name, email, phone from users where id = $1 and role = 'parent'")
         .bind(user_id)
-        .fetch_one(conn)
+        .fetch_optional(conn)
         .await
 }
 

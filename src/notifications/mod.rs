@@ -4,6 +4,7 @@
 //! sends it. The worker locks the row and skips anything already sent, so several
 //! app processes never send one message twice.
 
+pub mod account_requests;
 mod mailer;
 mod pages;
 
@@ -53,6 +54,37 @@ pub struct SignInLink {
 pub enum Confidential {
     /// Safeguarding messages: the lead only, not even the owner.
     SafeguardingLead,
+}
+
+/// Where an email stands (`outbox_emails.status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum OutboxStatus {
+    /// Written, waiting for the worker.
+    Pending,
+    Sent,
+    /// Given up: the link no longer applies, or the recipient was erased.
+    Failed,
+}
+
+impl OutboxStatus {
+    /// What the outbox pages show.
+    pub fn label(self) -> &'static str {
+        match self {
+            OutboxStatus::Pending => "Waiting",
+            OutboxStatus::Sent => "Sent",
+            OutboxStatus::Failed => "Not sent",
+        }
+    }
+
+    /// The stored value, for the badge's CSS class.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxStatus::Pending => "pending",
+            OutboxStatus::Sent => "sent",
+            OutboxStatus::Failed => "failed",
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -144,7 +176,7 @@ struct Pending {
     to_address: String,
     subject: String,
     body_text: String,
-    status: String,
+    status: OutboxStatus,
     link_purpose: Option<LinkPurpose>,
     link_subject_id: Option<i64>,
     link_url_prefix: Option<String>,
@@ -171,8 +203,9 @@ async fn deliver(cx: Context<Mailer>, outbox_id: i64) -> task::Result<To<()>> {
     else {
         return To::done();
     };
-    if status != "pending" {
-        return To::done();
+    match status {
+        OutboxStatus::Pending => {}
+        OutboxStatus::Sent | OutboxStatus::Failed => return To::done(),
     }
     // The link is made in this transaction: a failed send rolls it back with the rest.
     if let (Some(purpose), Some(subject_id), Some(prefix)) = (link_purpose, link_subject_id, link_url_prefix)

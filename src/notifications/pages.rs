@@ -3,19 +3,18 @@
 //! where the mail can be read. Sign-in links are never here (see `LINK_WITHHELD`).
 
 use askama::Template;
-use axum::{
-    extract::{Path, State},
-    response::Response,
-};
+use axum::{extract::State, response::Response};
 use sqlx::FromRow;
 use time::OffsetDateTime;
 
+use super::{Confidential, OutboxStatus};
 use crate::{
     AppState,
     auth::{Admin, AdminRole},
     error::{AppError, AppResult},
+    ids::OutboxEmailId,
     web::{
-        PageContext, fmt,
+        PageContext, Path, fmt,
         form::{QueryFields, render},
         page::{Cursor, FETCH, Order, PageRequest, Pager},
     },
@@ -23,11 +22,11 @@ use crate::{
 
 #[derive(FromRow)]
 pub struct OutboxRow {
-    pub id: i64,
+    pub id: OutboxEmailId,
     pub to_address: String,
     pub subject: String,
     pub body_text: String,
-    pub status: String,
+    pub status: OutboxStatus,
     pub delivered_via: Option<String>,
     pub created_at: OffsetDateTime,
 }
@@ -45,14 +44,13 @@ pub struct IndexPage {
     pub pager: Pager,
 }
 
-const COLUMNS: &str = "id, to_address, subject, body_text, status, delivered_via, created_at";
-
-/// Which messages `admin` may read: the owner all but the confidential ones, the
-/// safeguarding lead only theirs, anyone else none (403).
-fn readable_by(admin: &Admin) -> AppResult<&'static str> {
+/// Which messages `admin` may read, as the `confidential_to` they carry: the owner all
+/// but the confidential ones (`None`), the safeguarding lead only theirs, anyone else
+/// none (403).
+fn readable_by(admin: &Admin) -> AppResult<Option<Confidential>> {
     match admin.0.admin_role {
-        Some(AdminRole::Owner) => Ok("confidential_to is null"),
-        Some(AdminRole::SafeguardingLead) => Ok("confidential_to = 'safeguarding_lead'"),
+        Some(AdminRole::Owner) => Ok(None),
+        Some(AdminRole::SafeguardingLead) => Ok(Some(Confidential::SafeguardingLead)),
         _ => Err(AppError::Forbidden),
     }
 }
@@ -68,12 +66,12 @@ pub async fn index(
     // The list shows no bodies, so it reads none.
     let sql = format!(
         "select id, to_address, subject, '' as body_text, status, delivered_via, created_at
-         from outbox_emails where {readable} {} {} limit {FETCH}",
-        page.condition("created_at", "id", 1),
+         from outbox_emails where confidential_to is not distinct from $1 {} {} limit {FETCH}",
+        page.condition("created_at", "id", 2),
         page.order("created_at", "id")
     );
-    let rows: Vec<OutboxRow> = page.bind(sqlx::query_as(&sql)).fetch_all(&state.pool).await?;
-    let page = page.finish(rows, |r| Cursor::new(r.created_at, r.id), "/admin/outbox", &query);
+    let rows: Vec<OutboxRow> = page.bind(sqlx::query_as(&sql).bind(readable)).fetch_all(&state.pool).await?;
+    let page = page.finish(rows, |r| Cursor::new(r.created_at, r.id.0), "/admin/outbox", &query);
     let tz = state.config.timezone;
     let items = page
         .rows
@@ -94,16 +92,18 @@ pub async fn show(
     State(state): State<AppState>,
     admin: Admin,
     ctx: PageContext,
-    Path(id): Path<String>,
+    Path(id): Path<OutboxEmailId>,
 ) -> AppResult<Response> {
     let readable = readable_by(&admin)?;
-    let id = crate::web::parse_id(&id)?;
-    let row: OutboxRow =
-        sqlx::query_as(&format!("select {COLUMNS} from outbox_emails where id = $1 and {readable}"))
-            .bind(id)
-            .fetch_optional(&state.pool)
-            .await?
-            .ok_or(AppError::NotFound)?;
+    let row: OutboxRow = sqlx::query_as(
+        "select id, to_address, subject, body_text, status, delivered_via, created_at
+         from outbox_emails where id = $1 and confidential_to is not distinct from $2",
+    )
+    .bind(id)
+    .bind(readable)
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
     let item = OutboxItem { created: fmt::day_time(row.created_at, state.config.timezone), row };
     render(&ShowPage { ctx, item })
 }

@@ -1,7 +1,12 @@
 //! A family's children: adding, checking, editing, archiving, contacts, collectors and
 //! the checklist; and nobody else's children, ever.
 
-use crate::common::{TestApp, TestClient, client::location, spawn_app};
+use crate::common::{
+    TestApp, TestClient,
+    client::location,
+    fixtures::{activity, book, session},
+    spawn_app,
+};
 
 /// The form as a parent fills it in correctly.
 fn maya() -> Vec<(&'static str, &'static str)> {
@@ -216,6 +221,30 @@ async fn archiving_a_child_hides_them() {
     assert!(!client.get_text("/parent").await.contains("Maya Morgan"));
     assert_eq!(client.get(&page).await.status(), 404);
     assert_eq!(count(&app, "select count(*) from children where archived_at is not null").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_child_booked_on_a_session_to_come_is_not_archived() {
+    let app = spawn_app().await;
+    let client = app.signed_in("parent@example.com", "parent", None).await;
+    let id = add_child(&client, &maya()).await;
+    let club = activity(&app.pool, "Football", false, (4, 12), 24).await;
+    let session_id = session(&app.pool, &club, 48, 10, None).await;
+    let token = client.csrf_token("/parent").await;
+    assert_eq!(book(&client, &token, session_id, &[id]).await.status(), 303, "booked");
+    let page = format!("/parent/children/{id}");
+
+    let response = client.submit(&page, &format!("{page}/archive"), &[]).await;
+
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), page, "back to the child's page");
+    let shown = client.get_text(&page).await;
+    assert!(
+        shown.contains("Maya has sessions booked. Cancel those bookings before archiving Maya."),
+        "{shown}"
+    );
+    assert_eq!(count(&app, "select count(*) from children where archived_at is not null").await, 0);
+    assert_eq!(count(&app, "select count(*) from audit_log where action = 'child.archived'").await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

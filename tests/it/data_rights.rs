@@ -434,6 +434,41 @@ async fn the_owner_declines_a_request_with_a_reason_the_parent_reads() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decided_request_is_not_declined_twice_and_a_made_up_one_is_not_found() {
+    let app = spawn_app().await;
+    let (_, client) = parent(&app, "parent@example.com").await;
+    let withdrawn_none = client.submit("/parent/account", "/parent/account/close/withdraw", &[]).await;
+    assert_eq!(withdrawn_none.status(), 303, "nothing to withdraw changes nothing");
+    assert!(
+        client.get_text("/parent/account").await.contains("No request to close your account is waiting.")
+    );
+    client.submit("/parent/account", "/parent/account/close", &[("confirm", "yes")]).await;
+    let request_id = count(&app.pool, "select id from erasure_requests").await;
+    let owner = app.signed_in("owner@example.com", "admin", Some("owner")).await;
+    let page_path = format!("/admin/erasure-requests/{request_id}");
+    let action = format!("{page_path}/decline");
+    let reason = [("reason", "An unpaid invoice must be settled first.")];
+    assert_eq!(owner.submit(&page_path, &action, &reason).await.status(), 303);
+
+    let again = owner.submit(&page_path, &action, &[("reason", "A second reason.")]).await;
+
+    assert_eq!(again.status(), 303);
+    assert_eq!(location(&again), page_path);
+    assert!(owner.get_text(&page_path).await.contains("This request has already been decided."));
+    let emailed =
+        count(&app.pool, "select count(*) from outbox_emails where to_address = 'parent@example.com'").await;
+    assert_eq!(emailed, 1, "the parent is told once");
+    let decided =
+        count(&app.pool, "select count(*) from audit_log where action = 'family.erasure_declined'").await;
+    assert_eq!(decided, 1);
+    let made_up = owner.submit(&page_path, "/admin/erasure-requests/999999/decline", &reason).await;
+    assert_eq!(made_up.status(), 404);
+    let not_a_number =
+        owner.submit(&page_path, "/admin/erasure-requests/abc/carry-out", &[("confirm", "yes")]).await;
+    assert_eq!(not_a_number.status(), 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_owner_may_see_and_decide_erasure_requests() {
     let app = spawn_app().await;
     let (_, client) = parent(&app, "parent@example.com").await;

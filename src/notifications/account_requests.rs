@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use underway::{Job, To, job::Context, task};
 
-use super::links::LinkPurpose;
-use crate::notifications::{Email, LINK_WITHHELD, Outbox, SignInLink};
+use super::{Email, LINK_WITHHELD, Outbox, SignInLink};
+use crate::auth::links::LinkPurpose;
 
 const QUEUE: &str = "account-requests";
 

@@ -1,0 +1,66 @@
+//! The state every handler and worker shares: the pool, the configuration, and the
+//! queues' senders. Its own module so that areas depend on it without depending on the
+//! router that wires their pages together.
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+
+use crate::{
+    Config, auth,
+    auth::password::Passwords,
+    notifications::{Mailer, Outbox, account_requests::AccountRequests},
+};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub config: Arc<Config>,
+    pub passwords: Passwords,
+    pub outbox: Outbox,
+    pub account_requests: AccountRequests,
+    pub housekeeping: crate::housekeeping::Housekeeping,
+    pub stripe: Option<crate::payments::Stripe>,
+    /// `None`: no key configured, so two-factor sign-in cannot be turned on.
+    pub two_factor_key: Option<Arc<auth::two_factor::TwoFactorKey>>,
+}
+
+impl AppState {
+    pub async fn new(config: Config, pool: PgPool) -> anyhow::Result<Self> {
+        let mailer = Mailer::from_config(config.smtp_url.as_deref(), &config.mail_from)?;
+        let outbox = Outbox::new(pool.clone(), mailer).await?;
+        Ok(Self {
+            stripe: crate::payments::Stripe::from_config(&config)?,
+            account_requests: AccountRequests::new(pool.clone(), outbox.clone(), config.base_url.clone())
+                .await?,
+            housekeeping: crate::housekeeping::Housekeeping::new(pool.clone()).await?,
+            two_factor_key: auth::two_factor::TwoFactorKey::load(&config)?.map(Arc::new),
+            outbox,
+            passwords: Passwords::new().await?,
+            config: Arc::new(config),
+            pool,
+        })
+    }
+
+    /// Starts this process's background workers (emails, account requests, clean-up); stopping
+    /// them lets the task in hand finish.
+    pub fn start_workers(&self) -> Workers {
+        Workers(vec![
+            self.outbox.start_worker(),
+            self.account_requests.start_worker(),
+            self.housekeeping.start_worker(),
+        ])
+    }
+}
+
+pub struct Workers(Vec<underway::job::JobHandle>);
+
+impl Workers {
+    pub async fn shutdown(self) {
+        for worker in self.0 {
+            if let Err(err) = worker.shutdown().await {
+                tracing::warn!(error = %err, "a worker stopped with an error");
+            }
+        }
+    }
+}
