@@ -450,7 +450,10 @@ async fn office_refund(
     reason: &str,
     form: &Fields,
 ) -> AppResult<Result<crate::payments::cancellation::CancellationRefund, FormErrors>> {
-    use crate::payments::{cancellation, domain::Pence, packages};
+    use crate::{
+        money::Money,
+        payments::{cancellation, packages},
+    };
     let participants = store::participants(&mut *tx, id).await?;
     let refundable = rules::refundable_sessions(&participants, OffsetDateTime::now_utc());
     let typed = form.get("refund").unwrap_or_default().trim();
@@ -467,8 +470,8 @@ async fn office_refund(
     }
     let mut errors = FormErrors::default();
     let quote = cancellation::quote(&mut *tx, id, Some(&refundable)).await?;
-    let amount = match Pence::parse_pounds(typed) {
-        Ok(amount) => i64::from(amount.get()),
+    let amount = match Money::parse_positive(typed) {
+        Ok(amount) => i64::from(amount.pence()),
         Err(message) => {
             errors.add("refund", message);
             return Ok(Err(errors));

@@ -64,7 +64,7 @@ pub async fn after_payment(
     let id = payment.booking_id;
     let Some(balance) = store::lock_balance(conn, id).await? else { return Ok(Vec::new()) };
     let status = BookingStatus::parse(&balance.status);
-    let card = payment.method == "card";
+    let card = matches!(payment.method, super::domain::Method::Card);
     let net = i64::from(payment.amount_pence) - i64::from(payment.refunded_pence);
     let mut refunds = Vec::new();
     if !status.is_some_and(BookingStatus::holds_places) {
