@@ -114,7 +114,7 @@ pub async fn record_offline_payment(
     by: i64,
     payment: &OfflinePayment,
 ) -> AppResult<Result<Recorded, PaymentRefused>> {
-    let Some(balance) = store::lock_balance(&mut *conn, payment.booking_id.0).await? else {
+    let Some(balance) = store::lock_balance(&mut *conn, payment.booking_id).await? else {
         return Ok(Err(PaymentRefused::NoBooking));
     };
     let due = balance.due_pence();

@@ -565,7 +565,7 @@ pub async fn new(
     admin.require(FINANCE)?;
     let mut conn = state.pool.acquire().await?;
     let balance = match query.id("booking") {
-        Some(id) => store::balance(&mut conn, id).await?,
+        Some(id) => store::balance(&mut conn, BookingId(id)).await?,
         None => None,
     };
     render(&NewPage {
@@ -591,7 +591,7 @@ async fn refused(
     errors: FormErrors,
 ) -> AppResult<Response> {
     let balance = match typed.booking_id() {
-        Some(BookingId(id)) => store::balance(&mut *state.pool.acquire().await?, id).await?,
+        Some(id) => store::balance(&mut *state.pool.acquire().await?, id).await?,
         None => None,
     };
     let page = NewPage {
@@ -638,7 +638,7 @@ pub async fn create(
     let done = flash::done(tx, &session, message, "/admin/payments").await?;
     if recorded.closes_hold {
         // Paid in full at the office: the card payment it was waiting for must not follow.
-        super::holds::close_checkouts(&state, payment.booking_id.0).await;
+        super::holds::close_checkouts(&state, payment.booking_id).await;
     }
     Ok(done)
 }

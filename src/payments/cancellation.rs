@@ -17,8 +17,13 @@ use super::{
     store,
 };
 use crate::{
-    AppState, audit, auth::AdminRole, db::OnConstraint, error::AppResult, ids::CancellationRefundId,
-    notifications::Email, web::fmt,
+    AppState, audit,
+    auth::AdminRole,
+    db::OnConstraint,
+    error::AppResult,
+    ids::{BookingId, CancellationRefundId},
+    notifications::Email,
+    web::fmt,
 };
 
 /// What a cancellation gave back: refunded now (offline) and queued for Stripe (card).
@@ -122,7 +127,7 @@ async fn share_of(
 /// What cancelling the places on `sessions` (everything when None) would give back now.
 pub async fn quote(
     conn: &mut PgConnection,
-    booking_id: i64,
+    BookingId(booking_id): BookingId,
     sessions: Option<&[i64]>,
 ) -> sqlx::Result<Quote> {
     let net: i64 = refundable(&mut *conn, booking_id).await?.iter().map(|p| p.available_pence.max(0)).sum();
@@ -141,7 +146,7 @@ pub async fn quote(
 pub async fn refund_cancelled(
     state: &AppState,
     conn: &mut PgConnection,
-    booking_id: i64,
+    BookingId(booking_id): BookingId,
     sessions: Option<&[i64]>,
     reason: &str,
     actor_id: Option<i64>,
@@ -152,7 +157,8 @@ pub async fn refund_cancelled(
     let credits_returned =
         super::packages::return_credits(&mut *conn, booking_id, sessions, actor_id).await?;
     let mut done =
-        refund_amount(state, conn, booking_id, amount, reason, actor_id, Cause::Cancellation).await?;
+        refund_amount(state, conn, BookingId(booking_id), amount, reason, actor_id, Cause::Cancellation)
+            .await?;
     done.credits_returned = credits_returned;
     Ok(done)
 }
@@ -164,7 +170,7 @@ pub async fn refund_cancelled(
 pub async fn refund_amount(
     state: &AppState,
     conn: &mut PgConnection,
-    booking_id: i64,
+    BookingId(booking_id): BookingId,
     amount: i64,
     reason: &str,
     actor_id: Option<i64>,
@@ -207,7 +213,7 @@ pub async fn refund_amount(
         done.total_pence += i64::from(take);
     }
     if done.total_pence > 0
-        && let Some(balance) = store::balance(&mut *conn, booking_id).await?
+        && let Some(balance) = store::balance(&mut *conn, BookingId(booking_id)).await?
     {
         let email = Email {
             to: balance.parent_email,

@@ -139,7 +139,7 @@ pub async fn pay_booking(
     booking_id: BookingId,
     parent_id: i64,
 ) -> AppResult<Result<String, NotStarted>> {
-    let balance = store::lock_balance(conn, booking_id.0)
+    let balance = store::lock_balance(conn, booking_id)
         .await?
         .filter(|b| b.parent_id == parent_id)
         .ok_or(AppError::NotFound)?;
@@ -152,7 +152,7 @@ pub async fn pay_booking(
 pub async fn pay_for_held_places(
     state: &AppState,
     session: &Session,
-    booking_id: i64,
+    booking_id: BookingId,
     parent: &crate::auth::User,
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;

@@ -192,7 +192,7 @@ pub async fn apply_code(
     typed: &str,
     allowed: bool,
 ) -> AppResult<Result<String, String>> {
-    let balance = store::lock_balance(conn, booking_id.0)
+    let balance = store::lock_balance(conn, booking_id)
         .await?
         .filter(|b| b.parent_id == parent_id)
         .ok_or(AppError::NotFound)?;
@@ -215,7 +215,7 @@ pub async fn count_guess(state: &AppState, parent_id: i64) -> AppResult<bool> {
 pub async fn apply_to_new_booking(
     state: &AppState,
     conn: &mut PgConnection,
-    booking_id: i64,
+    booking_id: BookingId,
     typed: &str,
     allowed: bool,
     parent_id: i64,
@@ -291,7 +291,7 @@ async fn check_and_apply(
 /// A booking's price changed before anything was paid (a draft submitted at today's
 /// prices): its discount is worked out again on the new total, as [`Off::on`] does.
 /// A discount that would come to nothing stays as it was: nothing is due either way.
-pub async fn reprice(conn: &mut PgConnection, booking_id: i64, total: i64) -> sqlx::Result<()> {
+pub async fn reprice(conn: &mut PgConnection, booking_id: BookingId, total: i64) -> sqlx::Result<()> {
     sqlx::query(
         "update booking_discounts d
             set amount_pence = least(case when c.kind = 'percent' then $2 * c.percent_off / 100

@@ -18,7 +18,7 @@ use crate::{
     AppState, audit,
     auth::User,
     error::AppResult,
-    ids::{PackageId, PackagePurchaseId},
+    ids::{BookingId, PackageId, PackagePurchaseId},
     notifications::Email,
 };
 
@@ -150,7 +150,7 @@ pub async fn choose_credits(
 /// Records the chosen credits against the booking's places (−1 each).
 pub async fn record_uses(
     conn: &mut PgConnection,
-    booking_id: i64,
+    booking_id: BookingId,
     uses: &[CreditUse],
     actor_id: i64,
 ) -> sqlx::Result<()> {

@@ -6,7 +6,7 @@ use sqlx::{FromRow, PgConnection, Postgres, postgres::PgArguments, query::QueryA
 use super::domain::{DiscountKind, Method, PaymentStatus};
 use crate::{
     bookings::domain::BookingStatus,
-    ids::{PaymentId, UserId},
+    ids::{BookingId, PaymentId, UserId},
     web::page::{FETCH, PageRequest},
 };
 use time::OffsetDateTime;
@@ -71,13 +71,13 @@ fn balance_select() -> String {
     )
 }
 
-pub async fn balance(conn: &mut PgConnection, booking_id: i64) -> sqlx::Result<Option<Balance>> {
+pub async fn balance(conn: &mut PgConnection, booking_id: BookingId) -> sqlx::Result<Option<Balance>> {
     sqlx::query_as(&balance_select()).bind(booking_id).fetch_optional(conn).await
 }
 
 /// The balance with the booking locked until the transaction ends, so two payments
 /// recorded at once cannot both fit in the same amount due.
-pub async fn lock_balance(conn: &mut PgConnection, booking_id: i64) -> sqlx::Result<Option<Balance>> {
+pub async fn lock_balance(conn: &mut PgConnection, booking_id: BookingId) -> sqlx::Result<Option<Balance>> {
     // Lock first, then read in a new statement: one statement's subqueries keep the
     // snapshot from before the wait and would miss a payment committed meanwhile.
     sqlx::query("select 1 from bookings where id = $1 for update")
@@ -166,7 +166,7 @@ pub async fn of_parent(conn: &mut PgConnection, parent_id: i64) -> sqlx::Result<
     .await
 }
 
-pub async fn of_booking(conn: &mut PgConnection, booking_id: i64) -> sqlx::Result<Vec<Payment>> {
+pub async fn of_booking(conn: &mut PgConnection, booking_id: BookingId) -> sqlx::Result<Vec<Payment>> {
     sqlx::query_as(&format!("{} where p.booking_id = $1 order by p.created_at, p.id", payment_select()))
         .bind(booking_id)
         .fetch_all(conn)
