@@ -61,6 +61,8 @@ ids! {
     WaitlistEntryId;
     PaymentId;
     RefundId;
+    /// A refund a cancellation or a move owes (`cancellation_refunds`).
+    CancellationRefundId;
     DiscountCodeId;
     PackageId;
     PackagePurchaseId;

@@ -226,7 +226,7 @@ async fn show_page(state: &AppState, admin: &Admin, ctx: PageContext, id: i64) -
     let cancel_quote = if can_decide && status.can_become(BookingStatus::Cancelled) {
         let quote = crate::payments::cancellation::quote(
             &mut conn,
-            id,
+            crate::ids::BookingId(id),
             Some(&rules::refundable_sessions(&participants, now)),
         )
         .await?;
@@ -390,7 +390,7 @@ async fn decide(
             crate::payments::cancellation::refund_cancelled(
                 &state,
                 &mut tx,
-                id,
+                crate::ids::BookingId(id),
                 None,
                 &reason,
                 Some(admin.0.id),
@@ -417,7 +417,7 @@ async fn decide(
             tx.commit().await?;
             if let Some(refund) = &refund {
                 crate::payments::cancellation::settle(&state, &refund.card_refunds).await;
-                crate::payments::holds::close_checkouts(&state, id).await;
+                crate::payments::holds::close_checkouts(&state, crate::ids::BookingId(id)).await;
             }
             let done = match to {
                 BookingStatus::Approved => "Booking approved; the parent has been emailed.",
@@ -450,7 +450,10 @@ async fn office_refund(
     reason: &str,
     form: &Fields,
 ) -> AppResult<Result<crate::payments::cancellation::CancellationRefund, FormErrors>> {
-    use crate::payments::{cancellation, domain::Pence, packages};
+    use crate::{
+        money::Money,
+        payments::{cancellation, packages},
+    };
     let participants = store::participants(&mut *tx, id).await?;
     let refundable = rules::refundable_sessions(&participants, OffsetDateTime::now_utc());
     let typed = form.get("refund").unwrap_or_default().trim();
@@ -458,7 +461,7 @@ async fn office_refund(
         return Ok(Ok(cancellation::refund_cancelled(
             state,
             tx,
-            id,
+            crate::ids::BookingId(id),
             Some(&refundable),
             reason,
             Some(admin.0.id),
@@ -466,9 +469,9 @@ async fn office_refund(
         .await?));
     }
     let mut errors = FormErrors::default();
-    let quote = cancellation::quote(&mut *tx, id, Some(&refundable)).await?;
-    let amount = match Pence::parse_pounds(typed) {
-        Ok(amount) => i64::from(amount.get()),
+    let quote = cancellation::quote(&mut *tx, crate::ids::BookingId(id), Some(&refundable)).await?;
+    let amount = match Money::parse_positive(typed) {
+        Ok(amount) => i64::from(amount.pence()),
         Err(message) => {
             errors.add("refund", message);
             return Ok(Err(errors));
@@ -497,7 +500,7 @@ async fn office_refund(
     let mut refund = cancellation::refund_amount(
         state,
         &mut *tx,
-        id,
+        crate::ids::BookingId(id),
         amount,
         &if why.is_empty() { reason.to_owned() } else { format!("{reason} (refund: {why})") },
         Some(admin.0.id),

@@ -269,7 +269,9 @@ pub async fn move_place(
         ));
     } else if change < 0 {
         // Give back what was paid beyond the new total, never more than the difference.
-        let balance = crate::payments::store::lock_balance(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+        let balance = crate::payments::store::lock_balance(&mut tx, crate::ids::BookingId(id))
+            .await?
+            .ok_or(AppError::NotFound)?;
         let overpaid = balance.paid_pence + balance.discount_pence - i64::from(balance.total_pence);
         let refund_pence = overpaid.min(-change).max(0);
         reason.push_str(&format!("; the new session costs {} less", fmt::pounds(-change)));
@@ -278,7 +280,7 @@ pub async fn move_place(
             let refund = crate::payments::cancellation::refund_amount(
                 &state,
                 &mut tx,
-                id,
+                crate::ids::BookingId(id),
                 refund_pence,
                 &reason,
                 Some(admin.0.id),

@@ -626,14 +626,20 @@ pub async fn create(
                 return render_with(StatusCode::CONFLICT, &page);
             }
         };
-    crate::payments::packages::record_uses(&mut tx, booking_id, &credit_uses, parent.id).await?;
+    crate::payments::packages::record_uses(
+        &mut tx,
+        crate::ids::BookingId(booking_id),
+        &credit_uses,
+        parent.id,
+    )
+    .await?;
     let typed_code = asked.discount_code();
     let mut discount_note = None;
     if !typed_code.is_empty() {
         let applied = crate::payments::discounts::apply_to_new_booking(
             &state,
             &mut tx,
-            booking_id,
+            crate::ids::BookingId(booking_id),
             &typed_code,
             code_allowed,
             parent.id,
@@ -662,7 +668,13 @@ pub async fn create(
         crate::payments::store::count_discount_success(&state.pool, parent.id).await?;
     }
     if status == BookingStatus::AwaitingPayment {
-        return crate::payments::pay_for_held_places(&state, &session, booking_id, &parent).await;
+        return crate::payments::pay_for_held_places(
+            &state,
+            &session,
+            crate::ids::BookingId(booking_id),
+            &parent,
+        )
+        .await;
     }
     let message = match status {
         BookingStatus::Draft => "Saved as a draft. No place is held until you submit it.",
@@ -683,7 +695,7 @@ pub async fn create(
 
 /// Whether nothing is left to pay on a new booking (credits and a discount covered it).
 async fn nothing_due(conn: &mut sqlx::PgConnection, booking_id: i64) -> AppResult<bool> {
-    let balance = crate::payments::store::lock_balance(conn, booking_id).await?;
+    let balance = crate::payments::store::lock_balance(conn, crate::ids::BookingId(booking_id)).await?;
     Ok(balance.is_none_or(|b| b.due_pence() == 0))
 }
 
@@ -851,7 +863,12 @@ pub async fn show(
     let (can_cancel, cancel_note) = cancellation(status, &participants, tz);
     let cancel_refund = if can_cancel {
         let refundable = rules::refundable_sessions(&participants, OffsetDateTime::now_utc());
-        let quote = crate::payments::cancellation::quote(&mut conn, booking.id, Some(&refundable)).await?;
+        let quote = crate::payments::cancellation::quote(
+            &mut conn,
+            crate::ids::BookingId(booking.id),
+            Some(&refundable),
+        )
+        .await?;
         let held = participants.iter().filter(|p| p.holds_place).count();
         let back =
             participants.iter().filter(|p| p.holds_place && refundable.contains(&p.session_id)).count();
@@ -859,10 +876,10 @@ pub async fn show(
     } else {
         None
     };
-    let balance = crate::payments::store::balance(&mut conn, booking.id).await?;
+    let balance = crate::payments::store::balance(&mut conn, crate::ids::BookingId(booking.id)).await?;
     let due = balance.as_ref().map_or(0, |b| b.due_pence());
     let discount = balance.filter(|b| b.discount_pence > 0).map(|b| fmt::pounds(b.discount_pence));
-    let payments = crate::payments::store::of_booking(&mut conn, booking.id).await?;
+    let payments = crate::payments::store::of_booking(&mut conn, crate::ids::BookingId(booking.id)).await?;
     render(&ShowPage {
         ctx,
         id: booking.id,
@@ -914,7 +931,7 @@ pub async fn cancel(
     let refund = crate::payments::cancellation::refund_cancelled(
         &state,
         &mut tx,
-        booking.id,
+        crate::ids::BookingId(booking.id),
         Some(&refundable),
         &format!("Booking #{} was cancelled: {reason}", booking.id),
         Some(parent.id),
@@ -926,7 +943,7 @@ pub async fn cancel(
         Transition::Done => {
             tx.commit().await?;
             crate::payments::cancellation::settle(&state, &refund.card_refunds).await;
-            holds::close_checkouts(&state, booking.id).await;
+            holds::close_checkouts(&state, crate::ids::BookingId(booking.id)).await;
             let mut message = if refund.total_pence > 0 {
                 format!(
                     "Booking cancelled. Your places have been released and {} is being refunded.",
@@ -1028,7 +1045,7 @@ pub async fn submit(
     // Today's prices, not the ones the draft was saved at.
     let (was, now_total) = store::reprice(&mut tx, booking.id).await?;
     if was != now_total {
-        crate::payments::discounts::reprice(&mut tx, booking.id, now_total).await?;
+        crate::payments::discounts::reprice(&mut tx, crate::ids::BookingId(booking.id), now_total).await?;
     }
     let requires_approval = sessions.iter().any(|s| s.requires_approval);
     let submitted = if requires_approval { BookingStatus::Pending } else { BookingStatus::Approved };
@@ -1055,7 +1072,13 @@ pub async fn submit(
     super::notify_created(&state, &mut tx, booking.id, to).await?;
     tx.commit().await?;
     if to == BookingStatus::AwaitingPayment {
-        return crate::payments::pay_for_held_places(&state, &session, booking.id, &parent).await;
+        return crate::payments::pay_for_held_places(
+            &state,
+            &session,
+            crate::ids::BookingId(booking.id),
+            &parent,
+        )
+        .await;
     }
     let mut message = if requires_approval {
         "Submitted for approval.".to_owned()

@@ -12,15 +12,17 @@ use time::{Date, Duration};
 use tower_sessions::Session;
 
 use super::{
-    domain::{self, Method, PaymentStatus, Pence},
+    actions::{self, OfflinePaymentForm},
+    domain::{Choice, Method, PaymentStatus},
     package_sales, store,
 };
 use crate::{
-    AppState, audit,
+    AppState,
     auth::{Admin, AdminRole},
-    error::AppResult,
+    error::{AppError, AppResult},
+    ids::{BookingId, CancellationRefundId},
     web::{
-        FormErrors, PageContext, csv,
+        FormErrors, PageContext, Path, csv,
         flash::{self, FlashKind},
         fmt,
         form::{Fields, QueryFields, render, render_with},
@@ -41,27 +43,14 @@ fn search_from(query: &Fields, tz: &time_tz::Tz) -> store::Search {
     store::Search {
         from: parse_date(query.get("from")).map(|d| crate::clock::start_of_day(d, tz)),
         until: parse_date(query.get("to")).map(|d| crate::clock::start_of_day(d + Duration::days(1), tz)),
-        status: query.get("status").and_then(PaymentStatus::parse).map(|s| s.as_str().to_owned()),
+        status: query.get("status").and_then(PaymentStatus::parse),
         activity_id: query.id("activity"),
     }
 }
 
-fn is_taken(status: &str) -> bool {
-    matches!(
-        PaymentStatus::parse(status),
-        Some(PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded)
-    )
-}
-
 /// What a payment still counts for in the totals: taken money less its refunds.
 fn net_pence(p: &store::Payment) -> i64 {
-    if is_taken(&p.status) { i64::from(p.amount_pence) - i64::from(p.refunded_pence) } else { 0 }
-}
-
-pub struct Choice {
-    pub value: String,
-    pub label: String,
-    pub selected: bool,
+    if p.status.is_taken() { i64::from(p.amount_pence) - i64::from(p.refunded_pence) } else { 0 }
 }
 
 pub struct PaymentLine {
@@ -70,9 +59,10 @@ pub struct PaymentLine {
     pub date: String,
     pub parent: String,
     pub activity: String,
-    pub method: String,
-    pub status: String,
-    pub status_key: String,
+    pub method: &'static str,
+    pub status: &'static str,
+    /// The stored status, for the badge's style.
+    pub status_key: &'static str,
     pub amount: String,
     pub refunded: String,
     pub net: String,
@@ -183,19 +173,15 @@ async fn caused_refunds(
             payment_id: r.payment_id,
             date: fmt::day_time(r.created_at, tz),
             parent: r.parent_name,
-            method: domain::method_label(&r.method).to_owned(),
+            method: r.method.label().to_owned(),
             amount: fmt::pounds(i64::from(r.amount_pence)),
-            state: match r.status.as_str() {
-                "done" => "Refunded",
-                "failed" => "Stripe refused",
-                _ => "Sending to Stripe",
-            },
+            state: r.status.label(),
             by: match (r.requested_by_name, r.requested_by_role) {
-                (Some(name), Some(role)) => format!("{name} ({})", role.replace('_', " ")),
+                (Some(name), Some(role)) => format!("{name} ({})", role.label().to_lowercase()),
                 (Some(name), None) => name,
                 _ => String::new(),
             },
-            cause: if r.cause == "move" { "Moved to a cheaper session" } else { "Cancellation" },
+            cause: r.cause.label(),
             reason: r.reason,
         })
         .collect();
@@ -226,8 +212,8 @@ fn sale_line(s: &package_sales::Sale, tz: &time_tz::Tz) -> PackageSaleLine {
         date: fmt::day_time(s.paid_at, tz),
         parent: s.parent_name.clone(),
         package: s.package.clone(),
-        method: s.method.as_deref().map(domain::method_label).unwrap_or_default().to_owned(),
-        status: domain::status_label(&s.status).to_owned(),
+        method: s.method.map(Method::label).unwrap_or_default().to_owned(),
+        status: s.status.label().to_owned(),
         amount: fmt::pounds(i64::from(s.amount_pence)),
         refunded: (s.refunded_pence > 0).then(|| fmt::pounds(i64::from(s.refunded_pence))),
     }
@@ -241,7 +227,7 @@ fn refund_line(r: store::Refund, tz: &time_tz::Tz) -> RefundLine {
         package: String::new(),
         date: fmt::day_time(r.created_at, tz),
         parent: r.parent_name,
-        method: domain::method_label(&r.method).to_owned(),
+        method: r.method.label().to_owned(),
         amount: fmt::pounds(i64::from(r.amount_pence)),
         reason: r.reason,
         by: r.recorded_by_name.unwrap_or_default(),
@@ -256,7 +242,7 @@ fn sale_refund_line(r: package_sales::SaleRefund, tz: &time_tz::Tz) -> RefundLin
         package: r.package,
         date: fmt::day_time(r.created_at, tz),
         parent: r.parent_name,
-        method: r.method.as_deref().map(domain::method_label).unwrap_or_default().to_owned(),
+        method: r.method.map(Method::label).unwrap_or_default().to_owned(),
         amount: fmt::pounds(i64::from(r.amount_pence)),
         reason: r.reason,
         by: r.recorded_by_name.unwrap_or_default(),
@@ -282,6 +268,61 @@ async fn refunds_in(
     dated.sort_by_key(|(created_at, _)| std::cmp::Reverse(*created_at));
     dated.truncate(PAGE_SIZE);
     Ok((dated.into_iter().map(|(_, line)| line).collect(), paid_count + sold_count, paid_sum + sold_sum))
+}
+
+fn payment_line(p: &store::Payment, tz: &time_tz::Tz) -> PaymentLine {
+    PaymentLine {
+        id: p.id,
+        booking_id: p.booking_id,
+        date: fmt::day_time(p.created_at, tz),
+        parent: p.parent_name.clone(),
+        activity: p.activity.clone(),
+        method: p.method.label(),
+        status: p.status.label(),
+        status_key: p.status.as_str(),
+        amount: fmt::pounds(i64::from(p.amount_pence)),
+        refunded: fmt::pounds(i64::from(p.refunded_pence)),
+        net: fmt::pounds(net_pence(p)),
+    }
+}
+
+fn outstanding_line(b: &store::Balance) -> OutstandingLine {
+    OutstandingLine {
+        booking_id: b.booking_id,
+        parent: b.parent_name.clone(),
+        activity: b.activity.clone(),
+        total: fmt::pounds(i64::from(b.total_pence)),
+        paid: fmt::pounds(b.paid_pence),
+        due: fmt::pounds(b.due_pence()),
+    }
+}
+
+fn status_choices(chosen: Option<PaymentStatus>) -> Vec<Choice> {
+    PaymentStatus::ALL
+        .iter()
+        .map(|s| Choice { value: s.as_str().into(), label: s.label().into(), selected: chosen == Some(*s) })
+        .collect()
+}
+
+async fn activity_choices(conn: &mut sqlx::PgConnection, chosen: Option<i64>) -> sqlx::Result<Vec<Choice>> {
+    Ok(store::activities(conn)
+        .await?
+        .into_iter()
+        .map(|a| Choice { value: a.id.to_string(), label: a.name, selected: Some(a.id) == chosen })
+        .collect())
+}
+
+async fn failed_refunds(conn: &mut sqlx::PgConnection) -> sqlx::Result<Vec<FailedRefundLine>> {
+    Ok(super::cancellation::failed(conn)
+        .await?
+        .into_iter()
+        .map(|f| FailedRefundLine {
+            id: f.id,
+            booking_id: f.booking_id,
+            amount: fmt::pounds(i64::from(f.amount_pence)),
+            error: f.last_error.unwrap_or_default(),
+        })
+        .collect())
 }
 
 pub async fn index(
@@ -315,57 +356,14 @@ pub async fn index(
     );
     let (outstanding_count, outstanding_total) =
         store::outstanding_total(&mut conn, search.activity_id).await?;
-    let failed_refunds = super::cancellation::failed(&mut conn)
-        .await?
-        .into_iter()
-        .map(|f| FailedRefundLine {
-            id: f.id,
-            booking_id: f.booking_id,
-            amount: fmt::pounds(i64::from(f.amount_pence)),
-            error: f.last_error.unwrap_or_default(),
-        })
-        .collect();
-    let package_sales = sales.rows.iter().map(|s| sale_line(s, tz)).collect();
     let (caused_refunds, caused_next) = caused_refunds(&mut conn, &search, &query, tz).await?;
-    let activities = store::activities(&mut conn)
-        .await?
-        .into_iter()
-        .map(|a| Choice {
-            value: a.id.to_string(),
-            label: a.name,
-            selected: Some(a.id) == search.activity_id,
-        })
-        .collect();
     render(&IndexPage {
         ctx,
         from: parse_date(query.get("from")).map(|d| d.to_string()).unwrap_or_default(),
         to: parse_date(query.get("to")).map(|d| d.to_string()).unwrap_or_default(),
-        statuses: PaymentStatus::ALL
-            .iter()
-            .map(|s| Choice {
-                value: s.as_str().into(),
-                label: s.label().into(),
-                selected: search.status.as_deref() == Some(s.as_str()),
-            })
-            .collect(),
-        activities,
-        payments: payments
-            .rows
-            .iter()
-            .map(|p| PaymentLine {
-                id: p.id,
-                booking_id: p.booking_id,
-                date: fmt::day_time(p.created_at, tz),
-                parent: p.parent_name.clone(),
-                activity: p.activity.clone(),
-                method: domain::method_label(&p.method).to_owned(),
-                status: domain::status_label(&p.status).to_owned(),
-                status_key: p.status.clone(),
-                amount: fmt::pounds(i64::from(p.amount_pence)),
-                refunded: fmt::pounds(i64::from(p.refunded_pence)),
-                net: fmt::pounds(net_pence(p)),
-            })
-            .collect(),
+        statuses: status_choices(search.status),
+        activities: activity_choices(&mut conn, search.activity_id).await?,
+        payments: payments.rows.iter().map(|p| payment_line(p, tz)).collect(),
         payments_pager: payments.pager,
         payments_count: paid.count,
         total_taken: fmt::pounds(all.taken_pence),
@@ -374,24 +372,12 @@ pub async fn index(
         refunds,
         refunds_total: fmt::pounds(refunds_total),
         refunds_count,
-        outstanding: outstanding
-            .rows
-            .iter()
-            .map(|o| &o.balance)
-            .map(|b| OutstandingLine {
-                booking_id: b.booking_id,
-                parent: b.parent_name.clone(),
-                activity: b.activity.clone(),
-                total: fmt::pounds(i64::from(b.total_pence)),
-                paid: fmt::pounds(b.paid_pence),
-                due: fmt::pounds(b.due_pence()),
-            })
-            .collect(),
+        outstanding: outstanding.rows.iter().map(|o| outstanding_line(&o.balance)).collect(),
         outstanding_pager: outstanding.pager,
         outstanding_count,
         outstanding_total: fmt::pounds(outstanding_total),
-        failed_refunds,
-        package_sales,
+        failed_refunds: failed_refunds(&mut conn).await?,
+        package_sales: sales.rows.iter().map(|s| sale_line(s, tz)).collect(),
         package_sales_pager: sales.pager,
         package_sales_count: sold.count,
         package_sales_total: fmt::pounds(sold.taken_pence),
@@ -404,23 +390,25 @@ pub async fn index(
 pub async fn retry_refund(
     State(state): State<AppState>,
     admin: Admin,
-    session: tower_sessions::Session,
-    axum::extract::Path(id): axum::extract::Path<String>,
+    session: Session,
+    Path(id): Path<CancellationRefundId>,
 ) -> AppResult<Response> {
     admin.require(FINANCE)?;
-    let id = crate::web::parse_id(&id)?;
-    if !super::cancellation::retry(&state, id, admin.0.id).await? {
-        return Err(crate::error::AppError::NotFound);
+    let mut tx = state.pool.begin().await?;
+    if !super::cancellation::retry(&mut tx, id, admin.0.id).await? {
+        return Err(AppError::NotFound);
     }
+    tx.commit().await?;
+    super::cancellation::settle(&state, &[id.0]).await;
     let still_failed =
-        super::cancellation::failed(&mut *state.pool.acquire().await?).await?.iter().any(|f| f.id == id);
+        super::cancellation::failed(&mut *state.pool.acquire().await?).await?.iter().any(|f| f.id == id.0);
     let (kind, message) = if still_failed {
-        (crate::web::flash::FlashKind::Error, "Stripe refused the refund again; see the error below.")
+        (FlashKind::Error, "Stripe refused the refund again; see the error below.")
     } else {
-        (crate::web::flash::FlashKind::Success, "Refund sent.")
+        (FlashKind::Success, "Refund sent.")
     };
-    crate::web::flash::push(&session, kind, message).await?;
-    Ok(axum::response::Redirect::to("/admin/payments").into_response())
+    flash::push(&session, kind, message).await?;
+    Ok(Redirect::to("/admin/payments").into_response())
 }
 
 /// The CSV's columns. `kind` and the package columns come last so the earlier ones
@@ -450,8 +438,9 @@ fn payment_row(p: &store::Payment, tz: &time_tz::Tz) -> Vec<String> {
         p.booking_id.to_string(),
         csv::cell(&p.parent_name),
         csv::cell(&p.activity),
-        p.method.clone(),
-        p.status.clone(),
+        // The stored codes, as spreadsheets made from earlier files expect.
+        p.method.as_str().to_owned(),
+        p.status.as_str().to_owned(),
         p.currency.clone(),
         csv::decimal_pounds(i64::from(p.amount_pence)),
         csv::decimal_pounds(i64::from(p.refunded_pence)),
@@ -470,8 +459,8 @@ fn sale_row(s: &package_sales::Sale, tz: &time_tz::Tz) -> Vec<String> {
         String::new(),
         csv::cell(&s.parent_name),
         String::new(),
-        s.method.clone().unwrap_or_default(),
-        s.status.clone(),
+        s.method.map(Method::as_str).unwrap_or_default().to_owned(),
+        s.status.as_str().to_owned(),
         s.currency.clone(),
         csv::decimal_pounds(i64::from(s.amount_pence)),
         csv::decimal_pounds(i64::from(s.refunded_pence)),
@@ -559,13 +548,10 @@ fn summary(b: &store::Balance) -> BookingSummary {
 }
 
 fn method_choices(selected: &str) -> Vec<Choice> {
+    let chosen = Method::parse_offline(selected);
     Method::OFFLINE
         .iter()
-        .map(|m| Choice {
-            value: m.as_str().into(),
-            label: m.label().into(),
-            selected: m.as_str() == selected,
-        })
+        .map(|m| Choice { value: m.as_str().into(), label: m.label().into(), selected: chosen == Some(*m) })
         .collect()
 }
 
@@ -579,7 +565,7 @@ pub async fn new(
     admin.require(FINANCE)?;
     let mut conn = state.pool.acquire().await?;
     let balance = match query.id("booking") {
-        Some(id) => store::balance(&mut conn, id).await?,
+        Some(id) => store::balance(&mut conn, BookingId(id)).await?,
         None => None,
     };
     render(&NewPage {
@@ -597,98 +583,62 @@ pub async fn new(
     })
 }
 
-/// Records cash or a bank transfer: never more than the amount due, checked with the
-/// booking locked so two at once cannot both fit.
+/// The form again, as typed, with the booking it names if there is one; a 422.
+async fn refused(
+    state: &AppState,
+    ctx: PageContext,
+    typed: OfflinePaymentForm,
+    errors: FormErrors,
+) -> AppResult<Response> {
+    let balance = match typed.booking_id() {
+        Some(id) => store::balance(&mut *state.pool.acquire().await?, id).await?,
+        None => None,
+    };
+    let page = NewPage {
+        ctx,
+        booking: balance.as_ref().map(summary),
+        methods: method_choices(&typed.method),
+        reference: typed.reference(),
+        booking_field: typed.booking,
+        amount: typed.amount,
+        errors,
+    };
+    render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
+}
+
+/// `Record payment`: see [`actions::record_offline_payment`].
 pub async fn create(
     State(state): State<AppState>,
     admin: Admin,
     ctx: PageContext,
     session: Session,
-    form: Fields,
+    axum::Form(typed): axum::Form<OfflinePaymentForm>,
 ) -> AppResult<Response> {
     admin.require(FINANCE)?;
-    let typed_booking = form.get("booking").unwrap_or_default().to_owned();
-    let typed_amount = form.get("amount").unwrap_or_default().to_owned();
-    let typed_method = form.get("method").unwrap_or_default().to_owned();
-    let reference: String = form.get("reference").unwrap_or_default().chars().take(200).collect();
-    let mut errors = FormErrors::default();
+    let payment = match typed.parse() {
+        Ok(payment) => payment,
+        Err(errors) => return refused(&state, ctx, typed, errors).await,
+    };
     let mut tx = state.pool.begin().await?;
-    let balance = match typed_booking.trim_start_matches('#').parse::<i64>() {
-        Ok(id) => store::lock_balance(&mut tx, id).await?,
-        Err(_) => None,
-    };
-    if balance.is_none() {
-        errors.add("booking", "Enter the number of an existing booking.");
-    }
-    let method = Method::parse(&typed_method).filter(|m| Method::OFFLINE.contains(m));
-    if method.is_none() {
-        errors.add("method", "Choose cash or bank transfer.");
-    }
-    let amount = Pence::parse_pounds(&typed_amount).map_err(|m| errors.add("amount", m)).ok();
-    if let (Some(b), Some(a)) = (&balance, amount) {
-        let due = b.due_pence();
-        if due == 0 {
-            errors.add("amount", "Nothing is due on this booking.");
-        } else if i64::from(a.get()) > due {
-            errors.add("amount", format!("Only {} is due; record at most that.", fmt::pounds(due)));
+    let recorded = match actions::record_offline_payment(&state, &mut tx, admin.0.id, &payment).await? {
+        Ok(recorded) => recorded,
+        Err(refusal) => {
+            tx.rollback().await?;
+            let mut errors = FormErrors::default();
+            errors.add(refusal.field(), refusal.message());
+            return refused(&state, ctx, typed, errors).await;
         }
-    }
-    let (Some(balance), Some(method), Some(amount), true) =
-        (balance.clone(), method, amount, errors.is_empty())
-    else {
-        tx.rollback().await?;
-        let page = NewPage {
-            ctx,
-            booking: balance.as_ref().map(summary),
-            booking_field: typed_booking,
-            amount: typed_amount,
-            methods: method_choices(&typed_method),
-            reference,
-            errors,
-        };
-        return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
-    let id = store::insert_offline(
-        &mut tx,
-        &store::NewOfflinePayment {
-            booking_id: balance.booking_id,
-            amount_pence: amount.get(),
-            currency: &balance.currency,
-            method: method.as_str(),
-            reference: &reference,
-            recorded_by: admin.0.id,
-        },
-    )
-    .await?;
-    audit::record(&mut tx)
-        .by(admin.0.id)
-        .action("payment.recorded")
-        .entity("payment", id)
-        .after(serde_json::json!({
-            "booking_id": balance.booking_id,
-            "amount_pence": amount.get(),
-            "method": method.as_str(),
-            "reference": reference,
-        }))
-        .await?;
-    if let Some(payment) =
-        store::of_booking(&mut tx, balance.booking_id).await?.into_iter().find(|p| p.id == id)
-    {
-        state.outbox.queue(&mut tx, &super::receipt_email(&payment, &state.config.base_url)).await?;
-        // Places held for a card payment are the booking's now it is paid.
-        super::holds::after_payment(&state, &mut tx, &payment).await?;
-    }
-    tx.commit().await?;
-    if balance.status == "awaiting_payment" && i64::from(amount.get()) == balance.due_pence() {
-        // Paid in full at the office: the card payment it was waiting for must not follow.
-        super::holds::close_checkouts(&state, balance.booking_id).await;
-    }
     let message = format!(
         "Recorded {} {} for booking #{}; the parent has been emailed a receipt.",
-        fmt::pounds(i64::from(amount.get())),
-        method.label().to_lowercase(),
-        balance.booking_id
+        payment.amount,
+        payment.method.label().to_lowercase(),
+        payment.booking_id
     );
-    flash::push(&session, FlashKind::Success, message).await?;
-    Ok(Redirect::to("/admin/payments").into_response())
+    let done = flash::done(tx, &session, message, "/admin/payments").await?;
+    if recorded.closes_hold {
+        // Paid in full at the office: the card payment it was waiting for must not follow.
+        super::holds::close_checkouts(&state, payment.booking_id).await;
+    }
+    Ok(done)
 }

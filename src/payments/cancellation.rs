@@ -11,8 +11,20 @@
 use serde_json::json;
 use sqlx::{FromRow, PgConnection};
 
-use super::store;
-use crate::{AppState, audit, error::AppResult, notifications::Email, web::fmt};
+pub use super::domain::Cause;
+use super::{
+    domain::{Method, QueuedRefundStatus},
+    store,
+};
+use crate::{
+    AppState, audit,
+    auth::AdminRole,
+    db::OnConstraint,
+    error::AppResult,
+    ids::{BookingId, CancellationRefundId},
+    notifications::Email,
+    web::fmt,
+};
 
 /// What a cancellation gave back: refunded now (offline) and queued for Stripe (card).
 #[derive(Debug, Default)]
@@ -34,27 +46,10 @@ pub struct Quote {
     pub paid_pence: i64,
 }
 
-/// Who or what caused a refund, for finance's list of refunds cancellations caused.
-#[derive(Clone, Copy, Debug)]
-pub enum Cause {
-    Cancellation,
-    /// The office moved a place to a cheaper session.
-    Move,
-}
-
-impl Cause {
-    fn as_str(self) -> &'static str {
-        match self {
-            Cause::Cancellation => "cancellation",
-            Cause::Move => "move",
-        }
-    }
-}
-
 #[derive(FromRow)]
 struct Refundable {
     id: i64,
-    method: String,
+    method: Method,
     available_pence: i64,
 }
 
@@ -132,7 +127,7 @@ async fn share_of(
 /// What cancelling the places on `sessions` (everything when None) would give back now.
 pub async fn quote(
     conn: &mut PgConnection,
-    booking_id: i64,
+    BookingId(booking_id): BookingId,
     sessions: Option<&[i64]>,
 ) -> sqlx::Result<Quote> {
     let net: i64 = refundable(&mut *conn, booking_id).await?.iter().map(|p| p.available_pence.max(0)).sum();
@@ -151,7 +146,7 @@ pub async fn quote(
 pub async fn refund_cancelled(
     state: &AppState,
     conn: &mut PgConnection,
-    booking_id: i64,
+    BookingId(booking_id): BookingId,
     sessions: Option<&[i64]>,
     reason: &str,
     actor_id: Option<i64>,
@@ -162,7 +157,8 @@ pub async fn refund_cancelled(
     let credits_returned =
         super::packages::return_credits(&mut *conn, booking_id, sessions, actor_id).await?;
     let mut done =
-        refund_amount(state, conn, booking_id, amount, reason, actor_id, Cause::Cancellation).await?;
+        refund_amount(state, conn, BookingId(booking_id), amount, reason, actor_id, Cause::Cancellation)
+            .await?;
     done.credits_returned = credits_returned;
     Ok(done)
 }
@@ -174,7 +170,7 @@ pub async fn refund_cancelled(
 pub async fn refund_amount(
     state: &AppState,
     conn: &mut PgConnection,
-    booking_id: i64,
+    BookingId(booking_id): BookingId,
     amount: i64,
     reason: &str,
     actor_id: Option<i64>,
@@ -194,7 +190,7 @@ pub async fn refund_amount(
         }
         let queued =
             QueuedRefund { payment_id: payment.id, booking_id, amount_pence: take, reason, actor_id, cause };
-        if payment.method == "card" {
+        if let Method::Card = payment.method {
             done.card_refunds.push(queue_card_refund(&mut *conn, &queued).await?);
         } else {
             let new = store::NewRefund {
@@ -217,7 +213,7 @@ pub async fn refund_amount(
         done.total_pence += i64::from(take);
     }
     if done.total_pence > 0
-        && let Some(balance) = store::balance(&mut *conn, booking_id).await?
+        && let Some(balance) = store::balance(&mut *conn, BookingId(booking_id)).await?
     {
         let email = Email {
             to: balance.parent_email,
@@ -257,7 +253,7 @@ pub async fn queue_card_refund(conn: &mut PgConnection, r: &QueuedRefund<'_>) ->
     .bind(r.amount_pence)
     .bind(r.reason)
     .bind(r.actor_id)
-    .bind(r.cause.as_str())
+    .bind(r.cause)
     .fetch_one(conn)
     .await
 }
@@ -279,7 +275,7 @@ async fn list_offline_refund(
     .bind(r.amount_pence)
     .bind(r.reason)
     .bind(r.actor_id)
-    .bind(r.cause.as_str())
+    .bind(r.cause)
     .bind(refund_id)
     .execute(conn)
     .await?;
@@ -292,14 +288,14 @@ pub struct CausedRefund {
     pub id: i64,
     pub booking_id: i64,
     pub payment_id: i64,
-    pub method: String,
+    pub method: Method,
     pub amount_pence: i32,
     pub reason: String,
-    pub status: String,
-    pub cause: String,
+    pub status: QueuedRefundStatus,
+    pub cause: Cause,
     pub parent_name: String,
     pub requested_by_name: Option<String>,
-    pub requested_by_role: Option<String>,
+    pub requested_by_role: Option<AdminRole>,
     pub created_at: time::OffsetDateTime,
 }
 
@@ -388,25 +384,22 @@ pub async fn reopen_failed(conn: &mut PgConnection, refund_id: i64, reason: &str
     Ok(())
 }
 
-/// Puts a failed card refund back in the queue and sends it again; returns whether it
-/// was there to retry.
-pub async fn retry(state: &AppState, id: i64, actor_id: i64) -> AppResult<bool> {
-    let mut tx = state.pool.begin().await?;
+/// Puts a failed card refund back in the queue, with its audit row, in the caller's
+/// transaction; returns whether it was there to retry. [`settle`] it after commit.
+pub async fn retry(conn: &mut PgConnection, id: CancellationRefundId, actor_id: i64) -> AppResult<bool> {
     let requeued =
         sqlx::query("update cancellation_refunds set status = 'pending' where id = $1 and status = 'failed'")
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
     if requeued.rows_affected() == 0 {
         return Ok(false);
     }
-    audit::record(&mut tx)
+    audit::record(&mut *conn)
         .by(actor_id)
         .action("payment.refund_retried")
-        .entity("cancellation_refund", id)
+        .entity("cancellation_refund", id.0)
         .await?;
-    tx.commit().await?;
-    settle(state, &[id]).await;
     Ok(true)
 }
 
@@ -448,7 +441,7 @@ async fn settle_one(state: &AppState, id: i64) -> AppResult<()> {
         .bind(claimed.payment_id)
         .execute(&mut *tx)
         .await?;
-    let inserted: Option<i64> = match sqlx::query_scalar(
+    let inserted: Result<Option<i64>, String> = sqlx::query_scalar(
         "insert into refunds (payment_id, amount_pence, reason, stripe_refund_id)
          select $1, $2, $3, $4 where not exists (select 1 from refunds where stripe_refund_id = $4)
          on conflict (stripe_refund_id) do nothing returning id",
@@ -459,14 +452,15 @@ async fn settle_one(state: &AppState, id: i64) -> AppResult<()> {
     .bind(&refund.id)
     .fetch_optional(&mut *tx)
     .await
-    {
+    .on_constraint(|name| Some(name.to_owned()))?;
+    let inserted = match inserted {
         Ok(inserted) => inserted,
-        Err(sqlx::Error::Database(e)) if e.constraint().is_some() => {
+        Err(constraint) => {
             tx.rollback().await?;
+            tracing::warn!(constraint, "A cancellation refund does not fit its payment");
             let message = format!("Stripe refunded it ({}) but it does not fit the payment", refund.id);
             return fail(state, id, &message).await;
         }
-        Err(e) => return Err(e.into()),
     };
     let refund_id = match inserted {
         Some(refund_id) => refund_id,

@@ -1,12 +1,8 @@
 //! Paying by card: `Pay now` opens a Stripe Checkout Session; Stripe's webhook and the
-//! success page both confirm it, and whichever is first fulfils it, exactly once.
+//! success page both confirm it, and whichever is first fulfils it, exactly once. The
+//! pages are in `card_pages`.
 
-use axum::{
-    body::Bytes,
-    extract::{Path, State},
-    http::{HeaderMap, StatusCode},
-    response::{IntoResponse, Redirect, Response},
-};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
@@ -18,13 +14,10 @@ use super::{
 };
 use crate::{
     AppState,
-    auth::Parent,
-    bookings::parse_id,
+    db::OnConstraint,
     error::{AppError, AppResult},
-    web::{
-        flash::{self, FlashKind},
-        form::QueryFields,
-    },
+    ids::BookingId,
+    web::flash::{self, FlashKind},
 };
 
 /// Why a card payment was not started, in words for the parent.
@@ -137,35 +130,21 @@ async fn close(stripe: &checkout::Stripe, conn: &mut PgConnection, session_id: &
     Ok(true)
 }
 
-/// `Pay now`: a Checkout Session for the amount due, then off to Stripe.
-pub async fn pay(
-    State(state): State<AppState>,
-    Parent(parent): Parent,
-    session: Session,
-    Path(id): Path<String>,
-) -> AppResult<Response> {
-    let id = parse_id(&id)?;
-    let back = format!("/parent/bookings/{id}");
-    let mut tx = state.pool.begin().await?;
-    let balance = store::lock_balance(&mut tx, id)
+/// `Pay now` on `parent_id`'s booking, in the caller's transaction (commit it either
+/// way): Stripe's address for what is due, or why not. Places held for this payment
+/// get the hold's clock started again, as Stripe's shortest session is the hold itself.
+pub async fn pay_booking(
+    state: &AppState,
+    conn: &mut PgConnection,
+    booking_id: BookingId,
+    parent_id: i64,
+) -> AppResult<Result<String, NotStarted>> {
+    let balance = store::lock_balance(conn, booking_id)
         .await?
-        .filter(|b| b.parent_id == parent.id)
+        .filter(|b| b.parent_id == parent_id)
         .ok_or(AppError::NotFound)?;
-    // Paying for places held for this payment starts the hold's clock again, as
-    // Stripe's shortest session is the hold itself.
-    let hold = (balance.status == "awaiting_payment").then(super::holds::deadline);
-    match start_checkout(&state, &mut tx, &balance, parent.id, hold).await? {
-        Ok(url) => {
-            tx.commit().await?;
-            Ok(Redirect::to(&url).into_response())
-        }
-        Err(not_started) => {
-            tx.commit().await?;
-            let kind = if not_started == NotStarted::NothingDue { FlashKind::Info } else { FlashKind::Error };
-            flash::push(&session, kind, not_started.message()).await?;
-            Ok(Redirect::to(&back).into_response())
-        }
-    }
+    let hold = balance.awaits_payment().then(super::holds::deadline);
+    start_checkout(state, conn, &balance, parent_id, hold).await
 }
 
 /// Sends the parent to Stripe for places just held. If Stripe cannot be reached the
@@ -173,7 +152,7 @@ pub async fn pay(
 pub async fn pay_for_held_places(
     state: &AppState,
     session: &Session,
-    booking_id: i64,
+    booking_id: BookingId,
     parent: &crate::auth::User,
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
@@ -202,54 +181,14 @@ pub(super) async fn fulfil(
     let Some(id) = store::fulfil_checkout(conn, session_id, payment_intent).await? else {
         return Ok(Vec::new());
     };
-    let Some(payment) = store::by_id(conn, id).await? else { return Ok(Vec::new()) };
+    let Some(payment) = store::by_id(conn, crate::ids::PaymentId(id)).await? else { return Ok(Vec::new()) };
     state.outbox.queue(conn, &super::receipt_email(&payment, &state.config.base_url)).await?;
     super::holds::after_payment(state, conn, &payment).await
 }
 
-/// Where Stripe sends the parent back: confirm with Stripe (the webhook may not have
-/// arrived yet), then show the receipt.
-pub async fn success(
-    State(state): State<AppState>,
-    Parent(parent): Parent,
-    session: Session,
-    QueryFields(query): QueryFields,
-) -> AppResult<Response> {
-    let session_id = query.get("session_id").ok_or(AppError::NotFound)?;
-    let mut conn = state.pool.acquire().await?;
-    let payment =
-        store::by_checkout_for_parent(&mut conn, session_id, parent.id).await?.ok_or(AppError::NotFound)?;
-    drop(conn);
-    if payment.status == "pending"
-        && let Some(stripe) = state.stripe.as_ref()
-    {
-        match stripe.checkout_session(session_id).await {
-            Ok(checkout) if checkout.payment_status.as_deref() == Some("paid") => {
-                let mut tx = state.pool.begin().await?;
-                let refunds = fulfil(&state, &mut tx, session_id, checkout.payment_intent.as_deref()).await?;
-                tx.commit().await?;
-                super::cancellation::settle(&state, &refunds).await;
-            }
-            Ok(_) => {}
-            // The webhook will confirm it; the parent is told it is on its way.
-            Err(err) => tracing::warn!(error = ?err, "Stripe Checkout Session not read"),
-        }
-    }
-    let mut conn = state.pool.acquire().await?;
-    let paid = store::by_id(&mut conn, payment.id)
-        .await?
-        .is_some_and(|p| matches!(p.status.as_str(), "succeeded" | "partially_refunded" | "refunded"));
-    let (kind, message) = if paid {
-        (FlashKind::Success, "Thank you: your payment has been received.")
-    } else {
-        (FlashKind::Info, "Thank you: we are confirming your payment; this receipt will update shortly.")
-    };
-    flash::push(&session, kind, message).await?;
-    Ok(Redirect::to(&format!("/parent/payments/{}", payment.id)).into_response())
-}
-
+/// A Stripe event, as much of it as Portico reads.
 #[derive(Deserialize)]
-struct Event {
+pub(super) struct Event {
     id: String,
     #[serde(rename = "type")]
     kind: String,
@@ -261,28 +200,8 @@ struct EventData {
     object: serde_json::Value,
 }
 
-/// `POST /webhooks/stripe`: verified against the raw body before anything is read;
-/// each event is handled once, in one transaction with its record.
-pub async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some(secret) = state.config.stripe_webhook_secret.as_deref() else {
-        return (StatusCode::BAD_REQUEST, "webhooks are not configured").into_response();
-    };
-    let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let now = OffsetDateTime::now_utc().unix_timestamp();
-    if !checkout::signature_is_valid(signature, &body, secret, now) {
-        return (StatusCode::BAD_REQUEST, "invalid signature").into_response();
-    }
-    let Ok(event) = serde_json::from_slice::<Event>(&body) else {
-        return (StatusCode::BAD_REQUEST, "not an event").into_response();
-    };
-    match handle(&state, &event).await {
-        Ok(()) => (StatusCode::OK, "ok").into_response(),
-        // Stripe retries anything but 2xx, and the event is not yet recorded.
-        Err(err) => err.into_response(),
-    }
-}
-
-async fn handle(state: &AppState, event: &Event) -> AppResult<()> {
+/// Applies a verified event once, in one transaction with its record.
+pub(super) async fn handle(state: &AppState, event: &Event) -> AppResult<()> {
     let mut tx = state.pool.begin().await?;
     if !store::record_event(&mut tx, &event.id, &event.kind).await? {
         return Ok(());
@@ -357,13 +276,15 @@ async fn record_refund(conn: &mut PgConnection, intent: &str, refund_id: &str, a
     // A savepoint: a refund our books cannot take (more than was paid) is logged for a
     // person to look at, and the rest of the event still commits.
     let mut savepoint = sqlx::Connection::begin(&mut *conn).await?;
-    match store::reconcile_stripe_refund(&mut savepoint, intent, refund_id, amount).await {
+    let recorded = store::reconcile_stripe_refund(&mut savepoint, intent, refund_id, amount)
+        .await
+        .on_constraint(|name| Some(name.to_owned()))?;
+    match recorded {
         Ok(_) => savepoint.commit().await?,
-        Err(sqlx::Error::Database(e)) if e.constraint().is_some() => {
+        Err(constraint) => {
             savepoint.rollback().await?;
-            tracing::error!(refund_id, constraint = ?e.constraint(), "Stripe refund does not fit the payment");
+            tracing::error!(refund_id, constraint, "Stripe refund does not fit the payment");
         }
-        Err(e) => return Err(e.into()),
     }
     // Or a package purchase's: the intents differ, so at most one of the two matches.
     super::package_sales::reconcile_stripe_refund(&mut *conn, intent, refund_id, amount).await?;

@@ -1,38 +1,28 @@
 //! Discount codes: finance defines them (percentage or fixed amount, dates, usage
 //! limit, activities); a parent applies one to a booking before paying, which lowers
-//! the amount due. The usage limit holds under any concurrency (see `store`).
+//! the amount due. The usage limit holds under any concurrency (see `store`). The
+//! pages are in `discount_pages`.
 
-use askama::Template;
-use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-    response::{IntoResponse, Redirect, Response},
-};
+use serde_json::json;
+use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 use time_tz::OffsetDateTimeExt;
-use tower_sessions::Session;
 
-use super::{admin::Choice, domain::Pence, store};
+use super::{domain::DiscountKind, store};
 use crate::{
     AppState, audit,
-    auth::{Admin, AdminRole, Parent},
-    bookings::parse_id,
+    db::OnConstraint,
     error::{AppError, AppResult},
-    web::{
-        FormErrors, PageContext,
-        flash::{self, FlashKind},
-        fmt,
-        form::{Fields, render, render_with},
-    },
+    ids::{BookingId, DiscountCodeId},
+    money::Money,
+    web::{FormErrors, fmt, form::Fields},
 };
-
-const FINANCE: &[AdminRole] = &[AdminRole::Finance];
 
 /// What a code takes off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Off {
     Percent(i32),
-    Fixed(i32),
+    Fixed(Money),
 }
 
 impl Off {
@@ -40,23 +30,38 @@ impl Off {
     pub fn on(self, total: i64, due: i64) -> i64 {
         let off = match self {
             Off::Percent(p) => total * i64::from(p) / 100,
-            Off::Fixed(pence) => i64::from(pence),
+            Off::Fixed(amount) => i64::from(amount.pence()),
         };
         off.min(due).max(0)
     }
 
-    fn of(code: &store::DiscountCode) -> Option<Self> {
-        match (code.kind.as_str(), code.percent_off, code.amount_off_pence) {
-            ("percent", Some(p), _) => Some(Off::Percent(p)),
-            ("fixed", _, Some(a)) => Some(Off::Fixed(a)),
+    pub fn of(code: &store::DiscountCode) -> Option<Self> {
+        match (code.kind, code.percent_off, code.amount_off_pence) {
+            (DiscountKind::Percent, Some(p), _) => Some(Off::Percent(p)),
+            (DiscountKind::Fixed, _, Some(a)) => Some(Off::Fixed(Money::from_pence(a))),
             _ => None,
         }
     }
 
-    fn label(self) -> String {
+    /// "10% off", "£5.00 off".
+    pub fn label(self) -> String {
         match self {
             Off::Percent(p) => format!("{p}% off"),
-            Off::Fixed(pence) => format!("{} off", fmt::pounds(i64::from(pence))),
+            Off::Fixed(amount) => format!("{amount} off"),
+        }
+    }
+
+    /// `kind` and `value` as finance types them: a whole percentage, or pounds.
+    pub fn parse(kind: &str, value: &str) -> Result<Self, (&'static str, &'static str)> {
+        match DiscountKind::parse(kind) {
+            Some(DiscountKind::Percent) => match value.trim().parse::<i32>() {
+                Ok(p) if (1..=100).contains(&p) => Ok(Off::Percent(p)),
+                _ => Err(("value", "Enter a whole percentage from 1 to 100.")),
+            },
+            Some(DiscountKind::Fixed) => {
+                Money::parse_positive(value).map(Off::Fixed).map_err(|message| ("value", message))
+            }
+            None => Err(("kind", "Choose a percentage or an amount.")),
         }
     }
 }
@@ -75,186 +80,97 @@ fn parse_date(raw: Option<&str>) -> Result<Option<Date>, &'static str> {
     }
 }
 
-pub struct CodeLine {
+/// A new code, valid as a whole. Read from `Fields`: `activity` repeats.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewCode {
     pub code: String,
-    pub off: String,
-    pub dates: String,
-    pub used: String,
-    pub activities: String,
+    pub off: Off,
+    pub valid_from: Option<Date>,
+    pub valid_until: Option<Date>,
+    pub usage_limit: Option<i32>,
+    pub activity_ids: Vec<i64>,
 }
 
-#[derive(Template)]
-#[template(path = "payments/discounts.html")]
-pub struct IndexPage {
-    pub ctx: PageContext,
-    pub codes: Vec<CodeLine>,
-    pub kinds: Vec<Choice>,
-    pub activities: Vec<Choice>,
-    pub code: String,
-    pub value: String,
-    pub valid_from: String,
-    pub valid_until: String,
-    pub usage_limit: String,
-    pub errors: FormErrors,
-}
-
-async fn index_page(state: &AppState, ctx: PageContext, form: Option<&Fields>) -> AppResult<IndexPage> {
-    let mut conn = state.pool.acquire().await?;
-    let activities = store::activities(&mut conn).await?;
-    let name_of =
-        |id: &i64| activities.iter().find(|a| a.id == *id).map(|a| a.name.clone()).unwrap_or_default();
-    let codes = store::discount_codes(&mut conn)
-        .await?
-        .into_iter()
-        .map(|c| CodeLine {
-            off: Off::of(&c).map(Off::label).unwrap_or_default(),
-            dates: match (c.valid_from, c.valid_until) {
-                (None, None) => "Always".into(),
-                (from, until) => format!(
-                    "{} – {}",
-                    from.map(|d| d.to_string()).unwrap_or_default(),
-                    until.map(|d| d.to_string()).unwrap_or_default()
-                ),
-            },
-            used: match c.usage_limit {
-                Some(limit) => format!("{} of {limit}", c.times_used),
-                None => c.times_used.to_string(),
-            },
-            activities: if c.activity_ids.is_empty() {
-                "All".into()
-            } else {
-                c.activity_ids.iter().map(name_of).collect::<Vec<_>>().join(", ")
-            },
-            code: c.code,
-        })
-        .collect();
-    let typed = |name: &str| form.and_then(|f| f.get(name)).unwrap_or_default().to_owned();
-    let chosen: Vec<i64> = form.map(|f| f.ids("activity")).unwrap_or_default();
-    let kind = typed("kind");
-    Ok(IndexPage {
-        ctx,
-        codes,
-        kinds: [("percent", "Percentage off"), ("fixed", "Amount off (£)")]
-            .iter()
-            .map(|(v, l)| Choice { value: (*v).into(), label: (*l).into(), selected: kind == *v })
-            .collect(),
-        activities: activities
-            .iter()
-            .map(|a| Choice {
-                value: a.id.to_string(),
-                label: a.name.clone(),
-                selected: chosen.contains(&a.id),
-            })
-            .collect(),
-        code: typed("code"),
-        value: typed("value"),
-        valid_from: typed("valid_from"),
-        valid_until: typed("valid_until"),
-        usage_limit: typed("usage_limit"),
-        errors: FormErrors::default(),
-    })
-}
-
-pub async fn index(State(state): State<AppState>, admin: Admin, ctx: PageContext) -> AppResult<Response> {
-    admin.require(FINANCE)?;
-    render(&index_page(&state, ctx, None).await?)
-}
-
-pub async fn create(
-    State(state): State<AppState>,
-    admin: Admin,
-    ctx: PageContext,
-    session: Session,
-    form: Fields,
-) -> AppResult<Response> {
-    admin.require(FINANCE)?;
-    let mut errors = FormErrors::default();
-    let code = parse_code(form.get("code").unwrap_or_default()).map_err(|m| errors.add("code", m)).ok();
-    let value = form.get("value").unwrap_or_default();
-    let off = match form.get("kind") {
-        Some("percent") => match value.parse::<i32>() {
-            Ok(p) if (1..=100).contains(&p) => Some(Off::Percent(p)),
-            _ => {
-                errors.add("value", "Enter a whole percentage from 1 to 100.");
-                None
-            }
-        },
-        Some("fixed") => {
-            Pence::parse_pounds(value).map(|p| Off::Fixed(p.get())).map_err(|m| errors.add("value", m)).ok()
+impl NewCode {
+    pub fn parse(form: &Fields) -> Result<Self, FormErrors> {
+        let mut errors = FormErrors::default();
+        let code = parse_code(form.get("code").unwrap_or_default()).map_err(|m| errors.add("code", m)).ok();
+        let off = Off::parse(form.get("kind").unwrap_or_default(), form.get("value").unwrap_or_default())
+            .map_err(|(field, m)| errors.add(field, m))
+            .ok();
+        let valid_from =
+            parse_date(form.get("valid_from")).map_err(|m| errors.add("valid_from", m)).ok().flatten();
+        let valid_until =
+            parse_date(form.get("valid_until")).map_err(|m| errors.add("valid_until", m)).ok().flatten();
+        if let (Some(from), Some(until)) = (valid_from, valid_until)
+            && until < from
+        {
+            errors.add("valid_until", "The last day must not be before the first.");
         }
-        _ => {
-            errors.add("kind", "Choose a percentage or an amount.");
-            None
-        }
-    };
-    let valid_from =
-        parse_date(form.get("valid_from")).map_err(|m| errors.add("valid_from", m)).ok().flatten();
-    let valid_until =
-        parse_date(form.get("valid_until")).map_err(|m| errors.add("valid_until", m)).ok().flatten();
-    if let (Some(from), Some(until)) = (valid_from, valid_until)
-        && until < from
-    {
-        errors.add("valid_until", "The last day must not be before the first.");
-    }
-    let usage_limit = match form.get("usage_limit") {
-        None => None,
-        Some(v) => match v.parse::<i32>() {
-            Ok(n) if n > 0 => Some(n),
-            _ => {
+        let usage_limit = match form.get("usage_limit").map(|v| v.parse::<i32>()) {
+            None => None,
+            Some(Ok(n)) if n > 0 => Some(n),
+            Some(_) => {
                 errors.add("usage_limit", "Enter a whole number of uses, or leave it empty for no limit.");
                 None
             }
-        },
+        };
+        match (code, off) {
+            (Some(code), Some(off)) if errors.is_empty() => Ok(NewCode {
+                code,
+                off,
+                valid_from,
+                valid_until,
+                usage_limit,
+                activity_ids: form.ids("activity"),
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// Why a valid code was not created.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CodeRefused {
+    Exists,
+}
+
+/// Creates a code with its audit row, in the caller's transaction.
+pub async fn create_code(
+    conn: &mut PgConnection,
+    by: i64,
+    new: &NewCode,
+) -> AppResult<Result<DiscountCodeId, CodeRefused>> {
+    let (kind, percent_off, amount_off_pence) = match new.off {
+        Off::Percent(p) => (DiscountKind::Percent, Some(p), None),
+        Off::Fixed(a) => (DiscountKind::Fixed, None, Some(a.pence())),
     };
-    let activity_ids = form.ids("activity");
-    let (Some(code), Some(off), true) = (code, off, errors.is_empty()) else {
-        return failed(&state, ctx, &form, errors).await;
-    };
-    let (kind, percent_off, amount_off_pence) = match off {
-        Off::Percent(p) => ("percent", Some(p), None),
-        Off::Fixed(a) => ("fixed", None, Some(a)),
-    };
-    let mut tx = state.pool.begin().await?;
-    let new = store::NewDiscountCode {
-        code: &code,
+    let row = store::NewDiscountCode {
+        code: &new.code,
         kind,
         percent_off,
         amount_off_pence,
-        valid_from,
-        valid_until,
-        usage_limit,
-        activity_ids: &activity_ids,
-        created_by: admin.0.id,
+        valid_from: new.valid_from,
+        valid_until: new.valid_until,
+        usage_limit: new.usage_limit,
+        activity_ids: &new.activity_ids,
+        created_by: by,
     };
-    let id = match store::insert_discount_code(&mut tx, &new).await {
-        Ok(id) => id,
-        Err(sqlx::Error::Database(e)) if e.constraint() == Some("discount_codes_code_unique") => {
-            tx.rollback().await?;
-            errors.add("code", "That code already exists.");
-            return failed(&state, ctx, &form, errors).await;
-        }
-        Err(e) => return Err(e.into()),
+    let inserted = store::insert_discount_code(&mut *conn, &row).await.on_constraint(|name| match name {
+        "discount_codes_code_unique" => Some(CodeRefused::Exists),
+        _ => None,
+    })?;
+    let id = match inserted {
+        Ok(id) => DiscountCodeId(id),
+        Err(refused) => return Ok(Err(refused)),
     };
-    let after = serde_json::json!({ "code": code, "off": off.label(), "usage_limit": usage_limit });
-    audit::record(&mut tx)
-        .by(admin.0.id)
+    audit::record(&mut *conn)
+        .by(by)
         .action("discount_code.created")
-        .entity("discount_code", id)
-        .after(after)
+        .entity("discount_code", id.0)
+        .after(json!({ "code": new.code, "off": new.off.label(), "usage_limit": new.usage_limit }))
         .await?;
-    flash::done(tx, &session, format!("Discount code {code} created."), "/admin/discounts").await
-}
-
-/// The form again, filled in, with its errors.
-async fn failed(
-    state: &AppState,
-    ctx: PageContext,
-    form: &Fields,
-    errors: FormErrors,
-) -> AppResult<Response> {
-    let mut page = index_page(state, ctx, Some(form)).await?;
-    page.errors = errors;
-    render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
+    Ok(Ok(id))
 }
 
 /// Every code that cannot be used gets these same words, whatever the reason
@@ -265,37 +181,23 @@ pub const TOO_MANY: &str = "Too many attempts at a discount code. Please try aga
 /// Wrong codes a family may try in an hour.
 pub const WRONG_GUESSES_PER_HOUR: i32 = 10;
 
-/// A parent applies a code to their booking; the booking page shows the answer (the
-/// code's field lives there).
-pub async fn apply(
-    State(state): State<AppState>,
-    Parent(parent): Parent,
-    session: Session,
-    Path(id): Path<String>,
-    form: Fields,
-) -> AppResult<Response> {
-    let id = parse_id(&id)?;
-    let back = format!("/parent/bookings/{id}");
-    let allowed = count_guess(&state, parent.id).await?;
-    let mut tx = state.pool.begin().await?;
-    let balance = store::lock_balance(&mut tx, id)
+/// A parent applies `typed` to their own booking, in the caller's transaction;
+/// `allowed` is [`count_guess`]'s answer. Another family's booking is not found.
+/// `Ok(Err(message))` says why the code cannot be used (roll back then).
+pub async fn apply_code(
+    state: &AppState,
+    conn: &mut PgConnection,
+    booking_id: BookingId,
+    parent_id: i64,
+    typed: &str,
+    allowed: bool,
+) -> AppResult<Result<String, String>> {
+    let balance = store::lock_balance(conn, booking_id)
         .await?
-        .filter(|b| b.parent_id == parent.id)
+        .filter(|b| b.parent_id == parent_id)
         .ok_or(AppError::NotFound)?;
     let today = OffsetDateTime::now_utc().to_timezone(state.config.timezone).date();
-    let typed = form.get("code").unwrap_or_default();
-    match try_code(&mut tx, allowed, typed, &balance, today, parent.id).await? {
-        Ok(message) => {
-            tx.commit().await?;
-            store::count_discount_success(&state.pool, parent.id).await?;
-            flash::push(&session, FlashKind::Success, message).await?;
-        }
-        Err(message) => {
-            tx.rollback().await?;
-            flash::push(&session, FlashKind::Error, message).await?;
-        }
-    }
-    Ok(Redirect::to(&back).into_response())
+    try_code(conn, allowed, typed, &balance, today, parent_id).await
 }
 
 /// Counts a guess at a code by `parent_id`'s family; false once they have had their
@@ -312,8 +214,8 @@ pub async fn count_guess(state: &AppState, parent_id: i64) -> AppResult<bool> {
 /// `store::count_discount_success`.
 pub async fn apply_to_new_booking(
     state: &AppState,
-    conn: &mut sqlx::PgConnection,
-    booking_id: i64,
+    conn: &mut PgConnection,
+    booking_id: BookingId,
     typed: &str,
     allowed: bool,
     parent_id: i64,
@@ -328,7 +230,7 @@ pub async fn apply_to_new_booking(
 /// What does not depend on the code is answered first; then, within the family's
 /// guesses, the code is checked and applied.
 async fn try_code(
-    conn: &mut sqlx::PgConnection,
+    conn: &mut PgConnection,
     allowed: bool,
     typed: &str,
     balance: &store::Balance,
@@ -352,7 +254,7 @@ async fn try_code(
 }
 
 async fn check_and_apply(
-    conn: &mut sqlx::PgConnection,
+    conn: &mut PgConnection,
     code: &store::DiscountCode,
     balance: &store::Balance,
     today: Date,
@@ -389,7 +291,7 @@ async fn check_and_apply(
 /// A booking's price changed before anything was paid (a draft submitted at today's
 /// prices): its discount is worked out again on the new total, as [`Off::on`] does.
 /// A discount that would come to nothing stays as it was: nothing is due either way.
-pub async fn reprice(conn: &mut sqlx::PgConnection, booking_id: i64, total: i64) -> sqlx::Result<()> {
+pub async fn reprice(conn: &mut PgConnection, booking_id: BookingId, total: i64) -> sqlx::Result<()> {
     sqlx::query(
         "update booking_discounts d
             set amount_pence = least(case when c.kind = 'percent' then $2 * c.percent_off / 100
@@ -415,8 +317,33 @@ mod tests {
         assert_eq!(Off::Percent(10).on(650, 650), 65);
         assert_eq!(Off::Percent(15).on(999, 999), 149, "rounded down, in the family's favour never below");
         assert_eq!(Off::Percent(100).on(650, 400), 400);
-        assert_eq!(Off::Fixed(1000).on(650, 650), 650);
-        assert_eq!(Off::Fixed(200).on(650, 650), 200);
+        assert_eq!(Off::Fixed(Money::from_pence(1000)).on(650, 650), 650);
+        assert_eq!(Off::Fixed(Money::from_pence(200)).on(650, 650), 200);
+    }
+
+    #[test]
+    fn kinds_and_values_parse_into_what_comes_off() {
+        assert_eq!(Off::parse("percent", "10"), Ok(Off::Percent(10)));
+        assert_eq!(Off::parse("fixed", "2.50"), Ok(Off::Fixed(Money::from_pence(250))));
+        assert_eq!(Off::parse("percent", "101").map_err(|e| e.0), Err("value"));
+        assert_eq!(Off::parse("fixed", "0").map_err(|e| e.0), Err("value"));
+        assert_eq!(Off::parse("half", "1").map_err(|e| e.0), Err("kind"));
+        assert_eq!(Off::Fixed(Money::from_pence(500)).label(), "£5.00 off");
+    }
+
+    #[test]
+    fn a_new_code_is_read_whole_or_refused_field_by_field() {
+        let form = Fields::parse(b"code=spring-10&kind=percent&value=10&activity=3&activity=2&usage_limit=");
+        let new = NewCode::parse(&form).unwrap();
+        assert_eq!((new.code.as_str(), new.off, new.usage_limit), ("SPRING-10", Off::Percent(10), None));
+        assert_eq!(new.activity_ids, vec![2, 3]);
+        let form = Fields::parse(
+            b"code=x&kind=fixed&value=abc&valid_from=2026-05-02&valid_until=2026-05-01&usage_limit=0",
+        );
+        let errors = NewCode::parse(&form).unwrap_err();
+        for field in ["code", "value", "valid_until", "usage_limit"] {
+            assert!(errors.get(field).is_some(), "{field}");
+        }
     }
 
     #[test]

@@ -1,44 +1,13 @@
-//! Money typed by a person, how a payment was made, and where it stands.
+//! How a payment was made and where it stands, what a package purchase, a discount
+//! code and a queued card refund are: each the `text` column it is stored in, read
+//! and written as an enum, with the one label every page, email and CSV shows.
 
-/// An amount of money in pence, more than zero, parsed exactly from pounds ("12.50").
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Pence(i32);
-
-impl Pence {
-    /// "12.50", "12.5", "12" or "£1,012.50" → pence; never through a float.
-    pub fn parse_pounds(raw: &str) -> Result<Self, &'static str> {
-        let cleaned: String = raw.trim().trim_start_matches('£').chars().filter(|c| *c != ',').collect();
-        if cleaned.is_empty() {
-            return Err("Enter an amount in pounds, like 12.50.");
-        }
-        let (whole, fraction) = cleaned.split_once('.').unwrap_or((&cleaned, ""));
-        let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
-        if whole.is_empty() && fraction.is_empty() || !digits(whole) || !digits(fraction) {
-            return Err("Enter an amount in pounds, like 12.50.");
-        }
-        if fraction.len() > 2 {
-            return Err("Use at most two decimal places (pence).");
-        }
-        let pounds: i64 =
-            if whole.is_empty() { 0 } else { whole.parse().map_err(|_| "That amount is too large.")? };
-        let pence: i64 =
-            format!("{fraction:0<2}").parse().map_err(|_| "Enter an amount in pounds, like 12.50.")?;
-        let total =
-            pounds.checked_mul(100).and_then(|p| p.checked_add(pence)).ok_or("That amount is too large.")?;
-        let total = i32::try_from(total).map_err(|_| "That amount is too large.")?;
-        if total == 0 {
-            return Err("Enter an amount greater than zero.");
-        }
-        Ok(Pence(total))
-    }
-
-    pub fn get(self) -> i32 {
-        self.0
-    }
-}
+use serde::Deserialize;
 
 /// How the money came in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Method {
     Card,
     Cash,
@@ -46,15 +15,21 @@ pub enum Method {
 }
 
 impl Method {
+    /// What finance records by hand; card payments come only through Stripe.
     pub const OFFLINE: [Method; 2] = [Method::Cash, Method::BankTransfer];
 
     pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
+        match raw.trim() {
             "card" => Some(Self::Card),
             "cash" => Some(Self::Cash),
             "bank_transfer" => Some(Self::BankTransfer),
             _ => None,
         }
+    }
+
+    /// One of [`Method::OFFLINE`], from a form's `method` field.
+    pub fn parse_offline(raw: &str) -> Option<Self> {
+        Self::parse(raw).filter(|m| Self::OFFLINE.contains(m))
     }
 
     pub fn as_str(self) -> &'static str {
@@ -75,7 +50,8 @@ impl Method {
 }
 
 /// A payment's state; refunds move a taken payment to partly or fully refunded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum PaymentStatus {
     Pending,
     Succeeded,
@@ -111,37 +87,141 @@ impl PaymentStatus {
             Self::Refunded => "Refunded",
         }
     }
+
+    /// The money was taken (some of it may have gone back since).
+    pub fn is_taken(self) -> bool {
+        match self {
+            Self::Succeeded | Self::PartiallyRefunded | Self::Refunded => true,
+            Self::Pending | Self::Failed => false,
+        }
+    }
+
+    /// Taken, with something left to refund.
+    pub fn is_refundable(self) -> bool {
+        match self {
+            Self::Succeeded | Self::PartiallyRefunded => true,
+            Self::Pending | Self::Failed | Self::Refunded => false,
+        }
+    }
 }
 
-/// Labels for stored values, falling back to the value itself.
-pub fn method_label(raw: &str) -> &str {
-    Method::parse(raw).map_or(raw, |m| m.label())
+/// A package purchase's state. A refund keeps it `Paid` (granting relies on it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum PurchaseStatus {
+    Pending,
+    Paid,
+    Failed,
 }
 
-pub fn status_label(raw: &str) -> &str {
-    PaymentStatus::parse(raw).map_or(raw, |s| s.label())
+impl PurchaseStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Paid => "paid",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// The purchase's state in words; "refunded" is read from the amounts.
+    pub fn label(self, amount_pence: i32, refunded_pence: i32) -> &'static str {
+        match self {
+            Self::Paid if refunded_pence > 0 && refunded_pence >= amount_pence => "Refunded",
+            Self::Paid if refunded_pence > 0 => "Partly refunded",
+            Self::Paid => "Paid",
+            Self::Failed => "Not paid",
+            Self::Pending => "Waiting for payment",
+        }
+    }
+}
+
+/// What a discount code takes off, as stored in `discount_codes.kind`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum DiscountKind {
+    Percent,
+    Fixed,
+}
+
+impl DiscountKind {
+    pub const ALL: [DiscountKind; 2] = [Self::Percent, Self::Fixed];
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == raw.trim())
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Percent => "percent",
+            Self::Fixed => "fixed",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Percent => "Percentage off",
+            Self::Fixed => "Amount off (£)",
+        }
+    }
+}
+
+/// Where a refund a cancellation or a move owes stands (`cancellation_refunds`):
+/// queued, claimed by a sender, made, or refused by Stripe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum QueuedRefundStatus {
+    Pending,
+    Sending,
+    Done,
+    Failed,
+}
+
+impl QueuedRefundStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Done => "Refunded",
+            Self::Failed => "Stripe refused",
+            Self::Pending | Self::Sending => "Sending to Stripe",
+        }
+    }
+}
+
+/// Who or what caused a refund, for finance's list of refunds cancellations caused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum Cause {
+    Cancellation,
+    /// The office moved a place to a cheaper session.
+    Move,
+}
+
+impl Cause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::Cancellation => "cancellation",
+            Cause::Move => "move",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Cause::Cancellation => "Cancellation",
+            Cause::Move => "Moved to a cheaper session",
+        }
+    }
+}
+
+/// A select's option: the value posted, the words shown, and whether it is chosen.
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pounds_parse_exactly_to_pence() {
-        assert_eq!(Pence::parse_pounds("12.50").unwrap().get(), 1250);
-        assert_eq!(Pence::parse_pounds("12.5").unwrap().get(), 1250);
-        assert_eq!(Pence::parse_pounds("12").unwrap().get(), 1200);
-        assert_eq!(Pence::parse_pounds("£1,012.05").unwrap().get(), 101_205);
-        assert_eq!(Pence::parse_pounds(".99").unwrap().get(), 99);
-        assert_eq!(Pence::parse_pounds("0.01").unwrap().get(), 1);
-    }
-
-    #[test]
-    fn amounts_that_are_not_money_are_refused() {
-        for bad in ["", "0", "0.00", "-5", "1.234", "abc", "1e3", ".", "12.5.0", "99999999999"] {
-            assert!(Pence::parse_pounds(bad).is_err(), "{bad:?} should be refused");
-        }
-    }
 
     #[test]
     fn statuses_round_trip() {
@@ -150,5 +230,42 @@ mod tests {
         }
         assert_eq!(Method::parse("bank_transfer"), Some(Method::BankTransfer));
         assert_eq!(Method::parse("cheque"), None);
+    }
+
+    #[test]
+    fn only_cash_and_bank_transfers_are_recorded_by_hand() {
+        assert_eq!(Method::parse_offline("cash"), Some(Method::Cash));
+        assert_eq!(Method::parse_offline(" bank_transfer "), Some(Method::BankTransfer));
+        assert_eq!(Method::parse_offline("card"), None);
+        assert_eq!(Method::parse_offline(""), None);
+    }
+
+    #[test]
+    fn taken_and_refundable_payments() {
+        let taken: Vec<_> = PaymentStatus::ALL.into_iter().filter(|s| s.is_taken()).collect();
+        assert_eq!(
+            taken,
+            [PaymentStatus::Succeeded, PaymentStatus::PartiallyRefunded, PaymentStatus::Refunded]
+        );
+        assert!(PaymentStatus::PartiallyRefunded.is_refundable());
+        assert!(!PaymentStatus::Refunded.is_refundable());
+        assert!(!PaymentStatus::Pending.is_refundable());
+    }
+
+    #[test]
+    fn a_purchase_reads_refunded_from_its_amounts() {
+        assert_eq!(PurchaseStatus::Paid.label(2500, 2500), "Refunded");
+        assert_eq!(PurchaseStatus::Paid.label(2500, 100), "Partly refunded");
+        assert_eq!(PurchaseStatus::Paid.label(0, 0), "Paid");
+        assert_eq!(PurchaseStatus::Failed.label(2500, 0), "Not paid");
+        assert_eq!(PurchaseStatus::Pending.label(2500, 0), "Waiting for payment");
+    }
+
+    #[test]
+    fn discount_kinds_and_queued_refunds_have_words() {
+        assert_eq!(DiscountKind::parse("percent"), Some(DiscountKind::Percent));
+        assert_eq!(DiscountKind::parse("half"), None);
+        assert_eq!(QueuedRefundStatus::Sending.label(), "Sending to Stripe");
+        assert_eq!(Cause::Move.label(), "Moved to a cheaper session");
     }
 }

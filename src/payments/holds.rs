@@ -62,9 +62,11 @@ pub async fn after_payment(
     payment: &store::Payment,
 ) -> AppResult<Vec<i64>> {
     let id = payment.booking_id;
-    let Some(balance) = store::lock_balance(conn, id).await? else { return Ok(Vec::new()) };
+    let Some(balance) = store::lock_balance(conn, crate::ids::BookingId(id)).await? else {
+        return Ok(Vec::new());
+    };
     let status = BookingStatus::parse(&balance.status);
-    let card = payment.method == "card";
+    let card = matches!(payment.method, super::domain::Method::Card);
     let net = i64::from(payment.amount_pence) - i64::from(payment.refunded_pence);
     let mut refunds = Vec::new();
     if !status.is_some_and(BookingStatus::holds_places) {
@@ -141,7 +143,9 @@ pub async fn lapse_if_unpaid(
     match bookings::transition(state, conn, booking_id, BookingStatus::Lapsed, None, NOT_PAID).await? {
         Transition::Done => {
             store::release_discount(conn, booking_id).await?;
-            Ok(refund_cancelled(state, conn, booking_id, None, NOT_PAID, None).await?.card_refunds)
+            Ok(refund_cancelled(state, conn, crate::ids::BookingId(booking_id), None, NOT_PAID, None)
+                .await?
+                .card_refunds)
         }
         Transition::NotAllowed(_) | Transition::Missing => Ok(Vec::new()),
     }
@@ -207,7 +211,7 @@ async fn end_hold(state: &AppState, booking_id: i64) -> AppResult<()> {
 /// After a booking stops holding places (cancelled, rejected): closes its open
 /// Checkout Sessions so they cannot be paid. Best effort; a payment that still
 /// arrives is refunded by [`after_payment`].
-pub async fn close_checkouts(state: &AppState, booking_id: i64) {
+pub async fn close_checkouts(state: &AppState, crate::ids::BookingId(booking_id): crate::ids::BookingId) {
     if let Err(err) = try_close_checkouts(state, booking_id).await {
         tracing::warn!(error = ?err, booking_id, "Checkout Session of a cancelled booking not closed");
     }

@@ -5,7 +5,7 @@
 
 use askama::Template;
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
@@ -15,21 +15,23 @@ use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use super::{
-    domain::Pence,
-    packages::{PURCHASE_COLUMNS, PURCHASE_FROM, PurchaseRow, status_label},
+    domain::{Method, PaymentStatus, PurchaseStatus},
+    packages::{PURCHASE_COLUMNS, PURCHASE_FROM, PurchaseRow},
     store::{Search, Totals, bind_search},
 };
 use crate::{
     AppState, audit,
     auth::{Admin, AdminRole},
-    bookings::parse_id,
+    db::OnConstraint,
     error::{AppError, AppResult},
+    ids::PackagePurchaseId,
+    money::Money,
     notifications::Email,
     web::{
-        FormErrors, PageContext, csv,
+        FormErrors, PageContext, Path, csv,
         flash::{self, FlashKind},
         fmt,
-        form::{Fields, render, render_with},
+        form::{render, render_with},
         page::{FETCH, PageRequest},
     },
 };
@@ -60,8 +62,8 @@ pub struct Sale {
     pub id: i64,
     pub parent_name: String,
     pub package: String,
-    pub method: Option<String>,
-    pub status: String,
+    pub method: Option<Method>,
+    pub status: PaymentStatus,
     pub currency: String,
     pub amount_pence: i32,
     pub refunded_pence: i32,
@@ -84,7 +86,7 @@ where
     sqlx::query_as(sql)
         .bind(search.from)
         .bind(search.until)
-        .bind(search.status.as_deref())
+        .bind(search.status)
         .bind(search.activity_id)
         .fetch_all(conn)
         .await
@@ -143,7 +145,7 @@ pub struct SaleRefund {
     pub purchase_id: i64,
     pub parent_name: String,
     pub package: String,
-    pub method: Option<String>,
+    pub method: Option<Method>,
     pub amount_pence: i32,
     pub reason: String,
     pub recorded_by_name: Option<String>,
@@ -210,17 +212,16 @@ pub async fn reconcile_stripe_refund(
     .bind(amount_pence)
     .execute(&mut *savepoint)
     .await;
-    match inserted {
+    match inserted.on_constraint(|name| Some(name.to_owned()))? {
         Ok(done) => {
             savepoint.commit().await?;
             Ok(done.rows_affected() == 1)
         }
-        Err(sqlx::Error::Database(e)) if e.constraint().is_some() => {
+        Err(constraint) => {
             savepoint.rollback().await?;
-            tracing::error!(refund_id, constraint = ?e.constraint(), "Stripe refund does not fit the package purchase");
+            tracing::error!(refund_id, constraint, "Stripe refund does not fit the package purchase");
             Ok(false)
         }
-        Err(e) => Err(e),
     }
 }
 
@@ -285,11 +286,14 @@ impl Refundable {
     /// Money that can still go back: only a paid purchase took any.
     fn refundable_pence(&self) -> i64 {
         let p = &self.row;
-        if p.status == "paid" { i64::from(p.amount_pence) - i64::from(p.refunded_pence) } else { 0 }
+        match p.status {
+            PurchaseStatus::Paid => i64::from(p.amount_pence) - i64::from(p.refunded_pence),
+            PurchaseStatus::Pending | PurchaseStatus::Failed => 0,
+        }
     }
 }
 
-async fn refundable(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Refundable>> {
+async fn refundable(conn: &mut PgConnection, id: PackagePurchaseId) -> sqlx::Result<Option<Refundable>> {
     sqlx::query_as(&format!(
         "select {PURCHASE_COLUMNS}, pp.reference, pp.paid_at, pp.stripe_payment_intent_id,
                 coalesce(c.balance, 0) as credits_left, c.expires_at
@@ -304,7 +308,7 @@ async fn refundable(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Ref
 /// The purchase with it and its credits locked until the transaction ends: refunds
 /// at once take turns, and no booking uses a credit between the check and the refund.
 /// Lock first, then read in a new statement that sees what was committed meanwhile.
-async fn lock_refundable(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Refundable>> {
+async fn lock_refundable(conn: &mut PgConnection, id: PackagePurchaseId) -> sqlx::Result<Option<Refundable>> {
     sqlx::query("select 1 from package_purchases where id = $1 for update")
         .bind(id)
         .execute(&mut *conn)
@@ -342,8 +346,8 @@ async fn refunds_of(conn: &mut PgConnection, purchase_id: i64) -> sqlx::Result<V
 }
 
 struct NewRefund<'a> {
-    purchase_id: i64,
-    amount: Pence,
+    purchase_id: PackagePurchaseId,
+    amount: Money,
     credits_withdrawn: i32,
     reason: &'a str,
     stripe_refund_id: Option<&'a str>,
@@ -358,7 +362,7 @@ async fn insert_refund(conn: &mut PgConnection, new: &NewRefund<'_>) -> sqlx::Re
          values ($1, $2, $3, $4, $5, $6) returning id",
     )
     .bind(new.purchase_id)
-    .bind(new.amount.get())
+    .bind(new.amount.pence())
     .bind(new.credits_withdrawn)
     .bind(new.reason)
     .bind(new.stripe_refund_id)
@@ -367,28 +371,29 @@ async fn insert_refund(conn: &mut PgConnection, new: &NewRefund<'_>) -> sqlx::Re
     .await
 }
 
-/// What finance typed, kept as typed so a refused form comes back filled in.
-#[derive(Clone, Debug, Default)]
-struct RefundForm {
+/// What finance typed, kept as typed so a refused form comes back filled in; checked
+/// against the locked purchase by [`check_refund`].
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct RefundForm {
+    #[serde(default)]
     amount: String,
+    #[serde(default)]
     credits: String,
+    #[serde(default)]
     reason: String,
 }
 
 impl RefundForm {
-    fn from_fields(form: &Fields) -> Self {
-        Self {
-            amount: form.get("amount").unwrap_or_default().to_owned(),
-            credits: form.get("credits").unwrap_or_default().to_owned(),
-            reason: form.get("reason").unwrap_or_default().chars().take(500).collect(),
-        }
+    /// The reason as kept: trimmed, at most 500 characters.
+    fn reason(&self) -> String {
+        self.reason.trim().chars().take(500).collect()
     }
 }
 
 /// A refund that fits the purchase as it stood when checked.
 #[derive(Debug)]
 struct ValidRefund {
-    amount: Pence,
+    amount: Money,
     credits: i32,
 }
 
@@ -412,9 +417,9 @@ fn too_many_credits_message(credits_left: i32) -> String {
 /// refund, a whole number of credits no more than are unused, and a reason.
 fn check_refund(purchase: &Refundable, typed: &RefundForm) -> Result<ValidRefund, FormErrors> {
     let mut errors = FormErrors::default();
-    let amount = Pence::parse_pounds(&typed.amount).map_err(|m| errors.add("amount", m)).ok();
+    let amount = Money::parse_positive(&typed.amount).map_err(|m| errors.add("amount", m)).ok();
     if let Some(a) = amount
-        && i64::from(a.get()) > purchase.refundable_pence()
+        && i64::from(a.pence()) > purchase.refundable_pence()
     {
         errors.add("amount", over_refund_message(purchase.refundable_pence()));
     }
@@ -439,15 +444,38 @@ fn check_refund(purchase: &Refundable, typed: &RefundForm) -> Result<ValidRefund
     }
 }
 
-/// The field and message for a refund the database refused: the same words as the
-/// checks above, for one that raced past them.
-fn constraint_error(constraint: Option<&str>, purchase: &Refundable) -> Option<(&'static str, String)> {
-    match constraint? {
+/// What a refund the database refused is wrong in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Raced {
+    Amount,
+    Credits,
+}
+
+impl Raced {
+    fn field(self) -> &'static str {
+        match self {
+            Raced::Amount => "amount",
+            Raced::Credits => "credits",
+        }
+    }
+
+    /// The same words as the checks above, for a refund that raced past them.
+    fn message(self, purchase: &Refundable) -> String {
+        match self {
+            Raced::Amount => over_refund_message(purchase.refundable_pence()),
+            Raced::Credits => too_many_credits_message(purchase.credits_left),
+        }
+    }
+}
+
+/// What a refund the database refused is wrong in, by the constraint's name.
+fn constraint_field(constraint: &str) -> Option<Raced> {
+    match constraint {
         "package_purchases_refunds_within_amount" | "package_purchase_refunds_purchase_paid" => {
-            Some(("amount", over_refund_message(purchase.refundable_pence())))
+            Some(Raced::Amount)
         }
         "package_credits_balance_not_negative" | "package_purchase_refunds_credits_exist" => {
-            Some(("credits", too_many_credits_message(purchase.credits_left)))
+            Some(Raced::Credits)
         }
         _ => None,
     }
@@ -491,11 +519,11 @@ pub struct PurchasePage {
 }
 
 /// The page with its form filled in for a full refund of the unused credits.
-async fn purchase_page(state: &AppState, ctx: PageContext, id: i64) -> AppResult<PurchasePage> {
+async fn purchase_page(state: &AppState, ctx: PageContext, id: PackagePurchaseId) -> AppResult<PurchasePage> {
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
     let p = refundable(&mut conn, id).await?.ok_or(AppError::NotFound)?;
-    let refunds = refunds_of(&mut conn, id)
+    let refunds = refunds_of(&mut conn, id.0)
         .await?
         .into_iter()
         .map(|r| PurchaseRefundLine {
@@ -516,10 +544,10 @@ async fn purchase_page(state: &AppState, ctx: PageContext, id: i64) -> AppResult
         id: row.id,
         parent: format!("{} ({})", row.parent_name, row.parent_email),
         package: row.package.clone(),
-        status: status_label(&row.status, row.amount_pence, row.refunded_pence).to_owned(),
+        status: row.status.label(row.amount_pence, row.refunded_pence).to_owned(),
         bought: fmt::day_time(row.created_at, tz),
         paid: p.paid_at.map(|t| fmt::day_time(t, tz)).unwrap_or_default(),
-        method: row.method.as_deref().map(super::domain::method_label).unwrap_or("—").to_owned(),
+        method: row.method.map_or("—", Method::label).to_owned(),
         reference: p.reference.clone(),
         credits: row.credits,
         credits_left: p.credits_left,
@@ -529,7 +557,7 @@ async fn purchase_page(state: &AppState, ctx: PageContext, id: i64) -> AppResult
         refundable: fmt::pounds(refundable),
         refunds,
         can_refund: refundable > 0,
-        is_card: row.method.as_deref() == Some("card"),
+        is_card: row.method == Some(Method::Card),
         amount: if refundable > 0 { csv::decimal_pounds(refundable) } else { String::new() },
         credits_field: p.credits_left.max(0).to_string(),
         reason: String::new(),
@@ -543,17 +571,17 @@ pub async fn purchase(
     State(state): State<AppState>,
     admin: Admin,
     ctx: PageContext,
-    Path(id): Path<String>,
+    Path(id): Path<PackagePurchaseId>,
 ) -> AppResult<Response> {
     admin.require(FINANCE)?;
-    render(&purchase_page(&state, ctx, parse_id(&id)?).await?)
+    render(&purchase_page(&state, ctx, id).await?)
 }
 
 /// The form again, as typed, with `errors` and a 422; nothing was written.
 async fn refused(
     state: &AppState,
     ctx: PageContext,
-    id: i64,
+    id: PackagePurchaseId,
     typed: RefundForm,
     errors: FormErrors,
 ) -> AppResult<Response> {
@@ -571,16 +599,16 @@ async fn refused(
 async fn refund_by_card(
     state: &AppState,
     purchase: &Refundable,
-    amount: Pence,
+    amount: Money,
 ) -> Result<Option<String>, &'static str> {
-    if purchase.row.method.as_deref() != Some("card") {
+    if purchase.row.method != Some(Method::Card) {
         return Ok(None);
     }
     let (Some(stripe), Some(intent)) = (state.stripe.as_ref(), purchase.stripe_payment_intent_id.as_deref())
     else {
         return Err("This card purchase cannot be refunded here: Stripe is not set up for it.");
     };
-    match stripe.refund_package_purchase(intent, i64::from(amount.get()), purchase.row.id).await {
+    match stripe.refund_package_purchase(intent, i64::from(amount.pence()), purchase.row.id).await {
         Ok(refund) => Ok(Some(refund.id)),
         Err(err) => {
             tracing::error!(error = ?err, purchase_id = purchase.row.id, "Stripe refund of a package failed");
@@ -589,91 +617,116 @@ async fn refund_by_card(
     }
 }
 
-/// `Refund` on a package purchase: checked with the purchase and its credits locked,
-/// sent to Stripe for a card, then recorded with the credits withdrawn and its audit
-/// row in one transaction.
-pub async fn refund(
-    State(state): State<AppState>,
-    admin: Admin,
-    ctx: PageContext,
-    session: Session,
-    Path(id): Path<String>,
-    form: Fields,
-) -> AppResult<Response> {
-    admin.require(FINANCE)?;
-    let id = parse_id(&id)?;
-    let page = format!("/admin/payments/packages/{id}");
-    let typed = RefundForm::from_fields(&form);
-    let mut tx = state.pool.begin().await?;
-    let purchase = lock_refundable(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    let valid = match check_refund(&purchase, &typed) {
+/// Why a package refund was not made; nothing was written.
+#[derive(Debug)]
+pub enum PurchaseRefundRefused {
+    /// The form does not fit the purchase: the errors by field.
+    Invalid(FormErrors),
+    /// Stripe could not make it.
+    Stripe(&'static str),
+}
+
+/// Refunds a package purchase in the caller's transaction: checked with the purchase
+/// and its credits locked, sent to Stripe for a card, then recorded with the credits
+/// withdrawn, its audit row and the parent's email. None if there is no such purchase.
+pub async fn refund_purchase(
+    state: &AppState,
+    conn: &mut PgConnection,
+    by: i64,
+    id: PackagePurchaseId,
+    typed: &RefundForm,
+) -> AppResult<Option<Result<(Money, i32), PurchaseRefundRefused>>> {
+    let Some(purchase) = lock_refundable(&mut *conn, id).await? else { return Ok(None) };
+    let valid = match check_refund(&purchase, typed) {
         Ok(valid) => valid,
-        Err(errors) => {
-            tx.rollback().await?;
-            return refused(&state, ctx, id, typed, errors).await;
-        }
+        Err(errors) => return Ok(Some(Err(PurchaseRefundRefused::Invalid(errors)))),
     };
-    let stripe_refund = match refund_by_card(&state, &purchase, valid.amount).await {
+    let stripe_refund = match refund_by_card(state, &purchase, valid.amount).await {
         Ok(stripe_refund) => stripe_refund,
-        Err(message) => {
-            tx.rollback().await?;
-            flash::push(&session, FlashKind::Error, message).await?;
-            return Ok(Redirect::to(&page).into_response());
-        }
+        Err(message) => return Ok(Some(Err(PurchaseRefundRefused::Stripe(message)))),
     };
+    let reason = typed.reason();
     let new = NewRefund {
         purchase_id: id,
         amount: valid.amount,
         credits_withdrawn: valid.credits,
-        reason: typed.reason.trim(),
+        reason: &reason,
         stripe_refund_id: stripe_refund.as_deref(),
-        recorded_by: admin.0.id,
+        recorded_by: by,
     };
-    let refund_id = match insert_refund(&mut tx, &new).await {
-        Ok(refund_id) => refund_id,
-        Err(sqlx::Error::Database(e)) if constraint_error(e.constraint(), &purchase).is_some() => {
-            tx.rollback().await?;
+    // A savepoint, so the purchase can be read again for the message if it is refused.
+    let mut savepoint = sqlx::Connection::begin(&mut *conn).await?;
+    let inserted = insert_refund(&mut savepoint, &new).await.on_constraint(constraint_field)?;
+    let refund_id = match inserted {
+        Ok(refund_id) => {
+            savepoint.commit().await?;
+            refund_id
+        }
+        Err(field) => {
+            savepoint.rollback().await?;
             // Not reached while the locks hold; if it is, the card refund needs a person.
             if let Some(stripe_refund) = &stripe_refund {
                 tracing::error!(
                     stripe_refund,
-                    purchase_id = id,
+                    purchase_id = id.0,
                     "Stripe refunded a package we did not record"
                 );
             }
-            let fresh = refundable(&mut *state.pool.acquire().await?, id).await?.ok_or(AppError::NotFound)?;
+            let fresh = refundable(&mut *conn, id).await?.ok_or(AppError::NotFound)?;
             let mut errors = FormErrors::default();
-            if let Some((field, message)) = constraint_error(e.constraint(), &fresh) {
-                errors.add(field, message);
-            }
-            return refused(&state, ctx, id, typed, errors).await;
+            errors.add(field.field(), field.message(&fresh));
+            return Ok(Some(Err(PurchaseRefundRefused::Invalid(errors))));
         }
-        Err(e) => return Err(e.into()),
     };
-    audit::record(&mut tx)
-        .by(admin.0.id)
+    audit::record(&mut *conn)
+        .by(by)
         .action("package_purchase.refunded")
-        .entity("package_purchase", id)
+        .entity("package_purchase", id.0)
         .before(
             json!({ "refunded_pence": purchase.row.refunded_pence, "credits_left": purchase.credits_left }),
         )
         .after(json!({
             "refund_id": refund_id,
-            "amount_pence": valid.amount.get(),
+            "amount_pence": valid.amount.pence(),
             "credits_withdrawn": valid.credits,
-            "reason": typed.reason.trim(),
+            "reason": reason,
             "stripe_refund_id": stripe_refund,
         }))
         .await?;
-    state.outbox.queue(&mut tx, &refund_email(&state, &purchase, &valid, typed.reason.trim())).await?;
-    tx.commit().await?;
-    let message = format!(
-        "Refunded {} of package purchase #{id}; {} credit(s) withdrawn.",
-        fmt::pounds(i64::from(valid.amount.get())),
-        valid.credits
-    );
-    flash::push(&session, FlashKind::Success, message).await?;
-    Ok(Redirect::to(&page).into_response())
+    state.outbox.queue(&mut *conn, &refund_email(state, &purchase, &valid, &reason)).await?;
+    Ok(Some(Ok((valid.amount, valid.credits))))
+}
+
+/// `Refund` on a package purchase.
+pub async fn refund(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    session: Session,
+    Path(id): Path<PackagePurchaseId>,
+    axum::Form(typed): axum::Form<RefundForm>,
+) -> AppResult<Response> {
+    admin.require(FINANCE)?;
+    let page = format!("/admin/payments/packages/{id}");
+    let mut tx = state.pool.begin().await?;
+    let refunded =
+        refund_purchase(&state, &mut tx, admin.0.id, id, &typed).await?.ok_or(AppError::NotFound)?;
+    match refunded {
+        Ok((amount, credits)) => {
+            let message =
+                format!("Refunded {amount} of package purchase #{id}; {credits} credit(s) withdrawn.");
+            flash::done(tx, &session, message, &page).await
+        }
+        Err(PurchaseRefundRefused::Invalid(errors)) => {
+            tx.rollback().await?;
+            refused(&state, ctx, id, typed, errors).await
+        }
+        Err(PurchaseRefundRefused::Stripe(message)) => {
+            tx.rollback().await?;
+            flash::push(&session, FlashKind::Error, message).await?;
+            Ok(Redirect::to(&page).into_response())
+        }
+    }
 }
 
 /// Tells the parent what came back and what credits went with it.
@@ -684,7 +737,7 @@ fn refund_email(state: &AppState, purchase: &Refundable, refund: &ValidRefund, r
         1 => " 1 unused credit has been taken off your balance.".to_owned(),
         n => format!(" {n} unused credits have been taken off your balance."),
     };
-    let card = if p.method.as_deref() == Some("card") {
+    let card = if p.method == Some(Method::Card) {
         " Card refunds reach your account within a few days."
     } else {
         ""
@@ -694,10 +747,7 @@ fn refund_email(state: &AppState, purchase: &Refundable, refund: &ValidRefund, r
         subject: format!("Refund for your {}", p.package),
         body: format!(
             "Hello {},\n\nWe have refunded you {} for {}.{credits}{card}\n\nReason: {reason}\n\nYour packages: {}/parent/packages\n",
-            p.parent_name,
-            fmt::pounds(i64::from(refund.amount.get())),
-            p.package,
-            state.config.base_url,
+            p.parent_name, refund.amount, p.package, state.config.base_url,
         ),
     }
 }
@@ -716,8 +766,8 @@ mod tests {
                 credits: 5,
                 amount_pence,
                 refunded_pence,
-                method: Some("cash".into()),
-                status: "paid".into(),
+                method: Some(Method::Cash),
+                status: PurchaseStatus::Paid,
                 created_at: OffsetDateTime::UNIX_EPOCH,
             },
             reference: String::new(),
@@ -735,7 +785,7 @@ mod tests {
     #[test]
     fn a_refund_within_what_is_left_is_accepted() {
         let valid = check_refund(&paid(2500, 1000, 3), &typed("15.00", "3", "Moved away")).unwrap();
-        assert_eq!((valid.amount.get(), valid.credits), (1500, 3));
+        assert_eq!((valid.amount.pence(), valid.credits), (1500, 3));
         assert!(check_refund(&paid(2500, 0, 0), &typed("1", "0", "Goodwill")).is_ok());
     }
 
@@ -761,21 +811,19 @@ mod tests {
     #[test]
     fn an_unpaid_purchase_has_nothing_to_refund() {
         let mut pending = paid(2500, 0, 0);
-        pending.row.status = "pending".into();
+        pending.row.status = PurchaseStatus::Pending;
         assert_eq!(pending.refundable_pence(), 0);
-        assert_eq!(status_label("paid", 2500, 2500), "Refunded");
-        assert_eq!(status_label("paid", 2500, 100), "Partly refunded");
-        assert_eq!(status_label("paid", 0, 0), "Paid");
     }
 
     #[test]
     fn a_raced_refund_gets_the_same_words_as_a_checked_one() {
         let p = paid(2500, 2500, 0);
-        let (field, message) = constraint_error(Some("package_purchases_refunds_within_amount"), &p).unwrap();
-        assert_eq!((field, message.as_str()), ("amount", "Nothing is left to refund on this purchase."));
-        let (field, _) = constraint_error(Some("package_credits_balance_not_negative"), &p).unwrap();
-        assert_eq!(field, "credits");
-        assert!(constraint_error(Some("something_else"), &p).is_none());
-        assert!(constraint_error(None, &p).is_none());
+        let raced = constraint_field("package_purchases_refunds_within_amount").unwrap();
+        assert_eq!(
+            (raced.field(), raced.message(&p).as_str()),
+            ("amount", "Nothing is left to refund on this purchase.")
+        );
+        assert_eq!(constraint_field("package_credits_balance_not_negative"), Some(Raced::Credits));
+        assert!(constraint_field("something_else").is_none());
     }
 }

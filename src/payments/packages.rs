@@ -3,36 +3,24 @@
 //! balance that booking places of the activities it covers can use, one credit a place,
 //! returned when the place is cancelled in time. Every change is a row of the
 //! append-only `package_credit_movements`; the balance never goes negative (a check).
-//! Finance's list of sales and their refunds is in `package_sales`.
+//! Finance's list of sales and their refunds is in `package_sales`; the pages are in
+//! `package_pages`.
 
-use askama::Template;
-use axum::{
-    extract::{Path, State},
-    response::{IntoResponse, Redirect, Response},
-};
 use serde_json::json;
 use sqlx::{FromRow, PgConnection};
 use time::OffsetDateTime;
-use tower_sessions::Session;
 
-use super::checkout::{self, NewCheckout};
+use super::{
+    checkout::{self, NewCheckout},
+    domain::{Method, PurchaseStatus},
+};
 use crate::{
     AppState, audit,
-    auth::{Admin, AdminRole, Parent},
-    bookings::parse_id,
-    error::{AppError, AppResult},
+    auth::User,
+    error::AppResult,
+    ids::{BookingId, PackageId, PackagePurchaseId},
     notifications::Email,
-    web::{
-        PageContext,
-        flash::{self, FlashKind},
-        fmt,
-        form::{Fields, QueryFields, render},
-    },
 };
-
-const FINANCE: &[AdminRole] = &[AdminRole::Finance];
-
-// The SQL -------------------------------------------------------------------------------------
 
 #[derive(Clone, Debug, FromRow)]
 pub struct Offer {
@@ -53,11 +41,11 @@ const OFFER_SELECT: &str = "select p.id, p.name, p.description, p.kind, p.credit
                   join activities a on a.id = pa.activity_id where pa.package_id = p.id), '') as activities
    from packages p";
 
-async fn offers(conn: &mut PgConnection) -> sqlx::Result<Vec<Offer>> {
+pub async fn offers(conn: &mut PgConnection) -> sqlx::Result<Vec<Offer>> {
     sqlx::query_as(&format!("{OFFER_SELECT} where p.is_active order by p.name, p.id")).fetch_all(conn).await
 }
 
-async fn offer(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Offer>> {
+async fn offer(conn: &mut PgConnection, id: PackageId) -> sqlx::Result<Option<Offer>> {
     sqlx::query_as(&format!("{OFFER_SELECT} where p.id = $1 and p.is_active"))
         .bind(id)
         .fetch_optional(conn)
@@ -162,7 +150,7 @@ pub async fn choose_credits(
 /// Records the chosen credits against the booking's places (−1 each).
 pub async fn record_uses(
     conn: &mut PgConnection,
-    booking_id: i64,
+    booking_id: BookingId,
     uses: &[CreditUse],
     actor_id: i64,
 ) -> sqlx::Result<()> {
@@ -231,7 +219,7 @@ pub async fn credits_to_return(
 async fn grant(
     conn: &mut PgConnection,
     purchase_id: i64,
-    method: &str,
+    method: Method,
     reference: &str,
     recorded_by: Option<i64>,
     payment_intent: Option<&str>,
@@ -305,7 +293,7 @@ pub async fn fulfil_checkout(
             .fetch_optional(&mut *conn)
             .await?;
     if let Some(purchase_id) = purchase
-        && let Some(granted) = grant(conn, purchase_id, "card", "", None, payment_intent).await?
+        && let Some(granted) = grant(conn, purchase_id, Method::Card, "", None, payment_intent).await?
     {
         state.outbox.queue(conn, &credits_email(state, granted)).await?;
     }
@@ -335,8 +323,8 @@ pub(super) struct PurchaseRow {
     pub(super) credits: i32,
     pub(super) amount_pence: i32,
     pub(super) refunded_pence: i32,
-    pub(super) method: Option<String>,
-    pub(super) status: String,
+    pub(super) method: Option<Method>,
+    pub(super) status: PurchaseStatus,
     pub(super) created_at: OffsetDateTime,
 }
 
@@ -348,132 +336,69 @@ pub(super) const PURCHASE_COLUMNS: &str = "pp.id, u.name as parent_name, u.email
 pub(super) const PURCHASE_FROM: &str =
     "package_purchases pp join users u on u.id = pp.parent_id join packages p on p.id = pp.package_id";
 
-// Pages ---------------------------------------------------------------------------------------
-
-pub struct OfferLine {
-    pub id: i64,
-    pub name: String,
-    pub description: String,
-    pub holds: String,
-    pub price: String,
-    pub activities: String,
-}
-
-pub struct CreditLine {
-    pub package: String,
-    pub balance: i32,
-    pub expires: String,
-}
-
-pub struct PurchaseLine {
-    pub id: i64,
-    pub date: String,
-    pub who: String,
-    pub package: String,
-    pub credits: i32,
-    pub amount: String,
-    pub method: String,
-    pub status: String,
-    /// The stored status (`paid` even when refunded): what the sales page acts on.
-    pub status_key: String,
-    pub refunded: Option<String>,
-}
-
-/// A purchase's state in words. A refund keeps the status `paid` (granting and the
-/// sales page rely on it), so "refunded" is read from the amount refunded.
-pub(super) fn status_label(status: &str, amount_pence: i32, refunded_pence: i32) -> &'static str {
-    match status {
-        "paid" if refunded_pence > 0 && refunded_pence >= amount_pence => "Refunded",
-        "paid" if refunded_pence > 0 => "Partly refunded",
-        "paid" => "Paid",
-        "failed" => "Not paid",
-        _ => "Waiting for payment",
-    }
-}
-
-fn purchase_line(p: PurchaseRow, tz: &time_tz::Tz) -> PurchaseLine {
-    PurchaseLine {
-        id: p.id,
-        date: fmt::day_time(p.created_at, tz),
-        who: format!("{} ({})", p.parent_name, p.parent_email),
-        package: p.package,
-        credits: p.credits,
-        amount: fmt::pounds(i64::from(p.amount_pence)),
-        method: p.method.as_deref().map(super::domain::method_label).unwrap_or("—").to_owned(),
-        status: status_label(&p.status, p.amount_pence, p.refunded_pence).to_owned(),
-        status_key: p.status,
-        refunded: (p.refunded_pence > 0).then(|| fmt::pounds(i64::from(p.refunded_pence))),
-    }
-}
-
-#[derive(Template)]
-#[template(path = "payments/packages.html")]
-pub struct ParentPage {
-    pub ctx: PageContext,
-    pub offers: Vec<OfferLine>,
-    pub credits: Vec<CreditLine>,
-    pub purchases: Vec<PurchaseLine>,
-    pub card_payments: bool,
-}
-
-/// `GET /parent/packages`: what can be bought, credits left, purchases.
-pub async fn index(
-    State(state): State<AppState>,
-    Parent(parent): Parent,
-    ctx: PageContext,
-) -> AppResult<Response> {
-    let tz = state.config.timezone;
-    let mut conn = state.pool.acquire().await?;
-    let offers = offers(&mut conn)
-        .await?
-        .into_iter()
-        .map(|o| OfferLine {
-            id: o.id,
-            holds: match o.credits {
-                Some(n) => format!("{n} session{}", if n == 1 { "" } else { "s" }),
-                None => "The term's sessions".to_owned(),
-            },
-            price: fmt::pounds(i64::from(o.price_pence)),
-            activities: if o.activities.is_empty() { "Any activity".to_owned() } else { o.activities },
-            name: o.name,
-            description: o.description,
-        })
-        .collect();
-    let credits = credits_left(&mut conn, parent.id)
-        .await?
-        .into_iter()
-        .map(|c| CreditLine {
-            package: c.package,
-            balance: c.balance,
-            expires: fmt::day_time(c.expires_at, tz),
-        })
-        .collect();
-    let purchases: Vec<PurchaseRow> = sqlx::query_as(&format!(
+/// The purchases of `parent_id`, newest first.
+pub(super) async fn purchases_of(conn: &mut PgConnection, parent_id: i64) -> sqlx::Result<Vec<PurchaseRow>> {
+    sqlx::query_as(&format!(
         "select {PURCHASE_COLUMNS} from {PURCHASE_FROM}
           where pp.parent_id = $1 order by pp.created_at desc, pp.id desc"
     ))
-    .bind(parent.id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let purchases = purchases.into_iter().map(|p| purchase_line(p, tz)).collect();
-    render(&ParentPage { ctx, offers, credits, purchases, card_payments: state.stripe.is_some() })
+    .bind(parent_id)
+    .fetch_all(conn)
+    .await
 }
 
-/// `POST /parent/packages/{id}/buy`: a pending purchase, paid by card through Checkout
-/// when Stripe is set up, otherwise at the office (finance records it).
+/// Every purchase for finance, the unpaid first.
+pub(super) async fn all_purchases(conn: &mut PgConnection) -> sqlx::Result<Vec<PurchaseRow>> {
+    sqlx::query_as(&format!(
+        "select {PURCHASE_COLUMNS} from {PURCHASE_FROM}
+          order by pp.status = 'paid', pp.created_at desc, pp.id desc limit 2000"
+    ))
+    .fetch_all(conn)
+    .await
+}
+
+/// The state of the purchase a Checkout Session pays for, if it is `parent_id`'s.
+pub(super) async fn status_of_checkout(
+    conn: &mut PgConnection,
+    session_id: &str,
+    parent_id: i64,
+) -> sqlx::Result<Option<PurchaseStatus>> {
+    sqlx::query_scalar(
+        "select status from package_purchases where stripe_checkout_session_id = $1 and parent_id = $2",
+    )
+    .bind(session_id)
+    .bind(parent_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// What became of a parent buying a package.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Bought {
+    /// A free package: its credits are ready.
+    Free,
+    /// To be paid at the office; finance records it.
+    AtOffice,
+    /// Off to Stripe's page at this address.
+    Checkout(String),
+    /// A term package with no sessions left to use: nothing was bought (roll back).
+    NoSessions,
+    /// Stripe could not start the payment: nothing was bought (roll back).
+    CardFailed,
+}
+
+/// A parent buys an active package, in the caller's transaction: a pending purchase
+/// with its audit row, granted at once if free, paid by card through Checkout when
+/// Stripe is set up, otherwise at the office. None if the package is not on sale.
 pub async fn buy(
-    State(state): State<AppState>,
-    Parent(parent): Parent,
-    session: Session,
-    Path(id): Path<String>,
-) -> AppResult<Response> {
-    let back = "/parent/packages";
-    let mut tx = state.pool.begin().await?;
-    let offer = offer(&mut tx, parse_id(&id)?).await?.ok_or(AppError::NotFound)?;
-    let credits = credits_of(&mut tx, &offer).await?;
-    let Ok(credits @ 1..) = i32::try_from(credits) else {
-        flash::push(&session, FlashKind::Error, "This package has no sessions to use yet.").await?;
-        return Ok(Redirect::to(back).into_response());
+    state: &AppState,
+    conn: &mut PgConnection,
+    parent: &User,
+    offer_id: PackageId,
+) -> AppResult<Option<Bought>> {
+    let Some(offer) = offer(&mut *conn, offer_id).await? else { return Ok(None) };
+    let Ok(credits @ 1..) = i32::try_from(credits_of(&mut *conn, &offer).await?) else {
+        return Ok(Some(Bought::NoSessions));
     };
     let purchase_id: i64 = sqlx::query_scalar(
         "insert into package_purchases (parent_id, package_id, credits, amount_pence, currency)
@@ -484,29 +409,21 @@ pub async fn buy(
     .bind(credits)
     .bind(offer.price_pence)
     .bind(&offer.currency)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await?;
-    audit::record(&mut tx)
+    audit::record(&mut *conn)
         .by(parent.id)
         .action("package.bought")
         .entity("package_purchase", purchase_id)
         .after(json!({ "package_id": offer.id, "credits": credits, "amount_pence": offer.price_pence }))
         .await?;
-    let Some(stripe) = state.stripe.as_ref().filter(|_| offer.price_pence > 0) else {
-        if offer.price_pence == 0 {
-            if let Some(granted) = grant(&mut tx, purchase_id, "cash", "free", None, None).await? {
-                state.outbox.queue(&mut tx, &credits_email(&state, granted)).await?;
-            }
-            tx.commit().await?;
-            flash::push(&session, FlashKind::Success, "Your credits are ready to use.").await?;
-        } else {
-            tx.commit().await?;
-            let message = "Package ordered. Pay the office by cash or bank transfer; your credits appear once \
-                           we have recorded it.";
-            flash::push(&session, FlashKind::Success, message).await?;
+    if offer.price_pence == 0 {
+        if let Some(granted) = grant(&mut *conn, purchase_id, Method::Cash, "free", None, None).await? {
+            state.outbox.queue(&mut *conn, &credits_email(state, granted)).await?;
         }
-        return Ok(Redirect::to(back).into_response());
-    };
+        return Ok(Some(Bought::Free));
+    }
+    let Some(stripe) = state.stripe.as_ref() else { return Ok(Some(Bought::AtOffice)) };
     let base = &state.config.base_url;
     let created = stripe
         .create_checkout(&NewCheckout {
@@ -516,21 +433,16 @@ pub async fn buy(
             description: &format!("Package: {}", offer.name),
             customer_email: &parent.email,
             success_url: &format!("{base}/parent/packages/success?session_id={{CHECKOUT_SESSION_ID}}"),
-            cancel_url: &format!("{base}{back}"),
+            cancel_url: &format!("{base}/parent/packages"),
             expires_at: None,
         })
         .await;
     let (session_id, url) = match created {
         Ok(checkout::CheckoutSession { id, url: Some(url), .. }) => (id, url),
-        Ok(_) | Err(_) => {
-            if let Err(err) = created {
-                tracing::error!(error = ?err, "Stripe Checkout Session for a package not created");
-            }
-            tx.rollback().await?;
-            let message =
-                "We could not start the card payment just now. Please try again, or pay the office.";
-            flash::push(&session, FlashKind::Error, message).await?;
-            return Ok(Redirect::to(back).into_response());
+        Ok(_) => return Ok(Some(Bought::CardFailed)),
+        Err(err) => {
+            tracing::error!(error = ?err, "Stripe Checkout Session for a package not created");
+            return Ok(Some(Bought::CardFailed));
         }
     };
     sqlx::query(
@@ -540,104 +452,33 @@ pub async fn buy(
     .bind(purchase_id)
     .bind(&session_id)
     .bind(&url)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&url).into_response())
+    Ok(Some(Bought::Checkout(url)))
 }
 
-/// Where Stripe sends the parent back after paying for a package.
-pub async fn success(
-    State(state): State<AppState>,
-    Parent(parent): Parent,
-    session: Session,
-    QueryFields(query): QueryFields,
-) -> AppResult<Response> {
-    let session_id = query.get("session_id").ok_or(AppError::NotFound)?;
-    let status: String = sqlx::query_scalar(
-        "select status from package_purchases where stripe_checkout_session_id = $1 and parent_id = $2",
-    )
-    .bind(session_id)
-    .bind(parent.id)
-    .fetch_optional(&state.pool)
-    .await?
-    .ok_or(AppError::NotFound)?;
-    let mut paid = status == "paid";
-    if !paid && let Some(stripe) = state.stripe.as_ref() {
-        match stripe.checkout_session(session_id).await {
-            Ok(checkout) if checkout.payment_status.as_deref() == Some("paid") => {
-                let mut tx = state.pool.begin().await?;
-                fulfil_checkout(&state, &mut tx, session_id, checkout.payment_intent.as_deref()).await?;
-                tx.commit().await?;
-                paid = true;
-            }
-            Ok(_) => {}
-            Err(err) => tracing::warn!(error = ?err, "Stripe Checkout Session not read"),
-        }
-    }
-    let (kind, message) = if paid {
-        (FlashKind::Success, "Thank you: your payment has been received and your credits are ready.")
-    } else {
-        (FlashKind::Info, "Thank you: we are confirming your payment; your credits appear shortly.")
-    };
-    flash::push(&session, kind, message).await?;
-    Ok(Redirect::to("/parent/packages").into_response())
-}
-
-#[derive(Template)]
-#[template(path = "payments/package_sales.html")]
-pub struct SalesPage {
-    pub ctx: PageContext,
-    pub purchases: Vec<PurchaseLine>,
-}
-
-/// `GET /admin/package-sales`: packages bought, the unpaid first.
-pub async fn sales(State(state): State<AppState>, admin: Admin, ctx: PageContext) -> AppResult<Response> {
-    admin.require(FINANCE)?;
-    let tz = state.config.timezone;
-    let rows: Vec<PurchaseRow> = sqlx::query_as(&format!(
-        "select {PURCHASE_COLUMNS} from {PURCHASE_FROM}
-          order by pp.status = 'paid', pp.created_at desc, pp.id desc limit 2000"
-    ))
-    .fetch_all(&state.pool)
-    .await?;
-    render(&SalesPage { ctx, purchases: rows.into_iter().map(|p| purchase_line(p, tz)).collect() })
-}
-
-/// `POST /admin/package-sales/{id}/paid`: finance records a cash or bank transfer
-/// payment for a purchase, which grants its credits (once).
+/// Finance records a cash or bank-transfer payment for a purchase, which grants its
+/// credits once, with the audit row and the parent's email; false if it was already
+/// paid (or does not exist).
 pub async fn record_paid(
-    State(state): State<AppState>,
-    admin: Admin,
-    session: Session,
-    Path(id): Path<String>,
-    form: Fields,
-) -> AppResult<Response> {
-    admin.require(FINANCE)?;
-    let id = parse_id(&id)?;
-    let method = match form.get("method") {
-        Some(m @ ("cash" | "bank_transfer")) => m.to_owned(),
-        _ => {
-            flash::push(&session, FlashKind::Error, "Choose cash or bank transfer.").await?;
-            return Ok(Redirect::to("/admin/package-sales").into_response());
-        }
+    state: &AppState,
+    conn: &mut PgConnection,
+    by: i64,
+    id: PackagePurchaseId,
+    method: Method,
+    reference: &str,
+) -> AppResult<bool> {
+    let Some(granted) = grant(&mut *conn, id.0, method, reference, Some(by), None).await? else {
+        return Ok(false);
     };
-    let reference: String = form.get("reference").unwrap_or_default().trim().chars().take(200).collect();
-    let mut tx = state.pool.begin().await?;
-    let granted = grant(&mut tx, id, &method, &reference, Some(admin.0.id), None).await?;
-    let Some(granted) = granted else {
-        tx.rollback().await?;
-        flash::push(&session, FlashKind::Error, "This package is already paid (or does not exist).").await?;
-        return Ok(Redirect::to("/admin/package-sales").into_response());
-    };
-    audit::record(&mut tx)
-        .by(admin.0.id)
+    audit::record(&mut *conn)
+        .by(by)
         .action("package.paid")
-        .entity("package_purchase", id)
-        .before(json!({ "status": "pending" }))
-        .after(json!({ "status": "paid", "method": method, "reference": reference, "credits": granted.3 }))
+        .entity("package_purchase", id.0)
+        .before(json!({ "status": PurchaseStatus::Pending.as_str() }))
+        .after(json!({ "status": PurchaseStatus::Paid.as_str(), "method": method.as_str(),
+                       "reference": reference, "credits": granted.3 }))
         .await?;
-    state.outbox.queue(&mut tx, &credits_email(&state, granted)).await?;
-    flash::done(tx, &session, format!("Package purchase #{id} recorded as paid."), "/admin/package-sales")
-        .await
+    state.outbox.queue(&mut *conn, &credits_email(state, granted)).await?;
+    Ok(true)
 }

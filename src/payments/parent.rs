@@ -1,18 +1,15 @@
 //! A family's payments: their history and a printable receipt for each.
 
 use askama::Template;
-use axum::{
-    extract::{Path, State},
-    response::Response,
-};
+use axum::{extract::State, response::Response};
 
 use super::{PaymentLine, store};
 use crate::{
     AppState,
     auth::Parent,
-    bookings::parse_id,
     error::{AppError, AppResult},
-    web::{PageContext, fmt, form::render},
+    ids::{PaymentId, UserId},
+    web::{PageContext, Path, fmt, form::render},
 };
 
 #[derive(Template)]
@@ -64,11 +61,11 @@ pub async fn receipt(
     State(state): State<AppState>,
     Parent(parent): Parent,
     ctx: PageContext,
-    Path(id): Path<String>,
+    Path(id): Path<PaymentId>,
 ) -> AppResult<Response> {
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
-    let payment = store::for_parent(&mut conn, parse_id(&id)?, parent.id).await?.ok_or(AppError::NotFound)?;
+    let payment = store::for_parent(&mut conn, id, UserId(parent.id)).await?.ok_or(AppError::NotFound)?;
     let items = crate::bookings::store::participants(&mut conn, payment.booking_id)
         .await?
         .into_iter()

@@ -3,7 +3,12 @@
 
 use sqlx::{FromRow, PgConnection, Postgres, postgres::PgArguments, query::QueryAs};
 
-use crate::web::page::{FETCH, PageRequest};
+use super::domain::{DiscountKind, Method, PaymentStatus};
+use crate::{
+    bookings::domain::BookingStatus,
+    ids::{BookingId, PaymentId, UserId},
+    web::page::{FETCH, PageRequest},
+};
 use time::OffsetDateTime;
 
 /// Money a payment still counts for: taken, less what was refunded.
@@ -38,10 +43,18 @@ impl Balance {
     /// Total − discount − paid + refunded for a booking that keeps its places; nothing
     /// otherwise.
     pub fn due_pence(&self) -> i64 {
-        let holds =
-            crate::bookings::domain::BookingStatus::parse(&self.status).is_some_and(|s| s.holds_places());
+        let holds = self.booking_status().is_some_and(BookingStatus::holds_places);
         let owed = i64::from(self.total_pence) - self.discount_pence - self.paid_pence;
         if holds { owed.max(0) } else { 0 }
+    }
+
+    pub fn booking_status(&self) -> Option<BookingStatus> {
+        BookingStatus::parse(&self.status)
+    }
+
+    /// Places are held while a card payment is made.
+    pub fn awaits_payment(&self) -> bool {
+        self.booking_status() == Some(BookingStatus::AwaitingPayment)
     }
 }
 
@@ -58,13 +71,13 @@ fn balance_select() -> String {
     )
 }
 
-pub async fn balance(conn: &mut PgConnection, booking_id: i64) -> sqlx::Result<Option<Balance>> {
+pub async fn balance(conn: &mut PgConnection, booking_id: BookingId) -> sqlx::Result<Option<Balance>> {
     sqlx::query_as(&balance_select()).bind(booking_id).fetch_optional(conn).await
 }
 
 /// The balance with the booking locked until the transaction ends, so two payments
 /// recorded at once cannot both fit in the same amount due.
-pub async fn lock_balance(conn: &mut PgConnection, booking_id: i64) -> sqlx::Result<Option<Balance>> {
+pub async fn lock_balance(conn: &mut PgConnection, booking_id: BookingId) -> sqlx::Result<Option<Balance>> {
     // Lock first, then read in a new statement: one statement's subqueries keep the
     // snapshot from before the wait and would miss a payment committed meanwhile.
     sqlx::query("select 1 from bookings where id = $1 for update")
@@ -78,7 +91,7 @@ pub struct NewOfflinePayment<'a> {
     pub booking_id: i64,
     pub amount_pence: i32,
     pub currency: &'a str,
-    pub method: &'a str,
+    pub method: Method,
     pub reference: &'a str,
     pub recorded_by: i64,
 }
@@ -109,8 +122,8 @@ pub struct Payment {
     pub amount_pence: i32,
     pub refunded_pence: i32,
     pub currency: String,
-    pub method: String,
-    pub status: String,
+    pub method: Method,
+    pub status: PaymentStatus,
     pub reference: String,
     pub recorded_by_name: Option<String>,
     pub activity: String,
@@ -131,7 +144,11 @@ fn payment_select() -> String {
 }
 
 /// One payment, only if it belongs to `parent_id`'s family.
-pub async fn for_parent(conn: &mut PgConnection, id: i64, parent_id: i64) -> sqlx::Result<Option<Payment>> {
+pub async fn for_parent(
+    conn: &mut PgConnection,
+    id: PaymentId,
+    parent_id: UserId,
+) -> sqlx::Result<Option<Payment>> {
     sqlx::query_as(&format!("{} where p.id = $1 and b.parent_id = $2", payment_select()))
         .bind(id)
         .bind(parent_id)
@@ -149,7 +166,7 @@ pub async fn of_parent(conn: &mut PgConnection, parent_id: i64) -> sqlx::Result<
     .await
 }
 
-pub async fn of_booking(conn: &mut PgConnection, booking_id: i64) -> sqlx::Result<Vec<Payment>> {
+pub async fn of_booking(conn: &mut PgConnection, booking_id: BookingId) -> sqlx::Result<Vec<Payment>> {
     sqlx::query_as(&format!("{} where p.booking_id = $1 order by p.created_at, p.id", payment_select()))
         .bind(booking_id)
         .fetch_all(conn)
@@ -164,7 +181,7 @@ pub struct Refund {
     pub parent_name: String,
     pub amount_pence: i32,
     pub currency: String,
-    pub method: String,
+    pub method: Method,
     pub reason: String,
     pub recorded_by_name: Option<String>,
     pub created_at: OffsetDateTime,
@@ -194,7 +211,7 @@ const REFUND_SELECT: &str = "
 pub struct Search {
     pub from: Option<OffsetDateTime>,
     pub until: Option<OffsetDateTime>,
-    pub status: Option<String>,
+    pub status: Option<PaymentStatus>,
     pub activity_id: Option<i64>,
 }
 
@@ -215,7 +232,7 @@ pub fn bind_search<'q, O>(
     query: QueryAs<'q, Postgres, O, PgArguments>,
     search: &Search,
 ) -> QueryAs<'q, Postgres, O, PgArguments> {
-    query.bind(search.from).bind(search.until).bind(search.status.clone()).bind(search.activity_id)
+    query.bind(search.from).bind(search.until).bind(search.status).bind(search.activity_id)
 }
 
 /// One page of the payments made in the period (by when they were created), newest
@@ -495,7 +512,7 @@ pub async fn record_event(conn: &mut PgConnection, event_id: &str, event_type: &
     Ok(inserted.rows_affected() == 1)
 }
 
-pub async fn by_id(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Payment>> {
+pub async fn by_id(conn: &mut PgConnection, id: PaymentId) -> sqlx::Result<Option<Payment>> {
     sqlx::query_as(&format!("{} where p.id = $1", payment_select())).bind(id).fetch_optional(conn).await
 }
 
@@ -516,16 +533,18 @@ pub async fn by_checkout_for_parent(
 }
 
 /// A payment with its row locked, so a refund decided on it cannot race another.
-pub async fn lock(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Payment>> {
+pub async fn lock(conn: &mut PgConnection, id: PaymentId) -> sqlx::Result<Option<Payment>> {
     sqlx::query("select 1 from payments where id = $1 for update").bind(id).execute(&mut *conn).await?;
     by_id(conn, id).await
 }
 
-pub async fn payment_intent(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("select stripe_payment_intent_id from payments where id = $1")
-        .bind(id)
-        .fetch_one(conn)
-        .await
+pub async fn payment_intent(conn: &mut PgConnection, id: PaymentId) -> sqlx::Result<Option<String>> {
+    let intent: Option<Option<String>> =
+        sqlx::query_scalar("select stripe_payment_intent_id from payments where id = $1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(intent.flatten())
 }
 
 pub struct NewRefund<'a> {
@@ -642,7 +661,7 @@ pub async fn release_discount(conn: &mut PgConnection, booking_id: i64) -> sqlx:
 pub struct DiscountCode {
     pub id: i64,
     pub code: String,
-    pub kind: String,
+    pub kind: DiscountKind,
     pub percent_off: Option<i32>,
     pub amount_off_pence: Option<i32>,
     pub valid_from: Option<time::Date>,
@@ -669,7 +688,7 @@ pub async fn discount_code_by_code(
 
 pub struct NewDiscountCode<'a> {
     pub code: &'a str,
-    pub kind: &'a str,
+    pub kind: DiscountKind,
     pub percent_off: Option<i32>,
     pub amount_off_pence: Option<i32>,
     pub valid_from: Option<time::Date>,

@@ -946,9 +946,15 @@ async fn cancel_session(
             {
                 Transition::Done => {
                     cancelled += 1;
-                    let refund =
-                        refund_cancelled(state, &mut *tx, booking.booking_id, None, &why, Some(admin.0.id))
-                            .await?;
+                    let refund = refund_cancelled(
+                        state,
+                        &mut *tx,
+                        crate::ids::BookingId(booking.booking_id),
+                        None,
+                        &why,
+                        Some(admin.0.id),
+                    )
+                    .await?;
                     card_refunds.extend(refund.card_refunds);
                 }
                 Transition::NotAllowed(_) | Transition::Missing => {}
@@ -956,9 +962,15 @@ async fn cancel_session(
         } else {
             // A booking for several sessions keeps the others; only this place goes,
             // with its paid share refunded (worked out while the place still counts).
-            let refund =
-                refund_cancelled(state, &mut *tx, booking.booking_id, Some(&[id]), &why, Some(admin.0.id))
-                    .await?;
+            let refund = refund_cancelled(
+                state,
+                &mut *tx,
+                crate::ids::BookingId(booking.booking_id),
+                Some(&[id]),
+                &why,
+                Some(admin.0.id),
+            )
+            .await?;
             card_refunds.extend(refund.card_refunds);
             store::release_places(&mut *tx, booking.booking_id, id).await?;
             audit::record(&mut *tx)

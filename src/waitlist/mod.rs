@@ -188,7 +188,8 @@ pub async fn claim(
     bookings::notify_created(&state, &mut tx, booking_id, status).await?;
     tx.commit().await?;
     if pay_first {
-        return payments::pay_for_held_places(&state, &session, booking_id, &parent).await;
+        return payments::pay_for_held_places(&state, &session, crate::ids::BookingId(booking_id), &parent)
+            .await;
     }
     flash::push(&session, FlashKind::Success, "Place claimed. We have emailed you.").await?;
     Ok(Redirect::to(&format!("/parent/bookings/{booking_id}")).into_response())

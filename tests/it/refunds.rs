@@ -202,3 +202,40 @@ async fn a_card_refund_goes_through_stripe_and_its_webhook_is_reconciled_once() 
     assert_eq!(refunded(&app, payment_id).await.0, 400);
     assert_eq!(count(&app.pool, "select count(*) from stripe_events").await, 4);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_payment_is_not_refunded_by_hand_when_stripe_is_not_set_up() {
+    let app = spawn_app().await;
+    let (_parent, booking_id) = booked(&app).await;
+    let payment_id: i64 = sqlx::query_scalar(
+        "insert into payments (booking_id, amount_pence, currency, method, status, paid_at, stripe_payment_intent_id)
+         values ($1, 650, 'GBP', 'card', 'succeeded', now(), 'pi_by_hand') returning id",
+    )
+    .bind(booking_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let finance = app.signed_in("finance@example.com", "admin", Some("finance")).await;
+    let response = refund(&finance, payment_id, "2.00", "Goodwill").await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), format!("/admin/payments/{payment_id}"));
+    let page = finance.get_text(&format!("/admin/payments/{payment_id}")).await;
+    assert!(page.contains("Stripe is not set up for it"), "{page}");
+    assert_eq!(refunded(&app, payment_id).await, (0, "succeeded".to_owned()));
+    assert_eq!(count(&app.pool, "select count(*) from refunds").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payments_and_refunds_that_are_not_there_are_not_found() {
+    let app = spawn_app().await;
+    let finance = app.signed_in("finance@example.com", "admin", Some("finance")).await;
+    for path in ["/admin/payments/abc", "/admin/payments/99999999999999999999", "/admin/payments/packages/x1"]
+    {
+        assert_eq!(finance.get(path).await.status(), 404, "{path}");
+    }
+    let token = finance.csrf_token("/admin/payments").await;
+    let retry = finance.post_raw("/admin/card-refunds/12345/retry", &[("csrf_token", &token)]).await;
+    assert_eq!(retry.status(), 404, "nothing failed to retry");
+    let junk = finance.post_raw("/admin/card-refunds/abc/retry", &[("csrf_token", &token)]).await;
+    assert_eq!(junk.status(), 404);
+}

@@ -1,0 +1,188 @@
+//! Finance's discount codes page and a parent applying a code to a booking; the rules
+//! are in `discounts`.
+
+use askama::Template;
+use axum::{
+    extract::State,
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use tower_sessions::Session;
+
+use super::{
+    discounts::{self, CodeRefused, NewCode, Off},
+    domain::{Choice, DiscountKind},
+    store,
+};
+use crate::{
+    AppState,
+    auth::{Admin, AdminRole, Parent},
+    error::AppResult,
+    ids::BookingId,
+    web::{
+        FormErrors, PageContext, Path,
+        flash::{self, FlashKind},
+        form::{Fields, render, render_with},
+    },
+};
+
+const FINANCE: &[AdminRole] = &[AdminRole::Finance];
+
+pub struct CodeLine {
+    pub code: String,
+    pub off: String,
+    pub dates: String,
+    pub used: String,
+    pub activities: String,
+}
+
+#[derive(Template)]
+#[template(path = "payments/discounts.html")]
+pub struct IndexPage {
+    pub ctx: PageContext,
+    pub codes: Vec<CodeLine>,
+    pub kinds: Vec<Choice>,
+    pub activities: Vec<Choice>,
+    pub code: String,
+    pub value: String,
+    pub valid_from: String,
+    pub valid_until: String,
+    pub usage_limit: String,
+    pub errors: FormErrors,
+}
+
+async fn index_page(state: &AppState, ctx: PageContext, form: Option<&Fields>) -> AppResult<IndexPage> {
+    let mut conn = state.pool.acquire().await?;
+    let activities = store::activities(&mut conn).await?;
+    let name_of =
+        |id: &i64| activities.iter().find(|a| a.id == *id).map(|a| a.name.clone()).unwrap_or_default();
+    let codes = store::discount_codes(&mut conn)
+        .await?
+        .into_iter()
+        .map(|c| CodeLine {
+            off: Off::of(&c).map(Off::label).unwrap_or_default(),
+            dates: match (c.valid_from, c.valid_until) {
+                (None, None) => "Always".into(),
+                (from, until) => format!(
+                    "{} – {}",
+                    from.map(|d| d.to_string()).unwrap_or_default(),
+                    until.map(|d| d.to_string()).unwrap_or_default()
+                ),
+            },
+            used: match c.usage_limit {
+                Some(limit) => format!("{} of {limit}", c.times_used),
+                None => c.times_used.to_string(),
+            },
+            activities: if c.activity_ids.is_empty() {
+                "All".into()
+            } else {
+                c.activity_ids.iter().map(name_of).collect::<Vec<_>>().join(", ")
+            },
+            code: c.code,
+        })
+        .collect();
+    let typed = |name: &str| form.and_then(|f| f.get(name)).unwrap_or_default().to_owned();
+    let chosen: Vec<i64> = form.map(|f| f.ids("activity")).unwrap_or_default();
+    let kind = typed("kind");
+    Ok(IndexPage {
+        ctx,
+        codes,
+        kinds: DiscountKind::ALL
+            .iter()
+            .map(|k| Choice {
+                value: k.as_str().into(),
+                label: k.label().into(),
+                selected: DiscountKind::parse(&kind) == Some(*k),
+            })
+            .collect(),
+        activities: activities
+            .iter()
+            .map(|a| Choice {
+                value: a.id.to_string(),
+                label: a.name.clone(),
+                selected: chosen.contains(&a.id),
+            })
+            .collect(),
+        code: typed("code"),
+        value: typed("value"),
+        valid_from: typed("valid_from"),
+        valid_until: typed("valid_until"),
+        usage_limit: typed("usage_limit"),
+        errors: FormErrors::default(),
+    })
+}
+
+pub async fn index(State(state): State<AppState>, admin: Admin, ctx: PageContext) -> AppResult<Response> {
+    admin.require(FINANCE)?;
+    render(&index_page(&state, ctx, None).await?)
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    session: Session,
+    form: Fields,
+) -> AppResult<Response> {
+    admin.require(FINANCE)?;
+    let new = match NewCode::parse(&form) {
+        Ok(new) => new,
+        Err(errors) => return failed(&state, ctx, &form, errors).await,
+    };
+    let mut tx = state.pool.begin().await?;
+    match discounts::create_code(&mut tx, admin.0.id, &new).await? {
+        Ok(_) => {
+            flash::done(tx, &session, format!("Discount code {} created.", new.code), "/admin/discounts")
+                .await
+        }
+        Err(CodeRefused::Exists) => {
+            tx.rollback().await?;
+            let mut errors = FormErrors::default();
+            errors.add("code", "That code already exists.");
+            failed(&state, ctx, &form, errors).await
+        }
+    }
+}
+
+/// The form again, filled in, with its errors.
+async fn failed(
+    state: &AppState,
+    ctx: PageContext,
+    form: &Fields,
+    errors: FormErrors,
+) -> AppResult<Response> {
+    let mut page = index_page(state, ctx, Some(form)).await?;
+    page.errors = errors;
+    render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
+}
+
+#[derive(serde::Deserialize)]
+pub struct ApplyForm {
+    #[serde(default)]
+    code: String,
+}
+
+/// A parent applies a code to their booking; the booking page shows the answer (the
+/// code's field lives there).
+pub async fn apply(
+    State(state): State<AppState>,
+    Parent(parent): Parent,
+    session: Session,
+    Path(id): Path<BookingId>,
+    axum::Form(form): axum::Form<ApplyForm>,
+) -> AppResult<Response> {
+    let allowed = discounts::count_guess(&state, parent.id).await?;
+    let mut tx = state.pool.begin().await?;
+    match discounts::apply_code(&state, &mut tx, id, parent.id, &form.code, allowed).await? {
+        Ok(message) => {
+            tx.commit().await?;
+            store::count_discount_success(&state.pool, parent.id).await?;
+            flash::push(&session, FlashKind::Success, message).await?;
+        }
+        Err(message) => {
+            tx.rollback().await?;
+            flash::push(&session, FlashKind::Error, message).await?;
+        }
+    }
+    Ok(Redirect::to(&format!("/parent/bookings/{id}")).into_response())
+}
