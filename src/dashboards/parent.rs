@@ -134,16 +134,19 @@ pub async fn show(
             _ => format!("Booking #{id}: the office asks for a change"),
         },
     });
-    let offers = offers.into_iter().filter(|o| o.status == "offered").map(|o| Attention {
-        href: "/parent/waitlist".to_owned(),
-        who: Some(o.child_name),
-        what: format!(
-            "a place at {} on {} is yours to claim until {}",
-            o.activity,
-            fmt::day_time(o.starts_at, tz),
-            o.offer_expires_at.map(|t| fmt::day_time(t, tz)).unwrap_or_default()
-        ),
-    });
+    let offers = offers
+        .into_iter()
+        .filter(|o| o.status == crate::waitlist::store::WaitlistStatus::Offered)
+        .map(|o| Attention {
+            href: "/parent/waitlist".to_owned(),
+            who: Some(o.child_name),
+            what: format!(
+                "a place at {} on {} is yours to claim until {}",
+                o.activity,
+                fmt::day_time(o.starts_at, tz),
+                o.offer_expires_at.map(|t| fmt::day_time(t, tz)).unwrap_or_default()
+            ),
+        });
     let attention = offers
         .chain(bookings)
         .chain(no_contact)
