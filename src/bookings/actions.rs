@@ -170,10 +170,12 @@ pub async fn book(
         Ok(id) => id,
         Err(refused) => return Ok(Err(BookingRefused::Place(refused))),
     };
-    payments::packages::record_uses(conn, id.0, &credit_uses, who.id).await?;
+    crate::payments::packages::record_uses(conn, id.0, &credit_uses, who.id).await?;
     let mut discount_note = None;
     if let Some(DiscountCode { code, allowed }) = discount {
-        match payments::discounts::apply_to_new_booking(state, conn, id.0, &code, allowed, who.id).await? {
+        match crate::payments::discounts::apply_to_new_booking(state, conn, id.0, &code, allowed, who.id)
+            .await?
+        {
             Ok(words) => discount_note = Some(words),
             Err(words) => return Ok(Err(BookingRefused::Discount(words))),
         }
@@ -203,7 +205,7 @@ async fn spend_credits(
     parent_id: i64,
     sessions: &[SessionInfo],
     items: &mut [NewItem],
-) -> AppResult<Vec<payments::packages::CreditUse>> {
+) -> AppResult<Vec<crate::payments::packages::CreditUse>> {
     let places: Vec<(i64, i64, i64)> = items
         .iter()
         .filter_map(|i| {
@@ -211,7 +213,7 @@ async fn spend_credits(
             Some((i.session_id.0, i.child_id.0, activity))
         })
         .collect();
-    let uses = payments::packages::choose_credits(conn, parent_id, &places).await?;
+    let uses = crate::payments::packages::choose_credits(conn, parent_id, &places).await?;
     for item in items.iter_mut() {
         if uses.iter().any(|u| (u.session_id, u.child_id) == (item.session_id.0, item.child_id.0)) {
             item.price_pence = 0;
@@ -278,7 +280,7 @@ pub async fn submit_draft(
     }
     let (was_pence, now_pence) = store::reprice(conn, id).await?;
     if was_pence != now_pence {
-        payments::discounts::reprice(conn, id.0, now_pence).await?;
+        crate::payments::discounts::reprice(conn, id.0, now_pence).await?;
     }
     let rules = Rules::of(state, &sessions);
     let submitted = rules.submitted();
@@ -457,7 +459,7 @@ async fn cancellation_refund(
     reason: &str,
     own: Option<OfficeRefund>,
 ) -> AppResult<Result<CancellationRefund, Vec<(&'static str, String)>>> {
-    use payments::{cancellation, packages};
+    use crate::payments::{cancellation, packages};
     let participants = store::participants(conn, id).await?;
     let refundable = raw(&rules::refundable_sessions(&participants, OffsetDateTime::now_utc()));
     let Some(OfficeRefund { pence, why }) = own else {

@@ -249,21 +249,6 @@ pub async fn move_place(
     Ok(Redirect::to(&back).into_response())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_move_names_a_place_and_a_session() {
-        let form =
-            |place: &str, to: &str| MoveForm { place: Some(place.into()), to_session: Some(to.into()) };
-        assert_eq!(form("3:4", "9").parse(), Some(((SessionId(3), ChildId(4)), SessionId(9))));
-        assert_eq!(form("3", "9").parse(), None);
-        assert_eq!(form("3:4", "").parse(), None);
-        assert_eq!(MoveForm::default().parse(), None);
-    }
-}
-
 /// Sessions a place could move to: upcoming, of the same activity, with room.
 pub async fn move_targets(
     conn: &mut sqlx::PgConnection,
@@ -281,4 +266,19 @@ pub async fn move_targets(
             selected: false,
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_move_names_a_place_and_a_session() {
+        let form =
+            |place: &str, to: &str| MoveForm { place: Some(place.into()), to_session: Some(to.into()) };
+        assert_eq!(form("3:4", "9").parse(), Some(((SessionId(3), ChildId(4)), SessionId(9))));
+        assert_eq!(form("3", "9").parse(), None);
+        assert_eq!(form("3:4", "").parse(), None);
+        assert_eq!(MoveForm::default().parse(), None);
+    }
 }

@@ -11,7 +11,7 @@ use axum::{
 use base64::Engine;
 use sqlx::PgConnection;
 
-use crate::AppState;
+use crate::{AppState, error::AppResult};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/calendar/{file}", get(pages::feed)).route("/calendar/reset", post(pages::reset))
@@ -39,7 +39,58 @@ pub async fn feed_url(conn: &mut PgConnection, base_url: &str, user_id: i64) -> 
     Ok(format!("{base_url}/calendar/{token}.ics"))
 }
 
-pub(crate) fn new_token() -> String {
+/// A new secret link for the user's feed, audited; the old one stops working at once.
+pub async fn reset(conn: &mut PgConnection, user_id: i64) -> AppResult<()> {
+    sqlx::query(
+        "insert into calendar_feeds (user_id, token) values ($1, $2)
+         on conflict (user_id) do update set token = excluded.token, created_at = now()",
+    )
+    .bind(user_id)
+    .bind(new_token())
+    .execute(&mut *conn)
+    .await?;
+    crate::audit::record(conn).by(user_id).action("calendar_feed.reset").entity("user", user_id).await?;
+    Ok(())
+}
+
+/// The last segment of a feed's URL, `{token}.ics`: a path that is not one is "not found".
+#[derive(Debug, PartialEq, Eq)]
+pub struct FeedFile(String);
+
+impl FeedFile {
+    pub fn parse(file: &str) -> Option<Self> {
+        let token = file.strip_suffix(".ics")?;
+        let url_safe = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+        (!token.is_empty() && token.chars().all(url_safe)).then(|| Self(token.to_owned()))
+    }
+
+    pub fn token(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for FeedFile {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let file = String::deserialize(deserializer)?;
+        Self::parse(&file).ok_or_else(|| serde::de::Error::custom("not a calendar feed"))
+    }
+}
+
+fn new_token() -> String {
     let bytes: [u8; 24] = rand::random();
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FeedFile;
+
+    #[test]
+    fn a_feed_file_is_a_url_safe_token_and_ics() {
+        assert_eq!(FeedFile::parse("abc_D-9.ics").map(|f| f.token().to_owned()), Some("abc_D-9".into()));
+        assert_eq!(FeedFile::parse("abc"), None);
+        assert_eq!(FeedFile::parse(".ics"), None);
+        assert_eq!(FeedFile::parse("a b.ics"), None);
+        assert!(FeedFile::parse(&format!("{}.ics", super::new_token())).is_some());
+    }
 }

@@ -1,21 +1,21 @@
 //! The feed itself (`/calendar/{token}.ics`) and resetting its link.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::header,
-    response::{IntoResponse, Redirect, Response},
+    response::{IntoResponse, Response},
 };
 use icalendar::{Calendar, Component, Event, EventLike};
 use sqlx::FromRow;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
-use super::new_token;
+use super::FeedFile;
 use crate::{
     AppState,
     auth::{Role, SignedIn},
     error::{AppError, AppResult},
-    web::flash::{self, FlashKind},
+    web::{Path, flash},
 };
 
 #[derive(FromRow)]
@@ -28,8 +28,8 @@ struct Item {
     cancelled: bool,
 }
 
-pub async fn feed(State(state): State<AppState>, Path(file): Path<String>) -> AppResult<Response> {
-    let token = file.strip_suffix(".ics").ok_or(AppError::NotFound)?;
+pub async fn feed(State(state): State<AppState>, Path(file): Path<FeedFile>) -> AppResult<Response> {
+    let token = file.token();
     let mut conn = state.pool.acquire().await?;
     let owner: Option<(i64, Role, String)> = sqlx::query_as(
         "select u.id, u.role, u.name from calendar_feeds f join users u on u.id = f.user_id
@@ -100,25 +100,10 @@ pub async fn reset(
     session: Session,
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
-    sqlx::query(
-        "insert into calendar_feeds (user_id, token) values ($1, $2)
-         on conflict (user_id) do update set token = excluded.token, created_at = now()",
-    )
-    .bind(user.id)
-    .bind(new_token())
-    .execute(&mut *tx)
-    .await?;
-    crate::audit::record(&mut tx).by(user.id).action("calendar_feed.reset").entity("user", user.id).await?;
-    tx.commit().await?;
-    flash::push(
-        &session,
-        FlashKind::Success,
-        "Your calendar link has been reset; the old one no longer works.",
-    )
-    .await?;
+    super::reset(&mut tx, user.id).await?;
     let back = match user.role {
         Role::Parent => "/parent/bookings",
         _ => user.role.portal(),
     };
-    Ok(Redirect::to(back).into_response())
+    flash::done(tx, &session, "Your calendar link has been reset; the old one no longer works.", back).await
 }
