@@ -9,7 +9,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
-use time::{Date, Duration, OffsetDateTime};
+use time::{Duration, OffsetDateTime};
 use time_tz::OffsetDateTimeExt;
 use tower_sessions::Session;
 
@@ -27,7 +27,7 @@ use crate::{
     ids::BookingId,
     money::Money,
     web::{
-        FormErrors, PageContext, Path, csv,
+        FormErrors, PageContext, Path, csv, date,
         flash::{self, FlashKind},
         fmt,
         form::{Fields, QueryFields, render, render_with},
@@ -87,10 +87,6 @@ const STATUSES: [BookingStatus; 9] = [
     BookingStatus::Draft,
 ];
 
-fn parse_date(raw: Option<&str>) -> Option<Date> {
-    raw.and_then(crate::web::date::parse)
-}
-
 /// The search the list page and the CSV share, from the query string.
 fn search_from(query: &Fields, tz: &time_tz::Tz) -> store::Search {
     let status = query.get("status").and_then(BookingStatus::parse);
@@ -98,8 +94,11 @@ fn search_from(query: &Fields, tz: &time_tz::Tz) -> store::Search {
         parent_id: None,
         status,
         text: query.get("q").map(str::to_owned),
-        from: parse_date(query.get("from")).map(|d| crate::clock::start_of_day(d, tz)),
-        until: parse_date(query.get("to")).map(|d| crate::clock::start_of_day(d + Duration::days(1), tz)),
+        from: query.get("from").and_then(date::parse).map(|d| crate::clock::start_of_day(d, tz)),
+        until: query
+            .get("to")
+            .and_then(date::parse)
+            .map(|d| crate::clock::start_of_day(d + Duration::days(1), tz)),
         oldest_first: status == Some(BookingStatus::Pending),
     }
 }
@@ -115,8 +114,8 @@ pub async fn index(
     let search = search_from(&query, tz);
     let status = search.status;
     let is_queue = search.oldest_first;
-    let from = parse_date(query.get("from"));
-    let to = parse_date(query.get("to"));
+    let from = query.get("from").and_then(date::parse);
+    let to = query.get("to").and_then(date::parse);
     let request = PageRequest::from_query(&query, search.order());
     let mut conn = state.pool.acquire().await?;
     let today = OffsetDateTime::now_utc().to_timezone(tz).date();

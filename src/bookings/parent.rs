@@ -11,7 +11,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
-use time::{Date, Duration, OffsetDateTime};
+use time::{Duration, OffsetDateTime};
 use time_tz::OffsetDateTimeExt;
 use tower_sessions::Session;
 
@@ -32,7 +32,7 @@ use crate::{
     ids::{BookingId, ChildId, SeriesId, SessionId},
     payments::{PaymentLine, holds},
     web::{
-        PageContext, Path,
+        PageContext, Path, date,
         flash::{self, FlashKind},
         fmt,
         form::{Fields, QueryFields, render, render_with},
@@ -98,10 +98,6 @@ fn line(s: &SessionInfo, tz: &time_tz::Tz, now: OffsetDateTime) -> SessionLine {
     }
 }
 
-fn parse_date(raw: Option<&str>) -> Option<Date> {
-    raw.and_then(crate::web::date::parse)
-}
-
 pub async fn browse(
     State(state): State<AppState>,
     Parent(parent): Parent,
@@ -110,8 +106,8 @@ pub async fn browse(
 ) -> AppResult<Response> {
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
-    let from = parse_date(query.get("from"));
-    let to = parse_date(query.get("to"));
+    let from = query.get("from").and_then(date::parse);
+    let to = query.get("to").and_then(date::parse);
     let filter = SessionFilter {
         activity_id: query.id("activity"),
         venue_id: query.id("venue"),
