@@ -89,7 +89,7 @@ async fn session_for(
     if !shifts::works_session(conn, trainer.id, id).await? {
         return Err(AppError::NotFound);
     }
-    bookings::session(conn, id).await?.ok_or(AppError::NotFound)
+    bookings::session(conn, crate::ids::SessionId(id)).await?.ok_or(AppError::NotFound)
 }
 
 async fn page(
@@ -100,7 +100,7 @@ async fn page(
 ) -> AppResult<RegisterPage> {
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
-    let booked = store::booked(&mut conn, s.id).await?;
+    let booked = store::booked(&mut conn, s.id.0).await?;
     let ids: Vec<i64> = booked.iter().map(|b| b.child_id).collect();
     let collectors = store::collectors(&mut conn, &ids).await?;
     let on = s.starts_at.to_timezone(tz).date();
@@ -179,7 +179,7 @@ async fn page(
     .collect();
     Ok(RegisterPage {
         ctx,
-        session_id: s.id,
+        session_id: s.id.0,
         title: s.activity.clone(),
         when: format!("{}–{}", fmt::day_time(s.starts_at, tz), fmt::time_of_day(s.ends_at, tz)),
         venue: s.venue.clone(),
@@ -190,7 +190,7 @@ async fn page(
         incident: IncidentForm::default(),
         concern_child: String::new(),
         concern: String::new(),
-        completed: s.status == "completed",
+        completed: s.status == crate::bookings::domain::SessionStatus::Completed,
     })
 }
 
@@ -218,7 +218,7 @@ pub async fn save_register(
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
     let s = session_for(&mut tx, &trainer, &id).await?;
-    let booked = store::booked(&mut tx, s.id).await?;
+    let booked = store::booked(&mut tx, s.id.0).await?;
     let ids: Vec<i64> = booked.iter().map(|b| b.child_id).collect();
     let collectors = store::collectors(&mut tx, &ids).await?;
     let mut errors = FormErrors::default();
@@ -257,7 +257,7 @@ pub async fn save_register(
         page.errors = errors;
         return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
-    store::save(&mut tx, s.id, trainer.id, &marks).await?;
+    store::save(&mut tx, s.id.0, trainer.id, &marks).await?;
     let flagged: Vec<&Mark> = marks.iter().filter(|m| matches!(m.collected_by, Some((_, false)))).collect();
     for mark in &flagged {
         audit::record(&mut tx).by(trainer.id).action("attendance.collected_by_unlisted_person").entity("session", s.id).after(serde_json::json!({ "child_id": mark.child_id, "collected_by": mark.collected_by.as_ref().map(|c| &c.0), "note": mark.note }))
@@ -269,7 +269,7 @@ pub async fn save_register(
         .entity("session", s.id)
         .after(serde_json::json!({ "marked": marks.len() }))
         .await?;
-    let completed = store::complete_if_done(&mut tx, s.id).await?;
+    let completed = store::complete_if_done(&mut tx, s.id.0).await?;
     tx.commit().await?;
     let message = match (flagged.is_empty(), completed) {
         (false, _) => {
@@ -388,7 +388,7 @@ pub async fn raise_concern(
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
     let s = session_for(&mut tx, &trainer, &id).await?;
-    let booked = store::booked(&mut tx, s.id).await?;
+    let booked = store::booked(&mut tx, s.id.0).await?;
     let mut errors = FormErrors::default();
     let child = form.id("child_id").filter(|id| booked.iter().any(|b| b.child_id == *id));
     if child.is_none() {
@@ -404,7 +404,7 @@ pub async fn raise_concern(
         page.errors = errors;
         return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
-    crate::safeguarding::raise(&state, &mut tx, trainer.id, child_id, Some(s.id), &concern).await?;
+    crate::safeguarding::raise(&state, &mut tx, trainer.id, child_id, Some(s.id.0), &concern).await?;
     tx.commit().await?;
     flash::push(
         &session,

@@ -3,26 +3,31 @@
 
 use askama::Template;
 use axum::{
-    extract::{Path, State},
+    Form,
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use time::{Date, Duration, OffsetDateTime};
+use serde::Deserialize;
+use time::{Duration, OffsetDateTime};
 use time_tz::OffsetDateTimeExt;
 use tower_sessions::Session;
 
 use super::{
     Transition,
+    actions::{self, Decision, DecisionRefused, OfficeRefund},
     domain::{self, BookingStatus},
-    parent::{HistoryLine, ParticipantLine, history_lines, participant_lines},
-    parse_id, rules, store,
+    rules, store,
+    views::{Choice, HistoryLine, ParticipantLine, history_lines, participant_lines},
 };
 use crate::{
     AppState,
     auth::{Admin, AdminRole},
     error::{AppError, AppResult},
+    ids::BookingId,
+    money::Money,
     web::{
-        FormErrors, PageContext, csv,
+        FormErrors, PageContext, Path, csv, date,
         flash::{self, FlashKind},
         fmt,
         form::{Fields, QueryFields, render, render_with},
@@ -39,7 +44,7 @@ const DECIDERS: &[AdminRole] = &[AdminRole::Coordinator];
 pub const MEDICAL_READERS: &[AdminRole] = &[AdminRole::Coordinator, AdminRole::SafeguardingLead];
 
 pub struct QueueLine {
-    pub id: i64,
+    pub id: BookingId,
     pub parent: String,
     pub children: String,
     pub ages: String,
@@ -47,23 +52,17 @@ pub struct QueueLine {
     pub first: String,
     pub sessions: i64,
     pub total: String,
-    pub status: String,
-    pub status_key: String,
+    pub status: &'static str,
+    pub status_key: &'static str,
     pub medical: bool,
     pub received: String,
-}
-
-pub struct StatusChoice {
-    pub value: &'static str,
-    pub label: &'static str,
-    pub selected: bool,
 }
 
 #[derive(Template)]
 #[template(path = "bookings/admin_index.html")]
 pub struct IndexPage {
     pub ctx: PageContext,
-    pub statuses: Vec<StatusChoice>,
+    pub statuses: Vec<Choice>,
     pub q: String,
     pub from: String,
     pub to: String,
@@ -88,10 +87,6 @@ const STATUSES: [BookingStatus; 9] = [
     BookingStatus::Draft,
 ];
 
-fn parse_date(raw: Option<&str>) -> Option<Date> {
-    raw.and_then(crate::web::date::parse)
-}
-
 /// The search the list page and the CSV share, from the query string.
 fn search_from(query: &Fields, tz: &time_tz::Tz) -> store::Search {
     let status = query.get("status").and_then(BookingStatus::parse);
@@ -99,8 +94,11 @@ fn search_from(query: &Fields, tz: &time_tz::Tz) -> store::Search {
         parent_id: None,
         status,
         text: query.get("q").map(str::to_owned),
-        from: parse_date(query.get("from")).map(|d| crate::clock::start_of_day(d, tz)),
-        until: parse_date(query.get("to")).map(|d| crate::clock::start_of_day(d + Duration::days(1), tz)),
+        from: query.get("from").and_then(date::parse).map(|d| crate::clock::start_of_day(d, tz)),
+        until: query
+            .get("to")
+            .and_then(date::parse)
+            .map(|d| crate::clock::start_of_day(d + Duration::days(1), tz)),
         oldest_first: status == Some(BookingStatus::Pending),
     }
 }
@@ -116,40 +114,41 @@ pub async fn index(
     let search = search_from(&query, tz);
     let status = search.status;
     let is_queue = search.oldest_first;
-    let from = parse_date(query.get("from"));
-    let to = parse_date(query.get("to"));
+    let from = query.get("from").and_then(date::parse);
+    let to = query.get("to").and_then(date::parse);
     let request = PageRequest::from_query(&query, search.order());
     let mut conn = state.pool.acquire().await?;
     let today = OffsetDateTime::now_utc().to_timezone(tz).date();
     let sees_medical = admin.require(MEDICAL_READERS).is_ok();
     let rows = store::search(&mut conn, &search, &request).await?;
     let total = store::count(&mut conn, &search).await?;
-    let page = request.finish(rows, |b| Cursor::new(b.created_at, b.id), "/admin/bookings", &query);
-    let page = page.map(|b| {
-        let label = BookingStatus::parse(&b.status).map_or("", BookingStatus::label);
-        QueueLine {
-            id: b.id,
-            parent: b.parent_name,
-            children: b.children,
-            ages: b
-                .youngest_dob
-                .map(|dob| format!("youngest {}", domain::age_on(dob, today)))
-                .unwrap_or_default(),
-            activity: b.activity,
-            first: b.first_start.map(|t| fmt::day_time(t, tz)).unwrap_or_default(),
-            sessions: b.sessions,
-            total: fmt::pounds(i64::from(b.total_pence)),
-            status: label.into(),
-            status_key: b.status,
-            medical: sees_medical && b.medical_flags,
-            received: fmt::day_time(b.created_at, tz),
-        }
+    let page = request.finish(rows, |b| Cursor::new(b.created_at, b.id.0), "/admin/bookings", &query);
+    let page = page.map(|b| QueueLine {
+        id: b.id,
+        parent: b.parent_name,
+        children: b.children,
+        ages: b
+            .youngest_dob
+            .map(|dob| format!("youngest {}", domain::age_on(dob, today)))
+            .unwrap_or_default(),
+        activity: b.activity,
+        first: b.first_start.map(|t| fmt::day_time(t, tz)).unwrap_or_default(),
+        sessions: b.sessions,
+        total: fmt::pounds(i64::from(b.total_pence)),
+        status: b.status.label(),
+        status_key: b.status.as_str(),
+        medical: sees_medical && b.medical_flags,
+        received: fmt::day_time(b.created_at, tz),
     });
     render(&IndexPage {
         ctx,
         statuses: STATUSES
             .iter()
-            .map(|s| StatusChoice { value: s.as_str(), label: s.label(), selected: Some(*s) == status })
+            .map(|s| Choice {
+                value: s.as_str().into(),
+                label: s.label().into(),
+                selected: Some(*s) == status,
+            })
             .collect(),
         q: query.get("q").unwrap_or_default().to_owned(),
         from: from.map(|d| d.to_string()).unwrap_or_default(),
@@ -173,11 +172,11 @@ pub struct ChildCard {
 #[template(path = "bookings/admin_show.html")]
 pub struct ShowPage {
     pub ctx: PageContext,
-    pub id: i64,
+    pub id: BookingId,
     pub parent: String,
     pub parent_email: String,
-    pub status: String,
-    pub status_key: String,
+    pub status: &'static str,
+    pub status_key: &'static str,
     pub total: String,
     pub notes: String,
     pub by_admin: bool,
@@ -190,8 +189,8 @@ pub struct ShowPage {
     pub can_request_changes: bool,
     pub can_cancel: bool,
     /// Places that can move, as `session:child`, and where they may go.
-    pub places: Vec<super::office::Pick>,
-    pub move_targets: Vec<super::office::Pick>,
+    pub places: Vec<Choice>,
+    pub move_targets: Vec<Choice>,
     /// Which form the errors belong to, and what was typed there.
     pub failed_form: &'static str,
     pub reason: String,
@@ -202,13 +201,13 @@ pub struct ShowPage {
     pub refund_reason: String,
 }
 
-async fn show_page(state: &AppState, admin: &Admin, ctx: PageContext, id: i64) -> AppResult<ShowPage> {
+async fn show_page(state: &AppState, admin: &Admin, ctx: PageContext, id: BookingId) -> AppResult<ShowPage> {
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
     let booking = store::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let participants = store::participants(&mut conn, id).await?;
     let history = store::history(&mut conn, id).await?;
-    let status = booking.status();
+    let status = booking.status;
     let today = OffsetDateTime::now_utc().to_timezone(tz).date();
     let sees_medical = admin.require(MEDICAL_READERS).is_ok();
     let mut children: Vec<ChildCard> = Vec::new();
@@ -224,12 +223,8 @@ async fn show_page(state: &AppState, admin: &Admin, ctx: PageContext, id: i64) -
     let can_decide = admin.require(DECIDERS).is_ok();
     let now = OffsetDateTime::now_utc();
     let cancel_quote = if can_decide && status.can_become(BookingStatus::Cancelled) {
-        let quote = crate::payments::cancellation::quote(
-            &mut conn,
-            crate::ids::BookingId(id),
-            Some(&rules::refundable_sessions(&participants, now)),
-        )
-        .await?;
+        let refundable = actions::raw(&rules::refundable_sessions(&participants, now));
+        let quote = crate::payments::cancellation::quote(&mut conn, id, Some(&refundable)).await?;
         quote_words(quote)
     } else {
         String::new()
@@ -238,7 +233,7 @@ async fn show_page(state: &AppState, admin: &Admin, ctx: PageContext, id: i64) -
         participants.iter().filter(|p| p.holds_place && p.starts_at > now).collect();
     let places = movable
         .iter()
-        .map(|p| super::office::Pick {
+        .map(|p| Choice {
             value: format!("{}:{}", p.session_id, p.child_id),
             label: format!("{} · {}", fmt::day_time(p.starts_at, tz), p.child_name),
             selected: false,
@@ -255,8 +250,8 @@ async fn show_page(state: &AppState, admin: &Admin, ctx: PageContext, id: i64) -
         id,
         parent: booking.parent_name.clone(),
         parent_email: booking.parent_email.clone(),
-        status: status.label().into(),
-        status_key: booking.status.clone(),
+        status: status.label(),
+        status_key: status.as_str(),
         total: fmt::pounds(i64::from(booking.total_pence)),
         notes: booking.notes.clone(),
         by_admin: booking.created_by_admin,
@@ -296,10 +291,10 @@ pub async fn show(
     State(state): State<AppState>,
     admin: Admin,
     ctx: PageContext,
-    Path(id): Path<String>,
+    Path(id): Path<BookingId>,
 ) -> AppResult<Response> {
     admin.require(READERS)?;
-    let page = show_page(&state, &admin, ctx, parse_id(&id)?).await?;
+    let page = show_page(&state, &admin, ctx, id).await?;
     render(&page)
 }
 
@@ -332,7 +327,7 @@ pub async fn export(
         while let Some(b) = rows.try_next().await? {
             sink.record([
                 b.id.to_string(),
-                BookingStatus::parse(&b.status).map_or(b.status, |s| s.label().to_owned()),
+                b.status.label().to_owned(),
                 csv::cell(&b.parent_name),
                 csv::cell(&b.children),
                 csv::cell(&b.activity),
@@ -347,175 +342,114 @@ pub async fn export(
     })?)
 }
 
-/// Applies one decision and redirects back, or re-renders with the reason's error.
+/// The form of every decision: the reason the parent reads, and for a cancellation
+/// the office's own refund and why.
+#[derive(Deserialize, Default)]
+pub struct DecisionForm {
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    refund: String,
+    #[serde(default)]
+    refund_reason: String,
+}
+
+impl DecisionForm {
+    /// The decision, or the errors by field. Approving needs no words; every other
+    /// decision tells the parent why.
+    pub fn parse(&self, to: BookingStatus) -> Result<Decision, FormErrors> {
+        let mut errors = FormErrors::default();
+        let reason = match to {
+            BookingStatus::Approved => self.reason.chars().take(2000).collect(),
+            _ => domain::parse_reason(&self.reason).unwrap_or_else(|message| {
+                errors.add("reason", message);
+                String::new()
+            }),
+        };
+        let typed = self.refund.trim();
+        let refund = match to {
+            BookingStatus::Cancelled if !typed.is_empty() => {
+                match Money::parse(typed, "Enter an amount in pounds, like 12.50.") {
+                    Ok(amount) => Some(OfficeRefund {
+                        pence: i64::from(amount.pence()),
+                        why: self.refund_reason.trim().chars().take(500).collect(),
+                    }),
+                    Err(message) => {
+                        errors.add("refund", message);
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        if errors.is_empty() { Ok(Decision { to, reason, refund }) } else { Err(errors) }
+    }
+}
+
+/// Which form on the page a decision's errors belong to.
+fn form_name(to: BookingStatus) -> &'static str {
+    match to {
+        BookingStatus::Rejected => "reject",
+        BookingStatus::ChangesRequested => "request-changes",
+        _ => "cancel",
+    }
+}
+
+/// Applies one decision and redirects back, or re-renders with the form's errors.
 async fn decide(
-    state: AppState,
-    admin: Admin,
-    ctx: PageContext,
-    session: Session,
-    id: String,
-    form: Fields,
+    (state, admin, ctx, session): (AppState, Admin, PageContext, Session),
+    id: BookingId,
+    form: DecisionForm,
     to: BookingStatus,
 ) -> AppResult<Response> {
     admin.require(DECIDERS)?;
-    // Approving needs no words; every other decision tells the parent why.
-    let reason_required = to != BookingStatus::Approved;
-    let id = parse_id(&id)?;
-    let typed = form.get("reason").unwrap_or_default().to_owned();
-    let reason = if reason_required {
-        match domain::parse_reason(&typed) {
-            Ok(reason) => reason,
-            Err(message) => {
-                let mut page = show_page(&state, &admin, ctx, id).await?;
-                page.failed_form = match to {
-                    BookingStatus::Rejected => "reject",
-                    BookingStatus::ChangesRequested => "request-changes",
-                    _ => "cancel",
-                };
-                page.reason = typed;
-                page.errors.add("reason", message);
-                return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
-            }
-        }
-    } else {
-        typed.chars().take(2000).collect()
+    let refused = |errors: FormErrors| async {
+        let mut page = show_page(&state, &admin, ctx, id).await?;
+        page.failed_form = form_name(to);
+        page.reason = form.reason.clone();
+        page.refund = form.refund.clone();
+        page.refund_reason = form.refund_reason.clone();
+        page.errors = errors;
+        render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
+    };
+    let decision = match form.parse(to) {
+        Ok(decision) => decision,
+        Err(errors) => return refused(errors).await,
     };
     let mut tx = state.pool.begin().await?;
-    // Rejecting gives back everything paid (and any package credits); cancelling gives
-    // back what the rules give the family (places still before their cut-off), or the
-    // office's own amount with its reason. Refused transitions roll this back with the
-    // rest.
-    let refund = match to {
-        BookingStatus::Rejected => Some(
-            crate::payments::cancellation::refund_cancelled(
-                &state,
-                &mut tx,
-                crate::ids::BookingId(id),
-                None,
-                &reason,
-                Some(admin.0.id),
-            )
-            .await?,
-        ),
-        BookingStatus::Cancelled => match office_refund(&state, &mut tx, &admin, id, &reason, &form).await? {
-            Ok(refund) => Some(refund),
-            Err(errors) => {
-                tx.rollback().await?;
-                let mut page = show_page(&state, &admin, ctx, id).await?;
-                page.failed_form = "cancel";
-                page.reason = typed;
-                page.refund = form.get("refund").unwrap_or_default().to_owned();
-                page.refund_reason = form.get("refund_reason").unwrap_or_default().to_owned();
-                page.errors = errors;
-                return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    let refund = match actions::decide(&state, &mut tx, &admin.0, id, decision).await? {
+        Ok(refund) => refund,
+        Err(DecisionRefused::Refund(problems)) => {
+            tx.rollback().await?;
+            let mut errors = FormErrors::default();
+            for (field, message) in problems {
+                errors.add(field, message);
             }
-        },
-        _ => None,
-    };
-    match super::transition(&state, &mut tx, id, to, Some(&admin.0), &reason).await? {
-        Transition::Done => {
-            tx.commit().await?;
-            if let Some(refund) = &refund {
-                crate::payments::cancellation::settle(&state, &refund.card_refunds).await;
-                crate::payments::holds::close_checkouts(&state, crate::ids::BookingId(id)).await;
-            }
-            let done = match to {
-                BookingStatus::Approved => "Booking approved; the parent has been emailed.",
-                BookingStatus::Rejected => "Booking rejected; the parent has been emailed the reason.",
-                BookingStatus::ChangesRequested => "Changes requested; the parent has been emailed.",
-                _ => &format!(
-                    "Booking cancelled; its places are free again, {} refunded and the parent has been emailed.",
-                    fmt::pounds(refund.as_ref().map_or(0, |r| r.total_pence))
-                ),
-            };
-            flash::push(&session, FlashKind::Success, done).await?;
+            return refused(errors).await;
         }
-        Transition::NotAllowed(now) => {
+        Err(DecisionRefused::NotAllowed(now)) => {
             let message = format!("Nothing changed: the booking is now “{}”.", now.label());
             flash::push(&session, FlashKind::Error, message).await?;
+            return Ok(Redirect::to(&format!("/admin/bookings/{id}")).into_response());
         }
-        Transition::Missing => return Err(AppError::NotFound),
+        Err(DecisionRefused::Missing) => return Err(AppError::NotFound),
+    };
+    tx.commit().await?;
+    if let Some(refund) = &refund {
+        crate::payments::cancellation::settle(&state, &refund.card_refunds).await;
+        crate::payments::holds::close_checkouts(&state, id).await;
     }
+    let done = match to {
+        BookingStatus::Approved => "Booking approved; the parent has been emailed.".to_owned(),
+        BookingStatus::Rejected => "Booking rejected; the parent has been emailed the reason.".to_owned(),
+        BookingStatus::ChangesRequested => "Changes requested; the parent has been emailed.".to_owned(),
+        _ => format!(
+            "Booking cancelled; its places are free again, {} refunded and the parent has been emailed.",
+            fmt::pounds(refund.as_ref().map_or(0, |r| r.total_pence))
+        ),
+    };
+    flash::push(&session, FlashKind::Success, done).await?;
     Ok(Redirect::to(&format!("/admin/bookings/{id}")).into_response())
-}
-
-/// The refund of an office cancellation, in its transaction: the rules' amount, or the
-/// amount the office typed (`refund`) with its reason (`refund_reason`, required when it
-/// differs from the rules, and audited). Credits come back by the rules either way.
-async fn office_refund(
-    state: &AppState,
-    tx: &mut sqlx::PgConnection,
-    admin: &Admin,
-    id: i64,
-    reason: &str,
-    form: &Fields,
-) -> AppResult<Result<crate::payments::cancellation::CancellationRefund, FormErrors>> {
-    use crate::{
-        money::Money,
-        payments::{cancellation, packages},
-    };
-    let participants = store::participants(&mut *tx, id).await?;
-    let refundable = rules::refundable_sessions(&participants, OffsetDateTime::now_utc());
-    let typed = form.get("refund").unwrap_or_default().trim();
-    if typed.is_empty() {
-        return Ok(Ok(cancellation::refund_cancelled(
-            state,
-            tx,
-            crate::ids::BookingId(id),
-            Some(&refundable),
-            reason,
-            Some(admin.0.id),
-        )
-        .await?));
-    }
-    let mut errors = FormErrors::default();
-    let quote = cancellation::quote(&mut *tx, crate::ids::BookingId(id), Some(&refundable)).await?;
-    let amount = match Money::parse_positive(typed) {
-        Ok(amount) => i64::from(amount.pence()),
-        Err(message) => {
-            errors.add("refund", message);
-            return Ok(Err(errors));
-        }
-    };
-    if amount > quote.paid_pence {
-        errors.add(
-            "refund",
-            format!("At most {} is paid and not yet refunded.", fmt::pounds(quote.paid_pence)),
-        );
-    }
-    let why: String = form.get("refund_reason").unwrap_or_default().trim().chars().take(500).collect();
-    if amount != quote.amount_pence && why.is_empty() {
-        errors.add(
-            "refund_reason",
-            format!(
-                "Say why you are refunding this rather than {} (the rules' amount).",
-                fmt::pounds(quote.amount_pence)
-            ),
-        );
-    }
-    if !errors.is_empty() {
-        return Ok(Err(errors));
-    }
-    let credits = packages::return_credits(&mut *tx, id, Some(&refundable), Some(admin.0.id)).await?;
-    let mut refund = cancellation::refund_amount(
-        state,
-        &mut *tx,
-        crate::ids::BookingId(id),
-        amount,
-        &if why.is_empty() { reason.to_owned() } else { format!("{reason} (refund: {why})") },
-        Some(admin.0.id),
-        cancellation::Cause::Cancellation,
-    )
-    .await?;
-    refund.credits_returned = credits;
-    crate::audit::record(&mut *tx)
-        .by(admin.0.id)
-        .action("booking.refund_override")
-        .entity("booking", id)
-        .before(serde_json::json!({ "rules_pence": quote.amount_pence }))
-        .after(serde_json::json!({ "refund_pence": amount, "reason": why }))
-        .await?;
-    Ok(Ok(refund))
 }
 
 pub async fn approve(
@@ -523,10 +457,10 @@ pub async fn approve(
     admin: Admin,
     ctx: PageContext,
     session: Session,
-    Path(id): Path<String>,
-    form: Fields,
+    Path(id): Path<BookingId>,
+    Form(form): Form<DecisionForm>,
 ) -> AppResult<Response> {
-    decide(state, admin, ctx, session, id, form, BookingStatus::Approved).await
+    decide((state, admin, ctx, session), id, form, BookingStatus::Approved).await
 }
 
 pub async fn reject(
@@ -534,10 +468,10 @@ pub async fn reject(
     admin: Admin,
     ctx: PageContext,
     session: Session,
-    Path(id): Path<String>,
-    form: Fields,
+    Path(id): Path<BookingId>,
+    Form(form): Form<DecisionForm>,
 ) -> AppResult<Response> {
-    decide(state, admin, ctx, session, id, form, BookingStatus::Rejected).await
+    decide((state, admin, ctx, session), id, form, BookingStatus::Rejected).await
 }
 
 pub async fn request_changes(
@@ -545,10 +479,10 @@ pub async fn request_changes(
     admin: Admin,
     ctx: PageContext,
     session: Session,
-    Path(id): Path<String>,
-    form: Fields,
+    Path(id): Path<BookingId>,
+    Form(form): Form<DecisionForm>,
 ) -> AppResult<Response> {
-    decide(state, admin, ctx, session, id, form, BookingStatus::ChangesRequested).await
+    decide((state, admin, ctx, session), id, form, BookingStatus::ChangesRequested).await
 }
 
 pub async fn cancel(
@@ -556,10 +490,10 @@ pub async fn cancel(
     admin: Admin,
     ctx: PageContext,
     session: Session,
-    Path(id): Path<String>,
-    form: Fields,
+    Path(id): Path<BookingId>,
+    Form(form): Form<DecisionForm>,
 ) -> AppResult<Response> {
-    decide(state, admin, ctx, session, id, form, BookingStatus::Cancelled).await
+    decide((state, admin, ctx, session), id, form, BookingStatus::Cancelled).await
 }
 
 /// Approves every selected booking that is still waiting, in one transaction.
@@ -574,8 +508,9 @@ pub async fn approve_many(
     let mut tx = state.pool.begin().await?;
     let mut approved = 0;
     for id in &ids {
+        let id = BookingId(*id);
         if let Transition::Done =
-            super::transition(&state, &mut tx, *id, BookingStatus::Approved, Some(&admin.0), "").await?
+            actions::transition(&state, &mut tx, id, BookingStatus::Approved, Some(&admin.0), "").await?
         {
             approved += 1;
         }
@@ -590,4 +525,32 @@ pub async fn approve_many(
     let kind = if approved == 0 { FlashKind::Error } else { FlashKind::Success };
     flash::push(&session, kind, message).await?;
     Ok(Redirect::to("/admin/bookings?status=pending").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(reason: &str, refund: &str) -> DecisionForm {
+        DecisionForm { reason: reason.into(), refund: refund.into(), refund_reason: String::new() }
+    }
+
+    #[test]
+    fn decisions_other_than_approval_need_a_reason() {
+        assert!(form("", "").parse(BookingStatus::Approved).is_ok());
+        let errors = form("  ", "").parse(BookingStatus::Rejected).err().unwrap();
+        assert!(errors.get("reason").is_some());
+        let decision = form(" Full ", "").parse(BookingStatus::Cancelled).ok().unwrap();
+        assert_eq!(decision.reason, "Full");
+        assert!(decision.refund.is_none(), "an empty refund means the rules' amount");
+    }
+
+    #[test]
+    fn an_office_refund_is_parsed_as_money() {
+        let decision = form("Closed", "£12.50").parse(BookingStatus::Cancelled).ok().unwrap();
+        assert_eq!(decision.refund.map(|r| r.pence), Some(1250));
+        let errors = form("Closed", "twelve").parse(BookingStatus::Cancelled).err().unwrap();
+        assert_eq!(errors.get("refund"), Some(Money::INVALID));
+        assert!(form("Full", "5").parse(BookingStatus::Rejected).ok().unwrap().refund.is_none());
+    }
 }

@@ -4,7 +4,10 @@ use std::fmt;
 
 use time::{Date, Duration, OffsetDateTime};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+use crate::ids::{ChildId, SeriesId, SessionId};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum BookingStatus {
     Draft,
     /// Places held while the parent pays by card; lapses if the checkout expires.
@@ -90,6 +93,88 @@ impl BookingStatus {
 impl fmt::Display for BookingStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// A session's state as bookings read it (`sessions.status`). The sessions area owns
+/// the column; this is its reading here until sessions exports its own enum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum SessionStatus {
+    Scheduled,
+    InProgress,
+    Completed,
+    Cancelled,
+}
+
+impl SessionStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Scheduled => "Scheduled",
+            Self::InProgress => "In progress",
+            Self::Completed => "Completed",
+            Self::Cancelled => "Cancelled",
+        }
+    }
+}
+
+/// Why the database refused a place: its named constraints, as the booking's words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlaceRefused {
+    /// No place left on the session (`sessions_capacity_not_exceeded`).
+    Full(SessionId),
+    /// The child already holds a place on it (`booking_participants_one_per_child_session`).
+    AlreadyBooked(SessionId, ChildId),
+}
+
+impl PlaceRefused {
+    /// The refusal a violated constraint stands for, placing `(session, child)`.
+    pub fn from_constraint(name: &str, session: SessionId, child: ChildId) -> Option<Self> {
+        match name {
+            "sessions_capacity_not_exceeded" => Some(Self::Full(session)),
+            "booking_participants_one_per_child_session" => Some(Self::AlreadyBooked(session, child)),
+            _ => None,
+        }
+    }
+}
+
+/// What a booking is for: one session, or a series' remaining dates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Session(SessionId),
+    Series(SeriesId),
+}
+
+impl Source {
+    /// From a form or query naming `series` or `session` (a series wins).
+    pub fn parse(fields: &crate::web::form::Fields) -> Option<Self> {
+        match (fields.id("series"), fields.id("session")) {
+            (Some(id), _) => Some(Self::Series(SeriesId(id))),
+            (None, Some(id)) => Some(Self::Session(SessionId(id))),
+            (None, None) => None,
+        }
+    }
+
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::Session(_) => "session",
+            Self::Series(_) => "series",
+        }
+    }
+
+    pub fn id(self) -> i64 {
+        match self {
+            Self::Session(id) => id.0,
+            Self::Series(id) => id.0,
+        }
+    }
+
+    /// The page the parent chose it from.
+    pub fn page(self) -> String {
+        match self {
+            Self::Session(id) => format!("/parent/sessions/{id}"),
+            Self::Series(id) => format!("/parent/series/{id}"),
+        }
     }
 }
 
@@ -202,6 +287,20 @@ mod tests {
         assert!(!booking_open(start, 0, start), "never after the start");
         assert!(cancellation_open(start, 24, datetime!(2026-11-27 09:59 UTC)));
         assert!(!cancellation_open(start, 24, datetime!(2026-11-27 10:00 UTC)));
+    }
+
+    #[test]
+    fn only_the_place_constraints_become_refusals() {
+        let (s, c) = (SessionId(3), ChildId(4));
+        assert_eq!(
+            PlaceRefused::from_constraint("sessions_capacity_not_exceeded", s, c),
+            Some(PlaceRefused::Full(s))
+        );
+        assert_eq!(
+            PlaceRefused::from_constraint("booking_participants_one_per_child_session", s, c),
+            Some(PlaceRefused::AlreadyBooked(s, c))
+        );
+        assert_eq!(PlaceRefused::from_constraint("bookings_status_known", s, c), None);
     }
 
     #[test]

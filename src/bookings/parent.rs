@@ -5,27 +5,34 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::{
-    extract::{Path, State},
+    Form,
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use time::{Date, Duration, OffsetDateTime};
+use serde::Deserialize;
+use time::{Duration, OffsetDateTime};
 use time_tz::OffsetDateTimeExt;
 use tower_sessions::Session;
 
 use super::{
-    Transition,
-    domain::{self, BookingStatus},
-    parse_id, rules,
-    store::{self, BookingError, NewItem, SessionFilter, SessionInfo},
+    actions::{
+        self, Booked, BookingRefused, BookingRequest, CancelRefused, DiscountCode, Rules, SubmitRefused,
+    },
+    domain::{self, BookingStatus, PlaceRefused, SessionStatus, Source},
+    rules,
+    store::{self, NewItem, SessionFilter, SessionInfo},
+    views::{Choice, HistoryLine, ParticipantLine, history_lines, participant_lines},
 };
 use crate::{
     AppState,
-    auth::Parent,
+    auth::{Parent, User},
+    bookings,
     error::{AppError, AppResult},
+    ids::{BookingId, ChildId, SeriesId, SessionId},
     payments::{PaymentLine, holds},
     web::{
-        PageContext,
+        PageContext, Path, date,
         flash::{self, FlashKind},
         fmt,
         form::{Fields, QueryFields, render, render_with},
@@ -33,14 +40,8 @@ use crate::{
     },
 };
 
-pub struct Choice {
-    pub value: String,
-    pub label: String,
-    pub selected: bool,
-}
-
 pub struct SessionLine {
-    pub id: i64,
+    pub id: SessionId,
     pub activity: String,
     pub venue: String,
     pub when: String,
@@ -51,7 +52,7 @@ pub struct SessionLine {
 }
 
 pub struct SeriesCard {
-    pub id: i64,
+    pub id: SeriesId,
     pub name: String,
     pub activity: String,
     pub venue: String,
@@ -97,10 +98,6 @@ fn line(s: &SessionInfo, tz: &time_tz::Tz, now: OffsetDateTime) -> SessionLine {
     }
 }
 
-fn parse_date(raw: Option<&str>) -> Option<Date> {
-    raw.and_then(crate::web::date::parse)
-}
-
 pub async fn browse(
     State(state): State<AppState>,
     Parent(parent): Parent,
@@ -109,8 +106,8 @@ pub async fn browse(
 ) -> AppResult<Response> {
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
-    let from = parse_date(query.get("from"));
-    let to = parse_date(query.get("to"));
+    let from = query.get("from").and_then(date::parse);
+    let to = query.get("to").and_then(date::parse);
     let filter = SessionFilter {
         activity_id: query.id("activity"),
         venue_id: query.id("venue"),
@@ -119,7 +116,7 @@ pub async fn browse(
     };
     let mut sessions = store::upcoming_sessions(&mut conn, &filter).await?;
     let children = store::children_of(&mut conn, parent.id).await?;
-    let chosen_child = query.id("child").and_then(|id| children.iter().find(|c| c.id == id));
+    let chosen_child = query.id("child").and_then(|id| children.iter().find(|c| c.id == ChildId(id)));
     if let Some(child) = chosen_child {
         sessions.retain(|s| {
             let age = domain::age_on(child.date_of_birth, s.starts_at.to_timezone(tz).date());
@@ -134,7 +131,7 @@ pub async fn browse(
         sqlx::query_as("select id, name from venues order by name").fetch_all(&mut *conn).await?;
 
     let now = OffsetDateTime::now_utc();
-    let mut by_series: BTreeMap<i64, Vec<&SessionInfo>> = BTreeMap::new();
+    let mut by_series: BTreeMap<SeriesId, Vec<&SessionInfo>> = BTreeMap::new();
     let mut one_offs = Vec::new();
     for s in &sessions {
         match s.series_id {
@@ -171,8 +168,8 @@ pub async fn browse(
         activities: choices(activities, filter.activity_id),
         venues: choices(venues, filter.venue_id),
         children: choices(
-            children.iter().map(|c| (c.id, c.first_name.clone())).collect(),
-            chosen_child.map(|c| c.id),
+            children.iter().map(|c| (c.id.0, c.first_name.clone())).collect(),
+            chosen_child.map(|c| c.id.0),
         ),
         from: from.map(|d| d.to_string()).unwrap_or_default(),
         to: to.map(|d| d.to_string()).unwrap_or_default(),
@@ -183,7 +180,7 @@ pub async fn browse(
 }
 
 pub struct ChildOption {
-    pub id: i64,
+    pub id: ChildId,
     pub name: String,
     pub problem: Option<String>,
 }
@@ -215,8 +212,8 @@ async fn child_options(
 ) -> AppResult<Vec<ChildOption>> {
     let children = store::children_of(conn, parent_id).await?;
     let Some(first) = sessions.first() else { return Ok(Vec::new()) };
-    let ids: Vec<i64> = sessions.iter().map(|s| s.id).collect();
-    let child_ids: Vec<i64> = children.iter().map(|c| c.id).collect();
+    let ids: Vec<SessionId> = sessions.iter().map(|s| s.id).collect();
+    let child_ids: Vec<ChildId> = children.iter().map(|c| c.id).collect();
     let held = store::places_held(conn, &ids, &child_ids).await?;
     Ok(children
         .into_iter()
@@ -237,12 +234,12 @@ pub async fn session(
     State(state): State<AppState>,
     Parent(parent): Parent,
     ctx: PageContext,
-    Path(id): Path<String>,
+    Path(id): Path<SessionId>,
 ) -> AppResult<Response> {
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
-    let s = store::session(&mut conn, parse_id(&id)?).await?.ok_or(AppError::NotFound)?;
-    if s.status == "cancelled" {
+    let s = store::session(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    if s.status == SessionStatus::Cancelled {
         return Err(AppError::NotFound);
     }
     let now = OffsetDateTime::now_utc();
@@ -262,7 +259,7 @@ pub async fn session(
         venue: s.venue.clone(),
         address: s.venue_address.clone(),
         source: "session",
-        source_id: s.id,
+        source_id: s.id.0,
         dates: vec![line(&s, tz, now)],
         children,
         closed,
@@ -275,10 +272,9 @@ pub async fn series(
     State(state): State<AppState>,
     Parent(parent): Parent,
     ctx: PageContext,
-    Path(id): Path<String>,
+    Path(id): Path<SeriesId>,
 ) -> AppResult<Response> {
     let tz = state.config.timezone;
-    let id = parse_id(&id)?;
     let mut conn = state.pool.acquire().await?;
     let sessions = store::remaining_in_series(&mut conn, id).await?;
     let first = sessions.first().ok_or(AppError::NotFound)?.clone();
@@ -293,7 +289,7 @@ pub async fn series(
         venue: first.venue.clone(),
         address: first.venue_address.clone(),
         source: "series",
-        source_id: id,
+        source_id: id.0,
         dates: sessions.iter().map(|s| line(s, tz, now)).collect(),
         children,
         closed,
@@ -360,7 +356,7 @@ async fn plan(
     conn: &mut sqlx::PgConnection,
     parent_id: i64,
     sessions: &[SessionInfo],
-    child_ids: &[i64],
+    child_ids: &[ChildId],
 ) -> AppResult<(Vec<ReviewLine>, Vec<NewItem>)> {
     let tz = state.config.timezone;
     let now = OffsetDateTime::now_utc();
@@ -369,7 +365,7 @@ async fn plan(
         .into_iter()
         .filter(|c| child_ids.contains(&c.id))
         .collect();
-    let ids: Vec<i64> = sessions.iter().map(|s| s.id).collect();
+    let ids: Vec<SessionId> = sessions.iter().map(|s| s.id).collect();
     let held = store::places_held(conn, &ids, child_ids).await?;
     let mut lines = Vec::new();
     let mut items = Vec::new();
@@ -394,24 +390,6 @@ async fn plan(
     Ok((lines, items))
 }
 
-/// What the parent must know before booking these sessions.
-#[derive(Clone, Copy)]
-struct Rules {
-    /// The office confirms the booking.
-    requires_approval: bool,
-    /// Paid by card now; places held meanwhile.
-    pay_first: bool,
-}
-
-impl Rules {
-    fn of(state: &AppState, sessions: &[SessionInfo]) -> Self {
-        Self {
-            requires_approval: sessions.iter().any(|s| s.requires_approval),
-            pay_first: holds::pay_first(state, sessions),
-        }
-    }
-}
-
 fn review_page(
     ctx: PageContext,
     source: Source,
@@ -423,13 +401,9 @@ fn review_page(
     let problems = lines.iter().filter(|l| l.problem.is_some()).count();
     ReviewPage {
         ctx,
-        back: format!(
-            "/parent/{}/{}",
-            if source.kind == "series" { "series" } else { "sessions" },
-            source.id
-        ),
-        source: source.kind,
-        source_id: source.id,
+        back: source.page(),
+        source: source.kind(),
+        source_id: source.id(),
         total: fmt::pounds(total),
         bookable: items.len(),
         problems,
@@ -445,24 +419,12 @@ fn review_page(
     }
 }
 
-/// What a booking is for: one session, or a series' remaining dates.
-#[derive(Clone, Copy)]
-struct Source {
-    kind: &'static str,
-    id: i64,
-}
-
-async fn chosen_sessions(
-    conn: &mut sqlx::PgConnection,
-    fields: &Fields,
-) -> AppResult<(Vec<SessionInfo>, Source)> {
-    if let Some(id) = fields.id("series") {
-        let sessions = store::remaining_in_series(conn, id).await?;
-        return Ok((sessions, Source { kind: "series", id }));
+/// The sessions a booking is for: one session, or a series' remaining dates.
+async fn chosen_sessions(conn: &mut sqlx::PgConnection, source: Source) -> AppResult<Vec<SessionInfo>> {
+    match source {
+        Source::Series(id) => Ok(store::remaining_in_series(conn, id).await?),
+        Source::Session(id) => Ok(vec![store::session(conn, id).await?.ok_or(AppError::NotFound)?]),
     }
-    let id = fields.id("session").ok_or(AppError::NotFound)?;
-    let session = store::session(conn, id).await?.ok_or(AppError::NotFound)?;
-    Ok((vec![session], Source { kind: "session", id }))
 }
 
 pub async fn review(
@@ -472,11 +434,12 @@ pub async fn review(
     QueryFields(query): QueryFields,
 ) -> AppResult<Response> {
     let mut conn = state.pool.acquire().await?;
-    let (sessions, back) = chosen_sessions(&mut conn, &query).await?;
-    let child_ids = query.ids("child");
+    let source = Source::parse(&query).ok_or(AppError::NotFound)?;
+    let sessions = chosen_sessions(&mut conn, source).await?;
+    let child_ids: Vec<ChildId> = query.ids("child").into_iter().map(ChildId).collect();
     let (lines, items) = plan(&state, &mut conn, parent.id, &sessions, &child_ids).await?;
     let rules = Rules::of(&state, &sessions);
-    let mut page = review_page(ctx, back, lines, &items, rules);
+    let mut page = review_page(ctx, source, lines, &items, rules);
     page.credits_usable = usable_credits(&mut conn, parent.id, &sessions, &items).await?;
     page.use_credits = page.credits_usable > 0;
     if page.lines.is_empty() {
@@ -486,23 +449,37 @@ pub async fn review(
     render(&page)
 }
 
-/// What the parent asked to book, kept so a refused booking comes back as they left it.
-struct Asked<'a> {
-    sessions: Vec<SessionInfo>,
+/// The `Book` form: the reviewed (session, child) pairs (`item=12:34`, repeated) and
+/// the parent's choices.
+pub struct BookForm {
     source: Source,
-    child_ids: Vec<i64>,
-    rules: Rules,
+    items: Vec<(SessionId, ChildId)>,
     note: String,
-    form: &'a Fields,
+    draft: bool,
+    use_credits: bool,
+    discount_code: String,
 }
 
-impl Asked<'_> {
-    fn discount_code(&self) -> String {
-        self.form.get("discount_code").unwrap_or_default().trim().chars().take(64).collect()
+impl BookForm {
+    /// None when the form names no session or series.
+    pub fn parse(fields: &Fields) -> Option<Self> {
+        let items = fields
+            .all("item")
+            .filter_map(|v| v.split_once(':'))
+            .filter_map(|(s, c)| Some((s.parse().ok()?, c.parse().ok()?)))
+            .collect();
+        Some(Self {
+            source: Source::parse(fields)?,
+            items,
+            note: fields.get("note").unwrap_or_default().chars().take(2000).collect(),
+            draft: fields.get("draft").is_some(),
+            use_credits: fields.get("use_credits").is_some(),
+            discount_code: fields.get("discount_code").unwrap_or_default().trim().chars().take(64).collect(),
+        })
     }
 
-    fn use_credits(&self) -> bool {
-        self.form.get("use_credits").is_some()
+    fn child_ids(&self) -> Vec<ChildId> {
+        self.items.iter().map(|(_, c)| *c).collect()
     }
 }
 
@@ -512,197 +489,127 @@ async fn review_again(
     state: &AppState,
     parent_id: i64,
     ctx: PageContext,
-    asked: &Asked<'_>,
+    (form, sessions): (&BookForm, &[SessionInfo]),
     message: Option<String>,
 ) -> AppResult<ReviewPage> {
     let mut conn = state.pool.acquire().await?;
-    let (lines, items) = plan(state, &mut conn, parent_id, &asked.sessions, &asked.child_ids).await?;
-    let mut page = review_page(ctx, asked.source, lines, &items, asked.rules);
-    page.note = asked.note.clone();
-    page.credits_usable = usable_credits(&mut conn, parent_id, &asked.sessions, &items).await?;
-    page.use_credits = asked.use_credits();
-    page.discount_code = asked.discount_code();
+    let (lines, items) = plan(state, &mut conn, parent_id, sessions, &form.child_ids()).await?;
+    let mut page = review_page(ctx, form.source, lines, &items, Rules::of(state, sessions));
+    page.note = form.note.clone();
+    page.credits_usable = usable_credits(&mut conn, parent_id, sessions, &items).await?;
+    page.use_credits = form.use_credits;
+    page.discount_code = form.discount_code.clone();
     page.message = message;
     Ok(page)
 }
 
-/// Package credits for the places, one a place of a covered activity while the parent
-/// has any; those places then cost nothing.
-async fn use_credits(
-    conn: &mut sqlx::PgConnection,
-    parent_id: i64,
-    sessions: &[SessionInfo],
-    items: &mut [NewItem],
-) -> AppResult<Vec<crate::payments::packages::CreditUse>> {
-    let places: Vec<(i64, i64, i64)> = items
-        .iter()
-        .filter_map(|i| {
-            let activity = sessions.iter().find(|s| s.id == i.session_id)?.activity_id;
-            Some((i.session_id, i.child_id, activity))
-        })
-        .collect();
-    let uses = crate::payments::packages::choose_credits(conn, parent_id, &places).await?;
-    for item in items.iter_mut() {
-        if uses.iter().any(|u| (u.session_id, u.child_id) == (item.session_id, item.child_id)) {
-            item.price_pence = 0;
-        }
-    }
-    Ok(uses)
-}
-
-/// `Book` (or `Save for later`): re-checks the reviewed places, takes them (or holds
-/// them for a card payment), uses credits and a discount code, all in one transaction.
+/// `Book` (or `Save for later`): re-checks the reviewed places, then books them
+/// through `bookings::book` in one transaction.
 pub async fn create(
     State(state): State<AppState>,
     Parent(parent): Parent,
     ctx: PageContext,
     session: Session,
-    form: Fields,
+    fields: Fields,
 ) -> AppResult<Response> {
+    let form = BookForm::parse(&fields).ok_or(AppError::NotFound)?;
     // A typed code is a guess, counted before the booking's transaction (see
     // `discounts::count_guess`).
-    let code_allowed = match form.get("discount_code") {
+    let code_allowed = match fields.get("discount_code") {
         Some(_) => crate::payments::discounts::count_guess(&state, parent.id).await?,
         None => true,
     };
     let mut tx = state.pool.begin().await?;
-    let (sessions, source) = chosen_sessions(&mut tx, &form).await?;
+    let sessions = chosen_sessions(&mut tx, form.source).await?;
     // Book exactly the pairs the parent reviewed; re-check each now.
-    let wanted: Vec<(i64, i64)> = form
-        .all("item")
-        .filter_map(|v| v.split_once(':'))
-        .filter_map(|(s, c)| Some((s.parse().ok()?, c.parse().ok()?)))
-        .collect();
-    let child_ids: Vec<i64> = wanted.iter().map(|(_, c)| *c).collect();
-    let (_, mut items) = plan(&state, &mut tx, parent.id, &sessions, &child_ids).await?;
-    let reviewed_still_fine =
-        !wanted.is_empty() && wanted.iter().all(|w| items.iter().any(|i| (i.session_id, i.child_id) == *w));
-    items.retain(|i| wanted.contains(&(i.session_id, i.child_id)));
-    let rules = Rules::of(&state, &sessions);
-    let note = form.get("note").unwrap_or_default().chars().take(2000).collect::<String>();
-    let asked = Asked { sessions, source, child_ids, rules, note, form: &form };
-
-    if !reviewed_still_fine {
+    let (_, mut items) = plan(&state, &mut tx, parent.id, &sessions, &form.child_ids()).await?;
+    let still_fine = !form.items.is_empty()
+        && form.items.iter().all(|w| items.iter().any(|i| (i.session_id, i.child_id) == *w));
+    if !still_fine {
         tx.rollback().await?;
-        let message = if wanted.is_empty() {
+        let message = if form.items.is_empty() {
             "Choose at least one child to book."
         } else {
             "Something changed since you looked (a place may have gone). Check the dates below and book again."
         };
-        let page = review_again(&state, parent.id, ctx, &asked, Some(message.into())).await?;
+        let page = review_again(&state, parent.id, ctx, (&form, &sessions), Some(message.into())).await?;
         return render_with(StatusCode::CONFLICT, &page);
     }
-
-    let submitted = if rules.requires_approval { BookingStatus::Pending } else { BookingStatus::Approved };
-    // "Save for later" keeps a draft that holds no place (and uses no credit) until it
-    // is submitted.
-    let draft = form.get("draft").is_some();
-    let credit_uses = if asked.use_credits() && !draft {
-        use_credits(&mut tx, parent.id, &asked.sessions, &mut items).await?
-    } else {
-        Vec::new()
+    items.retain(|i| form.items.contains(&(i.session_id, i.child_id)));
+    let request = BookingRequest {
+        parent_id: parent.id,
+        sessions: &sessions,
+        items,
+        note: form.note.clone(),
+        draft: form.draft,
+        use_credits: form.use_credits,
+        discount: (!form.discount_code.is_empty())
+            .then(|| DiscountCode { code: form.discount_code.clone(), allowed: code_allowed }),
     };
-    // An activity paid for when booking holds the places only while the parent pays.
-    let (mut status, hold) = if draft {
-        (BookingStatus::Draft, None)
-    } else if rules.pay_first && items.iter().any(|i| i.price_pence > 0) {
-        (BookingStatus::AwaitingPayment, Some(holds::deadline()))
-    } else {
-        (submitted, None)
-    };
-    let booking_id =
-        match store::create(&mut tx, parent.id, parent.id, (status, hold), &mut items, &asked.note).await {
-            Ok(id) => id,
-            Err(BookingError::Database(err)) => return Err(err.into()),
-            Err(conflict) => {
-                tx.rollback().await?;
-                let message = match conflict {
-                    BookingError::Full { .. } => {
-                        "Sorry: the last place has just gone. Check the dates below and book again."
-                    }
-                    _ => "One of these children is already booked on one of these dates.",
-                };
-                let page = review_again(&state, parent.id, ctx, &asked, Some(message.into())).await?;
-                return render_with(StatusCode::CONFLICT, &page);
+    let booked = match bookings::book(&state, &mut tx, &parent, request).await? {
+        Ok(booked) => booked,
+        Err(refused) => {
+            // Nothing is booked: the parent looks again (or fixes the code) and books again.
+            tx.rollback().await?;
+            let (status, message, code_error) = match refused {
+                BookingRefused::Place(PlaceRefused::Full(_)) => (
+                    StatusCode::CONFLICT,
+                    Some("Sorry: the last place has just gone. Check the dates below and book again."),
+                    None,
+                ),
+                BookingRefused::Place(PlaceRefused::AlreadyBooked(..)) => (
+                    StatusCode::CONFLICT,
+                    Some("One of these children is already booked on one of these dates."),
+                    None,
+                ),
+                BookingRefused::Discount(words) => (StatusCode::UNPROCESSABLE_ENTITY, None, Some(words)),
+            };
+            let mut page =
+                review_again(&state, parent.id, ctx, (&form, &sessions), message.map(Into::into)).await?;
+            if let Some(words) = code_error {
+                page.errors.add("discount_code", words);
             }
-        };
-    crate::payments::packages::record_uses(
-        &mut tx,
-        crate::ids::BookingId(booking_id),
-        &credit_uses,
-        parent.id,
-    )
-    .await?;
-    let typed_code = asked.discount_code();
-    let mut discount_note = None;
-    if !typed_code.is_empty() {
-        let applied = crate::payments::discounts::apply_to_new_booking(
-            &state,
-            &mut tx,
-            crate::ids::BookingId(booking_id),
-            &typed_code,
-            code_allowed,
-            parent.id,
-        )
-        .await?;
-        match applied {
-            Ok(message) => discount_note = Some(message),
-            Err(message) => {
-                // Nothing is booked: the parent fixes the code (or clears it) and books again.
-                tx.rollback().await?;
-                let mut page = review_again(&state, parent.id, ctx, &asked, None).await?;
-                page.errors.add("discount_code", message);
-                return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
-            }
+            return render_with(status, &page);
         }
-    }
-    if status == BookingStatus::AwaitingPayment && nothing_due(&mut tx, booking_id).await? {
-        // A discount covered it all: nothing to wait for.
-        store::change_status(&mut tx, booking_id, status, submitted, Some(parent.id), "Nothing to pay")
-            .await?;
-        status = submitted;
-    }
-    super::notify_created(&state, &mut tx, booking_id, status).await?;
+    };
     tx.commit().await?;
-    if discount_note.is_some() {
+    booked_reply(&state, &session, &parent, booked).await
+}
+
+/// After `Book`: on to the card payment, or back to the booking with what happened.
+async fn booked_reply(
+    state: &AppState,
+    session: &Session,
+    parent: &User,
+    booked: Booked,
+) -> AppResult<Response> {
+    if booked.discount_note.is_some() {
         crate::payments::store::count_discount_success(&state.pool, parent.id).await?;
     }
-    if status == BookingStatus::AwaitingPayment {
-        return crate::payments::pay_for_held_places(
-            &state,
-            &session,
-            crate::ids::BookingId(booking_id),
-            &parent,
-        )
-        .await;
+    if booked.status == BookingStatus::AwaitingPayment {
+        return crate::payments::pay_for_held_places(state, session, booked.id, parent).await;
     }
-    let message = match status {
+    let message = match booked.status {
         BookingStatus::Draft => "Saved as a draft. No place is held until you submit it.",
         BookingStatus::Pending => "Booking received. The office will confirm it; we have emailed you.",
         _ => "Booked. We have emailed you a confirmation.",
     };
-    let mut message = match credit_uses.len() {
+    let mut message = match booked.credits_used {
         0 => message.to_owned(),
         n => format!("{message} {n} place(s) paid with package credits."),
     };
-    if let Some(note) = discount_note {
+    if let Some(note) = booked.discount_note {
         message.push(' ');
         message.push_str(&note);
     }
-    flash::push(&session, FlashKind::Success, message).await?;
-    Ok(Redirect::to(&format!("/parent/bookings/{booking_id}")).into_response())
-}
-
-/// Whether nothing is left to pay on a new booking (credits and a discount covered it).
-async fn nothing_due(conn: &mut sqlx::PgConnection, booking_id: i64) -> AppResult<bool> {
-    let balance = crate::payments::store::lock_balance(conn, crate::ids::BookingId(booking_id)).await?;
-    Ok(balance.is_none_or(|b| b.due_pence() == 0))
+    flash::push(session, FlashKind::Success, message).await?;
+    Ok(Redirect::to(&format!("/parent/bookings/{}", booked.id)).into_response())
 }
 
 pub struct BookingLine {
-    pub id: i64,
-    pub status: String,
-    pub status_key: String,
+    pub id: BookingId,
+    pub status: &'static str,
+    pub status_key: &'static str,
     pub children: String,
     pub activity: String,
     pub first: String,
@@ -730,48 +637,29 @@ pub async fn index(
     let search = store::Search { parent_id: Some(parent.id), ..Default::default() };
     let request = PageRequest::from_query(&query, search.order());
     let rows = store::search(&mut conn, &search, &request).await?;
-    let page = request.finish(rows, |b| Cursor::new(b.created_at, b.id), "/parent/bookings", &query);
-    let page = page.map(|b| {
-        let status = BookingStatus::parse(&b.status).unwrap_or(BookingStatus::Pending);
-        BookingLine {
-            id: b.id,
-            status: status.label().into(),
-            status_key: b.status,
-            children: b.children,
-            activity: b.activity,
-            first: b.first_start.map(|t| fmt::day_time(t, tz)).unwrap_or_default(),
-            sessions: b.sessions,
-            total: fmt::pounds(i64::from(b.total_pence)),
-        }
+    let page = request.finish(rows, |b| Cursor::new(b.created_at, b.id.0), "/parent/bookings", &query);
+    let page = page.map(|b| BookingLine {
+        id: b.id,
+        status: b.status.label(),
+        status_key: b.status.as_str(),
+        children: b.children,
+        activity: b.activity,
+        first: b.first_start.map(|t| fmt::day_time(t, tz)).unwrap_or_default(),
+        sessions: b.sessions,
+        total: fmt::pounds(i64::from(b.total_pence)),
     });
     let calendar_url = crate::calendar::feed_url(&mut conn, &state.config.base_url, parent.id).await?;
     render(&IndexPage { ctx, bookings: page.rows, calendar_url, pager: page.pager })
-}
-
-pub struct ParticipantLine {
-    pub when: String,
-    pub until: String,
-    pub child: String,
-    pub activity: String,
-    pub venue: String,
-    pub price: String,
-    pub holds_place: bool,
-}
-
-pub struct HistoryLine {
-    pub when: String,
-    pub to: String,
-    pub by: String,
-    pub reason: String,
 }
 
 #[derive(Template)]
 #[template(path = "bookings/show.html")]
 pub struct ShowPage {
     pub ctx: PageContext,
-    pub id: i64,
+    pub id: BookingId,
     pub status: String,
-    pub status_key: String,
+    pub status_key: &'static str,
+    pub lapsed: bool,
     pub total: String,
     pub amount_due: String,
     pub has_due: bool,
@@ -790,85 +678,33 @@ pub struct ShowPage {
     pub held_until: Option<String>,
 }
 
-pub(super) fn history_lines(history: Vec<store::Change>, tz: &time_tz::Tz) -> Vec<HistoryLine> {
-    history
-        .into_iter()
-        .map(|h| HistoryLine {
-            when: fmt::day_time(h.created_at, tz),
-            to: BookingStatus::parse(&h.to_status).map_or(h.to_status.clone(), |s| s.label().to_owned()),
-            by: h.by_name.unwrap_or_else(|| "Portico".into()),
-            reason: h.reason,
-        })
-        .collect()
-}
-
-pub(super) fn participant_lines(
-    participants: &[store::Participant],
-    tz: &time_tz::Tz,
-) -> Vec<ParticipantLine> {
-    participants
-        .iter()
-        .map(|p| ParticipantLine {
-            when: fmt::day_time(p.starts_at, tz),
-            until: fmt::time_of_day(p.ends_at, tz),
-            child: p.child_name.clone(),
-            activity: p.activity.clone(),
-            venue: p.venue.clone(),
-            price: fmt::pounds(i64::from(p.price_pence)),
-            holds_place: p.holds_place,
-        })
-        .collect()
-}
-
-/// Whether the parent may still cancel, and if not, why not.
-fn cancellation(
-    status: BookingStatus,
-    participants: &[store::Participant],
-    tz: &time_tz::Tz,
-) -> (bool, Option<String>) {
-    if !status.can_become(BookingStatus::Cancelled) {
-        return (false, None);
-    }
-    let now = OffsetDateTime::now_utc();
-    let next = participants.iter().filter(|p| p.holds_place && p.starts_at > now).min_by_key(|p| p.starts_at);
-    match next {
-        None => (false, Some("Every session in this booking has started, so it cannot be cancelled.".into())),
-        Some(p) if !domain::cancellation_open(p.starts_at, p.cancellation_cutoff_hours, now) => (
-            false,
-            Some(format!(
-                "Cancelling closed {} hours before the next session ({}). Contact the office if you cannot come.",
-                p.cancellation_cutoff_hours,
-                fmt::day_time(p.starts_at, tz)
-            )),
-        ),
-        Some(_) => (true, None),
-    }
-}
-
 pub async fn show(
     State(state): State<AppState>,
     Parent(parent): Parent,
     ctx: PageContext,
-    Path(id): Path<String>,
+    Path(id): Path<BookingId>,
 ) -> AppResult<Response> {
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
-    let booking = store::for_parent(&mut conn, parse_id(&id)?, parent.id).await?.ok_or(AppError::NotFound)?;
+    let booking = store::for_parent(&mut conn, id, parent.id).await?.ok_or(AppError::NotFound)?;
     let participants = store::participants(&mut conn, booking.id).await?;
     let history = store::history(&mut conn, booking.id).await?;
-    let status = booking.status();
-    let changes_requested = (status == BookingStatus::ChangesRequested)
-        .then(|| history.iter().rev().find(|h| h.to_status == "changes_requested").map(|h| h.reason.clone()))
-        .flatten();
-    let (can_cancel, cancel_note) = cancellation(status, &participants, tz);
-    let cancel_refund = if can_cancel {
-        let refundable = rules::refundable_sessions(&participants, OffsetDateTime::now_utc());
-        let quote = crate::payments::cancellation::quote(
-            &mut conn,
-            crate::ids::BookingId(booking.id),
-            Some(&refundable),
-        )
-        .await?;
+    let status = booking.status;
+    let changes_requested = match status {
+        BookingStatus::ChangesRequested => history
+            .iter()
+            .rev()
+            .find(|h| h.to_status == BookingStatus::ChangesRequested)
+            .map(|h| h.reason.clone()),
+        _ => None,
+    };
+    let now = OffsetDateTime::now_utc();
+    let cancellable = rules::cancellation(status, &participants, now, tz);
+    let cancel_refund = if cancellable.is_ok() {
+        let refundable = rules::refundable_sessions(&participants, now);
+        let quote =
+            crate::payments::cancellation::quote(&mut conn, booking.id, Some(&actions::raw(&refundable)))
+                .await?;
         let held = participants.iter().filter(|p| p.holds_place).count();
         let back =
             participants.iter().filter(|p| p.holds_place && refundable.contains(&p.session_id)).count();
@@ -876,15 +712,16 @@ pub async fn show(
     } else {
         None
     };
-    let balance = crate::payments::store::balance(&mut conn, crate::ids::BookingId(booking.id)).await?;
+    let balance = crate::payments::store::balance(&mut conn, booking.id).await?;
     let due = balance.as_ref().map_or(0, |b| b.due_pence());
     let discount = balance.filter(|b| b.discount_pence > 0).map(|b| fmt::pounds(b.discount_pence));
-    let payments = crate::payments::store::of_booking(&mut conn, crate::ids::BookingId(booking.id)).await?;
+    let payments = crate::payments::store::of_booking(&mut conn, booking.id).await?;
     render(&ShowPage {
         ctx,
         id: booking.id,
         status: status.label().into(),
-        status_key: booking.status.clone(),
+        status_key: status.as_str(),
+        lapsed: status == BookingStatus::Lapsed,
         total: fmt::pounds(i64::from(booking.total_pence)),
         amount_due: fmt::pounds(due),
         has_due: due > 0,
@@ -893,8 +730,8 @@ pub async fn show(
         payments: payments.into_iter().map(|p| PaymentLine::new(p, tz)).collect(),
         lines: participant_lines(&participants, tz),
         history: history_lines(history, tz),
-        can_cancel,
-        cancel_note,
+        can_cancel: cancellable.is_ok(),
+        cancel_note: cancellable.err().flatten(),
         cancel_refund,
         changes_requested,
         is_draft: status == BookingStatus::Draft,
@@ -905,64 +742,57 @@ pub async fn show(
     })
 }
 
+#[derive(Deserialize)]
+pub struct CancelForm {
+    reason: Option<String>,
+}
+
+impl CancelForm {
+    /// The parent's words, if any (kept short), for the history and the email.
+    fn reason(&self) -> String {
+        let reason = self.reason.as_deref().unwrap_or("Cancelled by the parent");
+        reason.chars().take(500).collect()
+    }
+}
+
 pub async fn cancel(
     State(state): State<AppState>,
     Parent(parent): Parent,
     session: Session,
-    Path(id): Path<String>,
-    form: Fields,
+    Path(id): Path<BookingId>,
+    Form(form): Form<CancelForm>,
 ) -> AppResult<Response> {
-    let tz = state.config.timezone;
     let mut tx = state.pool.begin().await?;
-    let booking = store::for_parent(&mut tx, parse_id(&id)?, parent.id).await?.ok_or(AppError::NotFound)?;
-    let participants = store::participants(&mut tx, booking.id).await?;
-    let (allowed, why_not) = cancellation(booking.status(), &participants, tz);
+    let booking = store::for_parent(&mut tx, id, parent.id).await?.ok_or(AppError::NotFound)?;
     let back = format!("/parent/bookings/{}", booking.id);
-    if !allowed {
-        let message = why_not.unwrap_or_else(|| "This booking can no longer be cancelled.".into());
-        flash::push(&session, FlashKind::Error, message).await?;
-        return Ok(Redirect::to(&back).into_response());
-    }
-    let reason =
-        form.get("reason").unwrap_or("Cancelled by the parent").chars().take(500).collect::<String>();
-    // Only places still ahead of their cut-off come back, worked out (as the page said)
-    // while the places still count: sessions already held are not refunded.
-    let refundable = rules::refundable_sessions(&participants, OffsetDateTime::now_utc());
-    let refund = crate::payments::cancellation::refund_cancelled(
-        &state,
-        &mut tx,
-        crate::ids::BookingId(booking.id),
-        Some(&refundable),
-        &format!("Booking #{} was cancelled: {reason}", booking.id),
-        Some(parent.id),
-    )
-    .await?;
-    match super::transition(&state, &mut tx, booking.id, BookingStatus::Cancelled, Some(&parent), &reason)
-        .await?
-    {
-        Transition::Done => {
-            tx.commit().await?;
-            crate::payments::cancellation::settle(&state, &refund.card_refunds).await;
-            holds::close_checkouts(&state, crate::ids::BookingId(booking.id)).await;
-            let mut message = if refund.total_pence > 0 {
-                format!(
-                    "Booking cancelled. Your places have been released and {} is being refunded.",
-                    fmt::pounds(refund.total_pence)
-                )
-            } else {
-                "Booking cancelled. Your places have been released.".to_owned()
-            };
-            if refund.credits_returned > 0 {
-                message.push_str(&format!(" {} package credit(s) returned.", refund.credits_returned));
-            }
-            flash::push(&session, FlashKind::Success, message).await?;
-        }
-        Transition::NotAllowed(_) | Transition::Missing => {
-            // The refund above is rolled back with the rest.
+    let refund = match actions::cancel_by_parent(&state, &mut tx, &parent, &booking, &form.reason()).await? {
+        Ok(refund) => refund,
+        Err(refused) => {
+            // Any refund worked out is rolled back with the rest.
             tx.rollback().await?;
-            flash::push(&session, FlashKind::Error, "This booking can no longer be cancelled.").await?;
+            let message = match refused {
+                CancelRefused::Closed(why) => why,
+                CancelRefused::NoLonger => "This booking can no longer be cancelled.".to_owned(),
+            };
+            flash::push(&session, FlashKind::Error, message).await?;
+            return Ok(Redirect::to(&back).into_response());
         }
+    };
+    tx.commit().await?;
+    crate::payments::cancellation::settle(&state, &refund.card_refunds).await;
+    holds::close_checkouts(&state, booking.id).await;
+    let mut message = if refund.total_pence > 0 {
+        format!(
+            "Booking cancelled. Your places have been released and {} is being refunded.",
+            fmt::pounds(refund.total_pence)
+        )
+    } else {
+        "Booking cancelled. Your places have been released.".to_owned()
+    };
+    if refund.credits_returned > 0 {
+        message.push_str(&format!(" {} package credit(s) returned.", refund.credits_returned));
     }
+    flash::push(&session, FlashKind::Success, message).await?;
     Ok(Redirect::to(&back).into_response())
 }
 
@@ -987,148 +817,92 @@ fn refund_words(quote: crate::payments::cancellation::Quote, back: usize, held: 
     words
 }
 
+#[derive(Deserialize)]
+pub struct ResubmitForm {
+    reply: Option<String>,
+}
+
 pub async fn resubmit(
     State(state): State<AppState>,
     Parent(parent): Parent,
     session: Session,
-    Path(id): Path<String>,
-    form: Fields,
+    Path(id): Path<BookingId>,
+    Form(form): Form<ResubmitForm>,
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
-    let booking = store::for_parent(&mut tx, parse_id(&id)?, parent.id).await?.ok_or(AppError::NotFound)?;
+    let booking = store::for_parent(&mut tx, id, parent.id).await?.ok_or(AppError::NotFound)?;
     let back = format!("/parent/bookings/{}", booking.id);
-    let reply = form.get("reply").unwrap_or_default().chars().take(2000).collect::<String>();
-    if booking.status() != BookingStatus::ChangesRequested {
+    let reply: String = form.reply.unwrap_or_default().chars().take(2000).collect();
+    if booking.status != BookingStatus::ChangesRequested {
         flash::push(&session, FlashKind::Error, "This booking is not waiting for changes.").await?;
         return Ok(Redirect::to(&back).into_response());
     }
-    if let Transition::Done =
-        super::transition(&state, &mut tx, booking.id, BookingStatus::Pending, Some(&parent), &reply).await?
-    {
-        tx.commit().await?;
-        flash::push(&session, FlashKind::Success, "Sent back to the office for approval.").await?;
+    if actions::resubmit(&state, &mut tx, &parent, &booking, &reply).await? {
+        return flash::done(tx, &session, "Sent back to the office for approval.", &back).await;
     }
     Ok(Redirect::to(&back).into_response())
 }
 
-/// Submits a draft: it may be days old, so every rule `Book` checks is checked again
-/// now, by the same function (the session may have been cancelled, closed or filled, or
-/// the child grown out of its ages), and its places are priced at today's prices.
+/// Submits a draft through `actions::submit_draft`, which checks every rule again.
 pub async fn submit(
     State(state): State<AppState>,
     Parent(parent): Parent,
     session: Session,
-    Path(id): Path<String>,
+    Path(id): Path<BookingId>,
 ) -> AppResult<Response> {
-    let tz = state.config.timezone;
     let mut tx = state.pool.begin().await?;
-    let booking = store::for_parent(&mut tx, parse_id(&id)?, parent.id).await?.ok_or(AppError::NotFound)?;
+    let booking = store::for_parent(&mut tx, id, parent.id).await?.ok_or(AppError::NotFound)?;
     let back = format!("/parent/bookings/{}", booking.id);
-    if store::lock_status(&mut tx, booking.id).await? != Some(BookingStatus::Draft) {
-        flash::push(&session, FlashKind::Error, "This booking has already been submitted.").await?;
-        return Ok(Redirect::to(&back).into_response());
-    }
-    let participants = store::participants(&mut tx, booking.id).await?;
-    let ids: Vec<i64> = participants.iter().map(|p| p.session_id).collect();
-    let sessions = store::sessions_by_id(&mut tx, &ids).await?;
-    let problems = draft_problems(&mut tx, parent.id, &participants, &sessions, tz).await?;
-    if !problems.is_empty() {
-        tx.rollback().await?;
-        let message = format!(
-            "A place in this draft has gone or can no longer be booked, so nothing was booked or charged: \
-             {}. Book again from the sessions page.",
-            problems.join("; ")
-        );
-        flash::push(&session, FlashKind::Error, message).await?;
-        return Ok(Redirect::to(&back).into_response());
-    }
-    // Today's prices, not the ones the draft was saved at.
-    let (was, now_total) = store::reprice(&mut tx, booking.id).await?;
-    if was != now_total {
-        crate::payments::discounts::reprice(&mut tx, crate::ids::BookingId(booking.id), now_total).await?;
-    }
-    let requires_approval = sessions.iter().any(|s| s.requires_approval);
-    let submitted = if requires_approval { BookingStatus::Pending } else { BookingStatus::Approved };
-    let pay_first = holds::pay_first(&state, &sessions) && now_total > 0;
-    let mut to = if pay_first { BookingStatus::AwaitingPayment } else { submitted };
-    match store::take_places(&mut tx, booking.id).await {
-        Ok(()) => {}
-        Err(BookingError::Database(err)) => return Err(err.into()),
-        Err(_) => {
+    let submitted = match actions::submit_draft(&state, &mut tx, &parent, booking.id).await? {
+        Ok(submitted) => submitted,
+        Err(refused) => {
             tx.rollback().await?;
-            let message = "A place in this draft has gone (full, or already booked). Book again from the sessions page.";
+            let message = match refused {
+                SubmitRefused::AlreadySubmitted => "This booking has already been submitted.".to_owned(),
+                SubmitRefused::Problems(problems) => format!(
+                    "A place in this draft has gone or can no longer be booked, so nothing was booked or charged: \
+                     {}. Book again from the sessions page.",
+                    problems.join("; ")
+                ),
+                SubmitRefused::PlaceGone => "A place in this draft has gone (full, or already booked). \
+                                             Book again from the sessions page."
+                    .to_owned(),
+            };
             flash::push(&session, FlashKind::Error, message).await?;
             return Ok(Redirect::to(&back).into_response());
         }
+    };
+    if submitted.status == BookingStatus::AwaitingPayment {
+        tx.commit().await?;
+        return crate::payments::pay_for_held_places(&state, &session, booking.id, &parent).await;
     }
-    if to == BookingStatus::AwaitingPayment {
-        holds::set_deadline(&mut tx, booking.id, holds::deadline()).await?;
-    }
-    store::change_status(&mut tx, booking.id, BookingStatus::Draft, to, Some(parent.id), "Submitted").await?;
-    if to == BookingStatus::AwaitingPayment && nothing_due(&mut tx, booking.id).await? {
-        store::change_status(&mut tx, booking.id, to, submitted, Some(parent.id), "Nothing to pay").await?;
-        to = submitted;
-    }
-    super::notify_created(&state, &mut tx, booking.id, to).await?;
-    tx.commit().await?;
-    if to == BookingStatus::AwaitingPayment {
-        return crate::payments::pay_for_held_places(
-            &state,
-            &session,
-            crate::ids::BookingId(booking.id),
-            &parent,
-        )
-        .await;
-    }
-    let mut message = if requires_approval {
+    let mut message = if submitted.requires_approval {
         "Submitted for approval.".to_owned()
     } else {
         "Booked. We have emailed you a confirmation.".to_owned()
     };
-    if was != now_total {
+    if submitted.was_pence != submitted.now_pence {
         message.push_str(&format!(
             " The price changed since the draft was saved: the total is now {} (was {}).",
-            fmt::pounds(now_total),
-            fmt::pounds(was)
+            fmt::pounds(submitted.now_pence),
+            fmt::pounds(submitted.was_pence)
         ));
     }
-    flash::push(&session, FlashKind::Success, message).await?;
-    Ok(Redirect::to(&back).into_response())
+    flash::done(tx, &session, message, &back).await
 }
 
-/// What stops each of a draft's places being booked now, as "when · child: why".
-async fn draft_problems(
-    conn: &mut sqlx::PgConnection,
-    parent_id: i64,
-    participants: &[store::Participant],
-    sessions: &[SessionInfo],
-    tz: &time_tz::Tz,
-) -> AppResult<Vec<String>> {
-    let now = OffsetDateTime::now_utc();
-    let children = store::children_of(conn, parent_id).await?;
-    let session_ids: Vec<i64> = sessions.iter().map(|s| s.id).collect();
-    let child_ids: Vec<i64> = participants.iter().map(|p| p.child_id).collect();
-    let held = store::places_held(conn, &session_ids, &child_ids).await?;
-    let mut taken: BTreeMap<i64, i32> = BTreeMap::new();
-    let mut problems = Vec::new();
-    for p in participants {
-        let s = sessions.iter().find(|s| s.id == p.session_id);
-        let child = children.iter().find(|c| c.id == p.child_id);
-        let problem = match (s, child) {
-            (Some(s), Some(c)) => {
-                let before = taken.entry(s.id).or_default();
-                let problem = rules::place_problem(s, c, held.contains(&(s.id, c.id)), *before, now, tz);
-                if problem.is_none() {
-                    *before += 1;
-                }
-                problem
-            }
-            (None, _) => Some("Cancelled".to_owned()),
-            (_, None) => Some("no longer on your account".to_owned()),
-        };
-        if let Some(problem) = problem {
-            problems.push(format!("{} · {}: {problem}", fmt::day_time(p.starts_at, tz), p.child_name));
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_book_form_keeps_only_well_formed_places() {
+        let fields = Fields::parse(b"series=7&item=1:2&item=x:3&item=4&item=5:6&note=hi&use_credits=yes");
+        let form = BookForm::parse(&fields).unwrap();
+        assert_eq!(form.source, Source::Series(SeriesId(7)));
+        assert_eq!(form.items, vec![(SessionId(1), ChildId(2)), (SessionId(5), ChildId(6))]);
+        assert!(form.use_credits && !form.draft);
+        assert_eq!(form.note, "hi");
+        assert!(BookForm::parse(&Fields::parse(b"item=1:2")).is_none(), "no session or series");
     }
-    Ok(problems)
 }

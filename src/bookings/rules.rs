@@ -6,9 +6,10 @@ use time::OffsetDateTime;
 use time_tz::OffsetDateTimeExt;
 
 use super::{
-    domain,
+    domain::{self, BookingStatus, SessionStatus},
     store::{Child, Participant, SessionInfo},
 };
+use crate::ids::SessionId;
 
 /// Why `child` cannot take a place on `s` now, in words for the parent, or None.
 /// `already_booked`: the child holds a place on it in another booking; `taken`: places
@@ -22,7 +23,11 @@ pub fn place_problem(
     tz: &time_tz::Tz,
 ) -> Option<String> {
     let age = domain::age_on(child.date_of_birth, s.starts_at.to_timezone(tz).date());
-    if s.status != "scheduled" {
+    let bookable = match s.status {
+        SessionStatus::Scheduled => true,
+        SessionStatus::InProgress | SessionStatus::Completed | SessionStatus::Cancelled => false,
+    };
+    if !bookable {
         Some("Cancelled".to_owned())
     } else if !domain::booking_open(s.starts_at, s.booking_cutoff_hours, now) {
         Some("Booking closed".to_owned())
@@ -40,8 +45,8 @@ pub fn place_problem(
 /// The sessions whose places a cancellation now gives back (money and credits): places
 /// still held, not yet started and still before their cancellation cut-off. Sessions
 /// already delivered, or too close to cancel, are not refunded.
-pub fn refundable_sessions(participants: &[Participant], now: OffsetDateTime) -> Vec<i64> {
-    let mut ids: Vec<i64> = participants
+pub fn refundable_sessions(participants: &[Participant], now: OffsetDateTime) -> Vec<SessionId> {
+    let mut ids: Vec<SessionId> = participants
         .iter()
         .filter(|p| p.holds_place && domain::cancellation_open(p.starts_at, p.cancellation_cutoff_hours, now))
         .map(|p| p.session_id)
@@ -49,6 +54,31 @@ pub fn refundable_sessions(participants: &[Participant], now: OffsetDateTime) ->
     ids.sort_unstable();
     ids.dedup();
     ids
+}
+
+/// Whether the parent may still cancel a booking in `status` with these places;
+/// if not, why not (None: the state allows no cancelling at all).
+pub fn cancellation(
+    status: BookingStatus,
+    participants: &[Participant],
+    now: OffsetDateTime,
+    tz: &time_tz::Tz,
+) -> Result<(), Option<String>> {
+    if !status.can_become(BookingStatus::Cancelled) {
+        return Err(None);
+    }
+    let next = participants.iter().filter(|p| p.holds_place && p.starts_at > now).min_by_key(|p| p.starts_at);
+    match next {
+        None => Err(Some("Every session in this booking has started, so it cannot be cancelled.".into())),
+        Some(p) if !domain::cancellation_open(p.starts_at, p.cancellation_cutoff_hours, now) => {
+            Err(Some(format!(
+                "Cancelling closed {} hours before the next session ({}). Contact the office if you cannot come.",
+                p.cancellation_cutoff_hours,
+                crate::web::fmt::day_time(p.starts_at, tz)
+            )))
+        }
+        Some(_) => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -59,9 +89,9 @@ mod tests {
 
     fn place(session_id: i64, starts_at: OffsetDateTime, holds_place: bool) -> Participant {
         Participant {
-            session_id,
+            session_id: SessionId(session_id),
             activity_id: 1,
-            child_id: 1,
+            child_id: crate::ids::ChildId(1),
             child_name: "Maya Test".into(),
             date_of_birth: date!(2019 - 01 - 01),
             medical: String::new(),
@@ -85,6 +115,6 @@ mod tests {
             place(4, datetime!(2026-12-13 10:00 UTC), false), // moved away
             place(3, datetime!(2026-12-06 10:00 UTC), true), // a second child on it
         ];
-        assert_eq!(refundable_sessions(&places, now), vec![3]);
+        assert_eq!(refundable_sessions(&places, now), vec![SessionId(3)]);
     }
 }

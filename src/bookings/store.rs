@@ -1,23 +1,27 @@
 //! The SQL of bookings. Capacity and "one place per child per session" are kept by
 //! the database (see 0001_core.sql); this module turns their violations into
-//! `BookingError`s the pages can explain.
+//! `PlaceRefused`s the pages can explain.
 
 use sqlx::{FromRow, PgConnection, Postgres, postgres::PgArguments, query::QueryAs};
 use time::{Date, OffsetDateTime};
 
-use super::domain::BookingStatus;
-use crate::web::page::{FETCH, Order, PageRequest};
+use super::domain::{BookingStatus, PlaceRefused, SessionStatus};
+use crate::{
+    db::OnConstraint,
+    ids::{BookingId, ChildId, SeriesId, SessionId},
+    web::page::{FETCH, Order, PageRequest},
+};
 
 /// A session as a parent sees it when booking.
 #[derive(Clone, Debug, FromRow)]
 pub struct SessionInfo {
-    pub id: i64,
+    pub id: SessionId,
     pub activity_id: i64,
     pub activity: String,
     pub description: String,
     pub venue: String,
     pub venue_address: String,
-    pub series_id: Option<i64>,
+    pub series_id: Option<SeriesId>,
     pub series_name: Option<String>,
     pub starts_at: OffsetDateTime,
     pub ends_at: OffsetDateTime,
@@ -31,7 +35,7 @@ pub struct SessionInfo {
     pub cancellation_cutoff_hours: i32,
     pub requires_approval: bool,
     pub pay_at_booking: bool,
-    pub status: String,
+    pub status: SessionStatus,
 }
 
 impl SessionInfo {
@@ -41,15 +45,19 @@ impl SessionInfo {
     }
 }
 
-const SESSION_SELECT: &str = "
-    select s.id, s.activity_id, a.name as activity, a.description, v.name as venue,
+/// The columns of [`SessionInfo`]; a macro so each query stays one literal.
+macro_rules! session_select {
+    () => {
+        "select s.id, s.activity_id, a.name as activity, a.description, v.name as venue,
            v.address as venue_address, s.series_id, se.name as series_name, s.starts_at, s.ends_at,
            s.capacity, s.places_taken, s.places_offered, s.price_pence, a.min_age_years, a.max_age_years,
            a.booking_cutoff_hours, a.cancellation_cutoff_hours, a.requires_approval, a.pay_at_booking, s.status
     from sessions s
     join activities a on a.id = s.activity_id
     join venues v on v.id = s.venue_id
-    left join series se on se.id = s.series_id";
+    left join series se on se.id = s.series_id "
+    };
+}
 
 #[derive(Default)]
 pub struct SessionFilter {
@@ -64,9 +72,9 @@ pub async fn upcoming_sessions(
     conn: &mut PgConnection,
     filter: &SessionFilter,
 ) -> sqlx::Result<Vec<SessionInfo>> {
-    sqlx::query_as(&format!(
-        "{SESSION_SELECT}
-         where s.status = 'scheduled' and a.is_active and s.starts_at > now()
+    sqlx::query_as(concat!(
+        session_select!(),
+        "where s.status = 'scheduled' and a.is_active and s.starts_at > now()
            and ($1::bigint is null or s.activity_id = $1)
            and ($2::bigint is null or s.venue_id = $2)
            and ($3::timestamptz is null or s.starts_at >= $3)
@@ -82,15 +90,18 @@ pub async fn upcoming_sessions(
     .await
 }
 
-pub async fn session(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<SessionInfo>> {
-    sqlx::query_as(&format!("{SESSION_SELECT} where s.id = $1")).bind(id).fetch_optional(conn).await
+pub async fn session(conn: &mut PgConnection, id: SessionId) -> sqlx::Result<Option<SessionInfo>> {
+    sqlx::query_as(concat!(session_select!(), "where s.id = $1")).bind(id).fetch_optional(conn).await
 }
 
 /// The series' sessions that have not started yet.
-pub async fn remaining_in_series(conn: &mut PgConnection, series_id: i64) -> sqlx::Result<Vec<SessionInfo>> {
-    sqlx::query_as(&format!(
-        "{SESSION_SELECT}
-         where s.series_id = $1 and s.status = 'scheduled' and s.starts_at > now()
+pub async fn remaining_in_series(
+    conn: &mut PgConnection,
+    series_id: SeriesId,
+) -> sqlx::Result<Vec<SessionInfo>> {
+    sqlx::query_as(concat!(
+        session_select!(),
+        "where s.series_id = $1 and s.status = 'scheduled' and s.starts_at > now()
          order by s.starts_at, s.id"
     ))
     .bind(series_id)
@@ -98,8 +109,8 @@ pub async fn remaining_in_series(conn: &mut PgConnection, series_id: i64) -> sql
     .await
 }
 
-pub async fn sessions_by_id(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<SessionInfo>> {
-    sqlx::query_as(&format!("{SESSION_SELECT} where s.id = any($1) order by s.starts_at, s.id"))
+pub async fn sessions_by_id(conn: &mut PgConnection, ids: &[SessionId]) -> sqlx::Result<Vec<SessionInfo>> {
+    sqlx::query_as(concat!(session_select!(), "where s.id = any($1) order by s.starts_at, s.id"))
         .bind(ids)
         .fetch_all(conn)
         .await
@@ -107,7 +118,7 @@ pub async fn sessions_by_id(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Resul
 
 #[derive(Clone, Debug, FromRow)]
 pub struct Child {
-    pub id: i64,
+    pub id: ChildId,
     pub first_name: String,
     pub last_name: String,
     pub date_of_birth: Date,
@@ -127,9 +138,9 @@ pub async fn children_of(conn: &mut PgConnection, parent_id: i64) -> sqlx::Resul
 /// (session, child) pairs already holding a place, among `session_ids`.
 pub async fn places_held(
     conn: &mut PgConnection,
-    session_ids: &[i64],
-    child_ids: &[i64],
-) -> sqlx::Result<Vec<(i64, i64)>> {
+    session_ids: &[SessionId],
+    child_ids: &[ChildId],
+) -> sqlx::Result<Vec<(SessionId, ChildId)>> {
     sqlx::query_as(
         "select session_id, child_id from booking_participants
          where holds_place and session_id = any($1) and child_id = any($2)",
@@ -140,35 +151,16 @@ pub async fn places_held(
     .await
 }
 
-#[derive(Debug)]
-pub enum BookingError {
-    /// The session has no place left.
-    Full {
-        session_id: i64,
-    },
-    /// The child already holds a place on the session.
-    AlreadyBooked {
-        session_id: i64,
-        child_id: i64,
-    },
-    Database(sqlx::Error),
-}
-
-impl From<sqlx::Error> for BookingError {
-    fn from(err: sqlx::Error) -> Self {
-        BookingError::Database(err)
-    }
-}
-
 pub struct NewItem {
-    pub session_id: i64,
-    pub child_id: i64,
+    pub session_id: SessionId,
+    pub child_id: ChildId,
     pub price_pence: i32,
 }
 
-/// Creates a booking with its places and its first history row. Items are taken in
-/// session order so that concurrent bookings lock sessions in the same order.
-/// `payment_due_by` is when an `AwaitingPayment` booking's hold ends.
+/// Creates a booking with its places and its first history row, or says which place
+/// the database refused. Items are taken in session order so that concurrent bookings
+/// lock sessions in the same order. `payment_due_by` is when an `AwaitingPayment`
+/// booking's hold ends.
 pub async fn create(
     conn: &mut PgConnection,
     parent_id: i64,
@@ -176,17 +168,17 @@ pub async fn create(
     (status, payment_due_by): (BookingStatus, Option<OffsetDateTime>),
     items: &mut [NewItem],
     note: &str,
-) -> Result<i64, BookingError> {
+) -> sqlx::Result<Result<BookingId, PlaceRefused>> {
     items.sort_by_key(|i| (i.session_id, i.child_id));
     let total: i64 = items.iter().map(|i| i64::from(i.price_pence)).sum();
-    let total = i32::try_from(total)
-        .map_err(|_| BookingError::Database(sqlx::Error::Protocol("booking total out of range".into())))?;
-    let booking_id: i64 = sqlx::query_scalar(
+    let total =
+        i32::try_from(total).map_err(|_| sqlx::Error::Protocol("booking total out of range".into()))?;
+    let booking_id: BookingId = sqlx::query_scalar(
         "insert into bookings (parent_id, status, total_pence, created_by, notes, payment_due_by)
          values ($1, $2, $3, $4, $5, $6) returning id",
     )
     .bind(parent_id)
-    .bind(status.as_str())
+    .bind(status)
     .bind(total)
     .bind(created_by)
     .bind(note)
@@ -204,28 +196,19 @@ pub async fn create(
         .bind(item.price_pence)
         .bind(status.holds_places())
         .execute(&mut *conn)
-        .await;
-        if let Err(err) = inserted {
-            return Err(match constraint(&err) {
-                Some("sessions_capacity_not_exceeded") => BookingError::Full { session_id: item.session_id },
-                Some("booking_participants_one_per_child_session") => {
-                    BookingError::AlreadyBooked { session_id: item.session_id, child_id: item.child_id }
-                }
-                _ => BookingError::Database(err),
-            });
+        .await
+        .on_constraint(|name| PlaceRefused::from_constraint(name, item.session_id, item.child_id))?;
+        if let Err(refused) = inserted {
+            return Ok(Err(refused));
         }
     }
     record_change(conn, booking_id, None, status, Some(created_by), note).await?;
-    Ok(booking_id)
-}
-
-fn constraint(err: &sqlx::Error) -> Option<&str> {
-    err.as_database_error().and_then(|e| e.constraint())
+    Ok(Ok(booking_id))
 }
 
 pub async fn record_change(
     conn: &mut PgConnection,
-    booking_id: i64,
+    booking_id: BookingId,
     from: Option<BookingStatus>,
     to: BookingStatus,
     by: Option<i64>,
@@ -236,8 +219,8 @@ pub async fn record_change(
          values ($1, $2, $3, $4, $5)",
     )
     .bind(booking_id)
-    .bind(from.map(BookingStatus::as_str))
-    .bind(to.as_str())
+    .bind(from)
+    .bind(to)
     .bind(by)
     .bind(reason)
     .execute(conn)
@@ -247,11 +230,11 @@ pub async fn record_change(
 
 #[derive(Clone, Debug, FromRow)]
 pub struct Booking {
-    pub id: i64,
+    pub id: BookingId,
     pub parent_id: i64,
     pub parent_name: String,
     pub parent_email: String,
-    pub status: String,
+    pub status: BookingStatus,
     pub total_pence: i32,
     pub notes: String,
     pub created_at: OffsetDateTime,
@@ -260,39 +243,40 @@ pub struct Booking {
     pub payment_due_by: Option<OffsetDateTime>,
 }
 
-impl Booking {
-    pub fn status(&self) -> BookingStatus {
-        BookingStatus::parse(&self.status).unwrap_or(BookingStatus::Pending)
-    }
-}
-
-const BOOKING_SELECT: &str = "
-    select b.id, b.parent_id, u.name as parent_name, u.email as parent_email, b.status, b.total_pence,
+/// The columns of [`Booking`]; a macro so each query stays one literal.
+macro_rules! booking_select {
+    () => {
+        "select b.id, b.parent_id, u.name as parent_name, u.email as parent_email, b.status, b.total_pence,
            b.notes, b.created_at, coalesce(cb.role = 'admin', false) as created_by_admin, b.payment_due_by
     from bookings b
     join users u on u.id = b.parent_id
-    left join users cb on cb.id = b.created_by";
+    left join users cb on cb.id = b.created_by "
+    };
+}
 
 /// The booking, if it belongs to `parent_id`: another family's booking is "not found".
-pub async fn for_parent(conn: &mut PgConnection, id: i64, parent_id: i64) -> sqlx::Result<Option<Booking>> {
-    sqlx::query_as(&format!("{BOOKING_SELECT} where b.id = $1 and b.parent_id = $2"))
+pub async fn for_parent(
+    conn: &mut PgConnection,
+    id: BookingId,
+    parent_id: i64,
+) -> sqlx::Result<Option<Booking>> {
+    sqlx::query_as(concat!(booking_select!(), "where b.id = $1 and b.parent_id = $2"))
         .bind(id)
         .bind(parent_id)
         .fetch_optional(conn)
         .await
 }
 
-pub async fn find(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Booking>> {
-    sqlx::query_as(&format!("{BOOKING_SELECT} where b.id = $1")).bind(id).fetch_optional(conn).await
+pub async fn find(conn: &mut PgConnection, id: BookingId) -> sqlx::Result<Option<Booking>> {
+    sqlx::query_as(concat!(booking_select!(), "where b.id = $1")).bind(id).fetch_optional(conn).await
 }
 
 /// Locks the booking row for a status change.
-pub async fn lock_status(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<BookingStatus>> {
-    let status: Option<String> = sqlx::query_scalar("select status from bookings where id = $1 for update")
+pub async fn lock_status(conn: &mut PgConnection, id: BookingId) -> sqlx::Result<Option<BookingStatus>> {
+    sqlx::query_scalar("select status from bookings where id = $1 for update")
         .bind(id)
         .fetch_optional(conn)
-        .await?;
-    Ok(status.as_deref().and_then(BookingStatus::parse))
+        .await
 }
 
 /// Moves a locked booking to `to`, releasing its places for sessions that have not
@@ -300,15 +284,15 @@ pub async fn lock_status(conn: &mut PgConnection, id: i64) -> sqlx::Result<Optio
 /// whose places were released.
 pub async fn change_status(
     conn: &mut PgConnection,
-    id: i64,
+    id: BookingId,
     from: BookingStatus,
     to: BookingStatus,
     by: Option<i64>,
     reason: &str,
-) -> sqlx::Result<Vec<i64>> {
+) -> sqlx::Result<Vec<SessionId>> {
     sqlx::query("update bookings set status = $2 where id = $1")
         .bind(id)
-        .bind(to.as_str())
+        .bind(to)
         .execute(&mut *conn)
         .await?;
     let mut released = Vec::new();
@@ -328,7 +312,7 @@ pub async fn change_status(
 }
 
 /// Whether any session of the booking needs the office's approval.
-pub async fn requires_approval(conn: &mut PgConnection, booking_id: i64) -> sqlx::Result<bool> {
+pub async fn requires_approval(conn: &mut PgConnection, booking_id: BookingId) -> sqlx::Result<bool> {
     sqlx::query_scalar(
         "select coalesce(bool_or(a.requires_approval), false)
            from booking_participants p
@@ -342,29 +326,25 @@ pub async fn requires_approval(conn: &mut PgConnection, booking_id: i64) -> sqlx
 }
 
 /// Takes the places of a draft's participants; capacity and the one-place-per-child
-/// rule apply exactly as for a new booking.
-pub async fn take_places(conn: &mut PgConnection, booking_id: i64) -> Result<(), BookingError> {
-    let result = sqlx::query(
+/// rule apply exactly as for a new booking (the statement does not say which place, so
+/// the refusal names none: ids 0).
+pub async fn take_places(
+    conn: &mut PgConnection,
+    booking_id: BookingId,
+) -> sqlx::Result<Result<(), PlaceRefused>> {
+    sqlx::query(
         "update booking_participants set holds_place = true where booking_id = $1 and not holds_place",
     )
     .bind(booking_id)
     .execute(conn)
-    .await;
-    match result {
-        Ok(_) => Ok(()),
-        Err(err) => Err(match constraint(&err) {
-            Some("sessions_capacity_not_exceeded") => BookingError::Full { session_id: 0 },
-            Some("booking_participants_one_per_child_session") => {
-                BookingError::AlreadyBooked { session_id: 0, child_id: 0 }
-            }
-            _ => BookingError::Database(err),
-        }),
-    }
+    .await
+    .map(drop)
+    .on_constraint(|name| PlaceRefused::from_constraint(name, SessionId(0), ChildId(0)))
 }
 
 /// Prices a draft's places at their sessions' prices today (a draft uses no credits)
 /// and sets the booking's total to match. Returns the total before and after.
-pub async fn reprice(conn: &mut PgConnection, booking_id: i64) -> sqlx::Result<(i64, i64)> {
+pub async fn reprice(conn: &mut PgConnection, booking_id: BookingId) -> sqlx::Result<(i64, i64)> {
     let was: i32 = sqlx::query_scalar("select total_pence from bookings where id = $1")
         .bind(booking_id)
         .fetch_one(&mut *conn)
@@ -389,7 +369,7 @@ pub async fn reprice(conn: &mut PgConnection, booking_id: i64) -> sqlx::Result<(
 
 /// Changes a booking's total by `change` pence (a place moved to a dearer or cheaper
 /// session); returns the new total.
-pub async fn adjust_total(conn: &mut PgConnection, booking_id: i64, change: i64) -> sqlx::Result<i64> {
+pub async fn adjust_total(conn: &mut PgConnection, booking_id: BookingId, change: i64) -> sqlx::Result<i64> {
     let total: i32 = sqlx::query_scalar(
         "update bookings set total_pence = total_pence + $2::int where id = $1 returning total_pence",
     )
@@ -400,11 +380,62 @@ pub async fn adjust_total(conn: &mut PgConnection, booking_id: i64, change: i64)
     Ok(i64::from(total))
 }
 
+/// Gives up a booked place (to move it); returns the participant row and its price.
+pub async fn release_place(
+    conn: &mut PgConnection,
+    id: BookingId,
+    session: SessionId,
+    child: ChildId,
+) -> sqlx::Result<Option<(i64, i32)>> {
+    sqlx::query_as(
+        "update booking_participants set holds_place = false
+         where booking_id = $1 and session_id = $2 and child_id = $3 and holds_place
+         returning id, price_pence",
+    )
+    .bind(id)
+    .bind(session)
+    .bind(child)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Adds a place to a booking, unless the session is full or the child already on it.
+pub async fn add_place(
+    conn: &mut PgConnection,
+    id: BookingId,
+    session: SessionId,
+    child: ChildId,
+    price_pence: i32,
+) -> sqlx::Result<Result<(), PlaceRefused>> {
+    sqlx::query(
+        "insert into booking_participants (booking_id, session_id, child_id, price_pence) values ($1, $2, $3, $4)",
+    )
+    .bind(id)
+    .bind(session)
+    .bind(child)
+    .bind(price_pence)
+    .execute(conn)
+    .await
+    .map(drop)
+    .on_constraint(|name| PlaceRefused::from_constraint(name, session, child))
+}
+
+/// Whether the place used a package credit (and has not had it back).
+pub async fn used_credit(conn: &mut PgConnection, participant_id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "select exists (select 1 from package_credit_movements m where m.participant_id = $1 and m.kind = 'use')
+            and not exists (select 1 from package_credit_movements m where m.participant_id = $1 and m.kind = 'return')",
+    )
+    .bind(participant_id)
+    .fetch_one(conn)
+    .await
+}
+
 #[derive(Clone, Debug, FromRow)]
 pub struct Participant {
-    pub session_id: i64,
+    pub session_id: SessionId,
     pub activity_id: i64,
-    pub child_id: i64,
+    pub child_id: ChildId,
     pub child_name: String,
     pub date_of_birth: Date,
     pub medical: String,
@@ -417,7 +448,7 @@ pub struct Participant {
     pub cancellation_cutoff_hours: i32,
 }
 
-pub async fn participants(conn: &mut PgConnection, booking_id: i64) -> sqlx::Result<Vec<Participant>> {
+pub async fn participants(conn: &mut PgConnection, booking_id: BookingId) -> sqlx::Result<Vec<Participant>> {
     sqlx::query_as(
         "select p.session_id, s.activity_id, p.child_id, c.first_name || ' ' || c.last_name as child_name, c.date_of_birth,
                 concat_ws('; ', nullif(c.allergies, ''), nullif(c.medical_notes, ''), nullif(c.additional_needs, '')) as medical,
@@ -438,14 +469,14 @@ pub async fn participants(conn: &mut PgConnection, booking_id: i64) -> sqlx::Res
 
 #[derive(Clone, Debug, FromRow)]
 pub struct Change {
-    pub from_status: Option<String>,
-    pub to_status: String,
+    pub from_status: Option<BookingStatus>,
+    pub to_status: BookingStatus,
     pub by_name: Option<String>,
     pub reason: String,
     pub created_at: OffsetDateTime,
 }
 
-pub async fn history(conn: &mut PgConnection, booking_id: i64) -> sqlx::Result<Vec<Change>> {
+pub async fn history(conn: &mut PgConnection, booking_id: BookingId) -> sqlx::Result<Vec<Change>> {
     sqlx::query_as(
         "select h.from_status, h.to_status, u.name as by_name, h.reason, h.created_at
          from booking_status_changes h left join users u on u.id = h.changed_by
@@ -459,9 +490,9 @@ pub async fn history(conn: &mut PgConnection, booking_id: i64) -> sqlx::Result<V
 /// A line in a list of bookings: who, what, when it starts.
 #[derive(Clone, Debug, FromRow)]
 pub struct Summary {
-    pub id: i64,
+    pub id: BookingId,
     pub parent_name: String,
-    pub status: String,
+    pub status: BookingStatus,
     pub total_pence: i32,
     pub created_at: OffsetDateTime,
     pub children: String,
@@ -486,7 +517,9 @@ pub struct Search {
 /// The search's filters over `bookings b`, parameters `$1`–`$5` (bound by `bind_search`).
 /// Each is a condition on the booking itself (an `exists` for its children, sessions
 /// and activities), so a page reads bookings in index order and stops at 51.
-const SEARCH_WHERE: &str = "($1::bigint is null or b.parent_id = $1)
+macro_rules! search_where {
+    () => {
+        "($1::bigint is null or b.parent_id = $1)
     and ($2::text is null or b.status = $2)
     and ($3::text is null
          or exists (select 1 from users u where u.id = b.parent_id and (u.name ilike $3 or u.email ilike $3))
@@ -499,7 +532,10 @@ const SEARCH_WHERE: &str = "($1::bigint is null or b.parent_id = $1)
     and ($4::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
                                             where p.booking_id = b.id and s.starts_at >= $4))
     and ($5::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
-                                            where p.booking_id = b.id and s.starts_at < $5))";
+                                            where p.booking_id = b.id and s.starts_at < $5))"
+    };
+}
+const SEARCH_WHERE: &str = search_where!();
 
 /// A booking's line from `b` (id, parent_id, status, total_pence, created_at): its
 /// parent, children, activities and sessions.
@@ -558,11 +594,13 @@ pub const COUNT_CAP: i64 = 10_000;
 
 /// How many bookings `search` finds, over every page, up to [`COUNT_CAP`] + 1.
 pub async fn count(conn: &mut PgConnection, search: &Search) -> sqlx::Result<i64> {
-    let sql = format!(
-        "select count(*) from (select 1 from bookings b where {SEARCH_WHERE} limit {}) capped",
-        COUNT_CAP + 1
+    // The limit is COUNT_CAP + 1, written out so the query stays one literal.
+    const SQL: &str = concat!(
+        "select count(*) from (select 1 from bookings b where ",
+        search_where!(),
+        " limit 10001) capped"
     );
-    let (count,): (i64,) = bind_search(sqlx::query_as(&sql), search).fetch_one(conn).await?;
+    let (count,): (i64,) = bind_search(sqlx::query_as(SQL), search).fetch_one(conn).await?;
     Ok(count)
 }
 
@@ -584,7 +622,7 @@ pub fn bind_search<'q, O>(
 ) -> QueryAs<'q, Postgres, O, PgArguments> {
     query
         .bind(search.parent_id)
-        .bind(search.status.map(BookingStatus::as_str))
+        .bind(search.status)
         .bind(search.pattern())
         .bind(search.from)
         .bind(search.until)

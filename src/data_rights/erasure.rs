@@ -192,7 +192,9 @@ async fn withdraw_from_waitlists(state: &AppState, conn: &mut PgConnection, user
     .await?;
     let mut freed = Vec::new();
     for entry in entries {
-        if let Some((session_id, true)) = crate::waitlist::store::withdraw(conn, entry, user_id).await? {
+        if let Some((session_id, true)) =
+            crate::waitlist::store::withdraw(conn, crate::ids::WaitlistEntryId(entry), user_id).await?
+        {
             freed.push(session_id);
         }
     }

@@ -85,9 +85,9 @@ pub async fn after_payment(
         refunds.push(refund_payment(state, conn, &balance, payment.id, (-owed).min(net), &reason).await?);
     }
     if status == Some(BookingStatus::AwaitingPayment) && owed <= 0 {
-        let approval = bookings::store::requires_approval(conn, id).await?;
+        let approval = bookings::store::requires_approval(conn, crate::ids::BookingId(id)).await?;
         let to = if approval { BookingStatus::Pending } else { BookingStatus::Approved };
-        bookings::transition(state, conn, id, to, None, "Paid").await?;
+        bookings::transition(state, conn, crate::ids::BookingId(id), to, None, "Paid").await?;
     }
     Ok(refunds)
 }
@@ -135,12 +135,22 @@ pub async fn lapse_if_unpaid(
     conn: &mut PgConnection,
     booking_id: i64,
 ) -> AppResult<Vec<i64>> {
-    if bookings::store::lock_status(conn, booking_id).await? != Some(BookingStatus::AwaitingPayment)
+    if bookings::store::lock_status(conn, crate::ids::BookingId(booking_id)).await?
+        != Some(BookingStatus::AwaitingPayment)
         || !store::open_checkouts(conn, booking_id).await?.is_empty()
     {
         return Ok(Vec::new());
     }
-    match bookings::transition(state, conn, booking_id, BookingStatus::Lapsed, None, NOT_PAID).await? {
+    match bookings::transition(
+        state,
+        conn,
+        crate::ids::BookingId(booking_id),
+        BookingStatus::Lapsed,
+        None,
+        NOT_PAID,
+    )
+    .await?
+    {
         Transition::Done => {
             store::release_discount(conn, booking_id).await?;
             Ok(refund_cancelled(state, conn, crate::ids::BookingId(booking_id), None, NOT_PAID, None)

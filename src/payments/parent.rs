@@ -66,7 +66,7 @@ pub async fn receipt(
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
     let payment = store::for_parent(&mut conn, id, UserId(parent.id)).await?.ok_or(AppError::NotFound)?;
-    let items = crate::bookings::store::participants(&mut conn, payment.booking_id)
+    let items = crate::bookings::store::participants(&mut conn, crate::ids::BookingId(payment.booking_id))
         .await?
         .into_iter()
         .filter(|p| p.holds_place)

@@ -937,7 +937,7 @@ async fn cancel_session(
             match crate::bookings::transition(
                 state,
                 &mut *tx,
-                booking.booking_id,
+                crate::ids::BookingId(booking.booking_id),
                 BookingStatus::Cancelled,
                 Some(&admin.0),
                 &why,

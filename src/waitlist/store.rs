@@ -5,6 +5,40 @@
 use sqlx::{FromRow, PgConnection};
 use time::OffsetDateTime;
 
+use crate::ids::{BookingId, ChildId, SessionId, WaitlistEntryId};
+
+/// Where a child stands on a session's waitlist (`waitlist_entries.status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum WaitlistStatus {
+    Waiting,
+    /// A place is held for the child until the offer expires.
+    Offered,
+    Claimed,
+    Expired,
+    Withdrawn,
+}
+
+impl WaitlistStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Waiting => "Waiting",
+            Self::Offered => "Place offered",
+            Self::Claimed => "Claimed",
+            Self::Expired => "Offer expired",
+            Self::Withdrawn => "Withdrawn",
+        }
+    }
+
+    /// Whether the entry holds a place for its child (given back when it ends).
+    pub fn holds_place(self) -> bool {
+        match self {
+            Self::Offered => true,
+            Self::Waiting | Self::Claimed | Self::Expired | Self::Withdrawn => false,
+        }
+    }
+}
+
 #[derive(Debug, FromRow)]
 pub struct Offer {
     pub entry_id: i64,
@@ -20,9 +54,9 @@ pub struct Offer {
 /// Adds children to the session's waitlist; a child already on it stays where it is.
 pub async fn join(
     conn: &mut PgConnection,
-    session_id: i64,
+    session_id: SessionId,
     parent_id: i64,
-    child_ids: &[i64],
+    child_ids: &[ChildId],
 ) -> sqlx::Result<u64> {
     let result = sqlx::query(
         "insert into waitlist_entries (session_id, child_id, parent_id)
@@ -128,10 +162,18 @@ async fn release_offered(conn: &mut PgConnection, session_ids: &[i64]) -> sqlx::
     Ok(())
 }
 
+/// Whether the session exists (a waitlist is joined from its page).
+pub async fn session_exists(conn: &mut PgConnection, session_id: SessionId) -> sqlx::Result<bool> {
+    sqlx::query_scalar("select exists (select 1 from sessions where id = $1)")
+        .bind(session_id)
+        .fetch_one(conn)
+        .await
+}
+
 #[derive(Debug, FromRow)]
 pub struct ClaimableOffer {
-    pub session_id: i64,
-    pub child_id: i64,
+    pub session_id: SessionId,
+    pub child_id: ChildId,
     pub price_pence: i32,
 }
 
@@ -139,7 +181,7 @@ pub struct ClaimableOffer {
 /// booking made next in the same transaction can take it.
 pub async fn take_offer(
     conn: &mut PgConnection,
-    entry_id: i64,
+    entry_id: WaitlistEntryId,
     parent_id: i64,
 ) -> sqlx::Result<Option<ClaimableOffer>> {
     let offer: Option<ClaimableOffer> = sqlx::query_as(
@@ -153,12 +195,16 @@ pub async fn take_offer(
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(offer) = &offer {
-        release_offered(conn, &[offer.session_id]).await?;
+        release_offered(conn, &[offer.session_id.0]).await?;
     }
     Ok(offer)
 }
 
-pub async fn mark_claimed(conn: &mut PgConnection, entry_id: i64, booking_id: i64) -> sqlx::Result<()> {
+pub async fn mark_claimed(
+    conn: &mut PgConnection,
+    entry_id: WaitlistEntryId,
+    booking_id: BookingId,
+) -> sqlx::Result<()> {
     sqlx::query("update waitlist_entries set status = 'claimed', booking_id = $2 where id = $1")
         .bind(entry_id)
         .bind(booking_id)
@@ -170,10 +216,10 @@ pub async fn mark_claimed(conn: &mut PgConnection, entry_id: i64, booking_id: i6
 /// Takes a child off the list; an open offer's held place is released.
 pub async fn withdraw(
     conn: &mut PgConnection,
-    entry_id: i64,
+    entry_id: WaitlistEntryId,
     parent_id: i64,
 ) -> sqlx::Result<Option<(i64, bool)>> {
-    let row: Option<(i64, String)> = sqlx::query_as(
+    let row: Option<(i64, WaitlistStatus)> = sqlx::query_as(
         "select session_id, status from waitlist_entries
          where id = $1 and parent_id = $2 and status in ('waiting', 'offered') for update",
     )
@@ -186,7 +232,7 @@ pub async fn withdraw(
         .bind(entry_id)
         .execute(&mut *conn)
         .await?;
-    let was_offered = status == "offered";
+    let was_offered = status.holds_place();
     if was_offered {
         release_offered(conn, &[session_id]).await?;
     }
@@ -195,8 +241,8 @@ pub async fn withdraw(
 
 #[derive(Debug, FromRow)]
 pub struct Entry {
-    pub id: i64,
-    pub status: String,
+    pub id: WaitlistEntryId,
+    pub status: WaitlistStatus,
     pub child_name: String,
     pub activity: String,
     pub starts_at: OffsetDateTime,

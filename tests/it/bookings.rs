@@ -568,3 +568,61 @@ async fn submitting_a_draft_whose_place_has_gone_takes_nothing() {
     assert_eq!(status, "draft");
     assert_eq!(count(&app.pool, "select places_taken::bigint from sessions").await, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_office_is_told_when_a_session_is_full_or_the_child_already_holds_a_place() {
+    let app = spawn_app().await;
+    let football = activity(&app.pool, "Football", false, (4, 12), 24).await;
+    let roomy = session(&app.pool, &football, 72, 5, None).await;
+    let full = session(&app.pool, &football, 96, 1, None).await;
+    let (parent_id, client) = parent(&app, "parent@example.com").await;
+    let (maya, sam) =
+        (child(&app.pool, parent_id, "Maya", 7).await, child(&app.pool, parent_id, "Sam", 8).await);
+    let token = client.csrf_token("/parent").await;
+    assert_eq!(book(&client, &token, full, &[sam]).await.status(), 303);
+    assert_eq!(book(&client, &token, roomy, &[maya]).await.status(), 303);
+    let office = app.signed_in("coordinator@example.com", "admin", Some("coordinator")).await;
+    let page = "/admin/bookings/new?email=parent@example.com";
+    let office_books = |child: i64, session: i64| {
+        let (child, session) = (child.to_string(), session.to_string());
+        let office = &office;
+        async move {
+            let fields =
+                [("email", "parent@example.com"), ("child", child.as_str()), ("session", session.as_str())];
+            office.submit(page, "/admin/bookings/new", &fields).await
+        }
+    };
+    let refused = office_books(maya, full).await;
+    assert_eq!(refused.status(), 409);
+    assert!(refused.text().await.unwrap().contains("That session is full."));
+    let refused = office_books(maya, roomy).await;
+    assert_eq!(refused.status(), 409);
+    assert!(refused.text().await.unwrap().contains("That child is already booked on that session."));
+    assert_eq!(count(&app.pool, "select count(*) from bookings").await, 2, "nothing was booked");
+
+    let booking: i64 = sqlx::query_scalar("select booking_id from booking_participants where child_id = $1")
+        .bind(maya)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let detail = format!("/admin/bookings/{booking}");
+    let place = format!("{roomy}:{maya}");
+    let moved = office
+        .submit(&detail, &format!("{detail}/move"), &[("place", &place), ("to_session", &full.to_string())])
+        .await;
+    assert_eq!(moved.status(), 303);
+    assert!(office.get_text(&detail).await.contains("Nothing moved: that session is full."));
+    let junk = office.submit(&detail, &format!("{detail}/move"), &[("place", "x"), ("to_session", "")]).await;
+    assert_eq!(junk.status(), 303);
+    assert!(
+        office.get_text(&detail).await.contains("Choose the place to move and the session to move it to.")
+    );
+    let held: Vec<(i64, bool)> =
+        sqlx::query_as("select session_id, holds_place from booking_participants where child_id = $1")
+            .bind(maya)
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(held, [(roomy, true)], "the place stayed where it was");
+    assert_eq!(office.get("/admin/bookings/99999999999999999999").await.status(), 404);
+}

@@ -44,4 +44,6 @@ async fn the_calendar_feed_lists_the_familys_bookings_and_a_reset_kills_the_old_
     assert_ne!(new_link, link);
     assert_eq!(anonymous.get(&new_link).await.status(), 200);
     assert_eq!(anonymous.get("/calendar/guessed-token.ics").await.status(), 404);
+    assert_eq!(anonymous.get("/calendar/guessed-token").await.status(), 404, "not a feed file");
+    assert_eq!(anonymous.get("/calendar/a%20b.ics").await.status(), 404);
 }
