@@ -58,6 +58,25 @@ pub enum Expiry {
     Expired,
 }
 
+impl Expiry {
+    /// What the profile says beside the expiry date (nothing while valid).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Valid => "",
+            Self::Soon => "expiring soon",
+            Self::Expired => "expired",
+        }
+    }
+
+    pub fn css(self) -> &'static str {
+        match self {
+            Self::Valid => "muted",
+            Self::Soon => "qual-warn",
+            Self::Expired => "qual-expired",
+        }
+    }
+}
+
 pub fn expiry(expires_on: Option<Date>, today: Date) -> Expiry {
     match expires_on {
         Some(d) if d < today => Expiry::Expired,

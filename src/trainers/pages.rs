@@ -84,7 +84,7 @@ pub struct QualificationLine {
     pub name: String,
     pub reference: String,
     pub expires: String,
-    pub state: &'static str,
+    pub state: Expiry,
 }
 
 pub struct ActivityPick {
@@ -148,11 +148,7 @@ async fn show_page(state: &AppState, ctx: PageContext, id: TrainerId) -> AppResu
             name: q.name,
             reference: q.reference,
             expires: q.expires_on.map_or_else(|| "does not expire".to_owned(), |d| format!("expires {d}")),
-            state: match domain::expiry(q.expires_on, today) {
-                Expiry::Expired => "expired",
-                Expiry::Soon => "expiring soon",
-                Expiry::Valid => "",
-            },
+            state: domain::expiry(q.expires_on, today),
         })
         .collect();
     let notes = store::notes(&mut conn, id)
