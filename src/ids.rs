@@ -76,4 +76,8 @@ ids! {
     OutboxEmailId;
     ErasureRequestId;
     AuditId;
+    /// A row of `trainer_qualifications`.
+    QualificationId;
+    /// A row of `trainer_emergency_contacts`.
+    TrainerContactId;
 }

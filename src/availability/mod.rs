@@ -1,8 +1,10 @@
 //! A trainer's availability: the weekly pattern (several slots a day), dated
 //! exceptions, and time-off requests that an admin approves.
 
-mod domain;
+mod actions;
+pub mod domain;
 mod pages;
+pub mod store;
 
 use axum::{
     Router,

@@ -1,39 +1,30 @@
 //! `/trainer/availability` and its forms.
 
 use askama::Template;
-use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-    response::{IntoResponse, Redirect, Response},
-};
-use sqlx::FromRow;
-use time::{Date, OffsetDateTime, Time, macros::format_description};
+use axum::{Form, extract::State, http::StatusCode, response::Response};
+use time::{Time, macros::format_description};
 use tower_sessions::Session;
 
-use super::domain::{self, TIME_OFF_KINDS, WEEKDAYS};
+use super::{
+    actions,
+    domain::{ExceptionForm, SlotForm, TimeOffForm, TimeOffKind, TimeOffStatus, WEEKDAYS},
+    store,
+};
 use crate::{
-    AppState, audit,
-    auth::{Trainer, User},
-    bookings::parse_id,
-    error::{AppError, AppResult},
+    AppState,
+    auth::Trainer,
+    error::AppResult,
+    ids::{AvailabilityExceptionId, AvailabilityId, TimeOffRequestId, TrainerId},
     web::{
-        FormErrors, PageContext,
-        flash::{self, FlashKind},
-        fmt,
-        form::{Fields, render, render_with},
+        Choice, FormErrors, PageContext, Path, flash, fmt,
+        form::{render, render_with},
     },
 };
 
-#[derive(FromRow)]
-struct SlotRow {
-    id: i64,
-    weekday: i16,
-    starts: Time,
-    ends: Time,
-}
+const PAGE: &str = "/trainer/availability";
 
 pub struct Slot {
-    pub id: i64,
+    pub id: AvailabilityId,
     pub from: String,
     pub to: String,
 }
@@ -44,60 +35,33 @@ pub struct WeekdaySlots {
     pub slots: Vec<Slot>,
 }
 
-#[derive(FromRow)]
-struct ExceptionRow {
-    id: i64,
-    on_date: Date,
-    starts: Option<Time>,
-    ends: Option<Time>,
-    available: bool,
-    note: String,
-}
-
 pub struct Exception {
-    pub id: i64,
+    pub id: AvailabilityExceptionId,
     pub date: String,
     pub times: String,
     pub available: bool,
     pub note: String,
 }
 
-#[derive(FromRow)]
-struct TimeOffRow {
-    id: i64,
-    kind: String,
-    starts_at: OffsetDateTime,
-    ends_at: OffsetDateTime,
-    reason: String,
-    status: String,
-    decision_note: String,
-}
-
 pub struct TimeOff {
-    pub id: i64,
-    pub kind: String,
+    pub id: TimeOffRequestId,
+    pub kind: TimeOffKind,
     pub from: String,
     pub to: String,
     pub reason: String,
-    pub status: String,
+    pub status: TimeOffStatus,
     pub decision_note: String,
 }
 
-/// What was typed into whichever form failed, to put back.
+/// What was typed into each form, and the errors of the one that failed.
 #[derive(Default)]
 pub struct Typed {
-    pub form: &'static str,
-    pub weekday: String,
-    pub starts: String,
-    pub ends: String,
-    pub date: String,
-    pub available: bool,
-    pub note: String,
-    pub kind: String,
-    pub from_date: String,
-    pub from_time: String,
-    pub to_date: String,
-    pub to_time: String,
+    pub slot: SlotForm,
+    pub slot_errors: FormErrors,
+    pub exception: ExceptionForm,
+    pub exception_errors: FormErrors,
+    pub time_off: TimeOffForm,
+    pub time_off_errors: FormErrors,
 }
 
 #[derive(Template)]
@@ -107,30 +71,18 @@ pub struct ShowPage {
     pub week: Vec<WeekdaySlots>,
     pub exceptions: Vec<Exception>,
     pub time_off: Vec<TimeOff>,
-    pub kinds: [(&'static str, &'static str); 3],
+    pub kinds: Vec<Choice>,
     pub typed: Typed,
-    pub errors: FormErrors,
 }
 
 fn hm(t: Time) -> String {
     t.format(format_description!("[hour]:[minute]")).unwrap_or_default()
 }
 
-async fn page(
-    state: &AppState,
-    ctx: PageContext,
-    trainer: &User,
-    typed: Typed,
-    errors: FormErrors,
-) -> AppResult<ShowPage> {
+async fn page(state: &AppState, ctx: PageContext, trainer: TrainerId, typed: Typed) -> AppResult<ShowPage> {
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
-    let slots: Vec<SlotRow> = sqlx::query_as(
-        "select id, weekday, starts, ends from trainer_availability where trainer_id = $1 order by weekday, starts",
-    )
-    .bind(trainer.id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let slots = store::slots(&mut conn, trainer).await?;
     let week = WEEKDAYS
         .iter()
         .enumerate()
@@ -144,14 +96,8 @@ async fn page(
                 .collect(),
         })
         .collect();
-    let exceptions: Vec<ExceptionRow> = sqlx::query_as(
-        "select id, on_date, starts, ends, available, note from trainer_availability_exceptions
-         where trainer_id = $1 and on_date >= current_date order by on_date, starts",
-    )
-    .bind(trainer.id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let exceptions = exceptions
+    let exceptions = store::exceptions(&mut conn, trainer)
+        .await?
         .into_iter()
         .map(|e| Exception {
             id: e.id,
@@ -167,22 +113,12 @@ async fn page(
             note: e.note,
         })
         .collect();
-    let time_off: Vec<TimeOffRow> = sqlx::query_as(
-        "select id, kind, lower(during) as starts_at, upper(during) as ends_at, reason, status, decision_note
-         from time_off_requests where trainer_id = $1 and upper(during) > now() - interval '60 days'
-         order by lower(during) desc",
-    )
-    .bind(trainer.id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let time_off = time_off
+    let time_off = store::time_off_of(&mut conn, trainer)
+        .await?
         .into_iter()
         .map(|t| TimeOff {
             id: t.id,
-            kind: TIME_OFF_KINDS
-                .iter()
-                .find(|(k, _)| *k == t.kind)
-                .map_or(t.kind.clone(), |(_, l)| (*l).to_owned()),
+            kind: t.kind,
             from: fmt::day_time(t.starts_at, tz),
             to: fmt::day_time(t.ends_at, tz),
             reason: t.reason,
@@ -190,7 +126,11 @@ async fn page(
             decision_note: t.decision_note,
         })
         .collect();
-    Ok(ShowPage { ctx, week, exceptions, time_off, kinds: TIME_OFF_KINDS, typed, errors })
+    let kinds = TimeOffKind::ALL
+        .iter()
+        .map(|k| Choice::new(k.as_str(), k.label(), typed.time_off.kind == k.as_str()))
+        .collect();
+    Ok(ShowPage { ctx, week, exceptions, time_off, kinds, typed })
 }
 
 pub async fn show(
@@ -198,22 +138,16 @@ pub async fn show(
     Trainer(trainer): Trainer,
     ctx: PageContext,
 ) -> AppResult<Response> {
-    render(&page(&state, ctx, &trainer, Typed::default(), FormErrors::default()).await?)
+    render(&page(&state, ctx, TrainerId(trainer.id), Typed::default()).await?)
 }
 
 async fn invalid(
     state: &AppState,
     ctx: PageContext,
-    trainer: &User,
+    trainer: TrainerId,
     typed: Typed,
-    errors: FormErrors,
 ) -> AppResult<Response> {
-    render_with(StatusCode::UNPROCESSABLE_ENTITY, &page(state, ctx, trainer, typed, errors).await?)
-}
-
-async fn done(session: &Session, message: &str) -> AppResult<Response> {
-    flash::push(session, FlashKind::Success, message).await?;
-    Ok(Redirect::to("/trainer/availability").into_response())
+    render_with(StatusCode::UNPROCESSABLE_ENTITY, &page(state, ctx, trainer, typed).await?)
 }
 
 pub async fn add_slot(
@@ -221,72 +155,30 @@ pub async fn add_slot(
     Trainer(trainer): Trainer,
     ctx: PageContext,
     session: Session,
-    form: Fields,
+    Form(form): Form<SlotForm>,
 ) -> AppResult<Response> {
-    let typed = Typed {
-        form: "slot",
-        weekday: form.get("weekday").unwrap_or_default().into(),
-        starts: form.get("starts").unwrap_or_default().into(),
-        ends: form.get("ends").unwrap_or_default().into(),
-        ..Typed::default()
-    };
-    let mut errors = FormErrors::default();
-    let weekday = domain::parse_weekday(&typed.weekday).map_err(|m| errors.add("weekday", m)).ok();
-    let range = domain::parse_range(&typed.starts, &typed.ends).map_err(|(f, m)| errors.add(f, m)).ok();
-    let (Some(weekday), Some((starts, ends))) = (weekday, range) else {
-        return invalid(&state, ctx, &trainer, typed, errors).await;
+    let trainer = TrainerId(trainer.id);
+    let slot = match form.parse() {
+        Ok(slot) => slot,
+        Err(slot_errors) => {
+            return invalid(&state, ctx, trainer, Typed { slot: form, slot_errors, ..Typed::default() })
+                .await;
+        }
     };
     let mut tx = state.pool.begin().await?;
-    let id: i64 = sqlx::query_scalar(
-        "insert into trainer_availability (trainer_id, weekday, starts, ends) values ($1, $2, $3, $4) returning id",
-    )
-    .bind(trainer.id)
-    .bind(weekday)
-    .bind(starts)
-    .bind(ends)
-    .fetch_one(&mut *tx)
-    .await?;
-    audit::record(&mut tx)
-        .by(trainer.id)
-        .action("availability.slot_added")
-        .entity("trainer_availability", id)
-        .await?;
-    tx.commit().await?;
-    done(&session, "Availability added.").await
-}
-
-/// Deletes one of the trainer's own rows from `table` (another trainer's id is 404),
-/// with its audit row.
-async fn remove_own(
-    state: &AppState,
-    trainer: &User,
-    raw_id: &str,
-    table: &'static str,
-    action: &str,
-) -> AppResult<()> {
-    let id = parse_id(raw_id)?;
-    let mut tx = state.pool.begin().await?;
-    let removed = sqlx::query(&format!("delete from {table} where id = $1 and trainer_id = $2"))
-        .bind(id)
-        .bind(trainer.id)
-        .execute(&mut *tx)
-        .await?;
-    if removed.rows_affected() == 0 {
-        return Err(AppError::NotFound);
-    }
-    audit::record(&mut tx).by(trainer.id).action(action).entity(table, id).await?;
-    tx.commit().await?;
-    Ok(())
+    actions::add_slot(&mut tx, trainer, &slot).await?;
+    flash::done(tx, &session, "Availability added.", PAGE).await
 }
 
 pub async fn remove_slot(
     State(state): State<AppState>,
     Trainer(trainer): Trainer,
     session: Session,
-    Path(id): Path<String>,
+    Path(id): Path<AvailabilityId>,
 ) -> AppResult<Response> {
-    remove_own(&state, &trainer, &id, "trainer_availability", "availability.slot_removed").await?;
-    done(&session, "Availability removed.").await
+    let mut tx = state.pool.begin().await?;
+    actions::remove_slot(&mut tx, TrainerId(trainer.id), id).await?;
+    flash::done(tx, &session, "Availability removed.", PAGE).await
 }
 
 pub async fn add_exception(
@@ -294,58 +186,30 @@ pub async fn add_exception(
     Trainer(trainer): Trainer,
     ctx: PageContext,
     session: Session,
-    form: Fields,
+    Form(form): Form<ExceptionForm>,
 ) -> AppResult<Response> {
-    let typed = Typed {
-        form: "exception",
-        date: form.get("date").unwrap_or_default().into(),
-        starts: form.get("starts").unwrap_or_default().into(),
-        ends: form.get("ends").unwrap_or_default().into(),
-        available: form.get("available") == Some("1"),
-        note: form.get("note").unwrap_or_default().chars().take(500).collect(),
-        ..Typed::default()
-    };
-    let mut errors = FormErrors::default();
-    let date = domain::parse_date(&typed.date).map_err(|m| errors.add("date", m)).ok();
-    let times = if typed.starts.is_empty() && typed.ends.is_empty() {
-        Some(None)
-    } else {
-        domain::parse_range(&typed.starts, &typed.ends).map(Some).map_err(|(f, m)| errors.add(f, m)).ok()
-    };
-    let (Some(date), Some(times)) = (date, times) else {
-        return invalid(&state, ctx, &trainer, typed, errors).await;
+    let trainer = TrainerId(trainer.id);
+    let exception = match form.parse() {
+        Ok(exception) => exception,
+        Err(exception_errors) => {
+            let typed = Typed { exception: form, exception_errors, ..Typed::default() };
+            return invalid(&state, ctx, trainer, typed).await;
+        }
     };
     let mut tx = state.pool.begin().await?;
-    let id: i64 = sqlx::query_scalar(
-        "insert into trainer_availability_exceptions (trainer_id, on_date, starts, ends, available, note)
-         values ($1, $2, $3, $4, $5, $6) returning id",
-    )
-    .bind(trainer.id)
-    .bind(date)
-    .bind(times.map(|t| t.0))
-    .bind(times.map(|t| t.1))
-    .bind(typed.available)
-    .bind(&typed.note)
-    .fetch_one(&mut *tx)
-    .await?;
-    audit::record(&mut tx)
-        .by(trainer.id)
-        .action("availability.exception_added")
-        .entity("trainer_availability_exception", id)
-        .await?;
-    tx.commit().await?;
-    done(&session, "Date added.").await
+    actions::add_exception(&mut tx, trainer, &exception).await?;
+    flash::done(tx, &session, "Date added.", PAGE).await
 }
 
 pub async fn remove_exception(
     State(state): State<AppState>,
     Trainer(trainer): Trainer,
     session: Session,
-    Path(id): Path<String>,
+    Path(id): Path<AvailabilityExceptionId>,
 ) -> AppResult<Response> {
-    remove_own(&state, &trainer, &id, "trainer_availability_exceptions", "availability.exception_removed")
-        .await?;
-    done(&session, "Date removed.").await
+    let mut tx = state.pool.begin().await?;
+    actions::remove_exception(&mut tx, TrainerId(trainer.id), id).await?;
+    flash::done(tx, &session, "Date removed.", PAGE).await
 }
 
 pub async fn request_time_off(
@@ -353,75 +217,28 @@ pub async fn request_time_off(
     Trainer(trainer): Trainer,
     ctx: PageContext,
     session: Session,
-    form: Fields,
+    Form(form): Form<TimeOffForm>,
 ) -> AppResult<Response> {
-    let tz = state.config.timezone;
-    let typed = Typed {
-        form: "time_off",
-        kind: form.get("kind").unwrap_or_default().into(),
-        from_date: form.get("from_date").unwrap_or_default().into(),
-        from_time: form.get("from_time").unwrap_or_default().into(),
-        to_date: form.get("to_date").unwrap_or_default().into(),
-        to_time: form.get("to_time").unwrap_or_default().into(),
-        note: form.get("reason").unwrap_or_default().chars().take(1000).collect(),
-        ..Typed::default()
+    let trainer = TrainerId(trainer.id);
+    let request = match form.parse(state.config.timezone) {
+        Ok(request) => request,
+        Err(time_off_errors) => {
+            let typed = Typed { time_off: form, time_off_errors, ..Typed::default() };
+            return invalid(&state, ctx, trainer, typed).await;
+        }
     };
-    let mut errors = FormErrors::default();
-    let kind = domain::parse_kind(&typed.kind).map_err(|m| errors.add("kind", m)).ok();
-    // Without times, time off runs from the start of the first day to the end of the last.
-    let from = domain::parse_local(&typed.from_date, &typed.from_time, false, tz)
-        .map_err(|m| errors.add("from_date", m))
-        .ok();
-    let to = domain::parse_local(&typed.to_date, &typed.to_time, true, tz)
-        .map_err(|m| errors.add("to_date", m))
-        .ok();
-    if let (Some(from), Some(to)) = (from, to)
-        && to <= from
-    {
-        errors.add("to_date", "The end must be after the start.");
-    }
-    let (Some(kind), Some(from), Some(to)) = (kind, from, to) else {
-        return invalid(&state, ctx, &trainer, typed, errors).await;
-    };
-    if !errors.is_empty() {
-        return invalid(&state, ctx, &trainer, typed, errors).await;
-    }
     let mut tx = state.pool.begin().await?;
-    let id: i64 = sqlx::query_scalar(
-        "insert into time_off_requests (trainer_id, kind, during, reason) values ($1, $2, tstzrange($3, $4), $5)
-         returning id",
-    )
-    .bind(trainer.id)
-    .bind(kind)
-    .bind(from)
-    .bind(to)
-    .bind(&typed.note)
-    .fetch_one(&mut *tx)
-    .await?;
-    audit::record(&mut tx).by(trainer.id).action("time_off.requested").entity("time_off_request", id).await?;
-    tx.commit().await?;
-    done(&session, "Time off requested. The office will approve or decline it.").await
+    actions::request_time_off(&mut tx, trainer, &request).await?;
+    flash::done(tx, &session, "Time off requested. The office will approve or decline it.", PAGE).await
 }
 
 pub async fn withdraw_time_off(
     State(state): State<AppState>,
     Trainer(trainer): Trainer,
     session: Session,
-    Path(id): Path<String>,
+    Path(id): Path<TimeOffRequestId>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
     let mut tx = state.pool.begin().await?;
-    let withdrawn = sqlx::query(
-        "update time_off_requests set status = 'withdrawn' where id = $1 and trainer_id = $2 and status = 'pending'",
-    )
-    .bind(id)
-    .bind(trainer.id)
-    .execute(&mut *tx)
-    .await?;
-    if withdrawn.rows_affected() == 0 {
-        return Err(AppError::NotFound);
-    }
-    audit::record(&mut tx).by(trainer.id).action("time_off.withdrawn").entity("time_off_request", id).await?;
-    tx.commit().await?;
-    done(&session, "Request withdrawn.").await
+    actions::withdraw_time_off(&mut tx, TrainerId(trainer.id), id).await?;
+    flash::done(tx, &session, "Request withdrawn.", PAGE).await
 }

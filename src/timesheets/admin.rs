@@ -3,30 +3,23 @@
 //! coordinators and the safeguarding lead get 403.
 
 use askama::Template;
-use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-    response::{IntoResponse, Redirect, Response},
-};
+use axum::{Form, extract::State, http::StatusCode, response::Response};
 use futures_util::TryStreamExt;
-use serde_json::json;
 use time::{Date, Duration, OffsetDateTime};
 use tower_sessions::Session;
 
 use super::{
-    domain::{self, TimesheetStatus},
+    actions::{self, submitted_version},
+    domain::{self, ApproveForm, Decision, ReturnForm, TimesheetStatus},
     entry_day, source_label, store, week_label, week_of,
 };
 use crate::{
-    AppState, audit,
+    AppState,
     auth::{Admin, AdminRole},
-    bookings::parse_id,
     error::{AppError, AppResult},
-    notifications::Email,
+    ids::{TimesheetId, UserId},
     web::{
-        FormErrors, PageContext, csv,
-        flash::{self, FlashKind},
-        fmt,
+        Choice, FormErrors, PageContext, Path, csv, date, flash, fmt,
         form::{Fields, QueryFields, render, render_with},
         page::{Cursor, Order, PageRequest, Pager},
     },
@@ -38,19 +31,12 @@ const FINANCE: &[AdminRole] = &[AdminRole::Finance];
 const STATUSES: [TimesheetStatus; 3] =
     [TimesheetStatus::Submitted, TimesheetStatus::Approved, TimesheetStatus::Returned];
 
-pub struct StatusChoice {
-    pub value: &'static str,
-    pub label: &'static str,
-    pub selected: bool,
-}
-
 pub struct SheetLine {
-    pub id: i64,
+    pub id: TimesheetId,
     pub trainer: String,
     pub hours: String,
     pub pay: String,
-    pub status: &'static str,
-    pub status_key: &'static str,
+    pub status: TimesheetStatus,
     pub submitted: String,
 }
 
@@ -63,7 +49,7 @@ pub struct WeekGroup {
 #[template(path = "timesheets/admin_index.html")]
 pub struct IndexPage {
     pub ctx: PageContext,
-    pub statuses: Vec<StatusChoice>,
+    pub statuses: Vec<Choice>,
     pub weeks: Vec<WeekGroup>,
     /// How many timesheets the list has over every page.
     pub total: i64,
@@ -90,7 +76,7 @@ async fn index_page(state: &AppState, ctx: PageContext, query: &Fields) -> AppRe
     let page = PageRequest::from_query(query, Order::Descending);
     let sheets = store::search(&mut conn, &search, &page).await?;
     let total = store::count(&mut conn, &search).await?;
-    let mut page = page.finish(sheets, |t| Cursor::new(t.week_start, t.id), "/admin/timesheets", query);
+    let mut page = page.finish(sheets, |t| Cursor::new(t.week_start, t.id.0), "/admin/timesheets", query);
     // Pages break by week and id; within a page, a week's timesheets read by name.
     page.rows.sort_by(|a, b| b.week_start.cmp(&a.week_start).then_with(|| a.trainer.cmp(&b.trainer)));
     let mut weeks: Vec<WeekGroup> = Vec::new();
@@ -100,8 +86,7 @@ async fn index_page(state: &AppState, ctx: PageContext, query: &Fields) -> AppRe
             id: sheet.id,
             hours: domain::hours_minutes(sheet.minutes),
             pay: fmt::pounds(sheet.pay_pence()),
-            status: sheet.status().label(),
-            status_key: sheet.status().as_str(),
+            status: sheet.status,
             submitted: sheet.submitted_at.map(|t| fmt::day_time(t, tz)).unwrap_or_default(),
             trainer: sheet.trainer,
         };
@@ -115,10 +100,7 @@ async fn index_page(state: &AppState, ctx: PageContext, query: &Fields) -> AppRe
     let typed = |name: &str| query.all(name).next().map(|v| v.trim().to_owned());
     Ok(IndexPage {
         ctx,
-        statuses: STATUSES
-            .iter()
-            .map(|s| StatusChoice { value: s.as_str(), label: s.label(), selected: Some(*s) == status })
-            .collect(),
+        statuses: STATUSES.iter().map(|s| Choice::new(s.as_str(), s.label(), Some(*s) == status)).collect(),
         weeks,
         total,
         pager: page.pager,
@@ -151,12 +133,11 @@ pub struct EntryLine {
 #[template(path = "timesheets/admin_show.html")]
 pub struct ShowPage {
     pub ctx: PageContext,
-    pub id: i64,
+    pub id: TimesheetId,
     pub trainer: String,
     pub email: String,
     pub week: String,
-    pub status: &'static str,
-    pub status_key: &'static str,
+    pub status: TimesheetStatus,
     pub entries: Vec<EntryLine>,
     pub hours: String,
     pub rate: String,
@@ -179,12 +160,12 @@ pub struct ShowPage {
     pub errors: FormErrors,
 }
 
-async fn show_page(state: &AppState, ctx: PageContext, id: i64) -> AppResult<ShowPage> {
+async fn show_page(state: &AppState, ctx: PageContext, id: TimesheetId) -> AppResult<ShowPage> {
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
     let sheet = store::timesheet(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let entries = store::entries_of_week(&mut conn, sheet.trainer_id, sheet.week_start).await?;
-    let status = sheet.status();
+    let status = sheet.status;
     let change = sheet.change();
     let decided = match (status, &sheet.decided_at) {
         (TimesheetStatus::Submitted, _) | (_, None) => String::new(),
@@ -203,8 +184,7 @@ async fn show_page(state: &AppState, ctx: PageContext, id: i64) -> AppResult<Sho
         id,
         email: sheet.email.clone(),
         week: week_label(sheet.week_start),
-        status: status.label(),
-        status_key: status.as_str(),
+        status,
         entries: entries
             .iter()
             .map(|e| EntryLine {
@@ -234,128 +214,47 @@ async fn show_page(state: &AppState, ctx: PageContext, id: i64) -> AppResult<Sho
     })
 }
 
-/// A submission's instant as the approve form carries it; a resubmission makes a new one.
-fn submitted_version(at: OffsetDateTime) -> String {
-    at.unix_timestamp_nanos().to_string()
-}
-
 pub async fn show(
     State(state): State<AppState>,
     admin: Admin,
     ctx: PageContext,
-    Path(id): Path<String>,
+    Path(id): Path<TimesheetId>,
 ) -> AppResult<Response> {
     admin.require(FINANCE)?;
-    render(&show_page(&state, ctx, parse_id(&id)?).await?)
+    render(&show_page(&state, ctx, id).await?)
 }
 
-/// The email a trainer gets when finance decides on their week.
-fn decision_email(sheet: &store::Timesheet, to: TimesheetStatus, comment: &str, base_url: &str) -> Email {
-    let week = week_label(sheet.week_start);
-    let link = format!("{base_url}/trainer/timesheets");
-    // Short lines: a long one would be wrapped by the mail encoding mid-comment.
-    let (subject, lead) = match to {
-        TimesheetStatus::Returned => (
-            format!("Timesheet returned: week of {week}"),
-            format!(
-                "Your timesheet for the week of {week} has been returned.\n\nComment: {comment}\n\n\
-                 Please adjust your time and submit it again."
-            ),
-        ),
-        _ => (
-            format!("Timesheet approved: week of {week}"),
-            format!(
-                "Your timesheet for the week of {week} has been approved.\n\nHours: {}\nPay: {}",
-                domain::hours_minutes(sheet.minutes),
-                fmt::pounds(sheet.pay_pence())
-            ),
-        ),
-    };
-    Email {
-        to: sheet.email.clone(),
-        subject,
-        body: format!("Hello {},\n\n{lead}\n\nYour timesheets:\n{link}\n", sheet.trainer),
-    }
-}
-
-/// Applies one decision in one transaction (status, audit row, email) and redirects
-/// back, or re-renders with the comment's error. A timesheet no longer waiting for a
-/// decision, or (to approve) resubmitted since finance's page showed it, is a 409:
-/// finance approves only the total it saw, as the trainer submitted it.
+/// Applies one decision in one transaction and redirects back. A timesheet no longer
+/// waiting for a decision, or (to approve) resubmitted since finance's page showed it,
+/// is a 409 with the page and why.
 async fn decide(
-    state: AppState,
-    admin: Admin,
+    state: &AppState,
+    admin: &Admin,
     ctx: PageContext,
-    session: Session,
-    id: String,
-    form: Fields,
-    to: TimesheetStatus,
+    session: &Session,
+    id: TimesheetId,
+    decision: Decision,
 ) -> AppResult<Response> {
-    admin.require(FINANCE)?;
-    let id = parse_id(&id)?;
-    let comment = if to == TimesheetStatus::Returned {
-        let typed = form.all("comment").next().unwrap_or_default().to_owned();
-        match domain::parse_comment(&typed) {
-            Ok(comment) => Some(comment),
-            Err(message) => {
-                let mut page = show_page(&state, ctx, id).await?;
-                page.typed_comment = typed;
-                page.errors.add("comment", message);
-                return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
-            }
-        }
-    } else {
-        None
-    };
-    let back = Redirect::to(&format!("/admin/timesheets/{id}")).into_response();
     let mut tx = state.pool.begin().await?;
-    let (from, submitted_at) = store::lock_status(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    let seen = form.all("submitted_at").next().unwrap_or_default().trim();
-    let problem = if !from.can_decide() {
-        Some(format!("Nothing changed: the timesheet is now “{}”.", from.label()))
-    } else if to == TimesheetStatus::Approved && submitted_at.map(submitted_version).as_deref() != Some(seen)
-    {
-        Some(
-            "Nothing changed: the timesheet was submitted again since this page was shown. \
-              Check the new total, then approve it."
-                .to_owned(),
-        )
-    } else if !store::decide(&mut tx, id, to, admin.0.id, comment.as_deref()).await? {
-        Some("Nothing changed: the timesheet is no longer waiting for a decision.".to_owned())
-    } else {
-        None
-    };
-    if let Some(problem) = problem {
-        tx.rollback().await?;
-        let mut page = show_page(&state, ctx, id).await?;
-        page.problem = problem;
-        return render_with(StatusCode::CONFLICT, &page);
-    }
-    let sheet = store::timesheet(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    audit::record(&mut tx)
-        .by(admin.0.id)
-        .action(format!("timesheet.{}", to.as_str()))
-        .entity("timesheet", id)
-        .before(json!({ "status": from.as_str() }))
-        .after(json!({
-            "status": to.as_str(),
-            "comment": comment,
-            "minutes": sheet.minutes,
-            "rate_pence": sheet.rate_pence,
-            "pay_pence": sheet.pay_pence(),
-        }))
-        .await?;
-    let email = decision_email(&sheet, to, comment.as_deref().unwrap_or_default(), &state.config.base_url);
-    state.outbox.queue(&mut tx, &email).await?;
-    tx.commit().await?;
-    let done = match to {
-        TimesheetStatus::Returned => {
-            format!("Timesheet returned; {} has been emailed the comment.", sheet.trainer)
+    match actions::decide(&mut tx, state, UserId(admin.0.id), id, &decision).await? {
+        Ok(sheet) => {
+            let message = match decision {
+                Decision::Return { .. } => {
+                    format!("Timesheet returned; {} has been emailed the comment.", sheet.trainer)
+                }
+                Decision::Approve { .. } => {
+                    format!("Timesheet approved; {} has been emailed.", sheet.trainer)
+                }
+            };
+            flash::done(tx, session, message, &format!("/admin/timesheets/{id}")).await
         }
-        _ => format!("Timesheet approved; {} has been emailed.", sheet.trainer),
-    };
-    flash::push(&session, FlashKind::Success, done).await?;
-    Ok(back)
+        Err(refused) => {
+            drop(tx);
+            let mut page = show_page(state, ctx, id).await?;
+            page.problem = refused.message();
+            render_with(StatusCode::CONFLICT, &page)
+        }
+    }
 }
 
 pub async fn approve(
@@ -363,10 +262,11 @@ pub async fn approve(
     admin: Admin,
     ctx: PageContext,
     session: Session,
-    Path(id): Path<String>,
-    form: Fields,
+    Path(id): Path<TimesheetId>,
+    Form(form): Form<ApproveForm>,
 ) -> AppResult<Response> {
-    decide(state, admin, ctx, session, id, form, TimesheetStatus::Approved).await
+    admin.require(FINANCE)?;
+    decide(&state, &admin, ctx, &session, id, form.parse()).await
 }
 
 pub async fn return_timesheet(
@@ -374,10 +274,19 @@ pub async fn return_timesheet(
     admin: Admin,
     ctx: PageContext,
     session: Session,
-    Path(id): Path<String>,
-    form: Fields,
+    Path(id): Path<TimesheetId>,
+    Form(form): Form<ReturnForm>,
 ) -> AppResult<Response> {
-    decide(state, admin, ctx, session, id, form, TimesheetStatus::Returned).await
+    admin.require(FINANCE)?;
+    match form.parse() {
+        Ok(decision) => decide(&state, &admin, ctx, &session, id, decision).await,
+        Err(message) => {
+            let mut page = show_page(&state, ctx, id).await?;
+            page.typed_comment = form.comment;
+            page.errors.add("comment", message);
+            render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+    }
 }
 
 /// The payroll range: both dates required, in order.
@@ -388,7 +297,7 @@ fn export_range(query: &Fields) -> Result<(Date, Date), FormErrors> {
             errors.add(name, missing);
             None
         }
-        Some(raw) => domain::parse_date(raw).or_else(|| {
+        Some(raw) => date::parse(raw).or_else(|| {
             errors.add(name, "Enter a real date, like 2026-11-23.");
             None
         }),
@@ -434,7 +343,7 @@ pub async fn export(
         let mut conn = pool.acquire().await?;
         let sql = store::export_sql(&search);
         let mut rows =
-            store::bind_search(sqlx::query_as::<_, store::Timesheet>(&sql), &search).fetch(&mut *conn);
+            store::bind_search(sqlx::query_as::<_, store::Timesheet>(sql), &search).fetch(&mut *conn);
         while let Some(t) = rows.try_next().await? {
             sink.record([
                 csv::cell(&t.trainer),

@@ -3,11 +3,11 @@
 //! integer pence.
 
 use serde::Deserialize;
-use time::{Date, Duration, OffsetDateTime, Time};
+use time::{Date, Duration, OffsetDateTime, Time, Weekday};
 use time_tz::{PrimitiveDateTimeExt, Tz};
 
 use super::week_of;
-use crate::web::FormErrors;
+use crate::web::{FormErrors, date};
 
 /// No single entry is longer than this: a longer one is a typing mistake.
 pub const MAX_ENTRY_HOURS: i64 = 16;
@@ -17,7 +17,8 @@ pub const MAX_REASON_CHARS: usize = 500;
 pub const MAX_COMMENT_CHARS: usize = 2000;
 
 /// A submitted week's state; a week never submitted has no timesheet at all.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum TimesheetStatus {
     Submitted,
     Approved,
@@ -34,6 +35,7 @@ impl TimesheetStatus {
         })
     }
 
+    /// The value in the database, the list's filter and the badge's class.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Submitted => "submitted",
@@ -68,7 +70,11 @@ impl TimesheetStatus {
 
     /// Finance decides on submitted weeks only.
     pub fn can_decide(self) -> bool {
-        self == Self::Submitted
+        matches!(self, Self::Submitted)
+    }
+
+    pub fn is_approved(self) -> bool {
+        matches!(self, Self::Approved)
     }
 
     /// Why a week's time cannot change, in words for the trainer.
@@ -80,9 +86,27 @@ impl TimesheetStatus {
     }
 }
 
+/// Where a time entry came from: a shift's check-out, or typed by the trainer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum EntrySource {
+    Shift,
+    Manual,
+}
+
+impl EntrySource {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Shift => "Shift",
+            Self::Manual => "Added by hand",
+        }
+    }
+}
+
 /// How a submitted week's time changed, which sent it back to the trainer (the
 /// trigger `time_entries_return_submitted_week` in 0016_timesheet_changed_after_submit.sql).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum ChangeAfterSubmit {
     Added,
     Changed,
@@ -90,23 +114,21 @@ pub enum ChangeAfterSubmit {
 }
 
 impl ChangeAfterSubmit {
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "added" => Self::Added,
-            "changed" => Self::Changed,
-            "removed" => Self::Removed,
-            _ => return None,
-        })
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Added => "Time added",
+            Self::Changed => "Time changed",
+            Self::Removed => "Time removed",
+        }
     }
 
     /// "a new time entry for Tue 24 Nov (check-out)", for the entry that started on
     /// `day` and came from `source`.
-    pub fn describe(self, day: &str, source: &str) -> String {
+    pub fn describe(self, day: &str, source: EntrySource) -> String {
         match self {
             Self::Added => match source {
-                "shift" => format!("a new time entry for {day} (check-out)"),
-                "manual" => format!("a new time entry for {day} (added by hand)"),
-                _ => format!("a new time entry for {day}"),
+                EntrySource::Shift => format!("a new time entry for {day} (check-out)"),
+                EntrySource::Manual => format!("a new time entry for {day} (added by hand)"),
             },
             Self::Changed => format!("the time entry for {day} was changed"),
             Self::Removed => format!("the time entry for {day} was removed"),
@@ -114,7 +136,7 @@ impl ChangeAfterSubmit {
     }
 
     /// What the trainer reads on the returned week.
-    pub fn trainer_message(self, day: &str, source: &str) -> String {
+    pub fn trainer_message(self, day: &str, source: EntrySource) -> String {
         format!(
             "Changed after you submitted it: {}. Check the week and submit it again.",
             self.describe(day, source)
@@ -122,7 +144,7 @@ impl ChangeAfterSubmit {
     }
 
     /// What finance reads on the returned timesheet.
-    pub fn finance_message(self, day: &str, source: &str) -> String {
+    pub fn finance_message(self, day: &str, source: EntrySource) -> String {
         format!(
             "Returned to the trainer automatically: the time changed after it was submitted ({}). \
              It needs submitting again before it can be approved.",
@@ -153,9 +175,24 @@ pub fn minutes_between(started_at: OffsetDateTime, ended_at: OffsetDateTime) -> 
     (ended_at - started_at).whole_minutes().max(0)
 }
 
-/// A date from `<input type="date">`.
-pub fn parse_date(input: &str) -> Option<Date> {
-    crate::web::date::parse(input)
+/// A week as its Monday, from an address (`/trainer/timesheets/2026-11-23/submit`):
+/// anything else does not name a week, so the path is a 404.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Week(Date);
+
+impl Week {
+    pub fn monday(self) -> Date {
+        self.0
+    }
+}
+
+impl TryFrom<String> for Week {
+    type Error = &'static str;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        date::parse(&raw).filter(|d| d.weekday() == Weekday::Monday).map(Week).ok_or("not a week's Monday")
+    }
 }
 
 /// A time of day from `<input type="time">`: `09:30`, perhaps with seconds.
@@ -210,6 +247,61 @@ pub fn parse_comment(input: &str) -> Result<String, &'static str> {
     }
 }
 
+/// Finance's approval: the submission it saw, so a resubmission since is not approved
+/// unseen.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ApproveForm {
+    pub submitted_at: String,
+}
+
+/// Finance's return, with what the trainer should change.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ReturnForm {
+    pub comment: String,
+}
+
+/// What finance decides about a submitted timesheet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Approve the submission made at this instant (as the page carried it).
+    Approve {
+        seen: String,
+    },
+    Return {
+        comment: String,
+    },
+}
+
+impl Decision {
+    pub fn to(&self) -> TimesheetStatus {
+        match self {
+            Self::Approve { .. } => TimesheetStatus::Approved,
+            Self::Return { .. } => TimesheetStatus::Returned,
+        }
+    }
+
+    pub fn comment(&self) -> Option<&str> {
+        match self {
+            Self::Approve { .. } => None,
+            Self::Return { comment } => Some(comment),
+        }
+    }
+}
+
+impl ApproveForm {
+    pub fn parse(&self) -> Decision {
+        Decision::Approve { seen: self.submitted_at.trim().to_owned() }
+    }
+}
+
+impl ReturnForm {
+    pub fn parse(&self) -> Result<Decision, &'static str> {
+        parse_comment(&self.comment).map(|comment| Decision::Return { comment })
+    }
+}
+
 /// The entry form as typed, kept to show again when something is wrong.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
@@ -240,7 +332,7 @@ impl EntryForm {
         let mut errors = FormErrors::default();
         let this_week = week_of(now, tz);
         let earliest = this_week - Duration::weeks(WEEKS_SHOWN - 1);
-        let date = match parse_date(&self.date) {
+        let date = match date::parse(&self.date) {
             None if self.date.trim().is_empty() => {
                 errors.add("date", "Enter the date you worked.");
                 None
@@ -320,20 +412,43 @@ mod tests {
 
     #[test]
     fn a_change_after_submitting_is_told_to_the_trainer_with_its_day_and_source() {
-        let added = ChangeAfterSubmit::parse("added").unwrap();
+        let added = ChangeAfterSubmit::Added;
         assert_eq!(
-            added.trainer_message("Tue 24 Nov", "shift"),
+            added.trainer_message("Tue 24 Nov", EntrySource::Shift),
             "Changed after you submitted it: a new time entry for Tue 24 Nov (check-out). \
              Check the week and submit it again."
         );
-        assert!(added.describe("Tue 24 Nov", "manual").ends_with("(added by hand)"));
+        assert!(added.describe("Tue 24 Nov", EntrySource::Manual).ends_with("(added by hand)"));
         assert_eq!(
-            ChangeAfterSubmit::parse("removed").unwrap().describe("Mon 23 Nov", "shift"),
+            ChangeAfterSubmit::Removed.describe("Mon 23 Nov", EntrySource::Shift),
             "the time entry for Mon 23 Nov was removed"
         );
-        assert_eq!(ChangeAfterSubmit::parse("changed"), Some(ChangeAfterSubmit::Changed));
-        assert_eq!(ChangeAfterSubmit::parse("edited"), None);
-        assert!(ChangeAfterSubmit::Changed.finance_message("Wed 25 Nov", "shift").contains("Wed 25 Nov"));
+        assert!(
+            ChangeAfterSubmit::Changed
+                .finance_message("Wed 25 Nov", EntrySource::Shift)
+                .contains("Wed 25 Nov")
+        );
+    }
+
+    #[test]
+    fn a_week_in_an_address_is_its_monday() {
+        assert_eq!(Week::try_from("2026-11-23".to_owned()).map(Week::monday), Ok(date!(2026 - 11 - 23)));
+        assert!(Week::try_from("2026-11-24".to_owned()).is_err(), "a Tuesday");
+        assert!(Week::try_from("9999-12-27".to_owned()).is_err());
+        assert!(Week::try_from("soon".to_owned()).is_err());
+    }
+
+    #[test]
+    fn an_approval_carries_the_submission_seen_and_a_return_needs_its_comment() {
+        let seen = ApproveForm { submitted_at: " 17 ".into() }.parse();
+        assert_eq!(seen, Decision::Approve { seen: "17".into() });
+        assert_eq!(seen.to(), Approved);
+        assert_eq!(
+            ReturnForm { comment: " ".into() }.parse(),
+            Err("Say what the trainer should change: they will read this.")
+        );
+        let back = ReturnForm { comment: "Fix Tuesday".into() }.parse().unwrap();
+        assert_eq!((back.to(), back.comment()), (Returned, Some("Fix Tuesday")));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Time worked and weekly timesheets: entries from check-in/out or by hand, submitted
 //! by the trainer, approved or returned by finance, exported for payroll.
 
+mod actions;
 mod admin;
 pub mod domain;
 pub mod store;
@@ -49,12 +50,13 @@ fn entry_day(at: OffsetDateTime, tz: &Tz) -> String {
 
 /// How an entry came about, for the trainer and the approver.
 fn source_label(entry: &store::Entry) -> String {
-    match (entry.source.as_str(), entry.reason.is_empty(), &entry.activity) {
-        ("manual", _, _) => "Added by hand".to_owned(),
-        (_, true, Some(activity)) => format!("Shift: {activity}"),
-        (_, true, None) => "Shift".to_owned(),
-        (_, false, Some(activity)) => format!("Shift: {activity}, adjusted"),
-        (_, false, None) => "Shift, adjusted".to_owned(),
+    let shift = domain::EntrySource::Shift.label();
+    match (entry.source, entry.reason.is_empty(), &entry.activity) {
+        (domain::EntrySource::Manual, _, _) => domain::EntrySource::Manual.label().to_owned(),
+        (domain::EntrySource::Shift, true, Some(activity)) => format!("{shift}: {activity}"),
+        (domain::EntrySource::Shift, true, None) => shift.to_owned(),
+        (domain::EntrySource::Shift, false, Some(activity)) => format!("{shift}: {activity}, adjusted"),
+        (domain::EntrySource::Shift, false, None) => format!("{shift}, adjusted"),
     }
 }
 

@@ -7,26 +7,26 @@ use std::collections::BTreeSet;
 use askama::Template;
 use axum::{
     Form,
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use serde_json::json;
-use time::{Date, Duration, OffsetDateTime, Weekday};
+use time::{Date, Duration, OffsetDateTime};
 use time_tz::OffsetDateTimeExt;
 use tower_sessions::Session;
 
 use super::{
-    domain::{self, EntryForm, EntryInput, TimesheetStatus, WEEKS_SHOWN},
+    actions::{self, AdjustRefused, SubmitRefused},
+    domain::{self, EntryForm, TimesheetStatus, WEEKS_SHOWN, Week},
     entry_day, source_label, store, week_label, week_of,
 };
 use crate::{
-    AppState, audit,
+    AppState,
     auth::Trainer,
-    bookings::parse_id,
     error::{AppError, AppResult},
+    ids::{TimeEntryId, TrainerId},
     web::{
-        FormErrors, PageContext,
+        FormErrors, PageContext, Path,
         flash::{self, FlashKind},
         fmt,
         form::{QueryFields, render, render_with},
@@ -38,7 +38,7 @@ const TIMESHEETS: &str = "/trainer/timesheets";
 // The weeks ------------------------------------------------------------------------------
 
 pub struct EntryLine {
-    pub id: i64,
+    pub id: TimeEntryId,
     pub day: String,
     pub from: String,
     pub to: String,
@@ -53,7 +53,9 @@ pub struct WeekCard {
     pub label: String,
     pub is_current: bool,
     pub status: &'static str,
+    /// The badge's class.
     pub status_key: &'static str,
+    pub approved: bool,
     /// Why the week is returned (finance's comment, or the change after submitting),
     /// shown while it is.
     pub comment: String,
@@ -107,10 +109,11 @@ pub async fn index(
     let tz = state.config.timezone;
     let this_week = week_of(OffsetDateTime::now_utc(), tz);
     let earliest = earliest_week(this_week);
+    let trainer = TrainerId(trainer.id);
     let mut conn = state.pool.acquire().await?;
-    let entries = store::entries_since(&mut conn, trainer.id, earliest).await?;
-    let sheets = store::timesheets_of(&mut conn, trainer.id, earliest).await?;
-    let rate = store::hourly_rate(&mut conn, trainer.id).await?;
+    let entries = store::entries_since(&mut conn, trainer, earliest).await?;
+    let sheets = store::timesheets_of(&mut conn, trainer, earliest).await?;
+    let rate = store::hourly_rate(&mut conn, trainer).await?;
 
     // This week always; earlier weeks when they have time or a timesheet.
     let mut weeks: BTreeSet<Date> = entries.iter().map(|e| e.week_start).collect();
@@ -122,7 +125,7 @@ pub async fn index(
         .map(|week| {
             let in_week: Vec<&store::Entry> = entries.iter().filter(|e| e.week_start == week).collect();
             let sheet = sheets.iter().find(|t| t.week_start == week);
-            let status = sheet.map(store::Timesheet::status);
+            let status = sheet.map(|t| t.status);
             let minutes: i64 =
                 in_week.iter().map(|e| domain::minutes_between(e.started_at, e.ended_at)).sum();
             let returned = status == Some(TimesheetStatus::Returned);
@@ -132,6 +135,7 @@ pub async fn index(
                 is_current: week == this_week,
                 status: TimesheetStatus::label_of(status),
                 status_key: status.map_or("not_submitted", TimesheetStatus::as_str),
+                approved: status.is_some_and(TimesheetStatus::is_approved),
                 comment: sheet.filter(|_| returned).map(|t| returned_because(t, tz)).unwrap_or_default(),
                 decided_by: sheet.and_then(|t| t.decided_by.clone()).unwrap_or_default(),
                 entries: in_week.iter().map(|e| entry_line(e, tz)).collect(),
@@ -158,7 +162,7 @@ pub async fn index(
 pub struct EntryPage {
     pub ctx: PageContext,
     /// The entry being adjusted; None when adding time.
-    pub entry_id: Option<i64>,
+    pub entry_id: Option<TimeEntryId>,
     pub heading: String,
     /// What the entry is now, when adjusting: "Mon 23 Nov, 09:00–12:30 · Shift".
     pub current: String,
@@ -214,27 +218,6 @@ fn form_for(entry: &store::Entry, tz: &time_tz::Tz) -> EntryForm {
     }
 }
 
-fn week_closed_message(week: Date, status: TimesheetStatus) -> String {
-    match status {
-        TimesheetStatus::Approved => {
-            format!("The week of {} is approved: its time can no longer change.", week_label(week))
-        }
-        _ => format!(
-            "The week of {} is waiting for approval: add time only if it is returned.",
-            week_label(week)
-        ),
-    }
-}
-
-fn entry_summary(entry: &EntryInput) -> serde_json::Value {
-    json!({
-        "started_at": entry.started_at.unix_timestamp(),
-        "ended_at": entry.ended_at.unix_timestamp(),
-        "week_start": entry.week_start.to_string(),
-        "reason": entry.reason.as_str(),
-    })
-}
-
 pub async fn new_form(
     State(state): State<AppState>,
     _: Trainer,
@@ -242,7 +225,7 @@ pub async fn new_form(
     QueryFields(query): QueryFields,
 ) -> AppResult<Response> {
     // "Add time" from a week may suggest its date.
-    let date = query.get("date").and_then(domain::parse_date).map(|d| d.to_string()).unwrap_or_default();
+    let date = query.get("date").and_then(crate::web::date::parse).map(|d| d.to_string()).unwrap_or_default();
     render(&EntryPage::new(ctx, &state, None, EntryForm { date, ..EntryForm::default() }))
 }
 
@@ -262,33 +245,12 @@ pub async fn create(
         }
     };
     let mut tx = state.pool.begin().await?;
-    store::lock_trainer(&mut tx, trainer.id).await?;
-    let status = store::lock_week_status(&mut tx, trainer.id, entry.week_start).await?;
-    let closed = status.filter(|s| !TimesheetStatus::entries_editable(Some(*s)));
-    let inserted = match closed {
-        Some(status) => Err(status),
-        None => match store::insert_entry(&mut tx, trainer.id, &entry).await {
-            Ok(id) => Ok(id),
-            Err(err) if store::is_locked(&err) => Err(TimesheetStatus::Approved),
-            Err(err) => return Err(err.into()),
-        },
-    };
-    let id = match inserted {
-        Ok(id) => id,
-        Err(status) => {
-            tx.rollback().await?;
-            let mut errors = FormErrors::default();
-            errors.add("date", week_closed_message(entry.week_start, status));
-            let page = EntryPage::new(ctx, &state, None, form).with_errors(errors);
-            return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
-        }
-    };
-    audit::record(&mut tx)
-        .by(trainer.id)
-        .action("time_entry.created")
-        .entity("time_entry", id)
-        .after(entry_summary(&entry))
-        .await?;
+    if let Err(closed) = actions::add_entry(&mut tx, TrainerId(trainer.id), &entry).await? {
+        let mut errors = FormErrors::default();
+        errors.add("date", closed.message());
+        let page = EntryPage::new(ctx, &state, None, form).with_errors(errors);
+        return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
     let message = format!("Time added to the week of {}.", week_label(entry.week_start));
     flash::done(tx, &session, message, &format!("{TIMESHEETS}#week-{}", entry.week_start)).await
 }
@@ -297,12 +259,13 @@ pub async fn edit_form(
     State(state): State<AppState>,
     Trainer(trainer): Trainer,
     ctx: PageContext,
-    Path(id): Path<String>,
+    Path(id): Path<TimeEntryId>,
 ) -> AppResult<Response> {
     let tz = state.config.timezone;
+    let trainer = TrainerId(trainer.id);
     let mut conn = state.pool.acquire().await?;
-    let entry = store::entry(&mut conn, trainer.id, parse_id(&id)?).await?.ok_or(AppError::NotFound)?;
-    let status = store::week_status(&mut conn, trainer.id, entry.week_start).await?;
+    let entry = store::entry(&mut conn, trainer, id).await?.ok_or(AppError::NotFound)?;
+    let status = store::week_status(&mut conn, trainer, entry.week_start).await?;
     let mut page = EntryPage::new(ctx, &state, Some(&entry), form_for(&entry, tz));
     if let Some(status) = status.filter(|s| !TimesheetStatus::entries_editable(Some(*s))) {
         page.locked = Some(status.locked_message());
@@ -315,71 +278,40 @@ pub async fn update(
     Trainer(trainer): Trainer,
     ctx: PageContext,
     session: Session,
-    Path(id): Path<String>,
+    Path(id): Path<TimeEntryId>,
     Form(form): Form<EntryForm>,
 ) -> AppResult<Response> {
     let tz = state.config.timezone;
-    let id = parse_id(&id)?;
+    let trainer = TrainerId(trainer.id);
     let mut tx = state.pool.begin().await?;
-    store::lock_trainer(&mut tx, trainer.id).await?;
-    let entry = store::entry(&mut tx, trainer.id, id).await?.ok_or(AppError::NotFound)?;
+    let (entry, closed) = actions::open_entry(&mut tx, trainer, id).await?;
     let locked_page = |ctx, status: TimesheetStatus| {
         let mut page = EntryPage::new(ctx, &state, Some(&entry), form_for(&entry, tz));
         page.locked = Some(status.locked_message());
-        page
+        render_with(StatusCode::CONFLICT, &page)
     };
-    if let Some(status) = store::lock_week_status(&mut tx, trainer.id, entry.week_start).await?
-        && !TimesheetStatus::entries_editable(Some(status))
-    {
-        tx.rollback().await?;
-        return render_with(StatusCode::CONFLICT, &locked_page(ctx, status));
+    if let Some(closed) = closed {
+        return locked_page(ctx, closed.status);
     }
     let changed = match form.parse(tz, OffsetDateTime::now_utc()) {
         Ok(changed) => changed,
         Err(errors) => {
-            tx.rollback().await?;
             let page = EntryPage::new(ctx, &state, Some(&entry), form).with_errors(errors);
             return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
-    // Moving time into another week needs that week open too.
-    if changed.week_start != entry.week_start
-        && let Some(status) = store::lock_week_status(&mut tx, trainer.id, changed.week_start).await?
-        && !TimesheetStatus::entries_editable(Some(status))
-    {
-        tx.rollback().await?;
-        let mut errors = FormErrors::default();
-        errors.add("date", week_closed_message(changed.week_start, status));
-        let page = EntryPage::new(ctx, &state, Some(&entry), form).with_errors(errors);
-        return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
-    }
-    if let Err(err) = store::update_entry(&mut tx, id, &changed).await {
-        if store::is_locked(&err) {
-            tx.rollback().await?;
-            return render_with(StatusCode::CONFLICT, &locked_page(ctx, TimesheetStatus::Approved));
+    match actions::adjust_entry(&mut tx, trainer, &entry, &changed).await? {
+        Ok(()) => {}
+        Err(AdjustRefused::Locked(status)) => return locked_page(ctx, status),
+        Err(AdjustRefused::MovedIntoClosed(closed)) => {
+            let mut errors = FormErrors::default();
+            errors.add("date", closed.message());
+            let page = EntryPage::new(ctx, &state, Some(&entry), form).with_errors(errors);
+            return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
-        return Err(err.into());
     }
-    let before = json!({
-        "started_at": entry.started_at.unix_timestamp(),
-        "ended_at": entry.ended_at.unix_timestamp(),
-        "week_start": entry.week_start.to_string(),
-        "reason": entry.reason,
-    });
-    audit::record(&mut tx)
-        .by(trainer.id)
-        .action("time_entry.adjusted")
-        .entity("time_entry", id)
-        .before(before)
-        .after(entry_summary(&changed))
-        .await?;
-    flash::done(
-        tx,
-        &session,
-        "Time adjusted; your approver will see the reason.",
-        &format!("{TIMESHEETS}#week-{}", changed.week_start),
-    )
-    .await
+    let to = format!("{TIMESHEETS}#week-{}", changed.week_start);
+    flash::done(tx, &session, "Time adjusted; your approver will see the reason.", &to).await
 }
 
 // Submitting a week ------------------------------------------------------------------------
@@ -388,40 +320,23 @@ pub async fn submit(
     State(state): State<AppState>,
     Trainer(trainer): Trainer,
     session: Session,
-    Path(week): Path<String>,
+    Path(week): Path<Week>,
 ) -> AppResult<Response> {
-    let week =
-        domain::parse_date(&week).filter(|d| d.weekday() == Weekday::Monday).ok_or(AppError::NotFound)?;
-    let back = Redirect::to(&format!("{TIMESHEETS}#week-{week}")).into_response();
+    let week = week.monday();
+    let back = format!("{TIMESHEETS}#week-{week}");
     let mut tx = state.pool.begin().await?;
-    store::lock_trainer(&mut tx, trainer.id).await?;
-    if store::count_entries(&mut tx, trainer.id, week).await? == 0 {
-        let message = format!("There is no time to submit for the week of {}.", week_label(week));
-        flash::push(&session, FlashKind::Error, message).await?;
-        return Ok(back);
+    match actions::submit_week(&mut tx, TrainerId(trainer.id), week).await? {
+        Ok(_) => {
+            let message = format!("Timesheet for the week of {} submitted for approval.", week_label(week));
+            flash::done(tx, &session, message, &back).await
+        }
+        Err(refused) => {
+            let kind = match refused {
+                SubmitRefused::NoTime => FlashKind::Error,
+                SubmitRefused::Already(_) => FlashKind::Info,
+            };
+            flash::push(&session, kind, refused.message(week)).await?;
+            Ok(Redirect::to(&back).into_response())
+        }
     }
-    let status = store::lock_week_status(&mut tx, trainer.id, week).await?;
-    let submitted = if TimesheetStatus::can_submit(status) {
-        store::submit(&mut tx, trainer.id, week).await?
-    } else {
-        None
-    };
-    let Some(id) = submitted else {
-        let now = TimesheetStatus::label_of(status).to_lowercase();
-        let message = format!("Nothing changed: the week of {} is already {now}.", week_label(week));
-        flash::push(&session, FlashKind::Info, message).await?;
-        return Ok(back);
-    };
-    let sheet = store::timesheet(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    audit::record(&mut tx)
-        .by(trainer.id)
-        .action("timesheet.submitted")
-        .entity("timesheet", id)
-        .before(status.map(|s| json!({ "status": s.as_str() })))
-        .after(json!({ "status": "submitted", "week_start": week.to_string(), "minutes": sheet.minutes }))
-        .await?;
-    tx.commit().await?;
-    let message = format!("Timesheet for the week of {} submitted for approval.", week_label(week));
-    flash::push(&session, FlashKind::Success, message).await?;
-    Ok(back)
 }

@@ -1,16 +1,51 @@
 //! The trainer forms, parsed once: the profile the office keeps, a qualification with
-//! its expiry, an emergency contact, an invitation and a public application.
+//! its expiry, an emergency contact, a note, an invitation and a public application,
+//! and the decisions on applications and time off; and where an application stands.
 
 use serde::Deserialize;
 use time::Date;
 
 use crate::{
     auth::domain::EmailAddress,
-    catalogue::domain::{Pence, notes, short_name, whole_number},
+    catalogue::domain::{notes, short_name, whole_number},
     children::domain::{PersonName, Phone},
-    sessions::domain::parse_date,
-    web::FormErrors,
+    ids::ActivityId,
+    money::Money,
+    web::{FormErrors, date},
 };
+
+/// Where an application to work with the provider stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum ApplicationStatus {
+    Pending,
+    Approved,
+    Rejected,
+}
+
+impl ApplicationStatus {
+    /// The badge's class.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Pending => "Pending",
+            Self::Approved => "Approved",
+            Self::Rejected => "Rejected",
+        }
+    }
+
+    /// Only a pending application is decided.
+    pub fn is_pending(self) -> bool {
+        matches!(self, Self::Pending)
+    }
+}
 
 /// Qualifications expiring within this many days are flagged.
 pub const EXPIRY_WARNING_DAYS: i64 = 30;
@@ -21,6 +56,25 @@ pub enum Expiry {
     Valid,
     Soon,
     Expired,
+}
+
+impl Expiry {
+    /// What the profile says beside the expiry date (nothing while valid).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Valid => "",
+            Self::Soon => "expiring soon",
+            Self::Expired => "expired",
+        }
+    }
+
+    pub fn css(self) -> &'static str {
+        match self {
+            Self::Valid => "muted",
+            Self::Soon => "qual-warn",
+            Self::Expired => "qual-expired",
+        }
+    }
 }
 
 pub fn expiry(expires_on: Option<Date>, today: Date) -> Expiry {
@@ -37,37 +91,38 @@ pub struct ProfileForm {
     pub hourly_rate: String,
     pub can_travel: bool,
     pub max_travel_miles: String,
-    pub activities: Vec<i64>,
+    pub activities: Vec<ActivityId>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Profile {
     pub bio: String,
-    pub hourly_rate_pence: i32,
+    pub hourly_rate: Money,
     pub can_travel: bool,
     pub max_travel_miles: Option<i32>,
-    pub activities: Vec<i64>,
+    pub activities: Vec<ActivityId>,
 }
 
 impl ProfileForm {
+    /// From the form's fields: `activity` repeats, once per activity ticked.
     pub fn from_fields(f: &crate::web::form::Fields) -> Self {
         ProfileForm {
             bio: f.get("bio").unwrap_or_default().to_owned(),
             hourly_rate: f.get("hourly_rate").unwrap_or_default().to_owned(),
             can_travel: f.get("can_travel").is_some(),
             max_travel_miles: f.get("max_travel_miles").unwrap_or_default().to_owned(),
-            activities: f.ids("activity"),
+            activities: f.ids("activity").into_iter().map(ActivityId).collect(),
         }
     }
 
-    pub fn delivers(&self, activity_id: &i64) -> bool {
+    pub fn delivers(&self, activity_id: &ActivityId) -> bool {
         self.activities.contains(activity_id)
     }
 
     pub fn parse(&self) -> Result<Profile, FormErrors> {
         let mut e = FormErrors::default();
         let bio = notes(&mut e, "bio", &self.bio);
-        let rate = Pence::parse(&self.hourly_rate, "Enter the hourly rate, like 14.50.")
+        let rate = Money::parse(&self.hourly_rate, "Enter the hourly rate, like 14.50.")
             .map_err(|m| e.add("hourly_rate", m))
             .ok();
         let miles = whole_number(&mut e, "max_travel_miles", &self.max_travel_miles, 0..=1000, None);
@@ -75,9 +130,9 @@ impl ProfileForm {
             e.add("max_travel_miles", "Enter how far they will travel, in miles.");
         }
         match rate {
-            Some(rate) if e.is_empty() => Ok(Profile {
+            Some(hourly_rate) if e.is_empty() => Ok(Profile {
                 bio,
-                hourly_rate_pence: rate.get(),
+                hourly_rate,
                 can_travel: self.can_travel,
                 max_travel_miles: if self.can_travel { miles } else { None },
                 activities: self.activities.clone(),
@@ -120,7 +175,7 @@ impl QualificationForm {
         let expires_on = if self.expires_on.trim().is_empty() {
             None
         } else {
-            let date = parse_date(&self.expires_on);
+            let date = date::parse(&self.expires_on);
             if date.is_none() {
                 e.add(
                     "expires_on",
@@ -220,6 +275,53 @@ impl PersonForm {
     }
 }
 
+/// An internal note on a trainer's record.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NoteForm {
+    pub note: String,
+}
+
+impl NoteForm {
+    pub fn parse(&self) -> Result<String, FormErrors> {
+        let mut e = FormErrors::default();
+        let body = notes(&mut e, "note", &self.note);
+        if body.is_empty() {
+            e.add("note", "Write the note first.");
+        }
+        if e.is_empty() { Ok(body) } else { Err(e) }
+    }
+}
+
+/// Rejecting an application: the reason is sent to the applicant.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RejectForm {
+    pub reason: String,
+}
+
+impl RejectForm {
+    pub fn parse(&self) -> Result<String, &'static str> {
+        crate::bookings::domain::parse_reason(&self.reason)
+    }
+}
+
+/// The office's note on a time-off decision, for the trainer (optional).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DecisionForm {
+    pub note: String,
+}
+
+pub const MAX_DECISION_NOTE_CHARS: usize = 500;
+
+impl DecisionForm {
+    /// Never refused: a longer note is cut to its first 500 characters.
+    pub fn parse(&self) -> String {
+        self.note.chars().take(MAX_DECISION_NOTE_CHARS).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use time::macros::date;
@@ -240,8 +342,13 @@ mod tests {
     fn a_profile_needs_a_rate_and_miles_when_they_travel() {
         let form = ProfileForm { hourly_rate: "14.50".into(), can_travel: true, ..Default::default() };
         assert!(form.parse().unwrap_err().get("max_travel_miles").is_some());
-        let ok = ProfileForm { max_travel_miles: "20".into(), activities: vec![3], ..form }.parse().unwrap();
-        assert_eq!((ok.hourly_rate_pence, ok.max_travel_miles, ok.activities), (1450, Some(20), vec![3]));
+        let ok = ProfileForm { max_travel_miles: "20".into(), activities: vec![ActivityId(3)], ..form }
+            .parse()
+            .unwrap();
+        assert_eq!(
+            (ok.hourly_rate.pence(), ok.max_travel_miles, ok.activities),
+            (1450, Some(20), vec![ActivityId(3)])
+        );
         let stays =
             ProfileForm { hourly_rate: "12".into(), max_travel_miles: "20".into(), ..Default::default() };
         assert_eq!(stays.parse().unwrap().max_travel_miles, None);
@@ -255,6 +362,18 @@ mod tests {
             .parse()
             .unwrap();
         assert_eq!(q.expires_on, None);
+    }
+
+    #[test]
+    fn a_note_needs_words_and_a_decision_note_is_cut_to_size() {
+        assert_eq!(
+            NoteForm { note: "  ".into() }.parse().unwrap_err().get("note"),
+            Some("Write the note first.")
+        );
+        assert_eq!(NoteForm { note: " Late twice ".into() }.parse().unwrap(), "Late twice");
+        assert_eq!(DecisionForm { note: "x".repeat(600) }.parse().chars().count(), MAX_DECISION_NOTE_CHARS);
+        assert!(RejectForm { reason: " ".into() }.parse().is_err());
+        assert!(ApplicationStatus::Pending.is_pending() && !ApplicationStatus::Rejected.is_pending());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Trainers as the office manages them: profiles, qualifications, deactivation,
 //! invitations, applications and time-off decisions.
 
+mod actions;
 mod applications;
 pub mod domain;
 mod pages;

@@ -2,47 +2,30 @@
 //! and internal notes, deactivation, and inviting a new trainer.
 
 use askama::Template;
-use axum::{
-    Form,
-    extract::{Path, State},
-    http::StatusCode,
-    response::{IntoResponse, Redirect, Response},
-};
-use base64::Engine;
-use serde_json::json;
-use time::{Date, OffsetDateTime};
-use time_tz::OffsetDateTimeExt;
+use axum::{Form, extract::State, http::StatusCode, response::Response};
 use tower_sessions::Session;
 
 use super::{
-    domain::{self, ContactForm, Expiry, PersonForm, ProfileForm, QualificationForm},
+    actions,
+    domain::{self, ContactForm, Expiry, NoteForm, PersonForm, ProfileForm, QualificationForm},
     store,
 };
 use crate::{
-    AppState, audit,
-    auth::{
-        Admin,
-        links::{self, LinkPurpose},
-    },
-    bookings::parse_id,
-    catalogue::{EDITORS, domain::Pence},
+    AppState,
+    auth::Admin,
+    catalogue::EDITORS,
+    clock,
     error::{AppError, AppResult},
-    families,
-    notifications::{Email, LINK_WITHHELD, SignInLink},
+    ids::{ActivityId, QualificationId, TrainerContactId, TrainerId, UserId},
+    money::Money,
     web::{
-        FormErrors, PageContext,
-        flash::{self, FlashKind},
-        fmt,
+        FormErrors, PageContext, Path, flash, fmt,
         form::{Fields, QueryFields, render, render_with},
         page::{Cursor, Order, PageRequest, Pager},
     },
 };
 
-fn today(state: &AppState) -> Date {
-    OffsetDateTime::now_utc().to_timezone(state.config.timezone).date()
-}
-
-fn trainer_url(id: i64) -> String {
+fn trainer_url(id: TrainerId) -> String {
     format!("/admin/trainers/{id}")
 }
 
@@ -72,13 +55,13 @@ pub async fn index(
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
     let q = query.get("q").unwrap_or_default().to_owned();
-    let today = today(&state);
+    let today = clock::today(state.config.timezone);
     let mut conn = state.pool.acquire().await?;
     let text = (!q.is_empty()).then_some(q.as_str());
     let page = PageRequest::from_query(&query, Order::Ascending);
     let rows = store::search(&mut conn, text, &page).await?;
     let total = store::count(&mut conn, text).await?;
-    let page = page.finish(rows, |t| Cursor::new(t.sort_key.clone(), t.id), "/admin/trainers", &query);
+    let page = page.finish(rows, |t| Cursor::new(t.sort_key.clone(), t.id.0), "/admin/trainers", &query);
     let trainers = page
         .rows
         .into_iter()
@@ -97,15 +80,15 @@ pub async fn index(
 // The profile -------------------------------------------------------------------------------
 
 pub struct QualificationLine {
-    pub id: i64,
+    pub id: QualificationId,
     pub name: String,
     pub reference: String,
     pub expires: String,
-    pub state: &'static str,
+    pub state: Expiry,
 }
 
 pub struct ActivityPick {
-    pub id: i64,
+    pub id: ActivityId,
     pub name: String,
 }
 
@@ -140,14 +123,14 @@ pub struct ShowPage {
     pub errors: FormErrors,
 }
 
-async fn show_page(state: &AppState, ctx: PageContext, id: i64) -> AppResult<ShowPage> {
+async fn show_page(state: &AppState, ctx: PageContext, id: TrainerId) -> AppResult<ShowPage> {
     let tz = state.config.timezone;
-    let today = today(state);
+    let today = clock::today(tz);
     let mut conn = state.pool.acquire().await?;
     let t = store::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let profile = ProfileForm {
         bio: t.bio.clone(),
-        hourly_rate: Pence::to_input(t.hourly_rate_pence),
+        hourly_rate: Money::from_pence(t.hourly_rate_pence).to_input(),
         can_travel: t.can_travel,
         max_travel_miles: t.max_travel_miles.map(|m| m.to_string()).unwrap_or_default(),
         activities: store::activity_ids(&mut conn, id).await?,
@@ -155,7 +138,7 @@ async fn show_page(state: &AppState, ctx: PageContext, id: i64) -> AppResult<Sho
     let activities = crate::sessions::store::activity_choices(&mut conn)
         .await?
         .into_iter()
-        .map(|c| ActivityPick { id: c.id, name: c.name })
+        .map(|c| ActivityPick { id: ActivityId(c.id), name: c.name })
         .collect();
     let qualifications = store::qualifications(&mut conn, id)
         .await?
@@ -165,11 +148,7 @@ async fn show_page(state: &AppState, ctx: PageContext, id: i64) -> AppResult<Sho
             name: q.name,
             reference: q.reference,
             expires: q.expires_on.map_or_else(|| "does not expire".to_owned(), |d| format!("expires {d}")),
-            state: match domain::expiry(q.expires_on, today) {
-                Expiry::Expired => "expired",
-                Expiry::Soon => "expiring soon",
-                Expiry::Valid => "",
-            },
+            state: domain::expiry(q.expires_on, today),
         })
         .collect();
     let notes = store::notes(&mut conn, id)
@@ -191,7 +170,7 @@ async fn show_page(state: &AppState, ctx: PageContext, id: i64) -> AppResult<Sho
         qualifications,
         contacts: store::contacts(&mut conn, id).await?,
         notes,
-        clients: crate::clients::store::clients_of(&mut conn, id)
+        clients: crate::clients::store::clients_of(&mut conn, id.0)
             .await?
             .into_iter()
             .map(|c| ClientLine {
@@ -214,10 +193,24 @@ pub async fn show(
     State(state): State<AppState>,
     admin: Admin,
     ctx: PageContext,
-    Path(id): Path<String>,
+    Path(id): Path<TrainerId>,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    render(&show_page(&state, ctx, parse_id(&id)?).await?)
+    render(&show_page(&state, ctx, id).await?)
+}
+
+/// The profile page again, with the form that failed and its errors (422).
+async fn failed(
+    state: &AppState,
+    ctx: PageContext,
+    id: TrainerId,
+    with: impl FnOnce(&mut ShowPage) -> &'static str,
+    errors: FormErrors,
+) -> AppResult<Response> {
+    let mut page = show_page(state, ctx, id).await?;
+    page.failed_form = with(&mut page);
+    page.errors = errors;
+    render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
 
 pub async fn update(
@@ -225,38 +218,30 @@ pub async fn update(
     admin: Admin,
     ctx: PageContext,
     session: Session,
-    Path(id): Path<String>,
+    Path(id): Path<TrainerId>,
     fields: Fields,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    let id = parse_id(&id)?;
     let form = ProfileForm::from_fields(&fields);
     let profile = match form.parse() {
         Ok(p) => p,
         Err(errors) => {
-            let page = ShowPage {
-                profile: form,
-                failed_form: "profile",
+            return failed(
+                &state,
+                ctx,
+                id,
+                |p| {
+                    p.profile = form;
+                    "profile"
+                },
                 errors,
-                ..show_page(&state, ctx, id).await?
-            };
-            return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
+            )
+            .await;
         }
     };
     let mut tx = state.pool.begin().await?;
-    let before = store::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    let before_activities = store::activity_ids(&mut tx, id).await?;
-    store::update_profile(&mut tx, id, &profile).await?;
-    audit::record(&mut tx)
-        .by(admin.0.id)
-        .action("trainer.updated")
-        .entity("trainer", id)
-        .before(json!({ "hourly_rate_pence": before.hourly_rate_pence, "can_travel": before.can_travel,
-                     "max_travel_miles": before.max_travel_miles, "activities": before_activities }))
-        .after(json!({ "hourly_rate_pence": profile.hourly_rate_pence, "can_travel": profile.can_travel,
-                     "max_travel_miles": profile.max_travel_miles, "activities": profile.activities }))
-        .await?;
-    flash::done(tx, &session, format!("{}'s profile is saved.", before.name), &trainer_url(id)).await
+    let name = actions::update_profile(&mut tx, UserId(admin.0.id), id, &profile).await?;
+    flash::done(tx, &session, format!("{name}'s profile is saved."), &trainer_url(id)).await
 }
 
 pub async fn add_qualification(
@@ -264,28 +249,28 @@ pub async fn add_qualification(
     admin: Admin,
     ctx: PageContext,
     session: Session,
-    Path(id): Path<String>,
+    Path(id): Path<TrainerId>,
     Form(form): Form<QualificationForm>,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    let id = parse_id(&id)?;
     let q = match form.parse() {
         Ok(q) => q,
         Err(errors) => {
-            let page = ShowPage {
-                qualification: form,
-                failed_form: "qualification",
+            return failed(
+                &state,
+                ctx,
+                id,
+                |p| {
+                    p.qualification = form;
+                    "qualification"
+                },
                 errors,
-                ..show_page(&state, ctx, id).await?
-            };
-            return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
+            )
+            .await;
         }
     };
     let mut tx = state.pool.begin().await?;
-    store::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    let qid = store::add_qualification(&mut tx, id, &q).await?;
-    audit::record(&mut tx).by(admin.0.id).action("trainer.qualification_added").entity("trainer", id).after(json!({ "qualification_id": qid, "name": q.name, "expires_on": q.expires_on.map(|d| d.to_string()) }))
-        .await?;
+    actions::add_qualification(&mut tx, UserId(admin.0.id), id, &q).await?;
     flash::done(tx, &session, format!("{} is added.", q.name), &trainer_url(id)).await
 }
 
@@ -293,20 +278,11 @@ pub async fn remove_qualification(
     State(state): State<AppState>,
     admin: Admin,
     session: Session,
-    Path((id, qualification_id)): Path<(String, String)>,
+    Path((id, qualification)): Path<(TrainerId, QualificationId)>,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    let (id, qualification_id) = (parse_id(&id)?, parse_id(&qualification_id)?);
     let mut tx = state.pool.begin().await?;
-    if !store::remove_qualification(&mut tx, id, qualification_id).await? {
-        return Err(AppError::NotFound);
-    }
-    audit::record(&mut tx)
-        .by(admin.0.id)
-        .action("trainer.qualification_removed")
-        .entity("trainer", id)
-        .after(json!({ "qualification_id": qualification_id }))
-        .await?;
+    actions::remove_qualification(&mut tx, UserId(admin.0.id), id, qualification).await?;
     flash::done(tx, &session, "Qualification removed.", &trainer_url(id)).await
 }
 
@@ -315,32 +291,28 @@ pub async fn add_contact(
     admin: Admin,
     ctx: PageContext,
     session: Session,
-    Path(id): Path<String>,
+    Path(id): Path<TrainerId>,
     Form(form): Form<ContactForm>,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    let id = parse_id(&id)?;
     let contact = match form.parse() {
         Ok(c) => c,
         Err(errors) => {
-            let page = ShowPage {
-                contact: form,
-                failed_form: "contact",
+            return failed(
+                &state,
+                ctx,
+                id,
+                |p| {
+                    p.contact = form;
+                    "contact"
+                },
                 errors,
-                ..show_page(&state, ctx, id).await?
-            };
-            return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
+            )
+            .await;
         }
     };
     let mut tx = state.pool.begin().await?;
-    store::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    let cid = store::add_contact(&mut tx, id, &contact).await?;
-    audit::record(&mut tx)
-        .by(admin.0.id)
-        .action("trainer.contact_added")
-        .entity("trainer", id)
-        .after(json!({ "contact_id": cid, "name": contact.name.as_str() }))
-        .await?;
+    actions::add_contact(&mut tx, UserId(admin.0.id), id, &contact).await?;
     flash::done(tx, &session, "Emergency contact added.", &trainer_url(id)).await
 }
 
@@ -348,20 +320,11 @@ pub async fn remove_contact(
     State(state): State<AppState>,
     admin: Admin,
     session: Session,
-    Path((id, contact_id)): Path<(String, String)>,
+    Path((id, contact)): Path<(TrainerId, TrainerContactId)>,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    let (id, contact_id) = (parse_id(&id)?, parse_id(&contact_id)?);
     let mut tx = state.pool.begin().await?;
-    if !store::remove_contact(&mut tx, id, contact_id).await? {
-        return Err(AppError::NotFound);
-    }
-    audit::record(&mut tx)
-        .by(admin.0.id)
-        .action("trainer.contact_removed")
-        .entity("trainer", id)
-        .after(json!({ "contact_id": contact_id }))
-        .await?;
+    actions::remove_contact(&mut tx, UserId(admin.0.id), id, contact).await?;
     flash::done(tx, &session, "Emergency contact removed.", &trainer_url(id)).await
 }
 
@@ -370,31 +333,28 @@ pub async fn add_note(
     admin: Admin,
     ctx: PageContext,
     session: Session,
-    Path(id): Path<String>,
-    form: Fields,
+    Path(id): Path<TrainerId>,
+    Form(form): Form<NoteForm>,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    let id = parse_id(&id)?;
-    let typed = form.get("note").unwrap_or_default().to_owned();
-    let mut errors = FormErrors::default();
-    let body = crate::catalogue::domain::notes(&mut errors, "note", &typed);
-    if body.is_empty() {
-        errors.add("note", "Write the note first.");
-    }
-    if !errors.is_empty() {
-        let page = ShowPage { note: typed, failed_form: "note", errors, ..show_page(&state, ctx, id).await? };
-        return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
-    }
+    let body = match form.parse() {
+        Ok(body) => body,
+        Err(errors) => {
+            return failed(
+                &state,
+                ctx,
+                id,
+                |p| {
+                    p.note = form.note;
+                    "note"
+                },
+                errors,
+            )
+            .await;
+        }
+    };
     let mut tx = state.pool.begin().await?;
-    store::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    let note_id = store::add_note(&mut tx, id, admin.0.id, &body).await?;
-    // The note itself stays on the trainer's record; the audit log says only that one was added.
-    audit::record(&mut tx)
-        .by(admin.0.id)
-        .action("trainer.note_added")
-        .entity("trainer", id)
-        .after(json!({ "note_id": note_id }))
-        .await?;
+    actions::add_note(&mut tx, UserId(admin.0.id), id, &body).await?;
     flash::done(tx, &session, "Note added.", &trainer_url(id)).await
 }
 
@@ -402,21 +362,12 @@ pub async fn deactivate(
     State(state): State<AppState>,
     admin: Admin,
     session: Session,
-    Path(id): Path<String>,
+    Path(id): Path<TrainerId>,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    let id = parse_id(&id)?;
     let mut tx = state.pool.begin().await?;
-    let t = store::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    let opened = store::deactivate(&mut tx, id).await?;
-    audit::record(&mut tx)
-        .by(admin.0.id)
-        .action("trainer.deactivated")
-        .entity("trainer", id)
-        .before(json!({ "is_active": t.is_active }))
-        .after(json!({ "is_active": false, "shifts_opened": opened }))
-        .await?;
-    let message = format!("{} is deactivated; {opened} future shift(s) are open for others to take.", t.name);
+    let (name, opened) = actions::deactivate(&mut tx, UserId(admin.0.id), id).await?;
+    let message = format!("{name} is deactivated; {opened} future shift(s) are open for others to take.");
     flash::done(tx, &session, message, &trainer_url(id)).await
 }
 
@@ -424,21 +375,12 @@ pub async fn reactivate(
     State(state): State<AppState>,
     admin: Admin,
     session: Session,
-    Path(id): Path<String>,
+    Path(id): Path<TrainerId>,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    let id = parse_id(&id)?;
     let mut tx = state.pool.begin().await?;
-    let t = store::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    store::reactivate(&mut tx, id).await?;
-    audit::record(&mut tx)
-        .by(admin.0.id)
-        .action("trainer.reactivated")
-        .entity("trainer", id)
-        .before(json!({ "is_active": t.is_active }))
-        .after(json!({ "is_active": true }))
-        .await?;
-    flash::done(tx, &session, format!("{} is active again.", t.name), &trainer_url(id)).await
+    let name = actions::reactivate(&mut tx, UserId(admin.0.id), id).await?;
+    flash::done(tx, &session, format!("{name} is active again."), &trainer_url(id)).await
 }
 
 // Inviting a trainer ----------------------------------------------------------------------------
@@ -456,42 +398,6 @@ pub async fn invite_form(admin: Admin, ctx: PageContext) -> AppResult<Response> 
     render(&InvitePage { ctx, form: PersonForm::default(), errors: FormErrors::default() })
 }
 
-/// Creates the trainer's account and profile with a password nobody knows, and queues
-/// the email with a link to choose one, in the caller's transaction.
-pub(super) async fn open_account(
-    state: &AppState,
-    conn: &mut sqlx::PgConnection,
-    person: &domain::Person,
-) -> AppResult<Result<i64, sqlx::Error>> {
-    let secret: [u8; 32] = rand::random();
-    let hash = state.passwords.hash(&base64::engine::general_purpose::STANDARD.encode(secret)).await?;
-    let user_id = match store::insert_trainer(conn, person, &hash).await {
-        Ok(id) => id,
-        Err(err) if families::store::is_email_taken(&err) => return Ok(Err(err)),
-        Err(err) => return Err(err.into()),
-    };
-    let email = Email {
-        to: person.email.as_str().to_owned(),
-        subject: "Your Portico trainer account is ready".into(),
-        body: format!(
-            "Hello {name},\n\nWelcome aboard. Your Portico account lets you see your shifts, pick up open \
-             shifts, set your availability and submit timesheets.\n\n\
-             Choose your password within {days} days with this link:\n\n{LINK_WITHHELD}\n\n\
-             The link works once. Afterwards, sign in at {base}/login with this email address.\n",
-            name = person.name.as_str(),
-            days = links::WELCOME_LINK_DAYS,
-            base = state.config.base_url,
-        ),
-    };
-    let link = SignInLink {
-        purpose: LinkPurpose::Welcome,
-        subject_id: user_id,
-        base_url: state.config.base_url.clone(),
-    };
-    state.outbox.queue_with_link(conn, &email, &link).await?;
-    Ok(Ok(user_id))
-}
-
 pub async fn invite(
     State(state): State<AppState>,
     admin: Admin,
@@ -507,23 +413,12 @@ pub async fn invite(
         }
     };
     let mut tx = state.pool.begin().await?;
-    let user_id = match open_account(&state, &mut tx, &person).await? {
-        Ok(id) => id,
-        Err(_) => {
-            let mut errors = FormErrors::default();
-            errors.add("email", "An account already uses this email.");
-            return render_with(StatusCode::UNPROCESSABLE_ENTITY, &InvitePage { ctx, form, errors });
-        }
+    let Ok(user_id) = actions::invite(&mut tx, &state, UserId(admin.0.id), &person).await? else {
+        let mut errors = FormErrors::default();
+        errors.add("email", "An account already uses this email.");
+        return render_with(StatusCode::UNPROCESSABLE_ENTITY, &InvitePage { ctx, form, errors });
     };
-    audit::record(&mut tx)
-        .by(admin.0.id)
-        .action("trainer.invited")
-        .entity("trainer", user_id)
-        .after(json!({ "email": person.email.as_str(), "name": person.name.as_str() }))
-        .await?;
-    tx.commit().await?;
     let message =
         format!("{} is invited: we have emailed them a link to choose a password.", person.name.as_str());
-    flash::push(&session, FlashKind::Success, message).await?;
-    Ok(Redirect::to(&trainer_url(user_id)).into_response())
+    flash::done(tx, &session, message, &trainer_url(user_id)).await
 }

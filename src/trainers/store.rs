@@ -1,14 +1,22 @@
 //! The SQL for trainers as the office sees them, their applications and time off.
 
-use crate::web::page::{FETCH, PageRequest};
+use crate::{
+    availability::domain::{TimeOffKind, TimeOffStatus},
+    families::store::EMAIL_TAKEN_CONSTRAINT,
+    ids::{ApplicationId, QualificationId, TimeOffRequestId, TrainerContactId, TrainerId, UserId},
+    web::page::{FETCH, PageRequest},
+};
 use sqlx::{FromRow, PgConnection};
 use time::{Date, OffsetDateTime};
 
-use super::domain::{Contact, Person, Profile, Qualification};
+use super::domain::{ApplicationStatus, Contact, Person, Profile, Qualification};
+
+/// The constraint a new account's email breaks when another account has it.
+pub const EMAIL_TAKEN: &str = EMAIL_TAKEN_CONSTRAINT;
 
 #[derive(Clone, Debug, FromRow)]
 pub struct TrainerLine {
-    pub id: i64,
+    pub id: TrainerId,
     pub name: String,
     pub email: String,
     pub is_active: bool,
@@ -54,7 +62,7 @@ pub async fn count(conn: &mut PgConnection, text: Option<&str>) -> sqlx::Result<
 
 #[derive(Clone, Debug, FromRow)]
 pub struct TrainerRow {
-    pub id: i64,
+    pub id: TrainerId,
     pub name: String,
     pub email: String,
     pub phone: Option<String>,
@@ -65,7 +73,7 @@ pub struct TrainerRow {
     pub max_travel_miles: Option<i32>,
 }
 
-pub async fn find(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<TrainerRow>> {
+pub async fn find(conn: &mut PgConnection, id: TrainerId) -> sqlx::Result<Option<TrainerRow>> {
     sqlx::query_as(
         "select u.id, u.name, u.email, u.phone, u.is_active, t.bio, t.hourly_rate_pence, t.can_travel,
                 t.max_travel_miles
@@ -76,28 +84,32 @@ pub async fn find(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Train
     .await
 }
 
-pub async fn activity_ids(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<i64>> {
+pub async fn activity_ids(
+    conn: &mut PgConnection,
+    id: TrainerId,
+) -> sqlx::Result<Vec<crate::ids::ActivityId>> {
     sqlx::query_scalar("select activity_id from activity_trainers where trainer_id = $1 order by activity_id")
         .bind(id)
         .fetch_all(conn)
         .await
 }
 
-pub async fn update_profile(conn: &mut PgConnection, id: i64, p: &Profile) -> sqlx::Result<()> {
+pub async fn update_profile(conn: &mut PgConnection, id: TrainerId, p: &Profile) -> sqlx::Result<()> {
+    let activities: Vec<i64> = p.activities.iter().map(|a| a.0).collect();
     sqlx::query(
         "update trainer_profiles set bio = $2, hourly_rate_pence = $3, can_travel = $4, max_travel_miles = $5
          where user_id = $1",
     )
     .bind(id)
     .bind(&p.bio)
-    .bind(p.hourly_rate_pence)
+    .bind(p.hourly_rate.pence())
     .bind(p.can_travel)
     .bind(p.max_travel_miles)
     .execute(&mut *conn)
     .await?;
     sqlx::query("delete from activity_trainers where trainer_id = $1 and not (activity_id = any($2))")
         .bind(id)
-        .bind(&p.activities)
+        .bind(&activities)
         .execute(&mut *conn)
         .await?;
     sqlx::query(
@@ -105,7 +117,7 @@ pub async fn update_profile(conn: &mut PgConnection, id: i64, p: &Profile) -> sq
          select a.id, $1 from activities a where a.id = any($2) on conflict do nothing",
     )
     .bind(id)
-    .bind(&p.activities)
+    .bind(&activities)
     .execute(conn)
     .await?;
     Ok(())
@@ -113,13 +125,13 @@ pub async fn update_profile(conn: &mut PgConnection, id: i64, p: &Profile) -> sq
 
 #[derive(Clone, Debug, FromRow)]
 pub struct QualificationRow {
-    pub id: i64,
+    pub id: QualificationId,
     pub name: String,
     pub reference: String,
     pub expires_on: Option<Date>,
 }
 
-pub async fn qualifications(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<QualificationRow>> {
+pub async fn qualifications(conn: &mut PgConnection, id: TrainerId) -> sqlx::Result<Vec<QualificationRow>> {
     sqlx::query_as(
         "select id, name, reference, expires_on from trainer_qualifications where trainer_id = $1
          order by expires_on nulls last, name",
@@ -129,7 +141,11 @@ pub async fn qualifications(conn: &mut PgConnection, id: i64) -> sqlx::Result<Ve
     .await
 }
 
-pub async fn add_qualification(conn: &mut PgConnection, id: i64, q: &Qualification) -> sqlx::Result<i64> {
+pub async fn add_qualification(
+    conn: &mut PgConnection,
+    id: TrainerId,
+    q: &Qualification,
+) -> sqlx::Result<QualificationId> {
     sqlx::query_scalar(
         "insert into trainer_qualifications (trainer_id, name, reference, expires_on) values ($1, $2, $3, $4)
          returning id",
@@ -144,8 +160,8 @@ pub async fn add_qualification(conn: &mut PgConnection, id: i64, q: &Qualificati
 
 pub async fn remove_qualification(
     conn: &mut PgConnection,
-    id: i64,
-    qualification_id: i64,
+    id: TrainerId,
+    qualification_id: QualificationId,
 ) -> sqlx::Result<bool> {
     let done = sqlx::query("delete from trainer_qualifications where id = $2 and trainer_id = $1")
         .bind(id)
@@ -157,13 +173,13 @@ pub async fn remove_qualification(
 
 #[derive(Clone, Debug, FromRow)]
 pub struct ContactRow {
-    pub id: i64,
+    pub id: TrainerContactId,
     pub name: String,
     pub relationship: String,
     pub phone: String,
 }
 
-pub async fn contacts(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<ContactRow>> {
+pub async fn contacts(conn: &mut PgConnection, id: TrainerId) -> sqlx::Result<Vec<ContactRow>> {
     sqlx::query_as(
         "select id, name, relationship, phone from trainer_emergency_contacts where trainer_id = $1 order by id",
     )
@@ -172,7 +188,11 @@ pub async fn contacts(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<Cont
     .await
 }
 
-pub async fn add_contact(conn: &mut PgConnection, id: i64, c: &Contact) -> sqlx::Result<i64> {
+pub async fn add_contact(
+    conn: &mut PgConnection,
+    id: TrainerId,
+    c: &Contact,
+) -> sqlx::Result<TrainerContactId> {
     sqlx::query_scalar(
         "insert into trainer_emergency_contacts (trainer_id, name, relationship, phone) values ($1, $2, $3, $4)
          returning id",
@@ -185,7 +205,11 @@ pub async fn add_contact(conn: &mut PgConnection, id: i64, c: &Contact) -> sqlx:
     .await
 }
 
-pub async fn remove_contact(conn: &mut PgConnection, id: i64, contact_id: i64) -> sqlx::Result<bool> {
+pub async fn remove_contact(
+    conn: &mut PgConnection,
+    id: TrainerId,
+    contact_id: TrainerContactId,
+) -> sqlx::Result<bool> {
     let done = sqlx::query("delete from trainer_emergency_contacts where id = $2 and trainer_id = $1")
         .bind(id)
         .bind(contact_id)
@@ -201,7 +225,7 @@ pub struct NoteRow {
     pub created_at: OffsetDateTime,
 }
 
-pub async fn notes(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<NoteRow>> {
+pub async fn notes(conn: &mut PgConnection, id: TrainerId) -> sqlx::Result<Vec<NoteRow>> {
     sqlx::query_as(
         "select n.body, u.name as author, n.created_at from trainer_notes n left join users u on u.id = n.author_id
          where n.trainer_id = $1 order by n.created_at desc, n.id desc",
@@ -211,7 +235,12 @@ pub async fn notes(conn: &mut PgConnection, id: i64) -> sqlx::Result<Vec<NoteRow
     .await
 }
 
-pub async fn add_note(conn: &mut PgConnection, id: i64, author_id: i64, body: &str) -> sqlx::Result<i64> {
+pub async fn add_note(
+    conn: &mut PgConnection,
+    id: TrainerId,
+    author_id: UserId,
+    body: &str,
+) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "insert into trainer_notes (trainer_id, author_id, body) values ($1, $2, $3) returning id",
     )
@@ -224,7 +253,7 @@ pub async fn add_note(conn: &mut PgConnection, id: i64, author_id: i64, body: &s
 
 /// Deactivates the trainer's account and turns their future shifts into open shifts.
 /// Returns how many shifts were opened.
-pub async fn deactivate(conn: &mut PgConnection, id: i64) -> sqlx::Result<u64> {
+pub async fn deactivate(conn: &mut PgConnection, id: TrainerId) -> sqlx::Result<u64> {
     sqlx::query("update users set is_active = false where id = $1 and role = 'trainer'")
         .bind(id)
         .execute(&mut *conn)
@@ -241,7 +270,7 @@ pub async fn deactivate(conn: &mut PgConnection, id: i64) -> sqlx::Result<u64> {
     Ok(opened.rows_affected())
 }
 
-pub async fn reactivate(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
+pub async fn reactivate(conn: &mut PgConnection, id: TrainerId) -> sqlx::Result<()> {
     sqlx::query("update users set is_active = true where id = $1 and role = 'trainer'")
         .bind(id)
         .execute(conn)
@@ -254,8 +283,8 @@ pub async fn insert_trainer(
     conn: &mut PgConnection,
     person: &Person,
     password_hash: &str,
-) -> sqlx::Result<i64> {
-    let id: i64 = sqlx::query_scalar(
+) -> sqlx::Result<TrainerId> {
+    let id: TrainerId = sqlx::query_scalar(
         "insert into users (email, name, phone, role, password_hash) values ($1, $2, $3, 'trainer', $4) returning id",
     )
     .bind(person.email.as_str())
@@ -274,7 +303,7 @@ pub async fn insert_trainer(
 
 // Applications ----------------------------------------------------------------------------
 
-pub async fn insert_application(conn: &mut PgConnection, person: &Person) -> sqlx::Result<i64> {
+pub async fn insert_application(conn: &mut PgConnection, person: &Person) -> sqlx::Result<ApplicationId> {
     sqlx::query_scalar(
         "insert into trainer_applications (name, email, phone, experience, qualifications)
          values ($1, $2, $3, $4, $5) returning id",
@@ -290,15 +319,15 @@ pub async fn insert_application(conn: &mut PgConnection, person: &Person) -> sql
 
 #[derive(Clone, Debug, FromRow)]
 pub struct ApplicationRow {
-    pub id: i64,
+    pub id: ApplicationId,
     pub name: String,
     pub email: String,
     pub phone: String,
     pub experience: String,
     pub qualifications: String,
-    pub status: String,
+    pub status: ApplicationStatus,
     pub decision_reason: String,
-    pub user_id: Option<i64>,
+    pub user_id: Option<TrainerId>,
     pub created_at: OffsetDateTime,
     /// The first earlier application with the same email, or the same name and phone:
     /// a form sent twice, or by a script. Only the office's list reads it.
@@ -306,9 +335,14 @@ pub struct ApplicationRow {
     pub duplicate_of: Option<i64>,
 }
 
-const APPLICATION_SELECT: &str = "select id, name, email, phone, experience, qualifications, status,
-    decision_reason, user_id, created_at from trainer_applications";
+macro_rules! application_select {
+    () => {
+        "select id, name, email, phone, experience, qualifications, status, decision_reason, user_id, created_at
+         from trainer_applications "
+    };
+}
 
+/// Pending applications first, then those decided in the last 60 days.
 pub async fn applications(conn: &mut PgConnection) -> sqlx::Result<Vec<ApplicationRow>> {
     // Phones compare by their digits, names without case or outer spaces.
     sqlx::query_as(
@@ -322,22 +356,27 @@ pub async fn applications(conn: &mut PgConnection) -> sqlx::Result<Vec<Applicati
                             and regexp_replace(o.phone, '[^0-9]', '', 'g')
                                 = regexp_replace(t.phone, '[^0-9]', '', 'g')))) as duplicate_of
          from trainer_applications t
-         where t.status = 'pending' or t.updated_at > now() - interval '60 days'
-         order by t.status <> 'pending', t.created_at",
+         where t.status = $1 or t.updated_at > now() - interval '60 days'
+         order by t.status <> $1, t.created_at",
     )
+    .bind(ApplicationStatus::Pending)
     .fetch_all(conn)
     .await
 }
 
 /// A pending application, locked so two admins cannot both decide it.
-pub async fn lock_pending(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<ApplicationRow>> {
-    sqlx::query_as(&format!("{APPLICATION_SELECT} where id = $1 and status = 'pending' for update"))
+pub async fn lock_pending(
+    conn: &mut PgConnection,
+    id: ApplicationId,
+) -> sqlx::Result<Option<ApplicationRow>> {
+    sqlx::query_as(concat!(application_select!(), "where id = $1 and status = $2 for update"))
         .bind(id)
+        .bind(ApplicationStatus::Pending)
         .fetch_optional(conn)
         .await
 }
 
-pub async fn application_exists(conn: &mut PgConnection, id: i64) -> sqlx::Result<bool> {
+pub async fn application_exists(conn: &mut PgConnection, id: ApplicationId) -> sqlx::Result<bool> {
     sqlx::query_scalar("select exists (select 1 from trainer_applications where id = $1)")
         .bind(id)
         .fetch_one(conn)
@@ -346,11 +385,11 @@ pub async fn application_exists(conn: &mut PgConnection, id: i64) -> sqlx::Resul
 
 pub async fn decide(
     conn: &mut PgConnection,
-    id: i64,
-    status: &str,
-    by: i64,
+    id: ApplicationId,
+    status: ApplicationStatus,
+    by: UserId,
     reason: &str,
-    user_id: Option<i64>,
+    user_id: Option<TrainerId>,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "update trainer_applications set status = $2, decided_by = $3, decided_at = now(), decision_reason = $4,
@@ -371,44 +410,64 @@ pub async fn decide(
 
 #[derive(Clone, Debug, FromRow)]
 pub struct TimeOffRow {
-    pub id: i64,
-    pub trainer_id: i64,
+    pub id: TimeOffRequestId,
+    pub trainer_id: TrainerId,
     pub trainer: String,
-    pub kind: String,
+    pub email: String,
+    pub kind: TimeOffKind,
     pub starts: Option<OffsetDateTime>,
     pub ends: Option<OffsetDateTime>,
     pub reason: String,
-    pub status: String,
+    pub status: TimeOffStatus,
     pub clashes: i64,
 }
 
-const TIME_OFF_SELECT: &str =
-    "select r.id, r.trainer_id, u.name as trainer, r.kind, lower(r.during) as starts,
-        upper(r.during) as ends, r.reason, r.status,
-        (select count(*) from shifts s where s.trainer_id = r.trainer_id
-           and s.status in ('accepted', 'offered') and s.during && r.during) as clashes
-    from time_off_requests r join users u on u.id = r.trainer_id";
+/// The select of [`TimeOffRow`]: the shifts' states are the shifts area's.
+macro_rules! time_off_select {
+    () => {
+        "select r.id, r.trainer_id, u.name as trainer, u.email, r.kind, lower(r.during) as starts,
+                upper(r.during) as ends, r.reason, r.status,
+                (select count(*) from shifts s where s.trainer_id = r.trainer_id
+                   and s.status in ('accepted', 'offered') and s.during && r.during) as clashes
+         from time_off_requests r join users u on u.id = r.trainer_id "
+    };
+}
 
+/// Pending requests first, then those decided in the last 30 days.
 pub async fn time_off(conn: &mut PgConnection) -> sqlx::Result<Vec<TimeOffRow>> {
-    sqlx::query_as(&format!(
-        "{TIME_OFF_SELECT} where r.status = 'pending' or (r.status in ('approved', 'declined')
-                                  and r.decided_at > now() - interval '30 days')
-         order by r.status <> 'pending', lower(r.during)"
+    sqlx::query_as(concat!(
+        time_off_select!(),
+        "where r.status = $1 or (r.status in ($2, $3) and r.decided_at > now() - interval '30 days')
+         order by r.status <> $1, lower(r.during)"
     ))
+    .bind(TimeOffStatus::Pending)
+    .bind(TimeOffStatus::Approved)
+    .bind(TimeOffStatus::Declined)
     .fetch_all(conn)
     .await
 }
 
-pub async fn lock_pending_time_off(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<TimeOffRow>> {
-    sqlx::query_as(&format!("{TIME_OFF_SELECT} where r.id = $1 and r.status = 'pending' for update of r"))
+pub async fn lock_pending_time_off(
+    conn: &mut PgConnection,
+    id: TimeOffRequestId,
+) -> sqlx::Result<Option<TimeOffRow>> {
+    sqlx::query_as(concat!(time_off_select!(), "where r.id = $1 and r.status = $2 for update of r"))
         .bind(id)
+        .bind(TimeOffStatus::Pending)
         .fetch_optional(conn)
+        .await
+}
+
+pub async fn time_off_exists(conn: &mut PgConnection, id: TimeOffRequestId) -> sqlx::Result<bool> {
+    sqlx::query_scalar("select exists (select 1 from time_off_requests where id = $1)")
+        .bind(id)
+        .fetch_one(conn)
         .await
 }
 
 #[derive(Clone, Debug, FromRow)]
 pub struct OpenedShift {
-    pub shift_id: i64,
+    pub shift_id: crate::ids::ShiftId,
     pub activity: String,
     pub starts_at: OffsetDateTime,
 }
@@ -417,7 +476,7 @@ pub struct OpenedShift {
 /// shifts (the `time_off_clear_of_shifts` trigger needs them gone before approval).
 pub async fn open_clashing_shifts(
     conn: &mut PgConnection,
-    request_id: i64,
+    request_id: TimeOffRequestId,
 ) -> sqlx::Result<Vec<OpenedShift>> {
     sqlx::query_as(
         "with opened as (
@@ -437,9 +496,9 @@ pub async fn open_clashing_shifts(
 
 pub async fn decide_time_off(
     conn: &mut PgConnection,
-    id: i64,
-    status: &str,
-    by: i64,
+    id: TimeOffRequestId,
+    status: TimeOffStatus,
+    by: UserId,
     note: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
@@ -463,8 +522,4 @@ pub async fn coordinator_emails(conn: &mut PgConnection) -> sqlx::Result<Vec<Str
     )
     .fetch_all(conn)
     .await
-}
-
-pub async fn user_email(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<String> {
-    sqlx::query_scalar("select email from users where id = $1").bind(user_id).fetch_one(conn).await
 }

@@ -1,6 +1,7 @@
 //! What every page shares: the layout's context, flash messages, form errors,
 //! formatting, and the headers every response carries.
 
+pub mod choice;
 pub mod csv;
 pub mod date;
 pub mod flash;
@@ -20,6 +21,7 @@ use crate::{
     auth::{self, AdminRole, Role, User},
     error::{AppError, AppResult},
 };
+pub use choice::Choice;
 pub use flash::Flash;
 pub use form::FormErrors;
 pub use path::Path;

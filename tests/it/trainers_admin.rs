@@ -250,3 +250,66 @@ async fn trainers_are_searched_by_name() {
     let page = office.get_text("/admin/trainers?q=lee").await;
     assert!(page.contains("sam@example.com") && !page.contains("alex@example.com"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_time_off_request_is_decided_once_and_an_unknown_one_is_not_found() {
+    let app = spawn_app().await;
+    let sam = trainer(&app, "sam@example.com").await;
+    let request: i64 = sqlx::query_scalar(
+        "insert into time_off_requests (trainer_id, kind, during)
+         values ($1, 'sickness', tstzrange(now() + interval '5 days', now() + interval '6 days')) returning id",
+    )
+    .bind(sam)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let office = coordinator(&app).await;
+    let page = "/admin/time-off";
+    assert!(office.get_text(page).await.contains("Sickness"), "the kind's label, not its value");
+
+    let approve = format!("/admin/time-off/{request}/approve");
+    assert_eq!(office.submit(page, &approve, &[]).await.status(), 303);
+    let again = office.submit(page, &format!("/admin/time-off/{request}/decline"), &[]).await;
+
+    assert_eq!(again.status(), 303);
+    assert!(office.get_text(page).await.contains("already been decided"));
+    let status: String =
+        sqlx::query_scalar("select status from time_off_requests").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(status, "approved");
+    assert_eq!(
+        count(&app.pool, "select count(*) from outbox_emails where to_address = 'sam@example.com'").await,
+        1,
+        "one decision, one email"
+    );
+    assert_eq!(
+        office.submit(page, &format!("/admin/time-off/{}/approve", request + 1), &[]).await.status(),
+        404
+    );
+    assert_eq!(office.submit(page, "/admin/time-off/abc/approve", &[]).await.status(), 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_application_from_someone_with_an_account_stays_pending() {
+    let app = spawn_app().await;
+    trainer(&app, "sam@example.com").await;
+    let id: i64 = sqlx::query_scalar(
+        "insert into trainer_applications (name, email, phone, experience, qualifications)
+         values ('Sam', 'sam@example.com', '07700 900123', 'Coaching', '') returning id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let office = coordinator(&app).await;
+    let page = "/admin/trainers/applications";
+
+    let response = office.submit(page, &format!("{page}/{id}/approve"), &[]).await;
+
+    assert_eq!((response.status().as_u16(), location(&response)), (303, page));
+    let shown = office.get_text(page).await;
+    assert!(shown.contains("already has an account") && shown.contains("Pending"), "{shown}");
+    assert_eq!(
+        count(&app.pool, "select count(*) from trainer_applications where status = 'pending'").await,
+        1
+    );
+    assert_eq!(count(&app.pool, "select count(*) from users where email = 'sam@example.com'").await, 1);
+}
