@@ -7,6 +7,38 @@ use time_tz::{PrimitiveDateTimeExt, Tz};
 
 use crate::{catalogue::domain::whole_number, web::FormErrors};
 
+/// Where a session is in its life (`sessions.status`, `text` with a CHECK). Other
+/// areas (bookings, the register) read it through this type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum SessionStatus {
+    Scheduled,
+    InProgress,
+    Completed,
+    Cancelled,
+}
+
+impl SessionStatus {
+    /// The stored value, which the stylesheet's `status-…` classes are named after.
+    pub fn key(self) -> &'static str {
+        match self {
+            SessionStatus::Scheduled => "scheduled",
+            SessionStatus::InProgress => "in_progress",
+            SessionStatus::Completed => "completed",
+            SessionStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SessionStatus::Scheduled => "scheduled",
+            SessionStatus::InProgress => "in progress",
+            SessionStatus::Completed => "completed",
+            SessionStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
 /// The most sessions one series may create: a year of twice-weekly classes and more.
 pub const MAX_OCCURRENCES: u16 = 200;
 
