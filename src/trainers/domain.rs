@@ -6,8 +6,9 @@ use time::Date;
 
 use crate::{
     auth::domain::EmailAddress,
-    catalogue::domain::{Pence, notes, short_name, whole_number},
+    catalogue::domain::{notes, short_name, whole_number},
     children::domain::{PersonName, Phone},
+    money::Money,
     sessions::domain::parse_date,
     web::FormErrors,
 };
@@ -67,7 +68,7 @@ impl ProfileForm {
     pub fn parse(&self) -> Result<Profile, FormErrors> {
         let mut e = FormErrors::default();
         let bio = notes(&mut e, "bio", &self.bio);
-        let rate = Pence::parse(&self.hourly_rate, "Enter the hourly rate, like 14.50.")
+        let rate = Money::parse(&self.hourly_rate, "Enter the hourly rate, like 14.50.")
             .map_err(|m| e.add("hourly_rate", m))
             .ok();
         let miles = whole_number(&mut e, "max_travel_miles", &self.max_travel_miles, 0..=1000, None);
@@ -77,7 +78,7 @@ impl ProfileForm {
         match rate {
             Some(rate) if e.is_empty() => Ok(Profile {
                 bio,
-                hourly_rate_pence: rate.get(),
+                hourly_rate_pence: rate.pence(),
                 can_travel: self.can_travel,
                 max_travel_miles: if self.can_travel { miles } else { None },
                 activities: self.activities.clone(),

@@ -25,7 +25,7 @@ use crate::{
         links::{self, LinkPurpose},
     },
     bookings::parse_id,
-    catalogue::{EDITORS, domain::Pence},
+    catalogue::EDITORS,
     error::{AppError, AppResult},
     families,
     notifications::{Email, LINK_WITHHELD, SignInLink},
@@ -147,7 +147,7 @@ async fn show_page(state: &AppState, ctx: PageContext, id: i64) -> AppResult<Sho
     let t = store::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let profile = ProfileForm {
         bio: t.bio.clone(),
-        hourly_rate: Pence::to_input(t.hourly_rate_pence),
+        hourly_rate: crate::money::Money::from_pence(t.hourly_rate_pence).to_input(),
         can_travel: t.can_travel,
         max_travel_miles: t.max_travel_miles.map(|m| m.to_string()).unwrap_or_default(),
         activities: store::activity_ids(&mut conn, id).await?,
