@@ -17,7 +17,6 @@ use crate::{
     bookings::domain::age_on,
     error::{AppError, AppResult},
     ids::{ChildId, SessionId},
-    sessions::domain::SessionStatus,
     web::{
         FormErrors, PageContext, Path, flash, fmt,
         form::{Fields, render_with},
@@ -91,65 +90,7 @@ async fn page(
     let ids: Vec<ChildId> = booked.iter().map(|b| b.child_id).collect();
     let collectors = store::collectors(&mut conn, &ids).await?;
     let on = s.starts_at.to_timezone(tz).date();
-    let children = booked
-        .into_iter()
-        .map(|b| {
-            let typed_status =
-                typed.and_then(|f| f.get(&format!("status_{}", b.child_id))).map(str::to_owned);
-            let chosen = typed
-                .and_then(|f| f.get(&format!("collector_{}", b.child_id)).map(str::to_owned))
-                .unwrap_or_else(|| {
-                    collectors
-                        .iter()
-                        .find(|c| c.child_id == b.child_id && c.name == b.collected_by)
-                        .map(|c| c.id.to_string())
-                        .unwrap_or_else(|| {
-                            if b.collected_by.is_empty() { String::new() } else { "other".into() }
-                        })
-                });
-            let mut choices: Vec<CollectorChoice> = collectors
-                .iter()
-                .filter(|c| c.child_id == b.child_id)
-                .map(|c| CollectorChoice {
-                    value: c.id.to_string(),
-                    label: format!("{} ({})", c.name, c.relationship),
-                    selected: chosen == c.id.to_string(),
-                })
-                .collect();
-            choices.push(CollectorChoice {
-                value: "other".into(),
-                label: "Someone else (flag to the office)".into(),
-                selected: chosen == "other",
-            });
-            let flags =
-                [("Allergies", &b.allergies), ("Medical", &b.medical_notes), ("Needs", &b.additional_needs)]
-                    .into_iter()
-                    .filter(|(_, v)| !v.is_empty())
-                    .map(|(k, v)| format!("{k}: {v}"))
-                    .collect();
-            ChildLine {
-                id: b.child_id,
-                name: format!("{} {}", b.first_name, b.last_name),
-                age: age_on(b.date_of_birth, on),
-                photo_consent: b.photo_consent,
-                flags,
-                status: typed_status.or(b.status.map(|s| s.key().to_owned())).unwrap_or_default(),
-                other_name: typed
-                    .and_then(|f| f.get(&format!("other_{}", b.child_id)))
-                    .map(str::to_owned)
-                    .unwrap_or_else(
-                        || if chosen == "other" { b.collected_by.clone() } else { String::new() },
-                    ),
-                note: typed
-                    .and_then(|f| f.get(&format!("note_{}", b.child_id)))
-                    .map(str::to_owned)
-                    .unwrap_or(b.collection_note),
-                flagged: b.flagged,
-                signed_out: b.signed_out_at.map(|t| fmt::time_of_day(t, tz)),
-                collectors: choices,
-            }
-        })
-        .collect();
+    let children = booked.into_iter().map(|b| child_line(b, &collectors, typed, on, tz)).collect();
     let notes = sqlx::query_as::<_, (Option<String>, OffsetDateTime, String)>(
         "select u.name, n.created_at, n.body from session_notes n left join users u on u.id = n.author_id
          where n.session_id = $1 order by n.created_at",
@@ -177,8 +118,66 @@ async fn page(
         errors: FormErrors::default(),
         incident: IncidentForm::default(),
         concern: ConcernForm::default(),
-        completed: s.status == SessionStatus::Completed,
+        completed: s.completed,
     })
+}
+
+/// One child's line on the register: their flags, and the marks saved or typed.
+fn child_line(
+    b: store::Booked,
+    collectors: &[store::Collector],
+    typed: Option<&Fields>,
+    on: time::Date,
+    tz: &time_tz::Tz,
+) -> ChildLine {
+    let typed_status = typed.and_then(|f| f.get(&format!("status_{}", b.child_id))).map(str::to_owned);
+    let chosen = typed
+        .and_then(|f| f.get(&format!("collector_{}", b.child_id)).map(str::to_owned))
+        .unwrap_or_else(|| {
+            collectors
+                .iter()
+                .find(|c| c.child_id == b.child_id && c.name == b.collected_by)
+                .map(|c| c.id.to_string())
+                .unwrap_or_else(|| if b.collected_by.is_empty() { String::new() } else { "other".into() })
+        });
+    let mut choices: Vec<CollectorChoice> = collectors
+        .iter()
+        .filter(|c| c.child_id == b.child_id)
+        .map(|c| CollectorChoice {
+            value: c.id.to_string(),
+            label: format!("{} ({})", c.name, c.relationship),
+            selected: chosen == c.id.to_string(),
+        })
+        .collect();
+    choices.push(CollectorChoice {
+        value: "other".into(),
+        label: "Someone else (flag to the office)".into(),
+        selected: chosen == "other",
+    });
+    let flags = [("Allergies", &b.allergies), ("Medical", &b.medical_notes), ("Needs", &b.additional_needs)]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
+    ChildLine {
+        id: b.child_id,
+        name: format!("{} {}", b.first_name, b.last_name),
+        age: age_on(b.date_of_birth, on),
+        photo_consent: b.photo_consent,
+        flags,
+        status: typed_status.or(b.status.map(|s| s.key().to_owned())).unwrap_or_default(),
+        other_name: typed
+            .and_then(|f| f.get(&format!("other_{}", b.child_id)))
+            .map(str::to_owned)
+            .unwrap_or_else(|| if chosen == "other" { b.collected_by.clone() } else { String::new() }),
+        note: typed
+            .and_then(|f| f.get(&format!("note_{}", b.child_id)))
+            .map(str::to_owned)
+            .unwrap_or(b.collection_note),
+        flagged: b.flagged,
+        signed_out: b.signed_out_at.map(|t| fmt::time_of_day(t, tz)),
+        collectors: choices,
+    }
 }
 
 pub async fn register(

@@ -4,10 +4,7 @@ use sqlx::{FromRow, PgConnection};
 use time::{Date, OffsetDateTime};
 
 use super::domain::AttendanceStatus;
-use crate::{
-    ids::{ChildId, CollectorId, SessionId},
-    sessions::domain::SessionStatus,
-};
+use crate::ids::{ChildId, CollectorId, SessionId};
 
 /// The session a register is for, if a trainer works it.
 #[derive(Debug, FromRow)]
@@ -17,7 +14,8 @@ pub struct RegisterSession {
     pub venue: String,
     pub starts_at: OffsetDateTime,
     pub ends_at: OffsetDateTime,
-    pub status: SessionStatus,
+    /// Every child marked and every trainer out (see `complete_if_done`).
+    pub completed: bool,
 }
 
 /// The session, if `trainer_id` holds a shift on it (now or worked); anyone else's is None.
@@ -27,7 +25,8 @@ pub async fn session_worked_by(
     id: SessionId,
 ) -> sqlx::Result<Option<RegisterSession>> {
     sqlx::query_as(
-        "select s.id, a.name as activity, v.name as venue, s.starts_at, s.ends_at, s.status
+        "select s.id, a.name as activity, v.name as venue, s.starts_at, s.ends_at,
+                s.status = 'completed' as completed
          from sessions s
          join activities a on a.id = s.activity_id
          join venues v on v.id = s.venue_id
