@@ -1,6 +1,8 @@
 //! On the day: the register (marks, sign-out to a collector), team notes, incident
 //! reports and safeguarding concerns, for the trainers working the session.
 
+pub mod actions;
+pub mod domain;
 mod pages;
 pub mod store;
 

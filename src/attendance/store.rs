@@ -3,9 +3,46 @@
 use sqlx::{FromRow, PgConnection};
 use time::{Date, OffsetDateTime};
 
+use super::domain::AttendanceStatus;
+use crate::ids::{ChildId, CollectorId, SessionId};
+
+/// The session a register is for, if a trainer works it.
+#[derive(Debug, FromRow)]
+pub struct RegisterSession {
+    pub id: SessionId,
+    pub activity: String,
+    pub venue: String,
+    pub starts_at: OffsetDateTime,
+    pub ends_at: OffsetDateTime,
+    /// Every child marked and every trainer out (see `complete_if_done`).
+    pub completed: bool,
+}
+
+/// The session, if `trainer_id` holds a shift on it (now or worked); anyone else's is None.
+pub async fn session_worked_by(
+    conn: &mut PgConnection,
+    trainer_id: i64,
+    id: SessionId,
+) -> sqlx::Result<Option<RegisterSession>> {
+    sqlx::query_as(
+        "select s.id, a.name as activity, v.name as venue, s.starts_at, s.ends_at,
+                s.status = 'completed' as completed
+         from sessions s
+         join activities a on a.id = s.activity_id
+         join venues v on v.id = s.venue_id
+         where s.id = $1
+           and exists (select 1 from shifts sh where sh.session_id = s.id and sh.trainer_id = $2
+                       and sh.status in ('accepted', 'checked_in', 'checked_out'))",
+    )
+    .bind(id)
+    .bind(trainer_id)
+    .fetch_optional(conn)
+    .await
+}
+
 #[derive(Debug, FromRow)]
 pub struct Booked {
-    pub child_id: i64,
+    pub child_id: ChildId,
     pub first_name: String,
     pub last_name: String,
     pub date_of_birth: Date,
@@ -13,7 +50,7 @@ pub struct Booked {
     pub medical_notes: String,
     pub allergies: String,
     pub additional_needs: String,
-    pub status: Option<String>,
+    pub status: Option<AttendanceStatus>,
     pub collected_by: String,
     pub collection_note: String,
     pub flagged: bool,
@@ -21,7 +58,7 @@ pub struct Booked {
 }
 
 /// Every child holding a place on the session, with the register's marks so far.
-pub async fn booked(conn: &mut PgConnection, session_id: i64) -> sqlx::Result<Vec<Booked>> {
+pub async fn booked(conn: &mut PgConnection, session_id: SessionId) -> sqlx::Result<Vec<Booked>> {
     sqlx::query_as(
         "select c.id as child_id, c.first_name, c.last_name, c.date_of_birth, c.photo_consent, c.medical_notes,
                 c.allergies, c.additional_needs, at.status, coalesce(at.collected_by, '') as collected_by,
@@ -41,13 +78,13 @@ pub async fn booked(conn: &mut PgConnection, session_id: i64) -> sqlx::Result<Ve
 
 #[derive(Debug, FromRow)]
 pub struct Collector {
-    pub id: i64,
-    pub child_id: i64,
+    pub id: CollectorId,
+    pub child_id: ChildId,
     pub name: String,
     pub relationship: String,
 }
 
-pub async fn collectors(conn: &mut PgConnection, child_ids: &[i64]) -> sqlx::Result<Vec<Collector>> {
+pub async fn collectors(conn: &mut PgConnection, child_ids: &[ChildId]) -> sqlx::Result<Vec<Collector>> {
     sqlx::query_as(
         "select id, child_id, name, relationship from child_authorised_collectors
          where child_id = any($1) order by name",
@@ -58,8 +95,8 @@ pub async fn collectors(conn: &mut PgConnection, child_ids: &[i64]) -> sqlx::Res
 }
 
 pub struct Mark {
-    pub child_id: i64,
-    pub status: &'static str,
+    pub child_id: ChildId,
+    pub status: AttendanceStatus,
     /// Who collected the child, if signed out; `authorised` when on the child's list.
     pub collected_by: Option<(String, bool)>,
     pub note: String,
@@ -68,12 +105,12 @@ pub struct Mark {
 /// Saves marks; a row's sign-in and sign-out times are set the first time only.
 pub async fn save(
     conn: &mut PgConnection,
-    session_id: i64,
+    session_id: SessionId,
     marked_by: i64,
     marks: &[Mark],
 ) -> sqlx::Result<()> {
     for mark in marks {
-        let present = matches!(mark.status, "present" | "late");
+        let present = mark.status.is_present();
         let (collected_by, authorised) = mark.collected_by.clone().unwrap_or_default();
         let signed_out = mark.collected_by.is_some();
         sqlx::query(
@@ -108,7 +145,7 @@ pub async fn save(
 
 /// Completes the session once every booked child is marked and every trainer on it
 /// has checked out. Returns whether it did.
-pub async fn complete_if_done(conn: &mut PgConnection, session_id: i64) -> sqlx::Result<bool> {
+pub async fn complete_if_done(conn: &mut PgConnection, session_id: SessionId) -> sqlx::Result<bool> {
     let done: bool = sqlx::query_scalar(
         "select not exists (select 1 from booking_participants p join bookings b on b.id = p.booking_id
                             left join attendance a on a.session_id = p.session_id and a.child_id = p.child_id

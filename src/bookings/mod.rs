@@ -44,5 +44,3 @@ pub fn router() -> Router<AppState> {
         .route("/admin/bookings/{id}/move", post(office::move_place))
 }
 
-// Path ids are parsed in one place for every area; bookings re-exports it for its pages.
-pub(crate) use crate::web::parse_id;

@@ -3,53 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::web::FormErrors;
-
-/// Money typed as pounds ("6.50", "£6", "12.5"), held as integer pence: parsed from
-/// the digits, never through a float, so 0.1 + 0.2 surprises nobody.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Pence(i32);
-
-impl Pence {
-    pub const INVALID: &str = "Enter an amount in pounds, like 6.50.";
-    /// Far above any price or rate, far below where an `integer` column overflows.
-    const MAX: i64 = 100_000_000;
-
-    pub fn parse(input: &str, missing: &'static str) -> Result<Self, &'static str> {
-        let text = input.trim();
-        let text = text.strip_prefix('£').unwrap_or(text).trim().replace(',', "");
-        if text.is_empty() {
-            return Err(missing);
-        }
-        let (pounds, fraction) = text.split_once('.').unwrap_or((&text, "00"));
-        let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
-        if !digits(pounds) || !digits(fraction) || fraction.len() > 2 {
-            return Err(Self::INVALID);
-        }
-        if pounds.len() > 7 {
-            return Err("That amount is too large.");
-        }
-        let pounds: i64 = pounds.parse().map_err(|_| Self::INVALID)?;
-        let pence: i64 = match fraction.len() {
-            1 => fraction.parse::<i64>().map_err(|_| Self::INVALID)? * 10,
-            _ => fraction.parse().map_err(|_| Self::INVALID)?,
-        };
-        let total = pounds * 100 + pence;
-        if total > Self::MAX {
-            return Err("That amount is too large.");
-        }
-        i32::try_from(total).map(Self).map_err(|_| "That amount is too large.")
-    }
-
-    pub fn get(self) -> i32 {
-        self.0
-    }
-
-    /// "6.50": how the form shows a stored amount.
-    pub fn to_input(pence: i32) -> String {
-        format!("{}.{:02}", pence / 100, pence % 100)
-    }
-}
+use crate::{money::Money, web::FormErrors};
 
 /// A whole number in `range`; empty is `None` when `optional`.
 pub fn whole_number(
@@ -160,7 +114,7 @@ pub struct Activity {
     pub max_age: Option<i32>,
     pub duration_minutes: i32,
     pub capacity: i32,
-    pub price: Pence,
+    pub price: Money,
     pub requires_approval: bool,
     /// Parents pay by card when they book; unpaid places go back when the checkout expires.
     pub pay_at_booking: bool,
@@ -205,7 +159,7 @@ impl ActivityForm {
             0..=10_000,
             Some("Enter how many places a session has."),
         );
-        let price = Pence::parse(&self.price, "Enter the price per session, like 6.50 (0 if free).")
+        let price = Money::parse(&self.price, "Enter the price per session, like 6.50 (0 if free).")
             .map_err(|m| e.add("price", m))
             .ok();
         let hours = |e: &mut FormErrors, field, input: &str, default| {
@@ -352,7 +306,7 @@ pub struct Package {
     pub name: String,
     pub description: String,
     pub kind: PackageKind,
-    pub price: Pence,
+    pub price: Money,
     pub valid_days: i32,
     pub activities: Vec<i64>,
 }
@@ -409,7 +363,7 @@ impl PackageForm {
             e.add("price", PRICE_NOT_NEGATIVE);
             None
         } else {
-            Pence::parse(&self.price, "Enter the package's price, like 60.00 (0 if free).")
+            Money::parse(&self.price, "Enter the package's price, like 60.00 (0 if free).")
                 .map_err(|m| e.add("price", m))
                 .ok()
         };
@@ -441,23 +395,6 @@ impl PackageForm {
 mod tests {
     use super::*;
 
-    #[test]
-    fn pounds_become_exact_pence() {
-        let p = |s| Pence::parse(s, "missing").map(Pence::get);
-        assert_eq!(p("6.50"), Ok(650));
-        assert_eq!(p("£6.5"), Ok(650));
-        assert_eq!(p("0.29"), Ok(29));
-        assert_eq!(p("12"), Ok(1200));
-        assert_eq!(p("1,250.00"), Ok(125_000));
-        assert_eq!(p(" 0 "), Ok(0));
-        assert_eq!(p(""), Err("missing"));
-        for bad in ["6.505", "-1", "abc", "6.", ".5", "1e3", "6,50.1.2", "99999999"] {
-            assert!(p(bad).is_err(), "{bad:?} should be refused");
-        }
-        assert_eq!(Pence::to_input(650), "6.50");
-        assert_eq!(Pence::to_input(5), "0.05");
-    }
-
     fn football() -> ActivityForm {
         ActivityForm {
             name: " Football 5–8s ".into(),
@@ -481,7 +418,7 @@ mod tests {
     fn a_complete_activity_parses() {
         let a = football().parse().unwrap();
         assert_eq!(a.name, "Football 5–8s");
-        assert_eq!(a.price.get(), 650);
+        assert_eq!(a.price.pence(), 650);
         assert_eq!(a.children_per_trainer, Some(8));
         assert!(a.requires_approval);
         assert!(!a.pay_at_booking, "an unticked box is no");
@@ -522,7 +459,7 @@ mod tests {
         assert!(e.get("max_age").is_some());
         assert_eq!(e.get("duration_minutes"), Some("Enter a whole number, like 8."));
         assert!(e.get("capacity").is_some());
-        assert_eq!(e.get("price"), Some(Pence::INVALID));
+        assert_eq!(e.get("price"), Some("Use at most two decimal places (pence)."));
         assert!(e.get("children_per_trainer").is_some());
         assert!(e.get("waitlist_offer_hours").is_some());
     }
@@ -561,7 +498,7 @@ mod package_tests {
     fn a_credit_package_parses_to_exact_pence() {
         let package = ten_sessions().parse().unwrap();
         assert_eq!(package.kind, PackageKind::Credits(10));
-        assert_eq!(package.price.get(), 5550);
+        assert_eq!(package.price.pence(), 5550);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
@@ -13,18 +13,20 @@ use tower_sessions::Session;
 
 use super::{
     EDITORS,
-    domain::{CREDITS_POSITIVE, PACKAGE_KINDS, PRICE_NOT_NEGATIVE, Package, PackageForm, Pence},
+    domain::{CREDITS_POSITIVE, PACKAGE_KINDS, PRICE_NOT_NEGATIVE, Package, PackageForm},
     pages::{self, KindChoice},
-    store::{self, PackageRow, constraint},
+    store::{self, PackageRow},
 };
 use crate::{
     AppState, audit,
     auth::Admin,
-    bookings::parse_id,
+    db::OnConstraint,
     error::{AppError, AppResult},
+    ids::PackageId,
+    money::Money,
     sessions::store::{Choice, activity_choices},
     web::{
-        FormErrors, PageContext,
+        FormErrors, PageContext, Path,
         flash::{self, FlashKind},
         fmt,
         form::{Fields, render, render_with},
@@ -100,8 +102,8 @@ impl PackageFormPage {
 }
 
 /// The message by the field for a constraint the database refused.
-fn package_constraint_error(err: &sqlx::Error) -> Option<(&'static str, &'static str)> {
-    match constraint(err)? {
+fn package_constraint_error(constraint: &str) -> Option<(&'static str, &'static str)> {
+    match constraint {
         "packages_name_key" => Some(("name", "A package already has this name.")),
         "packages_price_not_negative" => Some(("price", PRICE_NOT_NEGATIVE)),
         "packages_credits_positive" | "packages_credits_match_kind" => Some(("credits", CREDITS_POSITIVE)),
@@ -113,7 +115,7 @@ fn package_constraint_error(err: &sqlx::Error) -> Option<(&'static str, &'static
 
 fn package_json(p: &Package) -> serde_json::Value {
     json!({ "name": p.name, "description": p.description, "kind": p.kind.as_str(),
-            "credits": p.kind.credits(), "price_pence": p.price.get(), "valid_days": p.valid_days,
+            "credits": p.kind.credits(), "price_pence": p.price.pence(), "valid_days": p.valid_days,
             "activities": p.activities })
 }
 
@@ -150,10 +152,13 @@ async fn save(
     let heading = before.as_ref().map_or_else(|| "Add a package".to_owned(), |b| format!("Edit {}", b.name));
     let parsed = form.parse();
     let saved = match &parsed {
-        Ok(package) => Some(match id {
-            Some(id) => store::update_package(&mut tx, id, package).await.map(|()| id),
-            None => store::insert_package(&mut tx, package).await,
-        }),
+        Ok(package) => Some(
+            match id {
+                Some(id) => store::update_package(&mut tx, id, package).await.map(|()| id),
+                None => store::insert_package(&mut tx, package).await,
+            }
+            .on_constraint(package_constraint_error)?,
+        ),
         Err(_) => None,
     };
     let (package, package_id) = match (parsed, saved) {
@@ -164,11 +169,9 @@ async fn save(
             let page = PackageFormPage::new(&mut conn, ctx, id, heading, form, errors).await?;
             return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
-        (Ok(_), Some(Err(err))) => {
-            let Some((field, message)) = package_constraint_error(&err) else { return Err(err.into()) };
+        (Ok(_), Some(Err((field, message)))) => {
             drop(tx);
-            let mut errors = FormErrors::default();
-            errors.add(field, message);
+            let errors = pages::field_error(field, message);
             let mut conn = state.pool.acquire().await?;
             let page = PackageFormPage::new(&mut conn, ctx, id, heading, form, errors).await?;
             return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
@@ -207,10 +210,9 @@ pub async fn edit_form(
     State(state): State<AppState>,
     admin: Admin,
     ctx: PageContext,
-    Path(id): Path<String>,
+    Path(PackageId(id)): Path<PackageId>,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    let id = parse_id(&id)?;
     let mut conn = state.pool.acquire().await?;
     let row = store::package(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let form = PackageForm {
@@ -218,7 +220,7 @@ pub async fn edit_form(
         description: row.description.clone(),
         kind: row.kind.clone(),
         credits: row.credits.map(|c| c.to_string()).unwrap_or_default(),
-        price: Pence::to_input(row.price_pence),
+        price: Money::from_pence(row.price_pence).to_input(),
         valid_days: row.valid_days.to_string(),
         activities: row.activity_ids.clone(),
     };
@@ -231,10 +233,9 @@ pub async fn update(
     admin: Admin,
     ctx: PageContext,
     session: Session,
-    Path(id): Path<String>,
+    Path(PackageId(id)): Path<PackageId>,
     fields: Fields,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
     save(state, admin, ctx, session, Some(id), fields).await
 }
 
@@ -242,7 +243,7 @@ pub async fn deactivate(
     State(state): State<AppState>,
     admin: Admin,
     session: Session,
-    Path(id): Path<String>,
+    Path(PackageId(id)): Path<PackageId>,
 ) -> AppResult<Response> {
     pages::set_active(state, admin, session, id, &pages::PACKAGE, false).await
 }
@@ -251,7 +252,7 @@ pub async fn reactivate(
     State(state): State<AppState>,
     admin: Admin,
     session: Session,
-    Path(id): Path<String>,
+    Path(PackageId(id)): Path<PackageId>,
 ) -> AppResult<Response> {
     pages::set_active(state, admin, session, id, &pages::PACKAGE, true).await
 }

@@ -1,30 +1,34 @@
 //! `/admin/activities` and `/admin/venues`: list, add, edit, deactivate.
 
 use askama::Template;
-use axum::{
-    Form,
-    extract::{Path, State},
-    http::StatusCode,
-    response::Response,
-};
+use axum::{Form, extract::State, http::StatusCode, response::Response};
 use serde_json::json;
 use tower_sessions::Session;
 
 use super::{
     EDITORS,
-    domain::{ActivityForm, Pence, VENUE_KINDS, VenueForm},
-    store::{self, ActivityRow, VenueRow, constraint},
+    domain::{ActivityForm, VENUE_KINDS, VenueForm},
+    store::{self, ActivityRow, Offerable, VenueRow},
 };
 use crate::{
     AppState, audit,
     auth::Admin,
-    bookings::parse_id,
+    db::OnConstraint,
     error::{AppError, AppResult},
+    ids::{ActivityId, VenueId},
+    money::Money,
     web::{
-        FormErrors, PageContext, flash, fmt,
+        FormErrors, PageContext, Path, flash, fmt,
         form::{render, render_with},
     },
 };
+
+/// The form's errors when the database refused it for one field.
+pub(super) fn field_error(field: &'static str, message: &'static str) -> FormErrors {
+    let mut errors = FormErrors::default();
+    errors.add(field, message);
+    errors
+}
 
 // Activities ----------------------------------------------------------------------------
 
@@ -91,7 +95,7 @@ fn activity_form(row: &ActivityRow) -> ActivityForm {
         max_age: opt(row.max_age_years),
         duration_minutes: row.default_duration_minutes.to_string(),
         capacity: row.default_capacity.to_string(),
-        price: Pence::to_input(row.price_pence),
+        price: Money::from_pence(row.price_pence).to_input(),
         requires_approval: row.requires_approval.then(|| "yes".to_owned()),
         pay_at_booking: row.pay_at_booking.then(|| "yes".to_owned()),
         booking_cutoff_hours: row.booking_cutoff_hours.to_string(),
@@ -103,8 +107,8 @@ fn activity_form(row: &ActivityRow) -> ActivityForm {
 }
 
 /// The message by the field for a constraint the database refused.
-fn activity_constraint_error(err: &sqlx::Error) -> Option<(&'static str, &'static str)> {
-    match constraint(err)? {
+fn activity_constraint_error(constraint: &str) -> Option<(&'static str, &'static str)> {
+    match constraint {
         "activities_name_key" => Some(("name", "An activity already has this name.")),
         "activities_age_range" => Some(("max_age", "The oldest age must not be below the youngest.")),
         _ => None,
@@ -146,17 +150,11 @@ pub async fn create_activity(
         Err(errors) => return again(ctx, form, errors),
     };
     let mut tx = state.pool.begin().await?;
-    let id = match store::insert_activity(&mut tx, &activity).await {
-        Ok(id) => id,
-        Err(err) => match activity_constraint_error(&err) {
-            Some((field, message)) => {
-                let mut errors = FormErrors::default();
-                errors.add(field, message);
-                return again(ctx, form, errors);
-            }
-            None => return Err(err.into()),
-        },
-    };
+    let id =
+        match store::insert_activity(&mut tx, &activity).await.on_constraint(activity_constraint_error)? {
+            Ok(id) => id,
+            Err((field, message)) => return again(ctx, form, field_error(field, message)),
+        };
     let after = activity_json(&activity);
     audit::record(&mut tx)
         .by(admin.0.id)
@@ -170,7 +168,7 @@ pub async fn create_activity(
 fn activity_json(a: &super::domain::Activity) -> serde_json::Value {
     json!({
         "name": a.name, "min_age": a.min_age, "max_age": a.max_age,
-        "duration_minutes": a.duration_minutes, "capacity": a.capacity, "price_pence": a.price.get(),
+        "duration_minutes": a.duration_minutes, "capacity": a.capacity, "price_pence": a.price.pence(),
         "requires_approval": a.requires_approval, "pay_at_booking": a.pay_at_booking,
         "booking_cutoff_hours": a.booking_cutoff_hours,
         "cancellation_cutoff_hours": a.cancellation_cutoff_hours,
@@ -194,10 +192,9 @@ pub async fn edit_activity_form(
     State(state): State<AppState>,
     admin: Admin,
     ctx: PageContext,
-    Path(id): Path<String>,
+    Path(ActivityId(id)): Path<ActivityId>,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    let id = parse_id(&id)?;
     let mut conn = state.pool.acquire().await?;
     let row = store::activity(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     render(&ActivityFormPage {
@@ -214,11 +211,10 @@ pub async fn update_activity(
     admin: Admin,
     ctx: PageContext,
     session: Session,
-    Path(id): Path<String>,
+    Path(ActivityId(id)): Path<ActivityId>,
     Form(form): Form<ActivityForm>,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    let id = parse_id(&id)?;
     let mut tx = state.pool.begin().await?;
     let before = store::activity(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let heading = format!("Edit {}", before.name);
@@ -230,15 +226,10 @@ pub async fn update_activity(
         Ok(a) => a,
         Err(errors) => return again(ctx, form, errors),
     };
-    if let Err(err) = store::update_activity(&mut tx, id, &activity).await {
-        return match activity_constraint_error(&err) {
-            Some((field, message)) => {
-                let mut errors = FormErrors::default();
-                errors.add(field, message);
-                again(ctx, form, errors)
-            }
-            None => Err(err.into()),
-        };
+    if let Err((field, message)) =
+        store::update_activity(&mut tx, id, &activity).await.on_constraint(activity_constraint_error)?
+    {
+        return again(ctx, form, field_error(field, message));
     }
     audit::record(&mut tx)
         .by(admin.0.id)
@@ -252,7 +243,7 @@ pub async fn update_activity(
 
 /// A kind of catalogue entry that can be taken out of use and brought back.
 pub(super) struct Offered {
-    table: &'static str,
+    table: Offerable,
     entity: &'static str,
     list: &'static str,
     /// What happens once it is back, and once it is out, after its name.
@@ -261,7 +252,7 @@ pub(super) struct Offered {
 }
 
 const ACTIVITY: Offered = Offered {
-    table: "activities",
+    table: Offerable::Activities,
     entity: "activity",
     list: "/admin/activities",
     back: "is offered again.",
@@ -269,7 +260,7 @@ const ACTIVITY: Offered = Offered {
 };
 
 const VENUE: Offered = Offered {
-    table: "venues",
+    table: Offerable::Venues,
     entity: "venue",
     list: "/admin/venues",
     back: "is in use again.",
@@ -277,7 +268,7 @@ const VENUE: Offered = Offered {
 };
 
 pub(super) const PACKAGE: Offered = Offered {
-    table: "packages",
+    table: Offerable::Packages,
     entity: "package",
     list: "/admin/packages",
     back: "is on sale again.",
@@ -289,12 +280,11 @@ pub(super) async fn set_active(
     state: AppState,
     admin: Admin,
     session: Session,
-    id: String,
+    id: i64,
     kind: &Offered,
     active: bool,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    let id = parse_id(&id)?;
     let mut tx = state.pool.begin().await?;
     let (name, was_active) =
         store::set_active(&mut tx, kind.table, id, active).await?.ok_or(AppError::NotFound)?;
@@ -316,7 +306,7 @@ pub async fn deactivate_activity(
     State(state): State<AppState>,
     admin: Admin,
     session: Session,
-    Path(id): Path<String>,
+    Path(ActivityId(id)): Path<ActivityId>,
 ) -> AppResult<Response> {
     set_active(state, admin, session, id, &ACTIVITY, false).await
 }
@@ -325,7 +315,7 @@ pub async fn reactivate_activity(
     State(state): State<AppState>,
     admin: Admin,
     session: Session,
-    Path(id): Path<String>,
+    Path(ActivityId(id)): Path<ActivityId>,
 ) -> AppResult<Response> {
     set_active(state, admin, session, id, &ACTIVITY, true).await
 }
@@ -389,8 +379,8 @@ impl VenueFormPage {
     }
 }
 
-fn venue_constraint_error(err: &sqlx::Error) -> Option<(&'static str, &'static str)> {
-    match constraint(err)? {
+fn venue_constraint_error(constraint: &str) -> Option<(&'static str, &'static str)> {
+    match constraint {
         "venues_name_key" => Some(("name", "A venue already has this name.")),
         _ => None,
     }
@@ -426,16 +416,9 @@ pub async fn create_venue(
         Err(errors) => return again(ctx, form, errors),
     };
     let mut tx = state.pool.begin().await?;
-    let id = match store::insert_venue(&mut tx, &venue).await {
+    let id = match store::insert_venue(&mut tx, &venue).await.on_constraint(venue_constraint_error)? {
         Ok(id) => id,
-        Err(err) => match venue_constraint_error(&err) {
-            Some((field, message)) => {
-                let mut errors = FormErrors::default();
-                errors.add(field, message);
-                return again(ctx, form, errors);
-            }
-            None => return Err(err.into()),
-        },
+        Err((field, message)) => return again(ctx, form, field_error(field, message)),
     };
     audit::record(&mut tx)
         .by(admin.0.id)
@@ -450,10 +433,9 @@ pub async fn edit_venue_form(
     State(state): State<AppState>,
     admin: Admin,
     ctx: PageContext,
-    Path(id): Path<String>,
+    Path(VenueId(id)): Path<VenueId>,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    let id = parse_id(&id)?;
     let mut conn = state.pool.acquire().await?;
     let row = store::venue(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let form = VenueForm {
@@ -472,11 +454,10 @@ pub async fn update_venue(
     admin: Admin,
     ctx: PageContext,
     session: Session,
-    Path(id): Path<String>,
+    Path(VenueId(id)): Path<VenueId>,
     Form(form): Form<VenueForm>,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    let id = parse_id(&id)?;
     let mut tx = state.pool.begin().await?;
     let before = store::venue(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let heading = format!("Edit {}", before.name);
@@ -490,15 +471,10 @@ pub async fn update_venue(
         Ok(v) => v,
         Err(errors) => return again(ctx, form, errors),
     };
-    if let Err(err) = store::update_venue(&mut tx, id, &venue).await {
-        return match venue_constraint_error(&err) {
-            Some((field, message)) => {
-                let mut errors = FormErrors::default();
-                errors.add(field, message);
-                again(ctx, form, errors)
-            }
-            None => Err(err.into()),
-        };
+    if let Err((field, message)) =
+        store::update_venue(&mut tx, id, &venue).await.on_constraint(venue_constraint_error)?
+    {
+        return again(ctx, form, field_error(field, message));
     }
     let was = json!({ "name": before.name, "kind": before.kind, "address": before.address,
                       "postcode": before.postcode, "capacity": before.capacity, "notes": before.notes });
@@ -516,7 +492,7 @@ pub async fn deactivate_venue(
     State(state): State<AppState>,
     admin: Admin,
     session: Session,
-    Path(id): Path<String>,
+    Path(VenueId(id)): Path<VenueId>,
 ) -> AppResult<Response> {
     set_active(state, admin, session, id, &VENUE, false).await
 }
@@ -525,7 +501,7 @@ pub async fn reactivate_venue(
     State(state): State<AppState>,
     admin: Admin,
     session: Session,
-    Path(id): Path<String>,
+    Path(VenueId(id)): Path<VenueId>,
 ) -> AppResult<Response> {
     set_active(state, admin, session, id, &VENUE, true).await
 }

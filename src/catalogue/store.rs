@@ -4,14 +4,6 @@ use sqlx::{FromRow, PgConnection};
 
 use super::domain::{Activity, Package, Venue};
 
-/// The named constraint behind a failed statement, if any.
-pub fn constraint(err: &sqlx::Error) -> Option<&str> {
-    match err {
-        sqlx::Error::Database(db) => db.constraint(),
-        _ => None,
-    }
-}
-
 #[derive(Clone, Debug, FromRow)]
 pub struct ActivityRow {
     pub id: i64,
@@ -33,23 +25,27 @@ pub struct ActivityRow {
     pub qualifications: String,
 }
 
-const ACTIVITY_SELECT: &str = "select a.id, a.name, a.description, a.min_age_years, a.max_age_years,
+macro_rules! activity_select {
+    () => {
+        "select a.id, a.name, a.description, a.min_age_years, a.max_age_years,
         a.default_duration_minutes, a.default_capacity, a.price_pence, a.requires_approval,
         a.pay_at_booking, a.booking_cutoff_hours, a.cancellation_cutoff_hours, a.waitlist_offer_hours,
         a.children_per_trainer, a.is_active,
         coalesce((select string_agg(q.name, ', ' order by q.name)
                   from activity_required_qualifications q where q.activity_id = a.id), '') as qualifications
-    from activities a";
+    from activities a "
+    };
+}
 
 pub async fn activities(conn: &mut PgConnection, include_inactive: bool) -> sqlx::Result<Vec<ActivityRow>> {
-    let filter = if include_inactive { "" } else { "where a.is_active" };
-    sqlx::query_as(&format!("{ACTIVITY_SELECT} {filter} order by a.is_active desc, a.name"))
+    sqlx::query_as(concat!(activity_select!(), "where $1 or a.is_active order by a.is_active desc, a.name"))
+        .bind(include_inactive)
         .fetch_all(conn)
         .await
 }
 
 pub async fn activity(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<ActivityRow>> {
-    sqlx::query_as(&format!("{ACTIVITY_SELECT} where a.id = $1")).bind(id).fetch_optional(conn).await
+    sqlx::query_as(concat!(activity_select!(), "where a.id = $1")).bind(id).fetch_optional(conn).await
 }
 
 pub async fn insert_activity(conn: &mut PgConnection, a: &Activity) -> sqlx::Result<i64> {
@@ -66,7 +62,7 @@ pub async fn insert_activity(conn: &mut PgConnection, a: &Activity) -> sqlx::Res
     .bind(a.max_age)
     .bind(a.duration_minutes)
     .bind(a.capacity)
-    .bind(a.price.get())
+    .bind(a.price.pence())
     .bind(a.requires_approval)
     .bind(a.booking_cutoff_hours)
     .bind(a.cancellation_cutoff_hours)
@@ -94,7 +90,7 @@ pub async fn update_activity(conn: &mut PgConnection, id: i64, a: &Activity) -> 
     .bind(a.max_age)
     .bind(a.duration_minutes)
     .bind(a.capacity)
-    .bind(a.price.get())
+    .bind(a.price.pence())
     .bind(a.requires_approval)
     .bind(a.booking_cutoff_hours)
     .bind(a.cancellation_cutoff_hours)
@@ -135,15 +131,21 @@ pub struct VenueRow {
     pub is_active: bool,
 }
 
-const VENUE_SELECT: &str = "select id, name, kind, address, postcode, capacity, notes, is_active from venues";
+macro_rules! venue_select {
+    () => {
+        "select id, name, kind, address, postcode, capacity, notes, is_active from venues "
+    };
+}
 
 pub async fn venues(conn: &mut PgConnection, include_inactive: bool) -> sqlx::Result<Vec<VenueRow>> {
-    let filter = if include_inactive { "" } else { "where is_active" };
-    sqlx::query_as(&format!("{VENUE_SELECT} {filter} order by is_active desc, name")).fetch_all(conn).await
+    sqlx::query_as(concat!(venue_select!(), "where $1 or is_active order by is_active desc, name"))
+        .bind(include_inactive)
+        .fetch_all(conn)
+        .await
 }
 
 pub async fn venue(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<VenueRow>> {
-    sqlx::query_as(&format!("{VENUE_SELECT} where id = $1")).bind(id).fetch_optional(conn).await
+    sqlx::query_as(concat!(venue_select!(), "where id = $1")).bind(id).fetch_optional(conn).await
 }
 
 pub async fn insert_venue(conn: &mut PgConnection, v: &Venue) -> sqlx::Result<i64> {
@@ -193,20 +195,24 @@ pub struct PackageRow {
     pub activity_ids: Vec<i64>,
 }
 
-const PACKAGE_SELECT: &str = "select p.id, p.name, p.description, p.kind, p.credits, p.price_pence,
+macro_rules! package_select {
+    () => {
+        "select p.id, p.name, p.description, p.kind, p.credits, p.price_pence,
         p.valid_days, p.is_active,
         coalesce((select string_agg(a.name, ', ' order by a.name) from package_activities pa
                   join activities a on a.id = pa.activity_id where pa.package_id = p.id), '') as activities,
         array(select pa.activity_id from package_activities pa where pa.package_id = p.id
               order by pa.activity_id) as activity_ids
-    from packages p";
+    from packages p "
+    };
+}
 
 pub async fn packages(conn: &mut PgConnection) -> sqlx::Result<Vec<PackageRow>> {
-    sqlx::query_as(&format!("{PACKAGE_SELECT} order by p.is_active desc, p.name")).fetch_all(conn).await
+    sqlx::query_as(concat!(package_select!(), "order by p.is_active desc, p.name")).fetch_all(conn).await
 }
 
 pub async fn package(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<PackageRow>> {
-    sqlx::query_as(&format!("{PACKAGE_SELECT} where p.id = $1")).bind(id).fetch_optional(conn).await
+    sqlx::query_as(concat!(package_select!(), "where p.id = $1")).bind(id).fetch_optional(conn).await
 }
 
 pub async fn insert_package(conn: &mut PgConnection, p: &Package) -> sqlx::Result<i64> {
@@ -218,7 +224,7 @@ pub async fn insert_package(conn: &mut PgConnection, p: &Package) -> sqlx::Resul
     .bind(&p.description)
     .bind(p.kind.as_str())
     .bind(p.kind.credits())
-    .bind(p.price.get())
+    .bind(p.price.pence())
     .bind(p.valid_days)
     .fetch_one(&mut *conn)
     .await?;
@@ -237,7 +243,7 @@ pub async fn update_package(conn: &mut PgConnection, id: i64, p: &Package) -> sq
     .bind(&p.description)
     .bind(p.kind.as_str())
     .bind(p.kind.credits())
-    .bind(p.price.get())
+    .bind(p.price.pence())
     .bind(p.valid_days)
     .execute(&mut *conn)
     .await?;
@@ -257,20 +263,39 @@ async fn set_package_activities(conn: &mut PgConnection, id: i64, activities: &[
     Ok(())
 }
 
+/// The catalogue's tables whose rows are taken out of use and brought back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Offerable {
+    Activities,
+    Venues,
+    Packages,
+}
+
 /// Activates or deactivates a row of one of the catalogue's tables, locked; returns
-/// its name and whether it was active, or None if there is no such row. `table` is
-/// always one of ours, never user input.
+/// its name and whether it was active, or None if there is no such row.
 pub async fn set_active(
     conn: &mut PgConnection,
-    table: &'static str,
+    table: Offerable,
     id: i64,
     active: bool,
 ) -> sqlx::Result<Option<(String, bool)>> {
-    sqlx::query_as(&format!(
-        "with old as (select id, is_active from {table} where id = $1 for update)
-         update {table} t set is_active = $2 from old where t.id = old.id
-         returning t.name, old.is_active"
-    ))
+    sqlx::query_as(match table {
+        Offerable::Activities => {
+            "with old as (select id, is_active from activities where id = $1 for update)
+             update activities t set is_active = $2 from old where t.id = old.id
+             returning t.name, old.is_active"
+        }
+        Offerable::Venues => {
+            "with old as (select id, is_active from venues where id = $1 for update)
+             update venues t set is_active = $2 from old where t.id = old.id
+             returning t.name, old.is_active"
+        }
+        Offerable::Packages => {
+            "with old as (select id, is_active from packages where id = $1 for update)
+             update packages t set is_active = $2 from old where t.id = old.id
+             returning t.name, old.is_active"
+        }
+    })
     .bind(id)
     .bind(active)
     .fetch_optional(conn)

@@ -3,6 +3,7 @@
 //! future shifts to the new trainer where they are qualified for the activity on the
 //! day and the database finds them free.
 
+pub mod actions;
 mod pages;
 pub mod store;
 

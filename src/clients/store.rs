@@ -1,8 +1,13 @@
 //! The SQL for clients and the trainers assigned to them.
 
-use crate::web::page::{FETCH, PageRequest};
 use sqlx::{FromRow, PgConnection};
 use time::{Date, OffsetDateTime};
+
+use crate::{
+    ids::{ShiftId, UserId},
+    shifts::domain::ShiftStatus,
+    web::page::{FETCH, PageRequest},
+};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct ClientRow {
@@ -14,13 +19,18 @@ pub struct ClientRow {
     pub trainer: Option<String>,
 }
 
-const CLIENT_SELECT: &str = "select u.id, u.name, u.email,
+/// The columns of `ClientRow`, as a literal so each query stays one whole literal.
+macro_rules! client_select {
+    () => {
+        "select u.id, u.name, u.email,
         coalesce((select string_agg(c.first_name, ', ' order by c.first_name) from children c
                   where c.parent_id = u.id and c.archived_at is null), '') as children,
         ca.trainer_id, t.name as trainer
     from users u
     left join client_assignments ca on ca.parent_id = u.id and ca.ended_at is null
-    left join users t on t.id = ca.trainer_id";
+    left join users t on t.id = ca.trainer_id "
+    };
+}
 
 /// One page of the parents whose name or email contains `search`, by name.
 pub async fn clients(
@@ -28,11 +38,12 @@ pub async fn clients(
     search: &str,
     page: &PageRequest<String>,
 ) -> sqlx::Result<Vec<ClientRow>> {
+    // The keyset condition and order depend on the page asked for (see `web::page`).
     let sql = format!(
-        "{CLIENT_SELECT}
-         where u.role = 'parent'
+        "{} where u.role = 'parent'
            and ($1 = '' or u.name ilike '%' || $1 || '%' or u.email ilike '%' || $1 || '%')
            {} {} limit {FETCH}",
+        client_select!(),
         page.condition("u.name", "u.id", 2),
         page.order("u.name", "u.id")
     );
@@ -50,9 +61,16 @@ pub async fn count_clients(conn: &mut PgConnection, search: &str) -> sqlx::Resul
     .await
 }
 
-pub async fn client(conn: &mut PgConnection, id: i64, lock: bool) -> sqlx::Result<Option<ClientRow>> {
-    let lock = if lock { "for update of u" } else { "" };
-    sqlx::query_as(&format!("{CLIENT_SELECT} where u.id = $1 and u.role = 'parent' {lock}"))
+pub async fn client(conn: &mut PgConnection, id: UserId) -> sqlx::Result<Option<ClientRow>> {
+    sqlx::query_as(concat!(client_select!(), "where u.id = $1 and u.role = 'parent'"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// As `client`, locked for the rest of the transaction.
+pub async fn client_locked(conn: &mut PgConnection, id: UserId) -> sqlx::Result<Option<ClientRow>> {
+    sqlx::query_as(concat!(client_select!(), "where u.id = $1 and u.role = 'parent' for update of u"))
         .bind(id)
         .fetch_optional(conn)
         .await
@@ -68,7 +86,7 @@ pub struct AssignmentRow {
 }
 
 /// Every assignment of a client, newest first.
-pub async fn history(conn: &mut PgConnection, parent_id: i64) -> sqlx::Result<Vec<AssignmentRow>> {
+pub async fn history(conn: &mut PgConnection, parent_id: UserId) -> sqlx::Result<Vec<AssignmentRow>> {
     sqlx::query_as(
         "select t.name as trainer, ca.assigned_at, ca.ended_at, b.name as assigned_by, ca.reason
          from client_assignments ca
@@ -109,7 +127,7 @@ pub async fn is_active_trainer(conn: &mut PgConnection, id: i64) -> sqlx::Result
 /// Ends the client's current assignment, if any, and starts one with `trainer_id`.
 pub async fn assign(
     conn: &mut PgConnection,
-    parent_id: i64,
+    parent_id: UserId,
     trainer_id: i64,
     by: i64,
     reason: &str,
@@ -132,8 +150,8 @@ pub async fn assign(
 
 #[derive(Clone, Debug, FromRow)]
 pub struct FutureShift {
-    pub shift_id: i64,
-    pub status: String,
+    pub shift_id: ShiftId,
+    pub status: ShiftStatus,
     pub activity: String,
     pub starts_at: OffsetDateTime,
 }
@@ -142,7 +160,7 @@ pub struct FutureShift {
 /// client's children hold places on, locked, in time order.
 pub async fn shifts_for_client(
     conn: &mut PgConnection,
-    parent_id: i64,
+    parent_id: UserId,
     trainer_id: i64,
 ) -> sqlx::Result<Vec<FutureShift>> {
     sqlx::query_as(
@@ -169,7 +187,7 @@ pub async fn shifts_for_client(
 /// The database still refuses an overlapping shift or approved time off.
 pub async fn move_shift_if_qualified(
     conn: &mut PgConnection,
-    shift_id: i64,
+    shift_id: ShiftId,
     trainer_id: i64,
     tz: &str,
 ) -> sqlx::Result<bool> {
@@ -203,7 +221,7 @@ pub struct QualificationGaps {
 
 pub async fn qualification_gaps(
     conn: &mut PgConnection,
-    shift_id: i64,
+    shift_id: ShiftId,
     trainer_id: i64,
     tz: &str,
 ) -> sqlx::Result<QualificationGaps> {
@@ -257,6 +275,6 @@ pub async fn clients_of(conn: &mut PgConnection, trainer_id: i64) -> sqlx::Resul
     .await
 }
 
-pub async fn email_of(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<String> {
-    sqlx::query_scalar("select email from users where id = $1").bind(user_id).fetch_one(conn).await
+pub async fn email_of(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("select email from users where id = $1").bind(user_id).fetch_optional(conn).await
 }

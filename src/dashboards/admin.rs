@@ -188,12 +188,12 @@ async fn calendar_panels(
     let understaffed = store::calendar(&mut conn, from, until, &store::CalendarFilter::default())
         .await?
         .into_iter()
-        .filter(|r| r.status == "scheduled" && r.ends_at > now)
+        .filter(|r| r.status == domain::SessionStatus::Scheduled && r.ends_at > now)
         .filter_map(|r| {
             let needed = domain::trainers_needed(r.places_taken, r.children_per_trainer);
             let staffing = domain::Staffing::of(needed, r.staffed, r.leads);
             (staffing != domain::Staffing::Full).then(|| Understaffed {
-                id: r.id,
+                id: r.id.into(),
                 when: fmt::day_time(r.starts_at, tz),
                 activity: r.activity,
                 staffing: staffing.label(),

@@ -10,7 +10,7 @@ use crate::{
     AppState,
     auth::Trainer,
     error::AppResult,
-    shifts::store as shifts,
+    shifts::{domain::ShiftStatus, store as shifts},
     web::{PageContext, fmt, form::render},
 };
 
@@ -83,8 +83,8 @@ pub async fn show(
     // trainer sees them because they work those sessions.
     let today_sessions: Vec<i64> = upcoming
         .iter()
-        .filter(|s| s.starts_at < tomorrow && s.status != "offered")
-        .map(|s| s.session_id)
+        .filter(|s| s.starts_at < tomorrow && s.status != ShiftStatus::Offered)
+        .map(|s| i64::from(s.session_id))
         .collect();
     let flags: Vec<FlagRow> = sqlx::query_as(
         "select p.session_id, c.first_name || ' ' || c.last_name as name, c.photo_consent,
@@ -99,8 +99,8 @@ pub async fn show(
     .await?;
 
     let card = |s: &shifts::Shift| ShiftCard {
-        id: s.id,
-        session_id: s.session_id,
+        id: s.id.into(),
+        session_id: s.session_id.into(),
         day: fmt::long_date(s.starts_at, tz),
         from: fmt::time_of_day(s.starts_at, tz),
         to: fmt::time_of_day(s.ends_at, tz),
@@ -108,20 +108,20 @@ pub async fn show(
         venue: s.venue.clone(),
         address: format!("{} {}", s.address, s.postcode).trim().to_owned(),
         map_url: map_url(&s.address, &s.postcode),
-        role: s.role.clone(),
-        status: s.status.replace('_', " "),
-        status_key: s.status.clone(),
+        role: s.role.label().to_owned(),
+        status: s.status.label().to_owned(),
+        status_key: s.status.key().to_owned(),
         booked: s.places_taken,
         capacity: s.capacity,
         children: flags
             .iter()
-            .filter(|f| f.session_id == s.session_id && s.status != "offered")
+            .filter(|f| f.session_id == i64::from(s.session_id) && s.status != ShiftStatus::Offered)
             .map(|f| ChildFlag { name: f.name.clone(), flags: f.flags.clone(), no_photos: !f.photo_consent })
             .collect(),
     };
     let (today_cards, week_ahead): (Vec<ShiftCard>, Vec<ShiftCard>) = upcoming
         .iter()
-        .filter(|s| s.session_status != "cancelled")
+        .filter(|s| !s.session_cancelled)
         .map(|s| (s.starts_at < tomorrow, card(s)))
         .fold((Vec::new(), Vec::new()), |(mut a, mut b), (is_today, c)| {
             if is_today {

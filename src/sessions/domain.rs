@@ -5,7 +5,41 @@
 use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, Time, Weekday, macros::format_description};
 use time_tz::{PrimitiveDateTimeExt, Tz};
 
-use crate::{catalogue::domain::whole_number, web::FormErrors};
+use serde::Deserialize;
+
+use crate::{catalogue::domain::whole_number, ids::VenueId, money::Money, web::FormErrors};
+
+/// Where a session is in its life (`sessions.status`, `text` with a CHECK). Other
+/// areas (bookings, the register) read it through this type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum SessionStatus {
+    Scheduled,
+    InProgress,
+    Completed,
+    Cancelled,
+}
+
+impl SessionStatus {
+    /// The stored value, which the stylesheet's `status-…` classes are named after.
+    pub fn key(self) -> &'static str {
+        match self {
+            SessionStatus::Scheduled => "scheduled",
+            SessionStatus::InProgress => "in_progress",
+            SessionStatus::Completed => "completed",
+            SessionStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SessionStatus::Scheduled => "scheduled",
+            SessionStatus::InProgress => "in progress",
+            SessionStatus::Completed => "completed",
+            SessionStatus::Cancelled => "cancelled",
+        }
+    }
+}
 
 /// The most sessions one series may create: a year of twice-weekly classes and more.
 pub const MAX_OCCURRENCES: u16 = 200;
@@ -192,7 +226,8 @@ pub fn parse_dates(errors: &mut FormErrors, field: &'static str, input: &str) ->
 }
 
 /// What the session and series forms share: when, where, how big, how much.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct SessionFields {
     pub activity: String,
     pub venue: String,
@@ -265,10 +300,7 @@ impl SessionFields {
         let price = if self.price.trim().is_empty() {
             None
         } else {
-            crate::catalogue::domain::Pence::parse(&self.price, "")
-                .map_err(|m| e.add("price", m))
-                .ok()
-                .map(|p| p.get())
+            Money::parse(&self.price, "").map_err(|m| e.add("price", m)).ok().map(Money::pence)
         };
         let notes = crate::catalogue::domain::notes(e, "notes", &self.notes);
         Some(SessionPlan {
@@ -281,6 +313,76 @@ impl SessionFields {
             price_pence: price,
             notes,
         })
+    }
+}
+
+/// The edit form of one session (or it and the following ones of its series).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct EditForm {
+    pub date: String,
+    pub start_time: String,
+    pub end_time: String,
+    pub venue: String,
+    pub capacity: String,
+    /// `this` or `following`.
+    pub scope: String,
+}
+
+/// A valid edit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionEdit {
+    pub date: Date,
+    pub start: Time,
+    pub end: Time,
+    pub venue_id: VenueId,
+    pub capacity: i32,
+    /// This and the following sessions of the series.
+    pub following: bool,
+}
+
+impl EditForm {
+    /// `original_date`: the session's local date, which "this and following" keeps.
+    pub fn parse(&self, original_date: Date) -> Result<SessionEdit, FormErrors> {
+        let mut e = FormErrors::default();
+        let date = parse_date(&self.date);
+        if date.is_none() {
+            e.add("date", "Enter the date, like 2026-10-17.");
+        }
+        let start = parse_time(&self.start_time);
+        if start.is_none() {
+            e.add("start_time", "Enter the start time, like 16:00.");
+        }
+        let end = parse_time(&self.end_time);
+        if end.is_none() {
+            e.add("end_time", "Enter the end time, like 17:00.");
+        }
+        if let (Some(start), Some(end)) = (start, end)
+            && end <= start
+        {
+            e.add("end_time", "The session must end after it starts.");
+        }
+        let venue_id = self.venue.trim().parse::<VenueId>().ok();
+        if venue_id.is_none() {
+            e.add("venue", "Choose the venue.");
+        }
+        let capacity = whole_number(
+            &mut e,
+            "capacity",
+            &self.capacity,
+            0..=10_000,
+            Some("Enter how many places it has."),
+        );
+        let following = self.scope == "following";
+        if following && date.is_some_and(|d| d != original_date) {
+            e.add("date", "Move one session at a time: choose “Only this session” to change the date.");
+        }
+        match (date, start, end, venue_id, capacity) {
+            (Some(date), Some(start), Some(end), Some(venue_id), Some(capacity)) if e.is_empty() => {
+                Ok(SessionEdit { date, start, end, venue_id, capacity, following })
+            }
+            _ => Err(e),
+        }
     }
 }
 
@@ -494,6 +596,30 @@ mod tests {
             local_instant(date!(2026 - 03 - 29), time!(01:30), london),
             datetime!(2026-03-29 01:30 UTC)
         );
+    }
+
+    #[test]
+    fn an_edit_of_the_following_sessions_keeps_the_date() {
+        let form = EditForm {
+            date: "2026-10-17".into(),
+            start_time: "16:00".into(),
+            end_time: "17:00".into(),
+            venue: "3".into(),
+            capacity: "12".into(),
+            scope: "following".into(),
+        };
+        let edit = form.parse(date!(2026 - 10 - 17)).ok();
+        assert_eq!(edit.map(|e| (e.venue_id, e.capacity, e.following)), Some((VenueId(3), 12, true)));
+        let moved = form.parse(date!(2026 - 10 - 18)).err().unwrap_or_default();
+        assert!(moved.get("date").is_some());
+        let backwards = EditForm { end_time: "15:00".into(), ..form };
+        assert!(backwards.parse(date!(2026 - 10 - 17)).err().unwrap_or_default().get("end_time").is_some());
+    }
+
+    #[test]
+    fn session_statuses_have_words_for_people() {
+        assert_eq!(SessionStatus::InProgress.label(), "in progress");
+        assert_eq!(SessionStatus::InProgress.key(), "in_progress");
     }
 
     #[test]

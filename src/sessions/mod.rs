@@ -1,6 +1,7 @@
 //! The admin calendar: sessions and series, their edits and cancellation, and
 //! staffing them with trainers.
 
+pub mod actions;
 pub mod domain;
 mod pages;
 pub mod staffing;
@@ -25,6 +26,6 @@ pub fn router() -> Router<AppState> {
             "/admin/sessions/{id}/cancel-series",
             get(pages::cancel_series_form).post(pages::cancel_series),
         )
-        .route("/admin/sessions/{id}/shifts", post(staffing::staff))
-        .route("/admin/shifts/{id}/cancel", post(staffing::cancel_shift))
+        .route("/admin/sessions/{id}/shifts", post(pages::staff))
+        .route("/admin/shifts/{id}/cancel", post(pages::cancel_shift))
 }

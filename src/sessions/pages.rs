@@ -3,31 +3,36 @@
 
 use askama::Template;
 use axum::{
-    extract::{Path, State},
+    Form,
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
+use serde::Deserialize;
 use serde_json::json;
-use time::{Date, Duration, Month, OffsetDateTime, Time};
+use time::{Date, Duration, Month, OffsetDateTime};
 use time_tz::OffsetDateTimeExt;
 use tower_sessions::Session;
 
 use super::{
+    actions,
     domain::{
-        self, SeriesForm, SessionFields, SessionPlan, Staffing, WEEKDAYS, local_instant, parse_date,
-        parse_time,
+        self, EditForm, SeriesForm, SessionFields, SessionPlan, SessionStatus, Staffing, WEEKDAYS,
+        local_instant, parse_date,
     },
     staffing, store,
 };
 use crate::{
     AppState, audit,
     auth::Admin,
-    bookings::{Transition, domain::BookingStatus, parse_id},
+    bookings::{Transition, domain::BookingStatus},
     catalogue::EDITORS,
     error::{AppError, AppResult},
+    ids::{SeriesId, SessionId, ShiftId},
     notifications::Email,
+    shifts::domain::ShiftRole,
     web::{
-        FormErrors, PageContext,
+        FormErrors, PageContext, Path,
         flash::{self, FlashKind},
         fmt,
         form::{Fields, QueryFields, render, render_with},
@@ -37,7 +42,7 @@ use crate::{
 // The calendar ---------------------------------------------------------------------------
 
 pub struct Entry {
-    pub id: i64,
+    pub id: SessionId,
     pub time: String,
     pub activity: String,
     pub venue: String,
@@ -103,7 +108,7 @@ pub fn entry(row: store::CalendarRow, tz: &time_tz::Tz) -> Entry {
         capacity: row.capacity,
         staffing: staffing.label(),
         staffing_css: staffing.css(),
-        cancelled: row.status == "cancelled",
+        cancelled: row.status == SessionStatus::Cancelled,
         trainers: row.trainers,
     }
 }
@@ -278,7 +283,7 @@ async fn checked_defaults(
     if defaults.is_none() && !fields.activity.trim().is_empty() {
         errors.add("activity", "Choose an activity that is offered.");
     }
-    if let Ok(id) = fields.venue.trim().parse::<i64>()
+    if let Ok(id) = fields.venue.trim().parse::<crate::ids::VenueId>()
         && !store::venue_is_active(conn, id).await?
     {
         errors.add("venue", "Choose a venue in use.");
@@ -291,7 +296,7 @@ fn new_session_row(
     defaults: &store::ActivityDefaults,
     date: Date,
     tz: &time_tz::Tz,
-    series_id: Option<i64>,
+    series_id: Option<SeriesId>,
 ) -> store::NewSession {
     let starts_at = local_instant(date, plan.start, tz);
     store::NewSession {
@@ -311,11 +316,11 @@ pub async fn create_session(
     admin: Admin,
     ctx: PageContext,
     session: Session,
-    fields: Fields,
+    Form(fields): Form<SessionFields>,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
     let tz = state.config.timezone;
-    let form = SeriesForm { session: SessionFields::from_fields(&fields), ..Default::default() };
+    let form = SeriesForm { session: fields, ..Default::default() };
     let mut errors = FormErrors::default();
     let mut tx = state.pool.begin().await?;
     let defaults = checked_defaults(&mut tx, &form.session, &mut errors).await?;
@@ -342,14 +347,8 @@ pub async fn create_session(
         .entity("session", id)
         .after(after)
         .await?;
-    tx.commit().await?;
-    flash::push(
-        &session,
-        FlashKind::Success,
-        format!("Session added for {}.", fmt::day_time(row.starts_at, tz)),
-    )
-    .await?;
-    Ok(Redirect::to(&format!("/admin/sessions/{id}")).into_response())
+    let message = format!("Session added for {}.", fmt::day_time(row.starts_at, tz));
+    flash::done(tx, &session, message, &format!("/admin/sessions/{id}")).await
 }
 
 pub async fn create_series(
@@ -432,8 +431,9 @@ pub struct ShowPage {
     pub bookings: usize,
     pub shifts: Vec<staffing::ShiftLine>,
     /// The first open shift, which assigning or offering fills.
-    pub open_shift: Option<i64>,
-    pub roles: [&'static str; 3],
+    pub open_shift: Option<ShiftId>,
+    /// Each role's form value and label.
+    pub roles: Vec<(&'static str, &'static str)>,
     pub suggestions: Vec<staffing::Suggestion>,
     pub trainers: Vec<Pick>,
     /// Which form the errors belong to, and what was typed there.
@@ -445,21 +445,21 @@ pub struct ShowPage {
 
 impl ShowPage {
     pub fn is_scheduled(&self) -> bool {
-        self.s.status == "scheduled"
+        self.s.status == SessionStatus::Scheduled
     }
 }
 
-pub async fn show_page(state: &AppState, ctx: PageContext, id: i64) -> AppResult<ShowPage> {
+pub async fn show_page(state: &AppState, ctx: PageContext, id: SessionId) -> AppResult<ShowPage> {
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
-    let s = store::find(&mut conn, id, false).await?.ok_or(AppError::NotFound)?;
+    let s = store::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let bookings = store::bookings_on(&mut conn, id).await?.len();
-    let shifts = staffing::shift_lines(&mut conn, id, tz).await?;
-    let held = shifts.iter().filter(|l| l.held).count() as i64;
-    let leads = shifts.iter().filter(|l| l.held && l.role == "lead").count() as i64;
+    let shifts = staffing::shift_lines(&mut conn, id).await?;
+    let held = shifts.iter().filter(|l| l.held()).count() as i64;
+    let leads = shifts.iter().filter(|l| l.held() && l.role == ShiftRole::Lead).count() as i64;
     let needed = domain::trainers_needed(s.places_taken, s.children_per_trainer);
     let staffing = Staffing::of(needed, held, leads);
-    let suggestions = if s.status == "scheduled" && staffing != Staffing::Full {
+    let suggestions = if s.status == SessionStatus::Scheduled && staffing != Staffing::Full {
         staffing::suggestions(&mut conn, &s, tz).await?
     } else {
         Vec::new()
@@ -472,8 +472,11 @@ pub async fn show_page(state: &AppState, ctx: PageContext, id: i64) -> AppResult
         staffing_css: staffing.css(),
         needed,
         bookings,
-        open_shift: shifts.iter().find(|l| l.open).map(|l| l.id),
-        roles: staffing::ROLES,
+        open_shift: shifts
+            .iter()
+            .find(|l| l.status == crate::shifts::domain::ShiftStatus::Open)
+            .map(|l| l.id),
+        roles: ShiftRole::ALL.iter().map(|r| (r.key(), r.label())).collect(),
         shifts,
         suggestions,
         trainers: picks(store::trainer_choices(&mut conn).await?, None),
@@ -489,23 +492,13 @@ pub async fn show(
     State(state): State<AppState>,
     admin: Admin,
     ctx: PageContext,
-    Path(id): Path<String>,
+    Path(id): Path<SessionId>,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    render(&show_page(&state, ctx, parse_id(&id)?).await?)
+    render(&show_page(&state, ctx, id).await?)
 }
 
 // Editing --------------------------------------------------------------------------------------
-
-#[derive(Clone, Debug, Default)]
-pub struct EditForm {
-    pub date: String,
-    pub start_time: String,
-    pub end_time: String,
-    pub venue: String,
-    pub capacity: String,
-    pub scope: String,
-}
 
 #[derive(Template)]
 #[template(path = "sessions/edit.html")]
@@ -528,16 +521,7 @@ async fn edit_page(
 ) -> AppResult<EditPage> {
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
-    let following: i64 = match s.series_id {
-        Some(series) => sqlx::query_scalar(
-            "select count(*) from sessions where series_id = $1 and starts_at >= $2 and status = 'scheduled'",
-        )
-        .bind(series)
-        .bind(s.starts_at)
-        .fetch_one(&mut *conn)
-        .await?,
-        None => 1,
-    };
+    let following = store::following_count(&mut conn, &s).await?;
     Ok(EditPage {
         ctx,
         when: fmt::day_time(s.starts_at, tz),
@@ -553,13 +537,12 @@ pub async fn edit_form(
     State(state): State<AppState>,
     admin: Admin,
     ctx: PageContext,
-    Path(id): Path<String>,
+    Path(id): Path<SessionId>,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
     let tz = state.config.timezone;
-    let id = parse_id(&id)?;
     let mut conn = state.pool.acquire().await?;
-    let s = store::find(&mut conn, id, false).await?.ok_or(AppError::NotFound)?;
+    let s = store::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let local = s.starts_at.to_timezone(tz);
     let form = EditForm {
         date: local.date().to_string(),
@@ -573,214 +556,107 @@ pub async fn edit_form(
     render(&edit_page(&state, ctx, s, form, FormErrors::default()).await?)
 }
 
-struct Edit {
-    date: Date,
-    start: Time,
-    end: Time,
-    venue_id: i64,
-    capacity: i32,
-    following: bool,
-}
-
-fn parse_edit(form: &EditForm, original_date: Date) -> Result<Edit, FormErrors> {
-    let mut e = FormErrors::default();
-    let date = parse_date(&form.date);
-    if date.is_none() {
-        e.add("date", "Enter the date, like 2026-10-17.");
-    }
-    let start = parse_time(&form.start_time);
-    if start.is_none() {
-        e.add("start_time", "Enter the start time, like 16:00.");
-    }
-    let end = parse_time(&form.end_time);
-    if end.is_none() {
-        e.add("end_time", "Enter the end time, like 17:00.");
-    }
-    if let (Some(start), Some(end)) = (start, end)
-        && end <= start
-    {
-        e.add("end_time", "The session must end after it starts.");
-    }
-    let venue_id = form.venue.parse::<i64>().ok();
-    if venue_id.is_none() {
-        e.add("venue", "Choose the venue.");
-    }
-    let capacity = crate::catalogue::domain::whole_number(
-        &mut e,
-        "capacity",
-        &form.capacity,
-        0..=10_000,
-        Some("Enter how many places it has."),
-    );
-    let following = form.scope == "following";
-    if following && date.is_some_and(|d| d != original_date) {
-        e.add("date", "Move one session at a time: choose “Only this session” to change the date.");
-    }
-    match (date, start, end, venue_id, capacity) {
-        (Some(date), Some(start), Some(end), Some(venue_id), Some(capacity)) if e.is_empty() => {
-            Ok(Edit { date, start, end, venue_id, capacity, following })
-        }
-        _ => Err(e),
-    }
-}
-
-/// The message for a constraint an edit ran into, by the field it concerns.
-fn edit_conflict(err: &sqlx::Error) -> Option<(&'static str, &'static str)> {
-    match crate::catalogue::store::constraint(err)? {
-        "sessions_capacity_not_exceeded" => {
-            Some(("capacity", "More places are already booked than that: the capacity cannot go below them."))
-        }
-        "shifts_no_overlap_per_trainer" => Some((
-            "start_time",
-            "A trainer on this session has another shift at the new time. Change their shift first.",
-        )),
-        "shifts_not_in_time_off" => {
-            Some(("start_time", "A trainer on this session has approved time off at the new time."))
-        }
-        _ => None,
-    }
-}
-
+/// `Save`: one session, or it and the following ones of its series (see `actions::update`).
 pub async fn update(
     State(state): State<AppState>,
     admin: Admin,
     ctx: PageContext,
     session: Session,
-    Path(id): Path<String>,
-    fields: Fields,
+    Path(id): Path<SessionId>,
+    Form(form): Form<EditForm>,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    let tz = state.config.timezone;
-    let id = parse_id(&id)?;
-    let get = |name| fields.get(name).unwrap_or_default().to_owned();
-    let form = EditForm {
-        date: get("date"),
-        start_time: get("start_time"),
-        end_time: get("end_time"),
-        venue: get("venue"),
-        capacity: get("capacity"),
-        scope: get("scope"),
-    };
     let mut tx = state.pool.begin().await?;
-    let s = store::find(&mut tx, id, true).await?.ok_or(AppError::NotFound)?;
-    if s.status != "scheduled" {
+    let s = store::find_locked(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    if s.status != SessionStatus::Scheduled {
         flash::push(&session, FlashKind::Error, "Only a scheduled session can be changed.").await?;
         return Ok(Redirect::to(&format!("/admin/sessions/{id}")).into_response());
     }
-    let original_date = s.starts_at.to_timezone(tz).date();
-    let mut edit = match parse_edit(&form, original_date) {
-        Ok(edit) => edit,
-        Err(errors) => {
-            drop(tx);
-            return render_with(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &edit_page(&state, ctx, s, form, errors).await?,
-            );
-        }
+    let refused = match form.parse(s.starts_at.to_timezone(state.config.timezone).date()) {
+        Err(errors) => errors,
+        Ok(edit) => match actions::update(&state, &mut tx, admin.0.id, &s, &edit).await? {
+            Ok(1) => {
+                return flash::done(tx, &session, "Session saved.", &format!("/admin/sessions/{id}")).await;
+            }
+            Ok(changed) => {
+                let message = format!("This and the {} following sessions are saved.", changed - 1);
+                return flash::done(tx, &session, message, &format!("/admin/sessions/{id}")).await;
+            }
+            Err((field, message)) => {
+                let mut errors = FormErrors::default();
+                errors.add(field, message);
+                errors
+            }
+        },
     };
-    if !store::venue_is_active(&mut tx, edit.venue_id).await? {
-        let mut errors = FormErrors::default();
-        errors.add("venue", "Choose a venue in use.");
-        drop(tx);
-        return render_with(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &edit_page(&state, ctx, s, form, errors).await?,
-        );
-    }
-    edit.following &= s.series_id.is_some();
-    let targets =
-        if edit.following { store::this_and_following(&mut tx, &s).await? } else { vec![s.clone()] };
-    let mut changed = Vec::new();
-    // One "shift changed" email per trainer, listing every session of theirs that moved.
-    let mut moved: Vec<(store::ShiftHolder, Vec<String>)> = Vec::new();
-    let new_venue = store::venue_name(&mut tx, edit.venue_id).await?;
-    for target in &targets {
-        let date = if target.id == s.id { edit.date } else { target.starts_at.to_timezone(tz).date() };
-        let starts_at = local_instant(date, edit.start, tz);
-        let ends_at = local_instant(date, edit.end, tz);
-        if let Err(err) =
-            store::update_session(&mut tx, target.id, starts_at, ends_at, edit.venue_id, edit.capacity).await
-        {
-            let Some((field, message)) = edit_conflict(&err) else { return Err(err.into()) };
-            drop(tx);
-            let mut errors = FormErrors::default();
-            let message = if targets.len() > 1 {
-                format!("{message} (the session on {})", fmt::day_time(target.starts_at, tz))
-            } else {
-                message.to_owned()
-            };
-            errors.add(field, message);
-            return render_with(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &edit_page(&state, ctx, s, form, errors).await?,
-            );
-        }
-        audit::record(&mut tx)
-            .by(admin.0.id)
-            .action("session.updated")
-            .entity("session", target.id)
-            .before(json!({ "starts_at": target.starts_at.to_string(), "ends_at": target.ends_at.to_string(),
-                         "venue_id": target.venue_id, "capacity": target.capacity }))
-            .after(json!({ "starts_at": starts_at.to_string(), "ends_at": ends_at.to_string(),
-                         "venue_id": edit.venue_id, "capacity": edit.capacity,
-                         "scope": if edit.following { "following" } else { "this" } }))
-            .await?;
-        if starts_at != target.starts_at || ends_at != target.ends_at || edit.venue_id != target.venue_id {
-            let line = format!(
-                "- {} on {} at {} is now {}–{} at {}",
-                target.activity,
-                fmt::day_time(target.starts_at, tz),
-                target.venue,
-                fmt::day_time(starts_at, tz),
-                fmt::time_of_day(ends_at, tz),
-                new_venue
-            );
-            for holder in store::shift_holders(&mut tx, target.id).await? {
-                match moved.iter_mut().find(|(h, _)| h.trainer_id == holder.trainer_id) {
-                    Some((_, lines)) => lines.push(line.clone()),
-                    None => moved.push((holder, vec![line.clone()])),
+    drop(tx);
+    render_with(StatusCode::UNPROCESSABLE_ENTITY, &edit_page(&state, ctx, s, form, refused).await?)
+}
+
+// Staffing -------------------------------------------------------------------------------------
+
+/// `POST /admin/sessions/{id}/shifts`: assign, offer or publish (see `staffing::staff`).
+pub async fn staff(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    session: Session,
+    Path(id): Path<SessionId>,
+    Form(form): Form<staffing::AssignForm>,
+) -> AppResult<Response> {
+    admin.require(EDITORS)?;
+    let refused = match form.parse() {
+        Err(refused) => refused,
+        Ok(request) => {
+            let mut tx = state.pool.begin().await?;
+            match staffing::staff(&state, &mut tx, admin.0.id, id, &request).await? {
+                Ok(staffed) => {
+                    return flash::done(tx, &session, staffed.message(), &format!("/admin/sessions/{id}"))
+                        .await;
                 }
+                Err(refused) => refused,
             }
         }
-        changed.push(target.id);
-    }
-    for (holder, lines) in &moved {
-        let email = Email {
-            to: holder.email.clone(),
-            subject: format!("Shift changed: {}", s.activity),
-            body: format!(
-                "Hello {},\n\nThe office has changed a session you are working or have been offered:\n\n{}\n\n\
-                 See your shifts at {}/trainer/shifts\n",
-                holder.name,
-                lines.join("\n"),
-                state.config.base_url
-            ),
-        };
-        state.outbox.queue(&mut tx, &email).await?;
-    }
-    tx.commit().await?;
-    let message = if changed.len() == 1 {
-        "Session saved.".to_owned()
-    } else {
-        format!("This and the {} following sessions are saved.", changed.len() - 1)
     };
-    flash::push(&session, FlashKind::Success, message).await?;
-    Ok(Redirect::to(&format!("/admin/sessions/{id}")).into_response())
+    let mut page = show_page(&state, ctx, id).await?;
+    page.failed_form = "staff";
+    page.staff = form;
+    page.errors.add(refused.field, refused.message);
+    render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
+}
+
+/// `POST /admin/shifts/{id}/cancel`: takes a shift off the session.
+pub async fn cancel_shift(
+    State(state): State<AppState>,
+    admin: Admin,
+    session: Session,
+    Path(id): Path<ShiftId>,
+) -> AppResult<Response> {
+    admin.require(EDITORS)?;
+    let mut tx = state.pool.begin().await?;
+    let session_id = staffing::cancel_shift(&state, &mut tx, admin.0.id, id).await?;
+    flash::done(tx, &session, "Shift removed.", &format!("/admin/sessions/{session_id}")).await
 }
 
 // Cancelling -----------------------------------------------------------------------------------
+
+/// The cancel forms: the reason sent to families.
+#[derive(Debug, Default, Deserialize)]
+pub struct ReasonForm {
+    #[serde(default)]
+    pub reason: String,
+}
 
 pub async fn cancel(
     State(state): State<AppState>,
     admin: Admin,
     ctx: PageContext,
     session: Session,
-    Path(id): Path<String>,
-    form: Fields,
+    Path(id): Path<SessionId>,
+    Form(form): Form<ReasonForm>,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    let id = parse_id(&id)?;
-    let typed = form.get("reason").unwrap_or_default().to_owned();
+    let typed = form.reason.trim().to_owned();
     let reason = match crate::bookings::domain::parse_reason(&typed) {
         Ok(reason) => reason,
         Err(message) => {
@@ -792,8 +668,8 @@ pub async fn cancel(
         }
     };
     let mut tx = state.pool.begin().await?;
-    let s = store::find(&mut tx, id, true).await?.ok_or(AppError::NotFound)?;
-    if s.status != "scheduled" {
+    let s = store::find_locked(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    if s.status != SessionStatus::Scheduled {
         flash::push(&session, FlashKind::Error, "Only a scheduled session can be cancelled.").await?;
         return Ok(Redirect::to(&format!("/admin/sessions/{id}")).into_response());
     }
@@ -809,7 +685,7 @@ pub async fn cancel(
 // Cancelling the rest of a series ----------------------------------------------------------
 
 pub struct RestLine {
-    pub id: i64,
+    pub id: SessionId,
     pub when: String,
     pub booked: i32,
 }
@@ -827,14 +703,14 @@ pub struct CancelSeriesPage {
 async fn cancel_series_page(
     state: &AppState,
     ctx: PageContext,
-    id: i64,
+    id: SessionId,
     reason: String,
     errors: FormErrors,
 ) -> AppResult<CancelSeriesPage> {
     let tz = state.config.timezone;
     let mut tx = state.pool.begin().await?;
-    let s = store::find(&mut tx, id, false).await?.ok_or(AppError::NotFound)?;
-    let rest = if s.series_id.is_some() && s.status == "scheduled" {
+    let s = store::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let rest = if s.series_id.is_some() && s.status == SessionStatus::Scheduled {
         store::this_and_following(&mut tx, &s).await?
     } else {
         Vec::new()
@@ -851,10 +727,9 @@ pub async fn cancel_series_form(
     State(state): State<AppState>,
     admin: Admin,
     ctx: PageContext,
-    Path(id): Path<String>,
+    Path(id): Path<SessionId>,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    let id = parse_id(&id)?;
     render(&cancel_series_page(&state, ctx, id, String::new(), FormErrors::default()).await?)
 }
 
@@ -865,12 +740,11 @@ pub async fn cancel_series(
     admin: Admin,
     ctx: PageContext,
     session: Session,
-    Path(id): Path<String>,
-    form: Fields,
+    Path(id): Path<SessionId>,
+    Form(form): Form<ReasonForm>,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    let id = parse_id(&id)?;
-    let typed = form.get("reason").unwrap_or_default().to_owned();
+    let typed = form.reason.trim().to_owned();
     let reason = match crate::bookings::domain::parse_reason(&typed) {
         Ok(reason) => reason,
         Err(message) => {
@@ -881,8 +755,8 @@ pub async fn cancel_series(
         }
     };
     let mut tx = state.pool.begin().await?;
-    let s = store::find(&mut tx, id, true).await?.ok_or(AppError::NotFound)?;
-    let Some(series_id) = s.series_id.filter(|_| s.status == "scheduled") else {
+    let s = store::find_locked(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let Some(series_id) = s.series_id.filter(|_| s.status == SessionStatus::Scheduled) else {
         flash::push(&session, FlashKind::Error, "Only a scheduled session of a series can end its series.")
             .await?;
         return Ok(Redirect::to(&format!("/admin/sessions/{id}")).into_response());
@@ -966,7 +840,7 @@ async fn cancel_session(
                 state,
                 &mut *tx,
                 crate::ids::BookingId(booking.booking_id),
-                Some(&[id]),
+                Some(&[id.into()]),
                 &why,
                 Some(admin.0.id),
             )
@@ -1006,7 +880,7 @@ async fn cancel_session(
         .by(admin.0.id)
         .action("session.cancelled")
         .entity("session", id)
-        .before(json!({ "status": s.status }))
+        .before(json!({ "status": s.status.key() }))
         .after(json!({ "status": "cancelled", "reason": reason, "bookings_cancelled": cancelled }))
         .await?;
     Ok(cancelled)

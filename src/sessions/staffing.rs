@@ -1,58 +1,55 @@
 //! Staffing a session: assign a qualified, active, free trainer (the database refuses
 //! overlapping shifts and shifts in approved time off; outside their weekly availability
 //! needs a reason), publish an open shift, or offer it to one trainer; suggestions
-//! ranked by fit.
+//! ranked by fit. The use cases here (`staff`, `cancel_shift`) sit under the
+//! session page's handlers.
 
-use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-    response::{IntoResponse, Redirect, Response},
-};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::{FromRow, PgConnection};
 use time::{Date, Duration, OffsetDateTime, Time};
 use time_tz::{OffsetDateTimeExt, Tz};
-use tower_sessions::Session;
 
-use super::{pages, store};
+use super::{domain::SessionStatus, store};
 use crate::{
     AppState, audit,
-    auth::Admin,
-    bookings::parse_id,
-    catalogue::{EDITORS, store::constraint},
+    db::OnConstraint,
     error::{AppError, AppResult},
+    ids::{SessionId, ShiftId},
     notifications::Email,
-    web::{
-        PageContext,
-        flash::{self, FlashKind},
-        fmt,
-        form::{Fields, render_with},
-    },
+    shifts::domain::{ShiftRole, ShiftStatus},
+    web::fmt,
 };
 
-pub const ROLES: [&str; 3] = ["lead", "assistant", "steward"];
-
 pub struct ShiftLine {
-    pub id: i64,
-    pub role: String,
-    pub status: String,
+    pub id: ShiftId,
+    pub role: ShiftRole,
+    pub status: ShiftStatus,
     pub trainer: String,
     pub note: String,
+}
+
+impl ShiftLine {
     /// A trainer holds it (accepted or worked).
-    pub held: bool,
-    pub open: bool,
+    pub fn held(&self) -> bool {
+        self.status.is_held()
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.status == ShiftStatus::Cancelled
+    }
 }
 
 #[derive(FromRow)]
 struct ShiftRow {
-    id: i64,
-    role: String,
-    status: String,
+    id: ShiftId,
+    role: ShiftRole,
+    status: ShiftStatus,
     trainer: Option<String>,
     assignment_note: String,
 }
 
-pub async fn shift_lines(conn: &mut PgConnection, session_id: i64, _tz: &Tz) -> sqlx::Result<Vec<ShiftLine>> {
+pub async fn shift_lines(conn: &mut PgConnection, session_id: SessionId) -> sqlx::Result<Vec<ShiftLine>> {
     let rows: Vec<ShiftRow> = sqlx::query_as(
         "select sh.id, sh.role, sh.status, u.name as trainer, sh.assignment_note
          from shifts sh left join users u on u.id = sh.trainer_id
@@ -64,8 +61,6 @@ pub async fn shift_lines(conn: &mut PgConnection, session_id: i64, _tz: &Tz) -> 
     Ok(rows
         .into_iter()
         .map(|r| ShiftLine {
-            held: matches!(r.status.as_str(), "accepted" | "checked_in" | "checked_out"),
-            open: r.status == "open",
             id: r.id,
             role: r.role,
             status: r.status,
@@ -76,17 +71,99 @@ pub async fn shift_lines(conn: &mut PgConnection, session_id: i64, _tz: &Tz) -> 
 }
 
 /// What the staffing form sent, kept for a 422.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
 pub struct AssignForm {
     pub trainer: String,
     pub role: String,
     pub override_reason: String,
     pub shift: String,
+    /// Which button: `assign` (the default), `offer` or `open`.
+    pub action: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StaffAction {
+    Assign,
+    Offer,
+    Open,
+}
+
+/// A valid staffing request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaffRequest {
+    pub action: StaffAction,
+    pub role: ShiftRole,
+    /// None only when publishing an open shift.
+    pub trainer: Option<i64>,
+    pub override_reason: String,
+    /// The open (or offered, or declined) shift of this session to fill.
+    pub shift: Option<ShiftId>,
+}
+
+/// Why staffing was refused, by the form field it concerns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaffRefused {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl StaffRefused {
+    fn new(field: &'static str, message: impl Into<String>) -> Self {
+        StaffRefused { field, message: message.into() }
+    }
 }
 
 impl AssignForm {
     pub fn trainer_is(&self, id: &i64) -> bool {
-        self.trainer == id.to_string()
+        self.trainer.trim() == id.to_string()
+    }
+
+    pub fn parse(&self) -> Result<StaffRequest, StaffRefused> {
+        let action = match self.action.trim() {
+            "offer" => StaffAction::Offer,
+            "open" => StaffAction::Open,
+            _ => StaffAction::Assign,
+        };
+        // No role chosen is the lead, the one every session needs.
+        let role =
+            if self.role.trim().is_empty() { Some(ShiftRole::Lead) } else { ShiftRole::parse(&self.role) };
+        let role = role.ok_or_else(|| StaffRefused::new("role", "Choose lead, assistant or steward."))?;
+        let trainer = self.trainer.trim().parse::<i64>().ok();
+        if action != StaffAction::Open && trainer.is_none() {
+            return Err(StaffRefused::new("trainer", "Choose a trainer."));
+        }
+        let override_reason = self.override_reason.trim().to_owned();
+        if override_reason.chars().count() > 500 {
+            return Err(StaffRefused::new("override_reason", "Use at most 500 characters."));
+        }
+        let shift = self.shift.trim().parse().ok();
+        Ok(StaffRequest { action, role, trainer, override_reason, shift })
+    }
+}
+
+#[cfg(test)]
+mod form_tests {
+    use super::*;
+
+    fn form(action: &str, trainer: &str, role: &str) -> AssignForm {
+        AssignForm { action: action.into(), trainer: trainer.into(), role: role.into(), ..Default::default() }
+    }
+
+    #[test]
+    fn a_staffing_form_needs_a_trainer_unless_it_publishes_an_open_shift() {
+        let open = form("open", "", "assistant").parse().ok();
+        assert_eq!(
+            open.map(|r| (r.action, r.role, r.trainer)),
+            Some((StaffAction::Open, ShiftRole::Assistant, None))
+        );
+        assert_eq!(form("offer", "", "lead").parse().err().map(|e| e.field), Some("trainer"));
+        let assign = form("", "12", "").parse().ok();
+        assert_eq!(
+            assign.map(|r| (r.action, r.role, r.trainer)),
+            Some((StaffAction::Assign, ShiftRole::Lead, Some(12)))
+        );
+        assert_eq!(form("assign", "12", "boss").parse().err().map(|e| e.field), Some("role"));
     }
 }
 
@@ -211,266 +288,259 @@ pub async fn ineligibility(
     Ok(None)
 }
 
-/// The message for a constraint the database refused an assignment with.
-pub fn refusal(err: &sqlx::Error, name: &str) -> Option<String> {
-    match constraint(err)? {
-        "shifts_no_overlap_per_trainer" => {
-            Some(format!("{name} already has a shift at that time. Nothing was changed."))
-        }
-        "shifts_not_in_time_off" => Some(format!("{name} has approved time off then. Nothing was changed.")),
-        _ => None,
-    }
-}
-
 async fn trainer_contact(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<(String, String)>> {
     sqlx::query_as("select name, email from users where id = $1").bind(id).fetch_optional(conn).await
 }
 
-/// Re-renders the session page with the staffing form's error.
-async fn again(
-    state: &AppState,
-    ctx: PageContext,
-    id: i64,
-    form: AssignForm,
-    field: &'static str,
-    message: String,
-) -> AppResult<Response> {
-    let mut page = pages::show_page(state, ctx, id).await?;
-    page.failed_form = "staff";
-    page.staff = form;
-    page.errors.add(field, message);
-    render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
+/// What staffing did, for the page to say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Staffed {
+    Published,
+    Assigned { name: String, role: ShiftRole },
+    Offered { name: String },
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Action {
-    Assign,
-    Offer,
-    Open,
-}
-
-/// `POST /admin/sessions/{id}/shifts`: `action` is assign, offer or open.
-pub async fn staff(
-    State(state): State<AppState>,
-    admin: Admin,
-    ctx: PageContext,
-    session: Session,
-    Path(id): Path<String>,
-    fields: Fields,
-) -> AppResult<Response> {
-    admin.require(EDITORS)?;
-    let tz = state.config.timezone;
-    let id = parse_id(&id)?;
-    let form = AssignForm {
-        trainer: fields.get("trainer").unwrap_or_default().to_owned(),
-        role: fields.get("role").unwrap_or("lead").to_owned(),
-        override_reason: fields.get("override_reason").unwrap_or_default().to_owned(),
-        shift: fields.get("shift").unwrap_or_default().to_owned(),
-    };
-    let action = match fields.get("action") {
-        Some("offer") => Action::Offer,
-        Some("open") => Action::Open,
-        _ => Action::Assign,
-    };
-    let Some(role) = ROLES.iter().find(|r| **r == form.role).copied() else {
-        return again(&state, ctx, id, form, "role", "Choose lead, assistant or steward.".into()).await;
-    };
-    let trainer_id = form.trainer.parse::<i64>().ok();
-    if action != Action::Open && trainer_id.is_none() {
-        return again(&state, ctx, id, form, "trainer", "Choose a trainer.".into()).await;
-    }
-    let reason = form.override_reason.trim().to_owned();
-    if reason.chars().count() > 500 {
-        return again(&state, ctx, id, form, "override_reason", "Use at most 500 characters.".into()).await;
-    }
-
-    let mut tx = state.pool.begin().await?;
-    let s = store::find(&mut tx, id, true).await?.ok_or(AppError::NotFound)?;
-    if s.status != "scheduled" {
-        drop(tx);
-        return again(&state, ctx, id, form, "trainer", "This session is not scheduled any more.".into())
-            .await;
-    }
-    // An open shift of this session to fill, if one was chosen.
-    let existing: Option<i64> = match form.shift.parse::<i64>() {
-        Ok(shift_id) => sqlx::query_scalar(
-            "select id from shifts where id = $1 and session_id = $2 and status in ('open', 'offered', 'declined')
-             for update",
-        )
-        .bind(shift_id)
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?,
-        Err(_) => None,
-    };
-
-    if action == Action::Open {
-        let shift_id: i64 = match existing {
-            Some(shift_id) => {
-                sqlx::query("update shifts set status = 'open', trainer_id = null, role = $2 where id = $1")
-                    .bind(shift_id)
-                    .bind(role)
-                    .execute(&mut *tx)
-                    .await?;
-                shift_id
+impl Staffed {
+    pub fn message(&self) -> String {
+        match self {
+            Staffed::Published => "Open shift published: any eligible trainer may take it.".into(),
+            Staffed::Assigned { name, role } => {
+                format!("{name} is assigned as {} and has been emailed.", role.label())
             }
-            None => sqlx::query_scalar(
-                "insert into shifts (session_id, trainer_id, role, status) values ($1, null, $2, 'open') returning id",
-            )
-            .bind(id)
-            .bind(role)
-            .fetch_one(&mut *tx)
-            .await?,
-        };
-        audit::record(&mut tx)
-            .by(admin.0.id)
-            .action("shift.published")
-            .entity("shift", shift_id)
-            .after(json!({ "session_id": id, "role": role, "status": "open" }))
-            .await?;
-        tx.commit().await?;
-        flash::push(&session, FlashKind::Success, "Open shift published: any eligible trainer may take it.")
-            .await?;
-        return Ok(Redirect::to(&format!("/admin/sessions/{id}")).into_response());
+            Staffed::Offered { name } => format!("The shift is offered to {name}, who has been emailed."),
+        }
     }
+}
 
-    let trainer_id = trainer_id.unwrap_or_default();
-    if let Some(problem) = ineligibility(&mut tx, trainer_id, &s, tz).await? {
-        drop(tx);
-        return again(&state, ctx, id, form, "trainer", problem).await;
+/// `POST /admin/sessions/{id}/shifts`: publishes an open shift, or assigns or offers
+/// one to a trainer (filling the chosen open shift, if any), with the audit row and
+/// the trainer's email. A refusal after a write leaves the transaction spoiled: the
+/// caller drops it.
+pub async fn staff(
+    state: &AppState,
+    conn: &mut PgConnection,
+    by: i64,
+    session: SessionId,
+    request: &StaffRequest,
+) -> AppResult<Result<Staffed, StaffRefused>> {
+    let s = store::find_locked(&mut *conn, session).await?.ok_or(AppError::NotFound)?;
+    if s.status != SessionStatus::Scheduled {
+        return Ok(Err(StaffRefused::new("trainer", "This session is not scheduled any more.")));
     }
-    let Some((name, email)) = trainer_contact(&mut tx, trainer_id).await? else {
-        return Err(AppError::NotFound);
+    let existing = match request.shift {
+        Some(shift) => fillable_shift(&mut *conn, session, shift).await?,
+        None => None,
     };
-    let available = is_available(&mut tx, trainer_id, s.starts_at, s.ends_at, tz).await?;
-    let when = format!("{}–{}", fmt::day_time(s.starts_at, tz), fmt::time_of_day(s.ends_at, tz));
-    let (status, note) = match action {
-        Action::Assign if !available && reason.is_empty() => {
-            drop(tx);
+    let trainer_id = match (request.action, request.trainer) {
+        (StaffAction::Open, _) | (_, None) => {
+            let shift = publish(&mut *conn, session, existing, request.role).await?;
+            audit::record(conn)
+                .by(by)
+                .action("shift.published")
+                .entity("shift", shift)
+                .after(json!({ "session_id": session, "role": request.role.key(), "status": "open" }))
+                .await?;
+            return Ok(Ok(Staffed::Published));
+        }
+        (_, Some(trainer_id)) => trainer_id,
+    };
+    let tz = state.config.timezone;
+    if let Some(problem) = ineligibility(&mut *conn, trainer_id, &s, tz).await? {
+        return Ok(Err(StaffRefused::new("trainer", problem)));
+    }
+    let (name, email) = trainer_contact(&mut *conn, trainer_id).await?.ok_or(AppError::NotFound)?;
+    let available = is_available(&mut *conn, trainer_id, s.starts_at, s.ends_at, tz).await?;
+    let reason = &request.override_reason;
+    let (status, note) = match request.action {
+        StaffAction::Assign if !available && reason.is_empty() => {
             let message = format!(
                 "{name} is not available then by their weekly availability. To assign them anyway, give a reason."
             );
-            return again(&state, ctx, id, form, "override_reason", message).await;
+            return Ok(Err(StaffRefused::new("override_reason", message)));
         }
-        Action::Assign if !available => ("accepted", format!("Outside availability: {reason}")),
-        Action::Assign => ("accepted", String::new()),
-        _ => ("offered", String::new()),
+        StaffAction::Assign if !available => {
+            (ShiftStatus::Accepted, format!("Outside availability: {reason}"))
+        }
+        StaffAction::Assign => (ShiftStatus::Accepted, String::new()),
+        StaffAction::Offer | StaffAction::Open => (ShiftStatus::Offered, String::new()),
     };
-    let result = match existing {
-        Some(shift_id) => sqlx::query_scalar(
+    let given = give_shift(&mut *conn, session, existing, trainer_id, request.role, status, &note)
+        .await
+        .on_constraint(|constraint| match constraint {
+            "shifts_no_overlap_per_trainer" => {
+                Some(format!("{name} already has a shift at that time. Nothing was changed."))
+            }
+            "shifts_not_in_time_off" => {
+                Some(format!("{name} has approved time off then. Nothing was changed."))
+            }
+            _ => None,
+        })?;
+    let shift = match given {
+        Ok(shift) => shift,
+        Err(message) => return Ok(Err(StaffRefused::new("trainer", message))),
+    };
+    let assigned = status == ShiftStatus::Accepted;
+    audit::record(&mut *conn)
+        .by(by)
+        .action(if assigned { "shift.assigned" } else { "shift.offered" })
+        .entity("shift", shift)
+        .after(json!({ "session_id": session, "trainer_id": trainer_id, "role": request.role.key(),
+                     "status": status.key(), "override_reason": if available { None } else { Some(reason) } }))
+        .await?;
+    state.outbox.queue(conn, &staffing_email(state, &s, &name, email, request.role, assigned)).await?;
+    Ok(Ok(if assigned { Staffed::Assigned { name, role: request.role } } else { Staffed::Offered { name } }))
+}
+
+/// The chosen shift, locked, if it belongs to the session and may still be filled.
+async fn fillable_shift(
+    conn: &mut PgConnection,
+    session: SessionId,
+    shift: ShiftId,
+) -> sqlx::Result<Option<ShiftId>> {
+    sqlx::query_scalar(
+        "select id from shifts where id = $1 and session_id = $2 and status in ('open', 'offered', 'declined')
+         for update",
+    )
+    .bind(shift)
+    .bind(session)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Makes `existing` (or a new shift) an open one in `role`.
+async fn publish(
+    conn: &mut PgConnection,
+    session: SessionId,
+    existing: Option<ShiftId>,
+    role: ShiftRole,
+) -> sqlx::Result<ShiftId> {
+    match existing {
+        Some(shift) => {
+            sqlx::query("update shifts set status = 'open', trainer_id = null, role = $2 where id = $1")
+                .bind(shift)
+                .bind(role)
+                .execute(conn)
+                .await?;
+            Ok(shift)
+        }
+        None => {
+            sqlx::query_scalar(
+                "insert into shifts (session_id, trainer_id, role, status) values ($1, null, $2, 'open') returning id",
+            )
+            .bind(session)
+            .bind(role)
+            .fetch_one(conn)
+            .await
+        }
+    }
+}
+
+/// Gives `existing` (or a new shift) to the trainer; the database refuses overlaps and time off.
+async fn give_shift(
+    conn: &mut PgConnection,
+    session: SessionId,
+    existing: Option<ShiftId>,
+    trainer_id: i64,
+    role: ShiftRole,
+    status: ShiftStatus,
+    note: &str,
+) -> sqlx::Result<ShiftId> {
+    match existing {
+        Some(shift) => sqlx::query_scalar(
             "update shifts set trainer_id = $2, role = $3, status = $4, assignment_note = $5 where id = $1 returning id",
         )
-        .bind(shift_id)
-        .bind(trainer_id)
-        .bind(role)
-        .bind(status)
-        .bind(&note)
-        .fetch_one(&mut *tx)
-        .await,
+        .bind(shift),
         None => sqlx::query_scalar(
             "insert into shifts (session_id, trainer_id, role, status, assignment_note)
              values ($1, $2, $3, $4, $5) returning id",
         )
-        .bind(id)
-        .bind(trainer_id)
-        .bind(role)
-        .bind(status)
-        .bind(&note)
-        .fetch_one(&mut *tx)
-        .await,
-    };
-    let shift_id: i64 = match result {
-        Ok(shift_id) => shift_id,
-        Err(err) => {
-            let Some(message) = refusal(&err, &name) else { return Err(err.into()) };
-            drop(tx);
-            return again(&state, ctx, id, form, "trainer", message).await;
-        }
-    };
-    let action_name = if status == "accepted" { "shift.assigned" } else { "shift.offered" };
-    audit::record(&mut tx)
-        .by(admin.0.id)
-        .action(action_name)
-        .entity("shift", shift_id)
-        .after(json!({ "session_id": id, "trainer_id": trainer_id, "role": role, "status": status,
-                     "override_reason": if available { None } else { Some(&reason) } }))
-        .await?;
-    let (subject, body) = if status == "accepted" {
-        (
-            format!("New shift: {} on {when}", s.activity),
-            format!(
-                "Hello {name},\n\nYou are on the {} session at {} on {when}, as {role}.\n\n\
-                 See your shifts at {}/trainer\n",
-                s.activity, s.venue, state.config.base_url
-            ),
-        )
-    } else {
-        (
-            format!("Shift offered: {} on {when}", s.activity),
-            format!(
-                "Hello {name},\n\nWe would like you to work the {} session at {} on {when}, as {role}.\n\n\
-                 Accept or decline it at {}/trainer\n",
-                s.activity, s.venue, state.config.base_url
-            ),
-        )
-    };
-    state.outbox.queue(&mut tx, &Email { to: email, subject, body }).await?;
-    tx.commit().await?;
-    let message = if status == "accepted" {
-        format!("{name} is assigned as {role} and has been emailed.")
-    } else {
-        format!("The shift is offered to {name}, who has been emailed.")
-    };
-    flash::push(&session, FlashKind::Success, message).await?;
-    Ok(Redirect::to(&format!("/admin/sessions/{id}")).into_response())
+        .bind(session),
+    }
+    .bind(trainer_id)
+    .bind(role)
+    .bind(status)
+    .bind(note)
+    .fetch_one(conn)
+    .await
 }
 
-/// `POST /admin/shifts/{id}/cancel`: takes a shift off the session.
+fn staffing_email(
+    state: &AppState,
+    s: &store::SessionRow,
+    name: &str,
+    to: String,
+    role: ShiftRole,
+    assigned: bool,
+) -> Email {
+    let tz = state.config.timezone;
+    let when = format!("{}–{}", fmt::day_time(s.starts_at, tz), fmt::time_of_day(s.ends_at, tz));
+    let (activity, venue, base, role) = (&s.activity, &s.venue, &state.config.base_url, role.label());
+    let (subject, body) = if assigned {
+        (
+            format!("New shift: {activity} on {when}"),
+            format!(
+                "Hello {name},\n\nYou are on the {activity} session at {venue} on {when}, as {role}.\n\n\
+                 See your shifts at {base}/trainer\n"
+            ),
+        )
+    } else {
+        (
+            format!("Shift offered: {activity} on {when}"),
+            format!(
+                "Hello {name},\n\nWe would like you to work the {activity} session at {venue} on {when}, as {role}.\n\n\
+                 Accept or decline it at {base}/trainer\n"
+            ),
+        )
+    };
+    Email { to, subject, body }
+}
+
+/// `POST /admin/shifts/{id}/cancel`: takes a shift off its session, telling the trainer
+/// who held or was offered it. Returns the session; a shift already worked, cancelled
+/// or unknown is not found.
 pub async fn cancel_shift(
-    State(state): State<AppState>,
-    admin: Admin,
-    session: Session,
-    Path(id): Path<String>,
-) -> AppResult<Response> {
-    admin.require(EDITORS)?;
-    let id = parse_id(&id)?;
-    let mut tx = state.pool.begin().await?;
-    let row: Option<(i64, String, Option<i64>, String)> = sqlx::query_as(
+    state: &AppState,
+    conn: &mut PgConnection,
+    by: i64,
+    shift: ShiftId,
+) -> AppResult<SessionId> {
+    let row: Option<(SessionId, ShiftRole, Option<i64>, ShiftStatus)> = sqlx::query_as(
         "with old as (select id, status from shifts where id = $1 for update)
          update shifts sh set status = 'cancelled' from old
          where sh.id = old.id and old.status in ('open', 'offered', 'accepted', 'declined')
          returning sh.session_id, sh.role, sh.trainer_id, old.status",
     )
-    .bind(id)
-    .fetch_optional(&mut *tx)
+    .bind(shift)
+    .fetch_optional(&mut *conn)
     .await?;
     let Some((session_id, role, trainer_id, was)) = row else { return Err(AppError::NotFound) };
     // The trainer holding or offered it is told; a declined offer is no longer theirs.
-    if let (Some(trainer_id), "offered" | "accepted") = (trainer_id, was.as_str()) {
-        let holder: (String, String) = sqlx::query_as("select email, name from users where id = $1")
-            .bind(trainer_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        let s = store::find(&mut tx, session_id, false).await?.ok_or(AppError::NotFound)?;
+    let told = match was {
+        ShiftStatus::Offered | ShiftStatus::Accepted => trainer_id,
+        _ => None,
+    };
+    if let Some(trainer_id) = told {
+        let (name, to) = trainer_contact(&mut *conn, trainer_id).await?.ok_or(AppError::NotFound)?;
+        let s = store::find(&mut *conn, session_id).await?.ok_or(AppError::NotFound)?;
         let when = fmt::day_time(s.starts_at, state.config.timezone);
         let email = Email {
-            to: holder.0,
+            to,
             subject: format!("Shift cancelled: {} on {when}", s.activity),
             body: format!(
-                "Hello {},\n\nThe office has taken you off the {} session on {when} at {}. \
+                "Hello {name},\n\nThe office has taken you off the {} session on {when} at {}. \
                  You are no longer needed on it.\n",
-                holder.1, s.activity, s.venue
+                s.activity, s.venue
             ),
         };
-        state.outbox.queue(&mut tx, &email).await?;
+        state.outbox.queue(&mut *conn, &email).await?;
     }
-    audit::record(&mut tx)
-        .by(admin.0.id)
+    audit::record(conn)
+        .by(by)
         .action("shift.cancelled")
-        .entity("shift", id)
-        .after(json!({ "session_id": session_id, "role": role, "trainer_id": trainer_id }))
+        .entity("shift", shift)
+        .after(json!({ "session_id": session_id, "role": role.key(), "trainer_id": trainer_id }))
         .await?;
-    flash::done(tx, &session, "Shift removed.", &format!("/admin/sessions/{session_id}")).await
+    Ok(session_id)
 }
 
 // Suggestions ---------------------------------------------------------------------------------

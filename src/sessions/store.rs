@@ -4,19 +4,19 @@
 use sqlx::{FromRow, PgConnection};
 use time::OffsetDateTime;
 
-/// Shift states in which a trainer holds the shift (the exclusion constraint's set).
-pub const HELD: &str = "('accepted', 'checked_in', 'checked_out')";
+use super::domain::SessionStatus;
+use crate::ids::{SeriesId, SessionId, VenueId};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct CalendarRow {
-    pub id: i64,
+    pub id: SessionId,
     pub activity: String,
     pub venue: String,
     pub starts_at: OffsetDateTime,
     pub ends_at: OffsetDateTime,
     pub capacity: i32,
     pub places_taken: i32,
-    pub status: String,
+    pub status: SessionStatus,
     pub children_per_trainer: Option<i32>,
     pub staffed: i64,
     pub leads: i64,
@@ -36,12 +36,15 @@ pub async fn calendar(
     until: OffsetDateTime,
     filter: &CalendarFilter,
 ) -> sqlx::Result<Vec<CalendarRow>> {
-    sqlx::query_as(&format!(
+    // Held shifts: the exclusion constraint's set (accepted, checked in or out).
+    sqlx::query_as(
         "select s.id, a.name as activity, v.name as venue, s.starts_at, s.ends_at, s.capacity, s.places_taken,
                 s.status, a.children_per_trainer,
-                count(sh.id) filter (where sh.status in {HELD}) as staffed,
-                count(sh.id) filter (where sh.status in {HELD} and sh.role = 'lead') as leads,
-                coalesce(string_agg(u.name, ', ' order by u.name) filter (where sh.status in {HELD}), '') as trainers
+                count(sh.id) filter (where sh.status in ('accepted', 'checked_in', 'checked_out')) as staffed,
+                count(sh.id) filter (where sh.status in ('accepted', 'checked_in', 'checked_out')
+                                     and sh.role = 'lead') as leads,
+                coalesce(string_agg(u.name, ', ' order by u.name)
+                         filter (where sh.status in ('accepted', 'checked_in', 'checked_out')), '') as trainers
          from sessions s
          join activities a on a.id = s.activity_id
          join venues v on v.id = s.venue_id
@@ -53,8 +56,8 @@ pub async fn calendar(
            and ($5::bigint is null or exists (select 1 from shifts f where f.session_id = s.id
                                               and f.trainer_id = $5 and f.status <> 'cancelled'))
          group by s.id, a.name, v.name, a.children_per_trainer
-         order by s.starts_at, a.name"
-    ))
+         order by s.starts_at, a.name",
+    )
     .bind(from)
     .bind(until)
     .bind(filter.venue_id)
@@ -66,44 +69,53 @@ pub async fn calendar(
 
 #[derive(Clone, Debug, FromRow)]
 pub struct SessionRow {
-    pub id: i64,
+    pub id: SessionId,
     pub activity_id: i64,
     pub activity: String,
-    pub venue_id: i64,
+    pub venue_id: VenueId,
     pub venue: String,
-    pub series_id: Option<i64>,
+    pub series_id: Option<SeriesId>,
     pub series_name: Option<String>,
     pub starts_at: OffsetDateTime,
     pub ends_at: OffsetDateTime,
     pub capacity: i32,
     pub places_taken: i32,
     pub price_pence: i32,
-    pub status: String,
+    pub status: SessionStatus,
     pub notes: String,
     pub children_per_trainer: Option<i32>,
 }
 
-pub async fn find(conn: &mut PgConnection, id: i64, lock: bool) -> sqlx::Result<Option<SessionRow>> {
-    let lock = if lock { "for update of s" } else { "" };
-    sqlx::query_as(&format!(
+/// The columns of `SessionRow`, as a literal so each query stays one whole literal.
+macro_rules! session_select {
+    () => {
         "select s.id, s.activity_id, a.name as activity, s.venue_id, v.name as venue, s.series_id,
                 se.name as series_name, s.starts_at, s.ends_at, s.capacity, s.places_taken, s.price_pence,
                 s.status, s.notes, a.children_per_trainer
          from sessions s
          join activities a on a.id = s.activity_id
          join venues v on v.id = s.venue_id
-         left join series se on se.id = s.series_id
-         where s.id = $1 {lock}"
-    ))
-    .bind(id)
-    .fetch_optional(conn)
-    .await
+         left join series se on se.id = s.series_id "
+    };
 }
 
+pub async fn find(conn: &mut PgConnection, id: SessionId) -> sqlx::Result<Option<SessionRow>> {
+    sqlx::query_as(concat!(session_select!(), "where s.id = $1")).bind(id).fetch_optional(conn).await
+}
+
+/// As `find`, locking the session for the rest of the transaction.
+pub async fn find_locked(conn: &mut PgConnection, id: SessionId) -> sqlx::Result<Option<SessionRow>> {
+    sqlx::query_as(concat!(session_select!(), "where s.id = $1 for update of s"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+#[derive(Clone, Debug)]
 pub struct NewSession {
     pub activity_id: i64,
     pub venue_id: i64,
-    pub series_id: Option<i64>,
+    pub series_id: Option<SeriesId>,
     pub starts_at: OffsetDateTime,
     pub ends_at: OffsetDateTime,
     pub capacity: i32,
@@ -111,7 +123,7 @@ pub struct NewSession {
     pub notes: String,
 }
 
-pub async fn insert_session(conn: &mut PgConnection, s: &NewSession) -> sqlx::Result<i64> {
+pub async fn insert_session(conn: &mut PgConnection, s: &NewSession) -> sqlx::Result<SessionId> {
     sqlx::query_scalar(
         "insert into sessions (activity_id, venue_id, series_id, starts_at, ends_at, capacity, price_pence, notes)
          values ($1, $2, $3, $4, $5, $6, $7, $8) returning id",
@@ -134,7 +146,7 @@ pub async fn insert_series(
     venue_id: i64,
     name: &str,
     rule: &str,
-) -> sqlx::Result<i64> {
+) -> sqlx::Result<SeriesId> {
     sqlx::query_scalar(
         "insert into series (activity_id, venue_id, name, recurrence_rule) values ($1, $2, $3, $4) returning id",
     )
@@ -146,26 +158,32 @@ pub async fn insert_series(
     .await
 }
 
+/// How many sessions an edit of "this and all following" would change.
+pub async fn following_count(conn: &mut PgConnection, session: &SessionRow) -> sqlx::Result<i64> {
+    let Some(series) = session.series_id else { return Ok(1) };
+    sqlx::query_scalar(
+        "select count(*) from sessions where series_id = $1 and starts_at >= $2 and status = 'scheduled'",
+    )
+    .bind(series)
+    .bind(session.starts_at)
+    .fetch_one(conn)
+    .await
+}
+
 /// This session and the later scheduled ones of its series, locked, in order.
 pub async fn this_and_following(
     conn: &mut PgConnection,
     session: &SessionRow,
 ) -> sqlx::Result<Vec<SessionRow>> {
     let Some(series_id) = session.series_id else {
-        return Ok(find(conn, session.id, true).await?.into_iter().collect());
+        return Ok(find_locked(conn, session.id).await?.into_iter().collect());
     };
-    sqlx::query_as(
-        "select s.id, s.activity_id, a.name as activity, s.venue_id, v.name as venue, s.series_id,
-                se.name as series_name, s.starts_at, s.ends_at, s.capacity, s.places_taken, s.price_pence,
-                s.status, s.notes, a.children_per_trainer
-         from sessions s
-         join activities a on a.id = s.activity_id
-         join venues v on v.id = s.venue_id
-         left join series se on se.id = s.series_id
-         where s.series_id = $1 and s.starts_at >= $2 and s.status = 'scheduled'
+    sqlx::query_as(concat!(
+        session_select!(),
+        "where s.series_id = $1 and s.starts_at >= $2 and s.status = 'scheduled'
          order by s.starts_at
-         for update of s",
-    )
+         for update of s"
+    ))
     .bind(series_id)
     .bind(session.starts_at)
     .fetch_all(conn)
@@ -174,10 +192,10 @@ pub async fn this_and_following(
 
 pub async fn update_session(
     conn: &mut PgConnection,
-    id: i64,
+    id: SessionId,
     starts_at: OffsetDateTime,
     ends_at: OffsetDateTime,
-    venue_id: i64,
+    venue_id: VenueId,
     capacity: i32,
 ) -> sqlx::Result<()> {
     sqlx::query(
@@ -193,7 +211,7 @@ pub async fn update_session(
     Ok(())
 }
 
-pub async fn set_cancelled(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
+pub async fn set_cancelled(conn: &mut PgConnection, id: SessionId) -> sqlx::Result<()> {
     sqlx::query("update sessions set status = 'cancelled' where id = $1").bind(id).execute(conn).await?;
     Ok(())
 }
@@ -208,7 +226,10 @@ pub struct BookingOnSession {
     pub parent_name: String,
 }
 
-pub async fn bookings_on(conn: &mut PgConnection, session_id: i64) -> sqlx::Result<Vec<BookingOnSession>> {
+pub async fn bookings_on(
+    conn: &mut PgConnection,
+    session_id: SessionId,
+) -> sqlx::Result<Vec<BookingOnSession>> {
     sqlx::query_as(
         "select b.id as booking_id, u.email as parent_email, u.name as parent_name,
                 not exists (select 1 from booking_participants o join sessions os on os.id = o.session_id
@@ -225,7 +246,11 @@ pub async fn bookings_on(conn: &mut PgConnection, session_id: i64) -> sqlx::Resu
 }
 
 /// Frees one booking's places on one session (its other sessions stay booked).
-pub async fn release_places(conn: &mut PgConnection, booking_id: i64, session_id: i64) -> sqlx::Result<()> {
+pub async fn release_places(
+    conn: &mut PgConnection,
+    booking_id: i64,
+    session_id: SessionId,
+) -> sqlx::Result<()> {
     sqlx::query(
         "update booking_participants set holds_place = false
          where booking_id = $1 and session_id = $2 and holds_place",
@@ -238,7 +263,7 @@ pub async fn release_places(conn: &mut PgConnection, booking_id: i64, session_id
 }
 
 /// Ends the session's waitlist: nobody can be offered a place on a cancelled session.
-pub async fn close_waitlist(conn: &mut PgConnection, session_id: i64) -> sqlx::Result<()> {
+pub async fn close_waitlist(conn: &mut PgConnection, session_id: SessionId) -> sqlx::Result<()> {
     sqlx::query(
         "update waitlist_entries set status = 'withdrawn'
          where session_id = $1 and status in ('waiting', 'offered')",
@@ -260,7 +285,10 @@ pub struct CancelledShift {
 }
 
 /// Cancels every shift of the session not yet worked; returns those that had a trainer.
-pub async fn cancel_shifts(conn: &mut PgConnection, session_id: i64) -> sqlx::Result<Vec<CancelledShift>> {
+pub async fn cancel_shifts(
+    conn: &mut PgConnection,
+    session_id: SessionId,
+) -> sqlx::Result<Vec<CancelledShift>> {
     sqlx::query_as(
         "with cancelled as (
              update shifts set status = 'cancelled'
@@ -282,7 +310,7 @@ pub struct ShiftHolder {
     pub name: String,
 }
 
-pub async fn shift_holders(conn: &mut PgConnection, session_id: i64) -> sqlx::Result<Vec<ShiftHolder>> {
+pub async fn shift_holders(conn: &mut PgConnection, session_id: SessionId) -> sqlx::Result<Vec<ShiftHolder>> {
     sqlx::query_as(
         "select distinct u.id as trainer_id, u.email, u.name
          from shifts sh join users u on u.id = sh.trainer_id
@@ -294,8 +322,8 @@ pub async fn shift_holders(conn: &mut PgConnection, session_id: i64) -> sqlx::Re
     .await
 }
 
-pub async fn venue_name(conn: &mut PgConnection, id: i64) -> sqlx::Result<String> {
-    sqlx::query_scalar("select name from venues where id = $1").bind(id).fetch_one(conn).await
+pub async fn venue_name(conn: &mut PgConnection, id: VenueId) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("select name from venues where id = $1").bind(id).fetch_optional(conn).await
 }
 
 #[derive(Clone, Debug, FromRow)]
@@ -338,7 +366,7 @@ pub async fn activity_defaults(conn: &mut PgConnection, id: i64) -> sqlx::Result
     .await
 }
 
-pub async fn venue_is_active(conn: &mut PgConnection, id: i64) -> sqlx::Result<bool> {
+pub async fn venue_is_active(conn: &mut PgConnection, id: VenueId) -> sqlx::Result<bool> {
     Ok(sqlx::query_scalar::<_, bool>("select is_active from venues where id = $1")
         .bind(id)
         .fetch_optional(conn)

@@ -1,6 +1,8 @@
 //! A trainer's shifts: the calendar, shift detail, open shifts to pick up, offers to
 //! accept or decline, and checking in and out on the day.
 
+pub mod actions;
+pub mod domain;
 mod pages;
 pub mod reminders;
 pub mod store;

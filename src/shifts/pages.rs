@@ -2,43 +2,44 @@
 
 use askama::Template;
 use axum::{
-    extract::{Path, State},
+    Form,
+    extract::State,
     response::{IntoResponse, Redirect, Response},
 };
 use time::{Date, Duration, OffsetDateTime};
 use time_tz::{OffsetDateTimeExt, TimeZone};
 use tower_sessions::Session;
 
-use super::store::{self, CheckIn, Shift, Take};
+use super::{
+    actions::{self, CheckedOut, LATE_AFTER_MINUTES},
+    domain::ShiftStatus,
+    store::{self, CheckIn, Shift, Take},
+};
 use crate::{
-    AppState, audit,
+    AppState,
     auth::Trainer,
-    bookings::parse_id,
     clock::start_of_day,
     error::{AppError, AppResult},
-    notifications::Email,
+    ids::{SessionId, ShiftId},
     web::{
-        PageContext,
+        PageContext, Path,
         flash::{self, FlashKind},
         fmt,
-        form::{Fields, QueryFields, render},
+        form::{QueryFields, render},
     },
 };
 
-/// A check-in more than this late is flagged to the coordinators.
-const LATE_AFTER_MINUTES: i32 = 10;
-
 pub struct ShiftLine {
-    pub id: i64,
-    pub session_id: i64,
+    pub id: ShiftId,
+    pub session_id: SessionId,
     pub day: String,
     pub from: String,
     pub to: String,
     pub activity: String,
     pub venue: String,
-    pub role: String,
-    pub status: String,
-    pub status_key: String,
+    pub role: &'static str,
+    pub status: &'static str,
+    pub status_key: &'static str,
     pub booked: i32,
     pub capacity: i32,
 }
@@ -52,13 +53,9 @@ pub fn line(s: &Shift, tz: &time_tz::Tz) -> ShiftLine {
         to: fmt::time_of_day(s.ends_at, tz),
         activity: s.activity.clone(),
         venue: s.venue.clone(),
-        role: s.role.clone(),
-        status: if s.session_status == "cancelled" {
-            "session cancelled".into()
-        } else {
-            s.status.replace('_', " ")
-        },
-        status_key: s.status.clone(),
+        role: s.role.label(),
+        status: if s.session_cancelled { "session cancelled" } else { s.status.label() },
+        status_key: s.status.key(),
         booked: s.places_taken,
         capacity: s.capacity,
     }
@@ -164,11 +161,11 @@ pub async fn show(
     State(state): State<AppState>,
     Trainer(trainer): Trainer,
     ctx: PageContext,
-    Path(id): Path<String>,
+    Path(id): Path<ShiftId>,
 ) -> AppResult<Response> {
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
-    let s = store::own(&mut conn, trainer.id, parse_id(&id)?).await?.ok_or(AppError::NotFound)?;
+    let s = store::own(&mut conn, trainer.id, id).await?.ok_or(AppError::NotFound)?;
     let team = store::team(&mut conn, s.session_id, s.id).await?;
     let now = OffsetDateTime::now_utc();
     let in_window = now >= s.starts_at - Duration::hours(1) && now <= s.ends_at;
@@ -180,9 +177,9 @@ pub async fn show(
         checked_in: s.checked_in_at.map(|t| fmt::time_of_day(t, tz)),
         checked_out: s.checked_out_at.map(|t| fmt::time_of_day(t, tz)),
         late_minutes: s.late_minutes.filter(|m| *m > LATE_AFTER_MINUTES),
-        can_check_in: s.status == "accepted" && in_window,
-        can_check_out: s.status == "checked_in",
-        works_session: matches!(s.status.as_str(), "accepted" | "checked_in" | "checked_out"),
+        can_check_in: s.status == ShiftStatus::Accepted && in_window,
+        can_check_out: s.status == ShiftStatus::CheckedIn,
+        works_session: s.status.is_held(),
         shift: line(&s, tz),
     })
 }
@@ -214,35 +211,20 @@ pub async fn accept(
     State(state): State<AppState>,
     Trainer(trainer): Trainer,
     session: Session,
-    Path(id): Path<String>,
+    Path(id): Path<ShiftId>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
     let mut tx = state.pool.begin().await?;
-    let outcome = store::take(&mut tx, trainer.id, id, state.config.timezone.name()).await?;
-    let (kind, message, to) = match outcome {
+    let refusal = match actions::accept(&mut tx, trainer.id, id, state.config.timezone.name()).await? {
         Take::Taken => {
-            audit::record(&mut tx).by(trainer.id).action("shift.accepted").entity("shift", id).await?;
-            tx.commit().await?;
-            (FlashKind::Success, "Shift accepted. It is in your calendar.", format!("/trainer/shifts/{id}"))
+            let message = "Shift accepted. It is in your calendar.";
+            return flash::done(tx, &session, message, &format!("/trainer/shifts/{id}")).await;
         }
-        Take::Gone => (
-            FlashKind::Error,
-            "Sorry, that shift has gone: another trainer took it first.",
-            "/trainer/open-shifts".to_owned(),
-        ),
-        Take::Overlaps => (
-            FlashKind::Error,
-            "You already have a shift at that time, so you cannot take this one.",
-            "/trainer/open-shifts".to_owned(),
-        ),
-        Take::OnTimeOff => (
-            FlashKind::Error,
-            "That shift falls in your approved time off.",
-            "/trainer/open-shifts".to_owned(),
-        ),
+        Take::Gone => "Sorry, that shift has gone: another trainer took it first.",
+        Take::Overlaps => "You already have a shift at that time, so you cannot take this one.",
+        Take::OnTimeOff => "That shift falls in your approved time off.",
     };
-    flash::push(&session, kind, message).await?;
-    Ok(Redirect::to(&to).into_response())
+    flash::push(&session, FlashKind::Error, refusal).await?;
+    Ok(Redirect::to("/trainer/open-shifts").into_response())
 }
 
 /// `Decline shift`: an offer goes back to being an open shift.
@@ -250,149 +232,64 @@ pub async fn decline(
     State(state): State<AppState>,
     Trainer(trainer): Trainer,
     session: Session,
-    Path(id): Path<String>,
-    form: Fields,
+    Path(id): Path<ShiftId>,
+    Form(form): Form<actions::DeclineForm>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
-    let reason: String = form.get("reason").unwrap_or_default().chars().take(500).collect();
     let mut tx = state.pool.begin().await?;
-    if !store::decline(&mut tx, trainer.id, id, &reason).await? {
-        return Err(AppError::NotFound);
-    }
-    audit::record(&mut tx)
-        .by(trainer.id)
-        .action("shift.declined")
-        .entity("shift", id)
-        .after(serde_json::json!({ "reason": reason }))
-        .await?;
+    actions::decline(&mut tx, trainer.id, id, &form.reason()).await?;
     tx.commit().await?;
     flash::push(&session, FlashKind::Info, "Shift declined; the office will find someone else.").await?;
     Ok(Redirect::to("/trainer").into_response())
-}
-
-fn location(form: &Fields) -> Option<(f64, f64)> {
-    let lat: f64 = form.get("latitude")?.parse().ok()?;
-    let lng: f64 = form.get("longitude")?.parse().ok()?;
-    ((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lng)).then_some((lat, lng))
 }
 
 pub async fn check_in(
     State(state): State<AppState>,
     Trainer(trainer): Trainer,
     session: Session,
-    Path(id): Path<String>,
-    form: Fields,
+    Path(id): Path<ShiftId>,
+    Form(form): Form<actions::CheckInForm>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
     let mut tx = state.pool.begin().await?;
     let back = format!("/trainer/shifts/{id}");
-    match store::check_in(&mut tx, trainer.id, id, location(&form)).await? {
-        CheckIn::NotAllowed => return Err(AppError::NotFound),
-        CheckIn::OutsideWindow => {
+    match actions::check_in(&state, &mut tx, &trainer, id, form.location()).await? {
+        CheckIn::Done { late_minutes } if late_minutes > actions::LATE_AFTER_MINUTES => {
+            let message = format!("Checked in, {late_minutes} minutes late. The coordinator has been told.");
+            flash::done(tx, &session, message, &back).await
+        }
+        CheckIn::Done { .. } => flash::done(tx, &session, "Checked in.", &back).await,
+        CheckIn::OutsideWindow | CheckIn::NotAllowed => {
             flash::push(&session, FlashKind::Error, "Check-in opens an hour before the start.").await?;
-        }
-        CheckIn::Done { late_minutes } => {
-            let late = late_minutes > LATE_AFTER_MINUTES;
-            audit::record(&mut tx)
-                .by(trainer.id)
-                .action(if late { "shift.checked_in_late" } else { "shift.checked_in" })
-                .entity("shift", id)
-                .after(serde_json::json!({ "late_minutes": late_minutes }))
-                .await?;
-            if late {
-                flag_late(&state, &mut tx, &trainer.name, id, late_minutes).await?;
-            }
-            tx.commit().await?;
-            let message = if late {
-                format!("Checked in, {late_minutes} minutes late. The coordinator has been told.")
-            } else {
-                "Checked in.".to_owned()
-            };
-            flash::push(&session, FlashKind::Success, message).await?;
+            Ok(Redirect::to(&back).into_response())
         }
     }
-    Ok(Redirect::to(&back).into_response())
-}
-
-/// Emails the coordinators about a late check-in.
-async fn flag_late(
-    state: &AppState,
-    conn: &mut sqlx::PgConnection,
-    trainer: &str,
-    shift_id: i64,
-    minutes: i32,
-) -> AppResult<()> {
-    let coordinators: Vec<String> = sqlx::query_scalar(
-        "select email from users where role = 'admin' and admin_role in ('coordinator', 'owner') and is_active",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    for to in coordinators {
-        let email = Email {
-            to,
-            subject: format!("Late check-in: {trainer}"),
-            body: format!("{trainer} checked in {minutes} minutes late for shift #{shift_id}.\n"),
-        };
-        state.outbox.queue(conn, &email).await?;
-    }
-    Ok(())
 }
 
 pub async fn check_out(
     State(state): State<AppState>,
     Trainer(trainer): Trainer,
     session: Session,
-    Path(id): Path<String>,
+    Path(id): Path<ShiftId>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
-    let tz = state.config.timezone;
+    let back = format!("/trainer/shifts/{id}");
     let mut tx = state.pool.begin().await?;
-    let Some((session_id, started, ended)) = store::check_out(&mut tx, trainer.id, id).await? else {
-        return Err(AppError::NotFound);
-    };
-    let entry = sqlx::query(
-        "insert into time_entries (trainer_id, shift_id, started_at, ended_at, source, week_start)
-         values ($1, $2, $3, $4, 'shift', $5)",
-    )
-    .bind(trainer.id)
-    .bind(id)
-    .bind(started)
-    .bind(ended)
-    .bind(crate::timesheets::week_of(started, tz))
-    .execute(&mut *tx)
-    .await;
-    if let Err(err) = entry {
-        if err.as_database_error().and_then(|e| e.constraint()) == Some("time_entries_locked_when_approved") {
-            tx.rollback().await?;
-            flash::push(
-                &session,
-                FlashKind::Error,
-                "That week's timesheet is already approved; ask the office.",
-            )
-            .await?;
-            return Ok(Redirect::to(&format!("/trainer/shifts/{id}")).into_response());
+    match actions::check_out(&mut tx, trainer.id, id, state.config.timezone).await? {
+        CheckedOut::WeekLocked => {
+            drop(tx);
+            let message = "That week's timesheet is already approved; ask the office.";
+            flash::push(&session, FlashKind::Error, message).await?;
+            Ok(Redirect::to(&back).into_response())
         }
-        return Err(err.into());
+        CheckedOut::Done { week_returned, completed } => {
+            let mut message = "Checked out; your time is on your timesheet.".to_owned();
+            if week_returned {
+                message.push_str(
+                    " You had already submitted that week, so it is back with you: submit it again.",
+                );
+            }
+            if completed {
+                message.push_str(" Session completed.");
+            }
+            flash::done(tx, &session, message, &back).await
+        }
     }
-    audit::record(&mut tx).by(trainer.id).action("shift.checked_out").entity("shift", id).await?;
-    let completed = crate::attendance::store::complete_if_done(&mut tx, session_id).await?;
-    // A week already submitted came back to the trainer with this time in it.
-    let week_returned: bool = sqlx::query_scalar(
-        "select exists (select 1 from timesheets
-                         where trainer_id = $1 and week_start = $2 and changed_after_submit is not null)",
-    )
-    .bind(trainer.id)
-    .bind(crate::timesheets::week_of(started, tz))
-    .fetch_one(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    let mut message = "Checked out; your time is on your timesheet.".to_owned();
-    if week_returned {
-        message.push_str(" You had already submitted that week, so it is back with you: submit it again.");
-    }
-    if completed {
-        message.push_str(" Session completed.");
-    }
-    flash::push(&session, FlashKind::Success, message).await?;
-    Ok(Redirect::to(&format!("/trainer/shifts/{id}")).into_response())
 }

@@ -5,12 +5,18 @@
 use sqlx::{FromRow, PgConnection};
 use time::OffsetDateTime;
 
+use super::domain::{ShiftRole, ShiftStatus};
+use crate::{
+    db::OnConstraint,
+    ids::{SessionId, ShiftId},
+};
+
 #[derive(Clone, Debug, FromRow)]
 pub struct Shift {
-    pub id: i64,
-    pub session_id: i64,
-    pub role: String,
-    pub status: String,
+    pub id: ShiftId,
+    pub session_id: SessionId,
+    pub role: ShiftRole,
+    pub status: ShiftStatus,
     pub activity: String,
     pub venue: String,
     pub address: String,
@@ -22,17 +28,21 @@ pub struct Shift {
     pub checked_in_at: Option<OffsetDateTime>,
     pub checked_out_at: Option<OffsetDateTime>,
     pub late_minutes: Option<i32>,
-    pub session_status: String,
+    pub session_cancelled: bool,
 }
 
-const SHIFT_SELECT: &str = "
-    select sh.id, sh.session_id, sh.role, sh.status, a.name as activity, v.name as venue, v.address, v.postcode,
+/// The columns of `Shift`, as a literal so each query stays one whole literal.
+macro_rules! shift_select {
+    () => {
+        "select sh.id, sh.session_id, sh.role, sh.status, a.name as activity, v.name as venue, v.address, v.postcode,
            s.starts_at, s.ends_at, s.places_taken, s.capacity, sh.checked_in_at, sh.checked_out_at,
-           sh.late_minutes, s.status as session_status
+           sh.late_minutes, s.status = 'cancelled' as session_cancelled
     from shifts sh
     join sessions s on s.id = sh.session_id
     join activities a on a.id = s.activity_id
-    join venues v on v.id = s.venue_id";
+    join venues v on v.id = s.venue_id "
+    };
+}
 
 /// Shifts the trainer holds or has been offered, starting in [from, until).
 pub async fn for_trainer(
@@ -41,9 +51,9 @@ pub async fn for_trainer(
     from: OffsetDateTime,
     until: OffsetDateTime,
 ) -> sqlx::Result<Vec<Shift>> {
-    sqlx::query_as(&format!(
-        "{SHIFT_SELECT}
-         where sh.trainer_id = $1 and sh.status in ('offered', 'accepted', 'checked_in', 'checked_out', 'no_show')
+    sqlx::query_as(concat!(
+        shift_select!(),
+        "where sh.trainer_id = $1 and sh.status in ('offered', 'accepted', 'checked_in', 'checked_out', 'no_show')
            and s.starts_at >= $2 and s.starts_at < $3
          order by s.starts_at, sh.id"
     ))
@@ -55,8 +65,8 @@ pub async fn for_trainer(
 }
 
 /// One of the trainer's own shifts (held, offered or done); anyone else's is None.
-pub async fn own(conn: &mut PgConnection, trainer_id: i64, shift_id: i64) -> sqlx::Result<Option<Shift>> {
-    sqlx::query_as(&format!("{SHIFT_SELECT} where sh.id = $1 and sh.trainer_id = $2"))
+pub async fn own(conn: &mut PgConnection, trainer_id: i64, shift_id: ShiftId) -> sqlx::Result<Option<Shift>> {
+    sqlx::query_as(concat!(shift_select!(), "where sh.id = $1 and sh.trainer_id = $2"))
         .bind(shift_id)
         .bind(trainer_id)
         .fetch_optional(conn)
@@ -67,9 +77,9 @@ pub async fn own(conn: &mut PgConnection, trainer_id: i64, shift_id: i64) -> sql
 /// `trainer_qualified` in the migrations), free at that time, not on approved time
 /// off, and not started. `tz` is the provider's zone, which dates the day.
 pub async fn open_for(conn: &mut PgConnection, trainer_id: i64, tz: &str) -> sqlx::Result<Vec<Shift>> {
-    sqlx::query_as(&format!(
-        "{SHIFT_SELECT}
-         where sh.status = 'open' and s.status = 'scheduled' and s.starts_at > now()
+    sqlx::query_as(concat!(
+        shift_select!(),
+        "where sh.status = 'open' and s.status = 'scheduled' and s.starts_at > now()
            and trainer_qualified($1, s.activity_id, (s.starts_at at time zone $2)::date)
            and not exists (select 1 from shifts mine where mine.trainer_id = $1
                            and mine.status in ('accepted', 'checked_in', 'checked_out') and mine.during && sh.during)
@@ -94,7 +104,12 @@ pub enum Take {
 
 /// Takes an open shift, or accepts one offered to this trainer. The `where` clause
 /// makes the first request win: a second finds the row no longer open.
-pub async fn take(conn: &mut PgConnection, trainer_id: i64, shift_id: i64, tz: &str) -> sqlx::Result<Take> {
+pub async fn take(
+    conn: &mut PgConnection,
+    trainer_id: i64,
+    shift_id: ShiftId,
+    tz: &str,
+) -> sqlx::Result<Take> {
     let result = sqlx::query(
         "update shifts sh set trainer_id = $1, status = 'accepted'
          from sessions s
@@ -106,23 +121,24 @@ pub async fn take(conn: &mut PgConnection, trainer_id: i64, shift_id: i64, tz: &
     .bind(shift_id)
     .bind(tz)
     .execute(conn)
-    .await;
-    match result {
-        Ok(done) if done.rows_affected() == 1 => Ok(Take::Taken),
-        Ok(_) => Ok(Take::Gone),
-        Err(err) => match err.as_database_error().and_then(|e| e.constraint()) {
-            Some("shifts_no_overlap_per_trainer") => Ok(Take::Overlaps),
-            Some("shifts_not_in_time_off") => Ok(Take::OnTimeOff),
-            _ => Err(err),
-        },
-    }
+    .await
+    .on_constraint(|name| match name {
+        "shifts_no_overlap_per_trainer" => Some(Take::Overlaps),
+        "shifts_not_in_time_off" => Some(Take::OnTimeOff),
+        _ => None,
+    })?;
+    Ok(match result {
+        Ok(done) if done.rows_affected() == 1 => Take::Taken,
+        Ok(_) => Take::Gone,
+        Err(refused) => refused,
+    })
 }
 
 /// Declines an offer: the shift goes back to being open for others.
 pub async fn decline(
     conn: &mut PgConnection,
     trainer_id: i64,
-    shift_id: i64,
+    shift_id: ShiftId,
     reason: &str,
 ) -> sqlx::Result<bool> {
     let done = sqlx::query(
@@ -140,15 +156,15 @@ pub async fn decline(
 #[derive(Debug, FromRow)]
 pub struct Teammate {
     pub name: String,
-    pub role: String,
-    pub status: String,
+    pub role: ShiftRole,
+    pub status: ShiftStatus,
 }
 
 /// The other trainers on the session.
 pub async fn team(
     conn: &mut PgConnection,
-    session_id: i64,
-    except_shift: i64,
+    session_id: SessionId,
+    except_shift: ShiftId,
 ) -> sqlx::Result<Vec<Teammate>> {
     sqlx::query_as(
         "select coalesce(u.name, 'Open shift') as name, sh.role, sh.status
@@ -163,7 +179,11 @@ pub async fn team(
 }
 
 /// Whether the trainer works this session (holds a shift on it, now or done).
-pub async fn works_session(conn: &mut PgConnection, trainer_id: i64, session_id: i64) -> sqlx::Result<bool> {
+pub async fn works_session(
+    conn: &mut PgConnection,
+    trainer_id: i64,
+    session_id: SessionId,
+) -> sqlx::Result<bool> {
     sqlx::query_scalar(
         "select exists(select 1 from shifts where session_id = $1 and trainer_id = $2
                        and status in ('accepted', 'checked_in', 'checked_out'))",
@@ -187,7 +207,7 @@ pub enum CheckIn {
 pub async fn check_in(
     conn: &mut PgConnection,
     trainer_id: i64,
-    shift_id: i64,
+    shift_id: ShiftId,
     location: Option<(f64, f64)>,
 ) -> sqlx::Result<CheckIn> {
     let window: Option<bool> = sqlx::query_scalar(
@@ -225,8 +245,8 @@ pub async fn check_in(
 pub async fn check_out(
     conn: &mut PgConnection,
     trainer_id: i64,
-    shift_id: i64,
-) -> sqlx::Result<Option<(i64, OffsetDateTime, OffsetDateTime)>> {
+    shift_id: ShiftId,
+) -> sqlx::Result<Option<(SessionId, OffsetDateTime, OffsetDateTime)>> {
     sqlx::query_as(
         "update shifts set status = 'checked_out', checked_out_at = greatest(now(), checked_in_at + interval '1 second')
          where id = $1 and trainer_id = $2 and status = 'checked_in'

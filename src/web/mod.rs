@@ -26,12 +26,6 @@ pub use flash::Flash;
 pub use form::FormErrors;
 pub use path::Path;
 
-/// A path id: anything that is not a number is simply "not found", like an id that
-/// is not the user's.
-pub fn parse_id(raw: &str) -> AppResult<i64> {
-    raw.parse().map_err(|_| AppError::NotFound)
-}
-
 /// The layout's data: who is signed in, their navigation, the CSRF token for forms
 /// (the sign-out button is a form on every page), and a flash message.
 pub struct PageContext {

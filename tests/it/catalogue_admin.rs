@@ -77,7 +77,7 @@ async fn a_taken_activity_name_and_bad_input_come_back_with_the_values_kept() {
         .await;
     assert_eq!(bad.status(), 422);
     let page = bad.text().await.unwrap();
-    assert!(page.contains("Enter an amount in pounds, like 6.50."));
+    assert!(page.contains("Use at most two decimal places (pence)."));
     assert!(page.contains(r#"value="Tennis""#) && page.contains("DBS check, First aid"));
     assert_eq!(count(&app.pool, "select count(*) from activities").await, 1);
 }

@@ -102,9 +102,16 @@ async fn safeguarding_emails_are_shown_to_the_lead_and_to_nobody_else() {
     let parent = app.create_user("parent@example.com", "parent", None).await;
     let kid = child(&app.pool, parent, "Mia", 8).await;
     let mut tx = app.pool.begin().await.unwrap();
-    portico::safeguarding::raise(&app.state, &mut tx, trainer, kid, None, "Bruises on both arms")
-        .await
-        .unwrap();
+    portico::safeguarding::domain::raise(
+        &app.state,
+        &mut tx,
+        trainer,
+        portico::ids::ChildId(kid),
+        None,
+        "Bruises on both arms",
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     let id: i64 = sqlx::query_scalar("select id from outbox_emails where to_address = 'lead@example.com'")
         .fetch_one(&app.pool)
