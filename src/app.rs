@@ -41,6 +41,8 @@ pub struct AppState {
     pub stripe: Option<crate::payments::Stripe>,
     /// `None`: no key configured, so two-factor sign-in cannot be turned on.
     pub two_factor_key: Option<Arc<auth::two_factor::TwoFactorKey>>,
+    /// Sessions and users read in the last few seconds; pages that change a user forget them.
+    pub signed_in: auth::cache::SignedInCache,
 }
 
 impl AppState {
@@ -58,6 +60,7 @@ impl AppState {
             housekeeping: crate::housekeeping::Housekeeping::new(pool.clone()).await?,
             two_factor_key: auth::two_factor::TwoFactorKey::load(&config)?.map(Arc::new),
             outbox,
+            signed_in: auth::cache::SignedInCache::default(),
             passwords: Passwords::new().await?,
             config: Arc::new(config),
             pool,
@@ -90,7 +93,11 @@ impl Workers {
 /// Every route, with the layers applied once.
 pub fn router(state: AppState) -> Router {
     let cookie_name = if state.config.is_https() { "__Host-portico" } else { "portico_session" };
-    let store = auth::session_store::HashedIds::new(PostgresStore::new(state.pool.clone()));
+    let store = auth::session_store::HashedIds::new(
+        PostgresStore::new(state.pool.clone()),
+        state.pool.clone(),
+        state.signed_in.clone(),
+    );
     let sessions = SessionManagerLayer::new(store)
         .with_name(cookie_name)
         .with_secure(state.config.is_https())
@@ -98,9 +105,11 @@ pub fn router(state: AppState) -> Router {
         .with_same_site(SameSite::Lax)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(auth::IDLE_SESSION_LIFETIME));
-    let auth_layer =
-        AuthManagerLayerBuilder::new(Backend::new(state.pool.clone(), state.passwords.clone()), sessions)
-            .build();
+    let auth_layer = AuthManagerLayerBuilder::new(
+        Backend::new(state.pool.clone(), state.passwords.clone(), state.signed_in.clone()),
+        sessions,
+    )
+    .build();
 
     Router::new()
         .route("/", get(home))

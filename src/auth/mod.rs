@@ -5,6 +5,7 @@
 //! disabled (`get_user` finds nobody), when their password changes (the session
 //! auth hash no longer matches), after two idle hours, or twelve hours after sign-in.
 
+pub mod cache;
 pub mod client_ip;
 pub mod csrf;
 pub mod domain;
@@ -133,11 +134,12 @@ pub struct Credentials {
 pub struct Backend {
     pool: PgPool,
     passwords: Passwords,
+    cache: cache::SignedInCache,
 }
 
 impl Backend {
-    pub fn new(pool: PgPool, passwords: Passwords) -> Self {
-        Self { pool, passwords }
+    pub fn new(pool: PgPool, passwords: Passwords, cache: cache::SignedInCache) -> Self {
+        Self { pool, passwords, cache }
     }
 }
 
@@ -160,10 +162,9 @@ impl AuthnBackend for Backend {
     }
 
     async fn get_user(&self, id: &UserId<Self>) -> Result<Option<User>, AuthError> {
-        Ok(sqlx::query_as(&format!("select {USER_COLUMNS} from users where id = $1 and is_active"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?)
+        let sql = format!("select {USER_COLUMNS} from users where id = $1 and is_active");
+        let load = sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool);
+        Ok(self.cache.user(*id, load).await?)
     }
 }
 
@@ -214,7 +215,8 @@ impl FromRequestParts<AppState> for SignedIn {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
         let user = current_user(parts, state).await?.ok_or(AppError::SignInRequired)?;
         // While the owner requires two-factor, an admin without it sets it up first.
-        if two_factor::must_set_up(&state.pool, &user).await? {
+        let due = state.signed_in.two_factor_due(user.id, two_factor::must_set_up(&state.pool, &user));
+        if due.await? {
             return Err(AppError::TwoFactorSetupRequired);
         }
         Ok(SignedIn(user))
