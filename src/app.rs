@@ -15,8 +15,7 @@ use axum_login::AuthManagerLayerBuilder;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tower_http::{
-    catch_panic::CatchPanicLayer, compression::CompressionLayer, services::ServeDir, timeout::TimeoutLayer,
-    trace::TraceLayer,
+    catch_panic::CatchPanicLayer, compression::CompressionLayer, timeout::TimeoutLayer, trace::TraceLayer,
 };
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 use tower_sessions_sqlx_store::PostgresStore;
@@ -138,7 +137,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), auth::csrf::protect))
         .layer(auth_layer)
         .merge(health::router())
-        .nest_service("/static", ServeDir::new("static"))
+        .merge(crate::web::assets::router())
         // Last resort: a panic in any handler or middleware below answers the error
         // page instead of dropping the connection; the layers above still add the
         // security headers and trace the 500.
