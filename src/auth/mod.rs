@@ -37,6 +37,10 @@ pub const ABSOLUTE_SESSION_LIFETIME: time::Duration = time::Duration::hours(12);
 /// Sessions unused for this long are dropped by the store.
 pub const IDLE_SESSION_LIFETIME: time::Duration = time::Duration::hours(2);
 const SIGNED_IN_AT_KEY: &str = "auth.signed_in_at";
+const SEEN_AT_KEY: &str = "auth.seen_at";
+/// A session is written back (its idle expiry moved on) at most this often while it is
+/// only read: pages that change nothing do not write a row each.
+const IDLE_REFRESH_SECONDS: i64 = 5 * 60;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -189,9 +193,14 @@ pub async fn current_user(parts: &mut Parts, state: &AppState) -> AppResult<Opti
         .map_err(|_| anyhow::anyhow!("the auth layer is missing"))?;
     let Some(user) = auth.user.clone() else { return Ok(None) };
     let signed_in_at: Option<i64> = auth.session.get(SIGNED_IN_AT_KEY).await?;
-    if is_past_absolute_lifetime(signed_in_at, OffsetDateTime::now_utc()) {
+    let now = OffsetDateTime::now_utc();
+    if is_past_absolute_lifetime(signed_in_at, now) {
         auth.logout().await?;
         return Ok(None);
+    }
+    let seen_at: Option<i64> = auth.session.get(SEEN_AT_KEY).await?;
+    if seen_at.is_none_or(|at| now.unix_timestamp() - at >= IDLE_REFRESH_SECONDS) {
+        auth.session.insert(SEEN_AT_KEY, now.unix_timestamp()).await?;
     }
     Ok(Some(user))
 }
