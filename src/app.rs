@@ -14,8 +14,7 @@ use axum::{
 use axum_login::AuthManagerLayerBuilder;
 use tokio::net::TcpListener;
 use tower_http::{
-    catch_panic::CatchPanicLayer, compression::CompressionLayer, services::ServeDir, timeout::TimeoutLayer,
-    trace::TraceLayer,
+    catch_panic::CatchPanicLayer, compression::CompressionLayer, timeout::TimeoutLayer, trace::TraceLayer,
 };
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 use tower_sessions_sqlx_store::PostgresStore;
@@ -26,7 +25,11 @@ use crate::{AppState, auth, auth::Backend, dashboards, error::error_response, he
 /// Every route, with the layers applied once.
 pub fn router(state: AppState) -> Router {
     let cookie_name = if state.config.is_https() { "__Host-portico" } else { "portico_session" };
-    let store = auth::session_store::HashedIds::new(PostgresStore::new(state.pool.clone()));
+    let store = auth::session_store::HashedIds::new(
+        PostgresStore::new(state.pool.clone()),
+        state.pool.clone(),
+        state.signed_in.clone(),
+    );
     let sessions = SessionManagerLayer::new(store)
         .with_name(cookie_name)
         .with_secure(state.config.is_https())
@@ -34,9 +37,11 @@ pub fn router(state: AppState) -> Router {
         .with_same_site(SameSite::Lax)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(auth::IDLE_SESSION_LIFETIME));
-    let auth_layer =
-        AuthManagerLayerBuilder::new(Backend::new(state.pool.clone(), state.passwords.clone()), sessions)
-            .build();
+    let auth_layer = AuthManagerLayerBuilder::new(
+        Backend::new(state.pool.clone(), state.passwords.clone(), state.signed_in.clone()),
+        sessions,
+    )
+    .build();
 
     Router::new()
         .route("/", get(home))
@@ -65,7 +70,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), auth::csrf::protect))
         .layer(auth_layer)
         .merge(health::router())
-        .nest_service("/static", ServeDir::new("static"))
+        .merge(crate::web::assets::router())
         // Last resort: a panic in any handler or middleware below answers the error
         // page instead of dropping the connection; the layers above still add the
         // security headers and trace the 500.

@@ -23,6 +23,8 @@ pub struct AppState {
     pub stripe: Option<crate::payments::Stripe>,
     /// `None`: no key configured, so two-factor sign-in cannot be turned on.
     pub two_factor_key: Option<Arc<auth::two_factor::TwoFactorKey>>,
+    /// Sessions and users read in the last few seconds; pages that change a user forget them.
+    pub signed_in: auth::cache::SignedInCache,
 }
 
 impl AppState {
@@ -36,6 +38,7 @@ impl AppState {
             housekeeping: crate::housekeeping::Housekeeping::new(pool.clone()).await?,
             two_factor_key: auth::two_factor::TwoFactorKey::load(&config)?.map(Arc::new),
             outbox,
+            signed_in: auth::cache::SignedInCache::default(),
             passwords: Passwords::new().await?,
             config: Arc::new(config),
             pool,

@@ -5,6 +5,7 @@
 //! disabled (`get_user` finds nobody), when their password changes (the session
 //! auth hash no longer matches), after two idle hours, or twelve hours after sign-in.
 
+pub mod cache;
 pub mod client_ip;
 pub mod csrf;
 pub mod domain;
@@ -35,6 +36,10 @@ pub const ABSOLUTE_SESSION_LIFETIME: time::Duration = time::Duration::hours(12);
 /// Sessions unused for this long are dropped by the store.
 pub const IDLE_SESSION_LIFETIME: time::Duration = time::Duration::hours(2);
 const SIGNED_IN_AT_KEY: &str = "auth.signed_in_at";
+const SEEN_AT_KEY: &str = "auth.seen_at";
+/// A session is written back (its idle expiry moved on) at most this often while it is
+/// only read: pages that change nothing do not write a row each.
+const IDLE_REFRESH_SECONDS: i64 = 5 * 60;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -132,11 +137,12 @@ pub struct Credentials {
 pub struct Backend {
     pool: PgPool,
     passwords: Passwords,
+    cache: cache::SignedInCache,
 }
 
 impl Backend {
-    pub fn new(pool: PgPool, passwords: Passwords) -> Self {
-        Self { pool, passwords }
+    pub fn new(pool: PgPool, passwords: Passwords, cache: cache::SignedInCache) -> Self {
+        Self { pool, passwords, cache }
     }
 }
 
@@ -157,12 +163,12 @@ impl AuthnBackend for Backend {
     }
 
     async fn get_user(&self, id: &UserId<Self>) -> Result<Option<User>, AuthError> {
-        Ok(sqlx::query_as(
+        let load = sqlx::query_as(
             "select id, email, name, role, admin_role, password_hash from users where id = $1 and is_active",
         )
         .bind(id)
-        .fetch_optional(&self.pool)
-        .await?)
+        .fetch_optional(&self.pool);
+        Ok(self.cache.user(*id, load).await?)
     }
 }
 
@@ -187,9 +193,14 @@ pub async fn current_user(parts: &mut Parts, state: &AppState) -> AppResult<Opti
         .map_err(|_| anyhow::anyhow!("the auth layer is missing"))?;
     let Some(user) = auth.user.clone() else { return Ok(None) };
     let signed_in_at: Option<i64> = auth.session.get(SIGNED_IN_AT_KEY).await?;
-    if is_past_absolute_lifetime(signed_in_at, OffsetDateTime::now_utc()) {
+    let now = OffsetDateTime::now_utc();
+    if is_past_absolute_lifetime(signed_in_at, now) {
         auth.logout().await?;
         return Ok(None);
+    }
+    let seen_at: Option<i64> = auth.session.get(SEEN_AT_KEY).await?;
+    if seen_at.is_none_or(|at| now.unix_timestamp() - at >= IDLE_REFRESH_SECONDS) {
+        auth.session.insert(SEEN_AT_KEY, now.unix_timestamp()).await?;
     }
     Ok(Some(user))
 }
@@ -213,7 +224,8 @@ impl FromRequestParts<AppState> for SignedIn {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
         let user = current_user(parts, state).await?.ok_or(AppError::SignInRequired)?;
         // While the owner requires two-factor, an admin without it sets it up first.
-        if two_factor::must_set_up(&state.pool, &user).await? {
+        let due = state.signed_in.two_factor_due(user.id, two_factor::must_set_up(&state.pool, &user));
+        if due.await? {
             return Err(AppError::TwoFactorSetupRequired);
         }
         Ok(SignedIn(user))

@@ -1,22 +1,38 @@
 //! The session store keeps a hash of each session id, never the id itself: the cookie
 //! is the only place a working id exists, so a copy of the database (or a backup)
 //! signs nobody in.
+//!
+//! Loading a session also reads the sign-in generation (`cache`), in the same query, so
+//! the user behind the session can be remembered between requests without a read of
+//! its own.
 
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+
+use super::cache::SignedInCache;
 use tower_sessions::{
     session::{Id, Record},
     session_store::{self, SessionStore},
 };
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct HashedIds<S> {
     inner: S,
+    pool: PgPool,
+    cache: SignedInCache,
+}
+
+impl<S> std::fmt::Debug for HashedIds<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HashedIds").finish_non_exhaustive()
+    }
 }
 
 impl<S> HashedIds<S> {
-    pub fn new(inner: S) -> Self {
-        Self { inner }
+    /// `inner` writes; loads go to `pool` directly, to read the generation with the row.
+    pub fn new(inner: S, pool: PgPool, cache: SignedInCache) -> Self {
+        Self { inner, pool, cache }
     }
 }
 
@@ -53,8 +69,21 @@ impl<S: SessionStore> SessionStore for HashedIds<S> {
         self.inner.save(&for_storage(record)).await
     }
 
+    /// The query tower-sessions-sqlx-store's `PostgresStore::load` makes, plus the generation.
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        Ok(self.inner.load(&stored(id)).await?.map(|record| Record { id: *id, ..record }))
+        let row: Option<(Vec<u8>, i64)> = sqlx::query_as(
+            "select s.data, g.n from tower_sessions.session s, auth_generation g
+             where s.id = $1 and s.expiry_date > now()",
+        )
+        .bind(stored(id).to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|err| session_store::Error::Backend(err.to_string()))?;
+        let Some((data, generation)) = row else { return Ok(None) };
+        self.cache.saw_generation(generation);
+        let record: Record =
+            rmp_serde::from_slice(&data).map_err(|err| session_store::Error::Decode(err.to_string()))?;
+        Ok(Some(Record { id: *id, ..record }))
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {

@@ -53,5 +53,10 @@ pub async fn done(
 }
 
 pub async fn take(session: &Session) -> Result<Option<Flash>, tower_sessions::session::Error> {
+    // `remove` marks the session changed even when there is nothing to remove, which
+    // would write the session row back on every page view.
+    if session.get_value(KEY).await?.is_none() {
+        return Ok(None);
+    }
     session.remove(KEY).await
 }

@@ -1,6 +1,7 @@
 //! What every page shares: the layout's context, flash messages, form errors,
 //! formatting, and the headers every response carries.
 
+pub mod assets;
 pub mod choice;
 pub mod csv;
 pub mod date;

@@ -129,6 +129,29 @@ async fn a_disabled_users_session_stops_working() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trainer_deactivated_by_the_office_is_refused_on_their_next_request() {
+    let app = spawn_app().await;
+    let trainer = app.signed_in("trainer@example.com", "trainer", None).await;
+    let trainer_id: i64 = sqlx::query_scalar("select id from users where email = 'trainer@example.com'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    // Several pages in a row: the signed-in user is remembered between requests.
+    for _ in 0..3 {
+        assert_eq!(trainer.get("/trainer").await.status(), 200);
+    }
+    let office = app.signed_in("office@example.com", "admin", Some("coordinator")).await;
+    let page = format!("/admin/trainers/{trainer_id}");
+
+    let deactivated = office.submit(&page, &format!("{page}/deactivate"), &[]).await;
+
+    assert_eq!(deactivated.status(), 303);
+    let response = trainer.get("/trainer").await;
+    assert_eq!(response.status(), 303, "refused at once, not when a cache expires");
+    assert_eq!(location(&response), "/login");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_failed_sign_ins_are_throttled_per_account_from_that_address() {
     let app = spawn_app().await;
     app.create_user("parent@example.com", "parent", None).await;

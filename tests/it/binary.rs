@@ -21,6 +21,8 @@ async fn the_binary_without_a_database_url_runs_its_own_cluster_and_stops_it_on_
         .env("BIND", format!("127.0.0.1:{port}"))
         .env("PORTICO_DEMO", "true")
         .env("RUST_LOG", "warn")
+        // Away from the checkout: the binary carries its static files.
+        .current_dir(&dir.0)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -43,7 +45,12 @@ async fn the_binary_without_a_database_url_runs_its_own_cluster_and_stops_it_on_
     let pid_file = dir.0.join("postgres").join("postmaster.pid");
     assert!(pid_file.exists(), "the private cluster runs under the data dir");
     let login = client.get(format!("http://127.0.0.1:{port}/login")).send().await.unwrap();
-    assert!(login.text().await.unwrap().contains("parent@portico.test"), "demo mode shows the demo logins");
+    let login = login.text().await.unwrap();
+    assert!(login.contains("parent@portico.test"), "demo mode shows the demo logins");
+    let href = login.split(r#"<link rel="stylesheet" href=""#).nth(1).unwrap().split('"').next().unwrap();
+    let css = client.get(format!("http://127.0.0.1:{port}{href}")).send().await.unwrap();
+    assert_eq!(css.status(), 200);
+    assert_eq!(css.text().await.unwrap(), include_str!("../../static/app.css"));
 
     // SAFETY: sending a signal to our own child process.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod assets;
 mod auth;
 mod binary;
 mod booking_discounts;

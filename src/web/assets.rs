@@ -1,0 +1,68 @@
+//! Static files, embedded in the binary so it serves them from any working directory.
+//!
+//! Each is answered under a name with a hash of its content (`/static/app.3f9a1c2e.css`,
+//! cached for a year: a new version has a new name) and under its plain name (cached
+//! briefly, for bookmarks and old pages). Templates take the hashed name from the
+//! constants here, e.g. `APP_CSS`; `build.rs` computes them.
+
+use axum::{
+    Router,
+    extract::Path,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+
+pub struct Asset {
+    pub plain: &'static str,
+    pub hashed: &'static str,
+    pub content_type: &'static str,
+    pub body: &'static [u8],
+}
+
+include!(concat!(env!("OUT_DIR"), "/assets.rs"));
+
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const BRIEFLY: &str = "public, max-age=300";
+
+pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new().route("/static/{file}", get(serve))
+}
+
+async fn serve(Path(file): Path<String>) -> Response {
+    let found = FILES.iter().find_map(|asset| {
+        if asset.hashed == file {
+            Some((asset, IMMUTABLE))
+        } else if asset.plain == file {
+            Some((asset, BRIEFLY))
+        } else {
+            None
+        }
+    });
+    let Some((asset, cache_control)) = found else {
+        return crate::error::error_response(StatusCode::NOT_FOUND);
+    };
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static(cache_control)),
+        ],
+        asset.body,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_has_a_hashed_name_that_its_constant_gives() {
+        assert!(FILES.iter().any(|a| format!("/static/{}", a.hashed) == APP_CSS));
+        assert!(FILES.iter().any(|a| format!("/static/{}", a.hashed) == CHECKIN_JS));
+        for asset in FILES {
+            assert_ne!(asset.plain, asset.hashed);
+            assert!(!asset.body.is_empty());
+        }
+    }
+}
