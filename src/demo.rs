@@ -522,6 +522,45 @@ impl Demo<'_> {
             .await
             .context("Failed to add the Morgans' contacts and checklist")?;
         self.registers_and_timesheets(grace).await?;
+        self.applications().await?;
+        Ok(())
+    }
+
+    /// Applications from the public form waiting for the office, one of them sent twice
+    /// (the list marks it as a likely duplicate).
+    async fn applications(&mut self) -> anyhow::Result<()> {
+        let applications = [
+            (
+                "Priya Shah",
+                "priya.shah@example.com",
+                "07700 900311",
+                "Three years coaching netball and multi-sports.",
+            ),
+            (
+                "Callum Burns",
+                "callum.burns@example.com",
+                "07700 900422",
+                "FA Level 1; helps at a Saturday club.",
+            ),
+            (
+                "Callum Burns",
+                "callum.burns@example.com",
+                "07700 900422",
+                "FA Level 1; helps at a Saturday club.",
+            ),
+        ];
+        for (name, email, phone, experience) in applications {
+            sqlx::query(
+                "insert into trainer_applications (name, email, phone, experience) values ($1, $2, $3, $4)",
+            )
+            .bind(name)
+            .bind(email)
+            .bind(phone)
+            .bind(experience)
+            .execute(&mut *self.conn)
+            .await
+            .context("Failed to add the demo's trainer applications")?;
+        }
         Ok(())
     }
 

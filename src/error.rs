@@ -31,11 +31,11 @@ pub enum AppError {
 pub type AppResult<T> = Result<T, AppError>;
 
 impl From<sqlx::Error> for AppError {
+    /// Every database error is a 500, `RowNotFound` included: a page whose row may be
+    /// missing asks with `fetch_optional` and answers `NotFound` itself, so a query that
+    /// finds nothing where a row must exist shows up as the bug it is.
     fn from(err: sqlx::Error) -> Self {
-        match err {
-            sqlx::Error::RowNotFound => AppError::NotFound,
-            other => AppError::Internal(anyhow::Error::new(other).context("database error")),
-        }
+        AppError::Internal(anyhow::Error::new(err).context("database error"))
     }
 }
 

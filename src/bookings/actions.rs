@@ -431,8 +431,7 @@ pub async fn decide(
     let Decision { to, reason, refund } = decision;
     let refund = match to {
         BookingStatus::Rejected => Some(
-            payments::cancellation::refund_cancelled(state, conn, id, None, &reason, Some(admin.id))
-                .await?,
+            payments::cancellation::refund_cancelled(state, conn, id, None, &reason, Some(admin.id)).await?,
         ),
         BookingStatus::Cancelled => match cancellation_refund(state, conn, admin, id, &reason, refund).await?
         {

@@ -43,4 +43,3 @@ pub fn router() -> Router<AppState> {
         .route("/admin/bookings/{id}/cancel", post(admin::cancel))
         .route("/admin/bookings/{id}/move", post(office::move_place))
 }
-

@@ -298,7 +298,7 @@ pub async fn totals(conn: &mut PgConnection, search: &Search) -> sqlx::Result<To
         )
         .bind(search.from)
         .bind(search.until)
-        .bind(search.status.clone())
+        .bind(search.status)
         .fetch_one(conn)
         .await;
     }

@@ -7,11 +7,12 @@
 
 use axum::{
     Router,
-    extract::Path,
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderValue, header},
     response::{IntoResponse, Response},
     routing::get,
 };
+
+use super::Path;
 
 pub struct Asset {
     pub plain: &'static str,
@@ -29,19 +30,31 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new().route("/static/{file}", get(serve))
 }
 
-async fn serve(Path(file): Path<String>) -> Response {
-    let found = FILES.iter().find_map(|asset| {
-        if asset.hashed == file {
-            Some((asset, IMMUTABLE))
-        } else if asset.plain == file {
-            Some((asset, BRIEFLY))
-        } else {
-            None
-        }
-    });
-    let Some((asset, cache_control)) = found else {
-        return crate::error::error_response(StatusCode::NOT_FOUND);
-    };
+/// A file under `/static/`, by its hashed or its plain name; any other name is a 404.
+struct Served {
+    asset: &'static Asset,
+    cache_control: &'static str,
+}
+
+impl<'de> serde::Deserialize<'de> for Served {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let file = String::deserialize(deserializer)?;
+        FILES
+            .iter()
+            .find_map(|asset| {
+                if asset.hashed == file {
+                    Some(Served { asset, cache_control: IMMUTABLE })
+                } else if asset.plain == file {
+                    Some(Served { asset, cache_control: BRIEFLY })
+                } else {
+                    None
+                }
+            })
+            .ok_or_else(|| serde::de::Error::custom("no such file"))
+    }
+}
+
+async fn serve(Path(Served { asset, cache_control }): Path<Served>) -> Response {
     (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type)),
