@@ -491,7 +491,7 @@ async fn the_payments_csv_lists_package_sales_and_its_totals_match_the_page() {
     assert_eq!((&sale[8], &sale[9], &sale[10]), ("25.00", "10.00", "15.00"), "{body}");
     assert_eq!(
         (&sale[6], &sale[13], &sale[14]),
-        ("partially_refunded", purchase.to_string().as_str(), "Five football sessions")
+        ("Partly refunded", purchase.to_string().as_str(), "Five football sessions")
     );
     assert!(lines.iter().any(|r| &r[12] == "booking payment" && &r[8] == "6.50"), "{body}");
 
