@@ -2,6 +2,7 @@
 //! staffing them with trainers.
 
 pub mod actions;
+mod cancellation;
 pub mod domain;
 mod pages;
 pub mod staffing;

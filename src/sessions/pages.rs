@@ -25,11 +25,9 @@ use super::{
 use crate::{
     AppState, audit,
     auth::Admin,
-    bookings::{Transition, domain::BookingStatus},
     catalogue::EDITORS,
     error::{AppError, AppResult},
     ids::{SeriesId, SessionId, ShiftId},
-    notifications::Email,
     shifts::domain::ShiftRole,
     web::{
         FormErrors, PageContext, Path,
@@ -129,58 +127,14 @@ pub async fn calendar(
         activity_id: query.id("activity"),
         trainer_id: query.id("trainer"),
     };
-    // The days shown: a week from Monday, or whole weeks covering the month.
-    let (first_shown, last_shown, range, prev, next, title) = if month_view {
-        let first = anchor.replace_day(1).unwrap_or(anchor);
-        let next_month = if first.month() == Month::December {
-            Date::from_calendar_date(first.year() + 1, Month::January, 1)
-        } else {
-            Date::from_calendar_date(first.year(), first.month().next(), 1)
-        }
-        .unwrap_or(first);
-        let last = next_month - Duration::days(1);
-        let prev = (first - Duration::days(1)).replace_day(1).unwrap_or(first);
-        let title = format!("{} {}", first.month(), first.year());
-        (monday_of(first), monday_of(last) + Duration::days(6), (first, last), prev, next_month, title)
-    } else {
-        let monday = monday_of(anchor);
-        let sunday = monday + Duration::days(6);
-        let title = format!("Week of {} {} {}", monday.day(), monday.month(), monday.year());
-        (monday, sunday, (monday, sunday), monday - Duration::days(7), monday + Duration::days(7), title)
-    };
-    let from = crate::clock::start_of_day(first_shown, tz);
-    let until = crate::clock::start_of_day(last_shown + Duration::days(1), tz);
+    let period = Period::around(anchor, month_view);
+    let from = crate::clock::start_of_day(period.first_shown, tz);
+    let until = crate::clock::start_of_day(period.last_shown + Duration::days(1), tz);
     let mut conn = state.pool.acquire().await?;
     let rows = store::calendar(&mut conn, from, until, &filter).await?;
-    let count = rows
-        .iter()
-        .filter(|r| {
-            let d = r.starts_at.to_timezone(tz).date();
-            d >= range.0 && d <= range.1
-        })
-        .count();
-    let mut days: Vec<Day> = Vec::new();
-    let mut date = first_shown;
-    while date <= last_shown {
-        days.push(Day {
-            label: format!(
-                "{} {} {}",
-                &date.weekday().to_string()[..3],
-                date.day(),
-                &date.month().to_string()[..3]
-            ),
-            is_today: date == today,
-            in_range: date >= range.0 && date <= range.1,
-            entries: Vec::new(),
-        });
-        date += Duration::days(1);
-    }
-    for row in rows {
-        let offset = (row.starts_at.to_timezone(tz).date() - first_shown).whole_days();
-        if let Some(day) = usize::try_from(offset).ok().and_then(|i| days.get_mut(i)) {
-            day.entries.push(entry(row, tz));
-        }
-    }
+    let count = rows.iter().filter(|r| period.in_range(r.starts_at.to_timezone(tz).date())).count();
+    let days = period.days(rows, today, tz);
+    let Period { prev, next, title, .. } = period;
     let filters: String =
         [("venue", filter.venue_id), ("activity", filter.activity_id), ("trainer", filter.trainer_id)]
             .iter()
@@ -203,6 +157,83 @@ pub async fn calendar(
         count,
         ctx,
     })
+}
+
+/// The days the calendar shows: a week from Monday, or whole weeks covering a month.
+struct Period {
+    first_shown: Date,
+    last_shown: Date,
+    /// The week or month itself (a month view also shows the edges of its first and
+    /// last weeks, greyed).
+    range: (Date, Date),
+    prev: Date,
+    next: Date,
+    title: String,
+}
+
+impl Period {
+    fn around(anchor: Date, month_view: bool) -> Self {
+        if month_view {
+            let first = anchor.replace_day(1).unwrap_or(anchor);
+            let next_month = if first.month() == Month::December {
+                Date::from_calendar_date(first.year() + 1, Month::January, 1)
+            } else {
+                Date::from_calendar_date(first.year(), first.month().next(), 1)
+            }
+            .unwrap_or(first);
+            let last = next_month - Duration::days(1);
+            Period {
+                first_shown: monday_of(first),
+                last_shown: monday_of(last) + Duration::days(6),
+                range: (first, last),
+                prev: (first - Duration::days(1)).replace_day(1).unwrap_or(first),
+                next: next_month,
+                title: format!("{} {}", first.month(), first.year()),
+            }
+        } else {
+            let monday = monday_of(anchor);
+            let sunday = monday + Duration::days(6);
+            Period {
+                first_shown: monday,
+                last_shown: sunday,
+                range: (monday, sunday),
+                prev: monday - Duration::days(7),
+                next: monday + Duration::days(7),
+                title: format!("Week of {} {} {}", monday.day(), monday.month(), monday.year()),
+            }
+        }
+    }
+
+    fn in_range(&self, date: Date) -> bool {
+        date >= self.range.0 && date <= self.range.1
+    }
+
+    /// Every day shown, each with its sessions.
+    fn days(&self, rows: Vec<store::CalendarRow>, today: Date, tz: &time_tz::Tz) -> Vec<Day> {
+        let mut days: Vec<Day> = Vec::new();
+        let mut date = self.first_shown;
+        while date <= self.last_shown {
+            days.push(Day {
+                label: format!(
+                    "{} {} {}",
+                    &date.weekday().to_string()[..3],
+                    date.day(),
+                    &date.month().to_string()[..3]
+                ),
+                is_today: date == today,
+                in_range: self.in_range(date),
+                entries: Vec::new(),
+            });
+            date += Duration::days(1);
+        }
+        for row in rows {
+            let offset = (row.starts_at.to_timezone(tz).date() - self.first_shown).whole_days();
+            if let Some(day) = usize::try_from(offset).ok().and_then(|i| days.get_mut(i)) {
+                day.entries.push(entry(row, tz));
+            }
+        }
+        days
+    }
 }
 
 // Creating a session or a series ------------------------------------------------------------
@@ -674,7 +705,9 @@ pub async fn cancel(
         return Ok(Redirect::to(&format!("/admin/sessions/{id}")).into_response());
     }
     let mut card_refunds = Vec::new();
-    let cancelled = cancel_session(&state, &mut tx, &admin, &s, &reason, &mut card_refunds).await?;
+    let cancelled =
+        super::cancellation::cancel_session(&state, &mut tx, &admin.0, &s, &reason, &mut card_refunds)
+            .await?;
     tx.commit().await?;
     crate::payments::cancellation::settle(&state, &card_refunds).await;
     let message = format!("Session cancelled. {cancelled} booking(s) cancelled and the families emailed.");
@@ -765,7 +798,15 @@ pub async fn cancel_series(
     let mut bookings = 0;
     let mut card_refunds = Vec::new();
     for target in &rest {
-        bookings += cancel_session(&state, &mut tx, &admin, target, &reason, &mut card_refunds).await?;
+        bookings += super::cancellation::cancel_session(
+            &state,
+            &mut tx,
+            &admin.0,
+            target,
+            &reason,
+            &mut card_refunds,
+        )
+        .await?;
     }
     audit::record(&mut tx)
         .by(admin.0.id)
@@ -782,106 +823,4 @@ pub async fn cancel_series(
     );
     flash::push(&session, FlashKind::Success, message).await?;
     Ok(Redirect::to(&format!("/admin/sessions/{id}")).into_response())
-}
-
-/// Cancels one scheduled session, locked by the caller: its bookings (or their places
-/// on it) with the families emailed, its shifts with the trainers emailed, and the audit
-/// row. Paid places are refunded (offline now, card refunds queued into `card_refunds`
-/// for the caller to send once committed). Returns how many bookings were cancelled or
-/// lost a place.
-async fn cancel_session(
-    state: &AppState,
-    tx: &mut sqlx::PgConnection,
-    admin: &Admin,
-    s: &store::SessionRow,
-    reason: &str,
-    card_refunds: &mut Vec<i64>,
-) -> AppResult<usize> {
-    use crate::payments::cancellation::refund_cancelled;
-    let tz = state.config.timezone;
-    let id = s.id;
-    // Cancelled first, so the places released below are not offered to the waitlist.
-    store::set_cancelled(&mut *tx, id).await?;
-    store::close_waitlist(&mut *tx, id).await?;
-    let when = fmt::day_time(s.starts_at, tz);
-    let why = format!("The {} session on {when} is cancelled: {reason}", s.activity);
-    let mut cancelled = 0;
-    for booking in store::bookings_on(&mut *tx, id).await? {
-        if booking.only_this_session {
-            match crate::bookings::transition(
-                state,
-                &mut *tx,
-                crate::ids::BookingId(booking.booking_id),
-                BookingStatus::Cancelled,
-                Some(&admin.0),
-                &why,
-            )
-            .await?
-            {
-                Transition::Done => {
-                    cancelled += 1;
-                    let refund = refund_cancelled(
-                        state,
-                        &mut *tx,
-                        crate::ids::BookingId(booking.booking_id),
-                        None,
-                        &why,
-                        Some(admin.0.id),
-                    )
-                    .await?;
-                    card_refunds.extend(refund.card_refunds);
-                }
-                Transition::NotAllowed(_) | Transition::Missing => {}
-            }
-        } else {
-            // A booking for several sessions keeps the others; only this place goes,
-            // with its paid share refunded (worked out while the place still counts).
-            let refund = refund_cancelled(
-                state,
-                &mut *tx,
-                crate::ids::BookingId(booking.booking_id),
-                Some(&[id.into()]),
-                &why,
-                Some(admin.0.id),
-            )
-            .await?;
-            card_refunds.extend(refund.card_refunds);
-            store::release_places(&mut *tx, booking.booking_id, id).await?;
-            audit::record(&mut *tx)
-                .by(admin.0.id)
-                .action("booking.place_released")
-                .entity("booking", booking.booking_id)
-                .after(json!({ "session_id": id, "reason": why }))
-                .await?;
-            let email = Email {
-                to: booking.parent_email.clone(),
-                subject: format!("{} on {when} is cancelled", s.activity),
-                body: format!(
-                    "Hello {},\n\n{why}\n\nYour other sessions in this booking are unchanged. \
-                     See your booking at {}/parent/bookings/{}\n",
-                    booking.parent_name, state.config.base_url, booking.booking_id
-                ),
-            };
-            state.outbox.queue(&mut *tx, &email).await?;
-            cancelled += 1;
-        }
-    }
-    for shift in store::cancel_shifts(&mut *tx, id).await? {
-        if let (Some(to), Some(name)) = (shift.trainer_email, shift.trainer_name) {
-            let email = Email {
-                to,
-                subject: format!("Shift cancelled: {} on {when}", s.activity),
-                body: format!("Hello {name},\n\n{why}\n\nYour shift on it is cancelled.\n"),
-            };
-            state.outbox.queue(&mut *tx, &email).await?;
-        }
-    }
-    audit::record(&mut *tx)
-        .by(admin.0.id)
-        .action("session.cancelled")
-        .entity("session", id)
-        .before(json!({ "status": s.status.key() }))
-        .after(json!({ "status": "cancelled", "reason": reason, "bookings_cancelled": cancelled }))
-        .await?;
-    Ok(cancelled)
 }
