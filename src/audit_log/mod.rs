@@ -17,7 +17,7 @@ use crate::{
     web::{
         PageContext, fmt,
         form::{QueryFields, render},
-        page::{Cursor, FETCH, Order, PageRequest, Pager},
+        page::{Cursor, Order, PageRequest, Pager, paged},
     },
 };
 
@@ -91,29 +91,29 @@ pub async fn index(
     let what = query.get("what").unwrap_or_default().to_owned();
     let from = query.get("from").and_then(crate::web::date::parse);
     let to = query.get("to").and_then(crate::web::date::parse);
-    let page = PageRequest::from_query(&query, Order::Descending);
-    let sql = format!(
-        "select l.id, l.created_at, u.name as actor, l.action, l.entity_type, l.entity_id, l.before, l.after
+    let page: PageRequest<OffsetDateTime> = PageRequest::from_query(&query, Order::Descending);
+    let rows = paged!(
+        &state.pool,
+        page,
+        Row,
+        r#"select l.id, l.created_at, u.name as "actor?", l.action, l.entity_type, l.entity_id, l.before, l.after
          from audit_log l left join users u on u.id = l.actor_id
          where l.entity_type not like 'safeguarding%' and l.action not like 'safeguarding.%'
-           and ($1::text is null or u.name ilike '%' || $1 || '%' or u.email ilike '%' || $1 || '%')
-           and ($2::text is null or l.action like replace(replace($2, '%', '\\%'), '_', '\\_') || '%')
-           and ($3::timestamptz is null or l.created_at >= $3)
-           and ($4::timestamptz is null or l.created_at < $4)
-           and ($5 or not (l.entity_type in ('payment', 'refund', 'cancellation_refund', 'package_purchase', 'discount_code')
+           and ($3::text is null or u.name ilike '%' || $3 || '%' or u.email ilike '%' || $3 || '%')
+           and ($4::text is null or l.action like replace(replace($4, '%', '\%'), '_', '\_') || '%')
+           and ($5::timestamptz is null or l.created_at >= $5)
+           and ($6::timestamptz is null or l.created_at < $6)
+           and ($7 or not (l.entity_type in ('payment', 'refund', 'cancellation_refund', 'package_purchase', 'discount_code')
                            or l.action like 'payment.%' or l.action like 'refund%'
-                           or l.action like 'package_purchase.%' or l.action like 'discount_code.%'))
-           {} {} limit {FETCH}",
-        page.condition("l.created_at", "l.id", 6),
-        page.order("l.created_at", "l.id")
-    );
-    let query_rows = sqlx::query_as(&sql)
-        .bind((!who.is_empty()).then_some(&who))
-        .bind((!what.is_empty()).then_some(&what))
-        .bind(from.map(|d| crate::clock::start_of_day(d, tz)))
-        .bind(to.map(|d| crate::clock::start_of_day(d + Duration::days(1), tz)))
-        .bind(sees_payments);
-    let rows: Vec<Row> = page.bind(query_rows).fetch_all(&state.pool).await?;
+                           or l.action like 'package_purchase.%' or l.action like 'discount_code.%'))"#,
+        "l.created_at",
+        "l.id",
+        (!who.is_empty()).then_some(&who),
+        (!what.is_empty()).then_some(&what),
+        from.map(|d| crate::clock::start_of_day(d, tz)),
+        to.map(|d| crate::clock::start_of_day(d + Duration::days(1), tz)),
+        sees_payments,
+    )?;
     let page = page.finish(rows, |r| Cursor::new(r.created_at, r.id), "/admin/audit", &query);
     let lines = page
         .rows

@@ -29,6 +29,11 @@ pub trait SortKey:
 {
     fn encode_key(&self) -> String;
     fn decode_key(raw: &str) -> Option<Self>;
+    /// A key every row's key sorts after: the first page of a list read oldest (or A)
+    /// first starts after it, so one literal query serves every page.
+    fn lowest() -> Self;
+    /// A key every row's key sorts before: the first page of a list read newest first.
+    fn highest() -> Self;
 }
 
 /// Timestamps travel as whole microseconds since 1970, PostgreSQL's own precision, so a
@@ -42,6 +47,14 @@ impl SortKey for OffsetDateTime {
         let micros: i128 = raw.parse().ok()?;
         OffsetDateTime::from_unix_timestamp_nanos(micros.checked_mul(1000)?).ok()
     }
+
+    fn lowest() -> Self {
+        time::macros::datetime!(0001-01-01 00:00 UTC)
+    }
+
+    fn highest() -> Self {
+        time::macros::datetime!(9999-12-31 23:59:59.999999 UTC)
+    }
 }
 
 impl SortKey for Date {
@@ -51,6 +64,14 @@ impl SortKey for Date {
 
     fn decode_key(raw: &str) -> Option<Self> {
         Date::from_julian_day(raw.parse().ok()?).ok()
+    }
+
+    fn lowest() -> Self {
+        time::macros::date!(0001 - 01 - 01)
+    }
+
+    fn highest() -> Self {
+        time::macros::date!(9999 - 12 - 31)
     }
 }
 
@@ -68,6 +89,16 @@ impl SortKey for String {
         let bytes: Option<Vec<u8>> =
             (0..raw.len()).step_by(2).map(|i| u8::from_str_radix(raw.get(i..i + 2)?, 16).ok()).collect();
         String::from_utf8(bytes?).ok()
+    }
+
+    fn lowest() -> Self {
+        String::new()
+    }
+
+    /// No text sorts after every other, so lists of names are read A first (a
+    /// `Previous` page reads back from a real cursor, never from this).
+    fn highest() -> Self {
+        "\u{10FFFF}".repeat(8)
     }
 }
 
@@ -166,6 +197,30 @@ impl<K: SortKey> PageRequest<K> {
         (self.order == Order::Ascending) == self.reads_forward()
     }
 
+    /// Whether this page's rows are read newest (or Z) first: the `<` query of
+    /// [`paged!`](crate::web::page::paged) rather than the `>` one.
+    pub fn descending(&self) -> bool {
+        !self.ascending()
+    }
+
+    /// The key the rows read start after: the cursor's, or past every row on a first page.
+    pub fn key(&self) -> K {
+        match &self.cursor {
+            Some(c) => c.key.clone(),
+            None if self.ascending() => K::lowest(),
+            None => K::highest(),
+        }
+    }
+
+    /// The id that goes with [`key`](Self::key).
+    pub fn id(&self) -> i64 {
+        match &self.cursor {
+            Some(c) => c.id,
+            None if self.ascending() => i64::MIN,
+            None => i64::MAX,
+        }
+    }
+
     /// Binds the cursor's key and id, when there is one (the parameters of [`condition`](Self::condition)).
     pub fn bind<'q, O>(
         &self,
@@ -212,6 +267,42 @@ impl<K: SortKey> PageRequest<K> {
         Page { rows, pager: Pager { previous, next } }
     }
 }
+
+/// Reads one page with a query checked at compile time: `paged!(conn, page, Row,
+/// "select … where …", "sort column", "id column", filters…)`. The select must end in a
+/// `where` clause (`where true` if it has no filter); the macro adds the cursor's
+/// condition, the order and `limit 51`, as two whole literal queries (reading down or up).
+/// The cursor's key and id are `$1` and `$2`, so the filters are `$3` on. Evaluates to
+/// `sqlx::Result<Vec<Row>>`, ready for [`PageRequest::finish`].
+macro_rules! paged {
+    ($conn:expr, $page:expr, $row:ty, $select:literal, $key:literal, $id:literal $(, $arg:expr)* $(,)?) => {{
+        let page = &$page;
+        if page.descending() {
+            sqlx::query_as!(
+                $row,
+                $select + " and (" + $key + ", " + $id + ") < ($1, $2) order by " + $key + " desc, " + $id
+                    + " desc limit 51",
+                page.key(),
+                page.id()
+                $(, $arg)*
+            )
+            .fetch_all($conn)
+            .await
+        } else {
+            sqlx::query_as!(
+                $row,
+                $select + " and (" + $key + ", " + $id + ") > ($1, $2) order by " + $key + " asc, " + $id
+                    + " asc limit 51",
+                page.key(),
+                page.id()
+                $(, $arg)*
+            )
+            .fetch_all($conn)
+            .await
+        }
+    }};
+}
+pub(crate) use paged;
 
 /// `path?…` with the list's filters as they came and one cursor.
 fn href(path: &str, query: &Fields, names: (&str, &str), name: &str, cursor: &str) -> String {
