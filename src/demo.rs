@@ -26,12 +26,11 @@ const SEED_LOCK: i64 = 7_040_117_099;
 /// Loads the demo when the database has no users; returns whether it loaded.
 pub async fn seed_if_empty(pool: &PgPool, tz: &'static Tz, password_hash: &str) -> anyhow::Result<bool> {
     let mut tx = pool.begin().await.context("Failed to start the demo transaction")?;
-    sqlx::query("select pg_advisory_xact_lock($1)")
-        .bind(SEED_LOCK)
+    sqlx::query!("select pg_advisory_xact_lock($1)", SEED_LOCK,)
         .execute(&mut *tx)
         .await
         .context("Failed to take the demo lock")?;
-    let has_users = sqlx::query_scalar::<_, bool>("select exists(select 1 from users)")
+    let has_users = sqlx::query_scalar!(r#"select exists(select 1 from users) as "exists!""#,)
         .fetch_one(&mut *tx)
         .await
         .context("Failed to check for existing users")?;
@@ -275,16 +274,16 @@ impl Demo<'_> {
         for (i, (email, name, rate_pence, miles, bio)) in (101..).zip(TRAINERS) {
             let phone = format!("07700 900{i}");
             let id = self.user(email, name, Some(&phone), "trainer", None).await?;
-            sqlx::query(
+            sqlx::query!(
                 "insert into trainer_profiles \
                  (user_id, bio, hourly_rate_pence, can_travel, max_travel_miles) \
                  values ($1, $2, $3, $4, $5)",
+                id,
+                bio,
+                rate_pence,
+                miles.is_some(),
+                miles,
             )
-            .bind(id)
-            .bind(bio)
-            .bind(rate_pence)
-            .bind(miles.is_some())
-            .bind(miles)
             .execute(&mut *self.conn)
             .await
             .with_context(|| format!("Failed to insert the trainer profile of {email}"))?;
@@ -306,14 +305,14 @@ impl Demo<'_> {
             (ben, "Paediatric First Aid", "PFA-20931", Some(day(300))),
         ];
         for (trainer, name, reference, expires_on) in qualifications {
-            sqlx::query(
+            sqlx::query!(
                 "insert into trainer_qualifications (trainer_id, name, reference, expires_on) \
                  values ($1, $2, $3, $4)",
+                trainer,
+                name,
+                reference,
+                expires_on,
             )
-            .bind(trainer)
-            .bind(name)
-            .bind(reference)
-            .bind(expires_on)
             .execute(&mut *self.conn)
             .await
             .context("Failed to insert a demo qualification")?;
@@ -325,14 +324,14 @@ impl Demo<'_> {
             (ben, "Lucy Carter", "Sister", "07700 900114"),
         ];
         for (trainer, name, relationship, phone) in contacts {
-            sqlx::query(
+            sqlx::query!(
                 "insert into trainer_emergency_contacts (trainer_id, name, relationship, phone) \
                  values ($1, $2, $3, $4)",
+                trainer,
+                name,
+                relationship,
+                phone,
             )
-            .bind(trainer)
-            .bind(name)
-            .bind(relationship)
-            .bind(phone)
             .execute(&mut *self.conn)
             .await
             .context("Failed to insert a demo emergency contact")?;
@@ -372,12 +371,14 @@ impl Demo<'_> {
             (flexi, ben),
         ];
         for (activity, trainer) in qualified {
-            sqlx::query("insert into activity_trainers (activity_id, trainer_id) values ($1, $2)")
-                .bind(activity.id)
-                .bind(trainer)
-                .execute(&mut *self.conn)
-                .await
-                .context("Failed to insert a demo activity trainer")?;
+            sqlx::query!(
+                "insert into activity_trainers (activity_id, trainer_id) values ($1, $2)",
+                activity.id,
+                trainer,
+            )
+            .execute(&mut *self.conn)
+            .await
+            .context("Failed to insert a demo activity trainer")?;
         }
         let venues = [
             (
@@ -401,16 +402,16 @@ impl Demo<'_> {
         ];
         let mut venue_ids = Vec::new();
         for (name, kind, address, postcode, capacity, notes) in venues {
-            let id = sqlx::query_scalar::<_, i64>(
+            let id = sqlx::query_scalar!(
                 "insert into venues (name, kind, address, postcode, capacity, notes) \
                  values ($1, $2, $3, $4, $5, $6) returning id",
+                name,
+                kind,
+                address,
+                postcode,
+                capacity,
+                notes,
             )
-            .bind(name)
-            .bind(kind)
-            .bind(address)
-            .bind(postcode)
-            .bind(capacity)
-            .bind(notes)
             .fetch_one(&mut *self.conn)
             .await
             .with_context(|| format!("Failed to insert venue {name}"))?;
@@ -550,13 +551,13 @@ impl Demo<'_> {
             ),
         ];
         for (name, email, phone, experience) in applications {
-            sqlx::query(
+            sqlx::query!(
                 "insert into trainer_applications (name, email, phone, experience) values ($1, $2, $3, $4)",
+                name,
+                email,
+                phone,
+                experience,
             )
-            .bind(name)
-            .bind(email)
-            .bind(phone)
-            .bind(experience)
             .execute(&mut *self.conn)
             .await
             .context("Failed to add the demo's trainer applications")?;
@@ -568,7 +569,7 @@ impl Demo<'_> {
     /// the most recent (still to do), and timesheets: older weeks approved, last week
     /// submitted and waiting for finance.
     async fn registers_and_timesheets(&mut self, finance: i64) -> anyhow::Result<()> {
-        sqlx::query(
+        sqlx::query!(
             "insert into attendance (session_id, child_id, status, signed_in_at, signed_out_at, collected_by,
                                      collector_authorised, marked_by)
              select p.session_id, p.child_id, case when p.child_id % 7 = 0 then 'absent' else 'present' end,
@@ -585,46 +586,46 @@ impl Demo<'_> {
         .await
         .context("Failed to take the demo registers")?;
         let this_week = crate::timesheets::week_of(self.now, self.tz);
-        sqlx::query(
+        sqlx::query!(
             "insert into timesheets (trainer_id, week_start, status, submitted_at, decided_by, decided_at,
                                      hourly_rate_pence)
              select distinct e.trainer_id, e.week_start,
-                    case when e.week_start = $1 - 7 then 'submitted' else 'approved' end,
+                    case when e.week_start = $1::date - 7 then 'submitted' else 'approved' end,
                     now(), case when e.week_start < $1 - 7 then $2::bigint end,
                     case when e.week_start < $1 - 7 then now() end,
                     case when e.week_start < $1 - 7 then p.hourly_rate_pence end
              from time_entries e join trainer_profiles p on p.user_id = e.trainer_id
              where e.week_start < $1",
+            this_week,
+            finance,
         )
-        .bind(this_week)
-        .bind(finance)
         .execute(&mut *self.conn)
         .await
         .context("Failed to add the demo timesheets")?;
         // Money: most confirmed bookings paid (cash or bank transfer), one partly
         // refunded; the rest still owe, so finance has a list of balances to chase.
-        sqlx::query(
+        sqlx::query!(
             "insert into payments (booking_id, amount_pence, method, status, reference, recorded_by, paid_at)
              select b.id, b.total_pence, case when b.id % 2 = 0 then 'bank_transfer' else 'cash' end,
                     'succeeded', 'DEMO-' || b.id, $1, b.created_at + interval '1 day'
              from bookings b
              where b.status in ('approved', 'completed') and b.total_pence > 0 and b.id % 3 <> 0",
+            finance,
         )
-        .bind(finance)
         .execute(&mut *self.conn)
         .await
         .context("Failed to add the demo payments")?;
-        sqlx::query(
+        sqlx::query!(
             "insert into refunds (payment_id, amount_pence, reason, recorded_by)
              select id, least(650, amount_pence), 'Missed one session (illness)', $1
              from payments order by id limit 1",
+            finance,
         )
-        .bind(finance)
         .execute(&mut *self.conn)
         .await
         .context("Failed to add the demo refund")?;
         // Something to sell: session passes, and a code for new families.
-        sqlx::query(
+        sqlx::query!(
             "with pass as (
                  insert into packages (name, description, kind, credits, price_pence, valid_days)
                  values ('Football 10-session pass', 'Ten Saturday football sessions for the price of eight and a half.',
@@ -641,7 +642,7 @@ impl Demo<'_> {
         .await
         .context("Failed to add the demo packages")?;
         // The demo family bought the football pass at the office: ten credits to use.
-        sqlx::query(
+        sqlx::query!(
             "with bought as (
                  insert into package_purchases (parent_id, package_id, credits, amount_pence, method, status,
                                                 reference, recorded_by, paid_at, created_at)
@@ -657,16 +658,16 @@ impl Demo<'_> {
                  returning id, purchase_id)
              insert into package_credit_movements (package_credit_id, change, kind, created_by)
              select c.id, b.credits, 'purchase', $1 from credit c join bought b on b.id = c.purchase_id",
+            finance,
         )
-        .bind(finance)
         .execute(&mut *self.conn)
         .await
         .context("Failed to add the demo package purchase")?;
-        sqlx::query(
+        sqlx::query!(
             "insert into discount_codes (code, kind, percent_off, usage_limit, valid_until, created_by)
              values ('WELCOME10', 'percent', 10, 50, current_date + 90, $1)",
+            finance,
         )
-        .bind(finance)
         .execute(&mut *self.conn)
         .await
         .context("Failed to add the demo discount code")?;
@@ -681,59 +682,59 @@ impl Demo<'_> {
         role: &str,
         admin_role: Option<&str>,
     ) -> anyhow::Result<i64> {
-        sqlx::query_scalar::<_, i64>(
+        sqlx::query_scalar!(
             "insert into users (email, name, phone, role, admin_role, password_hash) \
              values ($1, $2, $3, $4, $5, $6) returning id",
+            email,
+            name,
+            phone,
+            role,
+            admin_role,
+            self.hash,
         )
-        .bind(email)
-        .bind(name)
-        .bind(phone)
-        .bind(role)
-        .bind(admin_role)
-        .bind(self.hash)
         .fetch_one(&mut *self.conn)
         .await
         .with_context(|| format!("Failed to insert demo user {email}"))
     }
 
     async fn child(&mut self, parent: i64, c: &ChildSeed) -> anyhow::Result<i64> {
-        sqlx::query_scalar::<_, i64>(
+        sqlx::query_scalar!(
             "insert into children (parent_id, first_name, last_name, date_of_birth, \
              medical_notes, allergies, additional_needs, photo_consent) \
              values ($1, $2, $3, $4, $5, $6, $7, $8) returning id",
+            parent,
+            c.first,
+            c.last,
+            born(self.today, c.age),
+            c.medical,
+            c.allergies,
+            c.needs,
+            c.photo_consent,
         )
-        .bind(parent)
-        .bind(c.first)
-        .bind(c.last)
-        .bind(born(self.today, c.age))
-        .bind(c.medical)
-        .bind(c.allergies)
-        .bind(c.needs)
-        .bind(c.photo_consent)
         .fetch_one(&mut *self.conn)
         .await
         .with_context(|| format!("Failed to insert demo child {}", c.first))
     }
 
     async fn activity(&mut self, a: &ActivitySeed) -> anyhow::Result<Activity> {
-        let id = sqlx::query_scalar::<_, i64>(
+        let id = sqlx::query_scalar!(
             "insert into activities (name, description, min_age_years, max_age_years, \
              default_duration_minutes, default_capacity, price_pence, requires_approval, \
              booking_cutoff_hours, cancellation_cutoff_hours, children_per_trainer, pay_at_booking) \
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) returning id",
+            a.name,
+            a.description,
+            a.ages.map(|(min, _)| min),
+            a.ages.map(|(_, max)| max),
+            a.minutes,
+            a.capacity,
+            a.price_pence,
+            a.requires_approval,
+            a.cutoffs.0,
+            a.cutoffs.1,
+            a.children_per_trainer,
+            a.pay_at_booking,
         )
-        .bind(a.name)
-        .bind(a.description)
-        .bind(a.ages.map(|(min, _)| min))
-        .bind(a.ages.map(|(_, max)| max))
-        .bind(a.minutes)
-        .bind(a.capacity)
-        .bind(a.price_pence)
-        .bind(a.requires_approval)
-        .bind(a.cutoffs.0)
-        .bind(a.cutoffs.1)
-        .bind(a.children_per_trainer)
-        .bind(a.pay_at_booking)
         .fetch_one(&mut *self.conn)
         .await
         .with_context(|| format!("Failed to insert activity {}", a.name))?;
@@ -749,14 +750,14 @@ impl Demo<'_> {
         name: &str,
         byday: &str,
     ) -> anyhow::Result<i64> {
-        sqlx::query_scalar::<_, i64>(
+        sqlx::query_scalar!(
             "insert into series (activity_id, venue_id, name, recurrence_rule) \
              values ($1, $2, $3, $4) returning id",
+            activity.id,
+            venue,
+            name,
+            format!("FREQ=WEEKLY;BYDAY={byday}"),
         )
-        .bind(activity.id)
-        .bind(venue)
-        .bind(name)
-        .bind(format!("FREQ=WEEKLY;BYDAY={byday}"))
         .fetch_one(&mut *self.conn)
         .await
         .with_context(|| format!("Failed to insert series {name}"))
@@ -795,19 +796,19 @@ impl Demo<'_> {
         let starts = local(self.tz, start)?;
         let ends = local(self.tz, start + Duration::minutes(activity.minutes))?;
         let status = if date < self.today { "completed" } else { "scheduled" };
-        let id = sqlx::query_scalar::<_, i64>(
+        let id = sqlx::query_scalar!(
             "insert into sessions (activity_id, venue_id, series_id, starts_at, ends_at, \
              capacity, price_pence, status) \
              values ($1, $2, $3, $4, $5, $6, $7, $8) returning id",
+            activity.id,
+            venue,
+            series,
+            starts,
+            ends,
+            activity.capacity,
+            activity.price_pence,
+            status,
         )
-        .bind(activity.id)
-        .bind(venue)
-        .bind(series)
-        .bind(starts)
-        .bind(ends)
-        .bind(activity.capacity)
-        .bind(activity.price_pence)
-        .bind(status)
         .fetch_one(&mut *self.conn)
         .await
         .context("Failed to insert a demo session")?;
@@ -831,16 +832,16 @@ impl Demo<'_> {
     ) -> anyhow::Result<i64> {
         let worked = (status == "checked_out")
             .then(|| (session.starts - Duration::minutes(10), session.ends + Duration::minutes(5)));
-        let id = sqlx::query_scalar::<_, i64>(
+        let id = sqlx::query_scalar!(
             "insert into shifts (session_id, trainer_id, role, status, checked_in_at, \
              checked_out_at) values ($1, $2, $3, $4, $5, $6) returning id",
+            session.id,
+            trainer,
+            role,
+            status,
+            worked.map(|(checked_in, _)| checked_in),
+            worked.map(|(_, checked_out)| checked_out),
         )
-        .bind(session.id)
-        .bind(trainer)
-        .bind(role)
-        .bind(status)
-        .bind(worked.map(|(checked_in, _)| checked_in))
-        .bind(worked.map(|(_, checked_out)| checked_out))
         .fetch_one(&mut *self.conn)
         .await
         .context("Failed to insert a demo shift")?;
@@ -858,17 +859,17 @@ impl Demo<'_> {
         (started, ended): (OffsetDateTime, OffsetDateTime),
         note: &str,
     ) -> anyhow::Result<()> {
-        sqlx::query(
+        sqlx::query!(
             "insert into time_entries (trainer_id, shift_id, started_at, ended_at, source, note, week_start) \
              values ($1, $2, $3, $4, $5, $6, $7)",
+            trainer,
+            shift,
+            started,
+            ended,
+            if shift.is_some() { "shift" } else { "manual" },
+            note,
+            crate::timesheets::week_of(started, self.tz),
         )
-        .bind(trainer)
-        .bind(shift)
-        .bind(started)
-        .bind(ended)
-        .bind(if shift.is_some() { "shift" } else { "manual" })
-        .bind(note)
-        .bind(crate::timesheets::week_of(started, self.tz))
         .execute(&mut *self.conn)
         .await
         .context("Failed to insert a demo time entry")?;
@@ -899,30 +900,30 @@ impl Demo<'_> {
         let per_child: i32 = sessions.iter().map(|s| s.price_pence).sum();
         let total = per_child * i32::try_from(children.len())?;
         let last_at = at(i64::try_from(history.len())? - 1, status);
-        let booking = sqlx::query_scalar::<_, i64>(
+        let booking = sqlx::query_scalar!(
             "insert into bookings (parent_id, status, total_pence, created_by, created_at, \
              updated_at) values ($1, $2, $3, $1, $4, $5) returning id",
+            family,
+            status,
+            total,
+            booked_at,
+            last_at,
         )
-        .bind(family)
-        .bind(status)
-        .bind(total)
-        .bind(booked_at)
-        .bind(last_at)
         .fetch_one(&mut *self.conn)
         .await
         .context("Failed to insert a demo booking")?;
         for session in sessions {
             for &child in children {
-                sqlx::query(
+                sqlx::query!(
                     "insert into booking_participants (booking_id, session_id, child_id, \
                      price_pence, holds_place, created_at) values ($1, $2, $3, $4, $5, $6)",
+                    booking,
+                    session.id,
+                    child,
+                    session.price_pence,
+                    holds_place,
+                    booked_at,
                 )
-                .bind(booking)
-                .bind(session.id)
-                .bind(child)
-                .bind(session.price_pence)
-                .bind(holds_place)
-                .bind(booked_at)
                 .execute(&mut *self.conn)
                 .await
                 .context("Failed to insert a demo booking participant")?;
@@ -931,17 +932,17 @@ impl Demo<'_> {
         let mut from: Option<&str> = None;
         for (i, &(to, by_office, reason)) in (0..).zip(history) {
             let (by, when) = (if by_office { office } else { family }, at(i, to));
-            sqlx::query(
+            sqlx::query!(
                 "insert into booking_status_changes \
                  (booking_id, from_status, to_status, changed_by, reason, created_at) \
                  values ($1, $2, $3, $4, $5, $6)",
+                booking,
+                from,
+                to,
+                by,
+                reason,
+                when,
             )
-            .bind(booking)
-            .bind(from)
-            .bind(to)
-            .bind(by)
-            .bind(reason)
-            .bind(when)
             .execute(&mut *self.conn)
             .await
             .context("Failed to insert a demo booking status change")?;
@@ -964,17 +965,17 @@ impl Demo<'_> {
         (before, after): (Option<Value>, Value),
         at: OffsetDateTime,
     ) -> anyhow::Result<()> {
-        sqlx::query(
+        sqlx::query!(
             "insert into audit_log (actor_id, action, entity_type, entity_id, before, after, \
              created_at) values ($1, $2, $3, $4, $5, $6, $7)",
+            actor,
+            action,
+            entity_type,
+            entity_id,
+            before,
+            after,
+            at,
         )
-        .bind(actor)
-        .bind(action)
-        .bind(entity_type)
-        .bind(entity_id)
-        .bind(before)
-        .bind(after)
-        .bind(at)
         .execute(&mut *self.conn)
         .await
         .context("Failed to insert a demo audit row")?;

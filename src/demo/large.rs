@@ -9,6 +9,12 @@
 //! all of it as the rows go in: no constraint or trigger is switched off. Ids are
 //! reserved from each table's sequence up front, so related rows can be joined by
 //! arithmetic instead of by reading the ids back.
+//!
+//! Its statements are checked at compile time (`query!`) except two kinds, which stay
+//! `sqlx::query` and are run by the `seed_large` test: those spliced from the shared
+//! name and calendar fragments below (`names!`, `DAY`, …), and those reading the
+//! temporary tables of places made within the load's transaction, which a compile-time
+//! check cannot see.
 
 use std::time::Instant;
 
@@ -204,13 +210,15 @@ pub async fn load(
     };
     let mut tx = pool.begin().await.context("Failed to start the large demo transaction")?;
     let conn = &mut *tx;
-    sqlx::query("set local work_mem = '64MB'").execute(&mut *conn).await?;
+    sqlx::query!("set local work_mem = '64MB'",).execute(&mut *conn).await?;
     let people = demo_people(conn).await?;
     let family_zero = format!("family0@{FAMILY_DOMAIN}");
-    let loaded: bool = sqlx::query_scalar("select exists(select 1 from users where email = $1)")
-        .bind(&family_zero)
-        .fetch_one(&mut *conn)
-        .await?;
+    let loaded: bool = sqlx::query_scalar!(
+        r#"select exists(select 1 from users where email = $1) as "exists!""#,
+        &family_zero,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     if loaded {
         bail!("The large demo is already loaded");
     }
@@ -227,7 +235,7 @@ pub async fn load(
     load.run().await?;
     tx.commit().await.context("Failed to commit the large demo")?;
     timed("analyze", async {
-        sqlx::query("analyze").execute(pool).await.context("Failed to analyze the tables")
+        sqlx::query!("analyze",).execute(pool).await.context("Failed to analyze the tables")
     })
     .await?;
     let loaded = count(pool).await?;
@@ -253,8 +261,7 @@ async fn demo_people(conn: &mut PgConnection) -> anyhow::Result<DemoPeople> {
 }
 
 async fn user_id(conn: &mut PgConnection, email: &str) -> anyhow::Result<i64> {
-    sqlx::query_scalar::<_, i64>("select id from users where email = $1")
-        .bind(email)
+    sqlx::query_scalar!("select id from users where email = $1", email,)
         .fetch_optional(&mut *conn)
         .await?
         .with_context(|| format!("{email} is missing: the large demo goes on top of the small demo"))
@@ -264,13 +271,13 @@ async fn user_id(conn: &mut PgConnection, email: &str) -> anyhow::Result<i64> {
 /// rows can be inserted with known ids (`overriding system value`) while anyone else
 /// inserting meanwhile gets ids after the block.
 async fn reserve(conn: &mut PgConnection, table: &str, n: i64) -> anyhow::Result<i64> {
-    sqlx::query_scalar::<_, i64>(
+    sqlx::query_scalar!(
         "with seq as (select pg_get_serial_sequence($1, 'id') as name),
               first as (select nextval(seq.name) as id, seq.name from seq)
-         select id from first, lateral setval(first.name, first.id + $2 - 1)",
+         select id as \"id!\" from first, lateral setval(first.name, first.id + $2 - 1)",
+        table,
+        n.max(1),
     )
-    .bind(table)
-    .bind(n.max(1))
     .fetch_one(&mut *conn)
     .await
     .with_context(|| format!("Failed to reserve ids in {table}"))
@@ -348,7 +355,7 @@ impl Load<'_> {
     /// Bigger classes than the small demo's, at three more venues: the provider runs
     /// several sessions at once.
     async fn catalogue(&mut self) -> anyhow::Result<()> {
-        sqlx::query(
+        sqlx::query!(
             "insert into activities (name, description, min_age_years, max_age_years, default_duration_minutes,
                                      default_capacity, price_pence, booking_cutoff_hours, cancellation_cutoff_hours,
                                      children_per_trainer)
@@ -360,12 +367,12 @@ impl Load<'_> {
                           ('Street Dance', 'Choreography and freestyle to this week''s music.', 45, 650),
                           ('Drama', 'Games, improvisation and a show at the end of term.', 60, 700))
                   as a (name, description, minutes, price)",
+            self.capacity(),
         )
-        .bind(self.capacity())
         .execute(&mut *self.conn)
         .await
         .context("Failed to add the large activities")?;
-        sqlx::query(
+        sqlx::query!(
             "insert into venues (name, kind, address, postcode, capacity, notes)
              values ('Northgate Leisure Centre', 'site', '1 Northgate, Kingston upon Thames', 'KT1 3AA', 200, ''),
                     ('Surbiton Community Hall', 'site', '12 Ewell Road, Surbiton', 'KT6 6AH', 120, ''),
@@ -400,13 +407,13 @@ impl Load<'_> {
         .execute(&mut *self.conn)
         .await
         .context("Failed to add the large trainers")?;
-        sqlx::query(
+        sqlx::query!(
             "insert into trainer_profiles (user_id, bio, hourly_rate_pence)
-             select $1 + k, 'Coach at the large demo provider.', 1500 + (k % 12) * 100
-             from generate_series(0, $2 - 1) k",
+             select $1::bigint + k, 'Coach at the large demo provider.', 1500 + (k % 12) * 100
+             from generate_series(0, $2::bigint - 1) k",
+            self.blocks.trainers,
+            self.sizes.trainers,
         )
-        .bind(self.blocks.trainers)
-        .bind(self.sizes.trainers)
         .execute(&mut *self.conn)
         .await
         .context("Failed to add the large trainer profiles")?;
@@ -557,17 +564,17 @@ impl Load<'_> {
     /// The time each worked shift made, in the week (local Monday) it started. Weeks
     /// the small demo already has a timesheet for are left as the demo made them.
     async fn time_entries(&mut self) -> anyhow::Result<()> {
-        sqlx::query(
+        sqlx::query!(
             "insert into time_entries (trainer_id, shift_id, started_at, ended_at, source, week_start, created_at)
              select sh.trainer_id, sh.id, sh.checked_in_at, sh.checked_out_at, 'shift', w.week, sh.checked_out_at
              from shifts sh,
                   lateral (select date_trunc('week', sh.checked_in_at at time zone $3)::date as week) w
              where sh.id between $1 and $1 + $2 - 1 and sh.status = 'checked_out'
                and not exists (select 1 from timesheets t where t.trainer_id = sh.trainer_id and t.week_start = w.week)",
+            self.blocks.shifts,
+            self.sizes.sessions,
+            self.tz.name(),
         )
-        .bind(self.blocks.shifts)
-        .bind(self.sizes.sessions)
-        .bind(self.tz.name())
         .execute(&mut *self.conn)
         .await
         .context("Failed to add the large time entries")?;
@@ -579,26 +586,26 @@ impl Load<'_> {
     async fn timesheets(&mut self) -> anyhow::Result<()> {
         let this_week = self.calendar.today
             - Duration::days(i64::from(self.calendar.today.weekday().number_days_from_monday()));
-        sqlx::query(
+        sqlx::query!(
             "insert into timesheets (trainer_id, week_start, status, submitted_at, decided_by, decided_at,
                                      hourly_rate_pence, created_at)
-             select w.trainer_id, w.week_start, case when w.week_start = $1 - 7 then 'submitted' else 'approved' end,
+             select w.trainer_id, w.week_start, case when w.week_start = $1::date - 7 then 'submitted' else 'approved' end,
                     submitted, case when w.week_start < $1 - 7 then $2::bigint end,
                     case when w.week_start < $1 - 7 then submitted + interval '1 day' end,
                     case when w.week_start < $1 - 7 then p.hourly_rate_pence end, submitted
              from (select distinct trainer_id, week_start from time_entries
                    where shift_id between $3 and $3 + $4 - 1) w
              join trainer_profiles p on p.user_id = w.trainer_id,
-             lateral (select least($6, ((w.week_start + 7) + time '09:00') at time zone $5) as submitted) s
+             lateral (select least($6::timestamptz, ((w.week_start + 7) + time '09:00') at time zone $5) as submitted) s
              where w.week_start < $1
              on conflict on constraint timesheets_one_per_week do nothing",
+            this_week,
+            self.people.finance,
+            self.blocks.shifts,
+            self.sizes.sessions,
+            self.tz.name(),
+            self.now,
         )
-        .bind(this_week)
-        .bind(self.people.finance)
-        .bind(self.blocks.shifts)
-        .bind(self.sizes.sessions)
-        .bind(self.tz.name())
-        .bind(self.now)
         .execute(&mut *self.conn)
         .await
         .context("Failed to add the large timesheets")?;
@@ -705,16 +712,16 @@ impl Load<'_> {
     /// One offline payment in a hundred partly refunded (each refund goes through the
     /// trigger that keeps it within the payment).
     async fn refunds(&mut self) -> anyhow::Result<()> {
-        sqlx::query(
+        sqlx::query!(
             "insert into refunds (payment_id, amount_pence, reason, recorded_by, created_at)
              select id, amount_pence / 2, 'Missed a session (illness)', $3, paid_at + interval '2 days'
              from payments
              where booking_id between $1 and $1 + $2 - 1 and method <> 'card' and id % 100 = 0
                and amount_pence >= 2",
+            self.blocks.bookings,
+            self.sizes.places,
+            self.people.finance,
         )
-        .bind(self.blocks.bookings)
-        .bind(self.sizes.places)
-        .bind(self.people.finance)
         .execute(&mut *self.conn)
         .await
         .context("Failed to add the large refunds")?;
@@ -724,12 +731,12 @@ impl Load<'_> {
     /// The demo family's share: a third child, and ~150 bookings spread over the two
     /// years across the three children, mostly paid, with their history.
     async fn demo_family(&mut self) -> anyhow::Result<()> {
-        sqlx::query(
+        sqlx::query!(
             "insert into children (parent_id, first_name, last_name, date_of_birth, photo_consent)
              values ($1, 'Ava', 'Morgan', $2::date - 10 * 365, true)",
+            self.people.parent,
+            self.calendar.today,
         )
-        .bind(self.people.parent)
-        .bind(self.calendar.today)
         .execute(&mut *self.conn)
         .await
         .context("Failed to add the demo family's third child")?;
@@ -797,15 +804,16 @@ impl Load<'_> {
     /// first by row number: approvals, payments recorded, shifts checked in, children
     /// updated, sessions changed.
     async fn audit_rows(&mut self) -> anyhow::Result<()> {
-        sqlx::query(
+        sqlx::query!(
             "insert into audit_log (actor_id, action, entity_type, entity_id, before, after, created_at)
-             select case m % 5 when 0 then $6 when 1 then $7 when 2 then $8 + m % $9
-                               when 3 then $10 + m % $11 else $6 end,
+             select case m % 5 when 0 then $6::bigint when 1 then $7::bigint when 2 then $8::bigint + m % $9::bigint
+                               when 3 then $10::bigint + m % $11::bigint else $6 end,
                     (array['booking.approved', 'payment.recorded', 'shift.checked_in', 'child.updated',
                            'session.updated'])[1 + m % 5],
                     (array['booking', 'booking', 'shift', 'child', 'session'])[1 + m % 5],
-                    case m % 5 when 0 then $2 + (m * 13) % $3 when 1 then $2 + (m * 7) % $3
-                               when 2 then $4 + m % $5 when 3 then $12 + m % $13 else $14 + m % $5 end,
+                    case m % 5 when 0 then $2::bigint + (m * 13) % $3::bigint when 1 then $2 + (m * 7) % $3
+                               when 2 then $4::bigint + m % $5::bigint when 3 then $12::bigint + m % $13::bigint
+                               else $14::bigint + m % $5 end,
                     case m % 5 when 0 then '{\"status\": \"pending\"}'::jsonb
                                when 4 then '{\"notes\": \"\"}'::jsonb end,
                     case m % 5 when 0 then '{\"status\": \"approved\", \"reason\": \"\"}'::jsonb
@@ -813,24 +821,24 @@ impl Load<'_> {
                                when 2 then '{\"status\": \"checked_in\"}'::jsonb
                                when 3 then '{\"medical_notes\": \"updated\"}'::jsonb
                                else '{\"notes\": \"Hall changed for this week.\"}'::jsonb end,
-                    $15 - make_interval(secs => (m * (730.0 * 86400 / $1))::double precision)
-             from generate_series(0, $1 - 1) m",
+                    $15::timestamptz - make_interval(secs => (m * (730.0 * 86400 / $1))::double precision)
+             from generate_series(0, $1::bigint - 1) m",
+            self.sizes.audit_rows,
+            self.blocks.bookings,
+            self.sizes.places,
+            self.blocks.shifts,
+            self.sizes.sessions,
+            self.people.coordinator,
+            self.people.finance,
+            self.blocks.trainers,
+            self.sizes.trainers,
+            self.blocks.families,
+            self.sizes.families,
+            self.blocks.children,
+            self.sizes.children,
+            self.blocks.sessions,
+            self.now,
         )
-        .bind(self.sizes.audit_rows)
-        .bind(self.blocks.bookings)
-        .bind(self.sizes.places)
-        .bind(self.blocks.shifts)
-        .bind(self.sizes.sessions)
-        .bind(self.people.coordinator)
-        .bind(self.people.finance)
-        .bind(self.blocks.trainers)
-        .bind(self.sizes.trainers)
-        .bind(self.blocks.families)
-        .bind(self.sizes.families)
-        .bind(self.blocks.children)
-        .bind(self.sizes.children)
-        .bind(self.blocks.sessions)
-        .bind(self.now)
         .execute(&mut *self.conn)
         .await
         .context("Failed to add the large audit rows")?;
