@@ -125,7 +125,9 @@ pub async fn login(
     auth.login(&user).await?;
     super::mark_signed_in(&auth.session).await?;
     csrf::rotate(&auth.session).await?;
-    sqlx::query!("update users set last_sign_in_at = now() where id = $1", user.id).execute(&state.pool).await?;
+    sqlx::query!("update users set last_sign_in_at = now() where id = $1", user.id)
+        .execute(&state.pool)
+        .await?;
     tracing::info!(user.id = user.id, "signed in");
     Ok(Redirect::to(user.role.portal()).into_response())
 }

@@ -58,10 +58,13 @@ pub async fn begin_sign_in(pool: &PgPool, email: &str, ip: IpAddr) -> sqlx::Resu
     if pair >= MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS || address >= MAX_FAILURES_PER_ADDRESS {
         return Ok(None);
     }
-    let id =
-        sqlx::query_scalar!("insert into sign_in_attempts (email, ip) values ($1, $2::text::inet) returning id", email, ip)
-            .fetch_one(&mut *tx)
-            .await?;
+    let id = sqlx::query_scalar!(
+        "insert into sign_in_attempts (email, ip) values ($1, $2::text::inet) returning id",
+        email,
+        ip
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     tx.commit().await?;
     let delay = (account >= SLOW_AFTER_ACCOUNT_FAILURES && !familiar).then_some(SLOWDOWN);
     Ok(Some(Attempt { id, delay }))

@@ -219,13 +219,18 @@ async fn anonymise_family(
         .execute(&mut *conn)
         .await?
         .rows_affected();
-    let collectors = sqlx::query!("delete from child_authorised_collectors where child_id = any($1)", child_ids)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-    sqlx::query!("delete from checklist_completions where child_id = any($1) or user_id = $2", child_ids, user_id)
-        .execute(&mut *conn)
-        .await?;
+    let collectors =
+        sqlx::query!("delete from child_authorised_collectors where child_id = any($1)", child_ids)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    sqlx::query!(
+        "delete from checklist_completions where child_id = any($1) or user_id = $2",
+        child_ids,
+        user_id
+    )
+    .execute(&mut *conn)
+    .await?;
     // The row stays (bookings, registers and safeguarding records point at it); the year
     // of birth stays for the provider's age statistics, nothing that names the child.
     sqlx::query!(
@@ -283,7 +288,9 @@ async fn anonymise_family(
 async fn close_account(conn: &mut PgConnection, user_id: i64, old_email: &str) -> sqlx::Result<()> {
     sqlx::query!("delete from sign_in_attempts where email = $1", old_email).execute(&mut *conn).await?;
     sqlx::query!("delete from signup_requests where email = $1", old_email).execute(&mut *conn).await?;
-    sqlx::query!("delete from two_factor_recovery_codes where user_id = $1", user_id).execute(&mut *conn).await?;
+    sqlx::query!("delete from two_factor_recovery_codes where user_id = $1", user_id)
+        .execute(&mut *conn)
+        .await?;
     sqlx::query!("delete from two_factor where user_id = $1", user_id).execute(&mut *conn).await?;
     sqlx::query!("delete from password_reset_tokens where user_id = $1", user_id).execute(&mut *conn).await?;
     sqlx::query!("delete from calendar_feeds where user_id = $1", user_id).execute(&mut *conn).await?;

@@ -268,8 +268,8 @@ async fn the_owner_erases_a_family_keeping_bookings_payments_and_safeguarding_re
         lead
     )
     .execute(&app.pool)
-        .await
-        .unwrap();
+    .await
+    .unwrap();
     sqlx::query!("insert into calendar_feeds (user_id, token) values ($1, 'feed-token-of-poppy')", parent_id)
         .execute(&app.pool)
         .await

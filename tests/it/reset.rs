@@ -103,8 +103,10 @@ async fn an_unknown_email_gets_the_same_answer_and_no_email() {
     assert_eq!(response.status(), 200);
     assert!(response.text().await.unwrap().contains("we have emailed it a link"));
     app.wait_for_emails_sent().await;
-    let queued =
-        sqlx::query_scalar!(r#"select count(*) as "n!" from outbox_emails"#).fetch_one(&app.pool).await.unwrap();
+    let queued = sqlx::query_scalar!(r#"select count(*) as "n!" from outbox_emails"#)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(queued, 0);
 }
 

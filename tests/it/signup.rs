@@ -58,7 +58,8 @@ async fn signing_up_and_confirming_the_email_creates_a_parent_signs_them_in_and_
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    let (role, hash, phone, accepted, done) = (row.role, row.password_hash, row.phone, row.accepted, row.done);
+    let (role, hash, phone, accepted, done) =
+        (row.role, row.password_hash, row.phone, row.accepted, row.done);
     assert_eq!((role, phone.as_deref(), accepted, done), (Role::Parent, Some("07700 900444"), true, 1));
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     assert_eq!(client.get("/signup").await.status(), 303, "signed-in people are sent to their portal");

@@ -109,17 +109,21 @@ async fn enabling_with_a_wrong_code_is_refused_and_nothing_is_turned_on() {
     assert!(page.contains("That code is not right."), "{page}");
     assert!(page.contains(r#"src="data:image/svg+xml;base64,"#), "the QR code is still there");
     let id = user_id(&app, "coordinator@example.com").await;
-    let enabled =
-        sqlx::query_scalar!(r#"select enabled_at is not null as "on!" from two_factor where user_id = $1"#, id)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let enabled = sqlx::query_scalar!(
+        r#"select enabled_at is not null as "on!" from two_factor where user_id = $1"#,
+        id
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     assert!(!enabled);
-    let codes =
-        sqlx::query_scalar!(r#"select count(*) as "n!" from two_factor_recovery_codes where user_id = $1"#, id)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let codes = sqlx::query_scalar!(
+        r#"select count(*) as "n!" from two_factor_recovery_codes where user_id = $1"#,
+        id
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     assert_eq!(codes, 0);
     assert_eq!(audit_count(&app, "two_factor.enabled", id).await, 0);
 
@@ -165,10 +169,11 @@ async fn a_copy_of_the_database_holds_no_usable_secret() {
         .unwrap();
     let secret: &[u8] = totp.secret();
     assert!(!stored.windows(secret.len()).any(|w| w == secret), "the secret is not stored in the clear");
-    let hashes = sqlx::query_scalar!("select code_hash from two_factor_recovery_codes where user_id = $1", id)
-        .fetch_all(&app.pool)
-        .await
-        .unwrap();
+    let hashes =
+        sqlx::query_scalar!("select code_hash from two_factor_recovery_codes where user_id = $1", id)
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(hashes.len(), 10);
     for code in &codes {
         assert!(!hashes.iter().any(|h| h == code.as_bytes()), "recovery codes are stored hashed");

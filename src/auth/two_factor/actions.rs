@@ -145,7 +145,11 @@ pub struct Status {
     pub required: bool,
 }
 
-pub async fn status(conn: &mut PgConnection, key: Option<&TwoFactorKey>, user: &User) -> sqlx::Result<Status> {
+pub async fn status(
+    conn: &mut PgConnection,
+    key: Option<&TwoFactorKey>,
+    user: &User,
+) -> sqlx::Result<Status> {
     let row = store::find(conn, user.id).await?;
     let required = store::required_for_admins(conn).await?;
     let enabled = row.as_ref().is_some_and(|r| r.enabled_at.is_some());

@@ -351,7 +351,9 @@ async fn set_required(
         return Err(AppError::Forbidden);
     }
     let required = form.required.is_some();
-    if let Err(RequiredRefusal::OwnerWithout) = actions::require_for_admins(&state.pool, &user, required).await? {
+    if let Err(RequiredRefusal::OwnerWithout) =
+        actions::require_for_admins(&state.pool, &user, required).await?
+    {
         let mut page = page_for(&state, ctx, &user).await?;
         page.errors.add("required", "Turn on two-factor sign-in for your own account first.");
         return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);

@@ -73,7 +73,9 @@ pub(super) async fn count_attempt(pool: &PgPool, user_id: i64, window: &str) -> 
 }
 
 pub(super) async fn clear_attempts(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<()> {
-    sqlx::query!("update two_factor set failed_attempts = 0 where user_id = $1", user_id).execute(conn).await?;
+    sqlx::query!("update two_factor set failed_attempts = 0 where user_id = $1", user_id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -92,7 +94,11 @@ pub(super) async fn use_step(conn: &mut PgConnection, user_id: i64, step: u64) -
 }
 
 /// Spends a recovery code by its hash; false if it is unknown or spent.
-pub(super) async fn spend_recovery_code(conn: &mut PgConnection, user_id: i64, hash: &[u8]) -> sqlx::Result<bool> {
+pub(super) async fn spend_recovery_code(
+    conn: &mut PgConnection,
+    user_id: i64,
+    hash: &[u8],
+) -> sqlx::Result<bool> {
     let done = sqlx::query!(
         "update two_factor_recovery_codes set used_at = now()
          where user_id = $1 and code_hash = $2 and used_at is null",
