@@ -58,23 +58,32 @@ pub async fn mint(
 ) -> sqlx::Result<Option<String>> {
     let bytes: [u8; 16] = rand::random();
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    let sql = match purpose {
+    let (hash, hours) = (digest(&token), purpose.lifetime_hours());
+    let done = match purpose {
         LinkPurpose::PasswordReset | LinkPurpose::Welcome => {
-            "insert into password_reset_tokens (user_id, token_hash, expires_at)
-             select id, $2, now() + make_interval(hours => $3) from users where id = $1 and is_active"
+            sqlx::query!(
+                "insert into password_reset_tokens (user_id, token_hash, expires_at)
+                 select id, $2, now() + make_interval(hours => $3) from users where id = $1 and is_active",
+                subject_id,
+                hash,
+                hours
+            )
+            .execute(conn)
+            .await?
         }
         LinkPurpose::Signup => {
-            "update signup_requests set token_hash = $2, expires_at = now() + make_interval(hours => $3)
-             where id = $1 and confirmed_at is null"
+            sqlx::query!(
+                "update signup_requests set token_hash = $2, expires_at = now() + make_interval(hours => $3)
+                 where id = $1 and confirmed_at is null",
+                subject_id,
+                hash,
+                hours
+            )
+            .execute(conn)
+            .await?
         }
     };
-    let made = sqlx::query(sql)
-        .bind(subject_id)
-        .bind(digest(&token))
-        .bind(purpose.lifetime_hours())
-        .execute(conn)
-        .await?
-        .rows_affected();
+    let made = done.rows_affected();
     Ok((made == 1).then_some(token))
 }
 
@@ -89,37 +98,44 @@ pub async fn find_valid(
     token: &LinkToken,
     lock: bool,
 ) -> sqlx::Result<Option<ValidToken>> {
-    let sql = if lock {
-        "select t.user_id from password_reset_tokens t
-         join users u on u.id = t.user_id
-         where t.token_hash = $1 and t.used_at is null and t.expires_at > now() and u.is_active
-         for update"
+    let hash = digest(&token.0);
+    let user_id = if lock {
+        sqlx::query_scalar!(
+            "select t.user_id from password_reset_tokens t
+             join users u on u.id = t.user_id
+             where t.token_hash = $1 and t.used_at is null and t.expires_at > now() and u.is_active
+             for update",
+            hash
+        )
+        .fetch_optional(conn)
+        .await?
     } else {
-        "select t.user_id from password_reset_tokens t
-         join users u on u.id = t.user_id
-         where t.token_hash = $1 and t.used_at is null and t.expires_at > now() and u.is_active"
+        sqlx::query_scalar!(
+            "select t.user_id from password_reset_tokens t
+             join users u on u.id = t.user_id
+             where t.token_hash = $1 and t.used_at is null and t.expires_at > now() and u.is_active",
+            hash
+        )
+        .fetch_optional(conn)
+        .await?
     };
-    let row: Option<(i64,)> = sqlx::query_as(sql).bind(digest(&token.0)).fetch_optional(conn).await?;
-    Ok(row.map(|(user_id,)| ValidToken { user_id }))
+    Ok(user_id.map(|user_id| ValidToken { user_id }))
 }
 
 /// Sets the new password, spends this and every other open link of the user, and
 /// ends the user's calendar-feed link: whoever may have read the old one (the reason
 /// people reset passwords) loses it too, and the user's pages show a new one.
 pub async fn consume(conn: &mut PgConnection, token: &ValidToken, password_hash: &str) -> sqlx::Result<()> {
-    sqlx::query("update users set password_hash = $2 where id = $1")
-        .bind(token.user_id)
-        .bind(password_hash)
+    sqlx::query!("update users set password_hash = $2 where id = $1", token.user_id, password_hash)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("update password_reset_tokens set used_at = now() where user_id = $1 and used_at is null")
-        .bind(token.user_id)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("delete from calendar_feeds where user_id = $1")
-        .bind(token.user_id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "update password_reset_tokens set used_at = now() where user_id = $1 and used_at is null",
+        token.user_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!("delete from calendar_feeds where user_id = $1", token.user_id).execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -141,7 +157,6 @@ pub async fn reset_password(
 }
 
 /// A sign-up waiting for its address to be proved.
-#[derive(sqlx::FromRow)]
 pub struct PendingSignup {
     pub id: i64,
     pub email: String,
@@ -156,22 +171,36 @@ pub async fn find_signup(
     token: &LinkToken,
     lock: bool,
 ) -> sqlx::Result<Option<PendingSignup>> {
-    let sql = if lock {
-        "select id, email, name, phone, password_hash from signup_requests
-         where token_hash = $1 and confirmed_at is null and expires_at > now() for update"
+    let hash = digest(&token.0);
+    if lock {
+        sqlx::query_as!(
+            PendingSignup,
+            "select id, email, name, phone, password_hash from signup_requests
+             where token_hash = $1 and confirmed_at is null and expires_at > now() for update",
+            hash
+        )
+        .fetch_optional(conn)
+        .await
     } else {
-        "select id, email, name, phone, password_hash from signup_requests
-         where token_hash = $1 and confirmed_at is null and expires_at > now()"
-    };
-    sqlx::query_as(sql).bind(digest(&token.0)).fetch_optional(conn).await
+        sqlx::query_as!(
+            PendingSignup,
+            "select id, email, name, phone, password_hash from signup_requests
+             where token_hash = $1 and confirmed_at is null and expires_at > now()",
+            hash
+        )
+        .fetch_optional(conn)
+        .await
+    }
 }
 
 /// Marks the sign-up confirmed and spends its link; the caller makes the account.
 pub async fn confirm_signup(conn: &mut PgConnection, signup: &PendingSignup) -> sqlx::Result<()> {
-    sqlx::query("update signup_requests set confirmed_at = now(), token_hash = null, password_hash = '' where id = $1")
-        .bind(signup.id)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "update signup_requests set confirmed_at = now(), token_hash = null, password_hash = '' where id = $1",
+        signup.id
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

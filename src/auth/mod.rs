@@ -19,7 +19,7 @@ pub mod two_factor;
 use axum::{Router, extract::FromRequestParts, http::request::Parts, routing::get};
 use axum_login::{AuthUser, AuthnBackend, UserId};
 use serde::{Deserialize, Serialize};
-use sqlx::{FromRow, PgPool};
+use sqlx::PgPool;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
@@ -89,7 +89,7 @@ impl AdminRole {
     }
 }
 
-#[derive(Clone, FromRow)]
+#[derive(Clone)]
 pub struct User {
     pub id: i64,
     pub email: String,
@@ -152,21 +152,26 @@ impl AuthnBackend for Backend {
     type Error = AuthError;
 
     async fn authenticate(&self, creds: Credentials) -> Result<Option<User>, AuthError> {
-        let user: Option<User> =
-            sqlx::query_as("select id, email, name, role, admin_role, password_hash from users where email = $1 and is_active")
-                .bind(&creds.email)
-                .fetch_optional(&self.pool)
-                .await?;
+        let user = sqlx::query_as!(
+            User,
+            r#"select id, email, name, role as "role: Role", admin_role as "admin_role: AdminRole", password_hash
+               from users where email = $1 and is_active"#,
+            creds.email
+        )
+        .fetch_optional(&self.pool)
+        .await?;
         let hash = user.as_ref().map(|u| u.password_hash.as_str());
         let matches = self.passwords.verify(&creds.password, hash).await?;
         Ok(user.filter(|_| matches))
     }
 
     async fn get_user(&self, id: &UserId<Self>) -> Result<Option<User>, AuthError> {
-        let load = sqlx::query_as(
-            "select id, email, name, role, admin_role, password_hash from users where id = $1 and is_active",
+        let load = sqlx::query_as!(
+            User,
+            r#"select id, email, name, role as "role: Role", admin_role as "admin_role: AdminRole", password_hash
+               from users where id = $1 and is_active"#,
+            *id
         )
-        .bind(id)
         .fetch_optional(&self.pool);
         Ok(self.cache.user(*id, load).await?)
     }

@@ -125,8 +125,7 @@ pub async fn login(
     auth.login(&user).await?;
     super::mark_signed_in(&auth.session).await?;
     csrf::rotate(&auth.session).await?;
-    sqlx::query("update users set last_sign_in_at = now() where id = $1")
-        .bind(user.id)
+    sqlx::query!("update users set last_sign_in_at = now() where id = $1", user.id)
         .execute(&state.pool)
         .await?;
     tracing::info!(user.id = user.id, "signed in");

@@ -71,15 +71,16 @@ impl<S: SessionStore> SessionStore for HashedIds<S> {
 
     /// The query tower-sessions-sqlx-store's `PostgresStore::load` makes, plus the generation.
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let row: Option<(Vec<u8>, i64)> = sqlx::query_as(
+        let row = sqlx::query!(
             "select s.data, g.n from tower_sessions.session s, auth_generation g
              where s.id = $1 and s.expiry_date > now()",
+            stored(id).to_string()
         )
-        .bind(stored(id).to_string())
         .fetch_optional(&self.pool)
         .await
         .map_err(|err| session_store::Error::Backend(err.to_string()))?;
-        let Some((data, generation)) = row else { return Ok(None) };
+        let Some(row) = row else { return Ok(None) };
+        let (data, generation) = (row.data, row.n);
         self.cache.saw_generation(generation);
         let record: Record =
             rmp_serde::from_slice(&data).map_err(|err| session_store::Error::Decode(err.to_string()))?;

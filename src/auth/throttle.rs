@@ -35,41 +35,43 @@ pub struct Attempt {
 pub async fn begin_sign_in(pool: &PgPool, email: &str, ip: IpAddr) -> sqlx::Result<Option<Attempt>> {
     let mut tx = pool.begin().await?;
     lock(&mut tx, "sign-in", &ip.to_string()).await?;
-    let (pair, address, account, familiar): (i64, i64, i64, bool) = sqlx::query_as(
-        "select count(*) filter (where email = $1 and ip = $2::inet),
-                count(*) filter (where ip = $2::inet),
-                count(*) filter (where email = $1),
-                exists (select 1 from sign_in_attempts
-                        where email = $1 and ip = $2::inet and succeeded
-                          and created_at > now() - $3::text::interval)
-         from sign_in_attempts
-         where succeeded is not true and created_at > now() - $4::text::interval
-           and (email = $1 or ip = $2::inet)",
+    let ip = ip.to_string();
+    // `$2::text::inet`: the address travels as text (sqlx's inet types are not enabled).
+    let counts = sqlx::query!(
+        r#"select count(*) filter (where email = $1 and ip = $2::text::inet) as "pair!",
+                  count(*) filter (where ip = $2::text::inet) as "address!",
+                  count(*) filter (where email = $1) as "account!",
+                  exists (select 1 from sign_in_attempts
+                          where email = $1 and ip = $2::text::inet and succeeded
+                            and created_at > now() - $3::text::interval) as "familiar!"
+           from sign_in_attempts
+           where succeeded is not true and created_at > now() - $4::text::interval
+             and (email = $1 or ip = $2::text::inet)"#,
+        email,
+        ip,
+        FAMILIAR_FOR,
+        WINDOW
     )
-    .bind(email)
-    .bind(ip.to_string())
-    .bind(FAMILIAR_FOR)
-    .bind(WINDOW)
     .fetch_one(&mut *tx)
     .await?;
+    let (pair, address, account, familiar) = (counts.pair, counts.address, counts.account, counts.familiar);
     if pair >= MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS || address >= MAX_FAILURES_PER_ADDRESS {
         return Ok(None);
     }
-    let id: i64 =
-        sqlx::query_scalar("insert into sign_in_attempts (email, ip) values ($1, $2::inet) returning id")
-            .bind(email)
-            .bind(ip.to_string())
-            .fetch_one(&mut *tx)
-            .await?;
+    let id = sqlx::query_scalar!(
+        "insert into sign_in_attempts (email, ip) values ($1, $2::text::inet) returning id",
+        email,
+        ip
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     tx.commit().await?;
     let delay = (account >= SLOW_AFTER_ACCOUNT_FAILURES && !familiar).then_some(SLOWDOWN);
     Ok(Some(Attempt { id, delay }))
 }
 
 pub async fn finish_sign_in(pool: &PgPool, attempt: Attempt, succeeded: bool) -> sqlx::Result<()> {
-    sqlx::query("update sign_in_attempts set succeeded = $2 where id = $1")
-        .bind(attempt.id)
-        .bind(succeeded)
+    sqlx::query!("update sign_in_attempts set succeeded = $2 where id = $1", attempt.id, succeeded)
         .execute(pool)
         .await?;
     Ok(())
@@ -97,13 +99,13 @@ pub async fn allow_request(
         lock(&mut tx, kind, key).await?;
     }
     for limit in limits {
-        let count: i64 = sqlx::query_scalar(
-            "select count(*) from request_attempts
-             where kind = $1 and key = $2 and created_at > now() - $3::interval",
+        let count = sqlx::query_scalar!(
+            r#"select count(*) as "count!" from request_attempts
+               where kind = $1 and key = $2 and created_at > now() - $3::text::interval"#,
+            kind,
+            limit.key,
+            window
         )
-        .bind(kind)
-        .bind(limit.key)
-        .bind(window)
         .fetch_one(&mut *tx)
         .await?;
         if count >= limit.max {
@@ -111,9 +113,7 @@ pub async fn allow_request(
         }
     }
     for limit in limits {
-        sqlx::query("insert into request_attempts (kind, key) values ($1, $2)")
-            .bind(kind)
-            .bind(limit.key)
+        sqlx::query!("insert into request_attempts (kind, key) values ($1, $2)", kind, limit.key)
             .execute(&mut *tx)
             .await?;
     }
@@ -123,11 +123,14 @@ pub async fn allow_request(
 
 /// Serialises checks of one key until the transaction ends.
 async fn lock(tx: &mut sqlx::PgConnection, kind: &str, key: &str) -> sqlx::Result<()> {
-    sqlx::query("select pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))")
-        .bind(kind)
-        .bind(key)
-        .execute(tx)
-        .await?;
+    // `::text`: the lock function returns `void`, which the query macros cannot describe.
+    sqlx::query_scalar!(
+        "select pg_advisory_xact_lock(hashtextextended($1::text || ':' || $2::text, 0))::text",
+        kind,
+        key
+    )
+    .fetch_one(tx)
+    .await?;
     Ok(())
 }
 

@@ -35,7 +35,7 @@ pub enum Refused {
 /// transaction is made REPEATABLE READ here, before any read, so the files agree; the
 /// audit row is its one write, last, so the download and its record go together.
 pub async fn export(conn: &mut PgConnection, parent_id: i64) -> anyhow::Result<Vec<u8>> {
-    sqlx::query("set transaction isolation level repeatable read").execute(&mut *conn).await?;
+    sqlx::query!("set transaction isolation level repeatable read").execute(&mut *conn).await?;
     let zip = export::family_zip(conn, parent_id).await?;
     audit::record(conn)
         .by(parent_id)

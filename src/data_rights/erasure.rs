@@ -3,10 +3,8 @@
 //! anonymous account) because the accounts must; safeguarding records stay untouched
 //! because the law requires them kept (their triggers refuse any change anyway).
 
-use std::collections::HashMap;
-
 use serde_json::{Value, json};
-use sqlx::{FromRow, PgConnection};
+use sqlx::PgConnection;
 use time::OffsetDateTime;
 
 use super::{domain::ErasureStatus, store};
@@ -47,7 +45,6 @@ pub fn placeholder_email(user_id: i64) -> String {
     format!("erased-{user_id}@erased.invalid")
 }
 
-#[derive(FromRow)]
 struct Family {
     email: String,
     name: String,
@@ -66,23 +63,24 @@ pub async fn carry_out(
     let Some(user_id) = store::lock_pending(conn, request_id).await? else {
         return Ok(Err(Refused::NotPending));
     };
-    let family: Family = sqlx::query_as(
+    let family = sqlx::query_as!(
+        Family,
         "select email, name, phone, created_at from users where id = $1 and role = 'parent' for update",
+        user_id
     )
-    .bind(user_id)
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(AppError::NotFound)?;
 
     // Refused rather than cancelled here: cancelling settles refunds, credits and the
     // waitlist, which the bookings' own cancellation does (and the office checks).
-    let future: i64 = sqlx::query_scalar(
-        "select count(distinct b.id) from bookings b
-         join booking_participants p on p.booking_id = b.id
-         join sessions s on s.id = p.session_id
-         where b.parent_id = $1 and p.holds_place and s.status <> 'cancelled' and s.ends_at > now()",
+    let future = sqlx::query_scalar!(
+        r#"select count(distinct b.id) as "future!" from bookings b
+           join booking_participants p on p.booking_id = b.id
+           join sessions s on s.id = p.session_id
+           where b.parent_id = $1 and p.holds_place and s.status <> 'cancelled' and s.ends_at > now()"#,
+        user_id
     )
-    .bind(user_id)
     .fetch_one(&mut *conn)
     .await?;
     if future > 0 {
@@ -92,12 +90,10 @@ pub async fn carry_out(
     let personal = personal_values(conn, user_id, &family).await?;
     withdraw_from_waitlists(state, conn, user_id).await?;
 
-    let child_ids: Vec<i64> = sqlx::query_scalar("select id from children where parent_id = $1")
-        .bind(user_id)
+    let child_ids = sqlx::query_scalar!("select id from children where parent_id = $1", user_id)
         .fetch_all(&mut *conn)
         .await?;
-    let booking_ids: Vec<i64> = sqlx::query_scalar("select id from bookings where parent_id = $1")
-        .bind(user_id)
+    let booking_ids = sqlx::query_scalar!("select id from bookings where parent_id = $1", user_id)
         .fetch_all(&mut *conn)
         .await?;
     let counts = anonymise_family(conn, user_id, &family.email, &child_ids).await?;
@@ -143,37 +139,38 @@ async fn personal_values(
 ) -> sqlx::Result<Vec<String>> {
     let mut values =
         vec![family.email.clone(), family.name.clone(), family.phone.clone().unwrap_or_default()];
-    let children: Vec<(String, String, String, String, String, String, String)> = sqlx::query_as(
+    let children = sqlx::query!(
         "select first_name, last_name, medical_notes, allergies, additional_needs, doctor_name, doctor_phone
          from children where parent_id = $1",
+        user_id
     )
-    .bind(user_id)
     .fetch_all(&mut *conn)
     .await?;
-    for (first, last, medical, allergies, needs, doctor, doctor_phone) in children {
+    for child in children {
         values.extend([
-            format!("{first} {last}"),
-            first,
-            last,
-            medical,
-            allergies,
-            needs,
-            doctor,
-            doctor_phone,
+            format!("{} {}", child.first_name, child.last_name),
+            child.first_name,
+            child.last_name,
+            child.medical_notes,
+            child.allergies,
+            child.additional_needs,
+            child.doctor_name,
+            child.doctor_phone,
         ]);
     }
-    let others: Vec<(String, String, String, String)> = sqlx::query_as(
-        "select e.name, e.phone, '', '' from child_emergency_contacts e join children c on c.id = e.child_id
-         where c.parent_id = $1
-         union all
-         select a.name, a.phone, a.password, a.notes from child_authorised_collectors a
-         join children c on c.id = a.child_id where c.parent_id = $1",
+    let others = sqlx::query!(
+        r#"select e.name as "name!", e.phone as "phone!", '' as "password!", '' as "notes!"
+           from child_emergency_contacts e join children c on c.id = e.child_id
+           where c.parent_id = $1
+           union all
+           select a.name, a.phone, a.password, a.notes from child_authorised_collectors a
+           join children c on c.id = a.child_id where c.parent_id = $1"#,
+        user_id
     )
-    .bind(user_id)
     .fetch_all(&mut *conn)
     .await?;
-    for (name, phone, password, notes) in others {
-        values.extend([name, phone, password, notes]);
+    for other in others {
+        values.extend([other.name, other.phone, other.password, other.notes]);
     }
     let mut values: Vec<String> =
         values.into_iter().map(|v| v.trim().to_lowercase()).filter(|v| v.chars().count() >= 2).collect();
@@ -184,10 +181,10 @@ async fn personal_values(
 
 /// Takes the family's children off every waitlist; a held place goes to the next child.
 async fn withdraw_from_waitlists(state: &AppState, conn: &mut PgConnection, user_id: i64) -> AppResult<()> {
-    let entries: Vec<i64> = sqlx::query_scalar(
+    let entries = sqlx::query_scalar!(
         "select id from waitlist_entries where parent_id = $1 and status in ('waiting', 'offered') order by id",
+        user_id
     )
-    .bind(user_id)
     .fetch_all(&mut *conn)
     .await?;
     let mut freed = Vec::new();
@@ -218,24 +215,25 @@ async fn anonymise_family(
 ) -> sqlx::Result<Counts> {
     // Contacts and collectors are other people's details, kept only for the children:
     // nothing needs them once the family is gone.
-    let contacts = sqlx::query("delete from child_emergency_contacts where child_id = any($1)")
-        .bind(child_ids)
+    let contacts = sqlx::query!("delete from child_emergency_contacts where child_id = any($1)", child_ids)
         .execute(&mut *conn)
         .await?
         .rows_affected();
-    let collectors = sqlx::query("delete from child_authorised_collectors where child_id = any($1)")
-        .bind(child_ids)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-    sqlx::query("delete from checklist_completions where child_id = any($1) or user_id = $2")
-        .bind(child_ids)
-        .bind(user_id)
-        .execute(&mut *conn)
-        .await?;
+    let collectors =
+        sqlx::query!("delete from child_authorised_collectors where child_id = any($1)", child_ids)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    sqlx::query!(
+        "delete from checklist_completions where child_id = any($1) or user_id = $2",
+        child_ids,
+        user_id
+    )
+    .execute(&mut *conn)
+    .await?;
     // The row stays (bookings, registers and safeguarding records point at it); the year
     // of birth stays for the provider's age statistics, nothing that names the child.
-    sqlx::query(
+    sqlx::query!(
         "update children set
              first_name = 'Erased', last_name = 'child ' || id,
              date_of_birth = make_date(extract(year from date_of_birth)::int, 1, 1),
@@ -243,46 +241,44 @@ async fn anonymise_family(
              doctor_name = '', doctor_phone = '', photo_consent = false,
              archived_at = coalesce(archived_at, now())
          where parent_id = $1",
+        user_id
     )
-    .bind(user_id)
     .execute(&mut *conn)
     .await?;
     // Who collected a child names a person; the mark itself stays for the register.
-    sqlx::query(
+    sqlx::query!(
         "update attendance set
              collected_by = case when collected_by = '' then '' else $2 end,
              collection_note = case when collection_note = '' then '' else $2 end
          where child_id = any($1)",
+        child_ids,
+        ERASED
     )
-    .bind(child_ids)
-    .bind(ERASED)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("update bookings set notes = $2 where parent_id = $1 and notes <> ''")
-        .bind(user_id)
-        .bind(ERASED)
+    sqlx::query!("update bookings set notes = $2 where parent_id = $1 and notes <> ''", user_id, ERASED)
         .execute(&mut *conn)
         .await?;
     // Reasons the parent typed (a cancellation's); the office's own reasons stay.
-    sqlx::query(
+    sqlx::query!(
         "update booking_status_changes set reason = $2
          where changed_by = $1 and reason <> ''",
+        user_id,
+        ERASED
     )
-    .bind(user_id)
-    .bind(ERASED)
     .execute(&mut *conn)
     .await?;
     // Copies of emails to the family; one still waiting is not sent to nobody.
-    sqlx::query(
+    sqlx::query!(
         "update outbox_emails set
              to_address = $2, subject = $3, body_text = $3,
              status = case when status = 'pending' then 'failed' else status end,
              last_error = case when status = 'pending' then 'recipient erased' else last_error end
          where to_address = $1",
+        old_email,
+        placeholder_email(user_id),
+        ERASED
     )
-    .bind(old_email)
-    .bind(placeholder_email(user_id))
-    .bind(ERASED)
     .execute(&mut *conn)
     .await?;
     Ok(Counts { contacts, collectors })
@@ -290,39 +286,37 @@ async fn anonymise_family(
 
 /// What lets the account sign in or be reached goes; the row stays, anonymous.
 async fn close_account(conn: &mut PgConnection, user_id: i64, old_email: &str) -> sqlx::Result<()> {
-    sqlx::query("delete from sign_in_attempts where email = $1").bind(old_email).execute(&mut *conn).await?;
-    sqlx::query("delete from signup_requests where email = $1").bind(old_email).execute(&mut *conn).await?;
-    sqlx::query("delete from two_factor_recovery_codes where user_id = $1")
-        .bind(user_id)
+    sqlx::query!("delete from sign_in_attempts where email = $1", old_email).execute(&mut *conn).await?;
+    sqlx::query!("delete from signup_requests where email = $1", old_email).execute(&mut *conn).await?;
+    sqlx::query!("delete from two_factor_recovery_codes where user_id = $1", user_id)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("delete from two_factor where user_id = $1").bind(user_id).execute(&mut *conn).await?;
-    sqlx::query("delete from password_reset_tokens where user_id = $1")
-        .bind(user_id)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("delete from calendar_feeds where user_id = $1").bind(user_id).execute(&mut *conn).await?;
-    sqlx::query("update client_assignments set ended_at = now() where parent_id = $1 and ended_at is null")
-        .bind(user_id)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
-        "update erasure_requests set reason = case when reason = '' then '' else $2 end
-         where user_id = $1",
+    sqlx::query!("delete from two_factor where user_id = $1", user_id).execute(&mut *conn).await?;
+    sqlx::query!("delete from password_reset_tokens where user_id = $1", user_id).execute(&mut *conn).await?;
+    sqlx::query!("delete from calendar_feeds where user_id = $1", user_id).execute(&mut *conn).await?;
+    sqlx::query!(
+        "update client_assignments set ended_at = now() where parent_id = $1 and ended_at is null",
+        user_id
     )
-    .bind(user_id)
-    .bind(ERASED)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query!(
+        "update erasure_requests set reason = case when reason = '' then '' else $2 end
+         where user_id = $1",
+        user_id,
+        ERASED
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
         "update users set
              name = 'Erased account ' || id, email = $2, phone = null,
              password_hash = $3, is_active = false, last_sign_in_at = null, erased_at = now()
          where id = $1",
+        user_id,
+        placeholder_email(user_id),
+        ERASED_PASSWORD_HASH
     )
-    .bind(user_id)
-    .bind(placeholder_email(user_id))
-    .bind(ERASED_PASSWORD_HASH)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -332,17 +326,13 @@ async fn close_account(conn: &mut PgConnection, user_id: i64, old_email: &str) -
 /// as MessagePack, so the user's are found by decoding them; a family's account
 /// closes rarely, and only live sessions are read.
 async fn end_sessions(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<u64> {
-    let sessions: Vec<(String, Vec<u8>)> =
-        sqlx::query_as("select id, data from tower_sessions.session where expiry_date > now() for update")
+    let sessions =
+        sqlx::query!("select id, data from tower_sessions.session where expiry_date > now() for update")
             .fetch_all(&mut *conn)
             .await?;
-    let theirs: Vec<String> = sessions
-        .into_iter()
-        .filter(|(_, data)| session_user(data) == Some(user_id))
-        .map(|(id, _)| id)
-        .collect();
-    let deleted = sqlx::query("delete from tower_sessions.session where id = any($1)")
-        .bind(&theirs)
+    let theirs: Vec<String> =
+        sessions.into_iter().filter(|s| session_user(&s.data) == Some(user_id)).map(|s| s.id).collect();
+    let deleted = sqlx::query!("delete from tower_sessions.session where id = any($1)", &theirs)
         .execute(&mut *conn)
         .await?
         .rows_affected();
@@ -371,7 +361,7 @@ async fn scrub_audit_log(
         .iter()
         .map(|v| format!("%{}%", v.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")))
         .collect();
-    let rows: Vec<(i64, Option<Value>, Option<Value>)> = sqlx::query_as(
+    let rows = sqlx::query!(
         "select id, before, after from audit_log
          where created_at >= $1
            and (actor_id = $2
@@ -380,23 +370,21 @@ async fn scrub_audit_log(
                 or (entity_type = 'booking' and entity_id = any($4))
                 or before::text ilike any($5) or after::text ilike any($5))
          for update",
+        since,
+        user_id,
+        child_ids,
+        booking_ids,
+        &patterns
     )
-    .bind(since)
-    .bind(user_id)
-    .bind(child_ids)
-    .bind(booking_ids)
-    .bind(&patterns)
     .fetch_all(&mut *conn)
     .await?;
     let mut changed = 0;
-    for (id, mut before, mut after) in rows {
+    for row in rows {
+        let (mut before, mut after) = (row.before, row.after);
         let touched_before = before.as_mut().is_some_and(|v| scrub(v, personal));
         let touched_after = after.as_mut().is_some_and(|v| scrub(v, personal));
         if touched_before || touched_after {
-            sqlx::query("update audit_log set before = $2, after = $3 where id = $1")
-                .bind(id)
-                .bind(before)
-                .bind(after)
+            sqlx::query!("update audit_log set before = $2, after = $3 where id = $1", row.id, before, after)
                 .execute(&mut *conn)
                 .await?;
             changed += 1;
@@ -442,31 +430,32 @@ pub struct FamilySummary {
 }
 
 pub async fn family_summary(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<FamilySummary> {
-    let counts: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(
-        "select 'children', count(*) from children where parent_id = $1
-         union all select 'bookings', count(*) from bookings where parent_id = $1
-         union all select 'future', count(distinct b.id) from bookings b
-             join booking_participants p on p.booking_id = b.id join sessions s on s.id = p.session_id
-             where b.parent_id = $1 and p.holds_place and s.status <> 'cancelled' and s.ends_at > now()
-         union all select 'payments', count(*) from payments p join bookings b on b.id = p.booking_id
-             where b.parent_id = $1",
+    let counts = sqlx::query!(
+        r#"select
+               (select count(*) from children where parent_id = $1) as "children!",
+               (select count(*) from bookings where parent_id = $1) as "bookings!",
+               (select count(distinct b.id) from bookings b
+                    join booking_participants p on p.booking_id = b.id join sessions s on s.id = p.session_id
+                    where b.parent_id = $1 and p.holds_place and s.status <> 'cancelled' and s.ends_at > now())
+                   as "future!",
+               (select count(*) from payments p join bookings b on b.id = p.booking_id
+                    where b.parent_id = $1) as "payments!""#,
+        user_id
     )
-    .bind(user_id)
-    .fetch_all(conn)
-    .await?
-    .into_iter()
-    .collect();
-    let get = |k: &str| counts.get(k).copied().unwrap_or_default();
+    .fetch_one(conn)
+    .await?;
     Ok(FamilySummary {
-        children: get("children"),
-        bookings: get("bookings"),
-        future_bookings: get("future"),
-        payments: get("payments"),
+        children: counts.children,
+        bookings: counts.bookings,
+        future_bookings: counts.future,
+        payments: counts.payments,
     })
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
 
     #[test]

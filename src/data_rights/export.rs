@@ -9,286 +9,168 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use zip::{CompressionMethod, ZipWriter, write::SimpleFileOptions};
 
-/// One file pair in the download: `name.json` and `name.csv`. `columns` are SQL select
-/// expressions (aliased where not a plain column) and `from` the rest of the query,
-/// with `$1` the parent's user id.
+/// One file pair in the download: `name.json` and `name.csv`, with its columns (SQL
+/// select expressions, aliased where not a plain column, which head the CSV).
 struct Dataset {
     name: &'static str,
+    which: Which,
     columns: &'static [&'static str],
-    from: &'static str,
 }
 
-/// What Portico holds about a family. Left out on purpose: safeguarding records and
-/// incident reports (staff records, exempt where telling could prejudice a child's
-/// safety), the audit log, and secrets (password hash, calendar token, reset links).
-const DATASETS: &[Dataset] = &[
-    Dataset {
-        name: "account",
-        columns: &[
-            "id",
-            "name",
-            "email",
-            "phone",
-            "role",
-            "is_active",
-            "terms_accepted_at",
-            "last_sign_in_at",
-            "created_at",
-            "updated_at",
-        ],
-        from: "from users where id = $1",
-    },
-    Dataset {
-        name: "children",
-        columns: &[
-            "id",
-            "first_name",
-            "last_name",
-            "date_of_birth",
-            "medical_notes",
-            "allergies",
-            "additional_needs",
-            "doctor_name",
-            "doctor_phone",
-            "photo_consent",
-            "archived_at",
-            "created_at",
-            "updated_at",
-        ],
-        from: "from children where parent_id = $1 order by id",
-    },
-    Dataset {
-        name: "emergency_contacts",
-        columns: &[
-            "e.id",
-            "e.child_id",
-            "e.name",
-            "e.relationship",
-            "e.phone",
-            "e.created_at",
-            "e.updated_at",
-        ],
-        from: "from child_emergency_contacts e join children c on c.id = e.child_id
-               where c.parent_id = $1 order by e.id",
-    },
-    Dataset {
-        name: "authorised_collectors",
-        columns: &[
-            "a.id",
-            "a.child_id",
-            "a.name",
-            "a.relationship",
-            "a.phone",
-            "a.password as collection_password",
-            "a.notes",
-            "a.created_at",
-            "a.updated_at",
-        ],
-        from: "from child_authorised_collectors a join children c on c.id = a.child_id
-               where c.parent_id = $1 order by a.id",
-    },
-    Dataset {
-        name: "checklists",
-        columns: &["i.name as item", "i.applies_to", "k.child_id", "k.completed_at"],
-        from: "from checklist_completions k join checklist_items i on i.id = k.item_id
-               where k.user_id = $1 or k.child_id in (select id from children where parent_id = $1)
-               order by k.id",
-    },
-    Dataset {
-        name: "bookings",
-        columns: &[
-            "b.id",
-            "b.status",
-            "b.total_pence",
-            "b.currency",
-            "b.notes",
-            "b.payment_due_by",
-            "d.code as discount_code",
-            "bd.amount_pence as discount_pence",
-            "b.created_at",
-            "b.updated_at",
-        ],
-        from: "from bookings b
-               left join booking_discounts bd on bd.booking_id = b.id
-               left join discount_codes d on d.id = bd.discount_code_id
-               where b.parent_id = $1 order by b.id",
-    },
-    Dataset {
-        name: "booking_places",
-        columns: &[
-            "p.id",
-            "p.booking_id",
-            "p.child_id",
-            "a.name as activity",
-            "v.name as venue",
-            "s.starts_at",
-            "s.ends_at",
-            "s.status as session_status",
-            "p.price_pence",
-            "p.holds_place",
-            "p.created_at",
-        ],
-        from: "from booking_participants p
-               join bookings b on b.id = p.booking_id
-               join sessions s on s.id = p.session_id
-               join activities a on a.id = s.activity_id
-               join venues v on v.id = s.venue_id
-               where b.parent_id = $1 order by p.id",
-    },
-    Dataset {
-        name: "booking_history",
-        columns: &[
-            "h.booking_id",
-            "h.from_status",
-            "h.to_status",
-            "h.reason",
-            "(h.changed_by = $1) as changed_by_you",
-            "h.created_at",
-        ],
-        from: "from booking_status_changes h join bookings b on b.id = h.booking_id
-               where b.parent_id = $1 order by h.id",
-    },
-    Dataset {
-        name: "payments",
-        columns: &[
-            "p.id as receipt_number",
-            "p.booking_id",
-            "p.amount_pence",
-            "p.refunded_pence",
-            "p.currency",
-            "p.method",
-            "p.status",
-            "p.reference",
-            "p.paid_at",
-            "p.created_at",
-        ],
-        from: "from payments p join bookings b on b.id = p.booking_id
-               where b.parent_id = $1 order by p.id",
-    },
-    Dataset {
-        name: "refunds",
-        columns: &["r.id", "r.payment_id", "r.amount_pence", "r.reason", "r.failed_at", "r.created_at"],
-        from: "from refunds r join payments p on p.id = r.payment_id join bookings b on b.id = p.booking_id
-               where b.parent_id = $1 order by r.id",
-    },
-    Dataset {
-        name: "package_purchases",
-        columns: &[
-            "pp.id",
-            "k.name as package",
-            "pp.credits",
-            "pp.amount_pence",
-            "pp.refunded_pence",
-            "pp.currency",
-            "pp.method",
-            "pp.status",
-            "pp.reference",
-            "pp.paid_at",
-            "pp.created_at",
-        ],
-        from: "from package_purchases pp join packages k on k.id = pp.package_id
-               where pp.parent_id = $1 order by pp.id",
-    },
-    Dataset {
-        name: "package_refunds",
-        columns: &[
-            "f.id",
-            "f.purchase_id",
-            "f.amount_pence",
-            "f.credits_withdrawn",
-            "f.reason",
-            "f.failed_at",
-            "f.created_at",
-        ],
-        from: "from package_purchase_refunds f join package_purchases pp on pp.id = f.purchase_id
-               where pp.parent_id = $1 order by f.id",
-    },
-    Dataset {
-        name: "package_credits",
-        columns: &["c.id", "c.purchase_id", "k.name as package", "c.balance", "c.expires_at", "c.created_at"],
-        from: "from package_credits c join packages k on k.id = c.package_id
-               where c.parent_id = $1 order by c.id",
-    },
-    Dataset {
-        name: "package_credit_movements",
-        columns: &["m.id", "m.package_credit_id", "m.change", "m.kind", "m.booking_id", "m.created_at"],
-        from: "from package_credit_movements m join package_credits c on c.id = m.package_credit_id
-               where c.parent_id = $1 order by m.id",
-    },
-    Dataset {
-        name: "waitlist_entries",
-        columns: &[
-            "w.id",
-            "w.child_id",
-            "a.name as activity",
-            "s.starts_at",
-            "w.status",
-            "w.offered_at",
-            "w.offer_expires_at",
-            "w.booking_id",
-            "w.created_at",
-        ],
-        from: "from waitlist_entries w join sessions s on s.id = w.session_id
-               join activities a on a.id = s.activity_id
-               where w.parent_id = $1 order by w.id",
-    },
-    Dataset {
-        name: "attendance",
-        columns: &[
-            "t.child_id",
-            "a.name as activity",
-            "s.starts_at",
-            "t.status",
-            "t.signed_in_at",
-            "t.signed_out_at",
-            "t.collected_by",
-            "t.collector_authorised",
-            "t.collection_note",
-        ],
-        from: "from attendance t join sessions s on s.id = t.session_id
-               join activities a on a.id = s.activity_id
-               where t.child_id in (select id from children where parent_id = $1)
-               order by s.starts_at, t.child_id",
-    },
-    Dataset {
-        // Sign-in and reset links are withheld: the download must never sign anyone in.
-        name: "emails",
-        columns: &[
-            "o.id",
-            "o.to_address",
-            "o.subject",
-            r"regexp_replace(o.body_text, '\S*/password/reset/\S*', '[link withheld]', 'g') as body",
-            "o.status",
-            "o.sent_at",
-            "o.created_at",
-        ],
-        from: "from outbox_emails o where o.to_address = (select email from users where id = $1)
-               order by o.id",
-    },
-    Dataset {
-        // Whether a calendar link exists, never the token that opens it.
-        name: "calendar_feed",
-        columns: &["true as calendar_link_exists", "f.created_at"],
-        from: "from calendar_feeds f where f.user_id = $1",
-    },
-    Dataset {
-        name: "assigned_trainer",
-        columns: &["t.name as trainer", "c.assigned_at", "c.ended_at"],
-        from: "from client_assignments c join users t on t.id = c.trainer_id
-               where c.parent_id = $1 order by c.id",
-    },
-    Dataset {
-        name: "sign_ins",
-        columns: &["a.created_at", "host(a.ip) as ip_address", "a.succeeded"],
-        from: "from sign_in_attempts a where a.email = (select email from users where id = $1)
-               order by a.id",
-    },
-    Dataset {
-        name: "account_closure_requests",
-        columns: &["r.id", "r.status", "r.reason", "r.decision_reason", "r.decided_at", "r.created_at"],
-        from: "from erasure_requests r where r.user_id = $1 order by r.id",
-    },
-];
+/// Lists the datasets, and writes each one's query whole from its columns and the rest
+/// of its query (`$1` is the parent's user id), so that every query is one literal,
+/// checked at compile time, and the columns are written once for the query and the CSV.
+macro_rules! datasets {
+    ($($(#[$doc:meta])* $name:ident: [$first:literal $(, $column:literal)* $(,)?] $from:literal;)*) => {
+        /// Which dataset: one per file pair.
+        #[allow(non_camel_case_types)]
+        #[derive(Clone, Copy, Debug)]
+        enum Which {
+            $($(#[$doc])* $name,)*
+        }
+
+        const DATASETS: &[Dataset] = &[
+            $(Dataset { name: stringify!($name), which: Which::$name, columns: &[$first $(, $column)*] },)*
+        ];
+
+        /// The family's rows of one dataset as a JSON array, in the order of its columns.
+        async fn read(conn: &mut PgConnection, which: Which, parent_id: i64) -> sqlx::Result<String> {
+            match which {
+                $(Which::$name => {
+                    sqlx::query_scalar!(
+                        r#"select coalesce(json_agg(t), '[]'::json)::text as "rows!" from (select "#
+                            + $first $(+ ", " + $column)* + " " + $from + ") t",
+                        parent_id
+                    )
+                    .fetch_one(conn)
+                    .await
+                })*
+            }
+        }
+    };
+}
+
+// What Portico holds about a family. Left out on purpose: safeguarding records and
+// incident reports (staff records, exempt where telling could prejudice a child's
+// safety), the audit log, and secrets (password hash, calendar token, reset links).
+datasets! {
+    account: [
+        "id", "name", "email", "phone", "role", "is_active", "terms_accepted_at", "last_sign_in_at",
+        "created_at", "updated_at"
+    ]
+    "from users where id = $1";
+    children: [
+        "id", "first_name", "last_name", "date_of_birth", "medical_notes", "allergies", "additional_needs",
+        "doctor_name", "doctor_phone", "photo_consent", "archived_at", "created_at", "updated_at"
+    ]
+    "from children where parent_id = $1 order by id";
+    emergency_contacts: [
+        "e.id", "e.child_id", "e.name", "e.relationship", "e.phone", "e.created_at", "e.updated_at"
+    ]
+    "from child_emergency_contacts e join children c on c.id = e.child_id
+       where c.parent_id = $1 order by e.id";
+    authorised_collectors: [
+        "a.id", "a.child_id", "a.name", "a.relationship", "a.phone", "a.password as collection_password",
+        "a.notes", "a.created_at", "a.updated_at"
+    ]
+    "from child_authorised_collectors a join children c on c.id = a.child_id
+       where c.parent_id = $1 order by a.id";
+    checklists: ["i.name as item", "i.applies_to", "k.child_id", "k.completed_at"]
+    "from checklist_completions k join checklist_items i on i.id = k.item_id
+       where k.user_id = $1 or k.child_id in (select id from children where parent_id = $1)
+       order by k.id";
+    bookings: [
+        "b.id", "b.status", "b.total_pence", "b.currency", "b.notes", "b.payment_due_by",
+        "d.code as discount_code", "bd.amount_pence as discount_pence", "b.created_at", "b.updated_at"
+    ]
+    "from bookings b
+       left join booking_discounts bd on bd.booking_id = b.id
+       left join discount_codes d on d.id = bd.discount_code_id
+       where b.parent_id = $1 order by b.id";
+    booking_places: [
+        "p.id", "p.booking_id", "p.child_id", "a.name as activity", "v.name as venue", "s.starts_at",
+        "s.ends_at", "s.status as session_status", "p.price_pence", "p.holds_place", "p.created_at"
+    ]
+    "from booking_participants p
+       join bookings b on b.id = p.booking_id
+       join sessions s on s.id = p.session_id
+       join activities a on a.id = s.activity_id
+       join venues v on v.id = s.venue_id
+       where b.parent_id = $1 order by p.id";
+    booking_history: [
+        "h.booking_id", "h.from_status", "h.to_status", "h.reason", "(h.changed_by = $1) as changed_by_you",
+        "h.created_at"
+    ]
+    "from booking_status_changes h join bookings b on b.id = h.booking_id
+       where b.parent_id = $1 order by h.id";
+    payments: [
+        "p.id as receipt_number", "p.booking_id", "p.amount_pence", "p.refunded_pence", "p.currency",
+        "p.method", "p.status", "p.reference", "p.paid_at", "p.created_at"
+    ]
+    "from payments p join bookings b on b.id = p.booking_id
+       where b.parent_id = $1 order by p.id";
+    refunds: ["r.id", "r.payment_id", "r.amount_pence", "r.reason", "r.failed_at", "r.created_at"]
+    "from refunds r join payments p on p.id = r.payment_id join bookings b on b.id = p.booking_id
+       where b.parent_id = $1 order by r.id";
+    package_purchases: [
+        "pp.id", "k.name as package", "pp.credits", "pp.amount_pence", "pp.refunded_pence", "pp.currency",
+        "pp.method", "pp.status", "pp.reference", "pp.paid_at", "pp.created_at"
+    ]
+    "from package_purchases pp join packages k on k.id = pp.package_id
+       where pp.parent_id = $1 order by pp.id";
+    package_refunds: [
+        "f.id", "f.purchase_id", "f.amount_pence", "f.credits_withdrawn", "f.reason", "f.failed_at",
+        "f.created_at"
+    ]
+    "from package_purchase_refunds f join package_purchases pp on pp.id = f.purchase_id
+       where pp.parent_id = $1 order by f.id";
+    package_credits: [
+        "c.id", "c.purchase_id", "k.name as package", "c.balance", "c.expires_at", "c.created_at"
+    ]
+    "from package_credits c join packages k on k.id = c.package_id
+       where c.parent_id = $1 order by c.id";
+    package_credit_movements: [
+        "m.id", "m.package_credit_id", "m.change", "m.kind", "m.booking_id", "m.created_at"
+    ]
+    "from package_credit_movements m join package_credits c on c.id = m.package_credit_id
+       where c.parent_id = $1 order by m.id";
+    waitlist_entries: [
+        "w.id", "w.child_id", "a.name as activity", "s.starts_at", "w.status", "w.offered_at",
+        "w.offer_expires_at", "w.booking_id", "w.created_at"
+    ]
+    "from waitlist_entries w join sessions s on s.id = w.session_id
+       join activities a on a.id = s.activity_id
+       where w.parent_id = $1 order by w.id";
+    attendance: [
+        "t.child_id", "a.name as activity", "s.starts_at", "t.status", "t.signed_in_at", "t.signed_out_at",
+        "t.collected_by", "t.collector_authorised", "t.collection_note"
+    ]
+    "from attendance t join sessions s on s.id = t.session_id
+       join activities a on a.id = s.activity_id
+       where t.child_id in (select id from children where parent_id = $1)
+       order by s.starts_at, t.child_id";
+    /// Sign-in and reset links are withheld: the download must never sign anyone in.
+    emails: [
+        "o.id", "o.to_address", "o.subject",
+        r"regexp_replace(o.body_text, '\S*/password/reset/\S*', '[link withheld]', 'g') as body",
+        "o.status", "o.sent_at", "o.created_at"
+    ]
+    "from outbox_emails o where o.to_address = (select email from users where id = $1)
+       order by o.id";
+    /// Whether a calendar link exists, never the token that opens it.
+    calendar_feed: ["true as calendar_link_exists", "f.created_at"]
+    "from calendar_feeds f where f.user_id = $1";
+    assigned_trainer: ["t.name as trainer", "c.assigned_at", "c.ended_at"]
+    "from client_assignments c join users t on t.id = c.trainer_id
+       where c.parent_id = $1 order by c.id";
+    sign_ins: ["a.created_at", "host(a.ip) as ip_address", "a.succeeded"]
+    "from sign_in_attempts a where a.email = (select email from users where id = $1)
+       order by a.id";
+    account_closure_requests: [
+        "r.id", "r.status", "r.reason", "r.decision_reason", "r.decided_at", "r.created_at"
+    ]
+    "from erasure_requests r where r.user_id = $1 order by r.id";
+}
 
 const README: &str = "Everything Portico holds about your family.\n\n\
 Each table is here twice: as JSON (name.json) and as CSV for a spreadsheet (name.csv).\n\
@@ -313,14 +195,7 @@ fn cell(value: Option<&Value>) -> String {
 
 /// The family's rows for one dataset as a JSON array, in the order of its columns.
 async fn rows(conn: &mut PgConnection, dataset: &Dataset, parent_id: i64) -> anyhow::Result<String> {
-    let sql = format!(
-        "select coalesce(json_agg(t), '[]'::json)::text from (select {} {}) t",
-        dataset.columns.join(", "),
-        dataset.from
-    );
-    sqlx::query_scalar(&sql)
-        .bind(parent_id)
-        .fetch_one(conn)
+    read(conn, dataset.which, parent_id)
         .await
         .with_context(|| format!("Failed to read {} for the download", dataset.name))
 }

@@ -95,11 +95,12 @@ async fn account_page(
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
     let profile = families::store::profile(&mut conn, parent_id).await?.ok_or(AppError::NotFound)?;
-    let children: i64 =
-        sqlx::query_scalar("select count(*) from children where parent_id = $1 and archived_at is null")
-            .bind(parent_id)
-            .fetch_one(&mut *conn)
-            .await?;
+    let children = sqlx::query_scalar!(
+        r#"select count(*) as "children!" from children where parent_id = $1 and archived_at is null"#,
+        parent_id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     let pending = store::pending_for(&mut conn, parent_id).await?.map(|r| RequestView::new(r, tz));
     let last_decided =
         store::latest_decided_for(&mut conn, parent_id).await?.map(|r| RequestView::new(r, tz));

@@ -102,8 +102,9 @@ async fn a_session_cookie_replayed_after_sign_out_is_refused() {
     let response = replay.get("/parent").await;
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), "/login");
-    let signed_in: i64 = sqlx::query_scalar(
-        "select count(*) from tower_sessions.session where strpos(encode(data, 'escape'), 'axum-login.data') > 0",
+    let signed_in = sqlx::query_scalar!(
+        r#"select count(*) as "n!" from tower_sessions.session
+           where strpos(encode(data, 'escape'), 'axum-login.data') > 0"#
     )
     .fetch_one(&app.pool)
     .await
@@ -117,7 +118,7 @@ async fn a_disabled_users_session_stops_working() {
     let client = app.signed_in("trainer@example.com", "trainer", None).await;
     assert_eq!(client.get("/trainer").await.status(), 200);
 
-    sqlx::query("update users set is_active = false where email = 'trainer@example.com'")
+    sqlx::query!("update users set is_active = false where email = 'trainer@example.com'")
         .execute(&app.pool)
         .await
         .unwrap();
@@ -132,7 +133,7 @@ async fn a_disabled_users_session_stops_working() {
 async fn a_trainer_deactivated_by_the_office_is_refused_on_their_next_request() {
     let app = spawn_app().await;
     let trainer = app.signed_in("trainer@example.com", "trainer", None).await;
-    let trainer_id: i64 = sqlx::query_scalar("select id from users where email = 'trainer@example.com'")
+    let trainer_id = sqlx::query_scalar!("select id from users where email = 'trainer@example.com'")
         .fetch_one(&app.pool)
         .await
         .unwrap();
@@ -178,7 +179,7 @@ async fn passwords_are_stored_as_argon2id_hashes() {
     let app = spawn_app().await;
     app.create_user("parent@example.com", "parent", None).await;
     let hash: String =
-        sqlx::query_scalar("select password_hash from users where email = 'parent@example.com'")
+        sqlx::query_scalar!("select password_hash from users where email = 'parent@example.com'")
             .fetch_one(&app.pool)
             .await
             .unwrap();
@@ -193,7 +194,7 @@ async fn attempt_counted_against(app: &TestApp, forwarded_for: &str) -> String {
     headers.insert("x-forwarded-for", forwarded_for.parse().unwrap());
     let client = TestClient::with_headers(&app.address, headers);
     assert_eq!(client.login("nobody@example.com", "not the password").await.status(), 422);
-    sqlx::query_scalar("select host(ip) from sign_in_attempts order by id desc limit 1")
+    sqlx::query_scalar!(r#"select host(ip) as "ip!" from sign_in_attempts order by id desc limit 1"#)
         .fetch_one(&app.pool)
         .await
         .unwrap()

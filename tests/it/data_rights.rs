@@ -4,6 +4,8 @@
 
 use std::io::{Cursor, Read};
 
+use portico::data_rights::domain::ErasureStatus;
+
 use crate::common::{
     TestApp, TestClient,
     client::location,
@@ -47,8 +49,7 @@ async fn family_with_booking(
     hours: i64,
 ) -> (i64, TestClient, i64, i64) {
     let (parent_id, client) = parent(app, email).await;
-    sqlx::query("update users set phone = '07700 900999' where id = $1")
-        .bind(parent_id)
+    sqlx::query!("update users set phone = '07700 900999' where id = $1", parent_id)
         .execute(&app.pool)
         .await
         .unwrap();
@@ -103,10 +104,10 @@ async fn the_download_holds_the_familys_child_and_booking_and_never_another_fami
         family_with_booking(&app, &club, "zeb.parent@example.com", ("Zebedee", "Marsh", "Epipen in bag"), 48)
             .await;
     // A reset link emailed to the family: the copy in the download must not sign in.
-    sqlx::query(
+    sqlx::query!(
         "insert into outbox_emails (to_address, subject, body_text, status)
          values ('poppy.parent@example.com', 'Reset your password',
-                 'Choose a new one: http://127.0.0.1/password/reset/SECRETTOKEN123 within an hour.', 'sent')",
+                 'Choose a new one: http://127.0.0.1/password/reset/SECRETTOKEN123 within an hour.', 'sent')"
     )
     .execute(&app.pool)
     .await
@@ -200,12 +201,14 @@ async fn a_parent_asks_to_close_the_account_sees_it_waiting_and_can_withdraw_it(
 
     let withdrawn = client.submit("/parent/account", "/parent/account/close/withdraw", &[]).await;
     assert_eq!(withdrawn.status(), 303);
-    let status: String = sqlx::query_scalar("select status from erasure_requests where user_id = $1")
-        .bind(parent_id)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(status, "withdrawn");
+    let status = sqlx::query_scalar!(
+        r#"select status as "status: ErasureStatus" from erasure_requests where user_id = $1"#,
+        parent_id
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(status, ErasureStatus::Withdrawn);
     assert!(client.get_text("/parent/account").await.contains("Close my account"));
     let audited = count(
         &app.pool,
@@ -217,9 +220,9 @@ async fn a_parent_asks_to_close_the_account_sees_it_waiting_and_can_withdraw_it(
 
 /// Every safeguarding concern and action, exactly as stored.
 async fn safeguarding_rows(app: &TestApp) -> Vec<String> {
-    sqlx::query_scalar(
-        "select row_to_json(c)::text from safeguarding_concerns c
-         union all select row_to_json(a)::text from safeguarding_actions a order by 1",
+    sqlx::query_scalar!(
+        r#"select row_to_json(c)::text as "row!" from safeguarding_concerns c
+           union all select row_to_json(a)::text from safeguarding_actions a order by 1"#
     )
     .fetch_all(&app.pool)
     .await
@@ -242,30 +245,32 @@ async fn the_owner_erases_a_family_keeping_bookings_payments_and_safeguarding_re
         family_with_booking(&app, &club, "zeb.parent@example.com", ("Zebedee", "Marsh", "Epipen in bag"), 48)
             .await;
     // The session is held and paid for: move it into the past, as if delivered.
-    sqlx::query(
+    sqlx::query!(
         "update sessions set starts_at = now() - interval '7 days', ends_at = now() - interval '7 days' + interval '1 hour'
          where id = (select session_id from booking_participants where booking_id = $1)",
+        booking_id
     )
-    .bind(booking_id)
     .execute(&app.pool)
     .await
     .unwrap();
-    sqlx::query(
+    sqlx::query!(
         "insert into payments (booking_id, amount_pence, method, status, paid_at) values ($1, 650, 'cash', 'succeeded', now())",
+        booking_id
     )
-    .bind(booking_id)
     .execute(&app.pool)
     .await
     .unwrap();
     let lead = app.create_user("lead@example.com", "admin", Some("safeguarding_lead")).await;
-    sqlx::query("insert into safeguarding_concerns (child_id, raised_by, concern) values ($1, $2, 'Poppy Quill said something worrying.')")
-        .bind(child_id)
-        .bind(lead)
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    sqlx::query("insert into calendar_feeds (user_id, token) values ($1, 'feed-token-of-poppy')")
-        .bind(parent_id)
+    sqlx::query!(
+        "insert into safeguarding_concerns (child_id, raised_by, concern)
+         values ($1, $2, 'Poppy Quill said something worrying.')",
+        child_id,
+        lead
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query!("insert into calendar_feeds (user_id, token) values ($1, 'feed-token-of-poppy')", parent_id)
         .execute(&app.pool)
         .await
         .unwrap();
@@ -296,22 +301,23 @@ async fn the_owner_erases_a_family_keeping_bookings_payments_and_safeguarding_re
     assert!(owner.get_text(&page_path).await.contains("Carried out"));
 
     // The account: anonymised and closed.
-    let (email, name, phone, active): (String, String, Option<String>, bool) =
-        sqlx::query_as("select email, name, phone, is_active from users where id = $1")
-            .bind(parent_id)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let account = sqlx::query!("select email, name, phone, is_active from users where id = $1", parent_id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let (email, name, phone, active) = (account.email, account.name, account.phone, account.is_active);
     assert_eq!(email, format!("erased-{parent_id}@erased.invalid"));
     assert!(!name.contains("Test parent") && phone.is_none() && !active, "{name}");
     // The child: no name, no medical details; contacts and collectors gone.
-    let (first, last, medical, allergies, doctor): (String, String, String, String, String) = sqlx::query_as(
+    let child = sqlx::query!(
         "select first_name, last_name, medical_notes, allergies, doctor_name from children where id = $1",
+        child_id
     )
-    .bind(child_id)
     .fetch_one(&app.pool)
     .await
     .unwrap();
+    let (first, last, medical, allergies, doctor) =
+        (child.first_name, child.last_name, child.medical_notes, child.allergies, child.doctor_name);
     assert!(first != "Poppy" && !last.contains("Quill"), "{first} {last}");
     assert!(medical.is_empty() && allergies.is_empty() && doctor.is_empty());
     let theirs = format!("(select id from children where parent_id = {parent_id})");
@@ -365,8 +371,7 @@ async fn the_owner_erases_a_family_keeping_bookings_payments_and_safeguarding_re
     .await;
     assert_eq!(told, 1);
     // The other family is untouched.
-    let other: String = sqlx::query_scalar("select first_name from children where id = $1")
-        .bind(other_child)
+    let other = sqlx::query_scalar!("select first_name from children where id = $1", other_child)
         .fetch_one(&app.pool)
         .await
         .unwrap();
@@ -388,8 +393,7 @@ async fn erasure_waits_until_the_familys_bookings_to_come_are_cancelled() {
 
     assert_eq!(refused.status(), 422);
     assert!(refused.text().await.unwrap().contains("This family has 1 booking still to come."));
-    let first: String = sqlx::query_scalar("select first_name from children where id = $1")
-        .bind(child_id)
+    let first = sqlx::query_scalar!("select first_name from children where id = $1", child_id)
         .fetch_one(&app.pool)
         .await
         .unwrap();
@@ -502,12 +506,12 @@ async fn only_the_owner_may_see_and_decide_erasure_requests() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_owners_list_of_requests_is_paged_fifty_at_a_time() {
     let app = spawn_app().await;
-    sqlx::query(
+    sqlx::query!(
         "with parents as (
              insert into users (email, name, role, password_hash)
              select 'parent' || n || '@example.com', 'Parent number ' || n, 'parent', 'x'
              from generate_series(1, 51) n returning id)
-         insert into erasure_requests (user_id) select id from parents order by id",
+         insert into erasure_requests (user_id) select id from parents order by id"
     )
     .execute(&app.pool)
     .await

@@ -41,13 +41,11 @@ async fn each_role_sees_and_changes_only_what_the_matrix_gives_it() {
     let maya = child(&app.pool, family_id, "Maya", 7).await;
     let (other_id, other) = parent(&app, "other@example.com").await;
     let sam = child(&app.pool, other_id, "Sam", 8).await;
-    sqlx::query("update children set allergies = 'Peanut allergy: EpiPen in bag' where id = $1")
-        .bind(maya)
+    sqlx::query!("update children set allergies = 'Peanut allergy: EpiPen in bag' where id = $1", maya)
         .execute(&app.pool)
         .await
         .unwrap();
-    sqlx::query("update children set medical_notes = 'Asthma: blue inhaler' where id = $1")
-        .bind(sam)
+    sqlx::query!("update children set medical_notes = 'Asthma: blue inhaler' where id = $1", sam)
         .execute(&app.pool)
         .await
         .unwrap();
@@ -58,8 +56,7 @@ async fn each_role_sees_and_changes_only_what_the_matrix_gives_it() {
     let booking = |parent_id: i64| {
         let pool = app.pool.clone();
         async move {
-            sqlx::query_scalar::<_, i64>("select id from bookings where parent_id = $1")
-                .bind(parent_id)
+            sqlx::query_scalar!("select id from bookings where parent_id = $1", parent_id)
                 .fetch_one(&pool)
                 .await
                 .unwrap()
@@ -70,24 +67,24 @@ async fn each_role_sees_and_changes_only_what_the_matrix_gives_it() {
     let (trainer_id, trainer) = fixtures::trainer(&app, "trainer@example.com", &football).await;
     fixtures::shift(&app.pool, ours, Some(trainer_id), "accepted").await;
     let lead_id = app.create_user("lead@example.com", "admin", Some("safeguarding_lead")).await;
-    let concern: i64 = sqlx::query_scalar(
+    let concern = sqlx::query_scalar!(
         "insert into safeguarding_concerns (child_id, session_id, raised_by, concern)
          values ($1, $2, $3, 'Arrived upset') returning id",
+        maya,
+        ours,
+        trainer_id
     )
-    .bind(maya)
-    .bind(ours)
-    .bind(trainer_id)
     .fetch_one(&app.pool)
     .await
     .unwrap();
     // Money in the audit log: a payment entry, and a refund amount inside another entry.
-    sqlx::query(
-        "insert into audit_log (actor_id, action, entity_type, entity_id, after) values
-         ($1, 'payment.recorded', 'payment', 1, '{\"amount_pence\": 4321}'),
-         ($1, 'booking.cancelled', 'booking', $2, '{\"status\": \"cancelled\", \"refunded_pence\": 5555}')",
+    sqlx::query!(
+        r#"insert into audit_log (actor_id, action, entity_type, entity_id, after) values
+           ($1, 'payment.recorded', 'payment', 1, '{"amount_pence": 4321}'),
+           ($1, 'booking.cancelled', 'booking', $2, '{"status": "cancelled", "refunded_pence": 5555}')"#,
+        lead_id,
+        our_booking
     )
-    .bind(lead_id)
-    .bind(our_booking)
     .execute(&app.pool)
     .await
     .unwrap();

@@ -57,8 +57,8 @@ async fn a_password_reset_works_end_to_end_and_the_link_only_once() {
         .await;
     assert_eq!(reuse.status(), 410);
     assert_eq!(app.client().login("parent@example.com", "a third password!").await.status(), 422);
-    let audited: i64 =
-        sqlx::query_scalar("select count(*) from audit_log where action = 'user.password_reset'")
+    let audited =
+        sqlx::query_scalar!(r#"select count(*) as "n!" from audit_log where action = 'user.password_reset'"#)
             .fetch_one(&app.pool)
             .await
             .unwrap();
@@ -70,7 +70,7 @@ async fn an_expired_reset_link_is_refused() {
     let app = spawn_app().await;
     app.create_user("trainer@example.com", "trainer", None).await;
     let link = request_link(&app, "trainer@example.com").await;
-    sqlx::query("update password_reset_tokens set expires_at = now() - interval '1 second'")
+    sqlx::query!("update password_reset_tokens set expires_at = now() - interval '1 second'")
         .execute(&app.pool)
         .await
         .unwrap();
@@ -103,8 +103,10 @@ async fn an_unknown_email_gets_the_same_answer_and_no_email() {
     assert_eq!(response.status(), 200);
     assert!(response.text().await.unwrap().contains("we have emailed it a link"));
     app.wait_for_emails_sent().await;
-    let queued: i64 =
-        sqlx::query_scalar("select count(*) from outbox_emails").fetch_one(&app.pool).await.unwrap();
+    let queued = sqlx::query_scalar!(r#"select count(*) as "n!" from outbox_emails"#)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(queued, 0);
 }
 

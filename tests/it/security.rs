@@ -3,12 +3,14 @@
 use crate::common::{PASSWORD, client::location, spawn_app, spawn_app_with};
 
 async fn outbox_and_token_counts(pool: &sqlx::PgPool) -> (i64, i64) {
-    sqlx::query_as(
-        "select (select count(*) from outbox_emails), (select count(*) from password_reset_tokens)",
+    let row = sqlx::query!(
+        r#"select (select count(*) from outbox_emails) as "emails!",
+                  (select count(*) from password_reset_tokens) as "tokens!""#
     )
     .fetch_one(pool)
     .await
-    .unwrap()
+    .unwrap();
+    (row.emails, row.tokens)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

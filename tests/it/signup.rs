@@ -1,5 +1,7 @@
 //! Families' accounts: signing up, the profile, and the office opening an account.
 
+use portico::auth::Role;
+
 use crate::common::{TestApp, client::location, spawn_app};
 
 fn jo() -> Vec<(&'static str, &'static str)> {
@@ -18,7 +20,7 @@ fn without<'a>(fields: &[(&'a str, &'a str)], name: &str) -> Vec<(&'a str, &'a s
 }
 
 async fn users(app: &TestApp) -> i64 {
-    sqlx::query_scalar("select count(*) from users").fetch_one(&app.pool).await.unwrap()
+    sqlx::query_scalar!(r#"select count(*) as "n!" from users"#).fetch_one(&app.pool).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,15 +50,17 @@ async fn signing_up_and_confirming_the_email_creates_a_parent_signs_them_in_and_
     let home = client.get_text("/parent").await;
     assert!(home.contains("Hello, Jo") && home.contains("Welcome to Portico, Jo."), "{home}");
     assert!(!home.contains("Terms accepted"), "the terms were accepted at sign-up");
-    let (role, hash, phone, accepted, done): (String, String, Option<String>, bool, i64) = sqlx::query_as(
-        "select role, password_hash, phone, terms_accepted_at is not null,
-                (select count(*) from checklist_completions c where c.user_id = u.id)
-         from users u where email = 'jo@example.com'",
+    let row = sqlx::query!(
+        r#"select role as "role: Role", password_hash, phone, terms_accepted_at is not null as "accepted!",
+                  (select count(*) from checklist_completions c where c.user_id = u.id) as "done!"
+           from users u where email = 'jo@example.com'"#
     )
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    assert_eq!((role.as_str(), phone.as_deref(), accepted, done), ("parent", Some("07700 900444"), true, 1));
+    let (role, hash, phone, accepted, done) =
+        (row.role, row.password_hash, row.phone, row.accepted, row.done);
+    assert_eq!((role, phone.as_deref(), accepted, done), (Role::Parent, Some("07700 900444"), true, 1));
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     assert_eq!(client.get("/signup").await.status(), 303, "signed-in people are sent to their portal");
     assert_eq!(app.client().login("jo@example.com", "a long enough password").await.status(), 303);
@@ -142,15 +146,15 @@ async fn a_parent_edits_their_profile_and_accepts_the_terms() {
         .submit("/parent/profile", "/parent/profile", &[("name", "Alex Morgan"), ("phone", "07700 900201")])
         .await;
     assert_eq!(response.status(), 303);
-    let (name, phone): (String, Option<String>) =
-        sqlx::query_as("select name, phone from users where email = 'parent@example.com'")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let row = sqlx::query!("select name, phone from users where email = 'parent@example.com'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let (name, phone) = (row.name, row.phone);
     assert_eq!((name.as_str(), phone.as_deref()), ("Alex Morgan", Some("07700 900201")));
     assert!(client.get_text("/parent").await.contains("Hello, Alex"));
 
-    let terms: i64 = sqlx::query_scalar("select id from checklist_items where code = 'terms'")
+    let terms = sqlx::query_scalar!("select id from checklist_items where code = 'terms'")
         .fetch_one(&app.pool)
         .await
         .unwrap();
@@ -160,8 +164,8 @@ async fn a_parent_edits_their_profile_and_accepts_the_terms() {
         .await;
     assert_eq!(done.status(), 303);
     assert!(!client.get_text("/parent").await.contains(needed));
-    let accepted: bool = sqlx::query_scalar(
-        "select terms_accepted_at is not null from users where email = 'parent@example.com'",
+    let accepted = sqlx::query_scalar!(
+        r#"select terms_accepted_at is not null as "accepted!" from users where email = 'parent@example.com'"#
     )
     .fetch_one(&app.pool)
     .await
@@ -193,15 +197,16 @@ async fn the_office_opens_an_account_and_the_family_sets_a_password_from_the_ema
     assert!(message.contains("To: sam.lee@example.com"), "{message}");
     let start = message.find("/password/reset/").expect("a link in the email");
     let link = message[start..].split_whitespace().next().unwrap().to_owned();
-    let (role, by): (String, Option<i64>) = sqlx::query_as(
-        "select u.role, a.actor_id from users u
-         join audit_log a on a.entity_id = u.id and a.action = 'family.created'
-         where u.email = 'sam.lee@example.com'",
+    let row = sqlx::query!(
+        r#"select u.role as "role: Role", a.actor_id from users u
+           join audit_log a on a.entity_id = u.id and a.action = 'family.created'
+           where u.email = 'sam.lee@example.com'"#
     )
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    assert_eq!(role, "parent");
+    let (role, by) = (row.role, row.actor_id);
+    assert_eq!(role, Role::Parent);
     assert!(by.is_some());
 
     let family = app.client();

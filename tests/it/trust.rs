@@ -50,7 +50,7 @@ async fn the_owner_cannot_read_a_working_reset_link_in_the_outbox_nor_the_databa
 
     let outbox = owner.get_text("/admin/outbox").await;
     assert!(outbox.contains("Reset your Portico password"), "{outbox}");
-    let id: i64 = sqlx::query_scalar("select id from outbox_emails where to_address = 'lead@example.com'")
+    let id = sqlx::query_scalar!("select id from outbox_emails where to_address = 'lead@example.com'")
         .fetch_one(&app.pool)
         .await
         .unwrap();
@@ -77,14 +77,14 @@ async fn a_welcome_link_for_a_family_the_office_opened_is_withheld_from_the_outb
     assert_eq!(owner.submit("/admin/families/new", "/admin/families/new", &fields).await.status(), 303);
 
     let link = link_in_newest_email(&app, "sam@example.com", "/password/reset/", 1).await;
-    let body: String =
-        sqlx::query_scalar("select body_text from outbox_emails where to_address = 'sam@example.com'")
+    let body =
+        sqlx::query_scalar!("select body_text from outbox_emails where to_address = 'sam@example.com'")
             .fetch_one(&app.pool)
             .await
             .unwrap();
     assert!(!body.contains(&link) && body.contains("[link withheld"), "{body}");
-    let expires_in_days: f64 = sqlx::query_scalar(
-        "select (extract(epoch from expires_at - now()) / 86400)::float8 from password_reset_tokens",
+    let expires_in_days = sqlx::query_scalar!(
+        r#"select (extract(epoch from expires_at - now()) / 86400)::float8 as "days!" from password_reset_tokens"#
     )
     .fetch_one(&app.pool)
     .await
@@ -113,7 +113,7 @@ async fn safeguarding_emails_are_shown_to_the_lead_and_to_nobody_else() {
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    let id: i64 = sqlx::query_scalar("select id from outbox_emails where to_address = 'lead@example.com'")
+    let id = sqlx::query_scalar!("select id from outbox_emails where to_address = 'lead@example.com'")
         .fetch_one(&app.pool)
         .await
         .unwrap();
@@ -134,14 +134,18 @@ async fn the_database_holds_no_session_id_that_signs_anyone_in() {
     let id = client.session_id().expect("a session cookie");
     assert_eq!(client.get("/parent").await.status(), 200);
 
-    let (rows, holding): (i64, i64) = sqlx::query_as(
-        "select count(*), count(*) filter (where id = $1 or strpos(encode(data, 'hex'), encode(convert_to($1, 'UTF8'), 'hex')) > 0)
-         from tower_sessions.session",
+    let counts = sqlx::query!(
+        r#"select count(*) as "rows!",
+                  count(*) filter (where id = $1
+                                   or strpos(encode(data, 'hex'), encode(convert_to($1, 'UTF8'), 'hex')) > 0)
+                      as "holding!"
+           from tower_sessions.session"#,
+        id
     )
-    .bind(&id)
     .fetch_one(&app.pool)
     .await
     .unwrap();
+    let (rows, holding) = (counts.rows, counts.holding);
     assert!(rows >= 1, "the session is stored");
     assert_eq!(holding, 0, "but not under, nor holding, the id the cookie carries");
 }
@@ -327,21 +331,38 @@ async fn housekeeping_deletes_expired_sessions_spent_links_and_old_attempts_and_
     let app = spawn_app().await;
     let user = app.create_user("parent@example.com", "parent", None).await;
     let live = app.signed_in("live@example.com", "parent", None).await;
-    let setup = [
-        "insert into tower_sessions.session (id, data, expiry_date) values ('old', '', now() - interval '1 minute')",
-        "insert into sign_in_attempts (email, ip, succeeded, created_at) values ('x@example.com', '127.0.0.1', false, now() - interval '40 days')",
-        "insert into sign_in_attempts (email, ip, succeeded) values ('x@example.com', '127.0.0.1', false)",
-        "insert into request_attempts (kind, key, created_at) values ('password-reset', 'x', now() - interval '2 days')",
-        "insert into signup_requests (email, name, password_hash, created_at) values ('y@example.com', 'Y', '', now() - interval '3 days')",
-    ];
-    for sql in setup {
-        sqlx::query(sql).execute(&app.pool).await.unwrap();
-    }
-    sqlx::query(
+    sqlx::query!(
+        "insert into tower_sessions.session (id, data, expiry_date) values ('old', '', now() - interval '1 minute')"
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query!(
+        "insert into sign_in_attempts (email, ip, succeeded, created_at) values
+           ('x@example.com', '127.0.0.1', false, now() - interval '40 days'),
+           ('x@example.com', '127.0.0.1', false, now())"
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query!(
+        "insert into request_attempts (kind, key, created_at) values ('password-reset', 'x', now() - interval '2 days')"
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query!(
+        "insert into signup_requests (email, name, password_hash, created_at)
+         values ('y@example.com', 'Y', '', now() - interval '3 days')"
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query!(
         "insert into password_reset_tokens (user_id, token_hash, expires_at) values
            ($1, '\\x01', now() - interval '2 days'), ($1, '\\x02', now() + interval '1 hour')",
+        user
     )
-    .bind(user)
     .execute(&app.pool)
     .await
     .unwrap();
@@ -424,8 +445,7 @@ async fn resetting_a_password_renews_the_calendar_feed_link() {
     let app = spawn_app().await;
     let parent = app.signed_in("parent@example.com", "parent", None).await;
     let bookings = parent.get_text("/parent/bookings").await;
-    let old: String =
-        sqlx::query_scalar("select token from calendar_feeds").fetch_one(&app.pool).await.unwrap();
+    let old = sqlx::query_scalar!("select token from calendar_feeds").fetch_one(&app.pool).await.unwrap();
     assert!(bookings.contains(&old), "the page shows the feed link");
     assert_eq!(app.client().get(&format!("/calendar/{old}.ics")).await.status(), 200);
 

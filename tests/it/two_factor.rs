@@ -67,20 +67,18 @@ async fn enable(client: &TestClient) -> (Totp, Vec<String>) {
 }
 
 async fn audit_count(app: &TestApp, action: &str, user_id: i64) -> i64 {
-    sqlx::query_scalar("select count(*) from audit_log where action = $1 and actor_id = $2")
-        .bind(action)
-        .bind(user_id)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
+    sqlx::query_scalar!(
+        r#"select count(*) as "n!" from audit_log where action = $1 and actor_id = $2"#,
+        action,
+        user_id
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
 }
 
 async fn user_id(app: &TestApp, email: &str) -> i64 {
-    sqlx::query_scalar("select id from users where email = $1")
-        .bind(email)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
+    sqlx::query_scalar!("select id from users where email = $1", email).fetch_one(&app.pool).await.unwrap()
 }
 
 /// Signs in with the password: the answer is the code page, not a session.
@@ -111,18 +109,21 @@ async fn enabling_with_a_wrong_code_is_refused_and_nothing_is_turned_on() {
     assert!(page.contains("That code is not right."), "{page}");
     assert!(page.contains(r#"src="data:image/svg+xml;base64,"#), "the QR code is still there");
     let id = user_id(&app, "coordinator@example.com").await;
-    let enabled: bool =
-        sqlx::query_scalar("select enabled_at is not null from two_factor where user_id = $1")
-            .bind(id)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let enabled = sqlx::query_scalar!(
+        r#"select enabled_at is not null as "on!" from two_factor where user_id = $1"#,
+        id
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     assert!(!enabled);
-    let codes: i64 = sqlx::query_scalar("select count(*) from two_factor_recovery_codes where user_id = $1")
-        .bind(id)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let codes = sqlx::query_scalar!(
+        r#"select count(*) as "n!" from two_factor_recovery_codes where user_id = $1"#,
+        id
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     assert_eq!(codes, 0);
     assert_eq!(audit_count(&app, "two_factor.enabled", id).await, 0);
 
@@ -162,16 +163,14 @@ async fn a_copy_of_the_database_holds_no_usable_secret() {
     let (totp, codes) = enable(&trainer).await;
 
     let id = user_id(&app, "trainer@example.com").await;
-    let stored: Vec<u8> = sqlx::query_scalar("select secret_encrypted from two_factor where user_id = $1")
-        .bind(id)
+    let stored = sqlx::query_scalar!("select secret_encrypted from two_factor where user_id = $1", id)
         .fetch_one(&app.pool)
         .await
         .unwrap();
     let secret: &[u8] = totp.secret();
     assert!(!stored.windows(secret.len()).any(|w| w == secret), "the secret is not stored in the clear");
-    let hashes: Vec<Vec<u8>> =
-        sqlx::query_scalar("select code_hash from two_factor_recovery_codes where user_id = $1")
-            .bind(id)
+    let hashes =
+        sqlx::query_scalar!("select code_hash from two_factor_recovery_codes where user_id = $1", id)
             .fetch_all(&app.pool)
             .await
             .unwrap();
@@ -316,11 +315,11 @@ async fn turning_it_off_needs_the_password() {
     assert_eq!(right.status(), 303);
     assert!(coordinator.get_text("/account/two-factor").await.contains("Two-factor sign-in is off."));
     assert_eq!(audit_count(&app, "two_factor.disabled", id).await, 1);
-    let left: i64 = sqlx::query_scalar(
-        "select (select count(*) from two_factor where user_id = $1)
-              + (select count(*) from two_factor_recovery_codes where user_id = $1)",
+    let left = sqlx::query_scalar!(
+        r#"select (select count(*) from two_factor where user_id = $1)
+                + (select count(*) from two_factor_recovery_codes where user_id = $1) as "n!""#,
+        id
     )
-    .bind(id)
     .fetch_one(&app.pool)
     .await
     .unwrap();
