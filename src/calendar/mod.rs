@@ -23,19 +23,18 @@ pub fn router() -> Router<AppState> {
 
 /// The user's feed URL, creating the token on first use.
 pub async fn feed_url(conn: &mut PgConnection, base_url: &str, user_id: i64) -> sqlx::Result<String> {
-    let existing: Option<String> = sqlx::query_scalar("select token from calendar_feeds where user_id = $1")
-        .bind(user_id)
+    let existing = sqlx::query_scalar!("select token from calendar_feeds where user_id = $1", user_id)
         .fetch_optional(&mut *conn)
         .await?;
     let token = match existing {
         Some(token) => token,
         None => {
-            sqlx::query_scalar(
+            sqlx::query_scalar!(
                 "insert into calendar_feeds (user_id, token) values ($1, $2)
                  on conflict (user_id) do update set user_id = excluded.user_id returning token",
+                user_id,
+                new_token(),
             )
-            .bind(user_id)
-            .bind(new_token())
             .fetch_one(&mut *conn)
             .await?
         }
@@ -45,12 +44,12 @@ pub async fn feed_url(conn: &mut PgConnection, base_url: &str, user_id: i64) -> 
 
 /// A new secret link for the user's feed, audited; the old one stops working at once.
 pub async fn reset(conn: &mut PgConnection, user_id: i64) -> AppResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "insert into calendar_feeds (user_id, token) values ($1, $2)
          on conflict (user_id) do update set token = excluded.token, created_at = now()",
+        user_id,
+        new_token(),
     )
-    .bind(user_id)
-    .bind(new_token())
     .execute(&mut *conn)
     .await?;
     crate::audit::record(conn).by(user_id).action("calendar_feed.reset").entity("user", user_id).await?;

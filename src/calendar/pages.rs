@@ -6,7 +6,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use icalendar::{Calendar, Component, Event, EventLike};
-use sqlx::FromRow;
+use sqlx::PgConnection;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
@@ -40,7 +40,6 @@ impl Shown {
     }
 }
 
-#[derive(FromRow)]
 struct Item {
     uid: String,
     summary: String,
@@ -55,16 +54,19 @@ struct Item {
 // The LOCATION is the venue's name and full address, postcode last, on one line.
 // A place no longer held (cancelled, rejected, lapsed or moved) is a cancelled event
 // for 30 days; drafts were never sent, so they never appear.
-const FAMILY_FEED: &str = r"
-    select 'booking-' || p.id || '@portico' as uid, c.first_name || ': ' || a.name as summary,
+async fn family_feed(conn: &mut PgConnection, parent_id: i64) -> sqlx::Result<Vec<Item>> {
+    sqlx::query_as!(
+        Item,
+        r#"
+    select 'booking-' || p.id || '@portico' as "uid!", c.first_name || ': ' || a.name as "summary!",
            concat_ws(', ', nullif(btrim(v.name), ''),
                nullif(regexp_replace(btrim(v.address), '\s*\n\s*', ', ', 'g'), ''),
-               nullif(btrim(v.postcode), '')) as location,
+               nullif(btrim(v.postcode), '')) as "location!",
            s.starts_at, s.ends_at,
            case when s.status = 'cancelled' or not p.holds_place then 'cancelled'
                 when b.status in ('approved', 'completed') then 'confirmed'
-                else 'tentative' end as shown,
-           '/parent/bookings/' || b.id as path
+                else 'tentative' end as "shown!: Shown",
+           '/parent/bookings/' || b.id as "path!"
     from booking_participants p
     join bookings b on b.id = p.booking_id
     join children c on c.id = p.child_id
@@ -74,17 +76,25 @@ const FAMILY_FEED: &str = r"
     where b.parent_id = $1 and b.status <> 'draft' and s.starts_at > now() - interval '30 days'
       and ((p.holds_place and s.status <> 'cancelled')
            or greatest(p.updated_at, b.updated_at, s.updated_at) > now() - interval '30 days')
-    order by s.starts_at, p.id";
+    order by s.starts_at, p.id"#,
+        parent_id,
+    )
+    .fetch_all(conn)
+    .await
+}
 
-const TRAINER_FEED: &str = r"
-    select 'shift-' || sh.id || '@portico' as uid, a.name || ' (' || sh.role || ')' as summary,
+async fn trainer_feed(conn: &mut PgConnection, trainer_id: i64) -> sqlx::Result<Vec<Item>> {
+    sqlx::query_as!(
+        Item,
+        r#"
+    select 'shift-' || sh.id || '@portico' as "uid!", a.name || ' (' || sh.role || ')' as "summary!",
            concat_ws(', ', nullif(btrim(v.name), ''),
                nullif(regexp_replace(btrim(v.address), '\s*\n\s*', ', ', 'g'), ''),
-               nullif(btrim(v.postcode), '')) as location,
+               nullif(btrim(v.postcode), '')) as "location!",
            s.starts_at, s.ends_at,
            case when s.status = 'cancelled' or sh.status = 'cancelled' then 'cancelled'
-                else 'confirmed' end as shown,
-           '/trainer/shifts/' || sh.id as path
+                else 'confirmed' end as "shown!: Shown",
+           '/trainer/shifts/' || sh.id as "path!"
     from shifts sh
     join sessions s on s.id = sh.session_id
     join activities a on a.id = s.activity_id
@@ -93,25 +103,30 @@ const TRAINER_FEED: &str = r"
       and ((sh.status in ('accepted', 'checked_in', 'checked_out') and s.status <> 'cancelled')
            or (sh.status in ('accepted', 'checked_in', 'checked_out', 'cancelled')
                and greatest(sh.updated_at, s.updated_at) > now() - interval '30 days'))
-    order by s.starts_at, sh.id";
+    order by s.starts_at, sh.id"#,
+        trainer_id,
+    )
+    .fetch_all(conn)
+    .await
+}
 
 pub async fn feed(State(state): State<AppState>, Path(file): Path<FeedFile>) -> AppResult<Response> {
     let token = file.token();
     let mut conn = state.pool.acquire().await?;
-    let owner: Option<(i64, Role, String)> = sqlx::query_as(
-        "select u.id, u.role, u.name from calendar_feeds f join users u on u.id = f.user_id
-         where f.token = $1 and u.is_active",
+    let owner = sqlx::query!(
+        r#"select u.id, u.role as "role: Role", u.name from calendar_feeds f join users u on u.id = f.user_id
+         where f.token = $1 and u.is_active"#,
+        token,
     )
-    .bind(token)
     .fetch_optional(&mut *conn)
-    .await?;
-    let (user_id, role, name) = owner.ok_or(AppError::NotFound)?;
-    let sql = match role {
-        Role::Parent => FAMILY_FEED,
-        Role::Trainer => TRAINER_FEED,
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let items = match owner.role {
+        Role::Parent => family_feed(&mut conn, owner.id).await?,
+        Role::Trainer => trainer_feed(&mut conn, owner.id).await?,
         Role::Admin => return Err(AppError::NotFound),
     };
-    let items: Vec<Item> = sqlx::query_as(sql).bind(user_id).fetch_all(&mut *conn).await?;
+    let name = owner.name;
 
     let mut calendar = Calendar::new();
     calendar.name(&format!("Portico: {name}"));

@@ -1,6 +1,6 @@
 //! The SQL for parents' accounts and profiles.
 
-use sqlx::{FromRow, PgConnection};
+use sqlx::PgConnection;
 
 use super::domain::{ParentDetails, Profile};
 
@@ -34,13 +34,13 @@ pub async fn insert_signup_request(
     parent: &ParentDetails,
     password_hash: &str,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "insert into signup_requests (email, name, phone, password_hash) values ($1, $2, $3, $4) returning id",
+        parent.email.as_str(),
+        parent.name.as_str(),
+        parent.phone.as_str(),
+        password_hash,
     )
-    .bind(parent.email.as_str())
-    .bind(parent.name.as_str())
-    .bind(parent.phone.as_str())
-    .bind(password_hash)
     .fetch_one(conn)
     .await
 }
@@ -59,19 +59,19 @@ pub async fn insert_confirmed_parent(
     parent: &NewParent<'_>,
     password_hash: &str,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "insert into users (email, name, phone, role, password_hash)
          values ($1, $2, $3, 'parent', $4) returning id",
+        parent.email,
+        parent.name,
+        parent.phone,
+        password_hash,
     )
-    .bind(parent.email)
-    .bind(parent.name)
-    .bind(parent.phone)
-    .bind(password_hash)
     .fetch_one(conn)
     .await
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct ProfileRow {
     pub name: String,
     pub email: String,
@@ -80,18 +80,23 @@ pub struct ProfileRow {
 
 /// The parent's profile; `None` for a user who is not a parent.
 pub async fn profile(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Option<ProfileRow>> {
-    sqlx::query_as("select name, email, phone from users where id = $1 and role = 'parent'")
-        .bind(user_id)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as!(
+        ProfileRow,
+        "select name, email, phone from users where id = $1 and role = 'parent'",
+        user_id
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 pub async fn update_profile(conn: &mut PgConnection, user_id: i64, profile: &Profile) -> sqlx::Result<()> {
-    sqlx::query("update users set name = $2, phone = $3 where id = $1 and role = 'parent'")
-        .bind(user_id)
-        .bind(profile.name.as_str())
-        .bind(profile.phone.as_str())
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "update users set name = $2, phone = $3 where id = $1 and role = 'parent'",
+        user_id,
+        profile.name.as_str(),
+        profile.phone.as_str(),
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }

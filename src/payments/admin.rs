@@ -494,9 +494,7 @@ pub async fn export(
             sink.record(payment_row(&p, tz)).await?;
         }
         drop(payments);
-        let sql = package_sales::export_sql();
-        let mut sales =
-            store::bind_search(sqlx::query_as::<_, package_sales::Sale>(&sql), &search).fetch(&mut *tx);
+        let mut sales = package_sales::export_sales(&mut tx, &search);
         while let Some(s) = sales.try_next().await? {
             sink.record(sale_row(&s, tz)).await?;
         }

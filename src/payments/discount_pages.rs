@@ -7,12 +7,14 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
+use sqlx::PgConnection;
+use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use super::{
     discounts::{self, CodeRefused, NewCode, Off},
     domain::{Choice, DiscountKind},
-    store,
+    store::{self, DiscountCode},
 };
 use crate::{
     AppState,
@@ -22,7 +24,8 @@ use crate::{
     web::{
         FormErrors, PageContext, Path,
         flash::{self, FlashKind},
-        form::{Fields, render, render_with},
+        form::{Fields, QueryFields, render, render_with},
+        page::{Cursor, Order, PageRequest, Pager, paged},
     },
 };
 
@@ -40,7 +43,9 @@ pub struct CodeLine {
 #[template(path = "payments/discounts.html")]
 pub struct IndexPage {
     pub ctx: PageContext,
+    /// A page of the codes, newest first.
     pub codes: Vec<CodeLine>,
+    pub pager: Pager,
     pub kinds: Vec<Choice>,
     pub activities: Vec<Choice>,
     pub code: String,
@@ -51,15 +56,77 @@ pub struct IndexPage {
     pub errors: FormErrors,
 }
 
-async fn index_page(state: &AppState, ctx: PageContext, form: Option<&Fields>) -> AppResult<IndexPage> {
+/// One page of the discount codes, newest first.
+async fn codes_page(
+    conn: &mut PgConnection,
+    page: &PageRequest<OffsetDateTime>,
+) -> sqlx::Result<Vec<(OffsetDateTime, DiscountCode)>> {
+    let rows = paged!(
+        conn,
+        page,
+        CodeRow,
+        r#"select id, code, kind as "kind: DiscountKind", percent_off, amount_off_pence, valid_from, valid_until,
+                usage_limit, times_used, activity_ids, active, created_at
+           from discount_codes where true"#,
+        "created_at",
+        "id",
+    )?;
+    Ok(rows.into_iter().map(CodeRow::split).collect())
+}
+
+/// A code as [`codes_page`] reads it: the code, and when it was made (its place in the list).
+struct CodeRow {
+    id: i64,
+    code: String,
+    kind: DiscountKind,
+    percent_off: Option<i32>,
+    amount_off_pence: Option<i32>,
+    valid_from: Option<time::Date>,
+    valid_until: Option<time::Date>,
+    usage_limit: Option<i32>,
+    times_used: i32,
+    activity_ids: Vec<i64>,
+    active: bool,
+    created_at: OffsetDateTime,
+}
+
+impl CodeRow {
+    fn split(self) -> (OffsetDateTime, DiscountCode) {
+        let code = DiscountCode {
+            id: self.id,
+            code: self.code,
+            kind: self.kind,
+            percent_off: self.percent_off,
+            amount_off_pence: self.amount_off_pence,
+            valid_from: self.valid_from,
+            valid_until: self.valid_until,
+            usage_limit: self.usage_limit,
+            times_used: self.times_used,
+            activity_ids: self.activity_ids,
+            active: self.active,
+        };
+        (self.created_at, code)
+    }
+}
+
+async fn index_page(
+    state: &AppState,
+    ctx: PageContext,
+    form: Option<&Fields>,
+    query: &Fields,
+) -> AppResult<IndexPage> {
     let mut conn = state.pool.acquire().await?;
     let activities = store::activities(&mut conn).await?;
     let name_of =
         |id: &i64| activities.iter().find(|a| a.id == *id).map(|a| a.name.clone()).unwrap_or_default();
-    let codes = store::discount_codes(&mut conn)
-        .await?
+    let page: PageRequest<OffsetDateTime> = PageRequest::from_query(query, Order::Descending);
+    let codes = codes_page(&mut conn, &page).await?;
+    let codes = page.finish(codes, |(at, c)| Cursor::new(*at, c.id), "/admin/discounts", query);
+    let pager = codes.pager;
+    let codes = codes
+        .rows
         .into_iter()
-        .map(|c| CodeLine {
+        .map(|(_, c)| CodeLine {
             off: Off::of(&c).map(Off::label).unwrap_or_default(),
             dates: match (c.valid_from, c.valid_until) {
                 (None, None) => "Always".into(),
@@ -87,6 +154,7 @@ async fn index_page(state: &AppState, ctx: PageContext, form: Option<&Fields>) -
     Ok(IndexPage {
         ctx,
         codes,
+        pager,
         kinds: DiscountKind::ALL
             .iter()
             .map(|k| Choice {
@@ -112,9 +180,14 @@ async fn index_page(state: &AppState, ctx: PageContext, form: Option<&Fields>) -
     })
 }
 
-pub async fn index(State(state): State<AppState>, admin: Admin, ctx: PageContext) -> AppResult<Response> {
+pub async fn index(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    QueryFields(query): QueryFields,
+) -> AppResult<Response> {
     admin.require(FINANCE)?;
-    render(&index_page(&state, ctx, None).await?)
+    render(&index_page(&state, ctx, None, &query).await?)
 }
 
 pub async fn create(
@@ -151,7 +224,8 @@ async fn failed(
     form: &Fields,
     errors: FormErrors,
 ) -> AppResult<Response> {
-    let mut page = index_page(state, ctx, Some(form)).await?;
+    // The form comes back over the first page of codes.
+    let mut page = index_page(state, ctx, Some(form), &Fields::default()).await?;
     page.errors = errors;
     render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }

@@ -7,6 +7,7 @@ use axum::{
     extract::State,
     response::{IntoResponse, Redirect, Response},
 };
+use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use super::{
@@ -24,6 +25,7 @@ use crate::{
         flash::{self, FlashKind},
         fmt,
         form::{QueryFields, render},
+        page::{Cursor, Order, Page, PageRequest},
     },
 };
 
@@ -55,8 +57,6 @@ pub struct PurchaseLine {
     pub status: &'static str,
     /// The stored status (`paid` even when refunded), for the badge's style.
     pub status_key: &'static str,
-    /// Paid (refunded or not): the sales page links to its refunds, not to `Paid`.
-    pub is_paid: bool,
     pub refunded: Option<String>,
 }
 
@@ -71,7 +71,6 @@ fn purchase_line(p: PurchaseRow, tz: &time_tz::Tz) -> PurchaseLine {
         method: p.method.map_or("—", Method::label),
         status: p.status.label(p.amount_pence, p.refunded_pence),
         status_key: p.status.as_str(),
-        is_paid: p.status == PurchaseStatus::Paid,
         refunded: (p.refunded_pence > 0).then(|| Money::from_pence(p.refunded_pence).to_string()),
     }
 }
@@ -202,15 +201,36 @@ pub async fn success(
 #[template(path = "payments/package_sales.html")]
 pub struct SalesPage {
     pub ctx: PageContext,
-    pub purchases: Vec<PurchaseLine>,
+    /// Purchases still to be paid, with `Record paid`: a page of them.
+    pub unpaid: Page<PurchaseLine>,
+    /// A page of the paid ones.
+    pub paid: Page<PurchaseLine>,
 }
 
-/// `GET /admin/package-sales`: packages bought, the unpaid first.
-pub async fn sales(State(state): State<AppState>, admin: Admin, ctx: PageContext) -> AppResult<Response> {
+/// `GET /admin/package-sales`: packages bought, the unpaid first, each list newest
+/// first and paged on its own.
+pub async fn sales(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    QueryFields(query): QueryFields,
+) -> AppResult<Response> {
     admin.require(FINANCE)?;
     let tz = state.config.timezone;
-    let rows = packages::all_purchases(&mut *state.pool.acquire().await?).await?;
-    render(&SalesPage { ctx, purchases: rows.into_iter().map(|p| purchase_line(p, tz)).collect() })
+    let path = "/admin/package-sales";
+    let unpaid_page: PageRequest<OffsetDateTime> =
+        PageRequest::named(&query, Order::Descending, "unpaid_after", "unpaid_before");
+    let paid_page: PageRequest<OffsetDateTime> = PageRequest::from_query(&query, Order::Descending);
+    let mut conn = state.pool.acquire().await?;
+    let unpaid = packages::unpaid_purchases(&mut conn, &unpaid_page).await?;
+    let unpaid = unpaid_page.finish(unpaid, |p| Cursor::new(p.created_at, p.id), path, &query);
+    let paid = packages::paid_purchases(&mut conn, &paid_page).await?;
+    let paid = paid_page.finish(paid, |p| Cursor::new(p.created_at, p.id), path, &query);
+    render(&SalesPage {
+        ctx,
+        unpaid: unpaid.map(|p| purchase_line(p, tz)),
+        paid: paid.map(|p| purchase_line(p, tz)),
+    })
 }
 
 /// `Paid` as finance fills it in.

@@ -9,15 +9,16 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
+use futures_util::stream::BoxStream;
 use serde_json::json;
-use sqlx::{FromRow, PgConnection, postgres::PgRow};
+use sqlx::PgConnection;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use super::{
     domain::{Method, PaymentStatus, PurchaseStatus},
-    packages::{PURCHASE_COLUMNS, PURCHASE_FROM, PurchaseRow},
-    store::{Search, Totals, bind_search},
+    packages::PurchaseRow,
+    store::{Search, Totals},
 };
 use crate::{
     AppState, audit,
@@ -32,32 +33,22 @@ use crate::{
         flash::{self, FlashKind},
         fmt,
         form::{render, render_with},
-        page::{FETCH, PageRequest},
+        page::{PageRequest, paged},
     },
 };
 
 const FINANCE: &[AdminRole] = &[AdminRole::Finance];
 
-/// A paid sale's status as a booking payment's would read (`PaymentStatus` values), so
-/// finance's status filter means the same for both.
-const SALE_STATUS: &str = "case when pp.refunded_pence = 0 then 'succeeded'
-        when pp.refunded_pence < pp.amount_pence then 'partially_refunded' else 'refunded' end";
-
-/// Finance's filters as they apply to package sales: `dated` in the period, the status
-/// a payment would have, and an activity only when the package names it (a package for
-/// any activity belongs to none).
-fn sale_filters(dated: &str) -> String {
-    format!(
-        "($1::timestamptz is null or {dated} >= $1)
-         and ($2::timestamptz is null or {dated} < $2)
-         and ($3::text is null or ({SALE_STATUS}) = $3)
-         and ($4::bigint is null or exists (select 1 from package_activities pa
-              where pa.package_id = pp.package_id and pa.activity_id = $4))"
-    )
-}
+// Finance's filters as they apply to package sales, written out in each query below:
+// the sale's date in the period, the status a payment would have (a paid sale reads
+// `succeeded`, `partially_refunded` or `refunded`, as a booking payment would, so
+// finance's status filter means the same for both), and an activity only when the
+// package names it (a package for any activity belongs to none). A sale counts as made
+// when paid, or (for a sale recorded before `paid_at` was kept) when created; sales sort
+// by that date.
 
 /// A paid package sale, for finance's list and its CSV.
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct Sale {
     pub id: i64,
     pub parent_name: String,
@@ -78,69 +69,92 @@ impl Sale {
     }
 }
 
-/// The rows of `sql`, whose `$1` to `$4` are [`sale_filters`], for finance's search.
-async fn search_filtered<T>(conn: &mut PgConnection, sql: &str, search: &Search) -> sqlx::Result<Vec<T>>
-where
-    T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
-{
-    sqlx::query_as(sql)
-        .bind(search.from)
-        .bind(search.until)
-        .bind(search.status)
-        .bind(search.activity_id)
-        .fetch_all(conn)
-        .await
-}
-
-/// When a sale counts as made: paid, or (for a sale recorded before `paid_at` was
-/// kept) created. Sales sort by it.
-const SALE_DATE: &str = "coalesce(pp.paid_at, pp.created_at)";
-
-fn sales_sql(page: &str) -> String {
-    format!(
-        "select pp.id, u.name as parent_name, p.name as package, pp.method, {SALE_STATUS} as status,
-                pp.currency, pp.amount_pence, pp.refunded_pence, pp.reference,
-                {SALE_DATE} as paid_at
-           from {PURCHASE_FROM}
-          where pp.status = 'paid' and {} {page}",
-        sale_filters(SALE_DATE)
-    )
-}
-
 /// One page of the package sales paid in the period, newest first.
 pub async fn search_sales(
     conn: &mut PgConnection,
     search: &Search,
     page: &PageRequest<OffsetDateTime>,
 ) -> sqlx::Result<Vec<Sale>> {
-    let sql = sales_sql(&format!(
-        "{} {} limit {FETCH}",
-        page.condition(SALE_DATE, "pp.id", 5),
-        page.order(SALE_DATE, "pp.id")
-    ));
-    page.bind(bind_search(sqlx::query_as(&sql), search)).fetch_all(conn).await
+    paged!(
+        conn,
+        page,
+        Sale,
+        r#"select pp.id, u.name as parent_name, p.name as package, pp.method as "method: Method",
+                case when pp.refunded_pence = 0 then 'succeeded'
+                     when pp.refunded_pence < pp.amount_pence then 'partially_refunded' else 'refunded' end
+                    as "status!: PaymentStatus",
+                pp.currency, pp.amount_pence, pp.refunded_pence, pp.reference,
+                coalesce(pp.paid_at, pp.created_at) as "paid_at!"
+           from package_purchases pp join users u on u.id = pp.parent_id join packages p on p.id = pp.package_id
+          where pp.status = 'paid'
+            and ($3::timestamptz is null or coalesce(pp.paid_at, pp.created_at) >= $3)
+            and ($4::timestamptz is null or coalesce(pp.paid_at, pp.created_at) < $4)
+            and ($5::text is null or (case when pp.refunded_pence = 0 then 'succeeded'
+                     when pp.refunded_pence < pp.amount_pence then 'partially_refunded' else 'refunded' end) = $5)
+            and ($6::bigint is null or exists (select 1 from package_activities pa
+                 where pa.package_id = pp.package_id and pa.activity_id = $6))"#,
+        "coalesce(pp.paid_at, pp.created_at)",
+        "pp.id",
+        search.from,
+        search.until,
+        search.status.map(PaymentStatus::as_str),
+        search.activity_id,
+    )
 }
 
-/// The CSV's query: every sale [`search_sales`] finds, newest first.
-pub fn export_sql() -> String {
-    sales_sql(&format!("order by {SALE_DATE} desc, pp.id desc"))
+/// Every sale [`search_sales`] finds, newest first, as the database yields them (the CSV).
+pub fn export_sales<'c>(conn: &'c mut PgConnection, search: &Search) -> BoxStream<'c, sqlx::Result<Sale>> {
+    sqlx::query_as!(
+        Sale,
+        r#"select pp.id, u.name as parent_name, p.name as package, pp.method as "method: Method",
+                case when pp.refunded_pence = 0 then 'succeeded'
+                     when pp.refunded_pence < pp.amount_pence then 'partially_refunded' else 'refunded' end
+                    as "status!: PaymentStatus",
+                pp.currency, pp.amount_pence, pp.refunded_pence, pp.reference,
+                coalesce(pp.paid_at, pp.created_at) as "paid_at!"
+           from package_purchases pp join users u on u.id = pp.parent_id join packages p on p.id = pp.package_id
+          where pp.status = 'paid'
+            and ($1::timestamptz is null or coalesce(pp.paid_at, pp.created_at) >= $1)
+            and ($2::timestamptz is null or coalesce(pp.paid_at, pp.created_at) < $2)
+            and ($3::text is null or (case when pp.refunded_pence = 0 then 'succeeded'
+                     when pp.refunded_pence < pp.amount_pence then 'partially_refunded' else 'refunded' end) = $3)
+            and ($4::bigint is null or exists (select 1 from package_activities pa
+                 where pa.package_id = pp.package_id and pa.activity_id = $4))
+          order by coalesce(pp.paid_at, pp.created_at) desc, pp.id desc"#,
+        search.from,
+        search.until,
+        search.status.map(PaymentStatus::as_str),
+        search.activity_id,
+    )
+    .fetch(conn)
 }
 
 /// Totals of every sale the search finds (every listed sale was paid, so all is taken).
 pub async fn sale_totals(conn: &mut PgConnection, search: &Search) -> sqlx::Result<Totals> {
-    let sql = format!(
-        "select count(*) as count, coalesce(sum(pp.amount_pence), 0)::bigint as taken_pence,
-                coalesce(sum(pp.refunded_pence), 0)::bigint as refunded_pence,
-                coalesce(sum(pp.amount_pence - pp.refunded_pence), 0)::bigint as net_pence
+    sqlx::query_as!(
+        Totals,
+        r#"select count(*) as "count!", coalesce(sum(pp.amount_pence), 0)::bigint as "taken_pence!",
+                coalesce(sum(pp.refunded_pence), 0)::bigint as "refunded_pence!",
+                coalesce(sum(pp.amount_pence - pp.refunded_pence), 0)::bigint as "net_pence!"
            from package_purchases pp
-          where pp.status = 'paid' and {}",
-        sale_filters(SALE_DATE)
-    );
-    bind_search(sqlx::query_as(&sql), search).fetch_one(conn).await
+          where pp.status = 'paid'
+            and ($1::timestamptz is null or coalesce(pp.paid_at, pp.created_at) >= $1)
+            and ($2::timestamptz is null or coalesce(pp.paid_at, pp.created_at) < $2)
+            and ($3::text is null or (case when pp.refunded_pence = 0 then 'succeeded'
+                     when pp.refunded_pence < pp.amount_pence then 'partially_refunded' else 'refunded' end) = $3)
+            and ($4::bigint is null or exists (select 1 from package_activities pa
+                 where pa.package_id = pp.package_id and pa.activity_id = $4))"#,
+        search.from,
+        search.until,
+        search.status.map(PaymentStatus::as_str),
+        search.activity_id,
+    )
+    .fetch_one(conn)
+    .await
 }
 
 /// A refund of a package sale, for finance's list of refunds.
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct SaleRefund {
     pub purchase_id: i64,
     pub parent_name: String,
@@ -152,34 +166,57 @@ pub struct SaleRefund {
     pub created_at: OffsetDateTime,
 }
 
-/// Refunds of package sales made in the period, newest first.
+/// Refunds of package sales made in the period, newest first: the newest 51 (finance's
+/// page shows the newest fifty refunds of payments and sales together).
 pub async fn search_sale_refunds(conn: &mut PgConnection, search: &Search) -> sqlx::Result<Vec<SaleRefund>> {
-    let sql = format!(
-        "select f.purchase_id, u.name as parent_name, p.name as package, pp.method, f.amount_pence, f.reason,
-                r.name as recorded_by_name, f.created_at
+    sqlx::query_as!(
+        SaleRefund,
+        r#"select f.purchase_id, u.name as parent_name, p.name as package, pp.method as "method: Method",
+                f.amount_pence, f.reason, r.name as "recorded_by_name?", f.created_at
            from package_purchase_refunds f
            join package_purchases pp on pp.id = f.purchase_id
            join users u on u.id = pp.parent_id
            join packages p on p.id = pp.package_id
            left join users r on r.id = f.recorded_by
-          where f.failed_at is null and {}
+          where f.failed_at is null
+            and ($1::timestamptz is null or f.created_at >= $1)
+            and ($2::timestamptz is null or f.created_at < $2)
+            and ($3::text is null or (case when pp.refunded_pence = 0 then 'succeeded'
+                     when pp.refunded_pence < pp.amount_pence then 'partially_refunded' else 'refunded' end) = $3)
+            and ($4::bigint is null or exists (select 1 from package_activities pa
+                 where pa.package_id = pp.package_id and pa.activity_id = $4))
           order by f.created_at desc, f.id desc
-          limit {FETCH}",
-        sale_filters("f.created_at")
-    );
-    search_filtered(conn, &sql, search).await
+          limit 51"#,
+        search.from,
+        search.until,
+        search.status.map(PaymentStatus::as_str),
+        search.activity_id,
+    )
+    .fetch_all(conn)
+    .await
 }
 
 /// How many refunds of package sales the search finds, and their sum.
 pub async fn sale_refunds_total(conn: &mut PgConnection, search: &Search) -> sqlx::Result<(i64, i64)> {
-    let sql = format!(
-        "select count(*), coalesce(sum(f.amount_pence), 0)::bigint
+    let total = sqlx::query!(
+        r#"select count(*) as "count!", coalesce(sum(f.amount_pence), 0)::bigint as "sum!"
            from package_purchase_refunds f
            join package_purchases pp on pp.id = f.purchase_id
-          where f.failed_at is null and {}",
-        sale_filters("f.created_at")
-    );
-    bind_search(sqlx::query_as(&sql), search).fetch_one(conn).await
+          where f.failed_at is null
+            and ($1::timestamptz is null or f.created_at >= $1)
+            and ($2::timestamptz is null or f.created_at < $2)
+            and ($3::text is null or (case when pp.refunded_pence = 0 then 'succeeded'
+                     when pp.refunded_pence < pp.amount_pence then 'partially_refunded' else 'refunded' end) = $3)
+            and ($4::bigint is null or exists (select 1 from package_activities pa
+                 where pa.package_id = pp.package_id and pa.activity_id = $4))"#,
+        search.from,
+        search.until,
+        search.status.map(PaymentStatus::as_str),
+        search.activity_id,
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok((total.count, total.sum))
 }
 
 /// Records a refund made in Stripe's dashboard against the package purchase paid with
@@ -195,21 +232,18 @@ pub async fn reconcile_stripe_refund(
     amount_pence: i32,
 ) -> sqlx::Result<bool> {
     let mut savepoint = sqlx::Connection::begin(&mut *conn).await?;
-    sqlx::query("select 1 from package_purchases where stripe_payment_intent_id = $1 for update")
-        .bind(payment_intent)
-        .execute(&mut *savepoint)
-        .await?;
-    let inserted = sqlx::query(
+    lock_by_intent(&mut savepoint, payment_intent).await?;
+    let inserted = sqlx::query!(
         "insert into package_purchase_refunds (purchase_id, amount_pence, reason, stripe_refund_id)
          select pp.id, $3, 'Refunded in Stripe', $2 from package_purchases pp
           where pp.stripe_payment_intent_id = $1
             and not exists (select 1 from package_purchase_refunds where stripe_refund_id = $2)
           order by pp.id limit 1
          on conflict (stripe_refund_id) do nothing",
+        payment_intent,
+        refund_id,
+        amount_pence,
     )
-    .bind(payment_intent)
-    .bind(refund_id)
-    .bind(amount_pence)
     .execute(&mut *savepoint)
     .await;
     match inserted.on_constraint(|name| Some(name.to_owned()))? {
@@ -235,22 +269,19 @@ pub async fn fail_stripe_refund(
     amount_pence: i32,
     reason: &str,
 ) -> sqlx::Result<bool> {
-    sqlx::query("select 1 from package_purchases where stripe_payment_intent_id = $1 for update")
-        .bind(payment_intent)
-        .execute(&mut *conn)
-        .await?;
-    let failed = sqlx::query(
+    lock_by_intent(&mut *conn, payment_intent).await?;
+    let failed = sqlx::query!(
         "update package_purchase_refunds set failed_at = now(), failure_reason = $2
           where stripe_refund_id = $1 and failed_at is null",
+        refund_id,
+        reason,
     )
-    .bind(refund_id)
-    .bind(reason)
     .execute(&mut *conn)
     .await?;
     if failed.rows_affected() == 1 {
         return Ok(true);
     }
-    sqlx::query(
+    sqlx::query!(
         "insert into package_purchase_refunds
                 (purchase_id, amount_pence, reason, stripe_refund_id, failed_at, failure_reason)
          select pp.id, $3, 'Refunded in Stripe', $2, now(), $4 from package_purchases pp
@@ -258,22 +289,32 @@ pub async fn fail_stripe_refund(
             and not exists (select 1 from package_purchase_refunds where stripe_refund_id = $2)
           order by pp.id limit 1
          on conflict (stripe_refund_id) do nothing",
+        payment_intent,
+        refund_id,
+        amount_pence,
+        reason,
     )
-    .bind(payment_intent)
-    .bind(refund_id)
-    .bind(amount_pence)
-    .bind(reason)
     .execute(conn)
     .await?;
     Ok(false)
 }
 
+/// Locks the package purchase paid with `payment_intent` until the transaction ends.
+async fn lock_by_intent(conn: &mut PgConnection, payment_intent: &str) -> sqlx::Result<()> {
+    sqlx::query!(
+        "select id from package_purchases where stripe_payment_intent_id = $1 for update",
+        payment_intent,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(())
+}
+
 // Refunds -------------------------------------------------------------------------------------
 
 /// A purchase as finance refunds it: what was paid and refunded, and its credits left.
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 struct Refundable {
-    #[sqlx(flatten)]
     row: PurchaseRow,
     reference: String,
     paid_at: Option<OffsetDateTime>,
@@ -294,33 +335,54 @@ impl Refundable {
 }
 
 async fn refundable(conn: &mut PgConnection, id: PackagePurchaseId) -> sqlx::Result<Option<Refundable>> {
-    sqlx::query_as(&format!(
-        "select {PURCHASE_COLUMNS}, pp.reference, pp.paid_at, pp.stripe_payment_intent_id,
-                coalesce(c.balance, 0) as credits_left, c.expires_at
-           from {PURCHASE_FROM} left join package_credits c on c.purchase_id = pp.id
-          where pp.id = $1"
-    ))
-    .bind(id)
+    let found = sqlx::query!(
+        r#"select pp.id, u.name as parent_name, u.email as parent_email, p.name as package, pp.credits,
+                pp.amount_pence, pp.refunded_pence, pp.method as "method: Method",
+                pp.status as "status: PurchaseStatus", pp.created_at,
+                pp.reference, pp.paid_at, pp.stripe_payment_intent_id,
+                coalesce(c.balance, 0) as "credits_left!", c.expires_at as "expires_at?"
+           from package_purchases pp join users u on u.id = pp.parent_id join packages p on p.id = pp.package_id
+           left join package_credits c on c.purchase_id = pp.id
+          where pp.id = $1"#,
+        id.0,
+    )
     .fetch_optional(conn)
-    .await
+    .await?;
+    Ok(found.map(|f| Refundable {
+        row: PurchaseRow {
+            id: f.id,
+            parent_name: f.parent_name,
+            parent_email: f.parent_email,
+            package: f.package,
+            credits: f.credits,
+            amount_pence: f.amount_pence,
+            refunded_pence: f.refunded_pence,
+            method: f.method,
+            status: f.status,
+            created_at: f.created_at,
+        },
+        reference: f.reference,
+        paid_at: f.paid_at,
+        stripe_payment_intent_id: f.stripe_payment_intent_id,
+        credits_left: f.credits_left,
+        expires_at: f.expires_at,
+    }))
 }
 
 /// The purchase with it and its credits locked until the transaction ends: refunds
 /// at once take turns, and no booking uses a credit between the check and the refund.
 /// Lock first, then read in a new statement that sees what was committed meanwhile.
 async fn lock_refundable(conn: &mut PgConnection, id: PackagePurchaseId) -> sqlx::Result<Option<Refundable>> {
-    sqlx::query("select 1 from package_purchases where id = $1 for update")
-        .bind(id)
-        .execute(&mut *conn)
+    sqlx::query!("select id from package_purchases where id = $1 for update", id.0)
+        .fetch_all(&mut *conn)
         .await?;
-    sqlx::query("select 1 from package_credits where purchase_id = $1 for update")
-        .bind(id)
-        .execute(&mut *conn)
+    sqlx::query!("select id from package_credits where purchase_id = $1 for update", id.0)
+        .fetch_all(&mut *conn)
         .await?;
     refundable(conn, id).await
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 struct PurchaseRefund {
     amount_pence: i32,
     credits_withdrawn: i32,
@@ -333,14 +395,15 @@ struct PurchaseRefund {
 }
 
 async fn refunds_of(conn: &mut PgConnection, purchase_id: i64) -> sqlx::Result<Vec<PurchaseRefund>> {
-    sqlx::query_as(
-        "select f.amount_pence, f.credits_withdrawn, f.reason, f.stripe_refund_id, r.name as recorded_by_name,
-                f.created_at, f.failure_reason, f.failed_at
+    sqlx::query_as!(
+        PurchaseRefund,
+        r#"select f.amount_pence, f.credits_withdrawn, f.reason, f.stripe_refund_id,
+                r.name as "recorded_by_name?", f.created_at, f.failure_reason, f.failed_at
            from package_purchase_refunds f left join users r on r.id = f.recorded_by
           where f.purchase_id = $1
-          order by f.created_at, f.id",
+          order by f.created_at, f.id"#,
+        purchase_id,
     )
-    .bind(purchase_id)
     .fetch_all(conn)
     .await
 }
@@ -356,17 +419,17 @@ struct NewRefund<'a> {
 
 /// The refund row; its trigger adds to `refunded_pence` and withdraws the credits.
 async fn insert_refund(conn: &mut PgConnection, new: &NewRefund<'_>) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "insert into package_purchase_refunds
             (purchase_id, amount_pence, credits_withdrawn, reason, stripe_refund_id, recorded_by)
          values ($1, $2, $3, $4, $5, $6) returning id",
+        new.purchase_id.0,
+        new.amount.pence(),
+        new.credits_withdrawn,
+        new.reason,
+        new.stripe_refund_id,
+        new.recorded_by,
     )
-    .bind(new.purchase_id)
-    .bind(new.amount.pence())
-    .bind(new.credits_withdrawn)
-    .bind(new.reason)
-    .bind(new.stripe_refund_id)
-    .bind(new.recorded_by)
     .fetch_one(conn)
     .await
 }

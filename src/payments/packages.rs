@@ -7,7 +7,7 @@
 //! `package_pages`.
 
 use serde_json::json;
-use sqlx::{FromRow, PgConnection};
+use sqlx::PgConnection;
 use time::OffsetDateTime;
 
 use super::{
@@ -20,14 +20,15 @@ use crate::{
     error::AppResult,
     ids::{BookingId, PackageId, PackagePurchaseId},
     notifications::Email,
+    web::page::{PageRequest, paged},
 };
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct Offer {
     pub id: i64,
     pub name: String,
     pub description: String,
-    pub kind: String,
+    /// None: a term's package, its credits counted when bought.
     pub credits: Option<i32>,
     pub price_pence: i32,
     pub currency: String,
@@ -35,21 +36,33 @@ pub struct Offer {
     pub activities: String,
 }
 
-const OFFER_SELECT: &str = "select p.id, p.name, p.description, p.kind, p.credits, p.price_pence, p.currency,
-        p.valid_days,
-        coalesce((select string_agg(a.name, ', ' order by a.name) from package_activities pa
-                  join activities a on a.id = pa.activity_id where pa.package_id = p.id), '') as activities
-   from packages p";
-
+/// The packages on sale, by name.
 pub async fn offers(conn: &mut PgConnection) -> sqlx::Result<Vec<Offer>> {
-    sqlx::query_as(&format!("{OFFER_SELECT} where p.is_active order by p.name, p.id")).fetch_all(conn).await
+    sqlx::query_as!(
+        Offer,
+        r#"select p.id, p.name, p.description, p.credits, p.price_pence, p.currency, p.valid_days,
+                coalesce((select string_agg(a.name, ', ' order by a.name) from package_activities pa
+                          join activities a on a.id = pa.activity_id where pa.package_id = p.id), '')
+                    as "activities!"
+           from packages p where p.is_active order by p.name, p.id"#
+    )
+    .fetch_all(conn)
+    .await
 }
 
+/// One package on sale (the same columns as [`offers`]).
 async fn offer(conn: &mut PgConnection, id: PackageId) -> sqlx::Result<Option<Offer>> {
-    sqlx::query_as(&format!("{OFFER_SELECT} where p.id = $1 and p.is_active"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as!(
+        Offer,
+        r#"select p.id, p.name, p.description, p.credits, p.price_pence, p.currency, p.valid_days,
+                coalesce((select string_agg(a.name, ', ' order by a.name) from package_activities pa
+                          join activities a on a.id = pa.activity_id where pa.package_id = p.id), '')
+                    as "activities!"
+           from packages p where p.id = $1 and p.is_active"#,
+        id.0,
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// How many credits a package gives: its N, or for a term the sessions of its
@@ -58,16 +71,16 @@ async fn credits_of(conn: &mut PgConnection, offer: &Offer) -> sqlx::Result<i64>
     if let Some(credits) = offer.credits {
         return Ok(i64::from(credits));
     }
-    sqlx::query_scalar(
-        "select count(*) from sessions s join package_activities pa on pa.activity_id = s.activity_id
-          where pa.package_id = $1 and s.status = 'scheduled' and s.starts_at > now()",
+    sqlx::query_scalar!(
+        r#"select count(*) as "n!" from sessions s join package_activities pa on pa.activity_id = s.activity_id
+          where pa.package_id = $1 and s.status = 'scheduled' and s.starts_at > now()"#,
+        offer.id,
     )
-    .bind(offer.id)
     .fetch_one(conn)
     .await
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct CreditRow {
     pub id: i64,
     pub package: String,
@@ -78,26 +91,27 @@ pub struct CreditRow {
 
 /// The parent's usable credits (left and not expired), soonest to expire first.
 pub async fn credits_left(conn: &mut PgConnection, parent_id: i64) -> sqlx::Result<Vec<CreditRow>> {
-    sqlx::query_as(
-        "select c.id, p.name as package, c.balance, c.expires_at,
+    sqlx::query_as!(
+        CreditRow,
+        r#"select c.id, p.name as package, c.balance, c.expires_at,
                 array(select pa.activity_id from package_activities pa where pa.package_id = c.package_id)
-                    as activity_ids
+                    as "activity_ids!"
            from package_credits c join packages p on p.id = c.package_id
           where c.parent_id = $1 and c.balance > 0 and c.expires_at > now()
-          order by c.expires_at, c.id",
+          order by c.expires_at, c.id"#,
+        parent_id,
     )
-    .bind(parent_id)
     .fetch_all(conn)
     .await
 }
 
 /// Total credits left, for the parent's home page.
 pub async fn total_left(conn: &mut PgConnection, parent_id: i64) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "select coalesce(sum(balance), 0)::bigint from package_credits
-          where parent_id = $1 and balance > 0 and expires_at > now()",
+    sqlx::query_scalar!(
+        r#"select coalesce(sum(balance), 0)::bigint as "total!" from package_credits
+          where parent_id = $1 and balance > 0 and expires_at > now()"#,
+        parent_id,
     )
-    .bind(parent_id)
     .fetch_one(conn)
     .await
 }
@@ -132,9 +146,8 @@ pub async fn choose_credits(
     places: &[(i64, i64, i64)],
 ) -> sqlx::Result<Vec<CreditUse>> {
     // Lock first, then read in a new statement that sees what was committed meanwhile.
-    sqlx::query("select 1 from package_credits where parent_id = $1 order by id for update")
-        .bind(parent_id)
-        .execute(&mut *conn)
+    sqlx::query!("select id from package_credits where parent_id = $1 order by id for update", parent_id)
+        .fetch_all(&mut *conn)
         .await?;
     let mut credits = credits_left(conn, parent_id).await?;
     let mut uses = Vec::new();
@@ -155,16 +168,16 @@ pub async fn record_uses(
     actor_id: i64,
 ) -> sqlx::Result<()> {
     for u in uses {
-        sqlx::query(
+        sqlx::query!(
             "insert into package_credit_movements (package_credit_id, change, kind, booking_id, participant_id, created_by)
              select $1, -1, 'use', $2, bp.id, $5 from booking_participants bp
               where bp.booking_id = $2 and bp.session_id = $3 and bp.child_id = $4",
+            u.credit_id,
+            booking_id.0,
+            u.session_id,
+            u.child_id,
+            actor_id,
         )
-        .bind(u.credit_id)
-        .bind(booking_id)
-        .bind(u.session_id)
-        .bind(u.child_id)
-        .bind(actor_id)
         .execute(&mut *conn)
         .await?;
     }
@@ -179,17 +192,17 @@ pub async fn return_credits(
     sessions: Option<&[i64]>,
     actor_id: Option<i64>,
 ) -> sqlx::Result<u64> {
-    let returned = sqlx::query(
+    let returned = sqlx::query!(
         "insert into package_credit_movements (package_credit_id, change, kind, booking_id, participant_id, created_by)
          select m.package_credit_id, 1, 'return', $1, m.participant_id, $3
            from package_credit_movements m join booking_participants bp on bp.id = m.participant_id
           where bp.booking_id = $1 and ($2::bigint[] is null or bp.session_id = any($2)) and m.kind = 'use'
           order by m.package_credit_id
          on conflict (participant_id, kind) where participant_id is not null do nothing",
+        booking_id,
+        sessions,
+        actor_id,
     )
-    .bind(booking_id)
-    .bind(sessions)
-    .bind(actor_id)
     .execute(conn)
     .await?;
     Ok(returned.rows_affected())
@@ -201,14 +214,14 @@ pub async fn credits_to_return(
     booking_id: i64,
     sessions: Option<&[i64]>,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "select count(*) from package_credit_movements m join booking_participants bp on bp.id = m.participant_id
+    sqlx::query_scalar!(
+        r#"select count(*) as "n!" from package_credit_movements m join booking_participants bp on bp.id = m.participant_id
           where bp.booking_id = $1 and ($2::bigint[] is null or bp.session_id = any($2)) and m.kind = 'use'
             and not exists (select 1 from package_credit_movements r
-                             where r.participant_id = m.participant_id and r.kind = 'return')",
+                             where r.participant_id = m.participant_id and r.kind = 'return')"#,
+        booking_id,
+        sessions,
     )
-    .bind(booking_id)
-    .bind(sessions)
     .fetch_one(conn)
     .await
 }
@@ -224,48 +237,48 @@ async fn grant(
     recorded_by: Option<i64>,
     payment_intent: Option<&str>,
 ) -> sqlx::Result<Option<(String, String, String, i32)>> {
-    let paid: Option<(i64, i64, i32)> = sqlx::query_as(
+    let paid = sqlx::query!(
         "update package_purchases
             set status = 'paid', method = $2, reference = $3, recorded_by = coalesce($4, recorded_by),
                 stripe_payment_intent_id = coalesce($5, stripe_payment_intent_id), paid_at = now()
           where id = $1 and status in ('pending', 'failed')
          returning parent_id, package_id, credits",
+        purchase_id,
+        method as _,
+        reference,
+        recorded_by,
+        payment_intent,
     )
-    .bind(purchase_id)
-    .bind(method)
-    .bind(reference)
-    .bind(recorded_by)
-    .bind(payment_intent)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((parent_id, package_id, credits)) = paid else { return Ok(None) };
-    let credit_id: i64 = sqlx::query_scalar(
+    let Some(paid) = paid else { return Ok(None) };
+    let credit_id = sqlx::query_scalar!(
         "insert into package_credits (purchase_id, parent_id, package_id, expires_at)
          select $1, $2, p.id, now() + make_interval(days => p.valid_days) from packages p where p.id = $3
          returning id",
+        purchase_id,
+        paid.parent_id,
+        paid.package_id,
     )
-    .bind(purchase_id)
-    .bind(parent_id)
-    .bind(package_id)
     .fetch_one(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "insert into package_credit_movements (package_credit_id, change, kind, created_by)
          values ($1, $2, 'purchase', $3)",
+        credit_id,
+        paid.credits,
+        recorded_by,
     )
-    .bind(credit_id)
-    .bind(credits)
-    .bind(recorded_by)
     .execute(&mut *conn)
     .await?;
-    let (email, name, package): (String, String, String) = sqlx::query_as(
-        "select u.email, u.name, p.name from users u, packages p where u.id = $1 and p.id = $2",
+    let to = sqlx::query!(
+        r#"select u.email, u.name, p.name as package from users u, packages p where u.id = $1 and p.id = $2"#,
+        paid.parent_id,
+        paid.package_id,
     )
-    .bind(parent_id)
-    .bind(package_id)
     .fetch_one(conn)
     .await?;
-    Ok(Some((email, name, package, credits)))
+    Ok(Some((to.email, to.name, to.package, paid.credits)))
 }
 
 fn credits_email(state: &AppState, (to, name, package, credits): (String, String, String, i32)) -> Email {
@@ -287,11 +300,12 @@ pub async fn fulfil_checkout(
     session_id: &str,
     payment_intent: Option<&str>,
 ) -> AppResult<()> {
-    let purchase: Option<i64> =
-        sqlx::query_scalar("select id from package_purchases where stripe_checkout_session_id = $1")
-            .bind(session_id)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let purchase = sqlx::query_scalar!(
+        "select id from package_purchases where stripe_checkout_session_id = $1",
+        session_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
     if let Some(purchase_id) = purchase
         && let Some(granted) = grant(conn, purchase_id, Method::Card, "", None, payment_intent).await?
     {
@@ -302,11 +316,11 @@ pub async fn fulfil_checkout(
 
 /// An expired Checkout Session for a package: its purchase fails unless it was paid.
 pub async fn fail_checkout(conn: &mut PgConnection, session_id: &str) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "update package_purchases set status = 'failed'
           where stripe_checkout_session_id = $1 and status = 'pending'",
+        session_id,
     )
-    .bind(session_id)
     .execute(conn)
     .await?;
     Ok(())
@@ -314,7 +328,7 @@ pub async fn fail_checkout(conn: &mut PgConnection, session_id: &str) -> sqlx::R
 
 /// A package purchase with who bought it and what, as finance's and the parent's lists
 /// show it; finance's refund page reads more of it (`package_sales`).
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub(super) struct PurchaseRow {
     pub(super) id: i64,
     pub(super) parent_name: String,
@@ -328,33 +342,58 @@ pub(super) struct PurchaseRow {
     pub(super) created_at: OffsetDateTime,
 }
 
-/// The columns of a [`PurchaseRow`], from [`PURCHASE_FROM`].
-pub(super) const PURCHASE_COLUMNS: &str = "pp.id, u.name as parent_name, u.email as parent_email,
-        p.name as package, pp.credits, pp.amount_pence, pp.refunded_pence, pp.method, pp.status, pp.created_at";
-
-/// A purchase `pp` with its parent `u` and package `p`.
-pub(super) const PURCHASE_FROM: &str =
-    "package_purchases pp join users u on u.id = pp.parent_id join packages p on p.id = pp.package_id";
-
-/// The purchases of `parent_id`, newest first.
+/// The purchases of `parent_id`, newest first (a family buys a few a term: one list).
 pub(super) async fn purchases_of(conn: &mut PgConnection, parent_id: i64) -> sqlx::Result<Vec<PurchaseRow>> {
-    sqlx::query_as(&format!(
-        "select {PURCHASE_COLUMNS} from {PURCHASE_FROM}
-          where pp.parent_id = $1 order by pp.created_at desc, pp.id desc"
-    ))
-    .bind(parent_id)
+    sqlx::query_as!(
+        PurchaseRow,
+        r#"select pp.id, u.name as parent_name, u.email as parent_email, p.name as package, pp.credits,
+                pp.amount_pence, pp.refunded_pence, pp.method as "method: Method",
+                pp.status as "status: PurchaseStatus", pp.created_at
+           from package_purchases pp join users u on u.id = pp.parent_id join packages p on p.id = pp.package_id
+          where pp.parent_id = $1 order by pp.created_at desc, pp.id desc"#,
+        parent_id,
+    )
     .fetch_all(conn)
     .await
 }
 
-/// Every purchase for finance, the unpaid first.
-pub(super) async fn all_purchases(conn: &mut PgConnection) -> sqlx::Result<Vec<PurchaseRow>> {
-    sqlx::query_as(&format!(
-        "select {PURCHASE_COLUMNS} from {PURCHASE_FROM}
-          order by pp.status = 'paid', pp.created_at desc, pp.id desc limit 2000"
-    ))
-    .fetch_all(conn)
-    .await
+/// One page of the purchases still to be paid (pending, or a card payment that failed),
+/// newest first, for finance's `Record paid`.
+pub(super) async fn unpaid_purchases(
+    conn: &mut PgConnection,
+    page: &PageRequest<OffsetDateTime>,
+) -> sqlx::Result<Vec<PurchaseRow>> {
+    paged!(
+        conn,
+        page,
+        PurchaseRow,
+        r#"select pp.id, u.name as parent_name, u.email as parent_email, p.name as package, pp.credits,
+                pp.amount_pence, pp.refunded_pence, pp.method as "method: Method",
+                pp.status as "status: PurchaseStatus", pp.created_at
+           from package_purchases pp join users u on u.id = pp.parent_id join packages p on p.id = pp.package_id
+          where pp.status <> 'paid'"#,
+        "pp.created_at",
+        "pp.id",
+    )
+}
+
+/// One page of the paid purchases, newest first.
+pub(super) async fn paid_purchases(
+    conn: &mut PgConnection,
+    page: &PageRequest<OffsetDateTime>,
+) -> sqlx::Result<Vec<PurchaseRow>> {
+    paged!(
+        conn,
+        page,
+        PurchaseRow,
+        r#"select pp.id, u.name as parent_name, u.email as parent_email, p.name as package, pp.credits,
+                pp.amount_pence, pp.refunded_pence, pp.method as "method: Method",
+                pp.status as "status: PurchaseStatus", pp.created_at
+           from package_purchases pp join users u on u.id = pp.parent_id join packages p on p.id = pp.package_id
+          where pp.status = 'paid'"#,
+        "pp.created_at",
+        "pp.id",
+    )
 }
 
 /// The state of the purchase a Checkout Session pays for, if it is `parent_id`'s.
@@ -363,11 +402,12 @@ pub(super) async fn status_of_checkout(
     session_id: &str,
     parent_id: i64,
 ) -> sqlx::Result<Option<PurchaseStatus>> {
-    sqlx::query_scalar(
-        "select status from package_purchases where stripe_checkout_session_id = $1 and parent_id = $2",
+    sqlx::query_scalar!(
+        r#"select status as "status: PurchaseStatus" from package_purchases
+          where stripe_checkout_session_id = $1 and parent_id = $2"#,
+        session_id,
+        parent_id,
     )
-    .bind(session_id)
-    .bind(parent_id)
     .fetch_optional(conn)
     .await
 }
@@ -400,15 +440,15 @@ pub async fn buy(
     let Ok(credits @ 1..) = i32::try_from(credits_of(&mut *conn, &offer).await?) else {
         return Ok(Some(Bought::NoSessions));
     };
-    let purchase_id: i64 = sqlx::query_scalar(
+    let purchase_id = sqlx::query_scalar!(
         "insert into package_purchases (parent_id, package_id, credits, amount_pence, currency)
          values ($1, $2, $3, $4, $5) returning id",
+        parent.id,
+        offer.id,
+        credits,
+        offer.price_pence,
+        &offer.currency,
     )
-    .bind(parent.id)
-    .bind(offer.id)
-    .bind(credits)
-    .bind(offer.price_pence)
-    .bind(&offer.currency)
     .fetch_one(&mut *conn)
     .await?;
     audit::record(&mut *conn)
@@ -445,13 +485,13 @@ pub async fn buy(
             return Ok(Some(Bought::CardFailed));
         }
     };
-    sqlx::query(
+    sqlx::query!(
         "update package_purchases set method = 'card', stripe_checkout_session_id = $2, stripe_checkout_url = $3
           where id = $1",
+        purchase_id,
+        &session_id,
+        &url,
     )
-    .bind(purchase_id)
-    .bind(&session_id)
-    .bind(&url)
     .execute(&mut *conn)
     .await?;
     Ok(Some(Bought::Checkout(url)))

@@ -5,6 +5,7 @@ use axum::{
     extract::State,
     response::{IntoResponse, Redirect, Response},
 };
+use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use super::{
@@ -22,7 +23,8 @@ use crate::{
         PageContext, Path,
         flash::{self, FlashKind},
         fmt,
-        form::{Fields, render},
+        form::{Fields, QueryFields, render},
+        page::{Cursor, Order, PageRequest, Pager},
     },
 };
 
@@ -62,32 +64,44 @@ pub struct EntryLine {
 #[template(path = "waitlist/index.html")]
 pub struct IndexPage {
     pub ctx: PageContext,
+    /// Places offered (every one, on every page), then one page of the children waiting.
     pub entries: Vec<EntryLine>,
+    pub pager: Pager,
 }
 
+fn entry_line(e: store::Entry, tz: &time_tz::Tz) -> EntryLine {
+    EntryLine {
+        id: e.id,
+        child: e.child_name,
+        activity: e.activity,
+        when: fmt::day_time(e.starts_at, tz),
+        offered_until: match e.status {
+            WaitlistStatus::Offered => e.offer_expires_at.map(|t| fmt::day_time(t, tz)),
+            WaitlistStatus::Waiting
+            | WaitlistStatus::Claimed
+            | WaitlistStatus::Expired
+            | WaitlistStatus::Withdrawn => None,
+        },
+        position: e.position,
+    }
+}
+
+/// `GET /parent/waitlist`: places offered first (they are urgent and few), then the
+/// children waiting, fifty a page, soonest session first.
 pub async fn index(
     State(state): State<AppState>,
     Parent(parent): Parent,
     ctx: PageContext,
+    QueryFields(query): QueryFields,
 ) -> AppResult<Response> {
     let tz = state.config.timezone;
+    let page: PageRequest<OffsetDateTime> = PageRequest::from_query(&query, Order::Ascending);
     let mut conn = state.pool.acquire().await?;
-    let entries = store::for_parent(&mut conn, parent.id)
-        .await?
-        .into_iter()
-        .map(|e| EntryLine {
-            id: e.id,
-            child: e.child_name,
-            activity: e.activity,
-            when: fmt::day_time(e.starts_at, tz),
-            offered_until: match e.status {
-                WaitlistStatus::Offered => e.offer_expires_at.map(|t| fmt::day_time(t, tz)),
-                _ => None,
-            },
-            position: e.position,
-        })
-        .collect();
-    render(&IndexPage { ctx, entries })
+    let offers = store::offers_for_parent(&mut conn, parent.id).await?;
+    let waiting = store::waiting_for_parent(&mut conn, parent.id, &page).await?;
+    let waiting = page.finish(waiting, |e| Cursor::new(e.starts_at, e.id.0), "/parent/waitlist", &query);
+    let entries = offers.into_iter().chain(waiting.rows).map(|e| entry_line(e, tz)).collect();
+    render(&IndexPage { ctx, entries, pager: waiting.pager })
 }
 
 pub async fn claim(

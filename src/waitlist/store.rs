@@ -2,10 +2,13 @@
 //! place held (`sessions.places_offered`), so nobody can book it under them; an
 //! unclaimed offer expires and passes on.
 
-use sqlx::{FromRow, PgConnection};
+use sqlx::PgConnection;
 use time::OffsetDateTime;
 
-use crate::ids::{BookingId, ChildId, SessionId, WaitlistEntryId};
+use crate::{
+    ids::{BookingId, ChildId, SessionId, WaitlistEntryId},
+    web::page::{PageRequest, paged},
+};
 
 /// Where a child stands on a session's waitlist (`waitlist_entries.status`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
@@ -39,7 +42,7 @@ impl WaitlistStatus {
     }
 }
 
-#[derive(Debug, FromRow)]
+#[derive(Debug)]
 pub struct Offer {
     pub entry_id: i64,
     pub session_id: i64,
@@ -58,15 +61,16 @@ pub async fn join(
     parent_id: i64,
     child_ids: &[ChildId],
 ) -> sqlx::Result<u64> {
-    let result = sqlx::query(
+    let child_ids: Vec<i64> = child_ids.iter().map(|c| c.0).collect();
+    let result = sqlx::query!(
         "insert into waitlist_entries (session_id, child_id, parent_id)
          select $1, c.id, $2 from children c
          where c.id = any($3) and c.parent_id = $2 and c.archived_at is null
          on conflict do nothing",
+        session_id.0,
+        parent_id,
+        &child_ids,
     )
-    .bind(session_id)
-    .bind(parent_id)
-    .bind(child_ids)
     .execute(conn)
     .await?;
     Ok(result.rows_affected())
@@ -81,15 +85,15 @@ pub async fn offer_free_places(conn: &mut PgConnection, session_ids: &[i64]) -> 
         // update`, the lock the places trigger takes anyway: a plain `for update` would
         // also wait for bookings holding the foreign-key lock on the session while they
         // wait for this transaction's release — a deadlock.
-        let free: Option<i32> = sqlx::query_scalar(
-            "select capacity - places_taken - places_offered from sessions
-             where id = $1 and status = 'scheduled' and starts_at > now() for no key update",
+        let free: Option<i32> = sqlx::query_scalar!(
+            r#"select capacity - places_taken - places_offered as "free!" from sessions
+             where id = $1 and status = 'scheduled' and starts_at > now() for no key update"#,
+            session_id,
         )
-        .bind(session_id)
         .fetch_optional(&mut *conn)
         .await?;
         let Some(free) = free.filter(|f| *f > 0) else { continue };
-        let offered: Vec<i64> = sqlx::query_scalar(
+        let offered: Vec<i64> = sqlx::query_scalar!(
             "update waitlist_entries w
              set status = 'offered', offered_at = now(),
                  offer_expires_at = now() + make_interval(hours => a.waitlist_offer_hours)
@@ -98,36 +102,40 @@ pub async fn offer_free_places(conn: &mut PgConnection, session_ids: &[i64]) -> 
                  select id from waitlist_entries where session_id = $1 and status = 'waiting'
                  order by created_at, id limit $2 for update skip locked)
              returning w.id",
+            session_id,
+            i64::from(free),
         )
-        .bind(session_id)
-        .bind(i64::from(free))
         .fetch_all(&mut *conn)
         .await?;
         if offered.is_empty() {
             continue;
         }
-        sqlx::query("update sessions set places_offered = places_offered + $2 where id = $1")
-            .bind(session_id)
-            .bind(offered.len() as i32)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query!(
+            "update sessions set places_offered = places_offered + $2 where id = $1",
+            session_id,
+            offered.len() as i32,
+        )
+        .execute(&mut *conn)
+        .await?;
         offers.extend(offers_by_id(conn, &offered).await?);
     }
     Ok(offers)
 }
 
 async fn offers_by_id(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<Offer>> {
-    sqlx::query_as(
-        "select w.id as entry_id, w.session_id, c.first_name as child_name, u.email as parent_email,
-                u.name as parent_name, a.name as activity, s.starts_at, w.offer_expires_at
+    // Only offers are read, and an offer always has its expiry.
+    sqlx::query_as!(
+        Offer,
+        r#"select w.id as entry_id, w.session_id, c.first_name as child_name, u.email as parent_email,
+                u.name as parent_name, a.name as activity, s.starts_at, w.offer_expires_at as "offer_expires_at!"
          from waitlist_entries w
          join children c on c.id = w.child_id
          join users u on u.id = w.parent_id
          join sessions s on s.id = w.session_id
          join activities a on a.id = s.activity_id
-         where w.id = any($1) order by w.id",
+         where w.id = any($1) order by w.id"#,
+        ids,
     )
-    .bind(ids)
     .fetch_all(conn)
     .await
 }
@@ -135,7 +143,7 @@ async fn offers_by_id(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<
 /// Ends offers past their time, releasing their held places. Returns the sessions
 /// whose places are free again. SKIP LOCKED lets several app processes sweep at once.
 pub async fn expire_offers(conn: &mut PgConnection) -> sqlx::Result<Vec<i64>> {
-    let expired: Vec<i64> = sqlx::query_scalar(
+    let expired: Vec<i64> = sqlx::query_scalar!(
         "update waitlist_entries set status = 'expired'
          where id in (select id from waitlist_entries
                       where status = 'offered' and offer_expires_at <= now()
@@ -154,8 +162,7 @@ pub async fn expire_offers(conn: &mut PgConnection) -> sqlx::Result<Vec<i64>> {
 /// Gives back one held place per entry in `session_ids` (one id per place).
 async fn release_offered(conn: &mut PgConnection, session_ids: &[i64]) -> sqlx::Result<()> {
     for session_id in session_ids {
-        sqlx::query("update sessions set places_offered = places_offered - 1 where id = $1")
-            .bind(session_id)
+        sqlx::query!("update sessions set places_offered = places_offered - 1 where id = $1", session_id)
             .execute(&mut *conn)
             .await?;
     }
@@ -164,13 +171,12 @@ async fn release_offered(conn: &mut PgConnection, session_ids: &[i64]) -> sqlx::
 
 /// Whether the session exists (a waitlist is joined from its page).
 pub async fn session_exists(conn: &mut PgConnection, session_id: SessionId) -> sqlx::Result<bool> {
-    sqlx::query_scalar("select exists (select 1 from sessions where id = $1)")
-        .bind(session_id)
+    sqlx::query_scalar!(r#"select exists (select 1 from sessions where id = $1) as "exists!""#, session_id.0)
         .fetch_one(conn)
         .await
 }
 
-#[derive(Debug, FromRow)]
+#[derive(Debug)]
 pub struct ClaimableOffer {
     pub session_id: SessionId,
     pub child_id: ChildId,
@@ -184,14 +190,15 @@ pub async fn take_offer(
     entry_id: WaitlistEntryId,
     parent_id: i64,
 ) -> sqlx::Result<Option<ClaimableOffer>> {
-    let offer: Option<ClaimableOffer> = sqlx::query_as(
-        "select w.session_id, w.child_id, s.price_pence
+    let offer = sqlx::query_as!(
+        ClaimableOffer,
+        r#"select w.session_id as "session_id: SessionId", w.child_id as "child_id: ChildId", s.price_pence
          from waitlist_entries w join sessions s on s.id = w.session_id
          where w.id = $1 and w.parent_id = $2 and w.status = 'offered' and w.offer_expires_at > now()
-         for update of w",
+         for update of w"#,
+        entry_id.0,
+        parent_id,
     )
-    .bind(entry_id)
-    .bind(parent_id)
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(offer) = &offer {
@@ -205,11 +212,13 @@ pub async fn mark_claimed(
     entry_id: WaitlistEntryId,
     booking_id: BookingId,
 ) -> sqlx::Result<()> {
-    sqlx::query("update waitlist_entries set status = 'claimed', booking_id = $2 where id = $1")
-        .bind(entry_id)
-        .bind(booking_id)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "update waitlist_entries set status = 'claimed', booking_id = $2 where id = $1",
+        entry_id.0,
+        booking_id.0,
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -219,17 +228,17 @@ pub async fn withdraw(
     entry_id: WaitlistEntryId,
     parent_id: i64,
 ) -> sqlx::Result<Option<(i64, bool)>> {
-    let row: Option<(i64, WaitlistStatus)> = sqlx::query_as(
-        "select session_id, status from waitlist_entries
-         where id = $1 and parent_id = $2 and status in ('waiting', 'offered') for update",
+    let row = sqlx::query!(
+        r#"select session_id, status as "status: WaitlistStatus" from waitlist_entries
+         where id = $1 and parent_id = $2 and status in ('waiting', 'offered') for update"#,
+        entry_id.0,
+        parent_id,
     )
-    .bind(entry_id)
-    .bind(parent_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((session_id, status)) = row else { return Ok(None) };
-    sqlx::query("update waitlist_entries set status = 'withdrawn' where id = $1")
-        .bind(entry_id)
+    let Some(row) = row else { return Ok(None) };
+    let (session_id, status) = (row.session_id, row.status);
+    sqlx::query!("update waitlist_entries set status = 'withdrawn' where id = $1", entry_id.0)
         .execute(&mut *conn)
         .await?;
     let was_offered = status.holds_place();
@@ -239,7 +248,7 @@ pub async fn withdraw(
     Ok(Some((session_id, was_offered)))
 }
 
-#[derive(Debug, FromRow)]
+#[derive(Debug)]
 pub struct Entry {
     pub id: WaitlistEntryId,
     pub status: WaitlistStatus,
@@ -250,21 +259,48 @@ pub struct Entry {
     pub position: i64,
 }
 
-/// The parent's live waitlist entries, with their place in the queue.
-pub async fn for_parent(conn: &mut PgConnection, parent_id: i64) -> sqlx::Result<Vec<Entry>> {
-    sqlx::query_as(
-        "select w.id, w.status, c.first_name as child_name, a.name as activity, s.starts_at, w.offer_expires_at,
-                (select count(*) from waitlist_entries ahead
-                  where ahead.session_id = w.session_id and ahead.status = 'waiting'
-                    and (ahead.created_at, ahead.id) <= (w.created_at, w.id)) as position
+/// The parent's live offers, soonest session first: all of them, since an offer lasts
+/// only hours and each holds a place.
+pub async fn offers_for_parent(conn: &mut PgConnection, parent_id: i64) -> sqlx::Result<Vec<Entry>> {
+    sqlx::query_as!(
+        Entry,
+        r#"select w.id as "id: WaitlistEntryId", w.status as "status: WaitlistStatus", c.first_name as child_name,
+                a.name as activity, s.starts_at, w.offer_expires_at, 0::bigint as "position!"
          from waitlist_entries w
          join children c on c.id = w.child_id
          join sessions s on s.id = w.session_id
          join activities a on a.id = s.activity_id
-         where w.parent_id = $1 and w.status in ('waiting', 'offered') and s.starts_at > now()
-         order by (w.status = 'offered') desc, s.starts_at",
+         where w.parent_id = $1 and w.status = 'offered' and s.starts_at > now()
+         order by s.starts_at, w.id"#,
+        parent_id,
     )
-    .bind(parent_id)
     .fetch_all(conn)
     .await
+}
+
+/// One page of the parent's children still waiting, soonest session first, each with
+/// its place in the queue.
+pub async fn waiting_for_parent(
+    conn: &mut PgConnection,
+    parent_id: i64,
+    page: &PageRequest<OffsetDateTime>,
+) -> sqlx::Result<Vec<Entry>> {
+    paged!(
+        conn,
+        page,
+        Entry,
+        r#"select w.id as "id: WaitlistEntryId", w.status as "status: WaitlistStatus", c.first_name as child_name,
+                a.name as activity, s.starts_at, w.offer_expires_at,
+                (select count(*) from waitlist_entries ahead
+                  where ahead.session_id = w.session_id and ahead.status = 'waiting'
+                    and (ahead.created_at, ahead.id) <= (w.created_at, w.id)) as "position!"
+         from waitlist_entries w
+         join children c on c.id = w.child_id
+         join sessions s on s.id = w.session_id
+         join activities a on a.id = s.activity_id
+         where w.parent_id = $3 and w.status = 'waiting' and s.starts_at > now()"#,
+        "s.starts_at",
+        "w.id",
+        parent_id,
+    )
 }

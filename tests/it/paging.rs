@@ -494,3 +494,233 @@ async fn timesheets_page_by_week_and_payroll_streams_every_approved_one() {
     assert_eq!(lines[0], "\u{feff}Trainer,Email,Week starting,Hours,Rate (£ an hour),Pay (£)");
     assert_eq!(lines.len() - 1, approved, "one payroll row per approved timesheet: {csv}");
 }
+
+/// The ids that follow `marker` and end with `end` (forms name their rows in their
+/// `action`s), in page order.
+fn ids_between(page: &str, marker: &str, end: &str) -> Vec<i64> {
+    page.split(marker)
+        .skip(1)
+        .filter_map(|rest| {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            (!digits.is_empty() && rest[digits.len()..].starts_with(end)).then(|| digits.parse().unwrap())
+        })
+        .collect()
+}
+
+/// The part of `page` from the heading `from` to the heading `to` (or the end).
+fn section<'a>(page: &'a str, from: &str, to: Option<&str>) -> &'a str {
+    let start = page.find(from).unwrap_or_else(|| panic!("{from} in {page}"));
+    let rest = &page[start..];
+    match to.and_then(|to| rest.find(to)) {
+        Some(end) => &rest[..end],
+        None => rest,
+    }
+}
+
+/// Follows `Next` from `path` in the part of each page `part` picks, checking that a
+/// Previous comes back to the page before; returns each page's ids as `read` finds them.
+async fn walk_part(
+    client: &TestClient,
+    path: &str,
+    part: impl Fn(&str) -> &str,
+    read: impl Fn(&str) -> Vec<i64>,
+) -> Vec<Vec<i64>> {
+    let mut pages: Vec<Vec<i64>> = Vec::new();
+    let mut next = Some(path.to_owned());
+    while let Some(path) = next {
+        let page = client.get_text(&path).await;
+        let list = part(&page);
+        let on_page = read(list);
+        match link(list, "prev") {
+            Some(prev) => {
+                let back = client.get_text(&prev).await;
+                assert_eq!(
+                    read(part(&back)),
+                    *pages.last().expect("no Previous on the first page"),
+                    "{prev}"
+                );
+            }
+            None => assert!(pages.is_empty(), "{path}: a Previous after the first page"),
+        }
+        pages.push(on_page);
+        next = link(list, "next");
+        assert!(pages.len() < 50, "the pages end");
+    }
+    pages
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parents_waitlist_pages_soonest_first_under_its_offers() {
+    let app = spawn_app().await;
+    let (parent_id, parent) = fixtures::parent(&app, "parent@example.com").await;
+    let child_id = fixtures::child(&app.pool, parent_id, "Maya", 7).await;
+    let (other_id, _) = fixtures::parent(&app, "other@example.com").await;
+    let other_child = fixtures::child(&app.pool, other_id, "Kai", 7).await;
+    let act = fixtures::activity(&app.pool, "Swim", false, (4, 12), 24).await;
+    // 120 sessions two to an hour (so the entry's id breaks ties), the child waiting on
+    // each, another family's child on each, and one place offered on one more.
+    let waiting: Vec<i64> = sqlx::query_scalar(
+        "with made as (
+            insert into sessions (activity_id, venue_id, starts_at, ends_at, capacity, price_pence)
+            select $1, $2, now() + make_interval(hours => 2 + g / 2), now() + make_interval(hours => 3 + g / 2), 1, 650
+            from generate_series(0, 119) g returning id),
+         others as (insert into waitlist_entries (session_id, child_id, parent_id) select id, $5, $6 from made)
+         insert into waitlist_entries (session_id, child_id, parent_id) select id, $3, $4 from made returning id",
+    )
+    .bind(act.id)
+    .bind(act.venue_id)
+    .bind(child_id)
+    .bind(parent_id)
+    .bind(other_child)
+    .bind(other_id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let offered_session = fixtures::session(&app.pool, &act, 500, 1, None).await;
+    let offered: i64 = sqlx::query_scalar(
+        "insert into waitlist_entries (session_id, child_id, parent_id, status, offered_at, offer_expires_at)
+         values ($1, $2, $3, 'offered', now(), now() + interval '1 day') returning id",
+    )
+    .bind(offered_session)
+    .bind(child_id)
+    .bind(parent_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let order: Vec<i64> = sqlx::query_scalar(
+        "select w.id from waitlist_entries w join sessions s on s.id = w.session_id
+          where w.parent_id = $1 and w.status = 'waiting' order by s.starts_at, w.id",
+    )
+    .bind(parent_id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(order.len(), waiting.len());
+
+    let read = |page: &str| ids_between(page, "action=\"/parent/waitlist/", "/withdraw");
+    let pages = walk_part(&parent, "/parent/waitlist", |p| p, read).await;
+    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [51, 51, 21], "the offer, then fifty waiting");
+    for page in &pages {
+        assert_eq!(page[0], offered, "the offer heads every page");
+    }
+    let seen: Vec<i64> = pages.iter().flat_map(|p| p[1..].to_vec()).collect();
+    assert_eq!(seen, order, "every child waiting, once, soonest session first, and none of another family's");
+    let first = parent.get_text("/parent/waitlist").await;
+    assert!(first.contains("Place offered until") && first.contains("in the queue"), "{first}");
+}
+
+/// Adds `n` purchases of `status` of the package by the parent, made a minute apart
+/// going back from now, two to each minute (so the id breaks ties). Returns their ids.
+async fn purchases(pool: &PgPool, parent_id: i64, package_id: i64, n: i32, status: &str) -> Vec<i64> {
+    sqlx::query_scalar(
+        "insert into package_purchases (parent_id, package_id, credits, amount_pence, method, status, paid_at, created_at)
+         select $1, $2, 5, 2500, case when $4 = 'paid' then 'cash' end, $4,
+                case when $4 = 'paid' then now() end, now() - make_interval(mins => g / 2)
+         from generate_series(0, $3 - 1) g returning id",
+    )
+    .bind(parent_id)
+    .bind(package_id)
+    .bind(n)
+    .bind(status)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn package_sales_page_the_unpaid_and_the_paid_each_on_their_own() {
+    let app = spawn_app().await;
+    let (parent_id, _) = fixtures::parent(&app, "parent@example.com").await;
+    let act = fixtures::activity(&app.pool, "Swim", false, (4, 12), 24).await;
+    let package_id = fixtures::package(&app.pool, "Five swims", 5, 2500, &act).await;
+    let mut unpaid = purchases(&app.pool, parent_id, package_id, 70, "pending").await;
+    unpaid.extend(purchases(&app.pool, parent_id, package_id, 40, "failed").await);
+    purchases(&app.pool, parent_id, package_id, 120, "paid").await;
+    let newest_first = |status: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "select id from package_purchases where ($1 = 'paid') = (status = 'paid')
+                  order by created_at desc, id desc",
+            )
+            .bind(status)
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let unpaid_order = newest_first("pending").await;
+    let paid_order = newest_first("paid").await;
+    let mut sorted = unpaid_order.clone();
+    sorted.sort_unstable();
+    unpaid.sort_unstable();
+    assert_eq!(sorted, unpaid);
+    let finance = admin(&app, "finance").await;
+
+    let unpaid_part =
+        |page: &str| section(page, "<h2>Waiting for payment</h2>", Some("<h2>Paid</h2>")).to_owned();
+    let paid_part = |page: &str| section(page, "<h2>Paid</h2>", None).to_owned();
+    let read_unpaid = |page: &str| ids_between(page, "action=\"/admin/package-sales/", "/paid\"");
+    let read_paid = |page: &str| ids_between(page, "href=\"/admin/payments/packages/", "\"");
+
+    let pages = walk_part(
+        &finance,
+        "/admin/package-sales",
+        |p| section(p, "<h2>Waiting for payment</h2>", Some("<h2>Paid</h2>")),
+        read_unpaid,
+    )
+    .await;
+    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [50, 50, 10]);
+    assert_eq!(pages.concat(), unpaid_order, "every unpaid purchase once, newest first");
+    let pages =
+        walk_part(&finance, "/admin/package-sales", |p| section(p, "<h2>Paid</h2>", None), read_paid).await;
+    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [50, 50, 20]);
+    assert_eq!(pages.concat(), paid_order, "every paid purchase once, newest first");
+
+    // Paging one list keeps the other where it was.
+    let first = finance.get_text("/admin/package-sales").await;
+    let second_unpaid = link(&unpaid_part(&first), "next").expect("a Next for the unpaid");
+    assert!(second_unpaid.contains("unpaid_after="), "{second_unpaid}");
+    let page = finance.get_text(&second_unpaid).await;
+    assert_eq!(read_unpaid(&unpaid_part(&page)), unpaid_order[50..100]);
+    let next_paid = link(&paid_part(&page), "next").expect("a Next for the paid");
+    assert!(next_paid.contains("unpaid_after=") && next_paid.contains("&after="), "{next_paid}");
+    let page = finance.get_text(&next_paid).await;
+    assert_eq!(read_unpaid(&unpaid_part(&page)), unpaid_order[50..100], "the unpaid page is kept");
+    assert_eq!(read_paid(&paid_part(&page)), paid_order[50..100]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discount_codes_page_newest_first() {
+    let app = spawn_app().await;
+    let made: Vec<String> = sqlx::query_scalar(
+        "insert into discount_codes (code, kind, percent_off, created_at)
+         select 'PAGE-' || lpad(g::text, 3, '0'), 'percent', 10, now() - make_interval(mins => g / 2)
+         from generate_series(1, 125) g returning code",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let order: Vec<String> =
+        sqlx::query_scalar("select code from discount_codes order by created_at desc, id desc")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(order.len(), made.len());
+    let finance = admin(&app, "finance").await;
+    let codes = |page: &str| -> Vec<String> {
+        page.split("<tr><td>PAGE-").skip(1).map(|rest| format!("PAGE-{}", &rest[..3])).collect()
+    };
+
+    let first = finance.get_text("/admin/discounts").await;
+    assert_eq!(codes(&first), order[..50]);
+    assert_eq!(link(&first, "prev"), None);
+    let middle = finance.get_text(&link(&first, "next").expect("a Next")).await;
+    assert_eq!(codes(&middle), order[50..100]);
+    let last = finance.get_text(&link(&middle, "next").expect("a Next")).await;
+    assert_eq!(codes(&last), order[100..]);
+    assert_eq!(link(&last, "next"), None);
+    let back = finance.get_text(&link(&last, "prev").expect("a Previous")).await;
+    assert_eq!(codes(&back), order[50..100]);
+    assert!(back.contains("New code"), "the form stays on every page");
+}
