@@ -90,16 +90,16 @@ impl Entry<'_> {
             !self.action.is_empty() && !self.entity_type.is_empty(),
             "an audit row names its action and entity"
         );
-        sqlx::query(
+        sqlx::query!(
             "insert into audit_log (actor_id, action, entity_type, entity_id, before, after)
              values ($1, $2, $3, $4, $5, $6)",
+            self.actor_id,
+            self.action,
+            self.entity_type,
+            self.entity_id,
+            self.before,
+            self.after,
         )
-        .bind(self.actor_id)
-        .bind(self.action)
-        .bind(self.entity_type)
-        .bind(self.entity_id)
-        .bind(self.before)
-        .bind(self.after)
         .execute(self.conn)
         .await?;
         Ok(())

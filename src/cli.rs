@@ -167,14 +167,14 @@ pub async fn create_admin(config: Config, email: &str, name: &str) -> anyhow::Re
         db::migrate(&pool).await?;
         let hash = Passwords::new().await?.hash(password.as_str()).await?;
         let mut tx = pool.begin().await?;
-        let id: Option<i64> = sqlx::query_scalar(
+        let id = sqlx::query_scalar!(
             "insert into users (email, name, role, admin_role, password_hash)
              values ($1, $2, 'admin', 'owner', $3)
              on conflict (email) do nothing returning id",
+            email.as_str(),
+            name,
+            hash,
         )
-        .bind(email.as_str())
-        .bind(&name)
-        .bind(&hash)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(id) = id else { bail!("an account with that email already exists") };

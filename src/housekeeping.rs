@@ -49,22 +49,33 @@ pub struct Cleaned {
 }
 
 pub async fn clean(conn: &mut PgConnection) -> task::Result<Cleaned> {
-    let mut delete = async |sql: &str| sqlx::query(sql).execute(&mut *conn).await.map(|r| r.rows_affected());
+    let sessions = sqlx::query!("delete from tower_sessions.session where expiry_date < now()")
+        .execute(&mut *conn)
+        .await?;
+    let links = sqlx::query!(
+        "delete from password_reset_tokens
+         where expires_at < now() - interval '1 day' or used_at < now() - interval '1 day'"
+    )
+    .execute(&mut *conn)
+    .await?;
+    let signups = sqlx::query!("delete from signup_requests where created_at < now() - interval '2 days'")
+        .execute(&mut *conn)
+        .await?;
+    // Kept as long as an address counts as familiar to an account (see auth::throttle).
+    let sign_in_attempts =
+        sqlx::query!("delete from sign_in_attempts where created_at < now() - interval '31 days'")
+            .execute(&mut *conn)
+            .await?;
+    let request_attempts =
+        sqlx::query!("delete from request_attempts where created_at < now() - interval '1 day'")
+            .execute(&mut *conn)
+            .await?;
     Ok(Cleaned {
-        sessions: delete("delete from tower_sessions.session where expiry_date < now()").await?,
-        links: delete(
-            "delete from password_reset_tokens
-             where expires_at < now() - interval '1 day' or used_at < now() - interval '1 day'",
-        )
-        .await?,
-        signups: delete("delete from signup_requests where created_at < now() - interval '2 days'").await?,
-        // Kept as long as an address counts as familiar to an account (see auth::throttle).
-        sign_in_attempts: delete(
-            "delete from sign_in_attempts where created_at < now() - interval '31 days'",
-        )
-        .await?,
-        request_attempts: delete("delete from request_attempts where created_at < now() - interval '1 day'")
-            .await?,
+        sessions: sessions.rows_affected(),
+        links: links.rows_affected(),
+        signups: signups.rows_affected(),
+        sign_in_attempts: sign_in_attempts.rows_affected(),
+        request_attempts: request_attempts.rows_affected(),
     })
 }
 

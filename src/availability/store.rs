@@ -1,13 +1,12 @@
 //! The SQL of a trainer's weekly availability, dated exceptions and time-off requests.
 //! Every query is scoped to the trainer: another trainer's row is not found.
 
-use sqlx::{FromRow, PgConnection};
+use sqlx::PgConnection;
 use time::{Date, OffsetDateTime, Time};
 
 use super::domain::{Exception, Slot, TimeOffKind, TimeOffRequest, TimeOffStatus};
 use crate::ids::{AvailabilityExceptionId, AvailabilityId, TimeOffRequestId, TrainerId};
 
-#[derive(FromRow)]
 pub struct SlotRow {
     pub id: AvailabilityId,
     pub weekday: i16,
@@ -16,10 +15,12 @@ pub struct SlotRow {
 }
 
 pub async fn slots(conn: &mut PgConnection, trainer: TrainerId) -> sqlx::Result<Vec<SlotRow>> {
-    sqlx::query_as(
-        "select id, weekday, starts, ends from trainer_availability where trainer_id = $1 order by weekday, starts",
+    sqlx::query_as!(
+        SlotRow,
+        r#"select id as "id: AvailabilityId", weekday, starts, ends from trainer_availability
+           where trainer_id = $1 order by weekday, starts"#,
+        trainer.0,
     )
-    .bind(trainer)
     .fetch_all(conn)
     .await
 }
@@ -29,13 +30,14 @@ pub async fn insert_slot(
     trainer: TrainerId,
     slot: &Slot,
 ) -> sqlx::Result<AvailabilityId> {
-    sqlx::query_scalar(
-        "insert into trainer_availability (trainer_id, weekday, starts, ends) values ($1, $2, $3, $4) returning id",
+    sqlx::query_scalar!(
+        r#"insert into trainer_availability (trainer_id, weekday, starts, ends) values ($1, $2, $3, $4)
+           returning id as "id: AvailabilityId""#,
+        trainer.0,
+        slot.weekday,
+        slot.starts,
+        slot.ends,
     )
-    .bind(trainer)
-    .bind(slot.weekday)
-    .bind(slot.starts)
-    .bind(slot.ends)
     .fetch_one(conn)
     .await
 }
@@ -46,15 +48,13 @@ pub async fn delete_slot(
     trainer: TrainerId,
     id: AvailabilityId,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query("delete from trainer_availability where id = $1 and trainer_id = $2")
-        .bind(id)
-        .bind(trainer)
-        .execute(conn)
-        .await?;
+    let done =
+        sqlx::query!("delete from trainer_availability where id = $1 and trainer_id = $2", id.0, trainer.0)
+            .execute(conn)
+            .await?;
     Ok(done.rows_affected() == 1)
 }
 
-#[derive(FromRow)]
 pub struct ExceptionRow {
     pub id: AvailabilityExceptionId,
     pub on_date: Date,
@@ -66,11 +66,13 @@ pub struct ExceptionRow {
 
 /// The trainer's exceptions from today on.
 pub async fn exceptions(conn: &mut PgConnection, trainer: TrainerId) -> sqlx::Result<Vec<ExceptionRow>> {
-    sqlx::query_as(
-        "select id, on_date, starts, ends, available, note from trainer_availability_exceptions
-         where trainer_id = $1 and on_date >= current_date order by on_date, starts",
+    sqlx::query_as!(
+        ExceptionRow,
+        r#"select id as "id: AvailabilityExceptionId", on_date, starts, ends, available, note
+           from trainer_availability_exceptions
+           where trainer_id = $1 and on_date >= current_date order by on_date, starts"#,
+        trainer.0,
     )
-    .bind(trainer)
     .fetch_all(conn)
     .await
 }
@@ -80,16 +82,16 @@ pub async fn insert_exception(
     trainer: TrainerId,
     e: &Exception,
 ) -> sqlx::Result<AvailabilityExceptionId> {
-    sqlx::query_scalar(
-        "insert into trainer_availability_exceptions (trainer_id, on_date, starts, ends, available, note)
-         values ($1, $2, $3, $4, $5, $6) returning id",
+    sqlx::query_scalar!(
+        r#"insert into trainer_availability_exceptions (trainer_id, on_date, starts, ends, available, note)
+           values ($1, $2, $3, $4, $5, $6) returning id as "id: AvailabilityExceptionId""#,
+        trainer.0,
+        e.date,
+        e.times.map(|t| t.0),
+        e.times.map(|t| t.1),
+        e.available,
+        e.note,
     )
-    .bind(trainer)
-    .bind(e.date)
-    .bind(e.times.map(|t| t.0))
-    .bind(e.times.map(|t| t.1))
-    .bind(e.available)
-    .bind(&e.note)
     .fetch_one(conn)
     .await
 }
@@ -100,15 +102,16 @@ pub async fn delete_exception(
     trainer: TrainerId,
     id: AvailabilityExceptionId,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query("delete from trainer_availability_exceptions where id = $1 and trainer_id = $2")
-        .bind(id)
-        .bind(trainer)
-        .execute(conn)
-        .await?;
+    let done = sqlx::query!(
+        "delete from trainer_availability_exceptions where id = $1 and trainer_id = $2",
+        id.0,
+        trainer.0,
+    )
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
-#[derive(FromRow)]
 pub struct TimeOffRow {
     pub id: TimeOffRequestId,
     pub kind: TimeOffKind,
@@ -121,12 +124,15 @@ pub struct TimeOffRow {
 
 /// The trainer's requests that ended in the last 60 days or are to come.
 pub async fn time_off_of(conn: &mut PgConnection, trainer: TrainerId) -> sqlx::Result<Vec<TimeOffRow>> {
-    sqlx::query_as(
-        "select id, kind, lower(during) as starts_at, upper(during) as ends_at, reason, status, decision_note
-         from time_off_requests where trainer_id = $1 and upper(during) > now() - interval '60 days'
-         order by lower(during) desc",
+    // A request's range is never empty (time_off_requests_not_empty), so it has both ends.
+    sqlx::query_as!(
+        TimeOffRow,
+        r#"select id as "id: TimeOffRequestId", kind as "kind: TimeOffKind", lower(during) as "starts_at!",
+                  upper(during) as "ends_at!", reason, status as "status: TimeOffStatus", decision_note
+           from time_off_requests where trainer_id = $1 and upper(during) > now() - interval '60 days'
+           order by lower(during) desc"#,
+        trainer.0,
     )
-    .bind(trainer)
     .fetch_all(conn)
     .await
 }
@@ -136,15 +142,15 @@ pub async fn insert_time_off(
     trainer: TrainerId,
     r: &TimeOffRequest,
 ) -> sqlx::Result<TimeOffRequestId> {
-    sqlx::query_scalar(
-        "insert into time_off_requests (trainer_id, kind, during, reason) values ($1, $2, tstzrange($3, $4), $5)
-         returning id",
+    sqlx::query_scalar!(
+        r#"insert into time_off_requests (trainer_id, kind, during, reason) values ($1, $2, tstzrange($3, $4), $5)
+           returning id as "id: TimeOffRequestId""#,
+        trainer.0,
+        r.kind.as_str(),
+        r.from,
+        r.to,
+        r.reason,
     )
-    .bind(trainer)
-    .bind(r.kind)
-    .bind(r.from)
-    .bind(r.to)
-    .bind(&r.reason)
     .fetch_one(conn)
     .await
 }
@@ -155,13 +161,13 @@ pub async fn withdraw_time_off(
     trainer: TrainerId,
     id: TimeOffRequestId,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update time_off_requests set status = $3 where id = $1 and trainer_id = $2 and status = $4",
+        id.0,
+        trainer.0,
+        TimeOffStatus::Withdrawn.as_str(),
+        TimeOffStatus::Pending.as_str(),
     )
-    .bind(id)
-    .bind(trainer)
-    .bind(TimeOffStatus::Withdrawn)
-    .bind(TimeOffStatus::Pending)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -2,25 +2,35 @@
 
 use askama::Template;
 use axum::{extract::State, response::Response};
-use sqlx::FromRow;
 use time::{Duration, OffsetDateTime};
 
 use crate::{
     AppState,
     auth::Admin,
+    availability::domain::TimeOffKind,
     error::AppResult,
+    ids::SessionId,
+    sessions::domain::{SessionStatus, Staffing, trainers_needed},
+    shifts::domain::ShiftRole,
     web::{PageContext, fmt, form::render},
 };
 
-#[derive(FromRow)]
+/// A session with its staffing: today's for the office, this week's for those who run
+/// the calendar (today's are among them).
 struct SessionRow {
+    id: SessionId,
     activity: String,
     venue: String,
     starts_at: OffsetDateTime,
     ends_at: OffsetDateTime,
     places_taken: i32,
     capacity: i32,
+    status: SessionStatus,
+    children_per_trainer: Option<i32>,
+    /// Shifts held (accepted, checked in or out), and how many of them lead.
     staffed: i64,
+    leads: i64,
+    /// Shifts still open or offered.
     open_shifts: i64,
 }
 
@@ -35,11 +45,10 @@ pub struct TodaySession {
     pub open_shifts: i64,
 }
 
-#[derive(FromRow)]
 struct OpenShiftRow {
     activity: String,
     starts_at: OffsetDateTime,
-    role: String,
+    role: ShiftRole,
 }
 
 pub struct OpenShift {
@@ -57,7 +66,6 @@ pub struct Understaffed {
     pub css: &'static str,
 }
 
-#[derive(FromRow)]
 struct ExpiringRow {
     trainer_id: i64,
     trainer: String,
@@ -73,16 +81,15 @@ pub struct Expiring {
     pub expired: bool,
 }
 
-#[derive(FromRow)]
 struct TimeOffRow {
     trainer: String,
-    kind: String,
+    kind: TimeOffKind,
     starts: Option<OffsetDateTime>,
 }
 
 pub struct TimeOffRequest {
     pub trainer: String,
-    pub kind: String,
+    pub kind: TimeOffKind,
     pub from: String,
 }
 
@@ -104,47 +111,30 @@ pub struct AdminDashboard {
 pub async fn show(State(state): State<AppState>, admin: Admin, ctx: PageContext) -> AppResult<Response> {
     let tz = state.config.timezone;
     let today = super::local_today(tz);
-    let day_start = super::start_of_day(today, tz);
-    let day_end = super::start_of_day(today + Duration::days(1), tz);
-
-    let pending_bookings: i64 = sqlx::query_scalar("select count(*) from bookings where status = 'pending'")
-        .fetch_one(&state.pool)
-        .await?;
-    let sessions: Vec<SessionRow> = sqlx::query_as(
-        "select a.name as activity, v.name as venue, s.starts_at, s.ends_at, s.places_taken, s.capacity,
-                count(sh.id) filter (where sh.status in ('accepted', 'checked_in', 'checked_out')) as staffed,
-                count(sh.id) filter (where sh.status in ('open', 'offered')) as open_shifts
-         from sessions s
-         join activities a on a.id = s.activity_id
-         join venues v on v.id = s.venue_id
-         left join shifts sh on sh.session_id = s.id
-         where s.starts_at >= $1 and s.starts_at < $2 and s.status <> 'cancelled'
-         group by s.id, a.name, v.name
-         order by s.starts_at",
-    )
-    .bind(day_start)
-    .bind(day_end)
-    .fetch_all(&state.pool)
-    .await?;
-    let open: Vec<OpenShiftRow> = sqlx::query_as(
-        "select a.name as activity, s.starts_at, sh.role
-         from shifts sh
-         join sessions s on s.id = sh.session_id
-         join activities a on a.id = s.activity_id
-         where sh.status = 'open' and s.status <> 'cancelled'
-           and s.starts_at > now() and s.starts_at < now() + interval '14 days'
-         order by s.starts_at",
-    )
-    .fetch_all(&state.pool)
-    .await?;
-
-    let today = sessions
-        .into_iter()
+    let (day_start, day_end) =
+        (super::start_of_day(today, tz), super::start_of_day(today + Duration::days(1), tz));
+    let runs_calendar = admin.require(crate::catalogue::EDITORS).is_ok();
+    let monday = today - Duration::days(i64::from(today.weekday().number_days_from_monday()));
+    let (from, until) = if runs_calendar {
+        (super::start_of_day(monday, tz), super::start_of_day(monday + Duration::days(7), tz))
+    } else {
+        (day_start, day_end)
+    };
+    let mut conn = state.pool.acquire().await?;
+    let pending_bookings =
+        sqlx::query_scalar!(r#"select count(*) as "n!" from bookings where status = 'pending'"#)
+            .fetch_one(&mut *conn)
+            .await?;
+    let sessions = sessions_between(&mut conn, from, until).await?;
+    let open = open_shifts(&mut conn).await?;
+    let today_sessions = sessions
+        .iter()
+        .filter(|s| s.starts_at >= day_start && s.starts_at < day_end && s.status != SessionStatus::Cancelled)
         .map(|s| TodaySession {
             from: fmt::time_of_day(s.starts_at, tz),
             to: fmt::time_of_day(s.ends_at, tz),
-            activity: s.activity,
-            venue: s.venue,
+            activity: s.activity.clone(),
+            venue: s.venue.clone(),
             booked: s.places_taken,
             capacity: s.capacity,
             staffed: s.staffed,
@@ -154,15 +144,23 @@ pub async fn show(State(state): State<AppState>, admin: Admin, ctx: PageContext)
     let open_shift_count = open.len() as i64;
     let open_shifts = open
         .into_iter()
-        .map(|o| OpenShift { when: fmt::day_time(o.starts_at, tz), activity: o.activity, role: o.role })
+        .map(|o| OpenShift {
+            when: fmt::day_time(o.starts_at, tz),
+            activity: o.activity,
+            role: o.role.key().to_owned(),
+        })
         .collect();
-    let runs_calendar = admin.require(crate::catalogue::EDITORS).is_ok();
-    let (understaffed, expiring, time_off) =
-        if runs_calendar { calendar_panels(&state).await? } else { (Vec::new(), Vec::new(), Vec::new()) };
+    let (understaffed, expiring, time_off) = if runs_calendar {
+        let understaffed = understaffed(&sessions, tz);
+        let (expiring, time_off) = calendar_notices(&mut conn, today, tz).await?;
+        (understaffed, expiring, time_off)
+    } else {
+        (Vec::new(), Vec::new(), Vec::new())
+    };
     render(&AdminDashboard {
         ctx,
         pending_bookings,
-        today,
+        today: today_sessions,
         open_shifts,
         open_shift_count,
         runs_calendar,
@@ -172,42 +170,88 @@ pub async fn show(State(state): State<AppState>, admin: Admin, ctx: PageContext)
     })
 }
 
-/// What the calendar needs this week: sessions short of staff, qualifications about
-/// to lapse (or lapsed), and time off waiting for a decision.
-async fn calendar_panels(
-    state: &AppState,
-) -> AppResult<(Vec<Understaffed>, Vec<Expiring>, Vec<TimeOffRequest>)> {
-    use crate::sessions::{domain, store};
-    let tz = state.config.timezone;
-    let today = super::local_today(tz);
-    let monday = today - Duration::days(i64::from(today.weekday().number_days_from_monday()));
-    let (from, until) =
-        (super::start_of_day(monday, tz), super::start_of_day(monday + Duration::days(7), tz));
-    let mut conn = state.pool.acquire().await?;
+/// Sessions starting in [from, until) with their staffing, by start. Each session's
+/// shifts are counted through `shifts_session` (a lateral aggregate), so the cost
+/// follows the sessions in range rather than every shift there is.
+async fn sessions_between(
+    conn: &mut sqlx::PgConnection,
+    from: OffsetDateTime,
+    until: OffsetDateTime,
+) -> sqlx::Result<Vec<SessionRow>> {
+    sqlx::query_as!(
+        SessionRow,
+        r#"select s.id as "id: SessionId", a.name as activity, v.name as venue, s.starts_at, s.ends_at,
+                  s.places_taken, s.capacity, s.status as "status: SessionStatus", a.children_per_trainer,
+                  c.staffed as "staffed!", c.leads as "leads!", c.open_shifts as "open_shifts!"
+           from sessions s
+           join activities a on a.id = s.activity_id
+           join venues v on v.id = s.venue_id
+           cross join lateral (
+               select count(*) filter (where sh.status in ('accepted', 'checked_in', 'checked_out')) as staffed,
+                      count(*) filter (where sh.status in ('accepted', 'checked_in', 'checked_out')
+                                       and sh.role = 'lead') as leads,
+                      count(*) filter (where sh.status in ('open', 'offered')) as open_shifts
+               from shifts sh where sh.session_id = s.id) c
+           where s.starts_at >= $1 and s.starts_at < $2
+           order by s.starts_at, a.name"#,
+        from,
+        until,
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Unfilled shifts of the next 14 days (few: found through the partial index
+/// `shifts_open`, 0033_staff_dashboards.sql).
+async fn open_shifts(conn: &mut sqlx::PgConnection) -> sqlx::Result<Vec<OpenShiftRow>> {
+    sqlx::query_as!(
+        OpenShiftRow,
+        r#"select a.name as activity, s.starts_at, sh.role as "role: ShiftRole"
+           from shifts sh
+           join sessions s on s.id = sh.session_id
+           join activities a on a.id = s.activity_id
+           where sh.status = 'open' and s.status <> 'cancelled'
+             and s.starts_at > now() and s.starts_at < now() + interval '14 days'
+           order by s.starts_at"#,
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// This week's sessions still to run that are short of staff.
+fn understaffed(sessions: &[SessionRow], tz: &time_tz::Tz) -> Vec<Understaffed> {
     let now = OffsetDateTime::now_utc();
-    let understaffed = store::calendar(&mut conn, from, until, &store::CalendarFilter::default())
-        .await?
-        .into_iter()
-        .filter(|r| r.status == domain::SessionStatus::Scheduled && r.ends_at > now)
+    sessions
+        .iter()
+        .filter(|r| r.status == SessionStatus::Scheduled && r.ends_at > now)
         .filter_map(|r| {
-            let needed = domain::trainers_needed(r.places_taken, r.children_per_trainer);
-            let staffing = domain::Staffing::of(needed, r.staffed, r.leads);
-            (staffing != domain::Staffing::Full).then(|| Understaffed {
+            let staffing =
+                Staffing::of(trainers_needed(r.places_taken, r.children_per_trainer), r.staffed, r.leads);
+            (staffing != Staffing::Full).then(|| Understaffed {
                 id: r.id.into(),
                 when: fmt::day_time(r.starts_at, tz),
-                activity: r.activity,
+                activity: r.activity.clone(),
                 staffing: staffing.label(),
                 css: staffing.css(),
             })
         })
-        .collect();
-    let expiring: Vec<ExpiringRow> = sqlx::query_as(
-        "select u.id as trainer_id, u.name as trainer, q.name, q.expires_on
-         from trainer_qualifications q join users u on u.id = q.trainer_id
-         where u.is_active and q.expires_on <= $1
-         order by q.expires_on, u.name limit 20",
+        .collect()
+}
+
+/// Qualifications about to lapse (or lapsed), and time off waiting for a decision.
+async fn calendar_notices(
+    conn: &mut sqlx::PgConnection,
+    today: time::Date,
+    tz: &time_tz::Tz,
+) -> AppResult<(Vec<Expiring>, Vec<TimeOffRequest>)> {
+    let expiring = sqlx::query_as!(
+        ExpiringRow,
+        r#"select u.id as trainer_id, u.name as trainer, q.name, q.expires_on as "expires_on!"
+           from trainer_qualifications q join users u on u.id = q.trainer_id
+           where u.is_active and q.expires_on <= $1
+           order by q.expires_on, u.name limit 20"#,
+        today + Duration::days(crate::trainers::domain::EXPIRY_WARNING_DAYS),
     )
-    .bind(today + Duration::days(crate::trainers::domain::EXPIRY_WARNING_DAYS))
     .fetch_all(&mut *conn)
     .await?;
     let expiring = expiring
@@ -220,10 +264,11 @@ async fn calendar_panels(
             name: q.name,
         })
         .collect();
-    let time_off: Vec<TimeOffRow> = sqlx::query_as(
-        "select u.name as trainer, r.kind, lower(r.during) as starts
-         from time_off_requests r join users u on u.id = r.trainer_id
-         where r.status = 'pending' order by lower(r.during) limit 20",
+    let time_off = sqlx::query_as!(
+        TimeOffRow,
+        r#"select u.name as trainer, r.kind as "kind: TimeOffKind", lower(r.during) as starts
+           from time_off_requests r join users u on u.id = r.trainer_id
+           where r.status = 'pending' order by lower(r.during) limit 20"#,
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -235,5 +280,5 @@ async fn calendar_panels(
             kind: r.kind,
         })
         .collect();
-    Ok((understaffed, expiring, time_off))
+    Ok((expiring, time_off))
 }

@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::{extract::State, response::Response};
-use sqlx::{FromRow, PgConnection};
+use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 use time_tz::Tz;
 
@@ -15,7 +15,6 @@ use crate::{
     web::{PageContext, fmt, form::render},
 };
 
-#[derive(FromRow)]
 struct ChildRow {
     id: ChildId,
     first_name: String,
@@ -32,14 +31,13 @@ pub struct ChildCard {
     pub has_medical_flags: bool,
 }
 
-#[derive(FromRow)]
 struct UpcomingRow {
     child_name: String,
     activity: String,
     venue: String,
     starts_at: OffsetDateTime,
     ends_at: OffsetDateTime,
-    status: String,
+    status: BookingStatus,
 }
 
 pub struct Upcoming {
@@ -48,22 +46,20 @@ pub struct Upcoming {
     pub venue: String,
     pub when: String,
     pub until: String,
-    /// `None` only for a status this build does not know (a newer migration).
-    pub status: Option<BookingStatus>,
+    pub status: BookingStatus,
 }
 
 impl Upcoming {
     pub fn status_label(&self) -> &'static str {
-        self.status.map_or("", BookingStatus::label)
+        self.status.label()
     }
 
     pub fn status_key(&self) -> &'static str {
-        self.status.map_or("", BookingStatus::as_str)
+        self.status.as_str()
     }
 }
 
 /// A place offered from the waitlist, still to claim.
-#[derive(FromRow)]
 struct OfferRow {
     child_name: String,
     activity: String,
@@ -98,15 +94,16 @@ pub async fn show(
     let tz = state.config.timezone;
     let today = super::local_today(tz);
     let mut conn = state.pool.acquire().await?;
-    let children: Vec<ChildRow> = sqlx::query_as(
-        "select id, first_name, last_name, date_of_birth,
-                (medical_notes <> '' or allergies <> '' or additional_needs <> '') as has_medical_flags,
-                exists(select 1 from child_emergency_contacts e where e.child_id = c.id)
-                    as has_emergency_contact
-         from children c where parent_id = $1 and archived_at is null
-         order by date_of_birth",
+    let children = sqlx::query_as!(
+        ChildRow,
+        r#"select id as "id: ChildId", first_name, last_name, date_of_birth,
+                  (medical_notes <> '' or allergies <> '' or additional_needs <> '') as "has_medical_flags!",
+                  exists(select 1 from child_emergency_contacts e where e.child_id = c.id)
+                      as "has_emergency_contact!"
+           from children c where parent_id = $1 and archived_at is null
+           order by date_of_birth"#,
+        parent.id,
     )
-    .bind(parent.id)
     .fetch_all(&mut *conn)
     .await?;
     let upcoming = upcoming(&mut conn, parent.id, tz).await?;
@@ -126,20 +123,21 @@ pub async fn show(
 
 /// The family's places in the next two weeks.
 async fn upcoming(conn: &mut PgConnection, parent_id: i64, tz: &Tz) -> sqlx::Result<Vec<Upcoming>> {
-    let rows: Vec<UpcomingRow> = sqlx::query_as(
-        "select c.first_name as child_name, a.name as activity,
-                v.name as venue, s.starts_at, s.ends_at, b.status
-         from booking_participants p
-         join bookings b on b.id = p.booking_id
-         join children c on c.id = p.child_id
-         join sessions s on s.id = p.session_id
-         join activities a on a.id = s.activity_id
-         join venues v on v.id = s.venue_id
-         where b.parent_id = $1 and p.holds_place and s.status <> 'cancelled'
-           and s.starts_at > now() and s.starts_at < now() + interval '14 days'
-         order by s.starts_at, c.first_name",
+    let rows = sqlx::query_as!(
+        UpcomingRow,
+        r#"select c.first_name as child_name, a.name as activity,
+                  v.name as venue, s.starts_at, s.ends_at, b.status as "status: BookingStatus"
+           from booking_participants p
+           join bookings b on b.id = p.booking_id
+           join children c on c.id = p.child_id
+           join sessions s on s.id = p.session_id
+           join activities a on a.id = s.activity_id
+           join venues v on v.id = s.venue_id
+           where b.parent_id = $1 and p.holds_place and s.status <> 'cancelled'
+             and s.starts_at > now() and s.starts_at < now() + interval '14 days'
+           order by s.starts_at, c.first_name"#,
+        parent_id,
     )
-    .bind(parent_id)
     .fetch_all(conn)
     .await?;
     Ok(rows
@@ -150,7 +148,7 @@ async fn upcoming(conn: &mut PgConnection, parent_id: i64, tz: &Tz) -> sqlx::Res
             venue: u.venue,
             when: fmt::day_time(u.starts_at, tz),
             until: fmt::time_of_day(u.ends_at, tz),
-            status: BookingStatus::parse(&u.status),
+            status: u.status,
         })
         .collect())
 }
@@ -164,7 +162,8 @@ async fn attention(
     children: &[ChildRow],
     tz: &Tz,
 ) -> sqlx::Result<Vec<Attention>> {
-    let offers: Vec<OfferRow> = sqlx::query_as(
+    let offers = sqlx::query_as!(
+        OfferRow,
         "select c.first_name as child_name, a.name as activity, s.starts_at, w.offer_expires_at
          from waitlist_entries w
          join children c on c.id = w.child_id
@@ -172,16 +171,16 @@ async fn attention(
          join activities a on a.id = s.activity_id
          where w.parent_id = $1 and w.status = 'offered' and s.starts_at > now()
          order by s.starts_at",
+        parent_id,
     )
-    .bind(parent_id)
     .fetch_all(&mut *conn)
     .await?;
-    let waiting_on_parent: Vec<(i64, String, Option<OffsetDateTime>)> = sqlx::query_as(
-        "select id, status, payment_due_by from bookings
-          where parent_id = $1 and status in ('awaiting_payment', 'changes_requested', 'draft')
-          order by status = 'awaiting_payment' desc, created_at",
+    let waiting_on_parent = sqlx::query!(
+        r#"select id, status as "status: BookingStatus", payment_due_by from bookings
+           where parent_id = $1 and status in ('awaiting_payment', 'changes_requested', 'draft')
+           order by status = 'awaiting_payment' desc, created_at"#,
+        parent_id,
     )
-    .bind(parent_id)
     .fetch_all(&mut *conn)
     .await?;
     let missing = crate::children::store::missing_items(conn, parent_id).await?;
@@ -196,17 +195,17 @@ async fn attention(
             o.offer_expires_at.map(|t| fmt::day_time(t, tz)).unwrap_or_default()
         ),
     });
-    let bookings = waiting_on_parent.into_iter().map(|(id, status, due_by)| Attention {
-        href: format!("/parent/bookings/{id}"),
+    let bookings = waiting_on_parent.into_iter().map(|b| Attention {
+        href: format!("/parent/bookings/{}", b.id),
         who: None,
-        what: match (BookingStatus::parse(&status), due_by) {
-            (Some(BookingStatus::AwaitingPayment), Some(due_by)) => {
-                format!("Booking #{id}: pay by {} to keep the places", fmt::time_of_day(due_by, tz))
+        what: match (b.status, b.payment_due_by) {
+            (BookingStatus::AwaitingPayment, Some(due_by)) => {
+                format!("Booking #{}: pay by {} to keep the places", b.id, fmt::time_of_day(due_by, tz))
             }
-            (Some(BookingStatus::Draft), _) => {
-                format!("Booking #{id} is a draft: submit it to hold the places")
+            (BookingStatus::Draft, _) => {
+                format!("Booking #{} is a draft: submit it to hold the places", b.id)
             }
-            _ => format!("Booking #{id}: the office asks for a change"),
+            _ => format!("Booking #{}: the office asks for a change", b.id),
         },
     });
     let no_contact = children.iter().filter(|c| !c.has_emergency_contact).map(|c| Attention {

@@ -3,7 +3,6 @@
 
 use askama::Template;
 use axum::{extract::State, response::Response};
-use sqlx::FromRow;
 use time::{Date, Duration, OffsetDateTime};
 
 use crate::{
@@ -52,7 +51,6 @@ pub struct TrainerDashboard {
     pub week_ahead: Vec<ShiftCard>,
 }
 
-#[derive(FromRow)]
 struct FlagRow {
     session_id: i64,
     name: String,
@@ -86,15 +84,24 @@ pub async fn show(
         .filter(|s| s.starts_at < tomorrow && s.status != ShiftStatus::Offered)
         .map(|s| i64::from(s.session_id))
         .collect();
-    let flags: Vec<FlagRow> = sqlx::query_as(
-        "select p.session_id, c.first_name || ' ' || c.last_name as name, c.photo_consent,
-                concat_ws('; ', nullif(c.allergies, ''), nullif(c.medical_notes, ''), nullif(c.additional_needs, '')) as flags
-         from booking_participants p join children c on c.id = p.child_id
-         where p.session_id = any($1) and p.holds_place
-           and (c.allergies <> '' or c.medical_notes <> '' or c.additional_needs <> '' or not c.photo_consent)
-         order by c.first_name",
+    // Each child is read by its id (the lateral `limit 1` keeps it a nested loop):
+    // joined plainly, the planner hashed every flagged child there is.
+    let flags = sqlx::query_as!(
+        FlagRow,
+        r#"select p.session_id, c.name as "name!", c.photo_consent as "photo_consent!", c.flags as "flags!"
+           from booking_participants p
+           cross join lateral (
+               select c.first_name, c.first_name || ' ' || c.last_name as name, c.photo_consent,
+                      concat_ws('; ', nullif(c.allergies, ''), nullif(c.medical_notes, ''),
+                                nullif(c.additional_needs, '')) as flags
+               from children c
+               where c.id = p.child_id
+                 and (c.allergies <> '' or c.medical_notes <> '' or c.additional_needs <> '' or not c.photo_consent)
+               limit 1) c
+           where p.session_id = any($1) and p.holds_place
+           order by c.first_name"#,
+        &today_sessions,
     )
-    .bind(&today_sessions)
     .fetch_all(&mut *conn)
     .await?;
 
@@ -136,75 +143,84 @@ pub async fn show(
     render(&TrainerDashboard { ctx, attention, today: today_cards, week_ahead })
 }
 
+/// One row of what needs the trainer: `kind` says which, and which of the rest it has.
+struct AttentionRow {
+    kind: i32,
+    id: i64,
+    name: String,
+    at: Option<OffsetDateTime>,
+    on: Option<Date>,
+}
+
 /// Offers waiting for an answer, registers not taken, last week's timesheet, and
-/// qualifications about to expire.
+/// qualifications about to expire, in that order, read in one round trip. The shifts
+/// are found by their start (`shifts_trainer_starts`, 0033_staff_dashboards.sql:
+/// `lower(during)` is the session's start, kept in step by trigger), so only the
+/// shifts in each window are read, not every shift the trainer ever had.
 async fn attention(
     conn: &mut sqlx::PgConnection,
     trainer_id: i64,
     today: Date,
     tz: &time_tz::Tz,
 ) -> AppResult<Vec<Attention>> {
-    let mut items = Vec::new();
-    let offers: Vec<(i64, String, OffsetDateTime)> = sqlx::query_as(
-        "select sh.id, a.name, s.starts_at from shifts sh join sessions s on s.id = sh.session_id
-         join activities a on a.id = s.activity_id
-         where sh.trainer_id = $1 and sh.status = 'offered' and s.starts_at > now() order by s.starts_at",
-    )
-    .bind(trainer_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    items.extend(offers.into_iter().map(|(id, activity, at)| Attention {
-        href: format!("/trainer/shifts/{id}"),
-        text: format!("Shift offered: {activity}, {}. Accept or decline.", fmt::day_time(at, tz)),
-    }));
-    let registers: Vec<(i64, String, OffsetDateTime)> = sqlx::query_as(
-        "select s.id, a.name, s.starts_at from shifts sh join sessions s on s.id = sh.session_id
-         join activities a on a.id = s.activity_id
-         where sh.trainer_id = $1 and sh.status in ('accepted', 'checked_in', 'checked_out')
-           and s.status <> 'cancelled' and s.starts_at < now() and s.starts_at > now() - interval '7 days'
-           and exists (select 1 from booking_participants p join bookings b on b.id = p.booking_id
-                       left join attendance at on at.session_id = p.session_id and at.child_id = p.child_id
-                       where p.session_id = s.id and p.holds_place and b.status = 'approved' and at.status is null)
-         order by s.starts_at",
-    )
-    .bind(trainer_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    items.extend(registers.into_iter().map(|(id, activity, at)| Attention {
-        href: format!("/trainer/sessions/{id}/register"),
-        text: format!("Register not taken: {activity}, {}.", fmt::day_time(at, tz)),
-    }));
     let last_week = crate::timesheets::week_of(super::start_of_day(today, tz), tz) - Duration::days(7);
-    let timesheet_due: bool = sqlx::query_scalar(
-        "select exists(select 1 from time_entries where trainer_id = $1 and week_start = $2)
-            and not exists(select 1 from timesheets where trainer_id = $1 and week_start = $2
-                           and status in ('submitted', 'approved'))",
+    let rows = sqlx::query_as!(
+        AttentionRow,
+        r#"select 1 as "kind!", sh.id as "id!", a.name as "name!", s.starts_at as "at?", null::date as "on?"
+           from shifts sh join sessions s on s.id = sh.session_id join activities a on a.id = s.activity_id
+           where sh.trainer_id = $1 and sh.status = 'offered' and lower(sh.during) > now() and s.starts_at > now()
+           union all
+           select 2, s.id, a.name, s.starts_at, null
+           from shifts sh join sessions s on s.id = sh.session_id join activities a on a.id = s.activity_id
+           where sh.trainer_id = $1 and sh.status in ('accepted', 'checked_in', 'checked_out')
+             and lower(sh.during) < now() and lower(sh.during) > now() - interval '7 days'
+             and s.status <> 'cancelled' and s.starts_at < now() and s.starts_at > now() - interval '7 days'
+             and exists (select 1 from booking_participants p join bookings b on b.id = p.booking_id
+                         left join attendance at on at.session_id = p.session_id and at.child_id = p.child_id
+                         where p.session_id = s.id and p.holds_place and b.status = 'approved' and at.status is null)
+           union all
+           select 3, 0::bigint, ''::text, null::timestamptz, null::date
+           where exists(select 1 from time_entries where trainer_id = $1 and week_start = $2)
+             and not exists(select 1 from timesheets where trainer_id = $1 and week_start = $2
+                            and status in ('submitted', 'approved'))
+           union all
+           select 4, q.id, q.name, null, q.expires_on
+           from trainer_qualifications q
+           where q.trainer_id = $1 and q.expires_on is not null and q.expires_on <= current_date + 30
+           order by 1, 4, 5"#,
+        trainer_id,
+        last_week,
     )
-    .bind(trainer_id)
-    .bind(last_week)
-    .fetch_one(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
-    if timesheet_due {
-        items.push(Attention {
+    Ok(rows.into_iter().filter_map(|row| attention_item(row, today, tz)).collect())
+}
+
+fn attention_item(row: AttentionRow, today: Date, tz: &time_tz::Tz) -> Option<Attention> {
+    let AttentionRow { kind, id, name, at, on } = row;
+    Some(match kind {
+        1 => Attention {
+            href: format!("/trainer/shifts/{id}"),
+            text: format!("Shift offered: {name}, {}. Accept or decline.", fmt::day_time(at?, tz)),
+        },
+        2 => Attention {
+            href: format!("/trainer/sessions/{id}/register"),
+            text: format!("Register not taken: {name}, {}.", fmt::day_time(at?, tz)),
+        },
+        3 => Attention {
             href: "/trainer/timesheets".into(),
             text: "Last week's timesheet is ready to submit.".into(),
-        });
-    }
-    let expiring: Vec<(String, Date)> = sqlx::query_as(
-        "select name, expires_on from trainer_qualifications
-         where trainer_id = $1 and expires_on is not null and expires_on <= current_date + 30
-         order by expires_on",
-    )
-    .bind(trainer_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    items.extend(expiring.into_iter().map(|(name, on)| Attention {
-        href: "/trainer".into(),
-        text: if on < today {
-            format!("{name} expired on {on}. Tell the office when it is renewed.")
-        } else {
-            format!("{name} expires on {on}. Book the renewal.")
         },
-    }));
-    Ok(items)
+        _ => {
+            let on = on?;
+            Attention {
+                href: "/trainer".into(),
+                text: if on < today {
+                    format!("{name} expired on {on}. Tell the office when it is renewed.")
+                } else {
+                    format!("{name} expires on {on}. Book the renewal.")
+                },
+            }
+        }
+    })
 }

@@ -174,11 +174,14 @@ pub async fn create_database_if_missing(maintenance_url: &str, name: &str) -> an
     use sqlx::Connection;
     let mut conn =
         sqlx::PgConnection::connect(maintenance_url).await.context("Failed to connect to PostgreSQL")?;
-    let exists: bool = sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
-        .bind(name)
-        .fetch_one(&mut conn)
-        .await?;
+    let exists = sqlx::query_scalar!(
+        r#"select exists(select 1 from pg_database where datname = $1) as "exists!""#,
+        name
+    )
+    .fetch_one(&mut conn)
+    .await?;
     if !exists {
+        // Runtime SQL: a database's name cannot be a parameter, so it is quoted in here.
         let sql = format!("create database \"{}\"", name.replace('"', "\"\""));
         if let Err(err) = sqlx::query(&sql).execute(&mut conn).await {
             let duplicate = err.as_database_error().and_then(|e| e.code()).as_deref() == Some("42P04");

@@ -84,12 +84,11 @@ async fn password_reset_email(
     base_url: &str,
     address: &str,
 ) -> sqlx::Result<Outgoing> {
-    let user: Option<(i64, String)> =
-        sqlx::query_as("select id, name from users where email = $1 and is_active")
-            .bind(address)
-            .fetch_optional(&mut *conn)
-            .await?;
-    Ok(user.map(|(user_id, name)| {
+    let user = sqlx::query!("select id, name from users where email = $1 and is_active", address)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(user.map(|user| {
+        let (user_id, name) = (user.id, user.name);
         let email = Email {
             to: address.to_owned(),
             subject: "Reset your Portico password".into(),
@@ -112,18 +111,20 @@ async fn password_reset_email(
 /// A link to confirm the sign-up; or, when the address already has an account, a
 /// note saying so (the account and its password stay as they are).
 async fn signup_email(conn: &mut PgConnection, base_url: &str, signup_id: i64) -> sqlx::Result<Outgoing> {
-    let request: Option<(String, String)> =
-        sqlx::query_as("select email, name from signup_requests where id = $1 and confirmed_at is null")
-            .bind(signup_id)
-            .fetch_optional(&mut *conn)
+    let request = sqlx::query!(
+        "select email, name from signup_requests where id = $1 and confirmed_at is null",
+        signup_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(request) = request else { return Ok(None) };
+    let (address, name) = (request.email, request.name);
+    let taken =
+        sqlx::query_scalar!(r#"select exists (select 1 from users where email = $1) as "taken!""#, address)
+            .fetch_one(&mut *conn)
             .await?;
-    let Some((address, name)) = request else { return Ok(None) };
-    let taken: bool = sqlx::query_scalar("select exists (select 1 from users where email = $1)")
-        .bind(&address)
-        .fetch_one(&mut *conn)
-        .await?;
     if taken {
-        sqlx::query("delete from signup_requests where id = $1").bind(signup_id).execute(&mut *conn).await?;
+        sqlx::query!("delete from signup_requests where id = $1", signup_id).execute(&mut *conn).await?;
         let email = Email {
             to: address,
             subject: "You already have a Portico account".into(),

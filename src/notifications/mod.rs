@@ -56,6 +56,15 @@ pub enum Confidential {
     SafeguardingLead,
 }
 
+impl Confidential {
+    /// The stored value (`outbox_emails.confidential_to`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidential::SafeguardingLead => "safeguarding_lead",
+        }
+    }
+}
+
 /// Where an email stands (`outbox_emails.status`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
@@ -143,18 +152,18 @@ impl Outbox {
         link: Option<&SignInLink>,
         reader: Option<Confidential>,
     ) -> anyhow::Result<i64> {
-        let outbox_id: i64 = sqlx::query_scalar(
+        let outbox_id = sqlx::query_scalar!(
             "insert into outbox_emails
                  (to_address, subject, body_text, link_purpose, link_subject_id, link_url_prefix, confidential_to)
              values ($1, $2, $3, $4, $5, $6, $7) returning id",
+            email.to,
+            email.subject,
+            email.body,
+            link.map(|l| l.purpose) as _,
+            link.map(|l| l.subject_id),
+            link.map(|l| format!("{}{}", l.base_url, l.purpose.path())),
+            reader as _,
         )
-        .bind(&email.to)
-        .bind(&email.subject)
-        .bind(&email.body)
-        .bind(link.map(|l| l.purpose))
-        .bind(link.map(|l| l.subject_id))
-        .bind(link.map(|l| format!("{}{}", l.base_url, l.purpose.path())))
-        .bind(reader)
         .fetch_one(&mut *conn)
         .await
         .context("Failed to write an email to the outbox")?;
@@ -171,7 +180,6 @@ impl Outbox {
     }
 }
 
-#[derive(sqlx::FromRow)]
 struct Pending {
     to_address: String,
     subject: String,
@@ -184,11 +192,13 @@ struct Pending {
 
 async fn deliver(cx: Context<Mailer>, outbox_id: i64) -> task::Result<To<()>> {
     let Context { state: mailer, mut tx, .. } = cx;
-    let row: Option<Pending> = sqlx::query_as(
-        "select to_address, subject, body_text, status, link_purpose, link_subject_id, link_url_prefix
-         from outbox_emails where id = $1 for update",
+    let row = sqlx::query_as!(
+        Pending,
+        r#"select to_address, subject, body_text, status as "status: OutboxStatus",
+                  link_purpose as "link_purpose: LinkPurpose", link_subject_id, link_url_prefix
+           from outbox_emails where id = $1 for update"#,
+        outbox_id,
     )
-    .bind(outbox_id)
     .fetch_optional(&mut *tx)
     .await?;
     let Some(Pending {
@@ -211,11 +221,11 @@ async fn deliver(cx: Context<Mailer>, outbox_id: i64) -> task::Result<To<()>> {
     if let (Some(purpose), Some(subject_id), Some(prefix)) = (link_purpose, link_subject_id, link_url_prefix)
     {
         let Some(token) = links::mint(&mut tx, purpose, subject_id).await? else {
-            sqlx::query(
+            sqlx::query!(
                 "update outbox_emails set status = 'failed', last_error = 'the link no longer applies'
                  where id = $1",
+                outbox_id,
             )
-            .bind(outbox_id)
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -225,13 +235,13 @@ async fn deliver(cx: Context<Mailer>, outbox_id: i64) -> task::Result<To<()>> {
     }
     match mailer.send(&to, &subject, &body).await {
         Ok(via) => {
-            sqlx::query(
+            sqlx::query!(
                 "update outbox_emails set status = 'sent', delivered_via = $2, sent_at = now(),
                         attempts = attempts + 1, last_error = null
                  where id = $1",
+                outbox_id,
+                via,
             )
-            .bind(outbox_id)
-            .bind(via)
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;

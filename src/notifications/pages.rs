@@ -4,7 +4,6 @@
 
 use askama::Template;
 use axum::{extract::State, response::Response};
-use sqlx::FromRow;
 use time::OffsetDateTime;
 
 use super::{Confidential, OutboxStatus};
@@ -16,11 +15,10 @@ use crate::{
     web::{
         PageContext, Path, fmt,
         form::{QueryFields, render},
-        page::{Cursor, FETCH, Order, PageRequest, Pager},
+        page::{Cursor, Order, PageRequest, Pager, paged},
     },
 };
 
-#[derive(FromRow)]
 pub struct OutboxRow {
     pub id: OutboxEmailId,
     pub to_address: String,
@@ -62,15 +60,19 @@ pub async fn index(
     QueryFields(query): QueryFields,
 ) -> AppResult<Response> {
     let readable = readable_by(&admin)?;
-    let page = PageRequest::from_query(&query, Order::Descending);
+    let page: PageRequest<OffsetDateTime> = PageRequest::from_query(&query, Order::Descending);
     // The list shows no bodies, so it reads none.
-    let sql = format!(
-        "select id, to_address, subject, '' as body_text, status, delivered_via, created_at
-         from outbox_emails where confidential_to is not distinct from $1 {} {} limit {FETCH}",
-        page.condition("created_at", "id", 2),
-        page.order("created_at", "id")
-    );
-    let rows: Vec<OutboxRow> = page.bind(sqlx::query_as(&sql).bind(readable)).fetch_all(&state.pool).await?;
+    let rows = paged!(
+        &state.pool,
+        page,
+        OutboxRow,
+        r#"select id as "id: OutboxEmailId", to_address, subject, '' as "body_text!",
+                  status as "status: OutboxStatus", delivered_via, created_at
+           from outbox_emails where confidential_to is not distinct from $3::text"#,
+        "created_at",
+        "id",
+        readable.map(Confidential::as_str),
+    )?;
     let page = page.finish(rows, |r| Cursor::new(r.created_at, r.id.0), "/admin/outbox", &query);
     let tz = state.config.timezone;
     let items = page
@@ -95,12 +97,14 @@ pub async fn show(
     Path(id): Path<OutboxEmailId>,
 ) -> AppResult<Response> {
     let readable = readable_by(&admin)?;
-    let row: OutboxRow = sqlx::query_as(
-        "select id, to_address, subject, body_text, status, delivered_via, created_at
-         from outbox_emails where id = $1 and confidential_to is not distinct from $2",
+    let row = sqlx::query_as!(
+        OutboxRow,
+        r#"select id as "id: OutboxEmailId", to_address, subject, body_text, status as "status: OutboxStatus",
+                  delivered_via, created_at
+           from outbox_emails where id = $1 and confidential_to is not distinct from $2::text"#,
+        id.0,
+        readable.map(Confidential::as_str),
     )
-    .bind(id)
-    .bind(readable)
     .fetch_optional(&state.pool)
     .await?
     .ok_or(AppError::NotFound)?;

@@ -331,19 +331,12 @@ pub async fn export(
             return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
-    let search = store::Search {
-        status: Some(TimesheetStatus::Approved),
-        from: Some(from),
-        to: Some(to),
-        oldest_first: true,
-    };
+    let search = store::Search { status: Some(TimesheetStatus::Approved), from: Some(from), to: Some(to) };
     let pool = state.pool.clone();
     let header = ["Trainer", "Email", "Week starting", "Hours", "Rate (£ an hour)", "Pay (£)"];
     Ok(csv::stream(&format!("payroll-{from}-to-{to}.csv"), &header, move |mut sink| async move {
         let mut conn = pool.acquire().await?;
-        let sql = store::export_sql(&search);
-        let mut rows =
-            store::bind_search(sqlx::query_as::<_, store::Timesheet>(sql), &search).fetch(&mut *conn);
+        let mut rows = store::export(&mut conn, &search);
         while let Some(t) = rows.try_next().await? {
             sink.record([
                 csv::cell(&t.trainer),

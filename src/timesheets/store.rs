@@ -6,10 +6,10 @@
 
 use crate::{
     ids::{TimeEntryId, TimesheetId, TrainerId, UserId},
-    web::page::{FETCH, PageRequest},
+    web::page::{PageRequest, paged},
 };
-use sqlx::{FromRow, PgConnection};
-use sqlx::{Postgres, postgres::PgArguments, query::QueryAs};
+use futures_util::stream::BoxStream;
+use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 
 use super::domain::{ChangeAfterSubmit, EntryInput, EntrySource, TimesheetStatus};
@@ -17,7 +17,9 @@ use super::domain::{ChangeAfterSubmit, EntryInput, EntrySource, TimesheetStatus}
 /// The trigger that refuses any change to an entry in an approved week.
 pub const LOCKED_CONSTRAINT: &str = "time_entries_locked_when_approved";
 
-#[derive(Clone, Debug, FromRow)]
+/// An entry as the view `time_entry_lines` (0033_staff_dashboards.sql) shows it. A
+/// view's columns carry no NOT NULL, so the queries mark the ones that cannot be null.
+#[derive(Clone, Debug)]
 pub struct Entry {
     pub id: TimeEntryId,
     pub trainer_id: TrainerId,
@@ -31,30 +33,23 @@ pub struct Entry {
     pub activity: Option<String>,
 }
 
-/// The select of [`Entry`], for `concat!` into whole query literals.
-macro_rules! entry_select {
-    () => {
-        "select e.id, e.trainer_id, e.week_start, e.started_at, e.ended_at, e.source,
-           case when e.reason <> '' then e.reason else e.note end as reason,
-           a.name as activity
-    from time_entries e
-    left join shifts sh on sh.id = e.shift_id
-    left join sessions s on s.id = sh.session_id
-    left join activities a on a.id = s.activity_id "
-    };
-}
-
 /// The trainer's entry `id`; another trainer's is None, exactly like a missing one.
 pub async fn entry(
     conn: &mut PgConnection,
     trainer_id: TrainerId,
     id: TimeEntryId,
 ) -> sqlx::Result<Option<Entry>> {
-    sqlx::query_as(concat!(entry_select!(), "where e.id = $1 and e.trainer_id = $2"))
-        .bind(id)
-        .bind(trainer_id)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as!(
+        Entry,
+        r#"select id as "id!: TimeEntryId", trainer_id as "trainer_id!: TrainerId", week_start as "week_start!",
+                  started_at as "started_at!", ended_at as "ended_at!", source as "source!: EntrySource",
+                  reason as "reason!", activity
+           from time_entry_lines where id = $1 and trainer_id = $2"#,
+        id.0,
+        trainer_id.0,
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// The trainer's entries in weeks from `from_week` on, in time order.
@@ -63,12 +58,15 @@ pub async fn entries_since(
     trainer_id: TrainerId,
     from_week: Date,
 ) -> sqlx::Result<Vec<Entry>> {
-    sqlx::query_as(concat!(
-        entry_select!(),
-        "where e.trainer_id = $1 and e.week_start >= $2 order by e.started_at, e.id"
-    ))
-    .bind(trainer_id)
-    .bind(from_week)
+    sqlx::query_as!(
+        Entry,
+        r#"select id as "id!: TimeEntryId", trainer_id as "trainer_id!: TrainerId", week_start as "week_start!",
+                  started_at as "started_at!", ended_at as "ended_at!", source as "source!: EntrySource",
+                  reason as "reason!", activity
+           from time_entry_lines where trainer_id = $1 and week_start >= $2 order by started_at, id"#,
+        trainer_id.0,
+        from_week,
+    )
     .fetch_all(conn)
     .await
 }
@@ -79,30 +77,36 @@ pub async fn entries_of_week(
     trainer_id: TrainerId,
     week: Date,
 ) -> sqlx::Result<Vec<Entry>> {
-    sqlx::query_as(concat!(
-        entry_select!(),
-        "where e.trainer_id = $1 and e.week_start = $2 order by e.started_at, e.id"
-    ))
-    .bind(trainer_id)
-    .bind(week)
+    sqlx::query_as!(
+        Entry,
+        r#"select id as "id!: TimeEntryId", trainer_id as "trainer_id!: TrainerId", week_start as "week_start!",
+                  started_at as "started_at!", ended_at as "ended_at!", source as "source!: EntrySource",
+                  reason as "reason!", activity
+           from time_entry_lines where trainer_id = $1 and week_start = $2 order by started_at, id"#,
+        trainer_id.0,
+        week,
+    )
     .fetch_all(conn)
     .await
 }
 
 pub async fn count_entries(conn: &mut PgConnection, trainer_id: TrainerId, week: Date) -> sqlx::Result<i64> {
-    sqlx::query_scalar("select count(*) from time_entries where trainer_id = $1 and week_start = $2")
-        .bind(trainer_id)
-        .bind(week)
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar!(
+        r#"select count(*) as "n!" from time_entries where trainer_id = $1 and week_start = $2"#,
+        trainer_id.0,
+        week,
+    )
+    .fetch_one(conn)
+    .await
 }
 
 pub async fn hourly_rate(conn: &mut PgConnection, trainer_id: TrainerId) -> sqlx::Result<i64> {
-    let rate: Option<i32> =
-        sqlx::query_scalar("select hourly_rate_pence from trainer_profiles where user_id = $1")
-            .bind(trainer_id)
-            .fetch_optional(conn)
-            .await?;
+    let rate = sqlx::query_scalar!(
+        "select hourly_rate_pence from trainer_profiles where user_id = $1",
+        trainer_id.0
+    )
+    .fetch_optional(conn)
+    .await?;
     Ok(rate.map_or(0, i64::from))
 }
 
@@ -110,9 +114,8 @@ pub async fn hourly_rate(conn: &mut PgConnection, trainer_id: TrainerId) -> sqlx
 /// so that an entry cannot change while its week is being submitted. `no key update`
 /// leaves other tables' foreign keys to the profile unblocked.
 pub async fn lock_trainer(conn: &mut PgConnection, trainer_id: TrainerId) -> sqlx::Result<()> {
-    sqlx::query("select 1 from trainer_profiles where user_id = $1 for no key update")
-        .bind(trainer_id)
-        .execute(conn)
+    sqlx::query!("select 1 as one from trainer_profiles where user_id = $1 for no key update", trainer_id.0)
+        .fetch_optional(conn)
         .await?;
     Ok(())
 }
@@ -123,11 +126,13 @@ pub async fn week_status(
     trainer_id: TrainerId,
     week: Date,
 ) -> sqlx::Result<Option<TimesheetStatus>> {
-    sqlx::query_scalar("select status from timesheets where trainer_id = $1 and week_start = $2")
-        .bind(trainer_id)
-        .bind(week)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_scalar!(
+        r#"select status as "status: TimesheetStatus" from timesheets where trainer_id = $1 and week_start = $2"#,
+        trainer_id.0,
+        week,
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// A week's timesheet status, locked until the transaction ends so that finance cannot
@@ -137,11 +142,14 @@ pub async fn lock_week_status(
     trainer_id: TrainerId,
     week: Date,
 ) -> sqlx::Result<Option<TimesheetStatus>> {
-    sqlx::query_scalar("select status from timesheets where trainer_id = $1 and week_start = $2 for update")
-        .bind(trainer_id)
-        .bind(week)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_scalar!(
+        r#"select status as "status: TimesheetStatus" from timesheets
+           where trainer_id = $1 and week_start = $2 for update"#,
+        trainer_id.0,
+        week,
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 pub async fn insert_entry(
@@ -149,16 +157,16 @@ pub async fn insert_entry(
     trainer_id: TrainerId,
     entry: &EntryInput,
 ) -> sqlx::Result<TimeEntryId> {
-    sqlx::query_scalar(
-        "insert into time_entries (trainer_id, started_at, ended_at, source, reason, week_start)
-         values ($1, $2, $3, $6, $4, $5) returning id",
+    sqlx::query_scalar!(
+        r#"insert into time_entries (trainer_id, started_at, ended_at, source, reason, week_start)
+           values ($1, $2, $3, $6, $4, $5) returning id as "id: TimeEntryId""#,
+        trainer_id.0,
+        entry.started_at,
+        entry.ended_at,
+        entry.reason.as_str(),
+        entry.week_start,
+        EntrySource::Manual as _,
     )
-    .bind(trainer_id)
-    .bind(entry.started_at)
-    .bind(entry.ended_at)
-    .bind(entry.reason.as_str())
-    .bind(entry.week_start)
-    .bind(EntrySource::Manual)
     .fetch_one(conn)
     .await
 }
@@ -166,20 +174,23 @@ pub async fn insert_entry(
 /// New times for an entry, with the reason for the change; the source is kept, so a
 /// shift's entry shows as adjusted.
 pub async fn update_entry(conn: &mut PgConnection, id: TimeEntryId, entry: &EntryInput) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "update time_entries set started_at = $2, ended_at = $3, reason = $4, week_start = $5 where id = $1",
+        id.0,
+        entry.started_at,
+        entry.ended_at,
+        entry.reason.as_str(),
+        entry.week_start,
     )
-    .bind(id)
-    .bind(entry.started_at)
-    .bind(entry.ended_at)
-    .bind(entry.reason.as_str())
-    .bind(entry.week_start)
     .execute(conn)
     .await?;
     Ok(())
 }
 
-#[derive(Clone, Debug, FromRow)]
+/// A timesheet as the view `timesheet_lines` (0033_staff_dashboards.sql) shows it, with
+/// its trainer, who decided it, the rate it pays at and its whole minutes (the same
+/// rule as `domain::minutes_between`).
+#[derive(Clone, Debug)]
 pub struct Timesheet {
     pub id: TimesheetId,
     pub trainer_id: TrainerId,
@@ -212,27 +223,19 @@ impl Timesheet {
     }
 }
 
-/// The select of [`Timesheet`], for `concat!` into whole query literals. Its minutes
-/// are the same rule as `domain::minutes_between`.
-macro_rules! timesheet_select {
-    () => {
-        "select t.id, t.trainer_id, u.name as trainer, u.email, t.week_start, t.status, t.submitted_at,
-                t.decided_at, d.name as decided_by, t.comment,
-                t.changed_after_submit, t.changed_entry_started_at, t.changed_entry_source,
-                coalesce(t.hourly_rate_pence, p.hourly_rate_pence) as rate_pence,
-                coalesce((select sum(floor(extract(epoch from e.ended_at - e.started_at) / 60))::bigint
-                          from time_entries e
-                          where e.trainer_id = t.trainer_id and e.week_start = t.week_start), 0)::bigint
-                    as minutes
-         from timesheets t
-         join users u on u.id = t.trainer_id
-         join trainer_profiles p on p.user_id = t.trainer_id
-         left join users d on d.id = t.decided_by "
-    };
-}
-
 pub async fn timesheet(conn: &mut PgConnection, id: TimesheetId) -> sqlx::Result<Option<Timesheet>> {
-    sqlx::query_as(concat!(timesheet_select!(), "where t.id = $1")).bind(id).fetch_optional(conn).await
+    sqlx::query_as!(
+        Timesheet,
+        r#"select id as "id!: TimesheetId", trainer_id as "trainer_id!: TrainerId", trainer as "trainer!",
+                  email as "email!", week_start as "week_start!", status as "status!: TimesheetStatus",
+                  submitted_at, decided_at, decided_by, comment as "comment!", rate_pence as "rate_pence!",
+                  minutes as "minutes!", changed_after_submit as "changed_after_submit: ChangeAfterSubmit",
+                  changed_entry_started_at, changed_entry_source as "changed_entry_source: EntrySource"
+           from timesheet_lines where id = $1"#,
+        id.0,
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// The trainer's timesheets for weeks from `from_week` on.
@@ -241,16 +244,22 @@ pub async fn timesheets_of(
     trainer_id: TrainerId,
     from_week: Date,
 ) -> sqlx::Result<Vec<Timesheet>> {
-    sqlx::query_as(concat!(
-        timesheet_select!(),
-        "where t.trainer_id = $1 and t.week_start >= $2 order by t.week_start desc"
-    ))
-    .bind(trainer_id)
-    .bind(from_week)
+    sqlx::query_as!(
+        Timesheet,
+        r#"select id as "id!: TimesheetId", trainer_id as "trainer_id!: TrainerId", trainer as "trainer!",
+                  email as "email!", week_start as "week_start!", status as "status!: TimesheetStatus",
+                  submitted_at, decided_at, decided_by, comment as "comment!", rate_pence as "rate_pence!",
+                  minutes as "minutes!", changed_after_submit as "changed_after_submit: ChangeAfterSubmit",
+                  changed_entry_started_at, changed_entry_source as "changed_entry_source: EntrySource"
+           from timesheet_lines where trainer_id = $1 and week_start >= $2 order by week_start desc"#,
+        trainer_id.0,
+        from_week,
+    )
     .fetch_all(conn)
     .await
 }
 
+/// The filters of the office's list and of payroll.
 #[derive(Default)]
 pub struct Search {
     pub status: Option<TimesheetStatus>,
@@ -258,57 +267,71 @@ pub struct Search {
     pub from: Option<Date>,
     /// Weeks starting on or before this date.
     pub to: Option<Date>,
-    /// Payroll reads oldest first; the office list newest first.
-    pub oldest_first: bool,
 }
 
-macro_rules! search_where {
-    () => {
-        "where ($1::text is null or t.status = $1)
-           and ($2::date is null or t.week_start >= $2)
-           and ($3::date is null or t.week_start <= $3) "
-    };
-}
-
-/// One page of the timesheets `search` finds, by week (newest first unless
-/// `oldest_first`); the page's own rows sort by name within a week.
+/// One page of the timesheets `search` finds, by week (newest first); the page's own
+/// rows sort by name within a week.
 pub async fn search(
     conn: &mut PgConnection,
     search: &Search,
     page: &PageRequest<Date>,
 ) -> sqlx::Result<Vec<Timesheet>> {
-    // The page's cursor and order are SQL of their own, added here.
-    let sql = format!(
-        "{} {} {} limit {FETCH}",
-        concat!(timesheet_select!(), search_where!()),
-        page.condition("t.week_start", "t.id", 4),
-        page.order("t.week_start", "t.id")
-    );
-    page.bind(bind_search(sqlx::query_as(&sql), search)).fetch_all(conn).await
+    paged!(
+        conn,
+        page,
+        Timesheet,
+        r#"select id as "id!: TimesheetId", trainer_id as "trainer_id!: TrainerId", trainer as "trainer!",
+                  email as "email!", week_start as "week_start!", status as "status!: TimesheetStatus",
+                  submitted_at, decided_at, decided_by, comment as "comment!", rate_pence as "rate_pence!",
+                  minutes as "minutes!", changed_after_submit as "changed_after_submit: ChangeAfterSubmit",
+                  changed_entry_started_at, changed_entry_source as "changed_entry_source: EntrySource"
+           from timesheet_lines
+           where ($3::text is null or status = $3)
+             and ($4::date is null or week_start >= $4)
+             and ($5::date is null or week_start <= $5)"#,
+        "week_start",
+        "id",
+        search.status.map(TimesheetStatus::as_str),
+        search.from,
+        search.to,
+    )
 }
 
 /// How many timesheets [`search`] finds over every page.
 pub async fn count(conn: &mut PgConnection, search: &Search) -> sqlx::Result<i64> {
-    let sql = concat!("select count(*) from timesheets t ", search_where!());
-    let (count,): (i64,) = bind_search(sqlx::query_as(sql), search).fetch_one(conn).await?;
-    Ok(count)
+    sqlx::query_scalar!(
+        r#"select count(*) as "n!" from timesheets
+           where ($1::text is null or status = $1)
+             and ($2::date is null or week_start >= $2)
+             and ($3::date is null or week_start <= $3)"#,
+        search.status.map(TimesheetStatus::as_str),
+        search.from,
+        search.to,
+    )
+    .fetch_one(conn)
+    .await
 }
 
-/// Payroll's query: every timesheet `search` finds, by week then name, streamed.
-pub fn export_sql(search: &Search) -> &'static str {
-    if search.oldest_first {
-        concat!(timesheet_select!(), search_where!(), "order by t.week_start asc, u.name, t.id")
-    } else {
-        concat!(timesheet_select!(), search_where!(), "order by t.week_start desc, u.name, t.id")
-    }
-}
-
-/// Binds `search` as `$1`–`$3` of the search's filters.
-pub fn bind_search<'q, O>(
-    query: QueryAs<'q, Postgres, O, PgArguments>,
-    search: &Search,
-) -> QueryAs<'q, Postgres, O, PgArguments> {
-    query.bind(search.status).bind(search.from).bind(search.to)
+/// Payroll's rows: every timesheet `search` finds, oldest week first, then by name,
+/// streamed as the database yields them.
+pub fn export<'c>(conn: &'c mut PgConnection, search: &Search) -> BoxStream<'c, sqlx::Result<Timesheet>> {
+    sqlx::query_as!(
+        Timesheet,
+        r#"select id as "id!: TimesheetId", trainer_id as "trainer_id!: TrainerId", trainer as "trainer!",
+                  email as "email!", week_start as "week_start!", status as "status!: TimesheetStatus",
+                  submitted_at, decided_at, decided_by, comment as "comment!", rate_pence as "rate_pence!",
+                  minutes as "minutes!", changed_after_submit as "changed_after_submit: ChangeAfterSubmit",
+                  changed_entry_started_at, changed_entry_source as "changed_entry_source: EntrySource"
+           from timesheet_lines
+           where ($1::text is null or status = $1)
+             and ($2::date is null or week_start >= $2)
+             and ($3::date is null or week_start <= $3)
+           order by week_start asc, trainer, id"#,
+        search.status.map(TimesheetStatus::as_str),
+        search.from,
+        search.to,
+    )
+    .fetch(conn)
 }
 
 /// Submits the week, or resubmits it after a return: the timesheet's id, or None when
@@ -318,17 +341,17 @@ pub async fn submit(
     trainer_id: TrainerId,
     week: Date,
 ) -> sqlx::Result<Option<TimesheetId>> {
-    sqlx::query_scalar(
-        "insert into timesheets (trainer_id, week_start, status, submitted_at)
-         values ($1, $2, 'submitted', now())
-         on conflict (trainer_id, week_start) do update
-             set status = 'submitted', submitted_at = now(), decided_by = null, decided_at = null,
-                 changed_after_submit = null, changed_entry_started_at = null, changed_entry_source = null
-             where timesheets.status = 'returned'
-         returning id",
+    sqlx::query_scalar!(
+        r#"insert into timesheets (trainer_id, week_start, status, submitted_at)
+           values ($1, $2, 'submitted', now())
+           on conflict (trainer_id, week_start) do update
+               set status = 'submitted', submitted_at = now(), decided_by = null, decided_at = null,
+                   changed_after_submit = null, changed_entry_started_at = null, changed_entry_source = null
+               where timesheets.status = 'returned'
+           returning id as "id: TimesheetId""#,
+        trainer_id.0,
+        week,
     )
-    .bind(trainer_id)
-    .bind(week)
     .fetch_optional(conn)
     .await
 }
@@ -340,10 +363,13 @@ pub async fn lock_status(
     conn: &mut PgConnection,
     id: TimesheetId,
 ) -> sqlx::Result<Option<(TimesheetStatus, Option<OffsetDateTime>)>> {
-    sqlx::query_as("select status, submitted_at from timesheets where id = $1 for update")
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+    let row = sqlx::query!(
+        r#"select status as "status: TimesheetStatus", submitted_at from timesheets where id = $1 for update"#,
+        id.0,
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| (r.status, r.submitted_at)))
 }
 
 /// Records finance's decision on a submitted timesheet; a return keeps its comment
@@ -356,17 +382,17 @@ pub async fn decide(
     comment: Option<&str>,
 ) -> sqlx::Result<bool> {
     // Approval fixes the rate the week is paid at.
-    let decided = sqlx::query(
+    let decided = sqlx::query!(
         "update timesheets t set status = $2, decided_by = $3, decided_at = now(), comment = coalesce($4, t.comment),
                 hourly_rate_pence = case when $5 then p.hourly_rate_pence end
          from trainer_profiles p
          where t.id = $1 and p.user_id = t.trainer_id and t.status = 'submitted'",
+        id.0,
+        to.as_str(),
+        by.0,
+        comment,
+        to.is_approved(),
     )
-    .bind(id)
-    .bind(to)
-    .bind(by)
-    .bind(comment)
-    .bind(to.is_approved())
     .execute(conn)
     .await?;
     Ok(decided.rows_affected() == 1)
