@@ -565,6 +565,7 @@ pub struct ShowPage {
     pub price: String,
     pub staffing: String,
     pub staffing_css: &'static str,
+    pub staffing_state: Staffing,
     pub needed: i64,
     pub bookings: usize,
     pub shifts: Vec<staffing::ShiftLine>,
@@ -584,6 +585,14 @@ pub struct ShowPage {
 impl ShowPage {
     pub fn is_scheduled(&self) -> bool {
         self.s.status == SessionStatus::Scheduled
+    }
+
+    pub fn is_fully_staffed(&self) -> bool {
+        self.staffing_state == Staffing::Full
+    }
+
+    pub fn is_unstaffed(&self) -> bool {
+        self.staffing_state == Staffing::Unstaffed
     }
 }
 
@@ -608,6 +617,7 @@ pub async fn show_page(state: &AppState, ctx: PageContext, id: SessionId) -> App
         price: fmt::pounds(i64::from(s.price_pence)),
         staffing: staffing.label(),
         staffing_css: staffing.css(),
+        staffing_state: staffing,
         needed,
         bookings,
         open_shift: shifts
