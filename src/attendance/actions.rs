@@ -59,12 +59,14 @@ pub async fn add_note(
     session: SessionId,
     body: &str,
 ) -> AppResult<()> {
-    sqlx::query("insert into session_notes (session_id, author_id, body) values ($1, $2, $3)")
-        .bind(session)
-        .bind(trainer_id)
-        .bind(body)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "insert into session_notes (session_id, author_id, body) values ($1, $2, $3)",
+        session.0,
+        trainer_id,
+        body,
+    )
+    .execute(&mut *conn)
+    .await?;
     audit::record(conn).by(trainer_id).action("session.note_added").entity("session", session).await?;
     Ok(())
 }
@@ -75,15 +77,15 @@ pub async fn report_incident(
     session: SessionId,
     incident: &Incident,
 ) -> AppResult<IncidentId> {
-    let id: IncidentId = sqlx::query_scalar(
-        "insert into incidents (session_id, reported_by, what_happened, severity, actions_taken)
-         values ($1, $2, $3, $4, $5) returning id",
+    let id = sqlx::query_scalar!(
+        r#"insert into incidents (session_id, reported_by, what_happened, severity, actions_taken)
+         values ($1, $2, $3, $4, $5) returning id as "id: IncidentId""#,
+        session.0,
+        trainer_id,
+        &incident.what_happened,
+        incident.severity as _,
+        &incident.actions_taken,
     )
-    .bind(session)
-    .bind(trainer_id)
-    .bind(&incident.what_happened)
-    .bind(incident.severity)
-    .bind(&incident.actions_taken)
     .fetch_one(&mut *conn)
     .await?;
     audit::record(conn)

@@ -2,7 +2,6 @@
 
 use askama::Template;
 use axum::{Form, extract::State, http::StatusCode, response::Response};
-use time::OffsetDateTime;
 use time_tz::OffsetDateTimeExt;
 use tower_sessions::Session;
 
@@ -91,18 +90,19 @@ async fn page(
     let collectors = store::collectors(&mut conn, &ids).await?;
     let on = s.starts_at.to_timezone(tz).date();
     let children = booked.into_iter().map(|b| child_line(b, &collectors, typed, on, tz)).collect();
-    let notes = sqlx::query_as::<_, (Option<String>, OffsetDateTime, String)>(
-        "select u.name, n.created_at, n.body from session_notes n left join users u on u.id = n.author_id
-         where n.session_id = $1 order by n.created_at",
+    let notes = sqlx::query!(
+        r#"select u.name as "author?", n.created_at, n.body
+         from session_notes n left join users u on u.id = n.author_id
+         where n.session_id = $1 order by n.created_at"#,
+        s.id.0,
     )
-    .bind(s.id)
     .fetch_all(&mut *conn)
     .await?
     .into_iter()
-    .map(|(author, at, body)| NoteLine {
-        author: author.unwrap_or_default(),
-        when: fmt::day_time(at, tz),
-        body,
+    .map(|n| NoteLine {
+        author: n.author.unwrap_or_default(),
+        when: fmt::day_time(n.created_at, tz),
+        body: n.body,
     })
     .collect();
     Ok(RegisterPage {

@@ -20,13 +20,14 @@ pub async fn raise(
     session_id: Option<SessionId>,
     concern: &str,
 ) -> AppResult<ConcernId> {
-    let id: ConcernId = sqlx::query_scalar(
-        "insert into safeguarding_concerns (child_id, session_id, raised_by, concern) values ($1, $2, $3, $4) returning id",
+    let id = sqlx::query_scalar!(
+        r#"insert into safeguarding_concerns (child_id, session_id, raised_by, concern) values ($1, $2, $3, $4)
+         returning id as "id: ConcernId""#,
+        child_id.0,
+        session_id.map(i64::from),
+        raised_by,
+        concern,
     )
-    .bind(child_id)
-    .bind(session_id)
-    .bind(raised_by)
-    .bind(concern)
     .fetch_one(&mut *conn)
     .await?;
     // The audit log is read by other admins: it says a concern exists, never what.
@@ -35,7 +36,7 @@ pub async fn raise(
         .action("safeguarding.concern_raised")
         .entity("safeguarding_concern", id)
         .await?;
-    let leads: Vec<String> = sqlx::query_scalar(
+    let leads = sqlx::query_scalar!(
         "select email from users where role = 'admin' and admin_role = 'safeguarding_lead' and is_active",
     )
     .fetch_all(&mut *conn)
@@ -71,19 +72,23 @@ impl FollowUpForm {
 
 /// Appends a follow-up to a concern (the database refuses changes to what is written).
 pub async fn add_action(conn: &mut PgConnection, by: i64, concern: ConcernId, note: &str) -> AppResult<()> {
-    let exists: bool = sqlx::query_scalar("select exists(select 1 from safeguarding_concerns where id = $1)")
-        .bind(concern)
-        .fetch_one(&mut *conn)
-        .await?;
+    let exists = sqlx::query_scalar!(
+        r#"select exists(select 1 from safeguarding_concerns where id = $1) as "exists!""#,
+        concern.0,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     if !exists {
         return Err(AppError::NotFound);
     }
-    sqlx::query("insert into safeguarding_actions (concern_id, author_id, note) values ($1, $2, $3)")
-        .bind(concern)
-        .bind(by)
-        .bind(note)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "insert into safeguarding_actions (concern_id, author_id, note) values ($1, $2, $3)",
+        concern.0,
+        by,
+        note,
+    )
+    .execute(&mut *conn)
+    .await?;
     audit::record(conn)
         .by(by)
         .action("safeguarding.action_added")

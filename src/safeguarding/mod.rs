@@ -12,7 +12,6 @@ use axum::{
     response::Response,
     routing::{get, post},
 };
-use sqlx::FromRow;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
@@ -23,7 +22,8 @@ use crate::{
     ids::ConcernId,
     web::{
         FormErrors, PageContext, Path, flash, fmt,
-        form::{render, render_with},
+        form::{QueryFields, render, render_with},
+        page::{Cursor, Order, PageRequest, Pager, paged},
     },
 };
 
@@ -39,7 +39,6 @@ fn require_lead(admin: &Admin) -> AppResult<()> {
     if admin.0.admin_role == Some(AdminRole::SafeguardingLead) { Ok(()) } else { Err(AppError::Forbidden) }
 }
 
-#[derive(FromRow)]
 struct ConcernRow {
     id: ConcernId,
     child: String,
@@ -67,21 +66,10 @@ pub struct ConcernLine {
 #[template(path = "safeguarding/index.html")]
 pub struct IndexPage {
     pub ctx: PageContext,
+    /// The child's name searched for, as typed.
+    pub child: String,
     pub concerns: Vec<ConcernLine>,
-}
-
-/// The columns of `ConcernRow`, as a literal so each query stays one whole literal.
-macro_rules! concern_select {
-    () => {
-        "select c.id, ch.first_name || ' ' || ch.last_name as child, u.name as raised_by, c.concern, c.created_at,
-           a.name as activity, (select count(*) from safeguarding_actions x where x.concern_id = c.id) as actions,
-           concat_ws('; ', nullif(ch.allergies, ''), nullif(ch.medical_notes, ''), nullif(ch.additional_needs, '')) as medical
-    from safeguarding_concerns c
-    join children ch on ch.id = c.child_id
-    join users u on u.id = c.raised_by
-    left join sessions s on s.id = c.session_id
-    left join activities a on a.id = s.activity_id "
-    };
+    pub pager: Pager,
 }
 
 fn line(row: ConcernRow, tz: &time_tz::Tz) -> ConcernLine {
@@ -97,13 +85,44 @@ fn line(row: ConcernRow, tz: &time_tz::Tz) -> ConcernLine {
     }
 }
 
-pub async fn index(State(state): State<AppState>, admin: Admin, ctx: PageContext) -> AppResult<Response> {
+/// Newest first, 50 a page, optionally only the concerns about children whose name
+/// holds `child`.
+pub async fn index(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    QueryFields(query): QueryFields,
+) -> AppResult<Response> {
     require_lead(&admin)?;
-    let rows: Vec<ConcernRow> = sqlx::query_as(concat!(concern_select!(), "order by c.created_at desc"))
-        .fetch_all(&state.pool)
-        .await?;
+    let child = query.get("child").unwrap_or_default().trim().to_owned();
+    let page: PageRequest<OffsetDateTime> = PageRequest::from_query(&query, Order::Descending);
+    let rows = paged!(
+        &state.pool,
+        page,
+        ConcernRow,
+        r#"select c.id as "id: ConcernId", ch.first_name || ' ' || ch.last_name as "child!", u.name as raised_by,
+                c.concern, c.created_at, a.name as "activity?",
+                (select count(*) from safeguarding_actions x where x.concern_id = c.id) as "actions!",
+                concat_ws('; ', nullif(ch.allergies, ''), nullif(ch.medical_notes, ''),
+                          nullif(ch.additional_needs, '')) as "medical!"
+         from safeguarding_concerns c
+         join children ch on ch.id = c.child_id
+         join users u on u.id = c.raised_by
+         left join sessions s on s.id = c.session_id
+         left join activities a on a.id = s.activity_id
+         where ($3::text is null or ch.first_name || ' ' || ch.last_name ilike '%' || $3 || '%')"#,
+        "c.created_at",
+        "c.id",
+        (!child.is_empty()).then_some(&child),
+    )?;
+    let page = page.finish(rows, |r| Cursor::new(r.created_at, r.id.0), "/admin/safeguarding", &query);
     let tz = state.config.timezone;
-    render(&IndexPage { ctx, concerns: rows.into_iter().map(|r| line(r, tz)).collect() })
+    render(&IndexPage {
+        ctx,
+        child,
+        concerns: page.rows.into_iter().map(|r| line(r, tz)).collect(),
+        pager: page.pager,
+    })
 }
 
 pub struct ActionLine {
@@ -124,20 +143,34 @@ pub struct ShowPage {
 
 async fn show_page(state: &AppState, ctx: PageContext, id: ConcernId) -> AppResult<ShowPage> {
     let tz = state.config.timezone;
-    let row: ConcernRow = sqlx::query_as(concat!(concern_select!(), "where c.id = $1"))
-        .bind(id)
-        .fetch_optional(&state.pool)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let actions = sqlx::query_as::<_, (String, OffsetDateTime, String)>(
-        "select u.name, x.created_at, x.note from safeguarding_actions x join users u on u.id = x.author_id
-         where x.concern_id = $1 order by x.created_at, x.id",
+    let row = sqlx::query_as!(
+        ConcernRow,
+        r#"select c.id as "id: ConcernId", ch.first_name || ' ' || ch.last_name as "child!", u.name as raised_by,
+                c.concern, c.created_at, a.name as "activity?",
+                (select count(*) from safeguarding_actions x where x.concern_id = c.id) as "actions!",
+                concat_ws('; ', nullif(ch.allergies, ''), nullif(ch.medical_notes, ''),
+                          nullif(ch.additional_needs, '')) as "medical!"
+         from safeguarding_concerns c
+         join children ch on ch.id = c.child_id
+         join users u on u.id = c.raised_by
+         left join sessions s on s.id = c.session_id
+         left join activities a on a.id = s.activity_id
+         where c.id = $1"#,
+        id.0,
     )
-    .bind(id)
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let actions = sqlx::query!(
+        "select u.name as author, x.created_at, x.note
+         from safeguarding_actions x join users u on u.id = x.author_id
+         where x.concern_id = $1 order by x.created_at, x.id",
+        id.0,
+    )
     .fetch_all(&state.pool)
     .await?
     .into_iter()
-    .map(|(author, at, note)| ActionLine { author, when: fmt::day_time(at, tz), note })
+    .map(|x| ActionLine { author: x.author, when: fmt::day_time(x.created_at, tz), note: x.note })
     .collect();
     Ok(ShowPage { ctx, concern: line(row, tz), actions, note: String::new(), errors: FormErrors::default() })
 }

@@ -4,16 +4,19 @@
 
 use serde_json::json;
 use sqlx::PgConnection;
-use time_tz::OffsetDateTimeExt;
+use time::{Date, Duration, OffsetDateTime};
+use time_tz::{OffsetDateTimeExt, Tz};
 
 use super::{
-    domain::{SessionEdit, local_instant},
+    domain::{SeriesPlan, SessionEdit, SessionPlan, SessionStatus, local_instant},
     store,
 };
 use crate::{
     AppState, audit,
+    auth::User,
     db::OnConstraint,
     error::{AppError, AppResult},
+    ids::{SeriesId, SessionId},
     notifications::Email,
     web::fmt,
 };
@@ -119,4 +122,103 @@ pub async fn update(
         return Err(AppError::NotFound);
     }
     Ok(Ok(targets.len()))
+}
+
+/// A session row from a plan on `date`, with the activity's defaults where the plan
+/// leaves capacity or price blank.
+fn new_session_row(
+    plan: &SessionPlan,
+    defaults: &store::ActivityDefaults,
+    date: Date,
+    tz: &Tz,
+    series_id: Option<SeriesId>,
+) -> store::NewSession {
+    let starts_at = local_instant(date, plan.start, tz);
+    store::NewSession {
+        activity_id: plan.activity_id,
+        venue_id: plan.venue_id,
+        series_id,
+        starts_at,
+        ends_at: starts_at + Duration::minutes(i64::from(plan.duration_minutes)),
+        capacity: plan.capacity.unwrap_or(defaults.default_capacity),
+        price_pence: plan.price_pence.unwrap_or(defaults.price_pence),
+        notes: plan.notes.clone(),
+    }
+}
+
+/// `Add session`: one session from the plan, audited. Returns it and when it starts.
+pub async fn create_session(
+    conn: &mut PgConnection,
+    by: i64,
+    plan: &SessionPlan,
+    defaults: &store::ActivityDefaults,
+    tz: &Tz,
+) -> AppResult<(SessionId, OffsetDateTime)> {
+    let row = new_session_row(plan, defaults, plan.date, tz, None);
+    let id = store::insert_session(&mut *conn, &row).await?;
+    let after = json!({ "starts_at": row.starts_at.to_string(), "activity_id": row.activity_id,
+                        "venue_id": row.venue_id, "capacity": row.capacity, "price_pence": row.price_pence });
+    audit::record(conn).by(by).action("session.created").entity("session", id).after(after).await?;
+    Ok((id, row.starts_at))
+}
+
+/// `Add series`: the series, with its rule, and a session on each of its dates, audited once.
+pub async fn create_series(
+    conn: &mut PgConnection,
+    by: i64,
+    plan: &SeriesPlan,
+    defaults: &store::ActivityDefaults,
+    tz: &Tz,
+) -> AppResult<SeriesId> {
+    let rule = plan.recurrence.to_ical(plan.session.start, tz);
+    let series_id =
+        store::insert_series(&mut *conn, plan.session.activity_id, plan.session.venue_id, &plan.name, &rule)
+            .await?;
+    for date in &plan.dates {
+        let row = new_session_row(&plan.session, defaults, *date, tz, Some(series_id));
+        store::insert_session(&mut *conn, &row).await?;
+    }
+    let after = json!({ "name": plan.name, "recurrence_rule": rule, "sessions": plan.dates.len(),
+                        "activity_id": plan.session.activity_id, "venue_id": plan.session.venue_id });
+    audit::record(conn).by(by).action("series.created").entity("series", series_id).after(after).await?;
+    Ok(series_id)
+}
+
+/// What ending a series did: sessions cancelled, and bookings cancelled or changed.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SeriesEnded {
+    pub sessions: usize,
+    pub bookings: usize,
+}
+
+/// `Cancel this and the rest`: `s` (locked by the caller) and every later scheduled
+/// session of its series, each through the one session's cancellation, with one audit
+/// row for the series. None when `s` is not a scheduled session of a series. Card
+/// refunds go into `card_refunds`, for the caller to send once committed.
+pub async fn cancel_rest_of_series(
+    state: &AppState,
+    conn: &mut PgConnection,
+    admin: &User,
+    s: &store::SessionRow,
+    reason: &str,
+    card_refunds: &mut Vec<i64>,
+) -> AppResult<Option<SeriesEnded>> {
+    let Some(series_id) = s.series_id.filter(|_| s.status == SessionStatus::Scheduled) else {
+        return Ok(None);
+    };
+    let rest = store::this_and_following(&mut *conn, s).await?;
+    let mut bookings = 0;
+    for target in &rest {
+        bookings +=
+            super::cancellation::cancel_session(state, &mut *conn, admin, target, reason, card_refunds)
+                .await?;
+    }
+    audit::record(conn)
+        .by(admin.id)
+        .action("series.rest_cancelled")
+        .entity("series", series_id)
+        .after(json!({ "from_session_id": s.id, "sessions": rest.iter().map(|r| r.id).collect::<Vec<_>>(),
+                     "reason": reason }))
+        .await?;
+    Ok(Some(SeriesEnded { sessions: rest.len(), bookings }))
 }

@@ -9,31 +9,28 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
-use serde_json::json;
 use time::{Date, Duration, Month, OffsetDateTime};
-use time_tz::OffsetDateTimeExt;
+use time_tz::{OffsetDateTimeExt, TimeZone};
 use tower_sessions::Session;
 
 use super::{
     actions,
-    domain::{
-        self, EditForm, SeriesForm, SessionFields, SessionPlan, SessionStatus, Staffing, WEEKDAYS,
-        local_instant, parse_date,
-    },
+    domain::{self, EditForm, SeriesForm, SessionFields, SessionStatus, Staffing, WEEKDAYS, parse_date},
     staffing, store,
 };
 use crate::{
-    AppState, audit,
+    AppState,
     auth::Admin,
     catalogue::EDITORS,
     error::{AppError, AppResult},
-    ids::{SeriesId, SessionId, ShiftId},
+    ids::{SessionId, ShiftId},
     shifts::domain::ShiftRole,
     web::{
         FormErrors, PageContext, Path,
         flash::{self, FlashKind},
         fmt,
         form::{Fields, QueryFields, render, render_with},
+        page::{Cursor, Order, PageRequest, Pager},
     },
 };
 
@@ -52,11 +49,20 @@ pub struct Entry {
     pub trainers: String,
 }
 
+/// One day of the month or week: its counts, and in the week view its first sessions.
 pub struct Day {
     pub label: String,
     pub is_today: bool,
     pub in_range: bool,
+    /// The day's own list (the day view, paged), with the filters.
+    pub href: String,
+    pub sessions: usize,
+    /// Scheduled sessions not fully staffed.
+    pub to_staff: usize,
+    pub cancelled: usize,
     pub entries: Vec<Entry>,
+    /// Sessions of the day the week view leaves to the day's list.
+    pub more: usize,
 }
 
 pub struct Pick {
@@ -65,22 +71,89 @@ pub struct Pick {
     pub selected: bool,
 }
 
+/// Which calendar: a month of counts per day, a week with each day's first sessions, or
+/// one day's sessions, paged. Each is bounded whatever the provider's size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    Month,
+    Week,
+    Day,
+}
+
+impl View {
+    const ALL: [View; 3] = [View::Day, View::Week, View::Month];
+
+    fn from_query(raw: Option<&str>) -> Self {
+        match raw {
+            Some("month") => View::Month,
+            Some("day") => View::Day,
+            _ => View::Week,
+        }
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            View::Month => "month",
+            View::Week => "week",
+            View::Day => "day",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            View::Month => "Month",
+            View::Week => "Week",
+            View::Day => "Day",
+        }
+    }
+
+    fn this(self) -> &'static str {
+        match self {
+            View::Month => "This month",
+            View::Week => "This week",
+            View::Day => "Today",
+        }
+    }
+}
+
+/// A link to another view of the calendar, and whether it is the one shown.
+pub struct ViewLink {
+    pub label: &'static str,
+    pub href: String,
+    pub current: bool,
+}
+
 #[derive(Template)]
 #[template(path = "sessions/calendar.html")]
 pub struct CalendarPage {
     pub ctx: PageContext,
-    pub month_view: bool,
+    pub view: View,
     pub title: String,
     pub prev: String,
     pub next: String,
     pub this_period: String,
-    pub other_view: String,
+    pub this_label: &'static str,
+    pub views: Vec<ViewLink>,
     pub anchor: String,
+    /// The month's or week's days (empty in the day view).
     pub days: Vec<Day>,
+    /// The day view's sessions, one page of them.
+    pub entries: Vec<Entry>,
+    pub pager: Pager,
     pub venues: Vec<Pick>,
     pub activities: Vec<Pick>,
     pub trainers: Vec<Pick>,
     pub count: usize,
+}
+
+impl CalendarPage {
+    pub fn is_month(&self) -> bool {
+        self.view == View::Month
+    }
+
+    pub fn is_day(&self) -> bool {
+        self.view == View::Day
+    }
 }
 
 fn monday_of(date: Date) -> Date {
@@ -111,6 +184,32 @@ pub fn entry(row: store::CalendarRow, tz: &time_tz::Tz) -> Entry {
     }
 }
 
+/// Whether a session still needs trainers: scheduled and not fully staffed.
+fn needs_staff(f: &store::DayFacts) -> bool {
+    let needed = domain::trainers_needed(f.places_taken, f.children_per_trainer);
+    f.status == SessionStatus::Scheduled && Staffing::of(needed, f.staffed, f.leads) != Staffing::Full
+}
+
+/// The calendar's links: its view, anchor date and filters.
+struct Links {
+    filters: String,
+}
+
+impl Links {
+    fn new(filter: &store::CalendarFilter) -> Self {
+        let filters =
+            [("venue", filter.venue_id), ("activity", filter.activity_id), ("trainer", filter.trainer_id)]
+                .iter()
+                .filter_map(|(k, v)| v.map(|v| format!("&{k}={v}")))
+                .collect();
+        Links { filters }
+    }
+
+    fn to(&self, view: View, d: Date) -> String {
+        format!("/admin/sessions?view={}&week={d}{}", view.key(), self.filters)
+    }
+}
+
 pub async fn calendar(
     State(state): State<AppState>,
     admin: Admin,
@@ -121,36 +220,40 @@ pub async fn calendar(
     let tz = state.config.timezone;
     let today = OffsetDateTime::now_utc().to_timezone(tz).date();
     let anchor = query.get("week").and_then(parse_date).unwrap_or(today);
-    let month_view = query.get("view") == Some("month");
+    let view = View::from_query(query.get("view"));
     let filter = store::CalendarFilter {
         venue_id: query.id("venue"),
         activity_id: query.id("activity"),
         trainer_id: query.id("trainer"),
     };
-    let period = Period::around(anchor, month_view);
-    let from = crate::clock::start_of_day(period.first_shown, tz);
-    let until = crate::clock::start_of_day(period.last_shown + Duration::days(1), tz);
+    let period = Period::around(anchor, view);
+    let links = Links::new(&filter);
     let mut conn = state.pool.acquire().await?;
-    let rows = store::calendar(&mut conn, from, until, &filter).await?;
-    let count = rows.iter().filter(|r| period.in_range(r.starts_at.to_timezone(tz).date())).count();
-    let days = period.days(rows, today, tz);
-    let Period { prev, next, title, .. } = period;
-    let filters: String =
-        [("venue", filter.venue_id), ("activity", filter.activity_id), ("trainer", filter.trainer_id)]
-            .iter()
-            .filter_map(|(k, v)| v.map(|v| format!("&{k}={v}")))
-            .collect();
-    let view = if month_view { "month" } else { "week" };
-    let link = |view: &str, d: Date| format!("/admin/sessions?view={view}&week={d}{filters}");
+    let (days, count) = period.days(&mut conn, &filter, today, tz, &links).await?;
+    let (entries, pager) = if view == View::Day {
+        let page: PageRequest<OffsetDateTime> = PageRequest::from_query(&query, Order::Ascending);
+        let (from, until) = period.instants(tz);
+        let rows = store::day_page(&mut conn, &page, from, until, &filter).await?;
+        let page = page.finish(rows, |r| Cursor::new(r.starts_at, r.id.0), "/admin/sessions", &query);
+        (page.rows.into_iter().map(|r| entry(r, tz)).collect(), page.pager)
+    } else {
+        (Vec::new(), Pager::default())
+    };
     render(&CalendarPage {
-        prev: link(view, prev),
-        next: link(view, next),
-        this_period: link(view, today),
-        other_view: link(if month_view { "week" } else { "month" }, anchor),
+        prev: links.to(view, period.prev),
+        next: links.to(view, period.next),
+        this_period: links.to(view, today),
+        this_label: view.this(),
+        views: View::ALL
+            .iter()
+            .map(|&v| ViewLink { label: v.label(), href: links.to(v, anchor), current: v == view })
+            .collect(),
         anchor: anchor.to_string(),
-        month_view,
-        title,
-        days,
+        view,
+        title: period.title,
+        days: if view == View::Day { Vec::new() } else { days },
+        entries,
+        pager,
         venues: picks(store::venue_choices(&mut conn).await?, filter.venue_id),
         activities: picks(store::activity_choices(&mut conn).await?, filter.activity_id),
         trainers: picks(store::trainer_choices(&mut conn).await?, filter.trainer_id),
@@ -159,12 +262,13 @@ pub async fn calendar(
     })
 }
 
-/// The days the calendar shows: a week from Monday, or whole weeks covering a month.
+/// The days the calendar shows: a day, a week from Monday, or whole weeks covering a month.
 struct Period {
+    view: View,
     first_shown: Date,
     last_shown: Date,
-    /// The week or month itself (a month view also shows the edges of its first and
-    /// last weeks, greyed).
+    /// The day, week or month itself (a month view also shows the edges of its first
+    /// and last weeks, greyed).
     range: (Date, Date),
     prev: Date,
     next: Date,
@@ -172,35 +276,51 @@ struct Period {
 }
 
 impl Period {
-    fn around(anchor: Date, month_view: bool) -> Self {
-        if month_view {
-            let first = anchor.replace_day(1).unwrap_or(anchor);
-            let next_month = if first.month() == Month::December {
-                Date::from_calendar_date(first.year() + 1, Month::January, 1)
-            } else {
-                Date::from_calendar_date(first.year(), first.month().next(), 1)
+    fn around(anchor: Date, view: View) -> Self {
+        match view {
+            View::Month => Self::month(anchor),
+            View::Week => {
+                let monday = monday_of(anchor);
+                let sunday = monday + Duration::days(6);
+                Period {
+                    view,
+                    first_shown: monday,
+                    last_shown: sunday,
+                    range: (monday, sunday),
+                    prev: monday - Duration::days(7),
+                    next: monday + Duration::days(7),
+                    title: format!("Week of {} {} {}", monday.day(), monday.month(), monday.year()),
+                }
             }
-            .unwrap_or(first);
-            let last = next_month - Duration::days(1);
-            Period {
-                first_shown: monday_of(first),
-                last_shown: monday_of(last) + Duration::days(6),
-                range: (first, last),
-                prev: (first - Duration::days(1)).replace_day(1).unwrap_or(first),
-                next: next_month,
-                title: format!("{} {}", first.month(), first.year()),
-            }
+            View::Day => Period {
+                view,
+                first_shown: anchor,
+                last_shown: anchor,
+                range: (anchor, anchor),
+                prev: anchor.previous_day().unwrap_or(anchor),
+                next: anchor.next_day().unwrap_or(anchor),
+                title: format!("{} {} {} {}", anchor.weekday(), anchor.day(), anchor.month(), anchor.year()),
+            },
+        }
+    }
+
+    fn month(anchor: Date) -> Self {
+        let first = anchor.replace_day(1).unwrap_or(anchor);
+        let next_month = if first.month() == Month::December {
+            Date::from_calendar_date(first.year() + 1, Month::January, 1)
         } else {
-            let monday = monday_of(anchor);
-            let sunday = monday + Duration::days(6);
-            Period {
-                first_shown: monday,
-                last_shown: sunday,
-                range: (monday, sunday),
-                prev: monday - Duration::days(7),
-                next: monday + Duration::days(7),
-                title: format!("Week of {} {} {}", monday.day(), monday.month(), monday.year()),
-            }
+            Date::from_calendar_date(first.year(), first.month().next(), 1)
+        }
+        .unwrap_or(first);
+        let last = next_month - Duration::days(1);
+        Period {
+            view: View::Month,
+            first_shown: monday_of(first),
+            last_shown: monday_of(last) + Duration::days(6),
+            range: (first, last),
+            prev: (first - Duration::days(1)).replace_day(1).unwrap_or(first),
+            next: next_month,
+            title: format!("{} {}", first.month(), first.year()),
         }
     }
 
@@ -208,11 +328,29 @@ impl Period {
         date >= self.range.0 && date <= self.range.1
     }
 
-    /// Every day shown, each with its sessions.
-    fn days(&self, rows: Vec<store::CalendarRow>, today: Date, tz: &time_tz::Tz) -> Vec<Day> {
+    /// The instants the days shown start and end at, in the provider's zone.
+    fn instants(&self, tz: &time_tz::Tz) -> (OffsetDateTime, OffsetDateTime) {
+        let from = crate::clock::start_of_day(self.first_shown, tz);
+        (from, crate::clock::start_of_day(self.last_shown + Duration::days(1), tz))
+    }
+
+    /// Every day shown with its counts (and, in the week view, its first sessions), and
+    /// how many sessions the period itself holds.
+    async fn days(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        filter: &store::CalendarFilter,
+        today: Date,
+        tz: &time_tz::Tz,
+        links: &Links,
+    ) -> AppResult<(Vec<Day>, usize)> {
+        let (from, until) = self.instants(tz);
+        let facts = store::day_facts(&mut *conn, from, until, tz.name(), filter).await?;
+        let count = facts.iter().filter(|f| self.in_range(f.day)).count();
         let mut days: Vec<Day> = Vec::new();
         let mut date = self.first_shown;
         while date <= self.last_shown {
+            let on_day = facts.iter().filter(|f| f.day == date);
             days.push(Day {
                 label: format!(
                     "{} {} {}",
@@ -222,17 +360,27 @@ impl Period {
                 ),
                 is_today: date == today,
                 in_range: self.in_range(date),
+                href: links.to(View::Day, date),
+                sessions: on_day.clone().count(),
+                to_staff: on_day.clone().filter(|f| needs_staff(f)).count(),
+                cancelled: on_day.filter(|f| f.status == SessionStatus::Cancelled).count(),
                 entries: Vec::new(),
+                more: 0,
             });
             date += Duration::days(1);
         }
-        for row in rows {
-            let offset = (row.starts_at.to_timezone(tz).date() - self.first_shown).whole_days();
-            if let Some(day) = usize::try_from(offset).ok().and_then(|i| days.get_mut(i)) {
-                day.entries.push(entry(row, tz));
+        if self.view == View::Week {
+            for row in store::week(conn, from, until, tz.name(), filter).await? {
+                let offset = (row.starts_at.to_timezone(tz).date() - self.first_shown).whole_days();
+                if let Some(day) = usize::try_from(offset).ok().and_then(|i| days.get_mut(i)) {
+                    day.entries.push(entry(row, tz));
+                }
+            }
+            for day in &mut days {
+                day.more = day.sessions.saturating_sub(day.entries.len());
             }
         }
-        days
+        Ok((days, count))
     }
 }
 
@@ -322,26 +470,6 @@ async fn checked_defaults(
     Ok(defaults)
 }
 
-fn new_session_row(
-    plan: &SessionPlan,
-    defaults: &store::ActivityDefaults,
-    date: Date,
-    tz: &time_tz::Tz,
-    series_id: Option<SeriesId>,
-) -> store::NewSession {
-    let starts_at = local_instant(date, plan.start, tz);
-    store::NewSession {
-        activity_id: plan.activity_id,
-        venue_id: plan.venue_id,
-        series_id,
-        starts_at,
-        ends_at: starts_at + Duration::minutes(i64::from(plan.duration_minutes)),
-        capacity: plan.capacity.unwrap_or(defaults.default_capacity),
-        price_pence: plan.price_pence.unwrap_or(defaults.price_pence),
-        notes: plan.notes.clone(),
-    }
-}
-
 pub async fn create_session(
     State(state): State<AppState>,
     admin: Admin,
@@ -368,19 +496,28 @@ pub async fn create_session(
             &new_page(&state, ctx, false, form, errors).await?,
         );
     }
-    let row = new_session_row(&plan, &defaults, plan.date, tz, None);
-    let id = store::insert_session(&mut tx, &row).await?;
-    let after = json!({ "starts_at": row.starts_at.to_string(), "activity_id": row.activity_id,
-                        "venue_id": row.venue_id, "capacity": row.capacity, "price_pence": row.price_pence });
-    audit::record(&mut tx)
-        .by(admin.0.id)
-        .action("session.created")
-        .entity("session", id)
-        .after(after)
-        .await?;
-    let message = format!("Session added for {}.", fmt::day_time(row.starts_at, tz));
+    let (id, starts_at) = actions::create_session(&mut tx, admin.0.id, &plan, &defaults, tz).await?;
+    let message = format!("Session added for {}.", fmt::day_time(starts_at, tz));
     flash::done(tx, &session, message, &format!("/admin/sessions/{id}")).await
 }
+
+/// The series form's fields, in the order their errors are told.
+const SERIES_FIELDS: [&str; 14] = [
+    "name",
+    "activity",
+    "venue",
+    "date",
+    "start_time",
+    "duration_minutes",
+    "capacity",
+    "price",
+    "notes",
+    "weekday",
+    "every_weeks",
+    "until",
+    "count",
+    "holidays",
+];
 
 pub async fn create_series(
     State(state): State<AppState>,
@@ -400,22 +537,7 @@ pub async fn create_series(
         (Ok(plan), Some(defaults)) if errors.is_empty() => (plan, defaults),
         (parsed, _) => {
             if let Err(more) = parsed {
-                for field in [
-                    "name",
-                    "activity",
-                    "venue",
-                    "date",
-                    "start_time",
-                    "duration_minutes",
-                    "capacity",
-                    "price",
-                    "notes",
-                    "weekday",
-                    "every_weeks",
-                    "until",
-                    "count",
-                    "holidays",
-                ] {
+                for field in SERIES_FIELDS {
                     if let Some(message) = more.get(field) {
                         errors.add(field, message.to_owned());
                     }
@@ -427,22 +549,7 @@ pub async fn create_series(
             );
         }
     };
-    let rule = plan.recurrence.to_ical(plan.session.start, tz);
-    let series_id =
-        store::insert_series(&mut tx, plan.session.activity_id, plan.session.venue_id, &plan.name, &rule)
-            .await?;
-    for date in &plan.dates {
-        let row = new_session_row(&plan.session, &defaults, *date, tz, Some(series_id));
-        store::insert_session(&mut tx, &row).await?;
-    }
-    let after = json!({ "name": plan.name, "recurrence_rule": rule, "sessions": plan.dates.len(),
-                        "activity_id": plan.session.activity_id, "venue_id": plan.session.venue_id });
-    audit::record(&mut tx)
-        .by(admin.0.id)
-        .action("series.created")
-        .entity("series", series_id)
-        .after(after)
-        .await?;
+    actions::create_series(&mut tx, admin.0.id, &plan, &defaults, tz).await?;
     let message = format!("{}: {} sessions added.", plan.name, plan.dates.len());
     flash::done(tx, &session, message, &format!("/admin/sessions?week={}", plan.session.date)).await
 }
@@ -458,6 +565,7 @@ pub struct ShowPage {
     pub price: String,
     pub staffing: String,
     pub staffing_css: &'static str,
+    pub staffing_state: Staffing,
     pub needed: i64,
     pub bookings: usize,
     pub shifts: Vec<staffing::ShiftLine>,
@@ -477,6 +585,14 @@ pub struct ShowPage {
 impl ShowPage {
     pub fn is_scheduled(&self) -> bool {
         self.s.status == SessionStatus::Scheduled
+    }
+
+    pub fn is_fully_staffed(&self) -> bool {
+        self.staffing_state == Staffing::Full
+    }
+
+    pub fn is_unstaffed(&self) -> bool {
+        self.staffing_state == Staffing::Unstaffed
     }
 }
 
@@ -501,6 +617,7 @@ pub async fn show_page(state: &AppState, ctx: PageContext, id: SessionId) -> App
         price: fmt::pounds(i64::from(s.price_pence)),
         staffing: staffing.label(),
         staffing_css: staffing.css(),
+        staffing_state: staffing,
         needed,
         bookings,
         open_shift: shifts
@@ -789,37 +906,19 @@ pub async fn cancel_series(
     };
     let mut tx = state.pool.begin().await?;
     let s = store::find_locked(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    let Some(series_id) = s.series_id.filter(|_| s.status == SessionStatus::Scheduled) else {
+    let mut card_refunds = Vec::new();
+    let ended =
+        actions::cancel_rest_of_series(&state, &mut tx, &admin.0, &s, &reason, &mut card_refunds).await?;
+    let Some(ended) = ended else {
         flash::push(&session, FlashKind::Error, "Only a scheduled session of a series can end its series.")
             .await?;
         return Ok(Redirect::to(&format!("/admin/sessions/{id}")).into_response());
     };
-    let rest = store::this_and_following(&mut tx, &s).await?;
-    let mut bookings = 0;
-    let mut card_refunds = Vec::new();
-    for target in &rest {
-        bookings += super::cancellation::cancel_session(
-            &state,
-            &mut tx,
-            &admin.0,
-            target,
-            &reason,
-            &mut card_refunds,
-        )
-        .await?;
-    }
-    audit::record(&mut tx)
-        .by(admin.0.id)
-        .action("series.rest_cancelled")
-        .entity("series", series_id)
-        .after(json!({ "from_session_id": id, "sessions": rest.iter().map(|r| r.id).collect::<Vec<_>>(),
-                     "reason": reason }))
-        .await?;
     tx.commit().await?;
     crate::payments::cancellation::settle(&state, &card_refunds).await;
     let message = format!(
-        "{} session(s) cancelled. {bookings} booking(s) cancelled or changed and the families emailed.",
-        rest.len()
+        "{} session(s) cancelled. {} booking(s) cancelled or changed and the families emailed.",
+        ended.sessions, ended.bookings
     );
     flash::push(&session, FlashKind::Success, message).await?;
     Ok(Redirect::to(&format!("/admin/sessions/{id}")).into_response())

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::{FromRow, PgConnection};
+use sqlx::PgConnection;
 use time::{Date, Duration, OffsetDateTime, Time};
 use time_tz::{OffsetDateTimeExt, Tz};
 
@@ -40,7 +40,6 @@ impl ShiftLine {
     }
 }
 
-#[derive(FromRow)]
 struct ShiftRow {
     id: ShiftId,
     role: ShiftRole,
@@ -50,12 +49,14 @@ struct ShiftRow {
 }
 
 pub async fn shift_lines(conn: &mut PgConnection, session_id: SessionId) -> sqlx::Result<Vec<ShiftLine>> {
-    let rows: Vec<ShiftRow> = sqlx::query_as(
-        "select sh.id, sh.role, sh.status, u.name as trainer, sh.assignment_note
+    let rows = sqlx::query_as!(
+        ShiftRow,
+        r#"select sh.id as "id: ShiftId", sh.role as "role: ShiftRole", sh.status as "status: ShiftStatus",
+                u.name as "trainer?", sh.assignment_note
          from shifts sh left join users u on u.id = sh.trainer_id
-         where sh.session_id = $1 order by sh.status = 'cancelled', sh.role <> 'lead', sh.id",
+         where sh.session_id = $1 order by sh.status = 'cancelled', sh.role <> 'lead', sh.id"#,
+        session_id.0,
     )
-    .bind(session_id)
     .fetch_all(conn)
     .await?;
     Ok(rows
@@ -180,7 +181,6 @@ fn local_times(starts_at: OffsetDateTime, ends_at: OffsetDateTime, tz: &Tz) -> (
     (start.date(), start.time(), end_time)
 }
 
-#[derive(FromRow)]
 struct AvailabilityFacts {
     has_pattern: bool,
     blocked: bool,
@@ -199,33 +199,32 @@ pub async fn is_available(
     tz: &Tz,
 ) -> sqlx::Result<bool> {
     let (date, from, to) = local_times(starts_at, ends_at, tz);
-    let facts: AvailabilityFacts = sqlx::query_as(
-        "select exists (select 1 from trainer_availability where trainer_id = $1) as has_pattern,
+    let facts = sqlx::query_as!(
+        AvailabilityFacts,
+        r#"select exists (select 1 from trainer_availability where trainer_id = $1) as "has_pattern!",
                 exists (select 1 from trainer_availability_exceptions where trainer_id = $1 and on_date = $2
-                        and not available and (starts is null or (starts < $4 and ends > $3))) as blocked,
+                        and not available and (starts is null or (starts < $4 and ends > $3))) as "blocked!",
                 exists (select 1 from trainer_availability_exceptions where trainer_id = $1 and on_date = $2
-                        and available and (starts is null or (starts <= $3 and ends >= $4))) as extra,
+                        and available and (starts is null or (starts <= $3 and ends >= $4))) as "extra!",
                 exists (select 1 from trainer_availability where trainer_id = $1 and weekday = $5
-                        and starts <= $3 and ends >= $4) as in_pattern",
+                        and starts <= $3 and ends >= $4) as "in_pattern!""#,
+        trainer_id,
+        date,
+        from,
+        to,
+        i16::from(date.weekday().number_from_monday()),
     )
-    .bind(trainer_id)
-    .bind(date)
-    .bind(from)
-    .bind(to)
-    .bind(i16::from(date.weekday().number_from_monday()))
     .fetch_one(conn)
     .await?;
     Ok(!facts.blocked && (facts.extra || facts.in_pattern || !facts.has_pattern))
 }
 
-#[derive(FromRow)]
 struct TrainerFacts {
     name: String,
     active: bool,
     delivers: bool,
 }
 
-#[derive(FromRow)]
 struct RequiredQualification {
     name: String,
     has: bool,
@@ -240,13 +239,15 @@ pub async fn ineligibility(
     session: &store::SessionRow,
     tz: &Tz,
 ) -> sqlx::Result<Option<String>> {
-    let facts: Option<TrainerFacts> = sqlx::query_as(
-        "select u.name, u.is_active as active,
-                exists (select 1 from activity_trainers at where at.trainer_id = u.id and at.activity_id = $2) as delivers
-         from users u join trainer_profiles t on t.user_id = u.id where u.id = $1",
+    let facts = sqlx::query_as!(
+        TrainerFacts,
+        r#"select u.name, u.is_active as active,
+                exists (select 1 from activity_trainers at where at.trainer_id = u.id and at.activity_id = $2)
+                    as "delivers!"
+         from users u join trainer_profiles t on t.user_id = u.id where u.id = $1"#,
+        trainer_id,
+        session.activity_id,
     )
-    .bind(trainer_id)
-    .bind(session.activity_id)
     .fetch_optional(&mut *conn)
     .await?;
     let Some(facts) = facts else { return Ok(Some("Choose a trainer.".into())) };
@@ -257,16 +258,17 @@ pub async fn ineligibility(
         return Ok(Some(format!("{} is not approved to deliver {}.", facts.name, session.activity)));
     }
     let day = session.starts_at.to_timezone(tz).date();
-    let required: Vec<RequiredQualification> = sqlx::query_as(
-        "select q.name, t.id is not null as has, t.expires_on
+    let required = sqlx::query_as!(
+        RequiredQualification,
+        r#"select q.name, t.id is not null as "has!", t.expires_on as "expires_on?"
          from activity_required_qualifications q
          left join lateral (select id, expires_on from trainer_qualifications t
                             where t.trainer_id = $2 and lower(t.name) = lower(q.name)
                             order by t.expires_on desc nulls first limit 1) t on true
-         where q.activity_id = $1 order by q.name",
+         where q.activity_id = $1 order by q.name"#,
+        session.activity_id,
+        trainer_id,
     )
-    .bind(session.activity_id)
-    .bind(trainer_id)
     .fetch_all(conn)
     .await?;
     for q in required {
@@ -289,7 +291,8 @@ pub async fn ineligibility(
 }
 
 async fn trainer_contact(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<(String, String)>> {
-    sqlx::query_as("select name, email from users where id = $1").bind(id).fetch_optional(conn).await
+    let row = sqlx::query!("select name, email from users where id = $1", id).fetch_optional(conn).await?;
+    Ok(row.map(|r| (r.name, r.email)))
 }
 
 /// What staffing did, for the page to say.
@@ -397,12 +400,13 @@ async fn fillable_shift(
     session: SessionId,
     shift: ShiftId,
 ) -> sqlx::Result<Option<ShiftId>> {
-    sqlx::query_scalar(
-        "select id from shifts where id = $1 and session_id = $2 and status in ('open', 'offered', 'declined')
-         for update",
+    sqlx::query_scalar!(
+        r#"select id as "id: ShiftId" from shifts
+         where id = $1 and session_id = $2 and status in ('open', 'offered', 'declined')
+         for update"#,
+        shift.0,
+        session.0,
     )
-    .bind(shift)
-    .bind(session)
     .fetch_optional(conn)
     .await
 }
@@ -416,19 +420,24 @@ async fn publish(
 ) -> sqlx::Result<ShiftId> {
     match existing {
         Some(shift) => {
-            sqlx::query("update shifts set status = 'open', trainer_id = null, role = $2 where id = $1")
-                .bind(shift)
-                .bind(role)
-                .execute(conn)
-                .await?;
+            sqlx::query!(
+                "update shifts set status = $3, trainer_id = null, role = $2 where id = $1",
+                shift.0,
+                role as _,
+                ShiftStatus::Open as _,
+            )
+            .execute(conn)
+            .await?;
             Ok(shift)
         }
         None => {
-            sqlx::query_scalar(
-                "insert into shifts (session_id, trainer_id, role, status) values ($1, null, $2, 'open') returning id",
+            sqlx::query_scalar!(
+                r#"insert into shifts (session_id, trainer_id, role, status) values ($1, null, $2, $3)
+                 returning id as "id: ShiftId""#,
+                session.0,
+                role as _,
+                ShiftStatus::Open as _,
             )
-            .bind(session)
-            .bind(role)
             .fetch_one(conn)
             .await
         }
@@ -446,22 +455,31 @@ async fn give_shift(
     note: &str,
 ) -> sqlx::Result<ShiftId> {
     match existing {
-        Some(shift) => sqlx::query_scalar(
-            "update shifts set trainer_id = $2, role = $3, status = $4, assignment_note = $5 where id = $1 returning id",
+        Some(shift) => sqlx::query_scalar!(
+            r#"update shifts set trainer_id = $2, role = $3, status = $4, assignment_note = $5 where id = $1
+                 returning id as "id: ShiftId""#,
+            shift.0,
+            trainer_id,
+            role as _,
+            status as _,
+            note,
         )
-        .bind(shift),
-        None => sqlx::query_scalar(
-            "insert into shifts (session_id, trainer_id, role, status, assignment_note)
-             values ($1, $2, $3, $4, $5) returning id",
-        )
-        .bind(session),
+        .fetch_one(conn)
+        .await,
+        None => {
+            sqlx::query_scalar!(
+                r#"insert into shifts (session_id, trainer_id, role, status, assignment_note)
+                 values ($1, $2, $3, $4, $5) returning id as "id: ShiftId""#,
+                session.0,
+                trainer_id,
+                role as _,
+                status as _,
+                note,
+            )
+            .fetch_one(conn)
+            .await
+        }
     }
-    .bind(trainer_id)
-    .bind(role)
-    .bind(status)
-    .bind(note)
-    .fetch_one(conn)
-    .await
 }
 
 fn staffing_email(
@@ -504,16 +522,18 @@ pub async fn cancel_shift(
     by: i64,
     shift: ShiftId,
 ) -> AppResult<SessionId> {
-    let row: Option<(SessionId, ShiftRole, Option<i64>, ShiftStatus)> = sqlx::query_as(
-        "with old as (select id, status from shifts where id = $1 for update)
+    let row = sqlx::query!(
+        r#"with old as (select id, status from shifts where id = $1 for update)
          update shifts sh set status = 'cancelled' from old
          where sh.id = old.id and old.status in ('open', 'offered', 'accepted', 'declined')
-         returning sh.session_id, sh.role, sh.trainer_id, old.status",
+         returning sh.session_id as "session_id: SessionId", sh.role as "role: ShiftRole", sh.trainer_id,
+                   old.status as "was!: ShiftStatus""#,
+        shift.0,
     )
-    .bind(shift)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((session_id, role, trainer_id, was)) = row else { return Err(AppError::NotFound) };
+    let Some(row) = row else { return Err(AppError::NotFound) };
+    let (session_id, role, trainer_id, was) = (row.session_id, row.role, row.trainer_id, row.was);
     // The trainer holding or offered it is told; a declined offer is no longer theirs.
     let told = match was {
         ShiftStatus::Offered | ShiftStatus::Accepted => trainer_id,
@@ -552,7 +572,6 @@ pub struct Suggestion {
     pub hours: String,
 }
 
-#[derive(FromRow)]
 struct Candidate {
     id: i64,
     name: String,
@@ -571,11 +590,12 @@ pub async fn suggestions(
     let monday = day - Duration::days(i64::from(day.weekday().number_days_from_monday()));
     let week_from = crate::clock::start_of_day(monday, tz);
     let week_to = crate::clock::start_of_day(monday + Duration::days(7), tz);
-    let candidates: Vec<Candidate> = sqlx::query_as(
-        "select u.id, u.name,
+    let candidates = sqlx::query_as!(
+        Candidate,
+        r#"select u.id, u.name,
                 coalesce((select sum(extract(epoch from upper(o.during) - lower(o.during)))::bigint / 60
                           from shifts o where o.trainer_id = u.id and o.status in ('accepted', 'checked_in', 'checked_out')
-                            and o.during && tstzrange($3, $4)), 0) as week_minutes
+                            and o.during && tstzrange($3, $4)), 0) as "week_minutes!"
          from users u
          join trainer_profiles t on t.user_id = u.id
          join activity_trainers at on at.trainer_id = u.id and at.activity_id = $2
@@ -589,13 +609,13 @@ pub async fn suggestions(
                            where r.trainer_id = u.id and r.status = 'approved'
                              and r.during && tstzrange(x.starts_at, x.ends_at))
            and trainer_qualified(u.id, $2, $5)
-         order by u.name",
+         order by u.name"#,
+        s.id.0,
+        s.activity_id,
+        week_from,
+        week_to,
+        day,
     )
-    .bind(s.id)
-    .bind(s.activity_id)
-    .bind(week_from)
-    .bind(week_to)
-    .bind(day)
     .fetch_all(&mut *conn)
     .await?;
     let mut ranked = Vec::new();

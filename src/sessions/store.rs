@@ -1,13 +1,16 @@
 //! The SQL for the admin calendar: sessions with their staffing, series, edits and
 //! cancellation.
 
-use sqlx::{FromRow, PgConnection};
-use time::OffsetDateTime;
+use sqlx::PgConnection;
+use time::{Date, OffsetDateTime};
 
 use super::domain::SessionStatus;
-use crate::ids::{SeriesId, SessionId, VenueId};
+use crate::{
+    ids::{SeriesId, SessionId, VenueId},
+    web::page::{PageRequest, paged},
+};
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct CalendarRow {
     pub id: SessionId,
     pub activity: String,
@@ -37,14 +40,15 @@ pub async fn calendar(
     filter: &CalendarFilter,
 ) -> sqlx::Result<Vec<CalendarRow>> {
     // Held shifts: the exclusion constraint's set (accepted, checked in or out).
-    sqlx::query_as(
-        "select s.id, a.name as activity, v.name as venue, s.starts_at, s.ends_at, s.capacity, s.places_taken,
-                s.status, a.children_per_trainer,
-                count(sh.id) filter (where sh.status in ('accepted', 'checked_in', 'checked_out')) as staffed,
+    sqlx::query_as!(
+        CalendarRow,
+        r#"select s.id as "id: SessionId", a.name as activity, v.name as venue, s.starts_at, s.ends_at,
+                s.capacity, s.places_taken, s.status as "status: SessionStatus", a.children_per_trainer,
+                count(sh.id) filter (where sh.status in ('accepted', 'checked_in', 'checked_out')) as "staffed!",
                 count(sh.id) filter (where sh.status in ('accepted', 'checked_in', 'checked_out')
-                                     and sh.role = 'lead') as leads,
+                                     and sh.role = 'lead') as "leads!",
                 coalesce(string_agg(u.name, ', ' order by u.name)
-                         filter (where sh.status in ('accepted', 'checked_in', 'checked_out')), '') as trainers
+                         filter (where sh.status in ('accepted', 'checked_in', 'checked_out')), '') as "trainers!"
          from sessions s
          join activities a on a.id = s.activity_id
          join venues v on v.id = s.venue_id
@@ -56,18 +60,157 @@ pub async fn calendar(
            and ($5::bigint is null or exists (select 1 from shifts f where f.session_id = s.id
                                               and f.trainer_id = $5 and f.status <> 'cancelled'))
          group by s.id, a.name, v.name, a.children_per_trainer
-         order by s.starts_at, a.name",
+         order by s.starts_at, a.name"#,
+        from,
+        until,
+        filter.venue_id,
+        filter.activity_id,
+        filter.trainer_id,
     )
-    .bind(from)
-    .bind(until)
-    .bind(filter.venue_id)
-    .bind(filter.activity_id)
-    .bind(filter.trainer_id)
     .fetch_all(conn)
     .await
 }
 
-#[derive(Clone, Debug, FromRow)]
+/// Most sessions the week view shows on one day; the rest are in the day's list.
+pub const WEEK_DAY_LIMIT: i64 = 12;
+
+/// The week view: each day's first [`WEEK_DAY_LIMIT`] sessions, by start time. The
+/// days are dated in `tz` (the provider's zone, by name); staffing is read only for the
+/// sessions shown.
+pub async fn week(
+    conn: &mut PgConnection,
+    from: OffsetDateTime,
+    until: OffsetDateTime,
+    tz: &str,
+    filter: &CalendarFilter,
+) -> sqlx::Result<Vec<CalendarRow>> {
+    sqlx::query_as!(
+        CalendarRow,
+        r#"with shown as (
+             select ranked.id from (
+                 select s.id, row_number() over (partition by (s.starts_at at time zone $6)::date
+                                                 order by s.starts_at, s.id) as nth
+                 from sessions s
+                 where s.starts_at >= $1 and s.starts_at < $2
+                   and ($3::bigint is null or s.venue_id = $3)
+                   and ($4::bigint is null or s.activity_id = $4)
+                   and ($5::bigint is null or exists (select 1 from shifts f where f.session_id = s.id
+                                                      and f.trainer_id = $5 and f.status <> 'cancelled'))
+             ) ranked
+             where ranked.nth <= $7)
+         select s.id as "id: SessionId", a.name as activity, v.name as venue, s.starts_at, s.ends_at,
+                s.capacity, s.places_taken, s.status as "status: SessionStatus", a.children_per_trainer,
+                st.staffed as "staffed!", st.leads as "leads!", st.trainers as "trainers!"
+         from shown
+         join sessions s on s.id = shown.id
+         join activities a on a.id = s.activity_id
+         join venues v on v.id = s.venue_id
+         cross join lateral (
+             select count(*) as staffed, count(*) filter (where sh.role = 'lead') as leads,
+                    coalesce(string_agg(u.name, ', ' order by u.name), '') as trainers
+             from shifts sh join users u on u.id = sh.trainer_id
+             where sh.session_id = s.id and sh.status in ('accepted', 'checked_in', 'checked_out')) st
+         order by s.starts_at, a.name, s.id"#,
+        from,
+        until,
+        filter.venue_id,
+        filter.activity_id,
+        filter.trainer_id,
+        tz,
+        WEEK_DAY_LIMIT,
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The day view: one page (see `web::page`) of the sessions starting in [from, until),
+/// by start time.
+pub async fn day_page(
+    conn: &mut PgConnection,
+    page: &PageRequest<OffsetDateTime>,
+    from: OffsetDateTime,
+    until: OffsetDateTime,
+    filter: &CalendarFilter,
+) -> sqlx::Result<Vec<CalendarRow>> {
+    paged!(
+        conn,
+        page,
+        CalendarRow,
+        r#"select s.id as "id: SessionId", a.name as activity, v.name as venue, s.starts_at, s.ends_at,
+                s.capacity, s.places_taken, s.status as "status: SessionStatus", a.children_per_trainer,
+                st.staffed as "staffed!", st.leads as "leads!", st.trainers as "trainers!"
+         from sessions s
+         join activities a on a.id = s.activity_id
+         join venues v on v.id = s.venue_id
+         cross join lateral (
+             select count(*) as staffed, count(*) filter (where sh.role = 'lead') as leads,
+                    coalesce(string_agg(u.name, ', ' order by u.name), '') as trainers
+             from shifts sh join users u on u.id = sh.trainer_id
+             where sh.session_id = s.id and sh.status in ('accepted', 'checked_in', 'checked_out')) st
+         where s.starts_at >= $3 and s.starts_at < $4
+           and ($5::bigint is null or s.venue_id = $5)
+           and ($6::bigint is null or s.activity_id = $6)
+           and ($7::bigint is null or exists (select 1 from shifts f where f.session_id = s.id
+                                              and f.trainer_id = $7 and f.status <> 'cancelled'))"#,
+        "s.starts_at",
+        "s.id",
+        from,
+        until,
+        filter.venue_id,
+        filter.activity_id,
+        filter.trainer_id,
+    )
+}
+
+/// A session's day and what its staffing needs, for the counts of a month or a week.
+#[derive(Clone, Debug)]
+pub struct DayFacts {
+    pub day: Date,
+    pub status: SessionStatus,
+    pub places_taken: i32,
+    pub children_per_trainer: Option<i32>,
+    pub staffed: i64,
+    pub leads: i64,
+}
+
+/// Every session starting in [from, until), dated in `tz`, with only what counting
+/// needs: no names, so a month of a large provider stays small.
+pub async fn day_facts(
+    conn: &mut PgConnection,
+    from: OffsetDateTime,
+    until: OffsetDateTime,
+    tz: &str,
+    filter: &CalendarFilter,
+) -> sqlx::Result<Vec<DayFacts>> {
+    sqlx::query_as!(
+        DayFacts,
+        r#"select (s.starts_at at time zone $6)::date as "day!", s.status as "status: SessionStatus",
+                s.places_taken, a.children_per_trainer,
+                count(sh.id) filter (where sh.status in ('accepted', 'checked_in', 'checked_out')) as "staffed!",
+                count(sh.id) filter (where sh.status in ('accepted', 'checked_in', 'checked_out')
+                                     and sh.role = 'lead') as "leads!"
+         from sessions s
+         join activities a on a.id = s.activity_id
+         left join shifts sh on sh.session_id = s.id
+         where s.starts_at >= $1 and s.starts_at < $2
+           and ($3::bigint is null or s.venue_id = $3)
+           and ($4::bigint is null or s.activity_id = $4)
+           and ($5::bigint is null or exists (select 1 from shifts f where f.session_id = s.id
+                                              and f.trainer_id = $5 and f.status <> 'cancelled'))
+         group by s.id, a.children_per_trainer
+         order by 1"#,
+        from,
+        until,
+        filter.venue_id,
+        filter.activity_id,
+        filter.trainer_id,
+        tz,
+    )
+    .fetch_all(conn)
+    .await
+}
+
+#[derive(Clone, Debug)]
 pub struct SessionRow {
     pub id: SessionId,
     pub activity_id: i64,
@@ -86,29 +229,42 @@ pub struct SessionRow {
     pub children_per_trainer: Option<i32>,
 }
 
-/// The columns of `SessionRow`, as a literal so each query stays one whole literal.
-macro_rules! session_select {
-    () => {
-        "select s.id, s.activity_id, a.name as activity, s.venue_id, v.name as venue, s.series_id,
-                se.name as series_name, s.starts_at, s.ends_at, s.capacity, s.places_taken, s.price_pence,
-                s.status, s.notes, a.children_per_trainer
+pub async fn find(conn: &mut PgConnection, id: SessionId) -> sqlx::Result<Option<SessionRow>> {
+    sqlx::query_as!(
+        SessionRow,
+        r#"select s.id as "id: SessionId", s.activity_id, a.name as activity, s.venue_id as "venue_id: VenueId",
+                v.name as venue, s.series_id as "series_id: SeriesId", se.name as "series_name?", s.starts_at,
+                s.ends_at, s.capacity, s.places_taken, s.price_pence, s.status as "status: SessionStatus", s.notes,
+                a.children_per_trainer
          from sessions s
          join activities a on a.id = s.activity_id
          join venues v on v.id = s.venue_id
-         left join series se on se.id = s.series_id "
-    };
-}
-
-pub async fn find(conn: &mut PgConnection, id: SessionId) -> sqlx::Result<Option<SessionRow>> {
-    sqlx::query_as(concat!(session_select!(), "where s.id = $1")).bind(id).fetch_optional(conn).await
+         left join series se on se.id = s.series_id
+         where s.id = $1"#,
+        id.0,
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// As `find`, locking the session for the rest of the transaction.
 pub async fn find_locked(conn: &mut PgConnection, id: SessionId) -> sqlx::Result<Option<SessionRow>> {
-    sqlx::query_as(concat!(session_select!(), "where s.id = $1 for update of s"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as!(
+        SessionRow,
+        r#"select s.id as "id: SessionId", s.activity_id, a.name as activity, s.venue_id as "venue_id: VenueId",
+                v.name as venue, s.series_id as "series_id: SeriesId", se.name as "series_name?", s.starts_at,
+                s.ends_at, s.capacity, s.places_taken, s.price_pence, s.status as "status: SessionStatus", s.notes,
+                a.children_per_trainer
+         from sessions s
+         join activities a on a.id = s.activity_id
+         join venues v on v.id = s.venue_id
+         left join series se on se.id = s.series_id
+         where s.id = $1
+         for update of s"#,
+        id.0,
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 #[derive(Clone, Debug)]
@@ -124,18 +280,18 @@ pub struct NewSession {
 }
 
 pub async fn insert_session(conn: &mut PgConnection, s: &NewSession) -> sqlx::Result<SessionId> {
-    sqlx::query_scalar(
-        "insert into sessions (activity_id, venue_id, series_id, starts_at, ends_at, capacity, price_pence, notes)
-         values ($1, $2, $3, $4, $5, $6, $7, $8) returning id",
+    sqlx::query_scalar!(
+        r#"insert into sessions (activity_id, venue_id, series_id, starts_at, ends_at, capacity, price_pence, notes)
+         values ($1, $2, $3, $4, $5, $6, $7, $8) returning id as "id: SessionId""#,
+        s.activity_id,
+        s.venue_id,
+        s.series_id.map(i64::from),
+        s.starts_at,
+        s.ends_at,
+        s.capacity,
+        s.price_pence,
+        &s.notes,
     )
-    .bind(s.activity_id)
-    .bind(s.venue_id)
-    .bind(s.series_id)
-    .bind(s.starts_at)
-    .bind(s.ends_at)
-    .bind(s.capacity)
-    .bind(s.price_pence)
-    .bind(&s.notes)
     .fetch_one(conn)
     .await
 }
@@ -147,13 +303,14 @@ pub async fn insert_series(
     name: &str,
     rule: &str,
 ) -> sqlx::Result<SeriesId> {
-    sqlx::query_scalar(
-        "insert into series (activity_id, venue_id, name, recurrence_rule) values ($1, $2, $3, $4) returning id",
+    sqlx::query_scalar!(
+        r#"insert into series (activity_id, venue_id, name, recurrence_rule) values ($1, $2, $3, $4)
+         returning id as "id: SeriesId""#,
+        activity_id,
+        venue_id,
+        name,
+        rule,
     )
-    .bind(activity_id)
-    .bind(venue_id)
-    .bind(name)
-    .bind(rule)
     .fetch_one(conn)
     .await
 }
@@ -161,11 +318,12 @@ pub async fn insert_series(
 /// How many sessions an edit of "this and all following" would change.
 pub async fn following_count(conn: &mut PgConnection, session: &SessionRow) -> sqlx::Result<i64> {
     let Some(series) = session.series_id else { return Ok(1) };
-    sqlx::query_scalar(
-        "select count(*) from sessions where series_id = $1 and starts_at >= $2 and status = 'scheduled'",
+    sqlx::query_scalar!(
+        r#"select count(*) as "n!" from sessions where series_id = $1 and starts_at >= $2 and status = $3"#,
+        series.0,
+        session.starts_at,
+        SessionStatus::Scheduled as _,
     )
-    .bind(series)
-    .bind(session.starts_at)
     .fetch_one(conn)
     .await
 }
@@ -178,14 +336,23 @@ pub async fn this_and_following(
     let Some(series_id) = session.series_id else {
         return Ok(find_locked(conn, session.id).await?.into_iter().collect());
     };
-    sqlx::query_as(concat!(
-        session_select!(),
-        "where s.series_id = $1 and s.starts_at >= $2 and s.status = 'scheduled'
+    sqlx::query_as!(
+        SessionRow,
+        r#"select s.id as "id: SessionId", s.activity_id, a.name as activity, s.venue_id as "venue_id: VenueId",
+                v.name as venue, s.series_id as "series_id: SeriesId", se.name as "series_name?", s.starts_at,
+                s.ends_at, s.capacity, s.places_taken, s.price_pence, s.status as "status: SessionStatus", s.notes,
+                a.children_per_trainer
+         from sessions s
+         join activities a on a.id = s.activity_id
+         join venues v on v.id = s.venue_id
+         left join series se on se.id = s.series_id
+         where s.series_id = $1 and s.starts_at >= $2 and s.status = $3
          order by s.starts_at
-         for update of s"
-    ))
-    .bind(series_id)
-    .bind(session.starts_at)
+         for update of s"#,
+        series_id.0,
+        session.starts_at,
+        SessionStatus::Scheduled as _,
+    )
     .fetch_all(conn)
     .await
 }
@@ -198,27 +365,29 @@ pub async fn update_session(
     venue_id: VenueId,
     capacity: i32,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "update sessions set starts_at = $2, ends_at = $3, venue_id = $4, capacity = $5 where id = $1",
+        id.0,
+        starts_at,
+        ends_at,
+        venue_id.0,
+        capacity,
     )
-    .bind(id)
-    .bind(starts_at)
-    .bind(ends_at)
-    .bind(venue_id)
-    .bind(capacity)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 pub async fn set_cancelled(conn: &mut PgConnection, id: SessionId) -> sqlx::Result<()> {
-    sqlx::query("update sessions set status = 'cancelled' where id = $1").bind(id).execute(conn).await?;
+    sqlx::query!("update sessions set status = $2 where id = $1", id.0, SessionStatus::Cancelled as _)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 /// Bookings holding a place on the session, and whether that is their only session
 /// still to come (then the whole booking is cancelled; otherwise only this place).
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct BookingOnSession {
     pub booking_id: i64,
     pub only_this_session: bool,
@@ -230,17 +399,18 @@ pub async fn bookings_on(
     conn: &mut PgConnection,
     session_id: SessionId,
 ) -> sqlx::Result<Vec<BookingOnSession>> {
-    sqlx::query_as(
-        "select b.id as booking_id, u.email as parent_email, u.name as parent_name,
+    sqlx::query_as!(
+        BookingOnSession,
+        r#"select b.id as booking_id, u.email as parent_email, u.name as parent_name,
                 not exists (select 1 from booking_participants o join sessions os on os.id = o.session_id
                             where o.booking_id = b.id and o.holds_place and o.session_id <> $1
-                              and os.starts_at > now()) as only_this_session
+                              and os.starts_at > now()) as "only_this_session!"
          from bookings b join users u on u.id = b.parent_id
          where exists (select 1 from booking_participants p where p.booking_id = b.id
                        and p.session_id = $1 and p.holds_place)
-         order by b.id",
+         order by b.id"#,
+        session_id.0,
     )
-    .bind(session_id)
     .fetch_all(conn)
     .await
 }
@@ -251,12 +421,12 @@ pub async fn release_places(
     booking_id: i64,
     session_id: SessionId,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "update booking_participants set holds_place = false
          where booking_id = $1 and session_id = $2 and holds_place",
+        booking_id,
+        session_id.0,
     )
-    .bind(booking_id)
-    .bind(session_id)
     .execute(conn)
     .await?;
     Ok(())
@@ -264,21 +434,18 @@ pub async fn release_places(
 
 /// Ends the session's waitlist: nobody can be offered a place on a cancelled session.
 pub async fn close_waitlist(conn: &mut PgConnection, session_id: SessionId) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "update waitlist_entries set status = 'withdrawn'
          where session_id = $1 and status in ('waiting', 'offered')",
+        session_id.0,
     )
-    .bind(session_id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("update sessions set places_offered = 0 where id = $1")
-        .bind(session_id)
-        .execute(conn)
-        .await?;
+    sqlx::query!("update sessions set places_offered = 0 where id = $1", session_id.0).execute(conn).await?;
     Ok(())
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct CancelledShift {
     pub trainer_email: Option<String>,
     pub trainer_name: Option<String>,
@@ -289,21 +456,22 @@ pub async fn cancel_shifts(
     conn: &mut PgConnection,
     session_id: SessionId,
 ) -> sqlx::Result<Vec<CancelledShift>> {
-    sqlx::query_as(
-        "with cancelled as (
+    sqlx::query_as!(
+        CancelledShift,
+        r#"with cancelled as (
              update shifts set status = 'cancelled'
              where session_id = $1 and status in ('open', 'offered', 'accepted')
              returning trainer_id, status)
-         select u.email as trainer_email, u.name as trainer_name
-         from cancelled c left join users u on u.id = c.trainer_id",
+         select u.email as "trainer_email?", u.name as "trainer_name?"
+         from cancelled c left join users u on u.id = c.trainer_id"#,
+        session_id.0,
     )
-    .bind(session_id)
     .fetch_all(conn)
     .await
 }
 
 /// A trainer holding or offered a shift on a session.
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct ShiftHolder {
     pub trainer_id: i64,
     pub email: String,
@@ -311,37 +479,41 @@ pub struct ShiftHolder {
 }
 
 pub async fn shift_holders(conn: &mut PgConnection, session_id: SessionId) -> sqlx::Result<Vec<ShiftHolder>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        ShiftHolder,
         "select distinct u.id as trainer_id, u.email, u.name
          from shifts sh join users u on u.id = sh.trainer_id
          where sh.session_id = $1 and sh.status in ('offered', 'accepted')
          order by u.id",
+        session_id.0,
     )
-    .bind(session_id)
     .fetch_all(conn)
     .await
 }
 
 pub async fn venue_name(conn: &mut PgConnection, id: VenueId) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("select name from venues where id = $1").bind(id).fetch_optional(conn).await
+    sqlx::query_scalar!("select name from venues where id = $1", id.0).fetch_optional(conn).await
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct Choice {
     pub id: i64,
     pub name: String,
 }
 
 pub async fn activity_choices(conn: &mut PgConnection) -> sqlx::Result<Vec<Choice>> {
-    sqlx::query_as("select id, name from activities where is_active order by name").fetch_all(conn).await
+    sqlx::query_as!(Choice, "select id, name from activities where is_active order by name")
+        .fetch_all(conn)
+        .await
 }
 
 pub async fn venue_choices(conn: &mut PgConnection) -> sqlx::Result<Vec<Choice>> {
-    sqlx::query_as("select id, name from venues where is_active order by name").fetch_all(conn).await
+    sqlx::query_as!(Choice, "select id, name from venues where is_active order by name").fetch_all(conn).await
 }
 
 pub async fn trainer_choices(conn: &mut PgConnection) -> sqlx::Result<Vec<Choice>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        Choice,
         "select u.id, u.name from users u join trainer_profiles t on t.user_id = u.id
          where u.is_active order by u.name",
     )
@@ -349,7 +521,7 @@ pub async fn trainer_choices(conn: &mut PgConnection) -> sqlx::Result<Vec<Choice
     .await
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct ActivityDefaults {
     pub default_duration_minutes: i32,
     pub default_capacity: i32,
@@ -358,17 +530,17 @@ pub struct ActivityDefaults {
 }
 
 pub async fn activity_defaults(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<ActivityDefaults>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        ActivityDefaults,
         "select default_duration_minutes, default_capacity, price_pence, is_active from activities where id = $1",
+        id,
     )
-    .bind(id)
     .fetch_optional(conn)
     .await
 }
 
 pub async fn venue_is_active(conn: &mut PgConnection, id: VenueId) -> sqlx::Result<bool> {
-    Ok(sqlx::query_scalar::<_, bool>("select is_active from venues where id = $1")
-        .bind(id)
+    Ok(sqlx::query_scalar!("select is_active from venues where id = $1", id.0)
         .fetch_optional(conn)
         .await?
         .unwrap_or(false))

@@ -114,7 +114,7 @@ async fn flag_late(
     shift: ShiftId,
     minutes: i32,
 ) -> AppResult<()> {
-    let coordinators: Vec<String> = sqlx::query_scalar(
+    let coordinators = sqlx::query_scalar!(
         "select email from users where role = 'admin' and admin_role in ('coordinator', 'owner') and is_active",
     )
     .fetch_all(&mut *conn)
@@ -156,15 +156,15 @@ pub async fn check_out(
         return Err(AppError::NotFound);
     };
     let week = crate::timesheets::week_of(started, tz);
-    let entry = sqlx::query(
+    let entry = sqlx::query!(
         "insert into time_entries (trainer_id, shift_id, started_at, ended_at, source, week_start)
          values ($1, $2, $3, $4, 'shift', $5)",
+        trainer_id,
+        shift.0,
+        started,
+        ended,
+        week,
     )
-    .bind(trainer_id)
-    .bind(shift)
-    .bind(started)
-    .bind(ended)
-    .bind(week)
     .execute(&mut *conn)
     .await
     .on_constraint(|name| (name == "time_entries_locked_when_approved").then_some(CheckedOut::WeekLocked))?;
@@ -173,12 +173,13 @@ pub async fn check_out(
     }
     audit::record(&mut *conn).by(trainer_id).action("shift.checked_out").entity("shift", shift).await?;
     let completed = crate::attendance::store::complete_if_done(&mut *conn, session_id).await?;
-    let week_returned: bool = sqlx::query_scalar(
-        "select exists (select 1 from timesheets
-                         where trainer_id = $1 and week_start = $2 and changed_after_submit is not null)",
+    let week_returned = sqlx::query_scalar!(
+        r#"select exists (select 1 from timesheets
+                         where trainer_id = $1 and week_start = $2 and changed_after_submit is not null)
+                as "returned!""#,
+        trainer_id,
+        week,
     )
-    .bind(trainer_id)
-    .bind(week)
     .fetch_one(&mut *conn)
     .await?;
     Ok(CheckedOut::Done { week_returned, completed })

@@ -40,8 +40,21 @@ pub struct ShiftLine {
     pub role: &'static str,
     pub status: &'static str,
     pub status_key: &'static str,
+    pub state: ShiftStatus,
     pub booked: i32,
     pub capacity: i32,
+}
+
+impl ShiftLine {
+    /// Held and not yet checked in: check-in opens an hour before the start.
+    pub fn is_accepted(&self) -> bool {
+        self.state == ShiftStatus::Accepted
+    }
+
+    /// Offered to this trainer, to accept or decline.
+    pub fn is_offered(&self) -> bool {
+        self.state == ShiftStatus::Offered
+    }
 }
 
 pub fn line(s: &Shift, tz: &time_tz::Tz) -> ShiftLine {
@@ -56,6 +69,7 @@ pub fn line(s: &Shift, tz: &time_tz::Tz) -> ShiftLine {
         role: s.role.label(),
         status: if s.session_cancelled { "session cancelled" } else { s.status.label() },
         status_key: s.status.key(),
+        state: s.status,
         booked: s.places_taken,
         capacity: s.capacity,
     }

@@ -1,7 +1,6 @@
 //! The evening-before email: from 17:00 local, each trainer with shifts tomorrow gets
 //! one email listing them. The (trainer, day) row makes it once only.
 
-use sqlx::FromRow;
 use time::{Duration, OffsetDateTime, Time};
 use time_tz::OffsetDateTimeExt;
 
@@ -10,7 +9,6 @@ use crate::{AppState, clock::start_of_day, error::AppResult, notifications::Emai
 /// Reminders go out from this local time the day before.
 const FROM: Time = time::macros::time!(17:00);
 
-#[derive(FromRow)]
 struct Row {
     trainer_id: i64,
     name: String,
@@ -30,8 +28,9 @@ pub async fn send_due(state: &AppState, now: OffsetDateTime) -> AppResult<usize>
     }
     let tomorrow = local.date() + Duration::days(1);
     let mut tx = state.pool.begin().await?;
-    let rows: Vec<Row> = sqlx::query_as(
-        "select sh.trainer_id, u.name, u.email, a.name as activity, v.name as venue, s.starts_at, s.ends_at
+    let rows = sqlx::query_as!(
+        Row,
+        r#"select sh.trainer_id as "trainer_id!", u.name, u.email, a.name as activity, v.name as venue, s.starts_at, s.ends_at
          from shifts sh
          join users u on u.id = sh.trainer_id
          join sessions s on s.id = sh.session_id
@@ -39,21 +38,21 @@ pub async fn send_due(state: &AppState, now: OffsetDateTime) -> AppResult<usize>
          join venues v on v.id = s.venue_id
          where sh.status = 'accepted' and s.status = 'scheduled' and s.starts_at >= $1 and s.starts_at < $2
            and not exists (select 1 from shift_reminders r where r.trainer_id = sh.trainer_id and r.for_date = $3)
-         order by sh.trainer_id, s.starts_at",
+         order by sh.trainer_id, s.starts_at"#,
+        start_of_day(tomorrow, tz),
+        start_of_day(tomorrow + Duration::days(1), tz),
+        tomorrow,
     )
-    .bind(start_of_day(tomorrow, tz))
-    .bind(start_of_day(tomorrow + Duration::days(1), tz))
-    .bind(tomorrow)
     .fetch_all(&mut *tx)
     .await?;
     let mut sent = 0;
     for shifts in rows.chunk_by(|a, b| a.trainer_id == b.trainer_id) {
         let first = &shifts[0];
-        let claimed = sqlx::query(
+        let claimed = sqlx::query!(
             "insert into shift_reminders (trainer_id, for_date) values ($1, $2) on conflict do nothing",
+            first.trainer_id,
+            tomorrow,
         )
-        .bind(first.trainer_id)
-        .bind(tomorrow)
         .execute(&mut *tx)
         .await?;
         if claimed.rows_affected() == 0 {

@@ -2,7 +2,7 @@
 //! (`shifts_no_overlap_per_trainer`, `shifts_not_in_time_off`); this module turns
 //! those refusals into outcomes the pages can explain.
 
-use sqlx::{FromRow, PgConnection};
+use sqlx::PgConnection;
 use time::OffsetDateTime;
 
 use super::domain::{ShiftRole, ShiftStatus};
@@ -11,7 +11,7 @@ use crate::{
     ids::{SessionId, ShiftId},
 };
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct Shift {
     pub id: ShiftId,
     pub session_id: SessionId,
@@ -31,19 +31,6 @@ pub struct Shift {
     pub session_cancelled: bool,
 }
 
-/// The columns of `Shift`, as a literal so each query stays one whole literal.
-macro_rules! shift_select {
-    () => {
-        "select sh.id, sh.session_id, sh.role, sh.status, a.name as activity, v.name as venue, v.address, v.postcode,
-           s.starts_at, s.ends_at, s.places_taken, s.capacity, sh.checked_in_at, sh.checked_out_at,
-           sh.late_minutes, s.status = 'cancelled' as session_cancelled
-    from shifts sh
-    join sessions s on s.id = sh.session_id
-    join activities a on a.id = s.activity_id
-    join venues v on v.id = s.venue_id "
-    };
-}
-
 /// Shifts the trainer holds or has been offered, starting in [from, until).
 pub async fn for_trainer(
     conn: &mut PgConnection,
@@ -51,44 +38,71 @@ pub async fn for_trainer(
     from: OffsetDateTime,
     until: OffsetDateTime,
 ) -> sqlx::Result<Vec<Shift>> {
-    sqlx::query_as(concat!(
-        shift_select!(),
-        "where sh.trainer_id = $1 and sh.status in ('offered', 'accepted', 'checked_in', 'checked_out', 'no_show')
+    sqlx::query_as!(
+        Shift,
+        r#"select sh.id as "id: ShiftId", sh.session_id as "session_id: SessionId", sh.role as "role: ShiftRole",
+                sh.status as "status: ShiftStatus", a.name as activity, v.name as venue, v.address, v.postcode,
+                s.starts_at, s.ends_at, s.places_taken, s.capacity, sh.checked_in_at, sh.checked_out_at,
+                sh.late_minutes, s.status = 'cancelled' as "session_cancelled!"
+         from shifts sh
+         join sessions s on s.id = sh.session_id
+         join activities a on a.id = s.activity_id
+         join venues v on v.id = s.venue_id
+         where sh.trainer_id = $1 and sh.status in ('offered', 'accepted', 'checked_in', 'checked_out', 'no_show')
            and s.starts_at >= $2 and s.starts_at < $3
-         order by s.starts_at, sh.id"
-    ))
-    .bind(trainer_id)
-    .bind(from)
-    .bind(until)
+         order by s.starts_at, sh.id"#,
+        trainer_id,
+        from,
+        until,
+    )
     .fetch_all(conn)
     .await
 }
 
 /// One of the trainer's own shifts (held, offered or done); anyone else's is None.
 pub async fn own(conn: &mut PgConnection, trainer_id: i64, shift_id: ShiftId) -> sqlx::Result<Option<Shift>> {
-    sqlx::query_as(concat!(shift_select!(), "where sh.id = $1 and sh.trainer_id = $2"))
-        .bind(shift_id)
-        .bind(trainer_id)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as!(
+        Shift,
+        r#"select sh.id as "id: ShiftId", sh.session_id as "session_id: SessionId", sh.role as "role: ShiftRole",
+                sh.status as "status: ShiftStatus", a.name as activity, v.name as venue, v.address, v.postcode,
+                s.starts_at, s.ends_at, s.places_taken, s.capacity, sh.checked_in_at, sh.checked_out_at,
+                sh.late_minutes, s.status = 'cancelled' as "session_cancelled!"
+         from shifts sh
+         join sessions s on s.id = sh.session_id
+         join activities a on a.id = s.activity_id
+         join venues v on v.id = s.venue_id
+         where sh.id = $1 and sh.trainer_id = $2"#,
+        shift_id.0,
+        trainer_id,
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// Open shifts this trainer may take: qualified for the activity on the day (see
 /// `trainer_qualified` in the migrations), free at that time, not on approved time
 /// off, and not started. `tz` is the provider's zone, which dates the day.
 pub async fn open_for(conn: &mut PgConnection, trainer_id: i64, tz: &str) -> sqlx::Result<Vec<Shift>> {
-    sqlx::query_as(concat!(
-        shift_select!(),
-        "where sh.status = 'open' and s.status = 'scheduled' and s.starts_at > now()
+    sqlx::query_as!(
+        Shift,
+        r#"select sh.id as "id: ShiftId", sh.session_id as "session_id: SessionId", sh.role as "role: ShiftRole",
+                sh.status as "status: ShiftStatus", a.name as activity, v.name as venue, v.address, v.postcode,
+                s.starts_at, s.ends_at, s.places_taken, s.capacity, sh.checked_in_at, sh.checked_out_at,
+                sh.late_minutes, s.status = 'cancelled' as "session_cancelled!"
+         from shifts sh
+         join sessions s on s.id = sh.session_id
+         join activities a on a.id = s.activity_id
+         join venues v on v.id = s.venue_id
+         where sh.status = 'open' and s.status = 'scheduled' and s.starts_at > now()
            and trainer_qualified($1, s.activity_id, (s.starts_at at time zone $2)::date)
            and not exists (select 1 from shifts mine where mine.trainer_id = $1
                            and mine.status in ('accepted', 'checked_in', 'checked_out') and mine.during && sh.during)
            and not exists (select 1 from time_off_requests t where t.trainer_id = $1
                            and t.status = 'approved' and t.during && sh.during)
-         order by s.starts_at, sh.id"
-    ))
-    .bind(trainer_id)
-    .bind(tz)
+         order by s.starts_at, sh.id"#,
+        trainer_id,
+        tz,
+    )
     .fetch_all(conn)
     .await
 }
@@ -110,16 +124,16 @@ pub async fn take(
     shift_id: ShiftId,
     tz: &str,
 ) -> sqlx::Result<Take> {
-    let result = sqlx::query(
+    let result = sqlx::query!(
         "update shifts sh set trainer_id = $1, status = 'accepted'
          from sessions s
          where sh.id = $2 and s.id = sh.session_id and s.status = 'scheduled' and s.starts_at > now()
            and ((sh.status = 'open' and trainer_qualified($1, s.activity_id, (s.starts_at at time zone $3)::date))
                 or (sh.status = 'offered' and sh.trainer_id = $1))",
+        trainer_id,
+        shift_id.0,
+        tz,
     )
-    .bind(trainer_id)
-    .bind(shift_id)
-    .bind(tz)
     .execute(conn)
     .await
     .on_constraint(|name| match name {
@@ -141,19 +155,19 @@ pub async fn decline(
     shift_id: ShiftId,
     reason: &str,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update shifts set status = 'open', trainer_id = null, decline_reason = $3
          where id = $1 and trainer_id = $2 and status = 'offered'",
+        shift_id.0,
+        trainer_id,
+        reason,
     )
-    .bind(shift_id)
-    .bind(trainer_id)
-    .bind(reason)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
-#[derive(Debug, FromRow)]
+#[derive(Debug)]
 pub struct Teammate {
     pub name: String,
     pub role: ShiftRole,
@@ -166,14 +180,16 @@ pub async fn team(
     session_id: SessionId,
     except_shift: ShiftId,
 ) -> sqlx::Result<Vec<Teammate>> {
-    sqlx::query_as(
-        "select coalesce(u.name, 'Open shift') as name, sh.role, sh.status
+    sqlx::query_as!(
+        Teammate,
+        r#"select coalesce(u.name, 'Open shift') as "name!", sh.role as "role: ShiftRole",
+                sh.status as "status: ShiftStatus"
          from shifts sh left join users u on u.id = sh.trainer_id
          where sh.session_id = $1 and sh.id <> $2 and sh.status not in ('cancelled', 'declined')
-         order by sh.role, u.name",
+         order by sh.role, u.name"#,
+        session_id.0,
+        except_shift.0,
     )
-    .bind(session_id)
-    .bind(except_shift)
     .fetch_all(conn)
     .await
 }
@@ -184,12 +200,12 @@ pub async fn works_session(
     trainer_id: i64,
     session_id: SessionId,
 ) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "select exists(select 1 from shifts where session_id = $1 and trainer_id = $2
-                       and status in ('accepted', 'checked_in', 'checked_out'))",
+    sqlx::query_scalar!(
+        r#"select exists(select 1 from shifts where session_id = $1 and trainer_id = $2
+                       and status in ('accepted', 'checked_in', 'checked_out')) as "works!""#,
+        session_id.0,
+        trainer_id,
     )
-    .bind(session_id)
-    .bind(trainer_id)
     .fetch_one(conn)
     .await
 }
@@ -210,13 +226,13 @@ pub async fn check_in(
     shift_id: ShiftId,
     location: Option<(f64, f64)>,
 ) -> sqlx::Result<CheckIn> {
-    let window: Option<bool> = sqlx::query_scalar(
-        "select now() between s.starts_at - interval '1 hour' and s.ends_at
+    let window = sqlx::query_scalar!(
+        r#"select now() between s.starts_at - interval '1 hour' and s.ends_at as "in_window!"
          from shifts sh join sessions s on s.id = sh.session_id
-         where sh.id = $1 and sh.trainer_id = $2 and sh.status = 'accepted' for update of sh",
+         where sh.id = $1 and sh.trainer_id = $2 and sh.status = 'accepted' for update of sh"#,
+        shift_id.0,
+        trainer_id,
     )
-    .bind(shift_id)
-    .bind(trainer_id)
     .fetch_optional(&mut *conn)
     .await?;
     match window {
@@ -224,18 +240,18 @@ pub async fn check_in(
         Some(false) => return Ok(CheckIn::OutsideWindow),
         Some(true) => {}
     }
-    let late_minutes: i32 = sqlx::query_scalar(
-        "update shifts sh set status = 'checked_in', checked_in_at = now(),
+    let late_minutes = sqlx::query_scalar!(
+        r#"update shifts sh set status = 'checked_in', checked_in_at = now(),
                 late_minutes = greatest(0, floor(extract(epoch from now() - s.starts_at) / 60))::int,
                 check_in_latitude = $3::float8::numeric(9, 6), check_in_longitude = $4::float8::numeric(9, 6)
          from sessions s
          where sh.id = $1 and s.id = sh.session_id and sh.trainer_id = $2
-         returning sh.late_minutes",
+         returning sh.late_minutes as "late_minutes!""#,
+        shift_id.0,
+        trainer_id,
+        location.map(|l| l.0),
+        location.map(|l| l.1),
     )
-    .bind(shift_id)
-    .bind(trainer_id)
-    .bind(location.map(|l| l.0))
-    .bind(location.map(|l| l.1))
     .fetch_one(&mut *conn)
     .await?;
     Ok(CheckIn::Done { late_minutes })
@@ -247,13 +263,15 @@ pub async fn check_out(
     trainer_id: i64,
     shift_id: ShiftId,
 ) -> sqlx::Result<Option<(SessionId, OffsetDateTime, OffsetDateTime)>> {
-    sqlx::query_as(
-        "update shifts set status = 'checked_out', checked_out_at = greatest(now(), checked_in_at + interval '1 second')
+    let row = sqlx::query!(
+        r#"update shifts set status = 'checked_out', checked_out_at = greatest(now(), checked_in_at + interval '1 second')
          where id = $1 and trainer_id = $2 and status = 'checked_in'
-         returning session_id, checked_in_at, checked_out_at",
+         returning session_id as "session_id: SessionId", checked_in_at as "checked_in_at!",
+                   checked_out_at as "checked_out_at!""#,
+        shift_id.0,
+        trainer_id,
     )
-    .bind(shift_id)
-    .bind(trainer_id)
     .fetch_optional(conn)
-    .await
+    .await?;
+    Ok(row.map(|r| (r.session_id, r.checked_in_at, r.checked_out_at)))
 }

@@ -724,3 +724,160 @@ async fn discount_codes_page_newest_first() {
     assert_eq!(codes(&back), order[50..100]);
     assert!(back.contains("New code"), "the form stays on every page");
 }
+
+/// Adds `n` sessions of `act` on 10 March 2026 (London is on GMT then), from 08:00, two
+/// to each minute so the id breaks ties. Returns their ids.
+async fn sessions_on_the_day(pool: &PgPool, act: &fixtures::Activity, n: i32) -> Vec<i64> {
+    sqlx::query_scalar(
+        "insert into sessions (activity_id, venue_id, starts_at, ends_at, capacity, price_pence)
+         select $1, $2, timestamptz '2026-03-10 08:00Z' + make_interval(mins => g / 2),
+                timestamptz '2026-03-10 09:00Z' + make_interval(mins => g / 2), 10, 650
+         from generate_series(0, $3 - 1) g returning id",
+    )
+    .bind(act.id)
+    .bind(act.venue_id)
+    .bind(n)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_days_sessions_go_fifty_a_page_with_the_filters_kept() {
+    let app = spawn_app().await;
+    let swim = fixtures::activity(&app.pool, "Swim", false, (4, 12), 24).await;
+    let judo = fixtures::activity(&app.pool, "Judo", false, (4, 12), 24).await;
+    sessions_on_the_day(&app.pool, &swim, 120).await;
+    let judo_ids = sessions_on_the_day(&app.pool, &judo, 30).await;
+    let next_day = fixtures::activity(&app.pool, "Chess", false, (4, 12), 24).await;
+    sqlx::query(
+        "insert into sessions (activity_id, venue_id, starts_at, ends_at, capacity, price_pence)
+         values ($1, $2, '2026-03-11 00:00Z', '2026-03-11 01:00Z', 10, 650)",
+    )
+    .bind(next_day.id)
+    .bind(next_day.venue_id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let office = admin(&app, "coordinator").await;
+    // Earliest first, the id breaking ties.
+    let swims: Vec<i64> =
+        sqlx::query_scalar("select id from sessions where activity_id = $1 order by starts_at, id")
+            .bind(swim.id)
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    let path = format!("/admin/sessions?view=day&week=2026-03-10&venue={}", swim.venue_id);
+
+    let first = office.get_text(&path).await;
+    assert!(first.contains("120 sessions"), "the day's total, filtered: {first}");
+    assert_eq!(ids(&first, "/admin/sessions/"), swims[..50]);
+    assert_eq!(link(&first, "prev"), None, "the first page has no Previous");
+    let next = link(&first, "next").expect("the first page has a Next");
+    assert!(next.contains(&format!("venue={}", swim.venue_id)) && next.contains("view=day"), "{next}");
+    assert!(next.contains("week=2026-03-10"), "the day is kept: {next}");
+
+    let middle = office.get_text(&next).await;
+    assert_eq!(ids(&middle, "/admin/sessions/"), swims[50..100]);
+    let last = office.get_text(&link(&middle, "next").expect("a middle page has a Next")).await;
+    assert_eq!(ids(&last, "/admin/sessions/"), swims[100..]);
+    assert_eq!(link(&last, "next"), None, "the last page has no Next");
+    let back = link(&last, "prev").expect("the last page has a Previous");
+    assert!(back.contains(&format!("venue={}", swim.venue_id)), "{back}");
+    assert_eq!(ids(&office.get_text(&back).await, "/admin/sessions/"), swims[50..100]);
+
+    // Unfiltered, the day holds both activities, each once, and nothing of the next day.
+    let mut every = swims.clone();
+    every.extend(&judo_ids);
+    pages_through(&office, "/admin/sessions?view=day&week=2026-03-10", "/admin/sessions/", &every).await;
+    let whole = walk(&office, "/admin/sessions?view=day&week=2026-03-10", "/admin/sessions/").await;
+    assert_eq!(whole.iter().map(Vec::len).sum::<usize>(), 150, "the next day's session is not listed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_month_counts_each_day_and_the_week_shows_a_few_a_day() {
+    let app = spawn_app().await;
+    let swim = fixtures::activity(&app.pool, "Swim", false, (4, 12), 24).await;
+    let made = sessions_on_the_day(&app.pool, &swim, 20).await;
+    sqlx::query("update sessions set status = 'cancelled' where id = $1")
+        .bind(made[0])
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let office = admin(&app, "coordinator").await;
+
+    let month = office.get_text("/admin/sessions?view=month&week=2026-03-01").await;
+    assert!(month.contains("March 2026") && month.contains("20 sessions"), "{month}");
+    assert!(month.contains("19 to staff") && month.contains("1 cancelled"), "{month}");
+    assert!(
+        month.contains("/admin/sessions?view=day&amp;week=2026-03-10")
+            || month.contains("view=day&#38;week=2026-03-10")
+    );
+    assert!(ids(&month, "/admin/sessions/").is_empty(), "a month lists no session itself");
+
+    let week = office.get_text("/admin/sessions?week=2026-03-10").await;
+    let shown = ids(&week, "/admin/sessions/");
+    assert_eq!(shown, made[..12], "the day's first twelve, earliest first");
+    assert!(week.contains("8 more"), "the rest are in the day's list: {week}");
+}
+
+/// Adds `n` concerns about `child_id`, raised a minute apart going back from now, two
+/// to each minute (so the id breaks ties).
+async fn concerns(pool: &PgPool, child_id: i64, raised_by: i64, n: i32) -> Vec<i64> {
+    sqlx::query_scalar(
+        "insert into safeguarding_concerns (child_id, raised_by, concern, created_at)
+         select $1, $2, 'Concern ' || g, now() - make_interval(mins => g / 2)
+         from generate_series(0, $3 - 1) g returning id",
+    )
+    .bind(child_id)
+    .bind(raised_by)
+    .bind(n)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn safeguarding_concerns_page_newest_first_and_keep_the_childs_name() {
+    let app = spawn_app().await;
+    let (parent_id, _) = fixtures::parent(&app, "parent@example.com").await;
+    let maya = fixtures::child(&app.pool, parent_id, "Maya", 7).await;
+    let leo = fixtures::child(&app.pool, parent_id, "Leo", 9).await;
+    let lead = admin(&app, "safeguarding_lead").await;
+    let lead_id: i64 =
+        sqlx::query_scalar("select id from users where email = 'safeguarding_lead@example.com'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let about_maya = concerns(&app.pool, maya, lead_id, 120).await;
+    let about_leo = concerns(&app.pool, leo, lead_id, 30).await;
+    let newest_maya: Vec<i64> = sqlx::query_scalar(
+        "select id from safeguarding_concerns where child_id = $1 order by created_at desc, id desc",
+    )
+    .bind(maya)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+
+    let first = lead.get_text("/admin/safeguarding?child=maya").await;
+    assert_eq!(ids(&first, "/admin/safeguarding/"), newest_maya[..50]);
+    assert_eq!(link(&first, "prev"), None);
+    let next = link(&first, "next").expect("a Next");
+    assert!(next.contains("child=maya"), "the filter is kept: {next}");
+    let middle = lead.get_text(&next).await;
+    assert_eq!(ids(&middle, "/admin/safeguarding/"), newest_maya[50..100]);
+    let last = lead.get_text(&link(&middle, "next").expect("a Next")).await;
+    assert_eq!(ids(&last, "/admin/safeguarding/"), newest_maya[100..]);
+    assert_eq!(link(&last, "next"), None);
+    let back = link(&last, "prev").expect("a Previous");
+    assert!(back.contains("child=maya"), "{back}");
+    assert_eq!(ids(&lead.get_text(&back).await, "/admin/safeguarding/"), newest_maya[50..100]);
+
+    let mut every = about_maya;
+    every.extend(&about_leo);
+    pages_through(&lead, "/admin/safeguarding", "/admin/safeguarding/", &every).await;
+    let leos = lead.get_text("/admin/safeguarding?child=Leo+Test").await;
+    let mut shown = ids(&leos, "/admin/safeguarding/");
+    shown.sort_unstable();
+    assert_eq!(shown, about_leo, "only Leo's, all on one page");
+}
