@@ -1,7 +1,6 @@
 //! The parent's side: find a session or a series, review the booking with its total,
 //! book, and follow or cancel it.
 
-
 use askama::Template;
 use axum::{
     Form,

@@ -200,7 +200,9 @@ pub async fn series_on_offer(
 }
 
 pub async fn session(conn: &mut PgConnection, id: SessionId) -> sqlx::Result<Option<SessionInfo>> {
-    sqlx::query_as!(SessionInfo, r#"select s.id as "id: SessionId", s.activity_id, a.name as activity, a.description, v.name as venue,
+    sqlx::query_as!(
+        SessionInfo,
+        r#"select s.id as "id: SessionId", s.activity_id, a.name as activity, a.description, v.name as venue,
                 v.address as venue_address, s.series_id as "series_id: SeriesId", se.name as "series_name?",
                 s.starts_at, s.ends_at, s.capacity, s.places_taken, s.places_offered, s.price_pence,
                 a.min_age_years, a.max_age_years, a.booking_cutoff_hours, a.cancellation_cutoff_hours,
@@ -209,7 +211,11 @@ pub async fn session(conn: &mut PgConnection, id: SessionId) -> sqlx::Result<Opt
          join activities a on a.id = s.activity_id
          join venues v on v.id = s.venue_id
          left join series se on se.id = s.series_id
-         where s.id = $1"#, id.0).fetch_optional(conn).await
+         where s.id = $1"#,
+        id.0
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// The series' sessions that have not started yet.
@@ -430,9 +436,12 @@ pub async fn find(conn: &mut PgConnection, id: BookingId) -> sqlx::Result<Option
 
 /// Locks the booking row for a status change.
 pub async fn lock_status(conn: &mut PgConnection, id: BookingId) -> sqlx::Result<Option<BookingStatus>> {
-    sqlx::query_scalar!(r#"select status as "status: BookingStatus" from bookings where id = $1 for update"#, id.0)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_scalar!(
+        r#"select status as "status: BookingStatus" from bookings where id = $1 for update"#,
+        id.0
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// Moves a locked booking to `to`, releasing its places for sessions that have not
@@ -819,23 +828,30 @@ pub async fn search(
     Ok((rows.into_iter().map(Found::summary).collect(), found))
 }
 
-/// One page of a family's own bookings, newest first: the family's index, nothing else
-/// to filter.
+/// One page of a family's own bookings, newest first (or read back for `Previous`).
+/// The page's 51 bookings are picked first, in the family's index, and only they are
+/// described: written so, the plan PostgreSQL caches for the statement after five runs
+/// (a generic one, blind to how many bookings this family has) still describes 51
+/// bookings rather than every booking of the family and then sorting (10 ms rather
+/// than 1 ms for the demo family's 157 on a tenth of the large dataset).
 pub async fn of_parent(
     conn: &mut PgConnection,
     parent_id: i64,
     page: &PageRequest<OffsetDateTime>,
 ) -> sqlx::Result<Vec<Summary>> {
-    paged!(
-        conn,
-        page,
-        Summary,
-        r#"select b.id as "id: BookingId", u.name as parent_name, b.status as "status: BookingStatus",
-                b.total_pence, b.created_at,
+    if page.descending() {
+        sqlx::query_as!(
+            Summary,
+            r#"with picked as (
+             select b.id, b.parent_id, b.status, b.total_pence, b.created_at from bookings b
+             where b.parent_id = $3 and (b.created_at, b.id) < ($1, $2)
+             order by b.created_at desc, b.id desc limit 51)
+         select b.id as "id!: BookingId", u.name as parent_name, b.status as "status!: BookingStatus",
+                b.total_pence as "total_pence!", b.created_at as "created_at!",
                 coalesce(agg.children, '') as "children!", coalesce(agg.activity, '') as "activity!",
                 agg.first_start, agg.sessions as "sessions!", coalesce(agg.medical_flags, false) as "medical_flags!",
                 agg.youngest_dob
-         from bookings b
+         from picked b
          join users u on u.id = b.parent_id
          cross join lateral (
              select string_agg(distinct c.first_name || ' ' || c.last_name, ', ') as children,
@@ -849,11 +865,47 @@ pub async fn of_parent(
              join sessions s on s.id = p.session_id
              join activities a on a.id = s.activity_id
              where p.booking_id = b.id) agg
-         where b.parent_id = $3"#,
-        "b.created_at",
-        "b.id",
-        parent_id,
-    )
+         order by b.created_at desc, b.id desc"#,
+            page.key(),
+            page.id(),
+            parent_id,
+        )
+        .fetch_all(conn)
+        .await
+    } else {
+        sqlx::query_as!(
+            Summary,
+            r#"with picked as (
+             select b.id, b.parent_id, b.status, b.total_pence, b.created_at from bookings b
+             where b.parent_id = $3 and (b.created_at, b.id) > ($1, $2)
+             order by b.created_at, b.id limit 51)
+         select b.id as "id!: BookingId", u.name as parent_name, b.status as "status!: BookingStatus",
+                b.total_pence as "total_pence!", b.created_at as "created_at!",
+                coalesce(agg.children, '') as "children!", coalesce(agg.activity, '') as "activity!",
+                agg.first_start, agg.sessions as "sessions!", coalesce(agg.medical_flags, false) as "medical_flags!",
+                agg.youngest_dob
+         from picked b
+         join users u on u.id = b.parent_id
+         cross join lateral (
+             select string_agg(distinct c.first_name || ' ' || c.last_name, ', ') as children,
+                    string_agg(distinct a.name, ', ') as activity,
+                    min(s.starts_at) as first_start,
+                    count(distinct p.session_id) as sessions,
+                    bool_or(c.allergies <> '' or c.medical_notes <> '' or c.additional_needs <> '') as medical_flags,
+                    max(c.date_of_birth) as youngest_dob
+             from booking_participants p
+             join children c on c.id = p.child_id
+             join sessions s on s.id = p.session_id
+             join activities a on a.id = s.activity_id
+             where p.booking_id = b.id) agg
+         order by b.created_at, b.id"#,
+            page.key(),
+            page.id(),
+            parent_id,
+        )
+        .fetch_all(conn)
+        .await
+    }
 }
 
 /// Counting stops past this many: "more than 10,000" tells the office as much as an
@@ -891,93 +943,102 @@ async fn count(conn: &mut PgConnection, search: &Search) -> sqlx::Result<i64> {
 
 /// Every booking `search` finds, in the list's order, as the database yields them: the
 /// CSV streams them row by row, so memory stays flat however many.
-pub fn export<'c>(
+pub fn export<'c>(conn: &'c mut PgConnection, search: &Search) -> BoxStream<'c, sqlx::Result<Summary>> {
+    if search.oldest_first { export_oldest_first(conn, search) } else { export_newest_first(conn, search) }
+}
+
+/// The approval queue's CSV: oldest first.
+fn export_oldest_first<'c>(
     conn: &'c mut PgConnection,
     search: &Search,
 ) -> BoxStream<'c, sqlx::Result<Summary>> {
-    if search.oldest_first {
-        sqlx::query_as!(
-            Summary,
-            r#"select b.id as "id: BookingId", u.name as parent_name, b.status as "status: BookingStatus",
-                b.total_pence, b.created_at,
-                coalesce(agg.children, '') as "children!", coalesce(agg.activity, '') as "activity!",
-                agg.first_start, agg.sessions as "sessions!", coalesce(agg.medical_flags, false) as "medical_flags!",
-                agg.youngest_dob
-         from bookings b
-         join users u on u.id = b.parent_id
-         cross join lateral (
-             select string_agg(distinct c.first_name || ' ' || c.last_name, ', ') as children,
-                    string_agg(distinct a.name, ', ') as activity,
-                    min(s.starts_at) as first_start,
-                    count(distinct p.session_id) as sessions,
-                    bool_or(c.allergies <> '' or c.medical_notes <> '' or c.additional_needs <> '') as medical_flags,
-                    max(c.date_of_birth) as youngest_dob
-             from booking_participants p
-             join children c on c.id = p.child_id
-             join sessions s on s.id = p.session_id
-             join activities a on a.id = s.activity_id
-             where p.booking_id = b.id) agg
-         where ($1::text is null or b.status = $1)
-           and ($2::text is null
-                or exists (select 1 from users u where u.id = b.parent_id and (u.name ilike $2 or u.email ilike $2))
-                or exists (select 1 from booking_participants p
-                           join children c on c.id = p.child_id
-                           join sessions s on s.id = p.session_id
-                           join activities a on a.id = s.activity_id
-                           where p.booking_id = b.id
-                             and (c.first_name || ' ' || c.last_name ilike $2 or a.name ilike $2)))
-           and ($3::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
-                                                   where p.booking_id = b.id and s.starts_at >= $3))
-           and ($4::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
-                                                   where p.booking_id = b.id and s.starts_at < $4))
-         order by b.created_at, b.id"#,
-            search.status.map(BookingStatus::as_str),
-            search.pattern(),
-            search.from,
-            search.until,
-        )
-        .fetch(conn)
-    } else {
-        sqlx::query_as!(
-            Summary,
-            r#"select b.id as "id: BookingId", u.name as parent_name, b.status as "status: BookingStatus",
-                b.total_pence, b.created_at,
-                coalesce(agg.children, '') as "children!", coalesce(agg.activity, '') as "activity!",
-                agg.first_start, agg.sessions as "sessions!", coalesce(agg.medical_flags, false) as "medical_flags!",
-                agg.youngest_dob
-         from bookings b
-         join users u on u.id = b.parent_id
-         cross join lateral (
-             select string_agg(distinct c.first_name || ' ' || c.last_name, ', ') as children,
-                    string_agg(distinct a.name, ', ') as activity,
-                    min(s.starts_at) as first_start,
-                    count(distinct p.session_id) as sessions,
-                    bool_or(c.allergies <> '' or c.medical_notes <> '' or c.additional_needs <> '') as medical_flags,
-                    max(c.date_of_birth) as youngest_dob
-             from booking_participants p
-             join children c on c.id = p.child_id
-             join sessions s on s.id = p.session_id
-             join activities a on a.id = s.activity_id
-             where p.booking_id = b.id) agg
-         where ($1::text is null or b.status = $1)
-           and ($2::text is null
-                or exists (select 1 from users u where u.id = b.parent_id and (u.name ilike $2 or u.email ilike $2))
-                or exists (select 1 from booking_participants p
-                           join children c on c.id = p.child_id
-                           join sessions s on s.id = p.session_id
-                           join activities a on a.id = s.activity_id
-                           where p.booking_id = b.id
-                             and (c.first_name || ' ' || c.last_name ilike $2 or a.name ilike $2)))
-           and ($3::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
-                                                   where p.booking_id = b.id and s.starts_at >= $3))
-           and ($4::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
-                                                   where p.booking_id = b.id and s.starts_at < $4))
-         order by b.created_at desc, b.id desc"#,
-            search.status.map(BookingStatus::as_str),
-            search.pattern(),
-            search.from,
-            search.until,
-        )
-        .fetch(conn)
-    }
+    sqlx::query_as!(
+        Summary,
+        r#"select b.id as "id: BookingId", u.name as parent_name, b.status as "status: BookingStatus",
+            b.total_pence, b.created_at,
+            coalesce(agg.children, '') as "children!", coalesce(agg.activity, '') as "activity!",
+            agg.first_start, agg.sessions as "sessions!", coalesce(agg.medical_flags, false) as "medical_flags!",
+            agg.youngest_dob
+     from bookings b
+     join users u on u.id = b.parent_id
+     cross join lateral (
+         select string_agg(distinct c.first_name || ' ' || c.last_name, ', ') as children,
+                string_agg(distinct a.name, ', ') as activity,
+                min(s.starts_at) as first_start,
+                count(distinct p.session_id) as sessions,
+                bool_or(c.allergies <> '' or c.medical_notes <> '' or c.additional_needs <> '') as medical_flags,
+                max(c.date_of_birth) as youngest_dob
+         from booking_participants p
+         join children c on c.id = p.child_id
+         join sessions s on s.id = p.session_id
+         join activities a on a.id = s.activity_id
+         where p.booking_id = b.id) agg
+     where ($1::text is null or b.status = $1)
+       and ($2::text is null
+            or exists (select 1 from users u where u.id = b.parent_id and (u.name ilike $2 or u.email ilike $2))
+            or exists (select 1 from booking_participants p
+                       join children c on c.id = p.child_id
+                       join sessions s on s.id = p.session_id
+                       join activities a on a.id = s.activity_id
+                       where p.booking_id = b.id
+                         and (c.first_name || ' ' || c.last_name ilike $2 or a.name ilike $2)))
+       and ($3::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
+                                               where p.booking_id = b.id and s.starts_at >= $3))
+       and ($4::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
+                                               where p.booking_id = b.id and s.starts_at < $4))
+     order by b.created_at, b.id"#,
+        search.status.map(BookingStatus::as_str),
+        search.pattern(),
+        search.from,
+        search.until,
+    )
+    .fetch(conn)
+}
+
+/// The list's CSV: newest first.
+fn export_newest_first<'c>(
+    conn: &'c mut PgConnection,
+    search: &Search,
+) -> BoxStream<'c, sqlx::Result<Summary>> {
+    sqlx::query_as!(
+        Summary,
+        r#"select b.id as "id: BookingId", u.name as parent_name, b.status as "status: BookingStatus",
+            b.total_pence, b.created_at,
+            coalesce(agg.children, '') as "children!", coalesce(agg.activity, '') as "activity!",
+            agg.first_start, agg.sessions as "sessions!", coalesce(agg.medical_flags, false) as "medical_flags!",
+            agg.youngest_dob
+     from bookings b
+     join users u on u.id = b.parent_id
+     cross join lateral (
+         select string_agg(distinct c.first_name || ' ' || c.last_name, ', ') as children,
+                string_agg(distinct a.name, ', ') as activity,
+                min(s.starts_at) as first_start,
+                count(distinct p.session_id) as sessions,
+                bool_or(c.allergies <> '' or c.medical_notes <> '' or c.additional_needs <> '') as medical_flags,
+                max(c.date_of_birth) as youngest_dob
+         from booking_participants p
+         join children c on c.id = p.child_id
+         join sessions s on s.id = p.session_id
+         join activities a on a.id = s.activity_id
+         where p.booking_id = b.id) agg
+     where ($1::text is null or b.status = $1)
+       and ($2::text is null
+            or exists (select 1 from users u where u.id = b.parent_id and (u.name ilike $2 or u.email ilike $2))
+            or exists (select 1 from booking_participants p
+                       join children c on c.id = p.child_id
+                       join sessions s on s.id = p.session_id
+                       join activities a on a.id = s.activity_id
+                       where p.booking_id = b.id
+                         and (c.first_name || ' ' || c.last_name ilike $2 or a.name ilike $2)))
+       and ($3::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
+                                               where p.booking_id = b.id and s.starts_at >= $3))
+       and ($4::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
+                                               where p.booking_id = b.id and s.starts_at < $4))
+     order by b.created_at desc, b.id desc"#,
+        search.status.map(BookingStatus::as_str),
+        search.pattern(),
+        search.from,
+        search.until,
+    )
+    .fetch(conn)
 }

@@ -91,7 +91,9 @@ pub async fn update_activity(
     let Some(before) = store::activity(tx, id).await? else {
         return Ok(Err(Refused::NotFound));
     };
-    if let Err(refused) = store::update_activity(tx, id, activity).await.on_constraint(activity_constraint_error)? {
+    if let Err(refused) =
+        store::update_activity(tx, id, activity).await.on_constraint(activity_constraint_error)?
+    {
         return Ok(Err(Refused::Invalid(field_error(refused))));
     }
     audit::record(tx)
@@ -124,7 +126,11 @@ fn venue_row_json(v: &VenueRow) -> serde_json::Value {
 }
 
 /// Adds a venue; returns its id.
-pub async fn create_venue(tx: &mut PgConnection, by: i64, venue: &Venue) -> sqlx::Result<Result<i64, FormErrors>> {
+pub async fn create_venue(
+    tx: &mut PgConnection,
+    by: i64,
+    venue: &Venue,
+) -> sqlx::Result<Result<i64, FormErrors>> {
     let id = match store::insert_venue(tx, venue).await.on_constraint(venue_constraint_error)? {
         Ok(id) => id,
         Err(refused) => return Ok(Err(field_error(refused))),
@@ -211,7 +217,9 @@ pub async fn update_package(
     let Some(before) = store::package(tx, id).await? else {
         return Ok(Err(Refused::NotFound));
     };
-    if let Err(refused) = store::update_package(tx, id, package).await.on_constraint(package_constraint_error)? {
+    if let Err(refused) =
+        store::update_package(tx, id, package).await.on_constraint(package_constraint_error)?
+    {
         return Ok(Err(Refused::Invalid(field_error(refused))));
     }
     audit::record(tx)

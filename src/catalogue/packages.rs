@@ -124,7 +124,9 @@ async fn save(
             let mut tx = state.pool.begin().await?;
             let refused = match id {
                 Some(id) => actions::update_package(&mut tx, admin.0.id, id, &package).await?.err(),
-                None => actions::create_package(&mut tx, admin.0.id, &package).await?.err().map(Refused::Invalid),
+                None => {
+                    actions::create_package(&mut tx, admin.0.id, &package).await?.err().map(Refused::Invalid)
+                }
             };
             match refused {
                 None => {

@@ -184,7 +184,8 @@ pub async fn update_activity(
     // The form comes back under the activity's saved name (none: not found).
     let mut conn = state.pool.acquire().await?;
     let row = store::activity(&mut conn, id).await?.ok_or(AppError::NotFound)?;
-    let page = ActivityFormPage { ctx, activity_id: Some(id), heading: format!("Edit {}", row.name), form, errors };
+    let page =
+        ActivityFormPage { ctx, activity_id: Some(id), heading: format!("Edit {}", row.name), form, errors };
     render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
 
@@ -321,7 +322,10 @@ pub async fn create_venue(
         Ok(venue) => {
             let mut tx = state.pool.begin().await?;
             match actions::create_venue(&mut tx, admin.0.id, &venue).await? {
-                Ok(_) => return flash::done(tx, &session, format!("{} is added.", venue.name), "/admin/venues").await,
+                Ok(_) => {
+                    return flash::done(tx, &session, format!("{} is added.", venue.name), "/admin/venues")
+                        .await;
+                }
                 Err(errors) => errors,
             }
         }
@@ -364,7 +368,10 @@ pub async fn update_venue(
         Ok(venue) => {
             let mut tx = state.pool.begin().await?;
             match actions::update_venue(&mut tx, admin.0.id, id, &venue).await? {
-                Ok(()) => return flash::done(tx, &session, format!("{} is saved.", venue.name), "/admin/venues").await,
+                Ok(()) => {
+                    return flash::done(tx, &session, format!("{} is saved.", venue.name), "/admin/venues")
+                        .await;
+                }
                 Err(Refused::NotFound) => return Err(AppError::NotFound),
                 Err(Refused::Invalid(errors)) => errors,
             }

@@ -539,7 +539,10 @@ async fn a_parent_pages_through_the_sessions_on_offer_with_the_filters_kept() {
     assert_eq!(ids(&first, "/parent/sessions/"), expected[..50]);
     assert_eq!(link(&first, "prev"), None, "the first page has no Previous");
     let next = link(&first, "next").expect("the first page has a Next");
-    assert!(next.contains(&format!("child={child}")) && next.contains(&format!("activity={}", swim.id)), "{next}");
+    assert!(
+        next.contains(&format!("child={child}")) && next.contains(&format!("activity={}", swim.id)),
+        "{next}"
+    );
 
     let middle = family.get_text(&next).await;
     assert_eq!(ids(&middle, "/parent/sessions/"), expected[50..100]);
