@@ -119,6 +119,25 @@ fn choices(items: Vec<(i64, String)>, selected: Option<i64>) -> Vec<Choice> {
         .collect()
 }
 
+/// The filters' activities (those on offer) and venues, by name, in one round trip.
+async fn filter_choices(
+    conn: &mut sqlx::PgConnection,
+) -> sqlx::Result<(Vec<(i64, String)>, Vec<(i64, String)>)> {
+    let rows = sqlx::query!(
+        r#"select true as "is_activity!", id as "id!", name as "name!" from activities where is_active
+           union all
+           select false, id, name from venues
+           order by 1 desc, 3"#
+    )
+    .fetch_all(conn)
+    .await?;
+    let (mut activities, mut venues) = (Vec::new(), Vec::new());
+    for r in rows {
+        if r.is_activity { &mut activities } else { &mut venues }.push((r.id, r.name));
+    }
+    Ok((activities, venues))
+}
+
 /// `/parent/sessions`: the series on offer, and the single sessions fifty a page,
 /// soonest first, by the filters (a child: only what suits their age on the day).
 pub async fn browse(
@@ -147,18 +166,7 @@ pub async fn browse(
         .finish(rows, |s| Cursor::new(s.starts_at, s.id.0), "/parent/sessions", &query)
         .map(|s| line(&s, tz, now));
     let series = store::series_on_offer(&mut conn, &filter, &suitable).await?;
-    let activities = sqlx::query!("select id, name from activities where is_active order by name")
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|r| (r.id, r.name))
-        .collect();
-    let venues = sqlx::query!("select id, name from venues order by name")
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|r| (r.id, r.name))
-        .collect();
+    let (activities, venues) = filter_choices(&mut conn).await?;
     render(&BrowsePage {
         ctx,
         activities: choices(activities, filter.activity_id),
