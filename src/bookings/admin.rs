@@ -91,7 +91,6 @@ const STATUSES: [BookingStatus; 9] = [
 fn search_from(query: &Fields, tz: &time_tz::Tz) -> store::Search {
     let status = query.get("status").and_then(BookingStatus::parse);
     store::Search {
-        parent_id: None,
         status,
         text: query.get("q").map(str::to_owned),
         from: query.get("from").and_then(date::parse).map(|d| crate::clock::start_of_day(d, tz)),
@@ -120,8 +119,7 @@ pub async fn index(
     let mut conn = state.pool.acquire().await?;
     let today = OffsetDateTime::now_utc().to_timezone(tz).date();
     let sees_medical = admin.require(MEDICAL_READERS).is_ok();
-    let rows = store::search(&mut conn, &search, &request).await?;
-    let total = store::count(&mut conn, &search).await?;
+    let (rows, total) = store::search(&mut conn, &search, &request).await?;
     let page = request.finish(rows, |b| Cursor::new(b.created_at, b.id.0), "/admin/bookings", &query);
     let page = page.map(|b| QueueLine {
         id: b.id,
@@ -321,9 +319,7 @@ pub async fn export(
     ];
     Ok(csv::stream("bookings.csv", &header, move |mut sink| async move {
         let mut conn = pool.acquire().await?;
-        let sql = store::export_sql(&search);
-        let mut rows =
-            store::bind_search(sqlx::query_as::<_, store::Summary>(&sql), &search).fetch(&mut *conn);
+        let mut rows = store::export(&mut conn, &search);
         while let Some(b) = rows.try_next().await? {
             sink.record([
                 b.id.to_string(),

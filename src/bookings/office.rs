@@ -11,7 +11,6 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
-use sqlx::FromRow;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
@@ -47,17 +46,19 @@ pub struct NewPage {
     pub errors: FormErrors,
 }
 
-#[derive(FromRow)]
 struct Family {
     id: i64,
     name: String,
 }
 
 async fn family(conn: &mut sqlx::PgConnection, email: &str) -> sqlx::Result<Option<Family>> {
-    sqlx::query_as("select id, name from users where email = $1 and role = 'parent' and is_active")
-        .bind(email.trim().to_lowercase())
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as!(
+        Family,
+        "select id, name from users where email = $1 and role = 'parent' and is_active",
+        email.trim().to_lowercase(),
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 async fn new_page(

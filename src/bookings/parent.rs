@@ -1,8 +1,6 @@
 //! The parent's side: find a session or a series, review the booking with its total,
 //! book, and follow or cancel it.
 
-use std::collections::BTreeMap;
-
 use askama::Template;
 use axum::{
     Form,
@@ -12,7 +10,7 @@ use axum::{
 };
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
-use time_tz::OffsetDateTimeExt;
+use time_tz::{OffsetDateTimeExt, TimeZone};
 use tower_sessions::Session;
 
 use super::{
@@ -36,7 +34,7 @@ use crate::{
         flash::{self, FlashKind},
         fmt,
         form::{Fields, QueryFields, render, render_with},
-        page::{Cursor, PageRequest, Pager},
+        page::{Cursor, Order, PageRequest, Pager},
     },
 };
 
@@ -57,9 +55,9 @@ pub struct SeriesCard {
     pub activity: String,
     pub venue: String,
     pub next: String,
-    pub dates: usize,
+    pub dates: i64,
     pub price: String,
-    pub full_dates: usize,
+    pub full_dates: i64,
 }
 
 #[derive(Template)]
@@ -72,7 +70,9 @@ pub struct BrowsePage {
     pub from: String,
     pub to: String,
     pub series: Vec<SeriesCard>,
+    /// One page of the single sessions, soonest first.
     pub sessions: Vec<SessionLine>,
+    pub pager: Pager,
 }
 
 fn line(s: &SessionInfo, tz: &time_tz::Tz, now: OffsetDateTime) -> SessionLine {
@@ -98,6 +98,48 @@ fn line(s: &SessionInfo, tz: &time_tz::Tz, now: OffsetDateTime) -> SessionLine {
     }
 }
 
+fn series_card(s: store::SeriesOffer, tz: &time_tz::Tz) -> SeriesCard {
+    SeriesCard {
+        id: s.id,
+        name: s.name,
+        activity: s.activity,
+        venue: s.venue,
+        next: fmt::day_time(s.next, tz),
+        dates: s.dates,
+        price: fmt::pounds(i64::from(s.price_pence)),
+        full_dates: s.full_dates,
+    }
+}
+
+/// The filters' choices, the chosen one selected.
+fn choices(items: Vec<(i64, String)>, selected: Option<i64>) -> Vec<Choice> {
+    items
+        .into_iter()
+        .map(|(id, label)| Choice { value: id.to_string(), label, selected: Some(id) == selected })
+        .collect()
+}
+
+/// The filters' activities (those on offer) and venues, by name, in one round trip.
+async fn filter_choices(
+    conn: &mut sqlx::PgConnection,
+) -> sqlx::Result<(Vec<(i64, String)>, Vec<(i64, String)>)> {
+    let rows = sqlx::query!(
+        r#"select true as "is_activity!", id as "id!", name as "name!" from activities where is_active
+           union all
+           select false, id, name from venues
+           order by 1 desc, 3"#
+    )
+    .fetch_all(conn)
+    .await?;
+    let (mut activities, mut venues) = (Vec::new(), Vec::new());
+    for r in rows {
+        if r.is_activity { &mut activities } else { &mut venues }.push((r.id, r.name));
+    }
+    Ok((activities, venues))
+}
+
+/// `/parent/sessions`: the series on offer, and the single sessions fifty a page,
+/// soonest first, by the filters (a child: only what suits their age on the day).
 pub async fn browse(
     State(state): State<AppState>,
     Parent(parent): Parent,
@@ -114,56 +156,18 @@ pub async fn browse(
         from: from.map(|d| crate::clock::start_of_day(d, tz)),
         until: to.map(|d| crate::clock::start_of_day(d + Duration::days(1), tz)),
     };
-    let mut sessions = store::upcoming_sessions(&mut conn, &filter).await?;
     let children = store::children_of(&mut conn, parent.id).await?;
     let chosen_child = query.id("child").and_then(|id| children.iter().find(|c| c.id == ChildId(id)));
-    if let Some(child) = chosen_child {
-        sessions.retain(|s| {
-            let age = domain::age_on(child.date_of_birth, s.starts_at.to_timezone(tz).date());
-            domain::age_problem(age, s.min_age_years, s.max_age_years).is_none()
-        });
-    }
-    let activities: Vec<(i64, String)> =
-        sqlx::query_as("select id, name from activities where is_active order by name")
-            .fetch_all(&mut *conn)
-            .await?;
-    let venues: Vec<(i64, String)> =
-        sqlx::query_as("select id, name from venues order by name").fetch_all(&mut *conn).await?;
-
+    let suitable = store::Suitable { born: chosen_child.map(|c| c.date_of_birth), zone: tz.name() };
+    let request = PageRequest::from_query(&query, Order::Ascending);
+    let rows = store::single_sessions(&mut conn, &filter, &suitable, &request).await?;
     let now = OffsetDateTime::now_utc();
-    let mut by_series: BTreeMap<SeriesId, Vec<&SessionInfo>> = BTreeMap::new();
-    let mut one_offs = Vec::new();
-    for s in &sessions {
-        match s.series_id {
-            Some(id) => by_series.entry(id).or_default().push(s),
-            None => one_offs.push(line(s, tz, now)),
-        }
-    }
-    let mut series: Vec<SeriesCard> = by_series
-        .into_iter()
-        .filter_map(|(id, dates)| {
-            let first = dates.first()?;
-            Some(SeriesCard {
-                id,
-                name: first.series_name.clone().unwrap_or_else(|| first.activity.clone()),
-                activity: first.activity.clone(),
-                venue: first.venue.clone(),
-                next: fmt::day_time(first.starts_at, tz),
-                dates: dates.len(),
-                price: fmt::pounds(i64::from(first.price_pence)),
-                full_dates: dates.iter().filter(|s| s.places_left() == 0).count(),
-            })
-        })
-        .collect();
-    series.sort_by(|a, b| a.name.cmp(&b.name));
-
-    let choices = |items: Vec<(i64, String)>, selected: Option<i64>| {
-        items
-            .into_iter()
-            .map(|(id, label)| Choice { value: id.to_string(), label, selected: Some(id) == selected })
-            .collect()
-    };
-    let page = BrowsePage {
+    let page = request
+        .finish(rows, |s| Cursor::new(s.starts_at, s.id.0), "/parent/sessions", &query)
+        .map(|s| line(&s, tz, now));
+    let series = store::series_on_offer(&mut conn, &filter, &suitable).await?;
+    let (activities, venues) = filter_choices(&mut conn).await?;
+    render(&BrowsePage {
         ctx,
         activities: choices(activities, filter.activity_id),
         venues: choices(venues, filter.venue_id),
@@ -173,10 +177,10 @@ pub async fn browse(
         ),
         from: from.map(|d| d.to_string()).unwrap_or_default(),
         to: to.map(|d| d.to_string()).unwrap_or_default(),
-        series,
-        sessions: one_offs,
-    };
-    render(&page)
+        series: series.into_iter().map(|s| series_card(s, tz)).collect(),
+        sessions: page.rows,
+        pager: page.pager,
+    })
 }
 
 pub struct ChildOption {
@@ -634,9 +638,8 @@ pub async fn index(
 ) -> AppResult<Response> {
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
-    let search = store::Search { parent_id: Some(parent.id), ..Default::default() };
-    let request = PageRequest::from_query(&query, search.order());
-    let rows = store::search(&mut conn, &search, &request).await?;
+    let request = PageRequest::from_query(&query, Order::Descending);
+    let rows = store::of_parent(&mut conn, parent.id, &request).await?;
     let page = request.finish(rows, |b| Cursor::new(b.created_at, b.id.0), "/parent/bookings", &query);
     let page = page.map(|b| BookingLine {
         id: b.id,

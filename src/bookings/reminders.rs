@@ -2,13 +2,11 @@
 //! email listing them. The (family, day) row makes it once only, whichever app
 //! process gets there first.
 
-use sqlx::FromRow;
 use time::{Duration, OffsetDateTime};
 use time_tz::OffsetDateTimeExt;
 
 use crate::{AppState, clock::start_of_day, error::AppResult, notifications::Email, web::fmt};
 
-#[derive(FromRow)]
 struct Place {
     parent_id: i64,
     parent_name: String,
@@ -25,7 +23,8 @@ pub async fn send_due(state: &AppState) -> AppResult<usize> {
     let tomorrow = OffsetDateTime::now_utc().to_timezone(tz).date() + Duration::days(1);
     let (from, until) = (start_of_day(tomorrow, tz), start_of_day(tomorrow + Duration::days(1), tz));
     let mut tx = state.pool.begin().await?;
-    let places: Vec<Place> = sqlx::query_as(
+    let places = sqlx::query_as!(
+        Place,
         "select b.parent_id, u.name as parent_name, u.email as parent_email, c.first_name as child,
                 a.name as activity, v.name as venue, s.starts_at
          from booking_participants p
@@ -39,20 +38,20 @@ pub async fn send_due(state: &AppState) -> AppResult<usize> {
            and s.starts_at >= $1 and s.starts_at < $2
            and not exists (select 1 from booking_reminders r where r.parent_id = b.parent_id and r.for_date = $3)
          order by b.parent_id, s.starts_at",
+        from,
+        until,
+        tomorrow,
     )
-    .bind(from)
-    .bind(until)
-    .bind(tomorrow)
     .fetch_all(&mut *tx)
     .await?;
     let mut families = 0;
     for family in places.chunk_by(|a, b| a.parent_id == b.parent_id) {
         let first = &family[0];
-        let claimed = sqlx::query(
+        let claimed = sqlx::query!(
             "insert into booking_reminders (parent_id, for_date) values ($1, $2) on conflict do nothing",
+            first.parent_id,
+            tomorrow,
         )
-        .bind(first.parent_id)
-        .bind(tomorrow)
         .execute(&mut *tx)
         .await?;
         if claimed.rows_affected() == 0 {

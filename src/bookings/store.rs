@@ -2,18 +2,19 @@
 //! the database (see 0001_core.sql); this module turns their violations into
 //! `PlaceRefused`s the pages can explain.
 
-use sqlx::{FromRow, PgConnection, Postgres, postgres::PgArguments, query::QueryAs};
+use futures_util::stream::BoxStream;
+use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 
 use super::domain::{BookingStatus, PlaceRefused, SessionStatus};
 use crate::{
     db::OnConstraint,
     ids::{BookingId, ChildId, SeriesId, SessionId},
-    web::page::{FETCH, Order, PageRequest},
+    web::page::{Order, PageRequest, paged},
 };
 
 /// A session as a parent sees it when booking.
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct SessionInfo {
     pub id: SessionId,
     pub activity_id: i64,
@@ -45,20 +46,6 @@ impl SessionInfo {
     }
 }
 
-/// The columns of [`SessionInfo`]; a macro so each query stays one literal.
-macro_rules! session_select {
-    () => {
-        "select s.id, s.activity_id, a.name as activity, a.description, v.name as venue,
-           v.address as venue_address, s.series_id, se.name as series_name, s.starts_at, s.ends_at,
-           s.capacity, s.places_taken, s.places_offered, s.price_pence, a.min_age_years, a.max_age_years,
-           a.booking_cutoff_hours, a.cancellation_cutoff_hours, a.requires_approval, a.pay_at_booking, s.status
-    from sessions s
-    join activities a on a.id = s.activity_id
-    join venues v on v.id = s.venue_id
-    left join series se on se.id = s.series_id "
-    };
-}
-
 #[derive(Default)]
 pub struct SessionFilter {
     pub activity_id: Option<i64>,
@@ -67,31 +54,168 @@ pub struct SessionFilter {
     pub until: Option<OffsetDateTime>,
 }
 
+// The four queries of `SessionInfo` below share their column list, written out in each
+// so every one stays a literal the compiler checks.
+
 /// Scheduled sessions that have not started, soonest first.
 pub async fn upcoming_sessions(
     conn: &mut PgConnection,
     filter: &SessionFilter,
 ) -> sqlx::Result<Vec<SessionInfo>> {
-    sqlx::query_as(concat!(
-        session_select!(),
-        "where s.status = 'scheduled' and a.is_active and s.starts_at > now()
+    sqlx::query_as!(
+        SessionInfo,
+        r#"select s.id as "id: SessionId", s.activity_id, a.name as activity, a.description, v.name as venue,
+                v.address as venue_address, s.series_id as "series_id: SeriesId", se.name as "series_name?",
+                s.starts_at, s.ends_at, s.capacity, s.places_taken, s.places_offered, s.price_pence,
+                a.min_age_years, a.max_age_years, a.booking_cutoff_hours, a.cancellation_cutoff_hours,
+                a.requires_approval, a.pay_at_booking, s.status as "status: SessionStatus"
+         from sessions s
+         join activities a on a.id = s.activity_id
+         join venues v on v.id = s.venue_id
+         left join series se on se.id = s.series_id
+         where s.status = 'scheduled' and a.is_active and s.starts_at > now()
            and ($1::bigint is null or s.activity_id = $1)
            and ($2::bigint is null or s.venue_id = $2)
            and ($3::timestamptz is null or s.starts_at >= $3)
            and ($4::timestamptz is null or s.starts_at < $4)
          order by s.starts_at, s.id
-         limit 500"
-    ))
-    .bind(filter.activity_id)
-    .bind(filter.venue_id)
-    .bind(filter.from)
-    .bind(filter.until)
+         limit 500"#,
+        filter.activity_id,
+        filter.venue_id,
+        filter.from,
+        filter.until,
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Who the parent is browsing for: sessions a child of `born` is the right age for on
+/// the day (in the provider's zone `zone`, as `domain::age_on` counts birthdays).
+pub struct Suitable<'a> {
+    pub born: Option<Date>,
+    pub zone: &'a str,
+}
+
+/// One page of the single sessions (not in a series) on offer, soonest first: scheduled,
+/// of an active activity, not started, matching `filter` and `suitable`.
+pub async fn single_sessions(
+    conn: &mut PgConnection,
+    filter: &SessionFilter,
+    suitable: &Suitable<'_>,
+    page: &PageRequest<OffsetDateTime>,
+) -> sqlx::Result<Vec<SessionInfo>> {
+    paged!(
+        conn,
+        page,
+        SessionInfo,
+        r#"select s.id as "id: SessionId", s.activity_id, a.name as activity, a.description, v.name as venue,
+                v.address as venue_address, s.series_id as "series_id: SeriesId", se.name as "series_name?",
+                s.starts_at, s.ends_at, s.capacity, s.places_taken, s.places_offered, s.price_pence,
+                a.min_age_years, a.max_age_years, a.booking_cutoff_hours, a.cancellation_cutoff_hours,
+                a.requires_approval, a.pay_at_booking, s.status as "status: SessionStatus"
+         from sessions s
+         join activities a on a.id = s.activity_id
+         join venues v on v.id = s.venue_id
+         left join series se on se.id = s.series_id
+         where s.series_id is null and s.status = 'scheduled' and a.is_active and s.starts_at > now()
+           and ($3::bigint is null or s.activity_id = $3)
+           and ($4::bigint is null or s.venue_id = $4)
+           and ($5::timestamptz is null or s.starts_at >= $5)
+           and ($6::timestamptz is null or s.starts_at < $6)
+           and ($7::date is null or (
+                 select (a.min_age_years is null or age >= a.min_age_years)
+                    and (a.max_age_years is null or age <= a.max_age_years)
+                 from (select extract(year from day)::int - extract(year from $7::date)::int
+                              - case when to_char(day, 'MMDD') >= to_char($7::date, 'MMDD') then 0 else 1 end as age
+                       from (select (s.starts_at at time zone $8)::date as day) d) ages))"#,
+        "s.starts_at",
+        "s.id",
+        filter.activity_id,
+        filter.venue_id,
+        filter.from,
+        filter.until,
+        suitable.born,
+        suitable.zone,
+    )
+}
+
+/// A series on offer: its upcoming sessions that match the parent's filters, in one card.
+#[derive(Clone, Debug)]
+pub struct SeriesOffer {
+    pub id: SeriesId,
+    /// The series' name, or its first session's activity when it has none.
+    pub name: String,
+    pub activity: String,
+    pub venue: String,
+    pub next: OffsetDateTime,
+    pub dates: i64,
+    pub price_pence: i32,
+    /// Dates with no place left.
+    pub full_dates: i64,
+}
+
+/// The series with upcoming sessions matching `filter` and `suitable`, by name; each
+/// card is told by its first matching session.
+pub async fn series_on_offer(
+    conn: &mut PgConnection,
+    filter: &SessionFilter,
+    suitable: &Suitable<'_>,
+) -> sqlx::Result<Vec<SeriesOffer>> {
+    sqlx::query_as!(
+        SeriesOffer,
+        r#"select s.series_id as "id!: SeriesId",
+                (array_agg(coalesce(se.name, a.name) order by s.starts_at, s.id))[1] as "name!",
+                (array_agg(a.name order by s.starts_at, s.id))[1] as "activity!",
+                (array_agg(v.name order by s.starts_at, s.id))[1] as "venue!",
+                min(s.starts_at) as "next!",
+                count(*) as "dates!",
+                (array_agg(s.price_pence order by s.starts_at, s.id))[1] as "price_pence!",
+                count(*) filter (where s.capacity - s.places_taken - s.places_offered <= 0) as "full_dates!"
+         from sessions s
+         join activities a on a.id = s.activity_id
+         join venues v on v.id = s.venue_id
+         join series se on se.id = s.series_id
+         where s.status = 'scheduled' and a.is_active and s.starts_at > now()
+           and ($1::bigint is null or s.activity_id = $1)
+           and ($2::bigint is null or s.venue_id = $2)
+           and ($3::timestamptz is null or s.starts_at >= $3)
+           and ($4::timestamptz is null or s.starts_at < $4)
+           and ($5::date is null or (
+                 select (a.min_age_years is null or age >= a.min_age_years)
+                    and (a.max_age_years is null or age <= a.max_age_years)
+                 from (select extract(year from day)::int - extract(year from $5::date)::int
+                              - case when to_char(day, 'MMDD') >= to_char($5::date, 'MMDD') then 0 else 1 end as age
+                       from (select (s.starts_at at time zone $6)::date as day) d) ages))
+         group by s.series_id
+         order by 2, 1"#,
+        filter.activity_id,
+        filter.venue_id,
+        filter.from,
+        filter.until,
+        suitable.born,
+        suitable.zone,
+    )
     .fetch_all(conn)
     .await
 }
 
 pub async fn session(conn: &mut PgConnection, id: SessionId) -> sqlx::Result<Option<SessionInfo>> {
-    sqlx::query_as(concat!(session_select!(), "where s.id = $1")).bind(id).fetch_optional(conn).await
+    sqlx::query_as!(
+        SessionInfo,
+        r#"select s.id as "id: SessionId", s.activity_id, a.name as activity, a.description, v.name as venue,
+                v.address as venue_address, s.series_id as "series_id: SeriesId", se.name as "series_name?",
+                s.starts_at, s.ends_at, s.capacity, s.places_taken, s.places_offered, s.price_pence,
+                a.min_age_years, a.max_age_years, a.booking_cutoff_hours, a.cancellation_cutoff_hours,
+                a.requires_approval, a.pay_at_booking, s.status as "status: SessionStatus"
+         from sessions s
+         join activities a on a.id = s.activity_id
+         join venues v on v.id = s.venue_id
+         left join series se on se.id = s.series_id
+         where s.id = $1"#,
+        id.0
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// The series' sessions that have not started yet.
@@ -99,24 +223,46 @@ pub async fn remaining_in_series(
     conn: &mut PgConnection,
     series_id: SeriesId,
 ) -> sqlx::Result<Vec<SessionInfo>> {
-    sqlx::query_as(concat!(
-        session_select!(),
-        "where s.series_id = $1 and s.status = 'scheduled' and s.starts_at > now()
-         order by s.starts_at, s.id"
-    ))
-    .bind(series_id)
+    sqlx::query_as!(
+        SessionInfo,
+        r#"select s.id as "id: SessionId", s.activity_id, a.name as activity, a.description, v.name as venue,
+                v.address as venue_address, s.series_id as "series_id: SeriesId", se.name as "series_name?",
+                s.starts_at, s.ends_at, s.capacity, s.places_taken, s.places_offered, s.price_pence,
+                a.min_age_years, a.max_age_years, a.booking_cutoff_hours, a.cancellation_cutoff_hours,
+                a.requires_approval, a.pay_at_booking, s.status as "status: SessionStatus"
+         from sessions s
+         join activities a on a.id = s.activity_id
+         join venues v on v.id = s.venue_id
+         left join series se on se.id = s.series_id
+         where s.series_id = $1 and s.status = 'scheduled' and s.starts_at > now()
+         order by s.starts_at, s.id"#,
+        series_id.0,
+    )
     .fetch_all(conn)
     .await
 }
 
 pub async fn sessions_by_id(conn: &mut PgConnection, ids: &[SessionId]) -> sqlx::Result<Vec<SessionInfo>> {
-    sqlx::query_as(concat!(session_select!(), "where s.id = any($1) order by s.starts_at, s.id"))
-        .bind(ids)
-        .fetch_all(conn)
-        .await
+    let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+    sqlx::query_as!(
+        SessionInfo,
+        r#"select s.id as "id: SessionId", s.activity_id, a.name as activity, a.description, v.name as venue,
+                v.address as venue_address, s.series_id as "series_id: SeriesId", se.name as "series_name?",
+                s.starts_at, s.ends_at, s.capacity, s.places_taken, s.places_offered, s.price_pence,
+                a.min_age_years, a.max_age_years, a.booking_cutoff_hours, a.cancellation_cutoff_hours,
+                a.requires_approval, a.pay_at_booking, s.status as "status: SessionStatus"
+         from sessions s
+         join activities a on a.id = s.activity_id
+         join venues v on v.id = s.venue_id
+         left join series se on se.id = s.series_id
+         where s.id = any($1) order by s.starts_at, s.id"#,
+        &ids,
+    )
+    .fetch_all(conn)
+    .await
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct Child {
     pub id: ChildId,
     pub first_name: String,
@@ -126,11 +272,12 @@ pub struct Child {
 
 /// The parent's children who can be booked (not archived).
 pub async fn children_of(conn: &mut PgConnection, parent_id: i64) -> sqlx::Result<Vec<Child>> {
-    sqlx::query_as(
-        "select id, first_name, last_name, date_of_birth from children
-         where parent_id = $1 and archived_at is null order by date_of_birth, id",
+    sqlx::query_as!(
+        Child,
+        r#"select id as "id: ChildId", first_name, last_name, date_of_birth from children
+         where parent_id = $1 and archived_at is null order by date_of_birth, id"#,
+        parent_id,
     )
-    .bind(parent_id)
     .fetch_all(conn)
     .await
 }
@@ -141,14 +288,18 @@ pub async fn places_held(
     session_ids: &[SessionId],
     child_ids: &[ChildId],
 ) -> sqlx::Result<Vec<(SessionId, ChildId)>> {
-    sqlx::query_as(
-        "select session_id, child_id from booking_participants
-         where holds_place and session_id = any($1) and child_id = any($2)",
+    let sessions: Vec<i64> = session_ids.iter().map(|id| id.0).collect();
+    let children: Vec<i64> = child_ids.iter().map(|id| id.0).collect();
+    let rows = sqlx::query!(
+        r#"select session_id as "session_id: SessionId", child_id as "child_id: ChildId"
+         from booking_participants
+         where holds_place and session_id = any($1) and child_id = any($2)"#,
+        &sessions,
+        &children,
     )
-    .bind(session_ids)
-    .bind(child_ids)
     .fetch_all(conn)
-    .await
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.session_id, r.child_id)).collect())
 }
 
 pub struct NewItem {
@@ -173,28 +324,28 @@ pub async fn create(
     let total: i64 = items.iter().map(|i| i64::from(i.price_pence)).sum();
     let total =
         i32::try_from(total).map_err(|_| sqlx::Error::Protocol("booking total out of range".into()))?;
-    let booking_id: BookingId = sqlx::query_scalar(
-        "insert into bookings (parent_id, status, total_pence, created_by, notes, payment_due_by)
-         values ($1, $2, $3, $4, $5, $6) returning id",
+    let booking_id = sqlx::query_scalar!(
+        r#"insert into bookings (parent_id, status, total_pence, created_by, notes, payment_due_by)
+         values ($1, $2, $3, $4, $5, $6) returning id as "id: BookingId""#,
+        parent_id,
+        status as _,
+        total,
+        created_by,
+        note,
+        payment_due_by,
     )
-    .bind(parent_id)
-    .bind(status)
-    .bind(total)
-    .bind(created_by)
-    .bind(note)
-    .bind(payment_due_by)
     .fetch_one(&mut *conn)
     .await?;
     for item in items.iter() {
-        let inserted = sqlx::query(
+        let inserted = sqlx::query!(
             "insert into booking_participants (booking_id, session_id, child_id, price_pence, holds_place)
              values ($1, $2, $3, $4, $5)",
+            booking_id.0,
+            item.session_id.0,
+            item.child_id.0,
+            item.price_pence,
+            status.holds_places(),
         )
-        .bind(booking_id)
-        .bind(item.session_id)
-        .bind(item.child_id)
-        .bind(item.price_pence)
-        .bind(status.holds_places())
         .execute(&mut *conn)
         .await
         .on_constraint(|name| PlaceRefused::from_constraint(name, item.session_id, item.child_id))?;
@@ -214,21 +365,21 @@ pub async fn record_change(
     by: Option<i64>,
     reason: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "insert into booking_status_changes (booking_id, from_status, to_status, changed_by, reason)
          values ($1, $2, $3, $4, $5)",
+        booking_id.0,
+        from as _,
+        to as _,
+        by,
+        reason,
     )
-    .bind(booking_id)
-    .bind(from)
-    .bind(to)
-    .bind(by)
-    .bind(reason)
     .execute(conn)
     .await?;
     Ok(())
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct Booking {
     pub id: BookingId,
     pub parent_id: i64,
@@ -243,16 +394,7 @@ pub struct Booking {
     pub payment_due_by: Option<OffsetDateTime>,
 }
 
-/// The columns of [`Booking`]; a macro so each query stays one literal.
-macro_rules! booking_select {
-    () => {
-        "select b.id, b.parent_id, u.name as parent_name, u.email as parent_email, b.status, b.total_pence,
-           b.notes, b.created_at, coalesce(cb.role = 'admin', false) as created_by_admin, b.payment_due_by
-    from bookings b
-    join users u on u.id = b.parent_id
-    left join users cb on cb.id = b.created_by "
-    };
-}
+// The two queries of `Booking` share their column list, written out in each.
 
 /// The booking, if it belongs to `parent_id`: another family's booking is "not found".
 pub async fn for_parent(
@@ -260,23 +402,46 @@ pub async fn for_parent(
     id: BookingId,
     parent_id: i64,
 ) -> sqlx::Result<Option<Booking>> {
-    sqlx::query_as(concat!(booking_select!(), "where b.id = $1 and b.parent_id = $2"))
-        .bind(id)
-        .bind(parent_id)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as!(
+        Booking,
+        r#"select b.id as "id: BookingId", b.parent_id, u.name as parent_name, u.email as parent_email,
+                b.status as "status: BookingStatus", b.total_pence, b.notes, b.created_at,
+                coalesce(cb.role = 'admin', false) as "created_by_admin!", b.payment_due_by
+         from bookings b
+         join users u on u.id = b.parent_id
+         left join users cb on cb.id = b.created_by
+         where b.id = $1 and b.parent_id = $2"#,
+        id.0,
+        parent_id,
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 pub async fn find(conn: &mut PgConnection, id: BookingId) -> sqlx::Result<Option<Booking>> {
-    sqlx::query_as(concat!(booking_select!(), "where b.id = $1")).bind(id).fetch_optional(conn).await
+    sqlx::query_as!(
+        Booking,
+        r#"select b.id as "id: BookingId", b.parent_id, u.name as parent_name, u.email as parent_email,
+                b.status as "status: BookingStatus", b.total_pence, b.notes, b.created_at,
+                coalesce(cb.role = 'admin', false) as "created_by_admin!", b.payment_due_by
+         from bookings b
+         join users u on u.id = b.parent_id
+         left join users cb on cb.id = b.created_by
+         where b.id = $1"#,
+        id.0,
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// Locks the booking row for a status change.
 pub async fn lock_status(conn: &mut PgConnection, id: BookingId) -> sqlx::Result<Option<BookingStatus>> {
-    sqlx::query_scalar("select status from bookings where id = $1 for update")
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_scalar!(
+        r#"select status as "status: BookingStatus" from bookings where id = $1 for update"#,
+        id.0
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// Moves a locked booking to `to`, releasing its places for sessions that have not
@@ -290,20 +455,16 @@ pub async fn change_status(
     by: Option<i64>,
     reason: &str,
 ) -> sqlx::Result<Vec<SessionId>> {
-    sqlx::query("update bookings set status = $2 where id = $1")
-        .bind(id)
-        .bind(to)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!("update bookings set status = $2 where id = $1", id.0, to as _).execute(&mut *conn).await?;
     let mut released = Vec::new();
     if from.holds_places() && !to.holds_places() {
-        released = sqlx::query_scalar(
-            "update booking_participants p set holds_place = false
+        released = sqlx::query_scalar!(
+            r#"update booking_participants p set holds_place = false
              from sessions s
              where s.id = p.session_id and p.booking_id = $1 and p.holds_place and s.starts_at > now()
-             returning p.session_id",
+             returning p.session_id as "session_id: SessionId""#,
+            id.0,
         )
-        .bind(id)
         .fetch_all(&mut *conn)
         .await?;
     }
@@ -313,14 +474,14 @@ pub async fn change_status(
 
 /// Whether any session of the booking needs the office's approval.
 pub async fn requires_approval(conn: &mut PgConnection, booking_id: BookingId) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "select coalesce(bool_or(a.requires_approval), false)
+    sqlx::query_scalar!(
+        r#"select coalesce(bool_or(a.requires_approval), false) as "requires_approval!"
            from booking_participants p
            join sessions s on s.id = p.session_id
            join activities a on a.id = s.activity_id
-          where p.booking_id = $1",
+          where p.booking_id = $1"#,
+        booking_id.0,
     )
-    .bind(booking_id)
     .fetch_one(conn)
     .await
 }
@@ -332,10 +493,10 @@ pub async fn take_places(
     conn: &mut PgConnection,
     booking_id: BookingId,
 ) -> sqlx::Result<Result<(), PlaceRefused>> {
-    sqlx::query(
+    sqlx::query!(
         "update booking_participants set holds_place = true where booking_id = $1 and not holds_place",
+        booking_id.0,
     )
-    .bind(booking_id)
     .execute(conn)
     .await
     .map(drop)
@@ -345,23 +506,22 @@ pub async fn take_places(
 /// Prices a draft's places at their sessions' prices today (a draft uses no credits)
 /// and sets the booking's total to match. Returns the total before and after.
 pub async fn reprice(conn: &mut PgConnection, booking_id: BookingId) -> sqlx::Result<(i64, i64)> {
-    let was: i32 = sqlx::query_scalar("select total_pence from bookings where id = $1")
-        .bind(booking_id)
+    let was = sqlx::query_scalar!("select total_pence from bookings where id = $1", booking_id.0)
         .fetch_one(&mut *conn)
         .await?;
-    sqlx::query(
+    sqlx::query!(
         "update booking_participants p set price_pence = s.price_pence
            from sessions s where s.id = p.session_id and p.booking_id = $1 and p.price_pence <> s.price_pence",
+        booking_id.0,
     )
-    .bind(booking_id)
     .execute(&mut *conn)
     .await?;
-    let now: i32 = sqlx::query_scalar(
+    let now = sqlx::query_scalar!(
         "update bookings set total_pence = (
              select coalesce(sum(price_pence), 0)::int from booking_participants where booking_id = $1)
           where id = $1 returning total_pence",
+        booking_id.0,
     )
-    .bind(booking_id)
     .fetch_one(conn)
     .await?;
     Ok((i64::from(was), i64::from(now)))
@@ -370,11 +530,13 @@ pub async fn reprice(conn: &mut PgConnection, booking_id: BookingId) -> sqlx::Re
 /// Changes a booking's total by `change` pence (a place moved to a dearer or cheaper
 /// session); returns the new total.
 pub async fn adjust_total(conn: &mut PgConnection, booking_id: BookingId, change: i64) -> sqlx::Result<i64> {
-    let total: i32 = sqlx::query_scalar(
+    let change =
+        i32::try_from(change).map_err(|_| sqlx::Error::Protocol("price change out of range".into()))?;
+    let total = sqlx::query_scalar!(
         "update bookings set total_pence = total_pence + $2::int where id = $1 returning total_pence",
+        booking_id.0,
+        change,
     )
-    .bind(booking_id)
-    .bind(i32::try_from(change).map_err(|_| sqlx::Error::Protocol("price change out of range".into()))?)
     .fetch_one(conn)
     .await?;
     Ok(i64::from(total))
@@ -387,16 +549,17 @@ pub async fn release_place(
     session: SessionId,
     child: ChildId,
 ) -> sqlx::Result<Option<(i64, i32)>> {
-    sqlx::query_as(
+    let row = sqlx::query!(
         "update booking_participants set holds_place = false
          where booking_id = $1 and session_id = $2 and child_id = $3 and holds_place
          returning id, price_pence",
+        id.0,
+        session.0,
+        child.0,
     )
-    .bind(id)
-    .bind(session)
-    .bind(child)
     .fetch_optional(conn)
-    .await
+    .await?;
+    Ok(row.map(|r| (r.id, r.price_pence)))
 }
 
 /// Adds a place to a booking, unless the session is full or the child already on it.
@@ -407,13 +570,13 @@ pub async fn add_place(
     child: ChildId,
     price_pence: i32,
 ) -> sqlx::Result<Result<(), PlaceRefused>> {
-    sqlx::query(
+    sqlx::query!(
         "insert into booking_participants (booking_id, session_id, child_id, price_pence) values ($1, $2, $3, $4)",
+        id.0,
+        session.0,
+        child.0,
+        price_pence,
     )
-    .bind(id)
-    .bind(session)
-    .bind(child)
-    .bind(price_pence)
     .execute(conn)
     .await
     .map(drop)
@@ -422,16 +585,17 @@ pub async fn add_place(
 
 /// Whether the place used a package credit (and has not had it back).
 pub async fn used_credit(conn: &mut PgConnection, participant_id: i64) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "select exists (select 1 from package_credit_movements m where m.participant_id = $1 and m.kind = 'use')
-            and not exists (select 1 from package_credit_movements m where m.participant_id = $1 and m.kind = 'return')",
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from package_credit_movements m where m.participant_id = $1 and m.kind = 'use')
+            and not exists (select 1 from package_credit_movements m where m.participant_id = $1 and m.kind = 'return')
+            as "used!""#,
+        participant_id,
     )
-    .bind(participant_id)
     .fetch_one(conn)
     .await
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct Participant {
     pub session_id: SessionId,
     pub activity_id: i64,
@@ -449,9 +613,12 @@ pub struct Participant {
 }
 
 pub async fn participants(conn: &mut PgConnection, booking_id: BookingId) -> sqlx::Result<Vec<Participant>> {
-    sqlx::query_as(
-        "select p.session_id, s.activity_id, p.child_id, c.first_name || ' ' || c.last_name as child_name, c.date_of_birth,
-                concat_ws('; ', nullif(c.allergies, ''), nullif(c.medical_notes, ''), nullif(c.additional_needs, '')) as medical,
+    sqlx::query_as!(
+        Participant,
+        r#"select p.session_id as "session_id: SessionId", s.activity_id, p.child_id as "child_id: ChildId",
+                c.first_name || ' ' || c.last_name as "child_name!", c.date_of_birth,
+                concat_ws('; ', nullif(c.allergies, ''), nullif(c.medical_notes, ''), nullif(c.additional_needs, ''))
+                    as "medical!",
                 a.name as activity, v.name as venue, s.starts_at, s.ends_at, p.price_pence, p.holds_place,
                 a.cancellation_cutoff_hours
          from booking_participants p
@@ -460,14 +627,14 @@ pub async fn participants(conn: &mut PgConnection, booking_id: BookingId) -> sql
          join activities a on a.id = s.activity_id
          join venues v on v.id = s.venue_id
          where p.booking_id = $1
-         order by s.starts_at, c.first_name",
+         order by s.starts_at, c.first_name"#,
+        booking_id.0,
     )
-    .bind(booking_id)
     .fetch_all(conn)
     .await
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct Change {
     pub from_status: Option<BookingStatus>,
     pub to_status: BookingStatus,
@@ -477,18 +644,20 @@ pub struct Change {
 }
 
 pub async fn history(conn: &mut PgConnection, booking_id: BookingId) -> sqlx::Result<Vec<Change>> {
-    sqlx::query_as(
-        "select h.from_status, h.to_status, u.name as by_name, h.reason, h.created_at
+    sqlx::query_as!(
+        Change,
+        r#"select h.from_status as "from_status: BookingStatus", h.to_status as "to_status: BookingStatus",
+                u.name as "by_name?", h.reason, h.created_at
          from booking_status_changes h left join users u on u.id = h.changed_by
-         where h.booking_id = $1 order by h.created_at, h.id",
+         where h.booking_id = $1 order by h.created_at, h.id"#,
+        booking_id.0,
     )
-    .bind(booking_id)
     .fetch_all(conn)
     .await
 }
 
 /// A line in a list of bookings: who, what, when it starts.
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct Summary {
     pub id: BookingId,
     pub parent_name: String,
@@ -503,9 +672,62 @@ pub struct Summary {
     pub youngest_dob: Option<Date>,
 }
 
+/// A line of the office's list with, on every line, how many bookings the search
+/// finds over every page (up to [`COUNT_CAP`] + 1): the count rides along with the
+/// page rather than costing a round trip of its own.
+#[derive(Clone, Debug)]
+pub struct Found {
+    pub id: BookingId,
+    pub parent_name: String,
+    pub status: BookingStatus,
+    pub total_pence: i32,
+    pub created_at: OffsetDateTime,
+    pub children: String,
+    pub activity: String,
+    pub first_start: Option<OffsetDateTime>,
+    pub sessions: i64,
+    pub medical_flags: bool,
+    pub youngest_dob: Option<Date>,
+    pub found: i64,
+}
+
+impl Found {
+    fn summary(self) -> Summary {
+        let Found {
+            id,
+            parent_name,
+            status,
+            total_pence,
+            created_at,
+            children,
+            activity,
+            first_start,
+            sessions,
+            medical_flags,
+            youngest_dob,
+            found: _,
+        } = self;
+        Summary {
+            id,
+            parent_name,
+            status,
+            total_pence,
+            created_at,
+            children,
+            activity,
+            first_start,
+            sessions,
+            medical_flags,
+            youngest_dob,
+        }
+    }
+}
+
+/// The office's search. Each filter is a condition on the booking itself (an `exists`
+/// for its children, sessions and activities), so a page reads bookings in index order
+/// and stops at 51.
 #[derive(Default)]
 pub struct Search {
-    pub parent_id: Option<i64>,
     pub status: Option<BookingStatus>,
     pub text: Option<String>,
     pub from: Option<OffsetDateTime>,
@@ -513,50 +735,6 @@ pub struct Search {
     /// Oldest first (the approval queue) rather than newest first.
     pub oldest_first: bool,
 }
-
-/// The search's filters over `bookings b`, parameters `$1`–`$5` (bound by `bind_search`).
-/// Each is a condition on the booking itself (an `exists` for its children, sessions
-/// and activities), so a page reads bookings in index order and stops at 51.
-macro_rules! search_where {
-    () => {
-        "($1::bigint is null or b.parent_id = $1)
-    and ($2::text is null or b.status = $2)
-    and ($3::text is null
-         or exists (select 1 from users u where u.id = b.parent_id and (u.name ilike $3 or u.email ilike $3))
-         or exists (select 1 from booking_participants p
-                    join children c on c.id = p.child_id
-                    join sessions s on s.id = p.session_id
-                    join activities a on a.id = s.activity_id
-                    where p.booking_id = b.id
-                      and (c.first_name || ' ' || c.last_name ilike $3 or a.name ilike $3)))
-    and ($4::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
-                                            where p.booking_id = b.id and s.starts_at >= $4))
-    and ($5::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
-                                            where p.booking_id = b.id and s.starts_at < $5))"
-    };
-}
-const SEARCH_WHERE: &str = search_where!();
-
-/// A booking's line from `b` (id, parent_id, status, total_pence, created_at): its
-/// parent, children, activities and sessions.
-const SUMMARY_SELECT: &str = "select b.id, u.name as parent_name, b.status, b.total_pence, b.created_at,
-           coalesce(agg.children, '') as children, coalesce(agg.activity, '') as activity,
-           agg.first_start, agg.sessions, coalesce(agg.medical_flags, false) as medical_flags,
-           agg.youngest_dob
-    from picked b
-    join users u on u.id = b.parent_id
-    cross join lateral (
-        select string_agg(distinct c.first_name || ' ' || c.last_name, ', ') as children,
-               string_agg(distinct a.name, ', ') as activity,
-               min(s.starts_at) as first_start,
-               count(distinct p.session_id) as sessions,
-               bool_or(c.allergies <> '' or c.medical_notes <> '' or c.additional_needs <> '') as medical_flags,
-               max(c.date_of_birth) as youngest_dob
-        from booking_participants p
-        join children c on c.id = p.child_id
-        join sessions s on s.id = p.session_id
-        join activities a on a.id = s.activity_id
-        where p.booking_id = b.id) agg";
 
 impl Search {
     fn pattern(&self) -> Option<String> {
@@ -570,60 +748,297 @@ impl Search {
     }
 }
 
+// The queries below spell out the same line of a booking (its parent, and a lateral
+// aggregate of its children, activities and sessions) and the search's filters, so
+// each stays one literal. In a page, the lateral runs only for the 51 bookings the
+// index scan stops at.
+
 /// One page of the bookings `search` finds, newest first (the approval queue oldest
-/// first), or read backwards for `Previous`.
+/// first), or read backwards for `Previous`; with how many it finds in all.
 pub async fn search(
     conn: &mut PgConnection,
     search: &Search,
     page: &PageRequest<OffsetDateTime>,
+) -> sqlx::Result<(Vec<Summary>, i64)> {
+    let rows = paged!(
+        &mut *conn,
+        page,
+        Found,
+        r#"select b.id as "id: BookingId", u.name as parent_name, b.status as "status: BookingStatus",
+                b.total_pence, b.created_at,
+                coalesce(agg.children, '') as "children!", coalesce(agg.activity, '') as "activity!",
+                agg.first_start, agg.sessions as "sessions!", coalesce(agg.medical_flags, false) as "medical_flags!",
+                agg.youngest_dob,
+                (select count(*) from (
+                    select 1 from bookings b
+                    where ($3::text is null or b.status = $3)
+                      and ($4::text is null
+                           or exists (select 1 from users u where u.id = b.parent_id and (u.name ilike $4 or u.email ilike $4))
+                           or exists (select 1 from booking_participants p
+                                      join children c on c.id = p.child_id
+                                      join sessions s on s.id = p.session_id
+                                      join activities a on a.id = s.activity_id
+                                      where p.booking_id = b.id
+                                        and (c.first_name || ' ' || c.last_name ilike $4 or a.name ilike $4)))
+                      and ($5::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
+                                                              where p.booking_id = b.id and s.starts_at >= $5))
+                      and ($6::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
+                                                              where p.booking_id = b.id and s.starts_at < $6))
+                    limit 10001) capped) as "found!"
+         from bookings b
+         join users u on u.id = b.parent_id
+         cross join lateral (
+             select string_agg(distinct c.first_name || ' ' || c.last_name, ', ') as children,
+                    string_agg(distinct a.name, ', ') as activity,
+                    min(s.starts_at) as first_start,
+                    count(distinct p.session_id) as sessions,
+                    bool_or(c.allergies <> '' or c.medical_notes <> '' or c.additional_needs <> '') as medical_flags,
+                    max(c.date_of_birth) as youngest_dob
+             from booking_participants p
+             join children c on c.id = p.child_id
+             join sessions s on s.id = p.session_id
+             join activities a on a.id = s.activity_id
+             where p.booking_id = b.id) agg
+         where ($3::text is null or b.status = $3)
+           and ($4::text is null
+                or exists (select 1 from users u where u.id = b.parent_id and (u.name ilike $4 or u.email ilike $4))
+                or exists (select 1 from booking_participants p
+                           join children c on c.id = p.child_id
+                           join sessions s on s.id = p.session_id
+                           join activities a on a.id = s.activity_id
+                           where p.booking_id = b.id
+                             and (c.first_name || ' ' || c.last_name ilike $4 or a.name ilike $4)))
+           and ($5::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
+                                                   where p.booking_id = b.id and s.starts_at >= $5))
+           and ($6::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
+                                                   where p.booking_id = b.id and s.starts_at < $6))"#,
+        "b.created_at",
+        "b.id",
+        search.status.map(BookingStatus::as_str),
+        search.pattern(),
+        search.from,
+        search.until,
+    )?;
+    let found = match rows.first() {
+        Some(row) => row.found,
+        // An empty page (nothing found, or a page past the end whose rows were
+        // deleted) counts on its own.
+        None => count(conn, search).await?,
+    };
+    Ok((rows.into_iter().map(Found::summary).collect(), found))
+}
+
+/// One page of a family's own bookings, newest first (or read back for `Previous`).
+/// The page's 51 bookings are picked first, in the family's index, and only they are
+/// described: written so, the plan PostgreSQL caches for the statement after five runs
+/// (a generic one, blind to how many bookings this family has) still describes 51
+/// bookings rather than every booking of the family and then sorting (10 ms rather
+/// than 1 ms for the demo family's 157 on a tenth of the large dataset).
+pub async fn of_parent(
+    conn: &mut PgConnection,
+    parent_id: i64,
+    page: &PageRequest<OffsetDateTime>,
 ) -> sqlx::Result<Vec<Summary>> {
-    let order = page.order("b.created_at", "b.id");
-    let sql = format!(
-        "with picked as (
+    if page.descending() {
+        sqlx::query_as!(
+            Summary,
+            r#"with picked as (
              select b.id, b.parent_id, b.status, b.total_pence, b.created_at from bookings b
-             where {SEARCH_WHERE} {} {order} limit {FETCH})
-         {SUMMARY_SELECT} {order}",
-        page.condition("b.created_at", "b.id", 6)
-    );
-    page.bind(bind_search(sqlx::query_as(&sql), search)).fetch_all(conn).await
+             where b.parent_id = $3 and (b.created_at, b.id) < ($1, $2)
+             order by b.created_at desc, b.id desc limit 51)
+         select b.id as "id!: BookingId", u.name as parent_name, b.status as "status!: BookingStatus",
+                b.total_pence as "total_pence!", b.created_at as "created_at!",
+                coalesce(agg.children, '') as "children!", coalesce(agg.activity, '') as "activity!",
+                agg.first_start, agg.sessions as "sessions!", coalesce(agg.medical_flags, false) as "medical_flags!",
+                agg.youngest_dob
+         from picked b
+         join users u on u.id = b.parent_id
+         cross join lateral (
+             select string_agg(distinct c.first_name || ' ' || c.last_name, ', ') as children,
+                    string_agg(distinct a.name, ', ') as activity,
+                    min(s.starts_at) as first_start,
+                    count(distinct p.session_id) as sessions,
+                    bool_or(c.allergies <> '' or c.medical_notes <> '' or c.additional_needs <> '') as medical_flags,
+                    max(c.date_of_birth) as youngest_dob
+             from booking_participants p
+             join children c on c.id = p.child_id
+             join sessions s on s.id = p.session_id
+             join activities a on a.id = s.activity_id
+             where p.booking_id = b.id) agg
+         order by b.created_at desc, b.id desc"#,
+            page.key(),
+            page.id(),
+            parent_id,
+        )
+        .fetch_all(conn)
+        .await
+    } else {
+        sqlx::query_as!(
+            Summary,
+            r#"with picked as (
+             select b.id, b.parent_id, b.status, b.total_pence, b.created_at from bookings b
+             where b.parent_id = $3 and (b.created_at, b.id) > ($1, $2)
+             order by b.created_at, b.id limit 51)
+         select b.id as "id!: BookingId", u.name as parent_name, b.status as "status!: BookingStatus",
+                b.total_pence as "total_pence!", b.created_at as "created_at!",
+                coalesce(agg.children, '') as "children!", coalesce(agg.activity, '') as "activity!",
+                agg.first_start, agg.sessions as "sessions!", coalesce(agg.medical_flags, false) as "medical_flags!",
+                agg.youngest_dob
+         from picked b
+         join users u on u.id = b.parent_id
+         cross join lateral (
+             select string_agg(distinct c.first_name || ' ' || c.last_name, ', ') as children,
+                    string_agg(distinct a.name, ', ') as activity,
+                    min(s.starts_at) as first_start,
+                    count(distinct p.session_id) as sessions,
+                    bool_or(c.allergies <> '' or c.medical_notes <> '' or c.additional_needs <> '') as medical_flags,
+                    max(c.date_of_birth) as youngest_dob
+             from booking_participants p
+             join children c on c.id = p.child_id
+             join sessions s on s.id = p.session_id
+             join activities a on a.id = s.activity_id
+             where p.booking_id = b.id) agg
+         order by b.created_at, b.id"#,
+            page.key(),
+            page.id(),
+            parent_id,
+        )
+        .fetch_all(conn)
+        .await
+    }
 }
 
 /// Counting stops past this many: "more than 10,000" tells the office as much as an
 /// exact figure, and counting a million bookings on every view costs ~0.3 s.
 pub const COUNT_CAP: i64 = 10_000;
 
-/// How many bookings `search` finds, over every page, up to [`COUNT_CAP`] + 1.
-pub async fn count(conn: &mut PgConnection, search: &Search) -> sqlx::Result<i64> {
-    // The limit is COUNT_CAP + 1, written out so the query stays one literal.
-    const SQL: &str = concat!(
-        "select count(*) from (select 1 from bookings b where ",
-        search_where!(),
-        " limit 10001) capped"
-    );
-    let (count,): (i64,) = bind_search(sqlx::query_as(SQL), search).fetch_one(conn).await?;
-    Ok(count)
-}
-
-/// The query that reads every booking `search` finds, in the list's order, for
-/// [`bind_search`]: the CSV streams it row by row, so memory stays flat however many.
-pub fn export_sql(search: &Search) -> String {
-    let order = PageRequest::<OffsetDateTime>::first(search.order()).order("b.created_at", "b.id");
-    format!(
-        "with picked as (select b.id, b.parent_id, b.status, b.total_pence, b.created_at from bookings b
-                         where {SEARCH_WHERE})
-         {SUMMARY_SELECT} {order}"
+/// How many bookings `search` finds, over every page, up to [`COUNT_CAP`] + 1 (the
+/// limit written out so the query stays one literal).
+async fn count(conn: &mut PgConnection, search: &Search) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"select count(*) as "count!" from (
+             select 1 from bookings b
+             where ($1::text is null or b.status = $1)
+               and ($2::text is null
+                    or exists (select 1 from users u where u.id = b.parent_id and (u.name ilike $2 or u.email ilike $2))
+                    or exists (select 1 from booking_participants p
+                               join children c on c.id = p.child_id
+                               join sessions s on s.id = p.session_id
+                               join activities a on a.id = s.activity_id
+                               where p.booking_id = b.id
+                                 and (c.first_name || ' ' || c.last_name ilike $2 or a.name ilike $2)))
+               and ($3::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
+                                                       where p.booking_id = b.id and s.starts_at >= $3))
+               and ($4::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
+                                                       where p.booking_id = b.id and s.starts_at < $4))
+             limit 10001) capped"#,
+        search.status.map(BookingStatus::as_str),
+        search.pattern(),
+        search.from,
+        search.until,
     )
+    .fetch_one(conn)
+    .await
 }
 
-/// Binds `search`'s filters (`$1`–`$5`) to a query over [`SEARCH_WHERE`].
-pub fn bind_search<'q, O>(
-    query: QueryAs<'q, Postgres, O, PgArguments>,
+/// Every booking `search` finds, in the list's order, as the database yields them: the
+/// CSV streams them row by row, so memory stays flat however many.
+pub fn export<'c>(conn: &'c mut PgConnection, search: &Search) -> BoxStream<'c, sqlx::Result<Summary>> {
+    if search.oldest_first { export_oldest_first(conn, search) } else { export_newest_first(conn, search) }
+}
+
+/// The approval queue's CSV: oldest first.
+fn export_oldest_first<'c>(
+    conn: &'c mut PgConnection,
     search: &Search,
-) -> QueryAs<'q, Postgres, O, PgArguments> {
-    query
-        .bind(search.parent_id)
-        .bind(search.status)
-        .bind(search.pattern())
-        .bind(search.from)
-        .bind(search.until)
+) -> BoxStream<'c, sqlx::Result<Summary>> {
+    sqlx::query_as!(
+        Summary,
+        r#"select b.id as "id: BookingId", u.name as parent_name, b.status as "status: BookingStatus",
+            b.total_pence, b.created_at,
+            coalesce(agg.children, '') as "children!", coalesce(agg.activity, '') as "activity!",
+            agg.first_start, agg.sessions as "sessions!", coalesce(agg.medical_flags, false) as "medical_flags!",
+            agg.youngest_dob
+     from bookings b
+     join users u on u.id = b.parent_id
+     cross join lateral (
+         select string_agg(distinct c.first_name || ' ' || c.last_name, ', ') as children,
+                string_agg(distinct a.name, ', ') as activity,
+                min(s.starts_at) as first_start,
+                count(distinct p.session_id) as sessions,
+                bool_or(c.allergies <> '' or c.medical_notes <> '' or c.additional_needs <> '') as medical_flags,
+                max(c.date_of_birth) as youngest_dob
+         from booking_participants p
+         join children c on c.id = p.child_id
+         join sessions s on s.id = p.session_id
+         join activities a on a.id = s.activity_id
+         where p.booking_id = b.id) agg
+     where ($1::text is null or b.status = $1)
+       and ($2::text is null
+            or exists (select 1 from users u where u.id = b.parent_id and (u.name ilike $2 or u.email ilike $2))
+            or exists (select 1 from booking_participants p
+                       join children c on c.id = p.child_id
+                       join sessions s on s.id = p.session_id
+                       join activities a on a.id = s.activity_id
+                       where p.booking_id = b.id
+                         and (c.first_name || ' ' || c.last_name ilike $2 or a.name ilike $2)))
+       and ($3::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
+                                               where p.booking_id = b.id and s.starts_at >= $3))
+       and ($4::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
+                                               where p.booking_id = b.id and s.starts_at < $4))
+     order by b.created_at, b.id"#,
+        search.status.map(BookingStatus::as_str),
+        search.pattern(),
+        search.from,
+        search.until,
+    )
+    .fetch(conn)
+}
+
+/// The list's CSV: newest first.
+fn export_newest_first<'c>(
+    conn: &'c mut PgConnection,
+    search: &Search,
+) -> BoxStream<'c, sqlx::Result<Summary>> {
+    sqlx::query_as!(
+        Summary,
+        r#"select b.id as "id: BookingId", u.name as parent_name, b.status as "status: BookingStatus",
+            b.total_pence, b.created_at,
+            coalesce(agg.children, '') as "children!", coalesce(agg.activity, '') as "activity!",
+            agg.first_start, agg.sessions as "sessions!", coalesce(agg.medical_flags, false) as "medical_flags!",
+            agg.youngest_dob
+     from bookings b
+     join users u on u.id = b.parent_id
+     cross join lateral (
+         select string_agg(distinct c.first_name || ' ' || c.last_name, ', ') as children,
+                string_agg(distinct a.name, ', ') as activity,
+                min(s.starts_at) as first_start,
+                count(distinct p.session_id) as sessions,
+                bool_or(c.allergies <> '' or c.medical_notes <> '' or c.additional_needs <> '') as medical_flags,
+                max(c.date_of_birth) as youngest_dob
+         from booking_participants p
+         join children c on c.id = p.child_id
+         join sessions s on s.id = p.session_id
+         join activities a on a.id = s.activity_id
+         where p.booking_id = b.id) agg
+     where ($1::text is null or b.status = $1)
+       and ($2::text is null
+            or exists (select 1 from users u where u.id = b.parent_id and (u.name ilike $2 or u.email ilike $2))
+            or exists (select 1 from booking_participants p
+                       join children c on c.id = p.child_id
+                       join sessions s on s.id = p.session_id
+                       join activities a on a.id = s.activity_id
+                       where p.booking_id = b.id
+                         and (c.first_name || ' ' || c.last_name ilike $2 or a.name ilike $2)))
+       and ($3::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
+                                               where p.booking_id = b.id and s.starts_at >= $3))
+       and ($4::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
+                                               where p.booking_id = b.id and s.starts_at < $4))
+     order by b.created_at desc, b.id desc"#,
+        search.status.map(BookingStatus::as_str),
+        search.pattern(),
+        search.from,
+        search.until,
+    )
+    .fetch(conn)
 }

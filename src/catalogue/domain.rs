@@ -205,8 +205,39 @@ impl ActivityForm {
     }
 }
 
-pub const VENUE_KINDS: [(&str, &str); 3] =
-    [("site", "A site of ours"), ("online", "Online"), ("client_site", "At the client's site")];
+/// What kind of place a venue is (`venues.kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum VenueKind {
+    /// A site of the provider's own: it needs an address.
+    Site,
+    Online,
+    ClientSite,
+}
+
+impl VenueKind {
+    pub const ALL: [Self; 3] = [Self::Site, Self::Online, Self::ClientSite];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Site => "site",
+            Self::Online => "online",
+            Self::ClientSite => "client_site",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Site => "A site of ours",
+            Self::Online => "Online",
+            Self::ClientSite => "At the client's site",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
 
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct VenueForm {
@@ -227,7 +258,7 @@ pub struct VenueForm {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Venue {
     pub name: String,
-    pub kind: &'static str,
+    pub kind: VenueKind,
     pub address: String,
     pub postcode: String,
     pub capacity: Option<i32>,
@@ -238,12 +269,12 @@ impl VenueForm {
     pub fn parse(&self) -> Result<Venue, FormErrors> {
         let mut e = FormErrors::default();
         let name = short_name(&mut e, "name", &self.name, "Enter the venue's name.");
-        let kind = VENUE_KINDS.iter().find(|(k, _)| *k == self.kind.trim()).map(|(k, _)| *k);
+        let kind = VenueKind::parse(self.kind.trim());
         if kind.is_none() {
             e.add("kind", "Choose what kind of venue this is.");
         }
         let address = notes(&mut e, "address", &self.address);
-        if kind == Some("site") && address.is_empty() {
+        if kind == Some(VenueKind::Site) && address.is_empty() {
             e.add("address", "Enter the address, so trainers and families can find it.");
         }
         let postcode = self.postcode.trim().to_uppercase();
@@ -289,6 +320,15 @@ impl PackageKind {
         match self {
             Self::Credits(_) => "credits",
             Self::Term => "term",
+        }
+    }
+
+    /// As stored: `kind` with `credits` (the database keeps the two matched).
+    pub fn from_stored(kind: &str, credits: Option<i32>) -> Option<Self> {
+        match (kind, credits) {
+            ("credits", Some(n)) => Some(Self::Credits(n)),
+            ("term", None) => Some(Self::Term),
+            _ => None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! The catalogue: what the provider delivers (activities, with their price, limits,
 //! staff ratio and required qualifications), where (venues), and the packages sold.
 
+pub mod actions;
 pub mod domain;
 mod packages;
 mod pages;

@@ -7,20 +7,19 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use serde_json::json;
 use sqlx::PgConnection;
 use tower_sessions::Session;
 
 use super::{
     EDITORS,
-    domain::{CREDITS_POSITIVE, PACKAGE_KINDS, PRICE_NOT_NEGATIVE, Package, PackageForm},
+    actions::{self, Refused},
+    domain::{PACKAGE_KINDS, PackageForm, PackageKind},
     pages::{self, KindChoice},
     store::{self, PackageRow},
 };
 use crate::{
-    AppState, audit,
+    AppState,
     auth::Admin,
-    db::OnConstraint,
     error::{AppError, AppResult},
     ids::PackageId,
     money::Money,
@@ -46,10 +45,10 @@ pub struct PackagesPage {
     pub packages: Vec<PackageLine>,
 }
 
-fn holds(kind: &str, credits: Option<i32>) -> String {
-    match (kind, credits) {
-        ("credits", Some(1)) => "1 session".into(),
-        ("credits", Some(n)) => format!("{n} sessions"),
+fn holds(kind: Option<PackageKind>) -> String {
+    match kind {
+        Some(PackageKind::Credits(1)) => "1 session".into(),
+        Some(PackageKind::Credits(n)) => format!("{n} sessions"),
         _ => "a term".into(),
     }
 }
@@ -62,7 +61,7 @@ pub async fn index(State(state): State<AppState>, admin: Admin, ctx: PageContext
         .into_iter()
         .map(|row| PackageLine {
             price: fmt::pounds(i64::from(row.price_pence)),
-            holds: holds(&row.kind, row.credits),
+            holds: holds(PackageKind::from_stored(&row.kind, row.credits)),
             row,
         })
         .collect();
@@ -101,30 +100,6 @@ impl PackageFormPage {
     }
 }
 
-/// The message by the field for a constraint the database refused.
-fn package_constraint_error(constraint: &str) -> Option<(&'static str, &'static str)> {
-    match constraint {
-        "packages_name_key" => Some(("name", "A package already has this name.")),
-        "packages_price_not_negative" => Some(("price", PRICE_NOT_NEGATIVE)),
-        "packages_credits_positive" | "packages_credits_match_kind" => Some(("credits", CREDITS_POSITIVE)),
-        "packages_valid_days_positive" => Some(("valid_days", "Enter at least 1 day.")),
-        "package_activities_activity_id_fkey" => Some(("activities", "Choose the activities from the list.")),
-        _ => None,
-    }
-}
-
-fn package_json(p: &Package) -> serde_json::Value {
-    json!({ "name": p.name, "description": p.description, "kind": p.kind.as_str(),
-            "credits": p.kind.credits(), "price_pence": p.price.pence(), "valid_days": p.valid_days,
-            "activities": p.activities })
-}
-
-fn package_row_json(p: &PackageRow) -> serde_json::Value {
-    json!({ "name": p.name, "description": p.description, "kind": p.kind, "credits": p.credits,
-            "price_pence": p.price_pence, "valid_days": p.valid_days, "activities": p.activity_ids,
-            "is_active": p.is_active })
-}
-
 pub async fn new_form(State(state): State<AppState>, admin: Admin, ctx: PageContext) -> AppResult<Response> {
     admin.require(EDITORS)?;
     let mut conn = state.pool.acquire().await?;
@@ -144,56 +119,36 @@ async fn save(
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
     let form = PackageForm::from_fields(&fields);
-    let mut tx = state.pool.begin().await?;
-    let before = match id {
-        Some(id) => Some(store::package(&mut tx, id).await?.ok_or(AppError::NotFound)?),
-        None => None,
-    };
-    let heading = before.as_ref().map_or_else(|| "Add a package".to_owned(), |b| format!("Edit {}", b.name));
-    let parsed = form.parse();
-    let saved = match &parsed {
-        Ok(package) => Some(
-            match id {
-                Some(id) => store::update_package(&mut tx, id, package).await.map(|()| id),
-                None => store::insert_package(&mut tx, package).await,
+    let errors = match form.parse() {
+        Ok(package) => {
+            let mut tx = state.pool.begin().await?;
+            let refused = match id {
+                Some(id) => actions::update_package(&mut tx, admin.0.id, id, &package).await?.err(),
+                None => {
+                    actions::create_package(&mut tx, admin.0.id, &package).await?.err().map(Refused::Invalid)
+                }
+            };
+            match refused {
+                None => {
+                    tx.commit().await?;
+                    let done = if id.is_some() { "is saved." } else { "is in the catalogue." };
+                    flash::push(&session, FlashKind::Success, format!("{} {done}", package.name)).await?;
+                    return Ok(Redirect::to("/admin/packages").into_response());
+                }
+                Some(Refused::NotFound) => return Err(AppError::NotFound),
+                Some(Refused::Invalid(errors)) => errors,
             }
-            .on_constraint(package_constraint_error)?,
-        ),
-        Err(_) => None,
-    };
-    let (package, package_id) = match (parsed, saved) {
-        (Ok(package), Some(Ok(package_id))) => (package, package_id),
-        (Err(errors), _) => {
-            drop(tx);
-            let mut conn = state.pool.acquire().await?;
-            let page = PackageFormPage::new(&mut conn, ctx, id, heading, form, errors).await?;
-            return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
-        (Ok(_), Some(Err((field, message)))) => {
-            drop(tx);
-            let errors = pages::field_error(field, message);
-            let mut conn = state.pool.acquire().await?;
-            let page = PackageFormPage::new(&mut conn, ctx, id, heading, form, errors).await?;
-            return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
-        }
-        (Ok(_), None) => return Err(AppError::NotFound),
+        Err(errors) => errors,
     };
-    let action = if before.is_some() { "package.updated" } else { "package.created" };
-    audit::record(&mut tx)
-        .by(admin.0.id)
-        .action(action)
-        .entity("package", package_id)
-        .before(before.as_ref().map(package_row_json))
-        .after(package_json(&package))
-        .await?;
-    tx.commit().await?;
-    let message = if before.is_some() {
-        format!("{} is saved.", package.name)
-    } else {
-        format!("{} is in the catalogue.", package.name)
+    // The form comes back under the package's saved name (none: not found).
+    let mut conn = state.pool.acquire().await?;
+    let heading = match id {
+        Some(id) => format!("Edit {}", store::package(&mut conn, id).await?.ok_or(AppError::NotFound)?.name),
+        None => "Add a package".to_owned(),
     };
-    flash::push(&session, FlashKind::Success, message).await?;
-    Ok(Redirect::to("/admin/packages").into_response())
+    let page = PackageFormPage::new(&mut conn, ctx, id, heading, form, errors).await?;
+    render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
 
 pub async fn create(

@@ -2,18 +2,17 @@
 
 use askama::Template;
 use axum::{Form, extract::State, http::StatusCode, response::Response};
-use serde_json::json;
 use tower_sessions::Session;
 
 use super::{
     EDITORS,
-    domain::{ActivityForm, VENUE_KINDS, VenueForm},
+    actions::{self, Refused},
+    domain::{ActivityForm, VenueForm, VenueKind},
     store::{self, ActivityRow, Offerable, VenueRow},
 };
 use crate::{
-    AppState, audit,
+    AppState,
     auth::Admin,
-    db::OnConstraint,
     error::{AppError, AppResult},
     ids::{ActivityId, VenueId},
     money::Money,
@@ -22,13 +21,6 @@ use crate::{
         form::{render, render_with},
     },
 };
-
-/// The form's errors when the database refused it for one field.
-pub(super) fn field_error(field: &'static str, message: &'static str) -> FormErrors {
-    let mut errors = FormErrors::default();
-    errors.add(field, message);
-    errors
-}
 
 // Activities ----------------------------------------------------------------------------
 
@@ -106,15 +98,6 @@ fn activity_form(row: &ActivityRow) -> ActivityForm {
     }
 }
 
-/// The message by the field for a constraint the database refused.
-fn activity_constraint_error(constraint: &str) -> Option<(&'static str, &'static str)> {
-    match constraint {
-        "activities_name_key" => Some(("name", "An activity already has this name.")),
-        "activities_age_range" => Some(("max_age", "The oldest age must not be below the youngest.")),
-        _ => None,
-    }
-}
-
 pub async fn new_activity_form(admin: Admin, ctx: PageContext) -> AppResult<Response> {
     admin.require(EDITORS)?;
     let form = ActivityForm {
@@ -140,52 +123,21 @@ pub async fn create_activity(
     Form(form): Form<ActivityForm>,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    let again = |ctx, form, errors| {
-        let page =
-            ActivityFormPage { ctx, activity_id: None, heading: "Add an activity".into(), form, errors };
-        render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
+    let errors = match form.parse() {
+        Ok(activity) => {
+            let mut tx = state.pool.begin().await?;
+            match actions::create_activity(&mut tx, admin.0.id, &activity).await? {
+                Ok(_) => {
+                    let message = format!("{} is in the catalogue.", activity.name);
+                    return flash::done(tx, &session, message, "/admin/activities").await;
+                }
+                Err(errors) => errors,
+            }
+        }
+        Err(errors) => errors,
     };
-    let activity = match form.parse() {
-        Ok(a) => a,
-        Err(errors) => return again(ctx, form, errors),
-    };
-    let mut tx = state.pool.begin().await?;
-    let id =
-        match store::insert_activity(&mut tx, &activity).await.on_constraint(activity_constraint_error)? {
-            Ok(id) => id,
-            Err((field, message)) => return again(ctx, form, field_error(field, message)),
-        };
-    let after = activity_json(&activity);
-    audit::record(&mut tx)
-        .by(admin.0.id)
-        .action("activity.created")
-        .entity("activity", id)
-        .after(after)
-        .await?;
-    flash::done(tx, &session, format!("{} is in the catalogue.", activity.name), "/admin/activities").await
-}
-
-fn activity_json(a: &super::domain::Activity) -> serde_json::Value {
-    json!({
-        "name": a.name, "min_age": a.min_age, "max_age": a.max_age,
-        "duration_minutes": a.duration_minutes, "capacity": a.capacity, "price_pence": a.price.pence(),
-        "requires_approval": a.requires_approval, "pay_at_booking": a.pay_at_booking,
-        "booking_cutoff_hours": a.booking_cutoff_hours,
-        "cancellation_cutoff_hours": a.cancellation_cutoff_hours,
-        "waitlist_offer_hours": a.waitlist_offer_hours, "children_per_trainer": a.children_per_trainer,
-        "qualifications": a.qualifications,
-    })
-}
-
-fn activity_row_json(a: &ActivityRow) -> serde_json::Value {
-    json!({
-        "name": a.name, "min_age": a.min_age_years, "max_age": a.max_age_years,
-        "duration_minutes": a.default_duration_minutes, "capacity": a.default_capacity,
-        "price_pence": a.price_pence, "requires_approval": a.requires_approval, "pay_at_booking": a.pay_at_booking,
-        "booking_cutoff_hours": a.booking_cutoff_hours, "cancellation_cutoff_hours": a.cancellation_cutoff_hours,
-        "waitlist_offer_hours": a.waitlist_offer_hours, "children_per_trainer": a.children_per_trainer,
-        "qualifications": a.qualifications, "is_active": a.is_active,
-    })
+    let page = ActivityFormPage { ctx, activity_id: None, heading: "Add an activity".into(), form, errors };
+    render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
 
 pub async fn edit_activity_form(
@@ -215,36 +167,31 @@ pub async fn update_activity(
     Form(form): Form<ActivityForm>,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    let mut tx = state.pool.begin().await?;
-    let before = store::activity(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    let heading = format!("Edit {}", before.name);
-    let again = |ctx, form, errors| {
-        let page = ActivityFormPage { ctx, activity_id: Some(id), heading, form, errors };
-        render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
+    let errors = match form.parse() {
+        Ok(activity) => {
+            let mut tx = state.pool.begin().await?;
+            match actions::update_activity(&mut tx, admin.0.id, id, &activity).await? {
+                Ok(()) => {
+                    let message = format!("{} is saved.", activity.name);
+                    return flash::done(tx, &session, message, "/admin/activities").await;
+                }
+                Err(Refused::NotFound) => return Err(AppError::NotFound),
+                Err(Refused::Invalid(errors)) => errors,
+            }
+        }
+        Err(errors) => errors,
     };
-    let activity = match form.parse() {
-        Ok(a) => a,
-        Err(errors) => return again(ctx, form, errors),
-    };
-    if let Err((field, message)) =
-        store::update_activity(&mut tx, id, &activity).await.on_constraint(activity_constraint_error)?
-    {
-        return again(ctx, form, field_error(field, message));
-    }
-    audit::record(&mut tx)
-        .by(admin.0.id)
-        .action("activity.updated")
-        .entity("activity", id)
-        .before(activity_row_json(&before))
-        .after(activity_json(&activity))
-        .await?;
-    flash::done(tx, &session, format!("{} is saved.", activity.name), "/admin/activities").await
+    // The form comes back under the activity's saved name (none: not found).
+    let mut conn = state.pool.acquire().await?;
+    let row = store::activity(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    let page =
+        ActivityFormPage { ctx, activity_id: Some(id), heading: format!("Edit {}", row.name), form, errors };
+    render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
 
 /// A kind of catalogue entry that can be taken out of use and brought back.
 pub(super) struct Offered {
     table: Offerable,
-    entity: &'static str,
     list: &'static str,
     /// What happens once it is back, and once it is out, after its name.
     back: &'static str,
@@ -253,7 +200,6 @@ pub(super) struct Offered {
 
 const ACTIVITY: Offered = Offered {
     table: Offerable::Activities,
-    entity: "activity",
     list: "/admin/activities",
     back: "is offered again.",
     out: "is deactivated: no new sessions can use it; existing ones stay.",
@@ -261,7 +207,6 @@ const ACTIVITY: Offered = Offered {
 
 const VENUE: Offered = Offered {
     table: Offerable::Venues,
-    entity: "venue",
     list: "/admin/venues",
     back: "is in use again.",
     out: "is deactivated.",
@@ -269,13 +214,12 @@ const VENUE: Offered = Offered {
 
 pub(super) const PACKAGE: Offered = Offered {
     table: Offerable::Packages,
-    entity: "package",
     list: "/admin/packages",
     back: "is on sale again.",
     out: "is deactivated: no one can buy it; packages already bought stay.",
 };
 
-/// Deactivates or reactivates one entry, with its audit row.
+/// Deactivates or reactivates one entry.
 pub(super) async fn set_active(
     state: AppState,
     admin: Admin,
@@ -286,18 +230,8 @@ pub(super) async fn set_active(
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
     let mut tx = state.pool.begin().await?;
-    let (name, was_active) =
-        store::set_active(&mut tx, kind.table, id, active).await?.ok_or(AppError::NotFound)?;
-    let verb = if active { "reactivated" } else { "deactivated" };
-    let (was, now) = (json!({ "is_active": was_active }), json!({ "is_active": active }));
-    let action = format!("{}.{verb}", kind.entity);
-    audit::record(&mut tx)
-        .by(admin.0.id)
-        .action(&action)
-        .entity(kind.entity, id)
-        .before(was)
-        .after(now)
-        .await?;
+    let name =
+        actions::set_active(&mut tx, admin.0.id, kind.table, id, active).await?.ok_or(AppError::NotFound)?;
     let message = format!("{name} {}", if active { kind.back } else { kind.out });
     flash::done(tx, &session, message, kind.list).await
 }
@@ -327,21 +261,11 @@ pub struct KindChoice {
     pub label: &'static str,
 }
 
-pub fn kind_label(kind: &str) -> &'static str {
-    VENUE_KINDS.iter().find(|(k, _)| *k == kind).map_or("", |(_, l)| *l)
-}
-
 #[derive(Template)]
 #[template(path = "catalogue/venues.html")]
 pub struct VenuesPage {
     pub ctx: PageContext,
     pub venues: Vec<VenueRow>,
-}
-
-impl VenuesPage {
-    pub fn kind_label(&self, kind: &str) -> &'static str {
-        kind_label(kind)
-    }
 }
 
 pub async fn venues(State(state): State<AppState>, admin: Admin, ctx: PageContext) -> AppResult<Response> {
@@ -370,25 +294,14 @@ impl VenueFormPage {
         form: VenueForm,
         errors: FormErrors,
     ) -> Self {
-        let kinds = VENUE_KINDS.iter().map(|&(value, label)| KindChoice { value, label }).collect();
+        let kinds =
+            VenueKind::ALL.iter().map(|k| KindChoice { value: k.as_str(), label: k.label() }).collect();
         Self { ctx, venue_id, heading, form, kinds, errors }
     }
 
     pub fn action(&self) -> String {
         self.venue_id.map_or_else(|| "/admin/venues/new".to_owned(), |id| format!("/admin/venues/{id}/edit"))
     }
-}
-
-fn venue_constraint_error(constraint: &str) -> Option<(&'static str, &'static str)> {
-    match constraint {
-        "venues_name_key" => Some(("name", "A venue already has this name.")),
-        _ => None,
-    }
-}
-
-fn venue_json(v: &super::domain::Venue) -> serde_json::Value {
-    json!({ "name": v.name, "kind": v.kind, "address": v.address, "postcode": v.postcode,
-            "capacity": v.capacity, "notes": v.notes })
 }
 
 pub async fn new_venue_form(admin: Admin, ctx: PageContext) -> AppResult<Response> {
@@ -405,28 +318,21 @@ pub async fn create_venue(
     Form(form): Form<VenueForm>,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    let again = |ctx, form, errors| {
-        render_with(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &VenueFormPage::new(ctx, None, "Add a venue".into(), form, errors),
-        )
+    let errors = match form.parse() {
+        Ok(venue) => {
+            let mut tx = state.pool.begin().await?;
+            match actions::create_venue(&mut tx, admin.0.id, &venue).await? {
+                Ok(_) => {
+                    return flash::done(tx, &session, format!("{} is added.", venue.name), "/admin/venues")
+                        .await;
+                }
+                Err(errors) => errors,
+            }
+        }
+        Err(errors) => errors,
     };
-    let venue = match form.parse() {
-        Ok(v) => v,
-        Err(errors) => return again(ctx, form, errors),
-    };
-    let mut tx = state.pool.begin().await?;
-    let id = match store::insert_venue(&mut tx, &venue).await.on_constraint(venue_constraint_error)? {
-        Ok(id) => id,
-        Err((field, message)) => return again(ctx, form, field_error(field, message)),
-    };
-    audit::record(&mut tx)
-        .by(admin.0.id)
-        .action("venue.created")
-        .entity("venue", id)
-        .after(venue_json(&venue))
-        .await?;
-    flash::done(tx, &session, format!("{} is added.", venue.name), "/admin/venues").await
+    let page = VenueFormPage::new(ctx, None, "Add a venue".into(), form, errors);
+    render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
 
 pub async fn edit_venue_form(
@@ -440,7 +346,7 @@ pub async fn edit_venue_form(
     let row = store::venue(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let form = VenueForm {
         name: row.name.clone(),
-        kind: row.kind.clone(),
+        kind: row.kind.as_str().to_owned(),
         address: row.address.clone(),
         postcode: row.postcode.clone(),
         capacity: row.capacity.map(|c| c.to_string()).unwrap_or_default(),
@@ -458,34 +364,25 @@ pub async fn update_venue(
     Form(form): Form<VenueForm>,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    let mut tx = state.pool.begin().await?;
-    let before = store::venue(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    let heading = format!("Edit {}", before.name);
-    let again = |ctx, form, errors| {
-        render_with(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &VenueFormPage::new(ctx, Some(id), heading, form, errors),
-        )
+    let errors = match form.parse() {
+        Ok(venue) => {
+            let mut tx = state.pool.begin().await?;
+            match actions::update_venue(&mut tx, admin.0.id, id, &venue).await? {
+                Ok(()) => {
+                    return flash::done(tx, &session, format!("{} is saved.", venue.name), "/admin/venues")
+                        .await;
+                }
+                Err(Refused::NotFound) => return Err(AppError::NotFound),
+                Err(Refused::Invalid(errors)) => errors,
+            }
+        }
+        Err(errors) => errors,
     };
-    let venue = match form.parse() {
-        Ok(v) => v,
-        Err(errors) => return again(ctx, form, errors),
-    };
-    if let Err((field, message)) =
-        store::update_venue(&mut tx, id, &venue).await.on_constraint(venue_constraint_error)?
-    {
-        return again(ctx, form, field_error(field, message));
-    }
-    let was = json!({ "name": before.name, "kind": before.kind, "address": before.address,
-                      "postcode": before.postcode, "capacity": before.capacity, "notes": before.notes });
-    audit::record(&mut tx)
-        .by(admin.0.id)
-        .action("venue.updated")
-        .entity("venue", id)
-        .before(was)
-        .after(venue_json(&venue))
-        .await?;
-    flash::done(tx, &session, format!("{} is saved.", venue.name), "/admin/venues").await
+    // The form comes back under the venue's saved name (none: not found).
+    let mut conn = state.pool.acquire().await?;
+    let row = store::venue(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    let page = VenueFormPage::new(ctx, Some(id), format!("Edit {}", row.name), form, errors);
+    render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
 
 pub async fn deactivate_venue(

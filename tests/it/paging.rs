@@ -881,3 +881,76 @@ async fn safeguarding_concerns_page_newest_first_and_keep_the_childs_name() {
     shown.sort_unstable();
     assert_eq!(shown, about_leo, "only Leo's, all on one page");
 }
+
+/// Adds `n` single sessions of `activity`, starting a day ahead, two to each hour (so
+/// the id breaks ties). Returns their ids.
+async fn single_sessions(pool: &PgPool, activity: &fixtures::Activity, n: i32) -> Vec<i64> {
+    sqlx::query_scalar(
+        "insert into sessions (activity_id, venue_id, starts_at, ends_at, capacity, price_pence)
+         select $1, $2, date_trunc('hour', now()) + interval '1 day' + make_interval(hours => g / 2),
+                date_trunc('hour', now()) + interval '1 day' + make_interval(hours => g / 2 + 1), 10, 650
+         from generate_series(0, $3 - 1) g
+         returning id",
+    )
+    .bind(activity.id)
+    .bind(activity.venue_id)
+    .bind(n)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parent_pages_through_the_sessions_on_offer_with_the_filters_kept() {
+    let app = spawn_app().await;
+    let (parent_id, family) = fixtures::parent(&app, "parent@example.com").await;
+    let child = fixtures::child(&app.pool, parent_id, "Maya", 7).await;
+    let swim = fixtures::activity(&app.pool, "Swim", false, (4, 12), 24).await;
+    let teens = fixtures::activity(&app.pool, "Swim for teens", false, (13, 16), 24).await;
+    let chess = fixtures::activity(&app.pool, "Chess", false, (4, 12), 24).await;
+    single_sessions(&app.pool, &swim, 60).await;
+    single_sessions(&app.pool, &chess, 20).await;
+    single_sessions(&app.pool, &teens, 20).await;
+    single_sessions(&app.pool, &swim, 60).await;
+    // Soonest first: start time, then the lower id first.
+    let expected: Vec<i64> =
+        sqlx::query_scalar("select id from sessions where activity_id = $1 order by starts_at, id")
+            .bind(swim.id)
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(expected.len(), 120);
+
+    let first_path = format!("/parent/sessions?child={child}&activity={}", swim.id);
+    let first = family.get_text(&first_path).await;
+    assert_eq!(ids(&first, "/parent/sessions/"), expected[..50]);
+    assert_eq!(link(&first, "prev"), None, "the first page has no Previous");
+    let next = link(&first, "next").expect("the first page has a Next");
+    assert!(
+        next.contains(&format!("child={child}")) && next.contains(&format!("activity={}", swim.id)),
+        "{next}"
+    );
+
+    let middle = family.get_text(&next).await;
+    assert_eq!(ids(&middle, "/parent/sessions/"), expected[50..100]);
+    let last = family.get_text(&link(&middle, "next").expect("a middle page has a Next")).await;
+    assert_eq!(ids(&last, "/parent/sessions/"), expected[100..]);
+    assert_eq!(link(&last, "next"), None, "the last page has no Next");
+    let back = family.get_text(&link(&last, "prev").expect("the last page has a Previous")).await;
+    assert_eq!(ids(&back, "/parent/sessions/"), expected[50..100], "Previous from the last is the middle");
+
+    let pages = walk(&family, &first_path, "/parent/sessions/").await;
+    assert_eq!(pages.concat(), expected, "nothing lost or repeated");
+
+    // The child filter keeps out what does not suit a 7-year-old: every Swim and Chess
+    // session, and no teens' one, over every page.
+    let suitable = walk(&family, &format!("/parent/sessions?child={child}"), "/parent/sessions/").await;
+    let suitable: Vec<i64> = suitable.concat();
+    assert_eq!(suitable.len(), 140, "Swim and Chess, not the teens' sessions");
+    let everything = walk(&family, "/parent/sessions", "/parent/sessions/").await.concat();
+    assert_eq!(everything.len(), 160, "with no filter, every session, each once");
+    let mut unique = everything.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), 160);
+}
