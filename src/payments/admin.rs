@@ -470,7 +470,7 @@ pub async fn export(
         // the books are while the file is read.
         let mut tx = pool.begin().await?;
         sqlx::query!("set transaction isolation level repeatable read, read only").execute(&mut *tx).await?;
-        let mut payments = store::export(&mut *tx, &search);
+        let mut payments = store::export(&mut tx, &search);
         while let Some(p) = payments.try_next().await? {
             sink.record(payment_row(&p, tz)).await?;
         }
