@@ -1,7 +1,8 @@
 //! Housekeeping that runs every minute in every app process: expiring waitlist offers,
-//! releasing places whose card payment did not come, and sending tomorrow's reminders
-//! to families and trainers. Each step is safe to run concurrently (row locks,
-//! SKIP LOCKED, unique rows), so no process needs to be the leader.
+//! releasing places whose card payment did not come, folding finance's running owed
+//! total, and sending tomorrow's reminders to families and trainers. Each step is safe
+//! to run concurrently (row locks, SKIP LOCKED, unique rows), so no process needs to be
+//! the leader.
 
 use std::time::Duration;
 
@@ -15,8 +16,11 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
             if let Err(err) = crate::waitlist::sweep(&state).await {
                 tracing::warn!(error = ?err, "waitlist sweep failed");
             }
-            if let Err(err) = crate::payments::holds::sweep(&state).await {
+            if let Err(err) = crate::bookings::holds::sweep(&state).await {
                 tracing::warn!(error = ?err, "ending payment holds failed");
+            }
+            if let Err(err) = crate::payments::store::fold_owed_changes(&state.pool).await {
+                tracing::warn!(error = ?err, "folding the owed total failed");
             }
             if let Err(err) = crate::bookings::reminders::send_due(&state).await {
                 tracing::warn!(error = ?err, "sending reminders failed");

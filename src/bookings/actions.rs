@@ -129,7 +129,7 @@ impl Rules {
     pub fn of(state: &AppState, sessions: &[SessionInfo]) -> Self {
         Self {
             requires_approval: sessions.iter().any(|s| s.requires_approval),
-            pay_first: holds::pay_first(state, sessions),
+            pay_first: super::holds::pay_first(state, sessions),
         }
     }
 

@@ -6,6 +6,7 @@ pub mod actions;
 mod admin;
 pub mod domain;
 mod emails;
+pub mod holds;
 mod office;
 mod parent;
 pub mod reminders;

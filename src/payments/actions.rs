@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 use sqlx::PgConnection;
 
-use super::{domain::Method, store};
+use super::{domain::Method, holds::Settled, store};
 use crate::{
     AppState, audit,
     db::OnConstraint,
@@ -103,6 +103,8 @@ pub struct Recorded {
     /// The booking waited for a card payment and is now paid in full at the office:
     /// close its Checkout Sessions once this commits.
     pub closes_hold: bool,
+    /// The booking moves the payment causes, for the caller to carry out before commit.
+    pub settled: Settled,
 }
 
 /// Records cash or a bank transfer, never more than the amount due (checked with the
@@ -145,11 +147,12 @@ pub async fn record_offline_payment(
             "reference": payment.reference,
         }))
         .await?;
+    let mut settled = Settled::default();
     if let Some(recorded) = store::by_id(&mut *conn, PaymentId(id)).await? {
         state.outbox.queue(&mut *conn, &super::receipt_email(&recorded, &state.config.base_url)).await?;
-        super::holds::after_payment(state, &mut *conn, &recorded).await?;
+        settled = super::holds::after_payment(state, &mut *conn, &recorded).await?;
     }
-    Ok(Ok(Recorded { closes_hold: balance.awaits_payment() && amount == due }))
+    Ok(Ok(Recorded { closes_hold: balance.awaits_payment() && amount == due, settled }))
 }
 
 /// `Refund` as finance typed it.

@@ -26,7 +26,7 @@ use crate::{
         flash::{self, FlashKind},
         fmt,
         form::{Fields, QueryFields, render, render_with},
-        page::{Cursor, Order, PAGE_SIZE, PageRequest, Pager},
+        page::{Cursor, Order, PAGE_SIZE, Page, PageRequest, Pager},
     },
 };
 use futures_util::TryStreamExt;
@@ -122,8 +122,8 @@ pub struct IndexPage {
     pub package_sales_total: String,
     /// Refunds staff caused by cancelling or moving places: who, why; a page of them.
     pub caused_refunds: Vec<CausedRefundLine>,
-    /// The query string of the next page of them, if there is one.
-    pub caused_next: Option<String>,
+    pub caused_pager: Pager,
+    pub failed_pager: Pager,
 }
 
 pub struct CausedRefundLine {
@@ -139,53 +139,32 @@ pub struct CausedRefundLine {
     pub reason: String,
 }
 
-/// How many refunds caused by staff one page lists.
-const CAUSED_PAGE: usize = 50;
-
+/// One page of the refunds caused by staff, newest first.
 async fn caused_refunds(
     conn: &mut sqlx::PgConnection,
     search: &store::Search,
     query: &Fields,
     tz: &time_tz::Tz,
-) -> sqlx::Result<(Vec<CausedRefundLine>, Option<String>)> {
-    let before = query.id("caused_before");
-    let limit = i64::try_from(CAUSED_PAGE + 1).unwrap_or(i64::MAX);
-    let mut rows =
-        super::cancellation::caused_by_staff(conn, search.from, search.until, before, limit).await?;
-    let next = (rows.len() > CAUSED_PAGE).then(|| {
-        rows.truncate(CAUSED_PAGE);
-        let last = rows.last().map_or(0, |r| r.id);
-        let mut kept: Vec<(&str, String)> = ["from", "to", "status", "activity"]
-            .into_iter()
-            .filter_map(|k| query.get(k).map(|v| (k, v.to_owned())))
-            .collect();
-        kept.push(("caused_before", last.to_string()));
-        let mut out = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in kept {
-            out.append_pair(k, &v);
-        }
-        out.finish()
-    });
-    let lines = rows
-        .into_iter()
-        .map(|r| CausedRefundLine {
-            booking_id: r.booking_id,
-            payment_id: r.payment_id,
-            date: fmt::day_time(r.created_at, tz),
-            parent: r.parent_name,
-            method: r.method.label().to_owned(),
-            amount: fmt::pounds(i64::from(r.amount_pence)),
-            state: r.status.label(),
-            by: match (r.requested_by_name, r.requested_by_role) {
-                (Some(name), Some(role)) => format!("{name} ({})", role.label().to_lowercase()),
-                (Some(name), None) => name,
-                _ => String::new(),
-            },
-            cause: r.cause.label(),
-            reason: r.reason,
-        })
-        .collect();
-    Ok((lines, next))
+) -> sqlx::Result<Page<CausedRefundLine>> {
+    let page = PageRequest::named(query, Order::Descending, "caused_after", "caused_before");
+    let rows = super::cancellation::caused_by_staff(conn, search.from, search.until, &page).await?;
+    let rows = page.finish(rows, |r| Cursor::new(r.created_at, r.id), "/admin/payments", query);
+    Ok(rows.map(|r| CausedRefundLine {
+        booking_id: r.booking_id,
+        payment_id: r.payment_id,
+        date: fmt::day_time(r.created_at, tz),
+        parent: r.parent_name,
+        method: r.method.label().to_owned(),
+        amount: fmt::pounds(i64::from(r.amount_pence)),
+        state: r.status.label(),
+        by: match (r.requested_by_name, r.requested_by_role) {
+            (Some(name), Some(role)) => format!("{name} ({})", role.label().to_lowercase()),
+            (Some(name), None) => name,
+            _ => String::new(),
+        },
+        cause: r.cause.label(),
+        reason: r.reason,
+    }))
 }
 
 pub struct FailedRefundLine {
@@ -254,11 +233,12 @@ fn sale_refund_line(r: package_sales::SaleRefund, tz: &time_tz::Tz) -> RefundLin
 async fn refunds_in(
     conn: &mut sqlx::PgConnection,
     search: &store::Search,
+    summary: &store::Summary,
     tz: &time_tz::Tz,
 ) -> sqlx::Result<(Vec<RefundLine>, i64, i64)> {
     let of_payments = store::search_refunds(&mut *conn, search).await?;
     let of_sales = package_sales::search_sale_refunds(&mut *conn, search).await?;
-    let (paid_count, paid_sum) = store::refunds_total(&mut *conn, search).await?;
+    let (paid_count, paid_sum) = (summary.refunds_count, summary.refunds_pence);
     let (sold_count, sold_sum) = package_sales::sale_refunds_total(conn, search).await?;
     let mut dated: Vec<_> = of_payments
         .into_iter()
@@ -312,17 +292,20 @@ async fn activity_choices(conn: &mut sqlx::PgConnection, chosen: Option<i64>) ->
         .collect())
 }
 
-async fn failed_refunds(conn: &mut sqlx::PgConnection) -> sqlx::Result<Vec<FailedRefundLine>> {
-    Ok(super::cancellation::failed(conn)
-        .await?
-        .into_iter()
-        .map(|f| FailedRefundLine {
-            id: f.id,
-            booking_id: f.booking_id,
-            amount: fmt::pounds(i64::from(f.amount_pence)),
-            error: f.last_error.unwrap_or_default(),
-        })
-        .collect())
+/// One page of the card refunds Stripe refused, oldest first.
+async fn failed_refunds(
+    conn: &mut sqlx::PgConnection,
+    query: &Fields,
+) -> sqlx::Result<Page<FailedRefundLine>> {
+    let page = PageRequest::named(query, Order::Ascending, "failed_after", "failed_before");
+    let rows = super::cancellation::failed(conn, &page).await?;
+    let rows = page.finish(rows, |f| Cursor::new(f.created_at, f.id), "/admin/payments", query);
+    Ok(rows.map(|f| FailedRefundLine {
+        id: f.id,
+        booking_id: f.booking_id,
+        amount: fmt::pounds(i64::from(f.amount_pence)),
+        error: f.last_error.unwrap_or_default(),
+    }))
 }
 
 pub async fn index(
@@ -343,10 +326,11 @@ pub async fn index(
         payments_page.finish(payments, |p| Cursor::new(p.created_at, p.id), "/admin/payments", &query);
     let sales = package_sales::search_sales(&mut conn, &search, &sales_page).await?;
     let sales = sales_page.finish(sales, |s| Cursor::new(s.paid_at, s.id), "/admin/payments", &query);
-    let paid = store::totals(&mut conn, &search).await?;
+    let summary = store::summary(&mut conn, &search).await?;
+    let paid = summary.paid;
     let sold = package_sales::sale_totals(&mut conn, &search).await?;
     let all = paid + sold;
-    let (refunds, refunds_count, refunds_total) = refunds_in(&mut conn, &search, tz).await?;
+    let (refunds, refunds_count, refunds_total) = refunds_in(&mut conn, &search, &summary, tz).await?;
     let outstanding = store::outstanding(&mut conn, search.activity_id, &owed_page).await?;
     let outstanding = owed_page.finish(
         outstanding,
@@ -354,9 +338,8 @@ pub async fn index(
         "/admin/payments",
         &query,
     );
-    let (outstanding_count, outstanding_total) =
-        store::outstanding_total(&mut conn, search.activity_id).await?;
-    let (caused_refunds, caused_next) = caused_refunds(&mut conn, &search, &query, tz).await?;
+    let caused = caused_refunds(&mut conn, &search, &query, tz).await?;
+    let failed = failed_refunds(&mut conn, &query).await?;
     render(&IndexPage {
         ctx,
         from: parse_date(query.get("from")).map(|d| d.to_string()).unwrap_or_default(),
@@ -374,15 +357,16 @@ pub async fn index(
         refunds_count,
         outstanding: outstanding.rows.iter().map(|o| outstanding_line(&o.balance)).collect(),
         outstanding_pager: outstanding.pager,
-        outstanding_count,
-        outstanding_total: fmt::pounds(outstanding_total),
-        failed_refunds: failed_refunds(&mut conn).await?,
+        outstanding_count: summary.owed_count,
+        outstanding_total: fmt::pounds(summary.owed_pence),
+        failed_refunds: failed.rows,
+        failed_pager: failed.pager,
         package_sales: sales.rows.iter().map(|s| sale_line(s, tz)).collect(),
         package_sales_pager: sales.pager,
         package_sales_count: sold.count,
         package_sales_total: fmt::pounds(sold.taken_pence),
-        caused_refunds,
-        caused_next,
+        caused_refunds: caused.rows,
+        caused_pager: caused.pager,
     })
 }
 
@@ -400,8 +384,7 @@ pub async fn retry_refund(
     }
     tx.commit().await?;
     super::cancellation::settle(&state, &[id.0]).await;
-    let still_failed =
-        super::cancellation::failed(&mut *state.pool.acquire().await?).await?.iter().any(|f| f.id == id.0);
+    let still_failed = super::cancellation::is_failed(&mut *state.pool.acquire().await?, id).await?;
     let (kind, message) = if still_failed {
         (FlashKind::Error, "Stripe refused the refund again; see the error below.")
     } else {
@@ -486,10 +469,8 @@ pub async fn export(
         // One snapshot for the rows and the totals row, so they agree however busy
         // the books are while the file is read.
         let mut tx = pool.begin().await?;
-        sqlx::query("set transaction isolation level repeatable read, read only").execute(&mut *tx).await?;
-        let sql = store::export_sql();
-        let mut payments =
-            store::bind_search(sqlx::query_as::<_, store::Payment>(&sql), &search).fetch(&mut *tx);
+        sqlx::query!("set transaction isolation level repeatable read, read only").execute(&mut *tx).await?;
+        let mut payments = store::export(&mut tx, &search);
         while let Some(p) = payments.try_next().await? {
             sink.record(payment_row(&p, tz)).await?;
         }
@@ -499,8 +480,8 @@ pub async fn export(
             sink.record(sale_row(&s, tz)).await?;
         }
         drop(sales);
-        let all =
-            store::totals(&mut tx, &search).await? + package_sales::sale_totals(&mut tx, &search).await?;
+        let all = store::summary(&mut tx, &search).await?.paid
+            + package_sales::sale_totals(&mut tx, &search).await?;
         tx.commit().await?;
         let mut total_row = vec![String::new(); CSV_HEADER.len()];
         total_row[0] = "total".into();
@@ -626,6 +607,7 @@ pub async fn create(
             return refused(&state, ctx, typed, errors).await;
         }
     };
+    let refunds = crate::bookings::holds::carry_out(&state, &mut tx, recorded.settled).await?;
     let message = format!(
         "Recorded {} {} for booking #{}; the parent has been emailed a receipt.",
         payment.amount,
@@ -633,6 +615,7 @@ pub async fn create(
         payment.booking_id
     );
     let done = flash::done(tx, &session, message, "/admin/payments").await?;
+    super::cancellation::settle(&state, &refunds).await;
     if recorded.closes_hold {
         // Paid in full at the office: the card payment it was waiting for must not follow.
         super::holds::close_checkouts(&state, payment.booking_id).await;

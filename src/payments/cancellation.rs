@@ -9,7 +9,7 @@
 //! paid: the database keeps it.
 
 use serde_json::json;
-use sqlx::{FromRow, PgConnection};
+use sqlx::PgConnection;
 
 pub use super::domain::Cause;
 use super::{
@@ -23,7 +23,10 @@ use crate::{
     error::AppResult,
     ids::{BookingId, CancellationRefundId},
     notifications::Email,
-    web::fmt,
+    web::{
+        fmt,
+        page::{PageRequest, paged},
+    },
 };
 
 /// What a cancellation gave back: refunded now (offline) and queued for Stripe (card).
@@ -46,7 +49,6 @@ pub struct Quote {
     pub paid_pence: i64,
 }
 
-#[derive(FromRow)]
 struct Refundable {
     id: i64,
     method: Method,
@@ -74,17 +76,18 @@ fn allocate(amount: i64, available: &[i64]) -> Vec<i64> {
 /// The booking's taken payments with what each has left to refund (less card refunds
 /// already queued), newest first. Lock them first with [`lock_payments`] to act on it.
 async fn refundable(conn: &mut PgConnection, booking_id: i64) -> sqlx::Result<Vec<Refundable>> {
-    sqlx::query_as(
-        "select p.id, p.method,
-                (p.amount_pence - p.refunded_pence - coalesce((
-                    select sum(c.amount_pence) from cancellation_refunds c
-                     where c.payment_id = p.id and c.status in ('pending', 'sending')), 0))::bigint
-                    as available_pence
-           from payments p
-          where p.booking_id = $1 and p.status in ('succeeded', 'partially_refunded')
-          order by p.paid_at desc nulls last, p.id desc",
+    sqlx::query_as!(
+        Refundable,
+        r#"select p.id, p.method as "method: Method",
+                  (p.amount_pence - p.refunded_pence - coalesce((
+                      select sum(c.amount_pence) from cancellation_refunds c
+                       where c.payment_id = p.id and c.status in ('pending', 'sending')), 0))::bigint
+                      as "available_pence!"
+             from payments p
+            where p.booking_id = $1 and p.status in ('succeeded', 'partially_refunded')
+            order by p.paid_at desc nulls last, p.id desc"#,
+        booking_id
     )
-    .bind(booking_id)
     .fetch_all(conn)
     .await
 }
@@ -93,12 +96,12 @@ async fn refundable(conn: &mut PgConnection, booking_id: i64) -> sqlx::Result<Ve
 /// in a new statement: the snapshot of one statement would miss a refund committed
 /// while it waited.
 async fn lock_payments(conn: &mut PgConnection, booking_id: i64) -> sqlx::Result<()> {
-    sqlx::query(
-        "select 1 from payments where booking_id = $1 and status in ('succeeded', 'partially_refunded')
+    sqlx::query!(
+        "select 1 as locked from payments where booking_id = $1 and status in ('succeeded', 'partially_refunded')
          order by id for update",
+        booking_id
     )
-    .bind(booking_id)
-    .execute(conn)
+    .fetch_all(conn)
     .await?;
     Ok(())
 }
@@ -112,16 +115,16 @@ async fn share_of(
     net: i64,
 ) -> sqlx::Result<i64> {
     let Some(sessions) = sessions else { return Ok(net) };
-    let (part, whole): (i64, i64) = sqlx::query_as(
-        "select coalesce(sum(price_pence) filter (where session_id = any($2)), 0)::bigint,
-                coalesce(sum(price_pence), 0)::bigint
-           from booking_participants where booking_id = $1 and holds_place",
+    let prices = sqlx::query!(
+        r#"select coalesce(sum(price_pence) filter (where session_id = any($2)), 0)::bigint as "part!",
+                  coalesce(sum(price_pence), 0)::bigint as "whole!"
+             from booking_participants where booking_id = $1 and holds_place"#,
+        booking_id,
+        sessions
     )
-    .bind(booking_id)
-    .bind(sessions)
     .fetch_one(conn)
     .await?;
-    Ok(share_pence(net, part, whole))
+    Ok(share_pence(net, prices.part, prices.whole))
 }
 
 /// What cancelling the places on `sessions` (everything when None) would give back now.
@@ -244,16 +247,16 @@ pub struct QueuedRefund<'a> {
 /// Queues a card refund, to send with [`settle`] once the caller's transaction has
 /// committed.
 pub async fn queue_card_refund(conn: &mut PgConnection, r: &QueuedRefund<'_>) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "insert into cancellation_refunds (payment_id, booking_id, amount_pence, reason, requested_by, cause)
          values ($1, $2, $3, $4, $5, $6) returning id",
+        r.payment_id,
+        r.booking_id,
+        r.amount_pence,
+        r.reason,
+        r.actor_id,
+        r.cause as _
     )
-    .bind(r.payment_id)
-    .bind(r.booking_id)
-    .bind(r.amount_pence)
-    .bind(r.reason)
-    .bind(r.actor_id)
-    .bind(r.cause)
     .fetch_one(conn)
     .await
 }
@@ -265,25 +268,24 @@ async fn list_offline_refund(
     r: &QueuedRefund<'_>,
     refund_id: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "insert into cancellation_refunds
              (payment_id, booking_id, amount_pence, reason, requested_by, cause, status, refund_id)
          values ($1, $2, $3, $4, $5, $6, 'done', $7)",
+        r.payment_id,
+        r.booking_id,
+        r.amount_pence,
+        r.reason,
+        r.actor_id,
+        r.cause as _,
+        refund_id
     )
-    .bind(r.payment_id)
-    .bind(r.booking_id)
-    .bind(r.amount_pence)
-    .bind(r.reason)
-    .bind(r.actor_id)
-    .bind(r.cause)
-    .bind(refund_id)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 /// A refund a cancellation or a move caused, as finance's list shows it.
-#[derive(FromRow)]
 pub struct CausedRefund {
     pub id: i64,
     pub booking_id: i64,
@@ -299,40 +301,37 @@ pub struct CausedRefund {
     pub created_at: time::OffsetDateTime,
 }
 
-/// Refunds that staff caused by cancelling (or moving) places, newest first, made in
-/// the period, at most `limit` of them older than the row `before` (a keyset cursor).
+/// One page of the refunds that staff caused by cancelling (or moving) places, made in
+/// the period, newest first.
 pub async fn caused_by_staff(
     conn: &mut PgConnection,
     from: Option<time::OffsetDateTime>,
     until: Option<time::OffsetDateTime>,
-    before: Option<i64>,
-    limit: i64,
+    page: &PageRequest<time::OffsetDateTime>,
 ) -> sqlx::Result<Vec<CausedRefund>> {
-    sqlx::query_as(
-        "select c.id, c.booking_id, c.payment_id, p.method, c.amount_pence, c.reason, c.status, c.cause,
-                pu.name as parent_name, u.name as requested_by_name, u.admin_role as requested_by_role,
-                c.created_at
-           from cancellation_refunds c
-           join payments p on p.id = c.payment_id
-           join bookings b on b.id = c.booking_id
-           join users pu on pu.id = b.parent_id
-           join users u on u.id = c.requested_by
-          where u.role = 'admin'
-            and ($1::timestamptz is null or c.created_at >= $1)
-            and ($2::timestamptz is null or c.created_at < $2)
-            and ($3::bigint is null or c.id < $3)
-          order by c.id desc
-          limit $4",
+    paged!(
+        conn,
+        page,
+        CausedRefund,
+        r#"select c.id, c.booking_id, c.payment_id, p.method as "method: Method", c.amount_pence, c.reason,
+                  c.status as "status: QueuedRefundStatus", c.cause as "cause: Cause",
+                  pu.name as parent_name, u.name as "requested_by_name?",
+                  u.admin_role as "requested_by_role?: AdminRole", c.created_at
+             from cancellation_refunds c
+             join payments p on p.id = c.payment_id
+             join bookings b on b.id = c.booking_id
+             join users pu on pu.id = b.parent_id
+             join users u on u.id = c.requested_by
+            where u.role = 'admin'
+              and ($3::timestamptz is null or c.created_at >= $3)
+              and ($4::timestamptz is null or c.created_at < $4)"#,
+        "c.created_at",
+        "c.id",
+        from,
+        until
     )
-    .bind(from)
-    .bind(until)
-    .bind(before)
-    .bind(limit)
-    .fetch_all(conn)
-    .await
 }
 
-#[derive(FromRow)]
 struct Claimed {
     payment_id: i64,
     amount_pence: i32,
@@ -352,33 +351,51 @@ pub async fn settle(state: &AppState, ids: &[i64]) {
 }
 
 /// A card refund Stripe refused, for finance to see and retry.
-#[derive(FromRow)]
 pub struct FailedRefund {
     pub id: i64,
     pub booking_id: i64,
     pub amount_pence: i32,
     pub last_error: Option<String>,
+    pub created_at: time::OffsetDateTime,
 }
 
-pub async fn failed(conn: &mut PgConnection) -> sqlx::Result<Vec<FailedRefund>> {
-    sqlx::query_as(
-        "select id, booking_id, amount_pence, last_error from cancellation_refunds
-         where status = 'failed' order by created_at",
+/// One page of the card refunds Stripe refused, oldest first.
+pub async fn failed(
+    conn: &mut PgConnection,
+    page: &PageRequest<time::OffsetDateTime>,
+) -> sqlx::Result<Vec<FailedRefund>> {
+    paged!(
+        conn,
+        page,
+        FailedRefund,
+        "select id, booking_id, amount_pence, last_error, created_at from cancellation_refunds
+          where status = 'failed'",
+        "created_at",
+        "id"
     )
-    .fetch_all(conn)
-    .await
+}
+
+/// Whether a card refund is still one Stripe refused.
+pub async fn is_failed(conn: &mut PgConnection, id: CancellationRefundId) -> sqlx::Result<bool> {
+    let failed = sqlx::query_scalar!(
+        r#"select exists (select 1 from cancellation_refunds where id = $1 and status = 'failed') as "failed!""#,
+        id.0
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(failed)
 }
 
 /// A cancellation refund Stripe made and then reported failed: back on finance's list
 /// of refunds Stripe refused, to retry.
 pub async fn reopen_failed(conn: &mut PgConnection, refund_id: i64, reason: &str) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "update cancellation_refunds
             set status = 'failed', refund_id = null, last_error = 'Stripe reported the refund failed: ' || $2
           where refund_id = $1 and status = 'done'",
+        refund_id,
+        reason
     )
-    .bind(refund_id)
-    .bind(reason)
     .execute(conn)
     .await?;
     Ok(())
@@ -387,11 +404,12 @@ pub async fn reopen_failed(conn: &mut PgConnection, refund_id: i64, reason: &str
 /// Puts a failed card refund back in the queue, with its audit row, in the caller's
 /// transaction; returns whether it was there to retry. [`settle`] it after commit.
 pub async fn retry(conn: &mut PgConnection, id: CancellationRefundId, actor_id: i64) -> AppResult<bool> {
-    let requeued =
-        sqlx::query("update cancellation_refunds set status = 'pending' where id = $1 and status = 'failed'")
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
+    let requeued = sqlx::query!(
+        "update cancellation_refunds set status = 'pending' where id = $1 and status = 'failed'",
+        id.0
+    )
+    .execute(&mut *conn)
+    .await?;
     if requeued.rows_affected() == 0 {
         return Ok(false);
     }
@@ -404,23 +422,26 @@ pub async fn retry(conn: &mut PgConnection, id: CancellationRefundId, actor_id: 
 }
 
 async fn fail(state: &AppState, id: i64, error: &str) -> AppResult<()> {
-    sqlx::query("update cancellation_refunds set status = 'failed', last_error = $2 where id = $1")
-        .bind(id)
-        .bind(error)
-        .execute(&state.pool)
-        .await?;
+    sqlx::query!(
+        "update cancellation_refunds set status = 'failed', last_error = $2 where id = $1",
+        id,
+        error
+    )
+    .execute(&state.pool)
+    .await?;
     Ok(())
 }
 
 async fn settle_one(state: &AppState, id: i64) -> AppResult<()> {
     // Claimed in its own short statement: a second caller finds it no longer pending.
-    let claimed: Option<Claimed> = sqlx::query_as(
+    let claimed = sqlx::query_as!(
+        Claimed,
         "update cancellation_refunds c set status = 'sending'
            from payments p
           where c.id = $1 and c.status = 'pending' and p.id = c.payment_id
          returning c.payment_id, c.amount_pence, c.reason, p.stripe_payment_intent_id as intent",
+        id
     )
-    .bind(id)
     .fetch_optional(&state.pool)
     .await?;
     let Some(claimed) = claimed else { return Ok(()) };
@@ -437,19 +458,18 @@ async fn settle_one(state: &AppState, id: i64) -> AppResult<()> {
     let mut tx = state.pool.begin().await?;
     // The payment first, as the webhook does: if Stripe's echo of this refund is being
     // recorded right now, we wait for it and then find its row rather than add another.
-    sqlx::query("select 1 from payments where id = $1 for update")
-        .bind(claimed.payment_id)
-        .execute(&mut *tx)
+    sqlx::query!("select 1 as locked from payments where id = $1 for update", claimed.payment_id)
+        .fetch_all(&mut *tx)
         .await?;
-    let inserted: Result<Option<i64>, String> = sqlx::query_scalar(
+    let inserted: Result<Option<i64>, String> = sqlx::query_scalar!(
         "insert into refunds (payment_id, amount_pence, reason, stripe_refund_id)
          select $1, $2, $3, $4 where not exists (select 1 from refunds where stripe_refund_id = $4)
          on conflict (stripe_refund_id) do nothing returning id",
+        claimed.payment_id,
+        claimed.amount_pence,
+        claimed.reason,
+        refund.id
     )
-    .bind(claimed.payment_id)
-    .bind(claimed.amount_pence)
-    .bind(&claimed.reason)
-    .bind(&refund.id)
     .fetch_optional(&mut *tx)
     .await
     .on_constraint(|name| Some(name.to_owned()))?;
@@ -465,17 +485,16 @@ async fn settle_one(state: &AppState, id: i64) -> AppResult<()> {
     let refund_id = match inserted {
         Some(refund_id) => refund_id,
         None => {
-            sqlx::query_scalar("select id from refunds where stripe_refund_id = $1")
-                .bind(&refund.id)
+            sqlx::query_scalar!("select id from refunds where stripe_refund_id = $1", refund.id)
                 .fetch_one(&mut *tx)
                 .await?
         }
     };
-    sqlx::query(
+    sqlx::query!(
         "update cancellation_refunds set status = 'done', refund_id = $2, last_error = null where id = $1",
+        id,
+        refund_id
     )
-    .bind(id)
-    .bind(refund_id)
     .execute(&mut *tx)
     .await?;
     audit::record(&mut tx)

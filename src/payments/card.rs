@@ -10,6 +10,7 @@ use tower_sessions::Session;
 
 use super::{
     checkout::{self, NewCheckout},
+    holds::{BookingMove, Settled},
     store,
 };
 use crate::{
@@ -170,18 +171,20 @@ pub async fn pay_for_held_places(
 }
 
 /// Marks the session's payment taken and emails the receipt, if no one did already,
-/// then moves the booking on (or gives back money it can no longer take). Returns
-/// card refunds to send once the caller's transaction has committed.
+/// then says what it means for the booking (or gives back money it can no longer
+/// take): see [`holds::after_payment`](super::holds::after_payment).
 pub(super) async fn fulfil(
     state: &AppState,
     conn: &mut PgConnection,
     session_id: &str,
     payment_intent: Option<&str>,
-) -> AppResult<Vec<i64>> {
+) -> AppResult<Settled> {
     let Some(id) = store::fulfil_checkout(conn, session_id, payment_intent).await? else {
-        return Ok(Vec::new());
+        return Ok(Settled::default());
     };
-    let Some(payment) = store::by_id(conn, crate::ids::PaymentId(id)).await? else { return Ok(Vec::new()) };
+    let Some(payment) = store::by_id(conn, crate::ids::PaymentId(id)).await? else {
+        return Ok(Settled::default());
+    };
     state.outbox.queue(conn, &super::receipt_email(&payment, &state.config.base_url)).await?;
     super::holds::after_payment(state, conn, &payment).await
 }
@@ -200,13 +203,13 @@ struct EventData {
     object: serde_json::Value,
 }
 
-/// Applies a verified event once, in one transaction with its record.
-pub(super) async fn handle(state: &AppState, event: &Event) -> AppResult<()> {
-    let mut tx = state.pool.begin().await?;
-    if !store::record_event(&mut tx, &event.id, &event.kind).await? {
-        return Ok(());
+/// Applies a verified event once, in the caller's transaction with its record; the
+/// booking moves it causes are returned for the caller to carry out before commit.
+pub(super) async fn handle(state: &AppState, tx: &mut PgConnection, event: &Event) -> AppResult<Settled> {
+    if !store::record_event(&mut *tx, &event.id, &event.kind).await? {
+        return Ok(Settled::default());
     }
-    let mut card_refunds = Vec::new();
+    let mut settled = Settled::default();
     let object = &event.data.object;
     let object_id = object.get("id").and_then(|v| v.as_str());
     match (event.kind.as_str(), object_id) {
@@ -218,21 +221,21 @@ pub(super) async fn handle(state: &AppState, event: &Event) -> AppResult<()> {
             );
             if paid {
                 let intent = object.get("payment_intent").and_then(|v| v.as_str());
-                card_refunds = fulfil(state, &mut tx, session_id, intent).await?;
-                super::packages::fulfil_checkout(state, &mut tx, session_id, intent).await?;
+                settled = fulfil(state, &mut *tx, session_id, intent).await?;
+                super::packages::fulfil_checkout(state, &mut *tx, session_id, intent).await?;
             }
         }
         ("checkout.session.expired" | "checkout.session.async_payment_failed", Some(session_id)) => {
-            store::fail_checkout(&mut tx, session_id).await?;
-            super::packages::fail_checkout(&mut tx, session_id).await?;
+            store::fail_checkout(&mut *tx, session_id).await?;
+            super::packages::fail_checkout(&mut *tx, session_id).await?;
             // Places held for this payment go back, unless another session is open for it.
-            if let Some(booking_id) = store::booking_of_checkout(&mut tx, session_id).await? {
-                card_refunds = super::holds::lapse_if_unpaid(state, &mut tx, booking_id).await?;
+            if let Some(booking_id) = store::booking_of_checkout(&mut *tx, session_id).await? {
+                settled.moves.push(BookingMove::HoldEnded(BookingId(booking_id)));
             }
         }
         ("refund.created" | "refund.updated" | "refund.failed", Some(refund_id)) => {
             let intent = object.get("payment_intent").and_then(|v| v.as_str());
-            reconcile_refund(&mut tx, intent, refund_id, object).await?;
+            reconcile_refund(&mut *tx, intent, refund_id, object).await?;
         }
         ("charge.refunded", Some(_)) => {
             let intent = object.get("payment_intent").and_then(|v| v.as_str());
@@ -240,15 +243,13 @@ pub(super) async fn handle(state: &AppState, event: &Event) -> AppResult<()> {
                 object.pointer("/refunds/data").and_then(|v| v.as_array()).cloned().unwrap_or_default();
             for refund in &listed {
                 if let Some(refund_id) = refund.get("id").and_then(|v| v.as_str()) {
-                    reconcile_refund(&mut tx, intent, refund_id, refund).await?;
+                    reconcile_refund(&mut *tx, intent, refund_id, refund).await?;
                 }
             }
         }
         _ => {}
     }
-    tx.commit().await?;
-    super::cancellation::settle(state, &card_refunds).await;
-    Ok(())
+    Ok(settled)
 }
 
 /// Brings our books in line with a refund Stripe reports: recorded once by its id,

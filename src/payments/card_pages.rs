@@ -19,6 +19,7 @@ use super::{
 use crate::{
     AppState,
     auth::Parent,
+    bookings,
     error::{AppError, AppResult},
     ids::{BookingId, PaymentId},
     web::{
@@ -67,8 +68,9 @@ pub async fn success(
         match stripe.checkout_session(session_id).await {
             Ok(checkout) if checkout.payment_status.as_deref() == Some("paid") => {
                 let mut tx = state.pool.begin().await?;
-                let refunds =
+                let settled =
                     card::fulfil(&state, &mut tx, session_id, checkout.payment_intent.as_deref()).await?;
+                let refunds = bookings::holds::carry_out(&state, &mut tx, settled).await?;
                 tx.commit().await?;
                 super::cancellation::settle(&state, &refunds).await;
             }
@@ -103,9 +105,20 @@ pub async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: By
     let Ok(event) = serde_json::from_slice::<card::Event>(&body) else {
         return (StatusCode::BAD_REQUEST, "not an event").into_response();
     };
-    match card::handle(&state, &event).await {
+    match apply(&state, &event).await {
         Ok(()) => (StatusCode::OK, "ok").into_response(),
         // Stripe retries anything but 2xx, and the event is not yet recorded.
         Err(err) => err.into_response(),
     }
+}
+
+/// One transaction: the event recorded, payments' part, then the booking moves it
+/// causes; card refunds go to Stripe after commit.
+async fn apply(state: &AppState, event: &card::Event) -> AppResult<()> {
+    let mut tx = state.pool.begin().await?;
+    let settled = card::handle(state, &mut tx, event).await?;
+    let refunds = bookings::holds::carry_out(state, &mut tx, settled).await?;
+    tx.commit().await?;
+    super::cancellation::settle(state, &refunds).await;
+    Ok(())
 }

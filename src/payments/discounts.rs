@@ -292,17 +292,17 @@ async fn check_and_apply(
 /// prices): its discount is worked out again on the new total, as [`Off::on`] does.
 /// A discount that would come to nothing stays as it was: nothing is due either way.
 pub async fn reprice(conn: &mut PgConnection, booking_id: BookingId, total: i64) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "update booking_discounts d
-            set amount_pence = least(case when c.kind = 'percent' then $2 * c.percent_off / 100
-                                          else c.amount_off_pence::bigint end, $2)::int
+            set amount_pence = least(case when c.kind = 'percent' then $2::bigint * c.percent_off / 100
+                                          else c.amount_off_pence::bigint end, $2::bigint)::int
            from discount_codes c
           where c.id = d.discount_code_id and d.booking_id = $1
-            and least(case when c.kind = 'percent' then $2 * c.percent_off / 100
-                           else c.amount_off_pence::bigint end, $2) > 0",
+            and least(case when c.kind = 'percent' then $2::bigint * c.percent_off / 100
+                           else c.amount_off_pence::bigint end, $2::bigint) > 0",
+        booking_id.0,
+        total
     )
-    .bind(booking_id)
-    .bind(total)
     .execute(conn)
     .await?;
     Ok(())

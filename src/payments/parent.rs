@@ -9,26 +9,39 @@ use crate::{
     auth::Parent,
     error::{AppError, AppResult},
     ids::{PaymentId, UserId},
-    web::{PageContext, Path, fmt, form::render},
+    web::{
+        PageContext, Path, fmt,
+        form::{QueryFields, render},
+        page::{Cursor, Order, PageRequest, Pager},
+    },
 };
+use time::OffsetDateTime;
 
 #[derive(Template)]
 #[template(path = "payments/parent_index.html")]
 pub struct IndexPage {
     pub ctx: PageContext,
     pub payments: Vec<PaymentLine>,
+    pub pager: Pager,
 }
 
+/// The family's payments, newest first, a page at a time.
 pub async fn index(
     State(state): State<AppState>,
     Parent(parent): Parent,
     ctx: PageContext,
+    QueryFields(query): QueryFields,
 ) -> AppResult<Response> {
     let tz = state.config.timezone;
+    let page: PageRequest<OffsetDateTime> = PageRequest::from_query(&query, Order::Descending);
     let mut conn = state.pool.acquire().await?;
-    let payments =
-        store::of_parent(&mut conn, parent.id).await?.into_iter().map(|p| PaymentLine::new(p, tz)).collect();
-    render(&IndexPage { ctx, payments })
+    let rows = store::of_parent(&mut conn, parent.id, &page).await?;
+    let payments = page.finish(rows, |p| Cursor::new(p.created_at, p.id), "/parent/payments", &query);
+    render(&IndexPage {
+        ctx,
+        payments: payments.rows.into_iter().map(|p| PaymentLine::new(p, tz)).collect(),
+        pager: payments.pager,
+    })
 }
 
 pub struct ItemLine {

@@ -385,3 +385,97 @@ async fn the_office_cancelling_or_rejecting_a_booking_refunds_what_was_paid() {
         sqlx::query_scalar("select reason from refunds order by id").fetch_all(&app.pool).await.unwrap();
     assert_eq!(reasons, ["Coach unwell", "Too young"]);
 }
+
+/// `n` refunds of one cash payment of `parent_id`'s, on finance's list with `status`,
+/// requested by `admin_id` (None: Portico itself, so not among those the office caused), made two to a minute going back from `minutes_ago`, each
+/// with the reason `refund-{n}` of its place (so the page names each). Returns their
+/// ids.
+async fn listed_refunds(
+    app: &TestApp,
+    parent_id: i64,
+    admin_id: Option<i64>,
+    n: i32,
+    status: &str,
+    minutes_ago: i32,
+) -> Vec<i64> {
+    sqlx::query_scalar(
+        "with booking as (
+            insert into bookings (parent_id, status, total_pence) values ($1, 'cancelled', 100000) returning id),
+         payment as (
+            insert into payments (booking_id, amount_pence, method, status, paid_at)
+            select id, 100000, 'cash', 'succeeded', now() from booking returning id, booking_id)
+         insert into cancellation_refunds
+             (payment_id, booking_id, amount_pence, reason, requested_by, status, last_error, created_at)
+         select p.id, p.booking_id, 100, 'refund-' || g, $2, $4, 'Card declined',
+                now() - make_interval(mins => $5 + g / 2)
+           from payment p, generate_series(1, $3) g
+         returning id",
+    )
+    .bind(parent_id)
+    .bind(admin_id)
+    .bind(n)
+    .bind(status)
+    .bind(minutes_ago)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refunds_caused_by_the_office_page_by_fifty_and_keep_the_filters() {
+    let app = spawn_app().await;
+    let (parent_id, _) = parent(&app, "parent@example.com").await;
+    let finance = app.signed_in("finance@example.com", "admin", Some("finance")).await;
+    let admin_id: i64 = sqlx::query_scalar("select id from users where email = 'finance@example.com'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let in_period = listed_refunds(&app, parent_id, Some(admin_id), 70, "sending", 0).await;
+    // Older than the period: never listed.
+    listed_refunds(&app, parent_id, Some(admin_id), 5, "sending", 60 * 24 * 10).await;
+    let reasons: Vec<i64> = (1..=70).collect();
+    assert_eq!(in_period.len(), 70);
+
+    let today = time::OffsetDateTime::now_utc().date();
+    let filter = format!("from={}&to={}", today - time::Duration::days(2), today + time::Duration::days(1));
+    let pages = crate::payments::walk_pages(
+        &finance,
+        &format!("/admin/payments?{filter}"),
+        "<td class=\"pre\">refund-",
+        "<",
+        &filter,
+    )
+    .await;
+    assert_eq!(pages[0][0], 1, "newest first");
+    crate::payments::assert_paged(pages, &reasons, &[50, 20]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn card_refunds_stripe_refused_page_by_fifty() {
+    let app = spawn_app().await;
+    let (parent_id, _) = parent(&app, "parent@example.com").await;
+    let finance = app.signed_in("finance@example.com", "admin", Some("finance")).await;
+    let admin_id: i64 = sqlx::query_scalar("select id from users where email = 'finance@example.com'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let failed = listed_refunds(&app, parent_id, None, 65, "failed", 0).await;
+    listed_refunds(&app, parent_id, Some(admin_id), 3, "sending", 0).await;
+    let oldest_first: Vec<i64> = sqlx::query_scalar(
+        "select id from cancellation_refunds where status = 'failed' order by created_at, id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+
+    let pages = crate::payments::walk_pages(
+        &finance,
+        "/admin/payments?status=succeeded",
+        "/admin/card-refunds/",
+        "/retry",
+        "status=succeeded",
+    )
+    .await;
+    assert_eq!(pages[0], oldest_first[..50], "oldest first");
+    crate::payments::assert_paged(pages, &failed, &[50, 15]);
+}

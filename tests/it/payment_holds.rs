@@ -240,7 +240,7 @@ async fn without_a_webhook_the_sweep_asks_stripe_closes_the_session_and_offers_t
     assert_eq!(joined.status(), 303);
 
     // Not yet due: the sweep leaves it alone and asks Stripe nothing.
-    portico::payments::holds::sweep(&app.state).await.unwrap();
+    portico::bookings::holds::sweep(&app.state).await.unwrap();
     assert_eq!(booking_of(&app, "ana").await.1, "awaiting_payment");
     assert!(requests_to(&mock, "/v1/checkout/sessions/cs_ana").await.is_empty());
 
@@ -250,7 +250,7 @@ async fn without_a_webhook_the_sweep_asks_stripe_closes_the_session_and_offers_t
         .await
         .unwrap();
     mount_session_state(&mock, "cs_ana", "open", "unpaid").await;
-    portico::payments::holds::sweep(&app.state).await.unwrap();
+    portico::bookings::holds::sweep(&app.state).await.unwrap();
     assert_eq!(requests_to(&mock, "/v1/checkout/sessions/cs_ana/expire").await.len(), 1);
     assert_eq!(booking_of(&app, "ana").await.1, "lapsed");
     let payment: String = card_status(&app, "cs_ana").await;
@@ -260,7 +260,7 @@ async fn without_a_webhook_the_sweep_asks_stripe_closes_the_session_and_offers_t
     assert_eq!(count(&app.pool, "select places_offered::bigint from sessions").await, 1);
 
     // Running again changes nothing.
-    portico::payments::holds::sweep(&app.state).await.unwrap();
+    portico::bookings::holds::sweep(&app.state).await.unwrap();
     assert_eq!(
         count(&app.pool, "select count(*) from booking_status_changes where to_status = 'lapsed'").await,
         1
@@ -284,7 +284,7 @@ async fn the_sweep_confirms_a_payment_whose_webhook_never_came() {
         .unwrap();
     mount_session_state(&mock, "cs_ana", "complete", "paid").await;
 
-    portico::payments::holds::sweep(&app.state).await.unwrap();
+    portico::bookings::holds::sweep(&app.state).await.unwrap();
 
     assert_eq!(booking_of(&app, "ana").await.1, "approved");
     assert!(requests_to(&mock, "/v1/checkout/sessions/cs_ana/expire").await.is_empty());
@@ -509,7 +509,7 @@ async fn paid_in_full_at_the_office_the_held_booking_goes_ahead_and_its_checkout
         .execute(&app.pool)
         .await
         .unwrap();
-    portico::payments::holds::sweep(&app.state).await.unwrap();
+    portico::bookings::holds::sweep(&app.state).await.unwrap();
     assert_eq!(booking_of(&app, "ana").await.1, "approved");
     assert_eq!(places_taken(&app, session_id).await, 1);
 }

@@ -248,3 +248,247 @@ async fn the_finance_list_filters_and_its_csv_totals_match_the_page() {
     let future = finance.get_text("/admin/payments?from=2099-01-01").await;
     assert!(future.contains(r#"<dd id="total-net">£0.00</dd>"#) && future.contains("No payments match."));
 }
+
+/// What bookings owe, summed over every booking as the outstanding list counts it: the
+/// ground truth the running total must equal.
+async fn owed_over_bookings(pool: &sqlx::PgPool) -> (i64, i64) {
+    sqlx::query_as(
+        "select count(*), coalesce(sum(owed), 0)::bigint from (
+            select b.total_pence - b.paid_pence - coalesce(d.amount_pence, 0) as owed
+              from bookings b left join booking_discounts d on d.booking_id = b.id
+             where b.status in ('pending', 'changes_requested', 'approved', 'completed')) o
+          where owed > 0",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+/// The page's "still owed" line: how many bookings, and the total in pence.
+async fn owed_on_page(finance: &TestClient) -> (i64, i64) {
+    let page = finance.get_text("/admin/payments").await;
+    let line = &page[page.find("Still owed on ").expect("the owed line")..];
+    let count: i64 = line["Still owed on ".len()..].split(' ').next().unwrap().parse().unwrap();
+    let marker = r#"id="outstanding-total">£"#;
+    let total = &line[line.find(marker).unwrap() + marker.len()..];
+    let total: String = total[..total.find('<').unwrap()].chars().filter(char::is_ascii_digit).collect();
+    (count, total.parse().unwrap())
+}
+
+async fn assert_owed_matches(app: &TestApp, finance: &TestClient, expected: (i64, i64), after: &str) {
+    assert_eq!(owed_over_bookings(&app.pool).await, expected, "{after}: the ground truth");
+    assert_eq!(owed_on_page(finance).await, expected, "{after}: the page's total");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owed_total_equals_the_sum_over_bookings_as_they_change() {
+    let app = spawn_app().await;
+    let finance = app.signed_in("finance@example.com", "admin", Some("finance")).await;
+    let start = owed_over_bookings(&app.pool).await;
+    assert_eq!(owed_on_page(&finance).await, start, "before anything");
+    let (_a, football) = booked(&app, "a@example.com", "Football").await;
+    let (_b, swimming) = booked(&app, "b@example.com", "Swimming").await;
+    let (_c, tennis) = booked(&app, "c@example.com", "Tennis").await;
+    assert_owed_matches(&app, &finance, (start.0 + 3, start.1 + 1950), "three bookings").await;
+
+    assert_eq!(record(&finance, football, "6.50", "cash").await.status(), 303);
+    assert_eq!(record(&finance, swimming, "2.25", "bank_transfer").await.status(), 303);
+    assert_owed_matches(&app, &finance, (start.0 + 2, start.1 + 1075), "payments").await;
+
+    let payment: i64 = sqlx::query_scalar("select id from payments where booking_id = $1")
+        .bind(football)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let page = format!("/admin/payments/{payment}");
+    let refunded = finance
+        .submit(&page, &format!("{page}/refund"), &[("amount", "1.50"), ("reason", "Left early")])
+        .await;
+    assert_eq!(refunded.status(), 303);
+    assert_owed_matches(&app, &finance, (start.0 + 3, start.1 + 1225), "a refund").await;
+
+    let code: i64 = sqlx::query_scalar(
+        "insert into discount_codes (code, kind, amount_off_pence) values ('TAKE1', 'fixed', 100) returning id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into booking_discounts (booking_id, discount_code_id, amount_pence) values ($1, $2, 100)",
+    )
+    .bind(swimming)
+    .bind(code)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert_owed_matches(&app, &finance, (start.0 + 3, start.1 + 1125), "a discount").await;
+    sqlx::query("update booking_discounts set amount_pence = 425 where booking_id = $1")
+        .bind(swimming)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_owed_matches(&app, &finance, (start.0 + 2, start.1 + 800), "a discount covering the rest").await;
+
+    sqlx::query("update bookings set status = 'cancelled' where id = $1")
+        .bind(tennis)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_owed_matches(&app, &finance, (start.0 + 1, start.1 + 150), "a cancellation").await;
+
+    // Many bookings in one statement, then gone again.
+    let parent: i64 = sqlx::query_scalar("select parent_id from bookings where id = $1")
+        .bind(tennis)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "insert into bookings (parent_id, status, total_pence)
+         select $1, s, 1000 from unnest(array['approved', 'pending', 'draft', 'rejected']) s",
+    )
+    .bind(parent)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert_owed_matches(&app, &finance, (start.0 + 3, start.1 + 2150), "bookings in bulk").await;
+    sqlx::query("delete from booking_discounts where booking_id = $1")
+        .bind(swimming)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("delete from bookings where parent_id = $1 and total_pence = 1000")
+        .bind(parent)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_owed_matches(&app, &finance, (start.0 + 2, start.1 + 575), "bookings and a discount deleted")
+        .await;
+
+    // The every-minute fold keeps it to one row and changes nothing.
+    sqlx::query(
+        "with folded as (delete from owed_changes returning bookings, owed_pence)
+         insert into owed_changes (bookings, owed_pence)
+         select sum(bookings), sum(owed_pence) from folded having count(*) > 0",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let rows: i64 =
+        sqlx::query_scalar("select count(*) from owed_changes").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(rows, 1);
+    assert_owed_matches(&app, &finance, (start.0 + 2, start.1 + 575), "folded").await;
+}
+
+/// The numbers a page shows as `{prefix}{n}{suffix}`, in page order.
+pub(crate) fn numbers(page: &str, prefix: &str, suffix: &str) -> Vec<i64> {
+    page.split(prefix)
+        .skip(1)
+        .filter_map(|rest| {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            (!digits.is_empty() && rest[digits.len()..].starts_with(suffix)).then(|| digits.parse().unwrap())
+        })
+        .collect()
+}
+
+/// The `Next` or `Previous` link (`rel` next or prev) of the first pager on the page
+/// that has one, unescaped.
+pub(crate) fn pager_link(page: &str, rel: &str) -> Option<String> {
+    let mut rest = page;
+    while let Some(at) = rest.find("<nav class=\"pager\"") {
+        let nav = &rest[at..];
+        let nav = &nav[..nav.find("</nav>")?];
+        if let Some(end) = nav.find(&format!("rel=\"{rel}\"")) {
+            let anchor = &nav[..end];
+            let href = &anchor[anchor.rfind("href=\"")? + 6..];
+            return Some(href[..href.find('"')?].replace("&#38;", "&").replace("&amp;", "&"));
+        }
+        rest = &rest[at + 1..];
+    }
+    None
+}
+
+/// Follows `Next` from `path` to the end: each page's numbers (`prefix` n `suffix`),
+/// checking each page after the first links back, and each link keeps `kept`.
+pub(crate) async fn walk_pages(
+    client: &TestClient,
+    path: &str,
+    prefix: &str,
+    suffix: &str,
+    kept: &str,
+) -> Vec<Vec<i64>> {
+    let mut pages = Vec::new();
+    let mut next = Some(path.to_owned());
+    while let Some(path) = next {
+        let page = client.get_text(&path).await;
+        pages.push(numbers(&page, prefix, suffix));
+        let previous = pager_link(&page, "prev");
+        assert_eq!(previous.is_some(), pages.len() > 1, "{path}: a Previous on every page but the first");
+        next = pager_link(&page, "next");
+        for link in previous.iter().chain(next.iter()) {
+            assert!(link.contains(kept), "{link} keeps {kept}");
+        }
+        assert!(pages.len() < 50, "the pages end");
+    }
+    pages
+}
+
+/// Each of `expected` seen once, in pages of fifty then the rest.
+pub(crate) fn assert_paged(pages: Vec<Vec<i64>>, expected: &[i64], sizes: &[usize]) {
+    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), sizes);
+    let mut seen: Vec<i64> = pages.into_iter().flatten().collect();
+    let count = seen.len();
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), count, "nothing twice");
+    let mut expected = expected.to_vec();
+    expected.sort_unstable();
+    assert_eq!(seen, expected, "everything once");
+}
+
+/// `n` bookings of `parent_id`, each paid in cash, two payments to a minute going back
+/// from now. Returns the payments' ids, newest first.
+async fn paid_bookings(pool: &sqlx::PgPool, parent_id: i64, n: i32) -> Vec<i64> {
+    sqlx::query_scalar(
+        "with made as (
+            insert into bookings (parent_id, status, total_pence, created_at)
+            select $1, 'approved', 650, now() - make_interval(mins => g / 2) from generate_series(1, $2) g
+            returning id, created_at)
+         insert into payments (booking_id, amount_pence, method, status, created_at, paid_at)
+         select id, 650, 'cash', 'succeeded', created_at, created_at from made
+         returning id",
+    )
+    .bind(parent_id)
+    .bind(n)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parent_pages_through_their_own_payments_only() {
+    let app = spawn_app().await;
+    let (parent_id, parent) = fixtures::parent(&app, "parent@example.com").await;
+    let mine = paid_bookings(&app.pool, parent_id, 75).await;
+    let (other_id, _) = fixtures::parent(&app, "other@example.com").await;
+    paid_bookings(&app.pool, other_id, 30).await;
+    let order: Vec<i64> = sqlx::query_scalar(
+        "select p.id from payments p join bookings b on b.id = p.booking_id where b.parent_id = $1
+          order by p.created_at desc, p.id desc",
+    )
+    .bind(parent_id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+
+    let pages = walk_pages(&parent, "/parent/payments", "href=\"/parent/payments/", "\"", "").await;
+    assert_eq!(pages[0], order[..50], "newest first");
+    assert_eq!(pages[1], order[50..]);
+    assert_paged(pages, &mine, &[50, 25]);
+
+    // Back from the last page comes the first again.
+    let first = parent.get_text("/parent/payments").await;
+    let last = parent.get_text(&pager_link(&first, "next").expect("a Next")).await;
+    assert_eq!(pager_link(&last, "next"), None, "the last page has no Next");
+    let back = parent.get_text(&pager_link(&last, "prev").expect("a Previous")).await;
+    assert_eq!(numbers(&back, "href=\"/parent/payments/", "\""), order[..50]);
+}
