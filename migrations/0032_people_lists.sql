@@ -1,6 +1,6 @@
 -- The office's trainer applications and time-off requests are paged by keyset (see
 -- web::page): each of the two lists on those pages (waiting, and decided lately) walks
--- an index on (sort key, id).
+-- an index on (sort key, id). A trainer's internal notes page the same way, newest first.
 
 -- Applications, oldest first: pending ones by (status, created_at, id), replacing the
 -- narrower (status, created_at).
@@ -12,3 +12,5 @@ create index trainer_applications_status_created on trainer_applications (status
 alter table time_off_requests add constraint time_off_requests_bounded
     check (not lower_inf(during) and not upper_inf(during));
 create index time_off_requests_status_starts on time_off_requests (status, lower(during), id);
+
+create index trainer_notes_trainer_created on trainer_notes (trainer_id, created_at, id);

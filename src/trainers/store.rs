@@ -236,21 +236,29 @@ pub async fn remove_contact(
 
 #[derive(Clone, Debug)]
 pub struct NoteRow {
+    pub id: i64,
     pub body: String,
     pub author: Option<String>,
     pub created_at: OffsetDateTime,
 }
 
-pub async fn notes(conn: &mut PgConnection, id: TrainerId) -> sqlx::Result<Vec<NoteRow>> {
-    sqlx::query_as!(
+/// One page of the trainer's internal notes, newest first.
+pub async fn notes(
+    conn: &mut PgConnection,
+    id: TrainerId,
+    page: &PageRequest<OffsetDateTime>,
+) -> sqlx::Result<Vec<NoteRow>> {
+    paged!(
+        conn,
+        page,
         NoteRow,
-        r#"select n.body, u.name as "author?", n.created_at
+        r#"select n.id, n.body, u.name as "author?", n.created_at
            from trainer_notes n left join users u on u.id = n.author_id
-           where n.trainer_id = $1 order by n.created_at desc, n.id desc"#,
-        id.0
+           where n.trainer_id = $3"#,
+        "n.created_at",
+        "n.id",
+        id.0,
     )
-    .fetch_all(conn)
-    .await
 }
 
 pub async fn add_note(

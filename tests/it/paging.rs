@@ -678,3 +678,50 @@ async fn time_off_requests_page_each_list_on_its_own() {
     shown.extend(listed(&both, "decided"));
     assert!(stale.iter().all(|id| !shown.contains(id)), "decided long ago: not listed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trainers_notes_page_newest_first() {
+    let app = spawn_app().await;
+    let trainer: i64 = sqlx::query_scalar(
+        "with made as (insert into users (email, name, role, password_hash)
+                       values ('t@example.com', 'Tam Trainer', 'trainer', 'x') returning id)
+         insert into trainer_profiles (user_id) select id from made returning user_id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    // Two to each minute, so the id breaks ties; each body names its note.
+    sqlx::query(
+        "insert into trainer_notes (trainer_id, body, created_at)
+         select $1, 'Note ' || g || '.', now() - make_interval(mins => 200 - g / 2) from generate_series(1, 120) g",
+    )
+    .bind(trainer)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let newest_first: Vec<String> =
+        sqlx::query_scalar("select body from trainer_notes order by created_at desc, id desc")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    let notes = |page: &str| -> Vec<String> {
+        page.split("<p class=\"pre\">Note ")
+            .skip(1)
+            .map(|rest| format!("Note {}", &rest[..rest.find('<').unwrap()]))
+            .collect()
+    };
+    let office = admin(&app, "coordinator").await;
+    let path = format!("/admin/trainers/{trainer}");
+    let first = office.get_text(&path).await;
+    assert_eq!(notes(&first), newest_first[..50]);
+    assert_eq!(link(&first, "prev"), None);
+    let next = link(&first, "next").expect("a Next");
+    assert!(next.starts_with(&path) && next.contains("notes_after="), "{next}");
+    let middle = office.get_text(&next).await;
+    assert_eq!(notes(&middle), newest_first[50..100]);
+    let last = office.get_text(&link(&middle, "next").expect("a Next")).await;
+    assert_eq!(notes(&last), newest_first[100..]);
+    assert_eq!(link(&last, "next"), None, "the last page has no Next");
+    let back = office.get_text(&link(&last, "prev").expect("a Previous")).await;
+    assert_eq!(notes(&back), newest_first[50..100]);
+}
