@@ -1,13 +1,13 @@
 //! The SQL for children, their contacts and collectors, and the checklists. Every
 //! query about a child names the parent too, so another family's child is never found.
 
-use sqlx::{FromRow, PgConnection};
+use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 
 use super::domain::{ChildDetails, CollectorDetails, ContactDetails};
 use crate::ids::{ChecklistItemId, ChildId, CollectorId, EmergencyContactId};
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct ChildRow {
     pub id: ChildId,
     pub first_name: String,
@@ -27,15 +27,7 @@ impl ChildRow {
     }
 }
 
-/// A child's columns, as a macro so that every query stays one whole literal.
-macro_rules! child_columns {
-    () => {
-        "id, first_name, last_name, date_of_birth, medical_notes, allergies, \
-         additional_needs, doctor_name, doctor_phone, photo_consent"
-    };
-}
-
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct ContactRow {
     pub id: EmergencyContactId,
     pub name: String,
@@ -43,7 +35,7 @@ pub struct ContactRow {
     pub phone: String,
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct CollectorRow {
     pub id: CollectorId,
     pub name: String,
@@ -54,7 +46,7 @@ pub struct CollectorRow {
 }
 
 /// One checklist item and, if done, when.
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct ChecklistRow {
     pub item_id: ChecklistItemId,
     pub code: String,
@@ -65,7 +57,7 @@ pub struct ChecklistRow {
 }
 
 /// A required checklist item not yet done: for a child (`child_id`) or the parent.
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct MissingItem {
     pub child_id: Option<ChildId>,
     pub child_name: Option<String>,
@@ -74,14 +66,15 @@ pub struct MissingItem {
 
 /// The family's current (not archived) children, youngest last.
 pub async fn list(conn: &mut PgConnection, parent_id: i64) -> sqlx::Result<Vec<ChildRow>> {
-    sqlx::query_as(concat!(
-        "select ",
-        child_columns!(),
-        " from children
-         where parent_id = $1 and archived_at is null
-         order by date_of_birth, first_name"
-    ))
-    .bind(parent_id)
+    sqlx::query_as!(
+        ChildRow,
+        r#"select id as "id: ChildId", first_name, last_name, date_of_birth, medical_notes, allergies,
+                  additional_needs, doctor_name, doctor_phone, photo_consent
+           from children
+           where parent_id = $1 and archived_at is null
+           order by date_of_birth, first_name"#,
+        parent_id
+    )
     .fetch_all(conn)
     .await
 }
@@ -92,13 +85,14 @@ pub async fn find(
     parent_id: i64,
     child_id: ChildId,
 ) -> sqlx::Result<Option<ChildRow>> {
-    sqlx::query_as(concat!(
-        "select ",
-        child_columns!(),
-        " from children where id = $1 and parent_id = $2 and archived_at is null"
-    ))
-    .bind(child_id)
-    .bind(parent_id)
+    sqlx::query_as!(
+        ChildRow,
+        r#"select id as "id: ChildId", first_name, last_name, date_of_birth, medical_notes, allergies,
+                  additional_needs, doctor_name, doctor_phone, photo_consent
+           from children where id = $1 and parent_id = $2 and archived_at is null"#,
+        child_id.0,
+        parent_id
+    )
     .fetch_optional(conn)
     .await
 }
@@ -110,13 +104,14 @@ pub async fn lock(
     parent_id: i64,
     child_id: ChildId,
 ) -> sqlx::Result<Option<ChildRow>> {
-    sqlx::query_as(concat!(
-        "select ",
-        child_columns!(),
-        " from children where id = $1 and parent_id = $2 and archived_at is null for update"
-    ))
-    .bind(child_id)
-    .bind(parent_id)
+    sqlx::query_as!(
+        ChildRow,
+        r#"select id as "id: ChildId", first_name, last_name, date_of_birth, medical_notes, allergies,
+                  additional_needs, doctor_name, doctor_phone, photo_consent
+           from children where id = $1 and parent_id = $2 and archived_at is null for update"#,
+        child_id.0,
+        parent_id
+    )
     .fetch_optional(conn)
     .await
 }
@@ -126,21 +121,21 @@ pub async fn insert_child(
     parent_id: i64,
     child: &ChildDetails,
 ) -> sqlx::Result<ChildId> {
-    sqlx::query_scalar(
-        "insert into children (parent_id, first_name, last_name, date_of_birth, medical_notes,
-                               allergies, additional_needs, doctor_name, doctor_phone, photo_consent)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning id",
+    sqlx::query_scalar!(
+        r#"insert into children (parent_id, first_name, last_name, date_of_birth, medical_notes,
+                                 allergies, additional_needs, doctor_name, doctor_phone, photo_consent)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning id as "id: ChildId""#,
+        parent_id,
+        child.first_name.as_str(),
+        child.last_name.as_str(),
+        child.date_of_birth,
+        child.medical_notes,
+        child.allergies,
+        child.additional_needs,
+        child.doctor_name,
+        child.doctor_phone.as_ref().map_or("", |p| p.as_str()),
+        child.photo_consent
     )
-    .bind(parent_id)
-    .bind(child.first_name.as_str())
-    .bind(child.last_name.as_str())
-    .bind(child.date_of_birth)
-    .bind(&child.medical_notes)
-    .bind(&child.allergies)
-    .bind(&child.additional_needs)
-    .bind(&child.doctor_name)
-    .bind(child.doctor_phone.as_ref().map_or("", |p| p.as_str()))
-    .bind(child.photo_consent)
     .fetch_one(conn)
     .await
 }
@@ -151,23 +146,23 @@ pub async fn update_child(
     child_id: ChildId,
     child: &ChildDetails,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "update children set first_name = $3, last_name = $4, date_of_birth = $5, medical_notes = $6,
                 allergies = $7, additional_needs = $8, doctor_name = $9, doctor_phone = $10,
                 photo_consent = $11
          where id = $1 and parent_id = $2 and archived_at is null",
+        child_id.0,
+        parent_id,
+        child.first_name.as_str(),
+        child.last_name.as_str(),
+        child.date_of_birth,
+        child.medical_notes,
+        child.allergies,
+        child.additional_needs,
+        child.doctor_name,
+        child.doctor_phone.as_ref().map_or("", |p| p.as_str()),
+        child.photo_consent
     )
-    .bind(child_id)
-    .bind(parent_id)
-    .bind(child.first_name.as_str())
-    .bind(child.last_name.as_str())
-    .bind(child.date_of_birth)
-    .bind(&child.medical_notes)
-    .bind(&child.allergies)
-    .bind(&child.additional_needs)
-    .bind(&child.doctor_name)
-    .bind(child.doctor_phone.as_ref().map_or("", |p| p.as_str()))
-    .bind(child.photo_consent)
     .execute(conn)
     .await?;
     Ok(())
@@ -175,12 +170,12 @@ pub async fn update_child(
 
 /// Archives the child; false when it is not this parent's (or already archived).
 pub async fn archive(conn: &mut PgConnection, parent_id: i64, child_id: ChildId) -> sqlx::Result<bool> {
-    let result = sqlx::query(
+    let result = sqlx::query!(
         "update children set archived_at = now()
          where id = $1 and parent_id = $2 and archived_at is null",
+        child_id.0,
+        parent_id
     )
-    .bind(child_id)
-    .bind(parent_id)
     .execute(conn)
     .await?;
     Ok(result.rows_affected() == 1)
@@ -192,16 +187,16 @@ pub async fn has_upcoming_places(
     parent_id: i64,
     child_id: ChildId,
 ) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "select exists(
-             select 1 from booking_participants p
-             join bookings b on b.id = p.booking_id
-             join sessions s on s.id = p.session_id
-             where p.child_id = $1 and b.parent_id = $2 and p.holds_place
-               and s.status <> 'cancelled' and s.starts_at > now())",
+    sqlx::query_scalar!(
+        r#"select exists(
+               select 1 from booking_participants p
+               join bookings b on b.id = p.booking_id
+               join sessions s on s.id = p.session_id
+               where p.child_id = $1 and b.parent_id = $2 and p.holds_place
+                 and s.status <> 'cancelled' and s.starts_at > now()) as "exists!""#,
+        child_id.0,
+        parent_id
     )
-    .bind(child_id)
-    .bind(parent_id)
     .fetch_one(conn)
     .await
 }
@@ -213,14 +208,15 @@ pub async fn contacts(
     parent_id: i64,
     child_id: ChildId,
 ) -> sqlx::Result<Vec<ContactRow>> {
-    sqlx::query_as(
-        "select e.id, e.name, e.relationship, e.phone
-         from child_emergency_contacts e join children c on c.id = e.child_id
-         where e.child_id = $1 and c.parent_id = $2
-         order by e.id",
+    sqlx::query_as!(
+        ContactRow,
+        r#"select e.id as "id: EmergencyContactId", e.name, e.relationship, e.phone
+           from child_emergency_contacts e join children c on c.id = e.child_id
+           where e.child_id = $1 and c.parent_id = $2
+           order by e.id"#,
+        child_id.0,
+        parent_id
     )
-    .bind(child_id)
-    .bind(parent_id)
     .fetch_all(conn)
     .await
 }
@@ -230,14 +226,14 @@ pub async fn insert_contact(
     child_id: ChildId,
     contact: &ContactDetails,
 ) -> sqlx::Result<EmergencyContactId> {
-    sqlx::query_scalar(
-        "insert into child_emergency_contacts (child_id, name, relationship, phone)
-         values ($1, $2, $3, $4) returning id",
+    sqlx::query_scalar!(
+        r#"insert into child_emergency_contacts (child_id, name, relationship, phone)
+           values ($1, $2, $3, $4) returning id as "id: EmergencyContactId""#,
+        child_id.0,
+        contact.name.as_str(),
+        contact.relationship,
+        contact.phone.as_str()
     )
-    .bind(child_id)
-    .bind(contact.name.as_str())
-    .bind(&contact.relationship)
-    .bind(contact.phone.as_str())
     .fetch_one(conn)
     .await
 }
@@ -248,15 +244,15 @@ pub async fn update_contact(
     contact_id: EmergencyContactId,
     contact: &ContactDetails,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "update child_emergency_contacts set name = $3, relationship = $4, phone = $5
          where id = $1 and child_id = $2",
+        contact_id.0,
+        child_id.0,
+        contact.name.as_str(),
+        contact.relationship,
+        contact.phone.as_str()
     )
-    .bind(contact_id)
-    .bind(child_id)
-    .bind(contact.name.as_str())
-    .bind(&contact.relationship)
-    .bind(contact.phone.as_str())
     .execute(conn)
     .await?;
     Ok(())
@@ -268,11 +264,13 @@ pub async fn delete_contact(
     child_id: ChildId,
     contact_id: EmergencyContactId,
 ) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("delete from child_emergency_contacts where id = $1 and child_id = $2 returning name")
-        .bind(contact_id)
-        .bind(child_id)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_scalar!(
+        "delete from child_emergency_contacts where id = $1 and child_id = $2 returning name",
+        contact_id.0,
+        child_id.0
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 // Authorised collectors --------------------------------------------------------------
@@ -282,14 +280,15 @@ pub async fn collectors(
     parent_id: i64,
     child_id: ChildId,
 ) -> sqlx::Result<Vec<CollectorRow>> {
-    sqlx::query_as(
-        "select a.id, a.name, a.relationship, a.phone, a.password, a.notes
-         from child_authorised_collectors a join children c on c.id = a.child_id
-         where a.child_id = $1 and c.parent_id = $2
-         order by a.id",
+    sqlx::query_as!(
+        CollectorRow,
+        r#"select a.id as "id: CollectorId", a.name, a.relationship, a.phone, a.password, a.notes
+           from child_authorised_collectors a join children c on c.id = a.child_id
+           where a.child_id = $1 and c.parent_id = $2
+           order by a.id"#,
+        child_id.0,
+        parent_id
     )
-    .bind(child_id)
-    .bind(parent_id)
     .fetch_all(conn)
     .await
 }
@@ -299,16 +298,16 @@ pub async fn insert_collector(
     child_id: ChildId,
     collector: &CollectorDetails,
 ) -> sqlx::Result<CollectorId> {
-    sqlx::query_scalar(
-        "insert into child_authorised_collectors (child_id, name, relationship, phone, password, notes)
-         values ($1, $2, $3, $4, $5, $6) returning id",
+    sqlx::query_scalar!(
+        r#"insert into child_authorised_collectors (child_id, name, relationship, phone, password, notes)
+           values ($1, $2, $3, $4, $5, $6) returning id as "id: CollectorId""#,
+        child_id.0,
+        collector.name.as_str(),
+        collector.relationship,
+        collector.phone.as_str(),
+        collector.password,
+        collector.notes
     )
-    .bind(child_id)
-    .bind(collector.name.as_str())
-    .bind(&collector.relationship)
-    .bind(collector.phone.as_str())
-    .bind(&collector.password)
-    .bind(&collector.notes)
     .fetch_one(conn)
     .await
 }
@@ -319,18 +318,18 @@ pub async fn update_collector(
     collector_id: CollectorId,
     collector: &CollectorDetails,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "update child_authorised_collectors
          set name = $3, relationship = $4, phone = $5, password = $6, notes = $7
          where id = $1 and child_id = $2",
+        collector_id.0,
+        child_id.0,
+        collector.name.as_str(),
+        collector.relationship,
+        collector.phone.as_str(),
+        collector.password,
+        collector.notes
     )
-    .bind(collector_id)
-    .bind(child_id)
-    .bind(collector.name.as_str())
-    .bind(&collector.relationship)
-    .bind(collector.phone.as_str())
-    .bind(&collector.password)
-    .bind(&collector.notes)
     .execute(conn)
     .await?;
     Ok(())
@@ -342,11 +341,11 @@ pub async fn delete_collector(
     child_id: ChildId,
     collector_id: CollectorId,
 ) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "delete from child_authorised_collectors where id = $1 and child_id = $2 returning name",
+        collector_id.0,
+        child_id.0
     )
-    .bind(collector_id)
-    .bind(child_id)
     .fetch_optional(conn)
     .await
 }
@@ -359,30 +358,34 @@ pub async fn child_checklist(
     parent_id: i64,
     child_id: ChildId,
 ) -> sqlx::Result<Vec<ChecklistRow>> {
-    sqlx::query_as(
-        "select i.id as item_id, i.code, i.name, i.description, i.required, d.completed_at
-         from checklist_items i
-         left join checklist_completions d on d.item_id = i.id
-              and d.child_id = (select c.id from children c where c.id = $1 and c.parent_id = $2)
-         where i.applies_to = 'child' and i.active
-         order by i.position, i.id",
+    sqlx::query_as!(
+        ChecklistRow,
+        r#"select i.id as "item_id: ChecklistItemId", i.code, i.name, i.description, i.required,
+                  d.completed_at as "completed_at?"
+           from checklist_items i
+           left join checklist_completions d on d.item_id = i.id
+                and d.child_id = (select c.id from children c where c.id = $1 and c.parent_id = $2)
+           where i.applies_to = 'child' and i.active
+           order by i.position, i.id"#,
+        child_id.0,
+        parent_id
     )
-    .bind(child_id)
-    .bind(parent_id)
     .fetch_all(conn)
     .await
 }
 
 /// The active parent items, each with when this parent did it (if they did).
 pub async fn parent_checklist(conn: &mut PgConnection, parent_id: i64) -> sqlx::Result<Vec<ChecklistRow>> {
-    sqlx::query_as(
-        "select i.id as item_id, i.code, i.name, i.description, i.required, d.completed_at
-         from checklist_items i
-         left join checklist_completions d on d.item_id = i.id and d.user_id = $1
-         where i.applies_to = 'parent' and i.active
-         order by i.position, i.id",
+    sqlx::query_as!(
+        ChecklistRow,
+        r#"select i.id as "item_id: ChecklistItemId", i.code, i.name, i.description, i.required,
+                  d.completed_at as "completed_at?"
+           from checklist_items i
+           left join checklist_completions d on d.item_id = i.id and d.user_id = $1
+           where i.applies_to = 'parent' and i.active
+           order by i.position, i.id"#,
+        parent_id
     )
-    .bind(parent_id)
     .fetch_all(conn)
     .await
 }
@@ -396,30 +399,32 @@ pub async fn set_child_item(
     done: bool,
     by: i64,
 ) -> sqlx::Result<Option<String>> {
-    let item: Option<String> = sqlx::query_scalar(
+    let item = sqlx::query_scalar!(
         "select name from checklist_items where id = $1 and applies_to = 'child' and active",
+        item_id.0
     )
-    .bind(item_id)
     .fetch_optional(&mut *conn)
     .await?;
     if item.is_some() {
         if done {
-            sqlx::query(
+            sqlx::query!(
                 "insert into checklist_completions (item_id, applies_to, child_id, completed_by)
                  values ($1, 'child', $2, $3)
                  on conflict on constraint checklist_completions_item_child_key do nothing",
+                item_id.0,
+                child_id.0,
+                by
             )
-            .bind(item_id)
-            .bind(child_id)
-            .bind(by)
             .execute(&mut *conn)
             .await?;
         } else {
-            sqlx::query("delete from checklist_completions where item_id = $1 and child_id = $2")
-                .bind(item_id)
-                .bind(child_id)
-                .execute(&mut *conn)
-                .await?;
+            sqlx::query!(
+                "delete from checklist_completions where item_id = $1 and child_id = $2",
+                item_id.0,
+                child_id.0
+            )
+            .execute(&mut *conn)
+            .await?;
         }
     }
     Ok(item)
@@ -435,40 +440,44 @@ pub async fn set_parent_item(
     item_id: ChecklistItemId,
     done: bool,
 ) -> sqlx::Result<Option<String>> {
-    let item: Option<(String, String)> = sqlx::query_as(
+    let item = sqlx::query!(
         "select name, code from checklist_items
          where id = $1 and applies_to = 'parent' and active and ($2 or code <> $3)",
+        item_id.0,
+        done,
+        TERMS
     )
-    .bind(item_id)
-    .bind(done)
-    .bind(TERMS)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((name, code)) = item else { return Ok(None) };
+    let Some(item) = item else { return Ok(None) };
     if done {
-        sqlx::query(
+        sqlx::query!(
             "insert into checklist_completions (item_id, applies_to, user_id, completed_by)
              values ($1, 'parent', $2, $2)
              on conflict on constraint checklist_completions_item_user_key do nothing",
+            item_id.0,
+            parent_id
         )
-        .bind(item_id)
-        .bind(parent_id)
         .execute(&mut *conn)
         .await?;
     } else {
-        sqlx::query("delete from checklist_completions where item_id = $1 and user_id = $2")
-            .bind(item_id)
-            .bind(parent_id)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query!(
+            "delete from checklist_completions where item_id = $1 and user_id = $2",
+            item_id.0,
+            parent_id
+        )
+        .execute(&mut *conn)
+        .await?;
     }
-    if code == TERMS {
-        sqlx::query("update users set terms_accepted_at = coalesce(terms_accepted_at, now()) where id = $1")
-            .bind(parent_id)
-            .execute(&mut *conn)
-            .await?;
+    if item.code == TERMS {
+        sqlx::query!(
+            "update users set terms_accepted_at = coalesce(terms_accepted_at, now()) where id = $1",
+            parent_id
+        )
+        .execute(&mut *conn)
+        .await?;
     }
-    Ok(Some(name))
+    Ok(Some(item.name))
 }
 
 /// The parent item that records the terms of service.
@@ -476,17 +485,16 @@ pub const TERMS: &str = "terms";
 
 /// Records that `parent_id` accepted the terms now (at sign-up).
 pub async fn accept_terms(conn: &mut PgConnection, parent_id: i64) -> sqlx::Result<()> {
-    sqlx::query("update users set terms_accepted_at = now() where id = $1")
-        .bind(parent_id)
+    sqlx::query!("update users set terms_accepted_at = now() where id = $1", parent_id)
         .execute(&mut *conn)
         .await?;
-    sqlx::query(
+    sqlx::query!(
         "insert into checklist_completions (item_id, applies_to, user_id, completed_by)
          select id, 'parent', $1, $1 from checklist_items where code = $2
          on conflict on constraint checklist_completions_item_user_key do nothing",
+        parent_id,
+        TERMS
     )
-    .bind(parent_id)
-    .bind(TERMS)
     .execute(conn)
     .await?;
     Ok(())
@@ -495,21 +503,25 @@ pub async fn accept_terms(conn: &mut PgConnection, parent_id: i64) -> sqlx::Resu
 /// Required, active items not yet done: the parent's own, then each current child's
 /// (eldest first, as the lists show them).
 pub async fn missing_items(conn: &mut PgConnection, parent_id: i64) -> sqlx::Result<Vec<MissingItem>> {
-    sqlx::query_as(
-        "select null::bigint as child_id, null::text as child_name, i.name as item,
-                null::date as born, i.position
-         from checklist_items i
-         where i.applies_to = 'parent' and i.active and i.required
-           and not exists(select 1 from checklist_completions d where d.item_id = i.id and d.user_id = $1)
-         union all
-         select c.id, c.first_name || ' ' || c.last_name, i.name, c.date_of_birth, i.position
-         from children c cross join checklist_items i
-         where c.parent_id = $1 and c.archived_at is null
-           and i.applies_to = 'child' and i.active and i.required
-           and not exists(select 1 from checklist_completions d where d.item_id = i.id and d.child_id = c.id)
-         order by born nulls first, child_id, position, item",
+    sqlx::query_as!(
+        MissingItem,
+        r#"select m.child_id as "child_id?: ChildId", m.child_name as "child_name?", m.item as "item!"
+           from (select null::bigint as child_id, null::text as child_name, i.name as item,
+                        null::date as born, i.position
+                 from checklist_items i
+                 where i.applies_to = 'parent' and i.active and i.required
+                   and not exists(select 1 from checklist_completions d
+                                  where d.item_id = i.id and d.user_id = $1)
+                 union all
+                 select c.id, c.first_name || ' ' || c.last_name, i.name, c.date_of_birth, i.position
+                 from children c cross join checklist_items i
+                 where c.parent_id = $1 and c.archived_at is null
+                   and i.applies_to = 'child' and i.active and i.required
+                   and not exists(select 1 from checklist_completions d
+                                  where d.item_id = i.id and d.child_id = c.id)) m
+           order by m.born nulls first, m.child_id, m.position, m.item"#,
+        parent_id
     )
-    .bind(parent_id)
     .fetch_all(conn)
     .await
 }
@@ -517,7 +529,7 @@ pub async fn missing_items(conn: &mut PgConnection, parent_id: i64) -> sqlx::Res
 /// Demo data: emergency contacts, a collector and some of the checklist for each of
 /// `parent_id`'s children; the photo and contact checks are left for the parent.
 pub async fn seed_demo(conn: &mut PgConnection, parent_id: i64) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "insert into child_emergency_contacts (child_id, name, relationship, phone)
          select c.id, contact.name, contact.relationship, contact.phone
          from children c
@@ -525,33 +537,33 @@ pub async fn seed_demo(conn: &mut PgConnection, parent_id: i64) -> sqlx::Result<
                             ('Ruth Morgan', 'Grandmother', '07700 900302'))
               as contact (name, relationship, phone)
          where c.parent_id = $1",
+        parent_id
     )
-    .bind(parent_id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "insert into child_authorised_collectors (child_id, name, relationship, phone, password)
          select c.id, 'Ruth Morgan', 'Grandmother', '07700 900302', 'bluebell'
          from children c where c.parent_id = $1",
+        parent_id
     )
-    .bind(parent_id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "update children set doctor_name = 'Dr Anita Patel, Canbury Medical Centre',
                 doctor_phone = '020 8549 8818'
          where parent_id = $1",
+        parent_id
     )
-    .bind(parent_id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "insert into checklist_completions (item_id, applies_to, child_id, completed_by)
          select i.id, 'child', c.id, $1
          from children c cross join checklist_items i
          where c.parent_id = $1 and i.code = 'medical_form'",
+        parent_id
     )
-    .bind(parent_id)
     .execute(&mut *conn)
     .await?;
     accept_terms(conn, parent_id).await

@@ -1,15 +1,15 @@
 //! The SQL for clients and the trainers assigned to them.
 
-use sqlx::{FromRow, PgConnection};
+use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 
 use crate::{
     ids::{ShiftId, UserId},
     shifts::domain::ShiftStatus,
-    web::page::{FETCH, PageRequest},
+    web::page::{PageRequest, paged},
 };
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct ClientRow {
     pub id: i64,
     pub name: String,
@@ -19,64 +19,78 @@ pub struct ClientRow {
     pub trainer: Option<String>,
 }
 
-/// The columns of `ClientRow`, as a literal so each query stays one whole literal.
-macro_rules! client_select {
-    () => {
-        "select u.id, u.name, u.email,
-        coalesce((select string_agg(c.first_name, ', ' order by c.first_name) from children c
-                  where c.parent_id = u.id and c.archived_at is null), '') as children,
-        ca.trainer_id, t.name as trainer
-    from users u
-    left join client_assignments ca on ca.parent_id = u.id and ca.ended_at is null
-    left join users t on t.id = ca.trainer_id "
-    };
-}
-
 /// One page of the parents whose name or email contains `search`, by name.
 pub async fn clients(
     conn: &mut PgConnection,
     search: &str,
     page: &PageRequest<String>,
 ) -> sqlx::Result<Vec<ClientRow>> {
-    // The keyset condition and order depend on the page asked for (see `web::page`).
-    let sql = format!(
-        "{} where u.role = 'parent'
-           and ($1 = '' or u.name ilike '%' || $1 || '%' or u.email ilike '%' || $1 || '%')
-           {} {} limit {FETCH}",
-        client_select!(),
-        page.condition("u.name", "u.id", 2),
-        page.order("u.name", "u.id")
-    );
-    page.bind(sqlx::query_as(&sql).bind(search)).fetch_all(conn).await
+    paged!(
+        conn,
+        page,
+        ClientRow,
+        r#"select u.id, u.name, u.email,
+                  coalesce((select string_agg(c.first_name, ', ' order by c.first_name) from children c
+                            where c.parent_id = u.id and c.archived_at is null), '') as "children!",
+                  ca.trainer_id as "trainer_id?", t.name as "trainer?"
+           from users u
+           left join client_assignments ca on ca.parent_id = u.id and ca.ended_at is null
+           left join users t on t.id = ca.trainer_id
+           where u.role = 'parent'
+             and ($3 = '' or u.name ilike '%' || $3 || '%' or u.email ilike '%' || $3 || '%')"#,
+        "u.name",
+        "u.id",
+        search,
+    )
 }
 
 /// How many parents [`clients`] finds over every page.
 pub async fn count_clients(conn: &mut PgConnection, search: &str) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "select count(*) from users u where u.role = 'parent'
-           and ($1 = '' or u.name ilike '%' || $1 || '%' or u.email ilike '%' || $1 || '%')",
+    sqlx::query_scalar!(
+        r#"select count(*) as "n!" from users u where u.role = 'parent'
+             and ($1 = '' or u.name ilike '%' || $1 || '%' or u.email ilike '%' || $1 || '%')"#,
+        search
     )
-    .bind(search)
     .fetch_one(conn)
     .await
 }
 
 pub async fn client(conn: &mut PgConnection, id: UserId) -> sqlx::Result<Option<ClientRow>> {
-    sqlx::query_as(concat!(client_select!(), "where u.id = $1 and u.role = 'parent'"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as!(
+        ClientRow,
+        r#"select u.id, u.name, u.email,
+                  coalesce((select string_agg(c.first_name, ', ' order by c.first_name) from children c
+                            where c.parent_id = u.id and c.archived_at is null), '') as "children!",
+                  ca.trainer_id as "trainer_id?", t.name as "trainer?"
+           from users u
+           left join client_assignments ca on ca.parent_id = u.id and ca.ended_at is null
+           left join users t on t.id = ca.trainer_id
+           where u.id = $1 and u.role = 'parent'"#,
+        id.0
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// As `client`, locked for the rest of the transaction.
 pub async fn client_locked(conn: &mut PgConnection, id: UserId) -> sqlx::Result<Option<ClientRow>> {
-    sqlx::query_as(concat!(client_select!(), "where u.id = $1 and u.role = 'parent' for update of u"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as!(
+        ClientRow,
+        r#"select u.id, u.name, u.email,
+                  coalesce((select string_agg(c.first_name, ', ' order by c.first_name) from children c
+                            where c.parent_id = u.id and c.archived_at is null), '') as "children!",
+                  ca.trainer_id as "trainer_id?", t.name as "trainer?"
+           from users u
+           left join client_assignments ca on ca.parent_id = u.id and ca.ended_at is null
+           left join users t on t.id = ca.trainer_id
+           where u.id = $1 and u.role = 'parent' for update of u"#,
+        id.0
+    )
+    .fetch_optional(conn)
+    .await
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct AssignmentRow {
     pub trainer: String,
     pub assigned_at: OffsetDateTime,
@@ -87,39 +101,41 @@ pub struct AssignmentRow {
 
 /// Every assignment of a client, newest first.
 pub async fn history(conn: &mut PgConnection, parent_id: UserId) -> sqlx::Result<Vec<AssignmentRow>> {
-    sqlx::query_as(
-        "select t.name as trainer, ca.assigned_at, ca.ended_at, b.name as assigned_by, ca.reason
-         from client_assignments ca
-         join users t on t.id = ca.trainer_id
-         left join users b on b.id = ca.assigned_by
-         where ca.parent_id = $1
-         order by ca.assigned_at desc, ca.id desc",
+    sqlx::query_as!(
+        AssignmentRow,
+        r#"select t.name as trainer, ca.assigned_at, ca.ended_at, b.name as "assigned_by?", ca.reason
+           from client_assignments ca
+           join users t on t.id = ca.trainer_id
+           left join users b on b.id = ca.assigned_by
+           where ca.parent_id = $1
+           order by ca.assigned_at desc, ca.id desc"#,
+        parent_id.0
     )
-    .bind(parent_id)
     .fetch_all(conn)
     .await
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct TrainerChoice {
     pub id: i64,
     pub name: String,
 }
 
 pub async fn active_trainers(conn: &mut PgConnection) -> sqlx::Result<Vec<TrainerChoice>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        TrainerChoice,
         "select u.id, u.name from users u join trainer_profiles t on t.user_id = u.id
-         where u.is_active order by u.name",
+         where u.is_active order by u.name"
     )
     .fetch_all(conn)
     .await
 }
 
 pub async fn is_active_trainer(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "select u.name from users u join trainer_profiles t on t.user_id = u.id where u.id = $1 and u.is_active",
+        id
     )
-    .bind(id)
     .fetch_optional(conn)
     .await
 }
@@ -132,23 +148,25 @@ pub async fn assign(
     by: i64,
     reason: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query("update client_assignments set ended_at = now() where parent_id = $1 and ended_at is null")
-        .bind(parent_id)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
-        "insert into client_assignments (parent_id, trainer_id, assigned_by, reason) values ($1, $2, $3, $4)",
+    sqlx::query!(
+        "update client_assignments set ended_at = now() where parent_id = $1 and ended_at is null",
+        parent_id.0
     )
-    .bind(parent_id)
-    .bind(trainer_id)
-    .bind(by)
-    .bind(reason)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "insert into client_assignments (parent_id, trainer_id, assigned_by, reason) values ($1, $2, $3, $4)",
+        parent_id.0,
+        trainer_id,
+        by,
+        reason
+    )
     .execute(conn)
     .await?;
     Ok(())
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct FutureShift {
     pub shift_id: ShiftId,
     pub status: ShiftStatus,
@@ -163,21 +181,22 @@ pub async fn shifts_for_client(
     parent_id: UserId,
     trainer_id: i64,
 ) -> sqlx::Result<Vec<FutureShift>> {
-    sqlx::query_as(
-        "select sh.id as shift_id, sh.status, a.name as activity, s.starts_at
-         from shifts sh
-         join sessions s on s.id = sh.session_id
-         join activities a on a.id = s.activity_id
-         where sh.trainer_id = $2 and sh.status in ('offered', 'accepted')
-           and s.status = 'scheduled' and s.starts_at > now()
-           and exists (select 1 from booking_participants bp
-                       join children c on c.id = bp.child_id
-                       where bp.session_id = s.id and bp.holds_place and c.parent_id = $1)
-         order by s.starts_at, sh.id
-         for update of sh",
+    sqlx::query_as!(
+        FutureShift,
+        r#"select sh.id as "shift_id: ShiftId", sh.status as "status: ShiftStatus", a.name as activity, s.starts_at
+           from shifts sh
+           join sessions s on s.id = sh.session_id
+           join activities a on a.id = s.activity_id
+           where sh.trainer_id = $2 and sh.status in ('offered', 'accepted')
+             and s.status = 'scheduled' and s.starts_at > now()
+             and exists (select 1 from booking_participants bp
+                         join children c on c.id = bp.child_id
+                         where bp.session_id = s.id and bp.holds_place and c.parent_id = $1)
+           order by s.starts_at, sh.id
+           for update of sh"#,
+        parent_id.0,
+        trainer_id
     )
-    .bind(parent_id)
-    .bind(trainer_id)
     .fetch_all(conn)
     .await
 }
@@ -191,15 +210,15 @@ pub async fn move_shift_if_qualified(
     trainer_id: i64,
     tz: &str,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update shifts sh set trainer_id = $2, assignment_note = ''
          from sessions s
          where sh.id = $1 and s.id = sh.session_id
            and trainer_qualified($2, s.activity_id, (s.starts_at at time zone $3)::date)",
+        shift_id.0,
+        trainer_id,
+        tz
     )
-    .bind(shift_id)
-    .bind(trainer_id)
-    .bind(tz)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -207,7 +226,7 @@ pub async fn move_shift_if_qualified(
 
 /// Why a trainer is not qualified for a shift: the same two tests as
 /// `trainer_qualified`, spelled out.
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct QualificationGaps {
     /// The session's day in the provider's zone, the day qualifications must last to.
     pub day: Date,
@@ -225,36 +244,37 @@ pub async fn qualification_gaps(
     trainer_id: i64,
     tz: &str,
 ) -> sqlx::Result<QualificationGaps> {
-    sqlx::query_as(
-        "select d.day,
-                exists (select 1 from activity_trainers at
-                        where at.activity_id = s.activity_id and at.trainer_id = $2) as approved,
-                array(select q.name from activity_required_qualifications q
-                      where q.activity_id = s.activity_id
-                        and not exists (select 1 from trainer_qualifications tq
-                                        where tq.trainer_id = $2 and lower(tq.name) = lower(q.name))
-                      order by q.name) as missing,
-                array(select q.name from activity_required_qualifications q
-                      where q.activity_id = s.activity_id
-                        and exists (select 1 from trainer_qualifications tq
-                                    where tq.trainer_id = $2 and lower(tq.name) = lower(q.name))
-                        and not exists (select 1 from trainer_qualifications tq
-                                        where tq.trainer_id = $2 and lower(tq.name) = lower(q.name)
-                                          and (tq.expires_on is null or tq.expires_on >= d.day))
-                      order by q.name) as expired
-         from shifts sh
-         join sessions s on s.id = sh.session_id
-         cross join lateral (select (s.starts_at at time zone $3)::date as day) d
-         where sh.id = $1",
+    sqlx::query_as!(
+        QualificationGaps,
+        r#"select d.day as "day!",
+                  exists (select 1 from activity_trainers at
+                          where at.activity_id = s.activity_id and at.trainer_id = $2) as "approved!",
+                  array(select q.name from activity_required_qualifications q
+                        where q.activity_id = s.activity_id
+                          and not exists (select 1 from trainer_qualifications tq
+                                          where tq.trainer_id = $2 and lower(tq.name) = lower(q.name))
+                        order by q.name) as "missing!",
+                  array(select q.name from activity_required_qualifications q
+                        where q.activity_id = s.activity_id
+                          and exists (select 1 from trainer_qualifications tq
+                                      where tq.trainer_id = $2 and lower(tq.name) = lower(q.name))
+                          and not exists (select 1 from trainer_qualifications tq
+                                          where tq.trainer_id = $2 and lower(tq.name) = lower(q.name)
+                                            and (tq.expires_on is null or tq.expires_on >= d.day))
+                        order by q.name) as "expired!"
+           from shifts sh
+           join sessions s on s.id = sh.session_id
+           cross join lateral (select (s.starts_at at time zone $3)::date as day) d
+           where sh.id = $1"#,
+        shift_id.0,
+        trainer_id,
+        tz
     )
-    .bind(shift_id)
-    .bind(trainer_id)
-    .bind(tz)
     .fetch_one(conn)
     .await
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct TrainerClient {
     pub id: i64,
     pub name: String,
@@ -264,17 +284,18 @@ pub struct TrainerClient {
 
 /// The clients currently assigned to a trainer.
 pub async fn clients_of(conn: &mut PgConnection, trainer_id: i64) -> sqlx::Result<Vec<TrainerClient>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        TrainerClient,
         "select u.id, u.name, u.email, ca.assigned_at
          from client_assignments ca join users u on u.id = ca.parent_id
          where ca.trainer_id = $1 and ca.ended_at is null
          order by u.name",
+        trainer_id
     )
-    .bind(trainer_id)
     .fetch_all(conn)
     .await
 }
 
 pub async fn email_of(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("select email from users where id = $1").bind(user_id).fetch_optional(conn).await
+    sqlx::query_scalar!("select email from users where id = $1", user_id).fetch_optional(conn).await
 }

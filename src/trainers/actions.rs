@@ -212,10 +212,7 @@ async fn pending_time_off(
 
 /// ", 1 Dec 09:00 to 5 Dec 17:00": the span of a request, for its emails.
 fn time_off_when(request: &store::TimeOffRow, tz: &time_tz::Tz) -> String {
-    match (request.starts, request.ends) {
-        (Some(from), Some(to)) => format!(", {} to {}", fmt::day_time(from, tz), fmt::day_time(to, tz)),
-        _ => String::new(),
-    }
+    format!(", {} to {}", fmt::day_time(request.starts, tz), fmt::day_time(request.ends, tz))
 }
 
 /// The trainer's email about the decision on their time off.

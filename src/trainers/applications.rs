@@ -9,6 +9,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
+use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use super::{
@@ -26,7 +27,8 @@ use crate::{
         FormErrors, PageContext, Path,
         flash::{self, FlashKind},
         fmt,
-        form::{render, render_with},
+        form::{Fields, QueryFields, render, render_with},
+        page::{Cursor, Order, PageRequest, Pager},
     },
 };
 
@@ -85,7 +87,15 @@ pub struct ApplicationLine {
 #[template(path = "trainers/applications.html")]
 pub struct ApplicationsPage {
     pub ctx: PageContext,
-    pub applications: Vec<ApplicationLine>,
+    /// Waiting for a decision, oldest first.
+    pub pending: Vec<ApplicationLine>,
+    pub pending_pager: Pager,
+    /// Decided in the last 60 days, oldest first.
+    pub decided: Vec<ApplicationLine>,
+    pub decided_pager: Pager,
+    /// The list's query string (`?…` or empty): a rejection posts it back, so a
+    /// refused one comes back on the pages it was sent from.
+    pub here: String,
     /// The application whose rejection came back, and the reason typed.
     pub failed: Option<ApplicationId>,
     pub reason: String,
@@ -98,26 +108,51 @@ impl ApplicationsPage {
     }
 }
 
-async fn page(state: &AppState, ctx: PageContext) -> AppResult<ApplicationsPage> {
+/// The two lists page on their own: `after`/`before` for the pending ones,
+/// `decided_after`/`decided_before` for the decided ones.
+async fn page(state: &AppState, ctx: PageContext, query: &Fields) -> AppResult<ApplicationsPage> {
     let tz = state.config.timezone;
+    let line =
+        |row: store::ApplicationRow| ApplicationLine { received: fmt::day_time(row.created_at, tz), row };
+    let at = |r: &store::ApplicationRow| Cursor::new(r.created_at, r.id.0);
     let mut conn = state.pool.acquire().await?;
-    let applications = store::applications(&mut conn)
-        .await?
-        .into_iter()
-        .map(|row| ApplicationLine { received: fmt::day_time(row.created_at, tz), row })
-        .collect();
+    let pending: PageRequest<OffsetDateTime> = PageRequest::from_query(query, Order::Ascending);
+    let rows = store::pending_applications(&mut conn, &pending).await?;
+    let pending = pending.finish(rows, at, APPLICATIONS, query).map(line);
+    let decided: PageRequest<OffsetDateTime> =
+        PageRequest::named(query, Order::Ascending, "decided_after", "decided_before");
+    let rows = store::decided_applications(&mut conn, &decided).await?;
+    let decided = decided.finish(rows, at, APPLICATIONS, query).map(line);
+    let here = query_string(query);
     Ok(ApplicationsPage {
         ctx,
-        applications,
+        pending: pending.rows,
+        pending_pager: pending.pager,
+        decided: decided.rows,
+        decided_pager: decided.pager,
+        here,
         failed: None,
         reason: String::new(),
         errors: FormErrors::default(),
     })
 }
 
-pub async fn index(State(state): State<AppState>, admin: Admin, ctx: PageContext) -> AppResult<Response> {
+/// `?…` with the fields as they came, or nothing.
+fn query_string(query: &Fields) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    out.extend_pairs(query.pairs());
+    let pairs = out.finish();
+    if pairs.is_empty() { pairs } else { format!("?{pairs}") }
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    QueryFields(query): QueryFields,
+) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    render(&page(&state, ctx).await?)
+    render(&page(&state, ctx, &query).await?)
 }
 
 /// Back to the list with why nothing changed.
@@ -149,13 +184,14 @@ pub async fn reject(
     ctx: PageContext,
     session: Session,
     Path(id): Path<ApplicationId>,
+    QueryFields(query): QueryFields,
     Form(form): Form<RejectForm>,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
     let reason = match form.parse() {
         Ok(reason) => reason,
         Err(message) => {
-            let mut page = page(&state, ctx).await?;
+            let mut page = page(&state, ctx, &query).await?;
             page.failed = Some(id);
             page.reason = form.reason;
             page.errors.add("reason", message);

@@ -3,6 +3,7 @@
 
 use askama::Template;
 use axum::{Form, extract::State, http::StatusCode, response::Response};
+use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use super::{
@@ -114,7 +115,9 @@ pub struct ShowPage {
     pub activities: Vec<ActivityPick>,
     pub qualifications: Vec<QualificationLine>,
     pub contacts: Vec<store::ContactRow>,
+    /// Newest first, paged by `notes_after` / `notes_before`.
     pub notes: Vec<NoteLine>,
+    pub notes_pager: Pager,
     pub clients: Vec<ClientLine>,
     pub qualification: QualificationForm,
     pub contact: ContactForm,
@@ -123,7 +126,8 @@ pub struct ShowPage {
     pub errors: FormErrors,
 }
 
-async fn show_page(state: &AppState, ctx: PageContext, id: TrainerId) -> AppResult<ShowPage> {
+/// The profile, with the page of notes `query` asks for (the first when it asks none).
+async fn show_page(state: &AppState, ctx: PageContext, id: TrainerId, query: &Fields) -> AppResult<ShowPage> {
     let tz = state.config.timezone;
     let today = clock::today(tz);
     let mut conn = state.pool.acquire().await?;
@@ -151,25 +155,28 @@ async fn show_page(state: &AppState, ctx: PageContext, id: TrainerId) -> AppResu
             state: domain::expiry(q.expires_on, today),
         })
         .collect();
-    let notes = store::notes(&mut conn, id)
-        .await?
-        .into_iter()
-        .map(|n| NoteLine {
-            body: n.body,
-            by: format!(
-                "{}, {}",
-                n.author.unwrap_or_else(|| "Someone".into()),
-                fmt::day_time(n.created_at, tz)
-            ),
-        })
-        .collect();
+    let notes_page: PageRequest<OffsetDateTime> =
+        PageRequest::named(query, Order::Descending, "notes_after", "notes_before");
+    let rows = store::notes(&mut conn, id, &notes_page).await?;
+    let notes =
+        notes_page.finish(rows, |n| Cursor::new(n.created_at, n.id), &trainer_url(id), query).map(|n| {
+            NoteLine {
+                body: n.body,
+                by: format!(
+                    "{}, {}",
+                    n.author.unwrap_or_else(|| "Someone".into()),
+                    fmt::day_time(n.created_at, tz)
+                ),
+            }
+        });
     Ok(ShowPage {
         ctx,
         profile,
         activities,
         qualifications,
         contacts: store::contacts(&mut conn, id).await?,
-        notes,
+        notes: notes.rows,
+        notes_pager: notes.pager,
         clients: crate::clients::store::clients_of(&mut conn, id.0)
             .await?
             .into_iter()
@@ -194,9 +201,10 @@ pub async fn show(
     admin: Admin,
     ctx: PageContext,
     Path(id): Path<TrainerId>,
+    QueryFields(query): QueryFields,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    render(&show_page(&state, ctx, id).await?)
+    render(&show_page(&state, ctx, id, &query).await?)
 }
 
 /// The profile page again, with the form that failed and its errors (422).
@@ -207,7 +215,7 @@ async fn failed(
     with: impl FnOnce(&mut ShowPage) -> &'static str,
     errors: FormErrors,
 ) -> AppResult<Response> {
-    let mut page = show_page(state, ctx, id).await?;
+    let mut page = show_page(state, ctx, id, &Fields::default()).await?;
     page.failed_form = with(&mut page);
     page.errors = errors;
     render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)

@@ -4,9 +4,9 @@ use crate::{
     availability::domain::{TimeOffKind, TimeOffStatus},
     families::store::EMAIL_TAKEN_CONSTRAINT,
     ids::{ApplicationId, QualificationId, TimeOffRequestId, TrainerContactId, TrainerId, UserId},
-    web::page::{FETCH, PageRequest},
+    web::page::{PageRequest, paged},
 };
-use sqlx::{FromRow, PgConnection};
+use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 
 use super::domain::{ApplicationStatus, Contact, Person, Profile, Qualification};
@@ -14,7 +14,7 @@ use super::domain::{ApplicationStatus, Contact, Person, Profile, Qualification};
 /// The constraint a new account's email breaks when another account has it.
 pub const EMAIL_TAKEN: &str = EMAIL_TAKEN_CONSTRAINT;
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct TrainerLine {
     pub id: TrainerId,
     pub name: String,
@@ -26,41 +26,43 @@ pub struct TrainerLine {
     pub sort_key: String,
 }
 
-/// Active trainers first, then by name: one text key, so a cursor can hold it.
-const TRAINER_ORDER: &str = "((case when u.is_active then '0' else '1' end) || u.name)";
-
-/// One page of the trainers whose name or email contains `text`.
+/// One page of the trainers whose name or email contains `text`: active trainers first,
+/// then by name, as one text key (`sort_key`) so a cursor can hold it.
 pub async fn search(
     conn: &mut PgConnection,
     text: Option<&str>,
     page: &PageRequest<String>,
 ) -> sqlx::Result<Vec<TrainerLine>> {
-    let sql = format!(
-        "select u.id, u.name, u.email, u.is_active, {TRAINER_ORDER} as sort_key,
-                coalesce((select string_agg(a.name, ', ' order by a.name) from activity_trainers at
-                          join activities a on a.id = at.activity_id where at.trainer_id = u.id), '') as activities,
-                (select min(q.expires_on) from trainer_qualifications q where q.trainer_id = u.id) as next_expiry
-         from users u join trainer_profiles t on t.user_id = u.id
-         where ($1::text is null or u.name ilike '%' || $1 || '%' or u.email ilike '%' || $1 || '%')
-           {} {} limit {FETCH}",
-        page.condition(TRAINER_ORDER, "u.id", 2),
-        page.order(TRAINER_ORDER, "u.id")
-    );
-    page.bind(sqlx::query_as(&sql).bind(text)).fetch_all(conn).await
+    paged!(
+        conn,
+        page,
+        TrainerLine,
+        r#"select u.id as "id: TrainerId", u.name, u.email, u.is_active,
+                  ((case when u.is_active then '0' else '1' end) || u.name) as "sort_key!",
+                  coalesce((select string_agg(a.name, ', ' order by a.name) from activity_trainers at
+                            join activities a on a.id = at.activity_id where at.trainer_id = u.id), '')
+                      as "activities!",
+                  (select min(q.expires_on) from trainer_qualifications q where q.trainer_id = u.id) as next_expiry
+           from users u join trainer_profiles t on t.user_id = u.id
+           where ($3::text is null or u.name ilike '%' || $3 || '%' or u.email ilike '%' || $3 || '%')"#,
+        "((case when u.is_active then '0' else '1' end) || u.name)",
+        "u.id",
+        text,
+    )
 }
 
 /// How many trainers [`search`] finds over every page.
 pub async fn count(conn: &mut PgConnection, text: Option<&str>) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "select count(*) from users u join trainer_profiles t on t.user_id = u.id
-         where $1::text is null or u.name ilike '%' || $1 || '%' or u.email ilike '%' || $1 || '%'",
+    sqlx::query_scalar!(
+        r#"select count(*) as "n!" from users u join trainer_profiles t on t.user_id = u.id
+           where $1::text is null or u.name ilike '%' || $1 || '%' or u.email ilike '%' || $1 || '%'"#,
+        text
     )
-    .bind(text)
     .fetch_one(conn)
     .await
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct TrainerRow {
     pub id: TrainerId,
     pub name: String,
@@ -74,12 +76,13 @@ pub struct TrainerRow {
 }
 
 pub async fn find(conn: &mut PgConnection, id: TrainerId) -> sqlx::Result<Option<TrainerRow>> {
-    sqlx::query_as(
-        "select u.id, u.name, u.email, u.phone, u.is_active, t.bio, t.hourly_rate_pence, t.can_travel,
-                t.max_travel_miles
-         from users u join trainer_profiles t on t.user_id = u.id where u.id = $1",
+    sqlx::query_as!(
+        TrainerRow,
+        r#"select u.id as "id: TrainerId", u.name, u.email, u.phone, u.is_active, t.bio, t.hourly_rate_pence,
+                  t.can_travel, t.max_travel_miles
+           from users u join trainer_profiles t on t.user_id = u.id where u.id = $1"#,
+        id.0
     )
-    .bind(id)
     .fetch_optional(conn)
     .await
 }
@@ -88,42 +91,47 @@ pub async fn activity_ids(
     conn: &mut PgConnection,
     id: TrainerId,
 ) -> sqlx::Result<Vec<crate::ids::ActivityId>> {
-    sqlx::query_scalar("select activity_id from activity_trainers where trainer_id = $1 order by activity_id")
-        .bind(id)
-        .fetch_all(conn)
-        .await
+    sqlx::query_scalar!(
+        r#"select activity_id as "activity_id: crate::ids::ActivityId" from activity_trainers
+           where trainer_id = $1 order by activity_id"#,
+        id.0
+    )
+    .fetch_all(conn)
+    .await
 }
 
 pub async fn update_profile(conn: &mut PgConnection, id: TrainerId, p: &Profile) -> sqlx::Result<()> {
     let activities: Vec<i64> = p.activities.iter().map(|a| a.0).collect();
-    sqlx::query(
+    sqlx::query!(
         "update trainer_profiles set bio = $2, hourly_rate_pence = $3, can_travel = $4, max_travel_miles = $5
          where user_id = $1",
+        id.0,
+        p.bio,
+        p.hourly_rate.pence(),
+        p.can_travel,
+        p.max_travel_miles
     )
-    .bind(id)
-    .bind(&p.bio)
-    .bind(p.hourly_rate.pence())
-    .bind(p.can_travel)
-    .bind(p.max_travel_miles)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("delete from activity_trainers where trainer_id = $1 and not (activity_id = any($2))")
-        .bind(id)
-        .bind(&activities)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
+    sqlx::query!(
+        "delete from activity_trainers where trainer_id = $1 and not (activity_id = any($2))",
+        id.0,
+        &activities
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
         "insert into activity_trainers (activity_id, trainer_id)
          select a.id, $1 from activities a where a.id = any($2) on conflict do nothing",
+        id.0,
+        &activities
     )
-    .bind(id)
-    .bind(&activities)
     .execute(conn)
     .await?;
     Ok(())
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct QualificationRow {
     pub id: QualificationId,
     pub name: String,
@@ -132,11 +140,13 @@ pub struct QualificationRow {
 }
 
 pub async fn qualifications(conn: &mut PgConnection, id: TrainerId) -> sqlx::Result<Vec<QualificationRow>> {
-    sqlx::query_as(
-        "select id, name, reference, expires_on from trainer_qualifications where trainer_id = $1
-         order by expires_on nulls last, name",
+    sqlx::query_as!(
+        QualificationRow,
+        r#"select id as "id: QualificationId", name, reference, expires_on from trainer_qualifications
+           where trainer_id = $1
+           order by expires_on nulls last, name"#,
+        id.0
     )
-    .bind(id)
     .fetch_all(conn)
     .await
 }
@@ -146,14 +156,14 @@ pub async fn add_qualification(
     id: TrainerId,
     q: &Qualification,
 ) -> sqlx::Result<QualificationId> {
-    sqlx::query_scalar(
-        "insert into trainer_qualifications (trainer_id, name, reference, expires_on) values ($1, $2, $3, $4)
-         returning id",
+    sqlx::query_scalar!(
+        r#"insert into trainer_qualifications (trainer_id, name, reference, expires_on) values ($1, $2, $3, $4)
+           returning id as "id: QualificationId""#,
+        id.0,
+        q.name,
+        q.reference,
+        q.expires_on
     )
-    .bind(id)
-    .bind(&q.name)
-    .bind(&q.reference)
-    .bind(q.expires_on)
     .fetch_one(conn)
     .await
 }
@@ -163,15 +173,17 @@ pub async fn remove_qualification(
     id: TrainerId,
     qualification_id: QualificationId,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query("delete from trainer_qualifications where id = $2 and trainer_id = $1")
-        .bind(id)
-        .bind(qualification_id)
-        .execute(conn)
-        .await?;
+    let done = sqlx::query!(
+        "delete from trainer_qualifications where id = $2 and trainer_id = $1",
+        id.0,
+        qualification_id.0
+    )
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct ContactRow {
     pub id: TrainerContactId,
     pub name: String,
@@ -180,10 +192,12 @@ pub struct ContactRow {
 }
 
 pub async fn contacts(conn: &mut PgConnection, id: TrainerId) -> sqlx::Result<Vec<ContactRow>> {
-    sqlx::query_as(
-        "select id, name, relationship, phone from trainer_emergency_contacts where trainer_id = $1 order by id",
+    sqlx::query_as!(
+        ContactRow,
+        r#"select id as "id: TrainerContactId", name, relationship, phone from trainer_emergency_contacts
+           where trainer_id = $1 order by id"#,
+        id.0
     )
-    .bind(id)
     .fetch_all(conn)
     .await
 }
@@ -193,14 +207,14 @@ pub async fn add_contact(
     id: TrainerId,
     c: &Contact,
 ) -> sqlx::Result<TrainerContactId> {
-    sqlx::query_scalar(
-        "insert into trainer_emergency_contacts (trainer_id, name, relationship, phone) values ($1, $2, $3, $4)
-         returning id",
+    sqlx::query_scalar!(
+        r#"insert into trainer_emergency_contacts (trainer_id, name, relationship, phone) values ($1, $2, $3, $4)
+           returning id as "id: TrainerContactId""#,
+        id.0,
+        c.name.as_str(),
+        c.relationship,
+        c.phone.as_str()
     )
-    .bind(id)
-    .bind(c.name.as_str())
-    .bind(&c.relationship)
-    .bind(c.phone.as_str())
     .fetch_one(conn)
     .await
 }
@@ -210,29 +224,41 @@ pub async fn remove_contact(
     id: TrainerId,
     contact_id: TrainerContactId,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query("delete from trainer_emergency_contacts where id = $2 and trainer_id = $1")
-        .bind(id)
-        .bind(contact_id)
-        .execute(conn)
-        .await?;
+    let done = sqlx::query!(
+        "delete from trainer_emergency_contacts where id = $2 and trainer_id = $1",
+        id.0,
+        contact_id.0
+    )
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct NoteRow {
+    pub id: i64,
     pub body: String,
     pub author: Option<String>,
     pub created_at: OffsetDateTime,
 }
 
-pub async fn notes(conn: &mut PgConnection, id: TrainerId) -> sqlx::Result<Vec<NoteRow>> {
-    sqlx::query_as(
-        "select n.body, u.name as author, n.created_at from trainer_notes n left join users u on u.id = n.author_id
-         where n.trainer_id = $1 order by n.created_at desc, n.id desc",
+/// One page of the trainer's internal notes, newest first.
+pub async fn notes(
+    conn: &mut PgConnection,
+    id: TrainerId,
+    page: &PageRequest<OffsetDateTime>,
+) -> sqlx::Result<Vec<NoteRow>> {
+    paged!(
+        conn,
+        page,
+        NoteRow,
+        r#"select n.id, n.body, u.name as "author?", n.created_at
+           from trainer_notes n left join users u on u.id = n.author_id
+           where n.trainer_id = $3"#,
+        "n.created_at",
+        "n.id",
+        id.0,
     )
-    .bind(id)
-    .fetch_all(conn)
-    .await
 }
 
 pub async fn add_note(
@@ -241,12 +267,12 @@ pub async fn add_note(
     author_id: UserId,
     body: &str,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "insert into trainer_notes (trainer_id, author_id, body) values ($1, $2, $3) returning id",
+        id.0,
+        author_id.0,
+        body
     )
-    .bind(id)
-    .bind(author_id)
-    .bind(body)
     .fetch_one(conn)
     .await
 }
@@ -254,25 +280,23 @@ pub async fn add_note(
 /// Deactivates the trainer's account and turns their future shifts into open shifts.
 /// Returns how many shifts were opened.
 pub async fn deactivate(conn: &mut PgConnection, id: TrainerId) -> sqlx::Result<u64> {
-    sqlx::query("update users set is_active = false where id = $1 and role = 'trainer'")
-        .bind(id)
+    sqlx::query!("update users set is_active = false where id = $1 and role = 'trainer'", id.0)
         .execute(&mut *conn)
         .await?;
-    let opened = sqlx::query(
+    let opened = sqlx::query!(
         "update shifts sh set status = 'open', trainer_id = null, assignment_note = ''
          from sessions s
          where s.id = sh.session_id and sh.trainer_id = $1 and s.starts_at > now()
            and sh.status in ('offered', 'accepted')",
+        id.0
     )
-    .bind(id)
     .execute(conn)
     .await?;
     Ok(opened.rows_affected())
 }
 
 pub async fn reactivate(conn: &mut PgConnection, id: TrainerId) -> sqlx::Result<()> {
-    sqlx::query("update users set is_active = true where id = $1 and role = 'trainer'")
-        .bind(id)
+    sqlx::query!("update users set is_active = true where id = $1 and role = 'trainer'", id.0)
         .execute(conn)
         .await?;
     Ok(())
@@ -284,18 +308,17 @@ pub async fn insert_trainer(
     person: &Person,
     password_hash: &str,
 ) -> sqlx::Result<TrainerId> {
-    let id: TrainerId = sqlx::query_scalar(
-        "insert into users (email, name, phone, role, password_hash) values ($1, $2, $3, 'trainer', $4) returning id",
+    let id = sqlx::query_scalar!(
+        r#"insert into users (email, name, phone, role, password_hash) values ($1, $2, $3, 'trainer', $4)
+           returning id as "id: TrainerId""#,
+        person.email.as_str(),
+        person.name.as_str(),
+        person.phone.as_ref().map(|p| p.as_str()),
+        password_hash
     )
-    .bind(person.email.as_str())
-    .bind(person.name.as_str())
-    .bind(person.phone.as_ref().map(|p| p.as_str()))
-    .bind(password_hash)
     .fetch_one(&mut *conn)
     .await?;
-    sqlx::query("insert into trainer_profiles (user_id, bio) values ($1, $2)")
-        .bind(id)
-        .bind(&person.experience)
+    sqlx::query!("insert into trainer_profiles (user_id, bio) values ($1, $2)", id.0, person.experience)
         .execute(conn)
         .await?;
     Ok(id)
@@ -304,20 +327,20 @@ pub async fn insert_trainer(
 // Applications ----------------------------------------------------------------------------
 
 pub async fn insert_application(conn: &mut PgConnection, person: &Person) -> sqlx::Result<ApplicationId> {
-    sqlx::query_scalar(
-        "insert into trainer_applications (name, email, phone, experience, qualifications)
-         values ($1, $2, $3, $4, $5) returning id",
+    sqlx::query_scalar!(
+        r#"insert into trainer_applications (name, email, phone, experience, qualifications)
+           values ($1, $2, $3, $4, $5) returning id as "id: ApplicationId""#,
+        person.name.as_str(),
+        person.email.as_str(),
+        person.phone.as_ref().map_or("", |p| p.as_str()),
+        person.experience,
+        person.qualifications
     )
-    .bind(person.name.as_str())
-    .bind(person.email.as_str())
-    .bind(person.phone.as_ref().map_or("", |p| p.as_str()))
-    .bind(&person.experience)
-    .bind(&person.qualifications)
     .fetch_one(conn)
     .await
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct ApplicationRow {
     pub id: ApplicationId,
     pub name: String,
@@ -331,37 +354,61 @@ pub struct ApplicationRow {
     pub created_at: OffsetDateTime,
     /// The first earlier application with the same email, or the same name and phone:
     /// a form sent twice, or by a script. Only the office's list reads it.
-    #[sqlx(default)]
     pub duplicate_of: Option<i64>,
 }
 
-macro_rules! application_select {
-    () => {
-        "select id, name, email, phone, experience, qualifications, status, decision_reason, user_id, created_at
-         from trainer_applications "
-    };
+/// One page of the pending applications, oldest first. Phones compare by their digits,
+/// names without case or outer spaces (the `duplicate_of` mark).
+pub async fn pending_applications(
+    conn: &mut PgConnection,
+    page: &PageRequest<OffsetDateTime>,
+) -> sqlx::Result<Vec<ApplicationRow>> {
+    paged!(
+        conn,
+        page,
+        ApplicationRow,
+        r#"select t.id as "id: ApplicationId", t.name, t.email, t.phone, t.experience, t.qualifications,
+                  t.status as "status: ApplicationStatus", t.decision_reason, t.user_id as "user_id: TrainerId",
+                  t.created_at,
+                  (select min(o.id) from trainer_applications o
+                   where o.id < t.id
+                     and (o.email = t.email
+                          or (lower(btrim(o.name)) = lower(btrim(t.name))
+                              and regexp_replace(t.phone, '[^0-9]', '', 'g') <> ''
+                              and regexp_replace(o.phone, '[^0-9]', '', 'g')
+                                  = regexp_replace(t.phone, '[^0-9]', '', 'g')))) as duplicate_of
+           from trainer_applications t
+           where t.status = 'pending'"#,
+        "t.created_at",
+        "t.id",
+    )
 }
 
-/// Pending applications first, then those decided in the last 60 days.
-pub async fn applications(conn: &mut PgConnection) -> sqlx::Result<Vec<ApplicationRow>> {
-    // Phones compare by their digits, names without case or outer spaces.
-    sqlx::query_as(
-        "select t.id, t.name, t.email, t.phone, t.experience, t.qualifications, t.status,
-                t.decision_reason, t.user_id, t.created_at,
-                (select min(o.id) from trainer_applications o
-                 where o.id < t.id
-                   and (o.email = t.email
-                        or (lower(btrim(o.name)) = lower(btrim(t.name))
-                            and regexp_replace(t.phone, '[^0-9]', '', 'g') <> ''
-                            and regexp_replace(o.phone, '[^0-9]', '', 'g')
-                                = regexp_replace(t.phone, '[^0-9]', '', 'g')))) as duplicate_of
-         from trainer_applications t
-         where t.status = $1 or t.updated_at > now() - interval '60 days'
-         order by t.status <> $1, t.created_at",
+/// One page of the applications decided in the last 60 days, oldest first, marked as
+/// [`pending_applications`] marks them.
+pub async fn decided_applications(
+    conn: &mut PgConnection,
+    page: &PageRequest<OffsetDateTime>,
+) -> sqlx::Result<Vec<ApplicationRow>> {
+    paged!(
+        conn,
+        page,
+        ApplicationRow,
+        r#"select t.id as "id: ApplicationId", t.name, t.email, t.phone, t.experience, t.qualifications,
+                  t.status as "status: ApplicationStatus", t.decision_reason, t.user_id as "user_id: TrainerId",
+                  t.created_at,
+                  (select min(o.id) from trainer_applications o
+                   where o.id < t.id
+                     and (o.email = t.email
+                          or (lower(btrim(o.name)) = lower(btrim(t.name))
+                              and regexp_replace(t.phone, '[^0-9]', '', 'g') <> ''
+                              and regexp_replace(o.phone, '[^0-9]', '', 'g')
+                                  = regexp_replace(t.phone, '[^0-9]', '', 'g')))) as duplicate_of
+           from trainer_applications t
+           where t.status <> 'pending' and t.updated_at > now() - interval '60 days'"#,
+        "t.created_at",
+        "t.id",
     )
-    .bind(ApplicationStatus::Pending)
-    .fetch_all(conn)
-    .await
 }
 
 /// A pending application, locked so two admins cannot both decide it.
@@ -369,18 +416,27 @@ pub async fn lock_pending(
     conn: &mut PgConnection,
     id: ApplicationId,
 ) -> sqlx::Result<Option<ApplicationRow>> {
-    sqlx::query_as(concat!(application_select!(), "where id = $1 and status = $2 for update"))
-        .bind(id)
-        .bind(ApplicationStatus::Pending)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as!(
+        ApplicationRow,
+        r#"select id as "id: ApplicationId", name, email, phone, experience, qualifications,
+                  status as "status: ApplicationStatus", decision_reason, user_id as "user_id: TrainerId",
+                  created_at, null::bigint as duplicate_of
+           from trainer_applications
+           where id = $1 and status = $2 for update"#,
+        id.0,
+        ApplicationStatus::Pending as _
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 pub async fn application_exists(conn: &mut PgConnection, id: ApplicationId) -> sqlx::Result<bool> {
-    sqlx::query_scalar("select exists (select 1 from trainer_applications where id = $1)")
-        .bind(id)
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from trainer_applications where id = $1) as "exists!""#,
+        id.0
+    )
+    .fetch_one(conn)
+    .await
 }
 
 pub async fn decide(
@@ -391,16 +447,16 @@ pub async fn decide(
     reason: &str,
     user_id: Option<TrainerId>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "update trainer_applications set status = $2, decided_by = $3, decided_at = now(), decision_reason = $4,
                 user_id = $5
          where id = $1",
+        id.0,
+        status as _,
+        by.0,
+        reason,
+        user_id.map(i64::from)
     )
-    .bind(id)
-    .bind(status)
-    .bind(by)
-    .bind(reason)
-    .bind(user_id)
     .execute(conn)
     .await?;
     Ok(())
@@ -408,64 +464,91 @@ pub async fn decide(
 
 // Time off ----------------------------------------------------------------------------------
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct TimeOffRow {
     pub id: TimeOffRequestId,
     pub trainer_id: TrainerId,
     pub trainer: String,
     pub email: String,
     pub kind: TimeOffKind,
-    pub starts: Option<OffsetDateTime>,
-    pub ends: Option<OffsetDateTime>,
+    /// Every request has both (`time_off_requests_bounded`).
+    pub starts: OffsetDateTime,
+    pub ends: OffsetDateTime,
     pub reason: String,
     pub status: TimeOffStatus,
     pub clashes: i64,
 }
 
-/// The select of [`TimeOffRow`]: the shifts' states are the shifts area's.
-macro_rules! time_off_select {
-    () => {
-        "select r.id, r.trainer_id, u.name as trainer, u.email, r.kind, lower(r.during) as starts,
-                upper(r.during) as ends, r.reason, r.status,
-                (select count(*) from shifts s where s.trainer_id = r.trainer_id
-                   and s.status in ('accepted', 'offered') and s.during && r.during) as clashes
-         from time_off_requests r join users u on u.id = r.trainer_id "
-    };
+/// One page of the requests waiting for a decision, by when they start. The clashes
+/// count the shifts a request overlaps that the trainer holds or is offered.
+pub async fn pending_time_off(
+    conn: &mut PgConnection,
+    page: &PageRequest<OffsetDateTime>,
+) -> sqlx::Result<Vec<TimeOffRow>> {
+    paged!(
+        conn,
+        page,
+        TimeOffRow,
+        r#"select r.id as "id: TimeOffRequestId", r.trainer_id as "trainer_id: TrainerId", u.name as trainer,
+                  u.email, r.kind as "kind: TimeOffKind", lower(r.during) as "starts!", upper(r.during) as "ends!",
+                  r.reason, r.status as "status: TimeOffStatus",
+                  (select count(*) from shifts s where s.trainer_id = r.trainer_id
+                     and s.status in ('accepted', 'offered') and s.during && r.during) as "clashes!"
+           from time_off_requests r join users u on u.id = r.trainer_id
+           where r.status = 'pending'"#,
+        "lower(r.during)",
+        "r.id",
+    )
 }
 
-/// Pending requests first, then those decided in the last 30 days.
-pub async fn time_off(conn: &mut PgConnection) -> sqlx::Result<Vec<TimeOffRow>> {
-    sqlx::query_as(concat!(
-        time_off_select!(),
-        "where r.status = $1 or (r.status in ($2, $3) and r.decided_at > now() - interval '30 days')
-         order by r.status <> $1, lower(r.during)"
-    ))
-    .bind(TimeOffStatus::Pending)
-    .bind(TimeOffStatus::Approved)
-    .bind(TimeOffStatus::Declined)
-    .fetch_all(conn)
-    .await
+/// One page of the requests decided in the last 30 days, by when they start.
+pub async fn decided_time_off(
+    conn: &mut PgConnection,
+    page: &PageRequest<OffsetDateTime>,
+) -> sqlx::Result<Vec<TimeOffRow>> {
+    paged!(
+        conn,
+        page,
+        TimeOffRow,
+        r#"select r.id as "id: TimeOffRequestId", r.trainer_id as "trainer_id: TrainerId", u.name as trainer,
+                  u.email, r.kind as "kind: TimeOffKind", lower(r.during) as "starts!", upper(r.during) as "ends!",
+                  r.reason, r.status as "status: TimeOffStatus",
+                  (select count(*) from shifts s where s.trainer_id = r.trainer_id
+                     and s.status in ('accepted', 'offered') and s.during && r.during) as "clashes!"
+           from time_off_requests r join users u on u.id = r.trainer_id
+           where r.status in ('approved', 'declined') and r.decided_at > now() - interval '30 days'"#,
+        "lower(r.during)",
+        "r.id",
+    )
 }
 
 pub async fn lock_pending_time_off(
     conn: &mut PgConnection,
     id: TimeOffRequestId,
 ) -> sqlx::Result<Option<TimeOffRow>> {
-    sqlx::query_as(concat!(time_off_select!(), "where r.id = $1 and r.status = $2 for update of r"))
-        .bind(id)
-        .bind(TimeOffStatus::Pending)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as!(
+        TimeOffRow,
+        r#"select r.id as "id: TimeOffRequestId", r.trainer_id as "trainer_id: TrainerId", u.name as trainer,
+                  u.email, r.kind as "kind: TimeOffKind", lower(r.during) as "starts!", upper(r.during) as "ends!",
+                  r.reason, r.status as "status: TimeOffStatus",
+                  (select count(*) from shifts s where s.trainer_id = r.trainer_id
+                     and s.status in ('accepted', 'offered') and s.during && r.during) as "clashes!"
+           from time_off_requests r join users u on u.id = r.trainer_id
+           where r.id = $1 and r.status = $2 for update of r"#,
+        id.0,
+        TimeOffStatus::Pending as _
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 pub async fn time_off_exists(conn: &mut PgConnection, id: TimeOffRequestId) -> sqlx::Result<bool> {
-    sqlx::query_scalar("select exists (select 1 from time_off_requests where id = $1)")
-        .bind(id)
+    sqlx::query_scalar!(r#"select exists (select 1 from time_off_requests where id = $1) as "exists!""#, id.0)
         .fetch_one(conn)
         .await
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct OpenedShift {
     pub shift_id: crate::ids::ShiftId,
     pub activity: String,
@@ -478,18 +561,19 @@ pub async fn open_clashing_shifts(
     conn: &mut PgConnection,
     request_id: TimeOffRequestId,
 ) -> sqlx::Result<Vec<OpenedShift>> {
-    sqlx::query_as(
-        "with opened as (
-             update shifts sh set status = 'open', trainer_id = null, assignment_note = ''
-             from time_off_requests r
-             where r.id = $1 and sh.trainer_id = r.trainer_id and sh.status in ('accepted', 'offered')
-               and sh.during && r.during
-             returning sh.id, sh.session_id)
-         select o.id as shift_id, a.name as activity, s.starts_at
-         from opened o join sessions s on s.id = o.session_id join activities a on a.id = s.activity_id
-         order by s.starts_at",
+    sqlx::query_as!(
+        OpenedShift,
+        r#"with opened as (
+               update shifts sh set status = 'open', trainer_id = null, assignment_note = ''
+               from time_off_requests r
+               where r.id = $1 and sh.trainer_id = r.trainer_id and sh.status in ('accepted', 'offered')
+                 and sh.during && r.during
+               returning sh.id, sh.session_id)
+           select o.id as "shift_id!: crate::ids::ShiftId", a.name as "activity!", s.starts_at as "starts_at!"
+           from opened o join sessions s on s.id = o.session_id join activities a on a.id = s.activity_id
+           order by s.starts_at"#,
+        request_id.0
     )
-    .bind(request_id)
     .fetch_all(conn)
     .await
 }
@@ -501,14 +585,14 @@ pub async fn decide_time_off(
     by: UserId,
     note: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "update time_off_requests set status = $2, decided_by = $3, decided_at = now(), decision_note = $4
          where id = $1",
+        id.0,
+        status as _,
+        by.0,
+        note
     )
-    .bind(id)
-    .bind(status)
-    .bind(by)
-    .bind(note)
     .execute(conn)
     .await?;
     Ok(())
@@ -516,9 +600,9 @@ pub async fn decide_time_off(
 
 /// Coordinators and owners, who hear about staffing changes.
 pub async fn coordinator_emails(conn: &mut PgConnection) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "select email from users where role = 'admin' and admin_role in ('owner', 'coordinator') and is_active
-         order by email",
+         order by email"
     )
     .fetch_all(conn)
     .await

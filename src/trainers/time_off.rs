@@ -7,6 +7,7 @@ use axum::{
     extract::State,
     response::{IntoResponse, Redirect, Response},
 };
+use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use super::{
@@ -24,7 +25,8 @@ use crate::{
         PageContext, Path,
         flash::{self, FlashKind},
         fmt,
-        form::render,
+        form::{QueryFields, render},
+        page::{Cursor, Order, PageRequest, Pager},
     },
 };
 
@@ -39,25 +41,44 @@ pub struct Line {
 #[template(path = "trainers/time_off.html")]
 pub struct TimeOffPage {
     pub ctx: PageContext,
-    pub requests: Vec<Line>,
+    /// Waiting for a decision, by when they start.
+    pub pending: Vec<Line>,
+    pub pending_pager: Pager,
+    /// Decided in the last 30 days, by when they start.
+    pub decided: Vec<Line>,
+    pub decided_pager: Pager,
 }
 
-pub async fn index(State(state): State<AppState>, admin: Admin, ctx: PageContext) -> AppResult<Response> {
+/// The two lists page on their own: `after`/`before` for the waiting requests,
+/// `decided_after`/`decided_before` for the decided ones.
+pub async fn index(
+    State(state): State<AppState>,
+    admin: Admin,
+    ctx: PageContext,
+    QueryFields(query): QueryFields,
+) -> AppResult<Response> {
     admin.require(EDITORS)?;
     let tz = state.config.timezone;
+    let line = |row: store::TimeOffRow| Line {
+        when: format!("{} to {}", fmt::day_time(row.starts, tz), fmt::day_time(row.ends, tz)),
+        row,
+    };
+    let at = |r: &store::TimeOffRow| Cursor::new(r.starts, r.id.0);
     let mut conn = state.pool.acquire().await?;
-    let requests = store::time_off(&mut conn)
-        .await?
-        .into_iter()
-        .map(|row| Line {
-            when: match (row.starts, row.ends) {
-                (Some(from), Some(to)) => format!("{} to {}", fmt::day_time(from, tz), fmt::day_time(to, tz)),
-                _ => String::new(),
-            },
-            row,
-        })
-        .collect();
-    render(&TimeOffPage { ctx, requests })
+    let pending: PageRequest<OffsetDateTime> = PageRequest::from_query(&query, Order::Ascending);
+    let rows = store::pending_time_off(&mut conn, &pending).await?;
+    let pending = pending.finish(rows, at, TIME_OFF, &query).map(line);
+    let decided: PageRequest<OffsetDateTime> =
+        PageRequest::named(&query, Order::Ascending, "decided_after", "decided_before");
+    let rows = store::decided_time_off(&mut conn, &decided).await?;
+    let decided = decided.finish(rows, at, TIME_OFF, &query).map(line);
+    render(&TimeOffPage {
+        ctx,
+        pending: pending.rows,
+        pending_pager: pending.pager,
+        decided: decided.rows,
+        decided_pager: decided.pager,
+    })
 }
 
 async fn already_decided(session: &Session, _: AlreadyDecided) -> AppResult<Response> {

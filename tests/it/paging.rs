@@ -954,3 +954,234 @@ async fn a_parent_pages_through_the_sessions_on_offer_with_the_filters_kept() {
     unique.dedup();
     assert_eq!(unique.len(), 160);
 }
+
+/// Adds `n` trainer applications in `status`, received a minute apart (two to a minute,
+/// so the id breaks ties) and last changed `days_ago`. Returns their ids.
+async fn applications(pool: &PgPool, n: i32, status: &str, days_ago: i32) -> Vec<i64> {
+    sqlx::query_scalar(
+        "insert into trainer_applications (name, email, status, decision_reason, created_at, updated_at)
+         select 'Applicant ' || $2 || ' ' || g, $2 || g || '-' || $3 || '@example.com', $2,
+                case when $2 = 'rejected' then 'No openings' else '' end,
+                now() - make_interval(days => $3, mins => 200 - g / 2), now() - make_interval(days => $3)
+         from generate_series(1, $1) g returning id",
+    )
+    .bind(n)
+    .bind(status)
+    .bind(days_ago)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+/// The applications shown in one of the page's two lists (`pending` or `decided`), in order.
+fn application_ids(page: &str, list: &str) -> Vec<i64> {
+    let start = page.find(&format!("id=\"{list}-heading\"")).expect("the list's heading");
+    let section = &page[start..];
+    let section = &section[..section.find("<h2").unwrap_or(section.len())];
+    section
+        .split("id=\"application-")
+        .skip(1)
+        .map(|rest| rest.chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap())
+        .collect()
+}
+
+/// One list's pager link (`rel` next or prev), unescaped.
+fn list_link(page: &str, list: &str, rel: &str) -> Option<String> {
+    let start = page.find(&format!("id=\"{list}-heading\""))?;
+    let section = &page[start..];
+    link(&section[..section.find("<h2").unwrap_or(section.len())], rel)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trainer_applications_page_each_list_on_its_own() {
+    let app = spawn_app().await;
+    applications(&app.pool, 120, "pending", 0).await;
+    applications(&app.pool, 40, "approved", 3).await;
+    applications(&app.pool, 35, "rejected", 1).await;
+    let stale = applications(&app.pool, 5, "rejected", 90).await;
+    let office = admin(&app, "coordinator").await;
+    let order = |status: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(&format!(
+                "select id from trainer_applications where {status} order by created_at, id"
+            ))
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let pending = order("status = 'pending'").await;
+    let decided = order("status <> 'pending' and updated_at > now() - interval '60 days'").await;
+    assert_eq!((pending.len(), decided.len()), (120, 75));
+
+    // Pending, oldest first: first, middle and last pages, and back.
+    let path = "/admin/trainers/applications";
+    let first = office.get_text(path).await;
+    assert_eq!(application_ids(&first, "pending"), pending[..50]);
+    assert_eq!(application_ids(&first, "decided"), decided[..50]);
+    assert_eq!(list_link(&first, "pending", "prev"), None);
+    let middle = office.get_text(&list_link(&first, "pending", "next").expect("a Next")).await;
+    assert_eq!(application_ids(&middle, "pending"), pending[50..100]);
+    let last = office.get_text(&list_link(&middle, "pending", "next").expect("a Next")).await;
+    assert_eq!(application_ids(&last, "pending"), pending[100..]);
+    assert_eq!(list_link(&last, "pending", "next"), None, "the last page has no Next");
+    let back = office.get_text(&list_link(&last, "pending", "prev").expect("a Previous")).await;
+    assert_eq!(application_ids(&back, "pending"), pending[50..100]);
+
+    // The decided list pages on its own and keeps the pending list where it was.
+    let next = list_link(&middle, "decided", "next").expect("the decided list has a Next");
+    assert!(next.contains("after=") && next.contains("decided_after="), "both cursors kept: {next}");
+    let both = office.get_text(&next).await;
+    assert_eq!(application_ids(&both, "pending"), pending[50..100], "the pending list stays put");
+    assert_eq!(application_ids(&both, "decided"), decided[50..]);
+    assert_eq!(list_link(&both, "decided", "next"), None);
+    let prev = list_link(&both, "decided", "prev").expect("a Previous");
+    assert_eq!(application_ids(&office.get_text(&prev).await, "decided"), decided[..50]);
+    let shown: Vec<i64> =
+        [first.as_str(), both.as_str()].iter().flat_map(|page| application_ids(page, "decided")).collect();
+    assert!(stale.iter().all(|id| !shown.contains(id)), "decided long ago: not listed");
+
+    // A rejection without a reason comes back on the page it was sent from.
+    let second = list_link(&first, "pending", "next").unwrap();
+    let on_second = pending[60];
+    let query = &second[second.find('?').unwrap()..];
+    let reject = format!("{path}/{on_second}/reject{query}");
+    let refused = office.submit(&second, &reject, &[("reason", "")]).await;
+    assert_eq!(refused.status(), 422);
+    let page = refused.text().await.unwrap();
+    assert_eq!(application_ids(&page, "pending"), pending[50..100], "the same page");
+    assert!(page.contains("card attention"), "the refused application is marked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn time_off_requests_page_each_list_on_its_own() {
+    let app = spawn_app().await;
+    let trainer: i64 = sqlx::query_scalar(
+        "with made as (insert into users (email, name, role, password_hash)
+                       values ('t@example.com', 'Tam Trainer', 'trainer', 'x') returning id)
+         insert into trainer_profiles (user_id) select id from made returning user_id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    // Starting an hour apart (two to each hour, so the id breaks ties), in `status`,
+    // decided `days_ago` when decided.
+    let requests = |n: i32, status: &'static str, days_ago: i32| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "insert into time_off_requests (trainer_id, kind, during, status, decided_at)
+                 select $1, 'holiday', tstzrange(now() + make_interval(hours => 24 + g / 2),
+                                                 now() + make_interval(hours => 30 + g / 2)),
+                        $3, case when $3 = 'pending' then null else now() - make_interval(days => $4) end
+                 from generate_series(1, $2) g returning id",
+            )
+            .bind(trainer)
+            .bind(n)
+            .bind(status)
+            .bind(days_ago)
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    requests(110, "pending", 0).await;
+    requests(30, "approved", 2).await;
+    requests(30, "declined", 5).await;
+    let stale = requests(4, "declined", 40).await;
+    let order = |filter: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(&format!(
+                "select id from time_off_requests where {filter} order by lower(during), id"
+            ))
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let pending = order("status = 'pending'").await;
+    let decided = order("status <> 'pending' and decided_at > now() - interval '30 days'").await;
+    let office = admin(&app, "coordinator").await;
+    // Each line carries its request's id (`data-request`).
+    let listed = |page: &str, list: &str| -> Vec<i64> {
+        let start = page.find(&format!("id=\"{list}-heading\"")).expect("the list");
+        let section = &page[start..];
+        let section = &section[..section.find("<h2").unwrap_or(section.len())];
+        section
+            .split("data-request=\"")
+            .skip(1)
+            .map(|rest| rest.chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap())
+            .collect()
+    };
+
+    let first = office.get_text("/admin/time-off").await;
+    assert_eq!(listed(&first, "pending"), pending[..50]);
+    assert_eq!(listed(&first, "decided"), decided[..50]);
+    assert_eq!(list_link(&first, "pending", "prev"), None);
+    let middle = office.get_text(&list_link(&first, "pending", "next").expect("a Next")).await;
+    assert_eq!(listed(&middle, "pending"), pending[50..100]);
+    let last = office.get_text(&list_link(&middle, "pending", "next").expect("a Next")).await;
+    assert_eq!(listed(&last, "pending"), pending[100..]);
+    assert_eq!(list_link(&last, "pending", "next"), None);
+    let back = office.get_text(&list_link(&last, "pending", "prev").expect("a Previous")).await;
+    assert_eq!(listed(&back, "pending"), pending[50..100]);
+
+    let next = list_link(&middle, "decided", "next").expect("the decided list has a Next");
+    assert!(next.contains("after=") && next.contains("decided_after="), "both cursors kept: {next}");
+    let both = office.get_text(&next).await;
+    assert_eq!(listed(&both, "pending"), pending[50..100], "the waiting list stays put");
+    assert_eq!(listed(&both, "decided"), decided[50..]);
+    assert_eq!(list_link(&both, "decided", "next"), None);
+    let mut shown = listed(&first, "decided");
+    shown.extend(listed(&both, "decided"));
+    assert!(stale.iter().all(|id| !shown.contains(id)), "decided long ago: not listed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trainers_notes_page_newest_first() {
+    let app = spawn_app().await;
+    let trainer: i64 = sqlx::query_scalar(
+        "with made as (insert into users (email, name, role, password_hash)
+                       values ('t@example.com', 'Tam Trainer', 'trainer', 'x') returning id)
+         insert into trainer_profiles (user_id) select id from made returning user_id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    // Two to each minute, so the id breaks ties; each body names its note.
+    sqlx::query(
+        "insert into trainer_notes (trainer_id, body, created_at)
+         select $1, 'Note ' || g || '.', now() - make_interval(mins => 200 - g / 2) from generate_series(1, 120) g",
+    )
+    .bind(trainer)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let newest_first: Vec<String> =
+        sqlx::query_scalar("select body from trainer_notes order by created_at desc, id desc")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    let notes = |page: &str| -> Vec<String> {
+        page.split("<p class=\"pre\">Note ")
+            .skip(1)
+            .map(|rest| format!("Note {}", &rest[..rest.find('<').unwrap()]))
+            .collect()
+    };
+    let office = admin(&app, "coordinator").await;
+    let path = format!("/admin/trainers/{trainer}");
+    let first = office.get_text(&path).await;
+    assert_eq!(notes(&first), newest_first[..50]);
+    assert_eq!(link(&first, "prev"), None);
+    let next = link(&first, "next").expect("a Next");
+    assert!(next.starts_with(&path) && next.contains("notes_after="), "{next}");
+    let middle = office.get_text(&next).await;
+    assert_eq!(notes(&middle), newest_first[50..100]);
+    let last = office.get_text(&link(&middle, "next").expect("a Next")).await;
+    assert_eq!(notes(&last), newest_first[100..]);
+    assert_eq!(link(&last, "next"), None, "the last page has no Next");
+    let back = office.get_text(&link(&last, "prev").expect("a Previous")).await;
+    assert_eq!(notes(&back), newest_first[50..100]);
+}
