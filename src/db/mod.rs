@@ -6,15 +6,26 @@ pub mod cluster;
 use std::time::Duration;
 
 use anyhow::Context;
-use sqlx::{PgPool, postgres::PgPoolOptions};
+use sqlx::{
+    PgPool,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
 
 pub use cluster::LocalCluster;
+
+/// Every connection runs with PostgreSQL's JIT compiler off: our queries are short
+/// reads and writes through indexes, and on the large dataset JIT-compiling a filtered
+/// payments report took 2.5–3 s where running it without took 0.1 s.
+fn options(url: &str) -> anyhow::Result<PgConnectOptions> {
+    let options: PgConnectOptions = url.parse().context("DATABASE_URL is not a PostgreSQL URL")?;
+    Ok(options.options([("jit", "off")]))
+}
 
 pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
     PgPoolOptions::new()
         .max_connections(20)
         .acquire_timeout(Duration::from_secs(5))
-        .connect(url)
+        .connect_with(options(url)?)
         .await
         .context("Failed to connect to PostgreSQL")
 }
@@ -22,7 +33,10 @@ pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
 /// A pool that connects on first use: `/readyz` must answer 503, not hang the start,
 /// when the database is away.
 pub fn connect_lazy(url: &str) -> anyhow::Result<PgPool> {
-    Ok(PgPoolOptions::new().max_connections(20).acquire_timeout(Duration::from_secs(2)).connect_lazy(url)?)
+    Ok(PgPoolOptions::new()
+        .max_connections(20)
+        .acquire_timeout(Duration::from_secs(2))
+        .connect_lazy_with(options(url)?))
 }
 
 /// Our migrations, then the job queue's (in its own schema, with its own history

@@ -5,7 +5,7 @@
 //! that never are say so (`"id!"`).
 
 use futures_util::stream::BoxStream;
-use sqlx::{FromRow, PgConnection, Postgres, postgres::PgArguments, query::QueryAs};
+use sqlx::PgConnection;
 
 use super::domain::{DiscountKind, Method, PaymentStatus};
 use crate::{
@@ -236,14 +236,6 @@ impl Search {
     }
 }
 
-/// Binds `search` as `$1`–`$4` of the package sales' filters.
-pub fn bind_search<'q, O>(
-    query: QueryAs<'q, Postgres, O, PgArguments>,
-    search: &Search,
-) -> QueryAs<'q, Postgres, O, PgArguments> {
-    query.bind(search.from).bind(search.until).bind(search.status).bind(search.activity_id)
-}
-
 /// One page of the payments made in the period (by when they were created), newest
 /// first.
 pub async fn search(
@@ -303,7 +295,7 @@ pub fn export<'c>(conn: &'c mut PgConnection, search: &Search) -> BoxStream<'c, 
 }
 
 /// Money over every payment a search finds: what counts as taken, refunded, and net.
-#[derive(Clone, Copy, Debug, Default, FromRow)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct Totals {
     pub count: i64,
     pub taken_pence: i64,
@@ -844,17 +836,6 @@ pub struct DiscountCode {
     pub times_used: i32,
     pub activity_ids: Vec<i64>,
     pub active: bool,
-}
-
-pub async fn discount_codes(conn: &mut PgConnection) -> sqlx::Result<Vec<DiscountCode>> {
-    sqlx::query_as!(
-        DiscountCode,
-        r#"select id, code, kind as "kind: DiscountKind", percent_off, amount_off_pence, valid_from, valid_until,
-                  usage_limit, times_used, activity_ids, active
-             from discount_codes order by created_at desc, id desc"#
-    )
-    .fetch_all(conn)
-    .await
 }
 
 pub async fn discount_code_by_code(
