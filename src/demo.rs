@@ -11,6 +11,7 @@
 
 pub mod large;
 
+use crate::shifts::domain::{ShiftRole, ShiftStatus};
 use anyhow::Context;
 use serde_json::{Value, json};
 use sqlx::{PgConnection, PgPool};
@@ -434,27 +435,28 @@ impl Demo<'_> {
             self.lead(s, sam).await?;
         }
         for s in &fb_past {
-            self.shift(s, Some(jordan), "assistant", "checked_out").await?;
+            self.shift(s, Some(jordan), ShiftRole::Assistant, ShiftStatus::CheckedOut).await?;
         }
         // Twelve children at eight per trainer need an assistant: Aisha has the next
         // Saturday; the three after are open for any qualified trainer to pick up.
         for (i, s) in fb_next.iter().filter(|s| s.date > today).take(4).enumerate() {
-            let (who, status) = if i == 0 { (Some(aisha), "accepted") } else { (None, "open") };
-            self.shift(s, who, "assistant", status).await?;
+            let (who, status) =
+                if i == 0 { (Some(aisha), ShiftStatus::Accepted) } else { (None, ShiftStatus::Open) };
+            self.shift(s, who, ShiftRole::Assistant, status).await?;
         }
         for s in &mu_all {
             self.lead(s, jordan).await?;
         }
         let mut mu_later = mu_next.iter().filter(|s| s.date > today);
         if let Some(s) = mu_later.next() {
-            let shift = self.shift(s, Some(sam), "assistant", "offered").await?;
+            let shift = self.shift(s, Some(sam), ShiftRole::Assistant, ShiftStatus::Offered).await?;
             let before = json!({ "status": "open", "trainer_id": null });
             let after = json!({ "status": "offered", "trainer_id": sam });
             let at = self.now - Duration::days(1);
             self.audit(tom, "shift.offered", ("shift", shift), (Some(before), after), at).await?;
         }
         if let Some(s) = mu_later.next() {
-            self.shift(s, None, "assistant", "open").await?;
+            self.shift(s, None, ShiftRole::Assistant, ShiftStatus::Open).await?;
         }
 
         // Mini Tennis this evening and tomorrow's, so every dashboard has something on.
@@ -474,7 +476,7 @@ impl Demo<'_> {
             let s = self.session(first_aid, riverside, None, date, (9, 0)).await?;
             self.lead(&s, aisha).await?;
             if date > today {
-                self.shift(&s, None, "assistant", "open").await?;
+                self.shift(&s, None, ShiftRole::Assistant, ShiftStatus::Open).await?;
             }
         }
 
@@ -817,8 +819,8 @@ impl Demo<'_> {
 
     /// The lead: worked and checked out before today, accepted from today on.
     async fn lead(&mut self, session: &Session, trainer: i64) -> anyhow::Result<i64> {
-        let status = if session.date < self.today { "checked_out" } else { "accepted" };
-        self.shift(session, Some(trainer), "lead", status).await
+        let status = if session.date < self.today { ShiftStatus::CheckedOut } else { ShiftStatus::Accepted };
+        self.shift(session, Some(trainer), ShiftRole::Lead, status).await
     }
 
     /// A shift (`during` is copied from the session by a trigger). A checked-out shift
@@ -827,18 +829,18 @@ impl Demo<'_> {
         &mut self,
         session: &Session,
         trainer: Option<i64>,
-        role: &str,
-        status: &str,
+        role: ShiftRole,
+        status: ShiftStatus,
     ) -> anyhow::Result<i64> {
-        let worked = (status == "checked_out")
+        let worked = (status == ShiftStatus::CheckedOut)
             .then(|| (session.starts - Duration::minutes(10), session.ends + Duration::minutes(5)));
         let id = sqlx::query_scalar!(
             "insert into shifts (session_id, trainer_id, role, status, checked_in_at, \
              checked_out_at) values ($1, $2, $3, $4, $5, $6) returning id",
             session.id,
             trainer,
-            role,
-            status,
+            role as _,
+            status as _,
             worked.map(|(checked_in, _)| checked_in),
             worked.map(|(_, checked_out)| checked_out),
         )
