@@ -49,6 +49,8 @@ struct OpenShiftRow {
     activity: String,
     starts_at: OffsetDateTime,
     role: ShiftRole,
+    /// How many there are in all, though only the soonest are read.
+    total: i64,
 }
 
 pub struct OpenShift {
@@ -141,7 +143,7 @@ pub async fn show(State(state): State<AppState>, admin: Admin, ctx: PageContext)
             open_shifts: s.open_shifts,
         })
         .collect();
-    let open_shift_count = open.len() as i64;
+    let open_shift_count = open.first().map_or(0, |o| o.total);
     let open_shifts = open
         .into_iter()
         .map(|o| OpenShift {
@@ -201,18 +203,18 @@ async fn sessions_between(
     .await
 }
 
-/// Unfilled shifts of the next 14 days (few: found through the partial index
-/// `shifts_open`, 0033_staff_dashboards.sql).
+/// The soonest 50 unfilled shifts of the next 14 days, each row with how many there are
+/// in all (found through the partial index `shifts_open`, 0033_staff_dashboards.sql).
 async fn open_shifts(conn: &mut sqlx::PgConnection) -> sqlx::Result<Vec<OpenShiftRow>> {
     sqlx::query_as!(
         OpenShiftRow,
-        r#"select a.name as activity, s.starts_at, sh.role as "role: ShiftRole"
+        r#"select a.name as activity, s.starts_at, sh.role as "role: ShiftRole", count(*) over () as "total!"
            from shifts sh
            join sessions s on s.id = sh.session_id
            join activities a on a.id = s.activity_id
            where sh.status = 'open' and s.status <> 'cancelled'
              and s.starts_at > now() and s.starts_at < now() + interval '14 days'
-           order by s.starts_at"#,
+           order by s.starts_at limit 50"#,
     )
     .fetch_all(conn)
     .await
