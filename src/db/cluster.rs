@@ -1,5 +1,5 @@
 //! A private PostgreSQL cluster under `<data dir>/postgres`, driven with the machine's
-//! own `initdb` and `pg_ctl`.
+//! own `initdb`, `pg_ctl` and `createdb`.
 //!
 //! We drive the binaries directly rather than through `postgresql_embedded`: that
 //! crate cannot drop root (initdb and postgres refuse to run as root) and always
@@ -89,9 +89,25 @@ impl LocalCluster {
         self.url_for(DATABASE)
     }
 
-    /// Creates the application database on first start.
+    /// Creates the application database on first start, with the server's own
+    /// `createdb` (a database's name cannot be a query parameter, so no SQL builds it).
     pub async fn ensure_database(&self) -> anyhow::Result<()> {
-        create_database_if_missing(&self.url_for("postgres"), DATABASE).await
+        let maintenance = self.url_for("postgres");
+        if database_exists(&maintenance, DATABASE).await? {
+            return Ok(());
+        }
+        let mut createdb = tokio::process::Command::new(self.bin_dir.join("createdb"));
+        createdb
+            .args(["--host=127.0.0.1", &format!("--port={}", self.port), "--no-password"])
+            .args(["--username", SUPERUSER, DATABASE])
+            .env("PGPASSWORD", &self.password)
+            .stdin(Stdio::null());
+        let output = createdb.output().await.context("Failed to run createdb")?;
+        // Another process starting at the same moment may have created it first.
+        if !output.status.success() && !database_exists(&maintenance, DATABASE).await? {
+            bail!("createdb failed: {}", String::from_utf8_lossy(&output.stderr).trim());
+        }
+        Ok(())
     }
 
     pub fn url_for(&self, database: &str) -> String {
@@ -169,8 +185,7 @@ fn init(bin_dir: &Path, data_dir: &Path, password: &str, run_as: Option<(u32, u3
     Ok(())
 }
 
-/// `CREATE DATABASE` has no `IF NOT EXISTS`; check first, and accept losing a race.
-pub async fn create_database_if_missing(maintenance_url: &str, name: &str) -> anyhow::Result<()> {
+async fn database_exists(maintenance_url: &str, name: &str) -> anyhow::Result<bool> {
     use sqlx::Connection;
     let mut conn =
         sqlx::PgConnection::connect(maintenance_url).await.context("Failed to connect to PostgreSQL")?;
@@ -180,17 +195,7 @@ pub async fn create_database_if_missing(maintenance_url: &str, name: &str) -> an
     )
     .fetch_one(&mut conn)
     .await?;
-    if !exists {
-        // Runtime SQL: a database's name cannot be a parameter, so it is quoted in here.
-        let sql = format!("create database \"{}\"", name.replace('"', "\"\""));
-        if let Err(err) = sqlx::query(&sql).execute(&mut conn).await {
-            let duplicate = err.as_database_error().and_then(|e| e.code()).as_deref() == Some("42P04");
-            if !duplicate {
-                return Err(err).context("Failed to create the database");
-            }
-        }
-    }
-    Ok(())
+    Ok(exists)
 }
 
 fn command(bin_dir: &Path, program: &str, run_as: Option<(u32, u32)>) -> Command {
@@ -201,10 +206,10 @@ fn command(bin_dir: &Path, program: &str, run_as: Option<(u32, u32)>) -> Command
     cmd
 }
 
-/// Where `initdb` and `pg_ctl` live: `pg_config --bindir`, then `PATH`, then the
+/// Where `initdb`, `pg_ctl` and `createdb` live: `pg_config --bindir`, then `PATH`, then the
 /// newest `/usr/lib/postgresql/*/bin`.
 pub fn find_bin_dir() -> anyhow::Result<PathBuf> {
-    let has_tools = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
+    let has_tools = |dir: &Path| ["initdb", "pg_ctl", "createdb"].iter().all(|tool| dir.join(tool).is_file());
     if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
         let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
         if out.status.success() && has_tools(&dir) {

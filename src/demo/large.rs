@@ -10,11 +10,10 @@
 //! reserved from each table's sequence up front, so related rows can be joined by
 //! arithmetic instead of by reading the ids back.
 //!
-//! Its statements are checked at compile time (`query!`) except two kinds, which stay
-//! `sqlx::query` and are run by the `seed_large` test: those spliced from the shared
-//! name and calendar fragments below (`names!`, `DAY`, …), and those reading the
-//! temporary tables of places made within the load's transaction, which a compile-time
-//! check cannot see.
+//! Every statement is a literal `query!`, checked at compile time like the app's own. The
+//! shared name lists are bound as arrays (`FIRST_NAMES`, …); the steps after the bookings
+//! read the rows just inserted (their ids are the place numbers plus the block's first),
+//! so no temporary table is needed.
 
 use std::time::Instant;
 
@@ -23,34 +22,26 @@ use sqlx::{PgConnection, PgPool};
 use time::{Date, Duration, OffsetDateTime};
 use time_tz::{OffsetDateTimeExt, TimeZone, Tz};
 
-/// A generated person's name from their row number `k`: 24 first names by 24 surnames.
-macro_rules! names {
-    () => {
-        "(array['Olivia', 'Noah', 'Amelia', 'Muhammad', 'Isla', 'George', 'Ava', 'Oliver', 'Mia', 'Arthur',
-                'Ivy', 'Leo', 'Freya', 'Harry', 'Lily', 'Oscar', 'Sofia', 'Jack', 'Grace', 'Theo', 'Aisha',
-                'Finley', 'Priya', 'Kwame'])[1 + k % 24]
-         || ' ' ||
-         (array['Smith', 'Jones', 'Patel', 'Williams', 'Brown', 'Taylor', 'Khan', 'Davies', 'Evans', 'Wilson',
-                'Thomas', 'Johnson', 'Roberts', 'Walker', 'Wright', 'Robinson', 'Okafor', 'Thompson', 'White',
-                'Hughes', 'Edwards', 'Green', 'Ali', 'Nowak'])[1 + (k / 24) % 24] as name"
-    };
-}
+/// A generated person's name from their row number `k`: `FIRST_NAMES[k % 24]` and
+/// `SURNAMES[(k / 24) % 24]`, bound as arrays.
+const FIRST_NAMES: [&str; 24] = [
+    "Olivia", "Noah", "Amelia", "Muhammad", "Isla", "George", "Ava", "Oliver", "Mia", "Arthur", "Ivy", "Leo",
+    "Freya", "Harry", "Lily", "Oscar", "Sofia", "Jack", "Grace", "Theo", "Aisha", "Finley", "Priya", "Kwame",
+];
+const SURNAMES: [&str; 24] = [
+    "Smith", "Jones", "Patel", "Williams", "Brown", "Taylor", "Khan", "Davies", "Evans", "Wilson", "Thomas",
+    "Johnson", "Roberts", "Walker", "Wright", "Robinson", "Okafor", "Thompson", "White", "Hughes", "Edwards",
+    "Green", "Ali", "Nowak",
+];
 
-/// Children's first names, indexed from 1.
-macro_rules! first_names {
-    () => {
-        "array['Alfie', 'Poppy', 'Jacob', 'Evie', 'Max', 'Ella', 'Charlie', 'Rosie', 'Henry', 'Florence', 'Teddy',
-               'Willow', 'Archie', 'Daisy', 'Ethan', 'Sienna', 'Lucas', 'Hana', 'Yusuf', 'Maryam', 'Tomasz',
-               'Zofia', 'Kofi', 'Esme']"
-    };
-}
+/// Children's first names.
+const CHILD_NAMES: [&str; 24] = [
+    "Alfie", "Poppy", "Jacob", "Evie", "Max", "Ella", "Charlie", "Rosie", "Henry", "Florence", "Teddy", "Willow",
+    "Archie", "Daisy", "Ethan", "Sienna", "Lucas", "Hana", "Yusuf", "Maryam", "Tomasz", "Zofia", "Kofi", "Esme",
+];
 
-/// The large demo's activities, for `name in …`.
-macro_rules! large_activities {
-    () => {
-        "('Swim School', 'Gymnastics', 'Holiday Club', 'Coding Club', 'Street Dance', 'Drama')"
-    };
-}
+/// The large demo's activities (added by `catalogue`), for `name = any(…)`.
+const ACTIVITIES: [&str; 6] = ["Swim School", "Gymnastics", "Holiday Club", "Coding Club", "Street Dance", "Drama"];
 
 // How much to load on top of the small demo.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -286,38 +277,39 @@ async fn reserve(conn: &mut PgConnection, table: &str, n: i64) -> anyhow::Result
 /// Counts what the large load added (the generated people and everything dated in the
 /// history), plus the demo family's and demo trainer's share.
 pub async fn count(pool: &PgPool) -> anyhow::Result<Loaded> {
-    let row: (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) = sqlx::query_as(
-        "select (select count(*) from users where email like '%@' || $1),
-                (select count(*) from children c join users u on u.id = c.parent_id where u.email like '%@' || $1),
-                (select count(*) from users where email like '%@' || $2),
-                (select count(*) from sessions),
-                (select count(*) from shifts),
-                (select count(*) from time_entries),
-                (select count(*) from timesheets),
-                (select count(*) from bookings),
-                (select count(*) from booking_participants),
-                (select count(*) from payments),
-                (select count(*) from refunds),
-                (select count(*) from audit_log)",
+    let row = sqlx::query!(
+        r#"select (select count(*) from users where email like '%@' || $1::text) as "families!",
+                  (select count(*) from children c join users u on u.id = c.parent_id
+                    where u.email like '%@' || $1::text) as "children!",
+                  (select count(*) from users where email like '%@' || $2::text) as "trainers!",
+                  (select count(*) from sessions) as "sessions!",
+                  (select count(*) from shifts) as "shifts!",
+                  (select count(*) from time_entries) as "time_entries!",
+                  (select count(*) from timesheets) as "timesheets!",
+                  (select count(*) from bookings) as "bookings!",
+                  (select count(*) from booking_participants) as "places!",
+                  (select count(*) from payments) as "payments!",
+                  (select count(*) from refunds) as "refunds!",
+                  (select count(*) from audit_log) as "audit_rows!""#,
+        FAMILY_DOMAIN,
+        TRAINER_DOMAIN,
     )
-    .bind(FAMILY_DOMAIN)
-    .bind(TRAINER_DOMAIN)
     .fetch_one(pool)
     .await
     .context("Failed to count the large demo")?;
     Ok(Loaded {
-        families: row.0,
-        children: row.1,
-        trainers: row.2,
-        sessions: row.3,
-        shifts: row.4,
-        time_entries: row.5,
-        timesheets: row.6,
-        bookings: row.7,
-        places: row.8,
-        payments: row.9,
-        refunds: row.10,
-        audit_rows: row.11,
+        families: row.families,
+        children: row.children,
+        trainers: row.trainers,
+        sessions: row.sessions,
+        shifts: row.shifts,
+        time_entries: row.time_entries,
+        timesheets: row.timesheets,
+        bookings: row.bookings,
+        places: row.places,
+        payments: row.payments,
+        refunds: row.refunds,
+        audit_rows: row.audit_rows,
     })
 }
 
@@ -342,7 +334,6 @@ impl Load<'_> {
         timed("shifts", self.shifts()).await?;
         timed("time entries", self.time_entries()).await?;
         timed("timesheets", self.timesheets()).await?;
-        timed("places", self.places()).await?;
         timed("bookings", self.bookings()).await?;
         timed("booking places", self.booking_places()).await?;
         timed("payments", self.payments()).await?;
@@ -390,20 +381,22 @@ impl Load<'_> {
 
     /// Trainers, each qualified for every large activity, as is the demo trainer.
     async fn trainers(&mut self) -> anyhow::Result<()> {
-        sqlx::query(concat!(
+        sqlx::query!(
             "insert into users (id, email, name, phone, role, password_hash, created_at)
              overriding system value
-             select $1 + k, 'trainer' || k || '@' || $3, name, '07700 8' || lpad(k::text, 5, '0'), 'trainer', $4,
-                    $5 - make_interval(days => 760 + (k % 300)::int)
-             from generate_series(0, $2 - 1) k, lateral (select ",
-            names!(),
-            ") n"
-        ))
-        .bind(self.blocks.trainers)
-        .bind(self.sizes.trainers)
-        .bind(TRAINER_DOMAIN)
-        .bind(self.hash)
-        .bind(self.now)
+             select $1::bigint + k, 'trainer' || k || '@' || $3::text,
+                    ($6::text[])[1 + k % 24] || ' ' || ($7::text[])[1 + (k / 24) % 24],
+                    '07700 8' || lpad(k::text, 5, '0'), 'trainer', $4::text,
+                    $5::timestamptz - make_interval(days => 760 + (k % 300)::int)
+             from generate_series(0, $2::bigint - 1) k",
+            self.blocks.trainers,
+            self.sizes.trainers,
+            TRAINER_DOMAIN,
+            self.hash,
+            self.now,
+            &FIRST_NAMES[..] as _,
+            &SURNAMES[..] as _,
+        )
         .execute(&mut *self.conn)
         .await
         .context("Failed to add the large trainers")?;
@@ -417,16 +410,17 @@ impl Load<'_> {
         .execute(&mut *self.conn)
         .await
         .context("Failed to add the large trainer profiles")?;
-        sqlx::query(concat!(
+        sqlx::query!(
             "insert into activity_trainers (activity_id, trainer_id)
              select a.id, t.id from activities a,
-                    (select $1 + k as id from generate_series(0, $2 - 1) k union all select $3) t
-             where a.name in ",
-            large_activities!()
-        ))
-        .bind(self.blocks.trainers)
-        .bind(self.sizes.trainers)
-        .bind(self.people.trainer)
+                    (select $1::bigint + k as id from generate_series(0, $2::bigint - 1) k
+                     union all select $3::bigint) t
+             where a.name = any($4::text[])",
+            self.blocks.trainers,
+            self.sizes.trainers,
+            self.people.trainer,
+            &ACTIVITIES[..] as _,
+        )
         .execute(&mut *self.conn)
         .await
         .context("Failed to qualify the large trainers")?;
@@ -435,22 +429,22 @@ impl Load<'_> {
 
     /// Parents who signed up over the two years and accepted the terms.
     async fn families(&mut self) -> anyhow::Result<()> {
-        sqlx::query(concat!(
+        sqlx::query!(
             "insert into users (id, email, name, phone, role, password_hash, terms_accepted_at, created_at)
              overriding system value
-             select $1 + k, 'family' || k || '@' || $3, name, '07700 7' || lpad(k::text, 5, '0'), 'parent', $4,
-                    at, at
-             from generate_series(0, $2 - 1) k,
-                  lateral (select ",
-            names!(),
-            ") n,
-                  lateral (select $5 - make_interval(days => 740 - (k * 700 / $2)::int) as at) t"
-        ))
-        .bind(self.blocks.families)
-        .bind(self.sizes.families)
-        .bind(FAMILY_DOMAIN)
-        .bind(self.hash)
-        .bind(self.now)
+             select $1::bigint + k, 'family' || k || '@' || $3::text,
+                    ($6::text[])[1 + k % 24] || ' ' || ($7::text[])[1 + (k / 24) % 24],
+                    '07700 7' || lpad(k::text, 5, '0'), 'parent', $4::text, at, at
+             from generate_series(0, $2::bigint - 1) k,
+                  lateral (select $5::timestamptz - make_interval(days => 740 - (k * 700 / $2::bigint)::int) as at) t",
+            self.blocks.families,
+            self.sizes.families,
+            FAMILY_DOMAIN,
+            self.hash,
+            self.now,
+            &FIRST_NAMES[..] as _,
+            &SURNAMES[..] as _,
+        )
         .execute(&mut *self.conn)
         .await
         .context("Failed to add the large families")?;
@@ -459,20 +453,19 @@ impl Load<'_> {
 
     /// Children dealt round the families (so some have two or more), aged 4 to 12.
     async fn children(&mut self) -> anyhow::Result<()> {
-        sqlx::query(concat!(
+        sqlx::query!(
             "insert into children (id, parent_id, first_name, last_name, date_of_birth, photo_consent, created_at)
              overriding system value
-             select $1 + c, u.id, (",
-            first_names!(),
-            ")[1 + (c * 7) % 24], split_part(u.name, ' ', 2),
+             select $1::bigint + c, u.id, ($6::text[])[1 + (c * 7) % 24], split_part(u.name, ' ', 2),
                     $5::date - ((4 + c % 9) * 365 + (c * 37) % 365)::int, c % 5 <> 0, u.created_at
-             from generate_series(0, $2 - 1) c join users u on u.id = $3 + c % $4"
-        ))
-        .bind(self.blocks.children)
-        .bind(self.sizes.children)
-        .bind(self.blocks.families)
-        .bind(self.sizes.families)
-        .bind(self.calendar.today)
+             from generate_series(0, $2::bigint - 1) c join users u on u.id = $3::bigint + c % $4::bigint",
+            self.blocks.children,
+            self.sizes.children,
+            self.blocks.families,
+            self.sizes.families,
+            self.calendar.today,
+            &CHILD_NAMES[..] as _,
+        )
         .execute(&mut *self.conn)
         .await
         .context("Failed to add the large children")?;
@@ -481,32 +474,36 @@ impl Load<'_> {
 
     /// Sessions spread evenly over the days; a day's sessions (its slots) run three at a
     /// time at the three venues, on the hour from 07:00, none longer than an hour.
+    /// Session `i` of `$2` falls on day `floor(i * $4 / $2)` from `$3` (the first of `$4`
+    /// days), in the slot `i` less the day's first session (`shifts` works both out again).
     async fn sessions(&mut self) -> anyhow::Result<()> {
-        sqlx::query(&format!(
+        sqlx::query!(
             "insert into sessions (id, activity_id, venue_id, starts_at, ends_at, capacity, price_pence, status,
                                    created_at)
              overriding system value
-             select $1 + i, a.id, v.id, starts, starts + make_interval(mins => a.default_duration_minutes), $5,
-                    a.price_pence, case when day < $6 then 'completed' else 'scheduled' end,
+             select $1::bigint + i, a.id, v.id, starts, starts + make_interval(mins => a.default_duration_minutes),
+                    $5::int, a.price_pence, case when day < $6::date then 'completed' else 'scheduled' end,
                     starts - interval '60 days'
-             from generate_series(0, $2 - 1) i,
-                  lateral (select {day} as day, {slot} as slot) d,
-                  lateral (select (day + make_time(7 + (slot / 3)::int % 14, 0, 0)) at time zone $7 as starts) t,
+             from generate_series(0, $2::bigint - 1) i,
+                  lateral (select $3::date + (i * $4::bigint / $2::bigint)::int as day,
+                                  i - ((i * $4::bigint / $2::bigint) * $2::bigint + $4::bigint - 1) / $4::bigint
+                                    as slot) d,
+                  lateral (select (day + make_time(7 + (slot / 3)::int % 14, 0, 0)) at time zone $7::text
+                                    as starts) t,
                   lateral (select id, default_duration_minutes, price_pence from activities
-                           where name in {acts} order by id offset i % 6 limit 1) a,
-                  lateral (select id from venues where name in {venues} order by id offset slot % 3 limit 1) v",
-            day = DAY,
-            slot = SLOT,
-            acts = large_activities!(),
-            venues = "('Northgate Leisure Centre', 'Surbiton Community Hall', 'Tolworth Sports Centre')",
-        ))
-        .bind(self.blocks.sessions)
-        .bind(self.sizes.sessions)
-        .bind(self.calendar.first_day)
-        .bind(self.calendar.days)
-        .bind(self.capacity())
-        .bind(self.calendar.today)
-        .bind(self.tz.name())
+                           where name = any($8::text[]) order by id offset i % 6 limit 1) a,
+                  lateral (select id from venues
+                           where name in ('Northgate Leisure Centre', 'Surbiton Community Hall', 'Tolworth Sports Centre')
+                           order by id offset slot % 3 limit 1) v",
+            self.blocks.sessions,
+            self.sizes.sessions,
+            self.calendar.first_day,
+            self.calendar.days,
+            self.capacity(),
+            self.calendar.today,
+            self.tz.name(),
+            &ACTIVITIES[..] as _,
+        )
         .execute(&mut *self.conn)
         .await
         .context("Failed to add the large sessions")?;
@@ -517,44 +514,44 @@ impl Load<'_> {
     /// day (unless it clashes with the small demo's shifts or time off), otherwise
     /// trainer `(day + slot) % trainers`, so one day's sessions have different
     /// trainers; a slot beyond the number of trainers stays open. Past shifts were
-    /// worked (checked in and out), later ones accepted.
+    /// worked (checked in and out), later ones accepted. Day and slot as in `sessions`.
     async fn shifts(&mut self) -> anyhow::Result<()> {
-        sqlx::query(&format!(
+        sqlx::query!(
             "insert into shifts (id, session_id, trainer_id, role, status, during, checked_in_at, checked_out_at,
                                  created_at)
              overriding system value
-             select $1 + i, s.id, who.trainer, 'lead',
+             select $1::bigint + i, s.id, who.trainer, 'lead',
                     case when who.trainer is null then 'open'
                          when s.status = 'completed' then 'checked_out' else 'accepted' end,
                     tstzrange(s.starts_at, s.ends_at),
                     case when who.trainer is not null and s.status = 'completed' then s.starts_at - interval '10 minutes' end,
                     case when who.trainer is not null and s.status = 'completed' then s.ends_at + interval '5 minutes' end,
                     s.created_at
-             from generate_series(0, $2 - 1) i
-             join sessions s on s.id = $5 + i,
-             lateral (select {day} as day, {slot} as slot) d,
+             from generate_series(0, $2::bigint - 1) i
+             join sessions s on s.id = $5::bigint + i,
+             lateral (select $3::date + (i * $4::bigint / $2::bigint)::int as day,
+                             i - ((i * $4::bigint / $2::bigint) * $2::bigint + $4::bigint - 1) / $4::bigint
+                               as slot) d,
              lateral (select case
-                 when d.slot = 0 and (d.day - $3) % $7 = 0
-                      and not exists (select 1 from shifts x where x.trainer_id = $6
+                 when d.slot = 0 and (d.day - $3::date) % $7::bigint = 0
+                      and not exists (select 1 from shifts x where x.trainer_id = $6::bigint
                                         and x.status in ('accepted', 'checked_in', 'checked_out')
                                         and x.during && tstzrange(s.starts_at, s.ends_at))
-                      and not exists (select 1 from time_off_requests t where t.trainer_id = $6
+                      and not exists (select 1 from time_off_requests t where t.trainer_id = $6::bigint
                                         and t.status = 'approved' and t.during && tstzrange(s.starts_at, s.ends_at))
-                   then $6
-                 when d.slot < $8 then $9 + ((d.day - $3) + d.slot) % $8
+                   then $6::bigint
+                 when d.slot < $8::bigint then $9::bigint + ((d.day - $3::date) + d.slot) % $8::bigint
                  end as trainer) who",
-            day = DAY,
-            slot = SLOT,
-        ))
-        .bind(self.blocks.shifts)
-        .bind(self.sizes.sessions)
-        .bind(self.calendar.first_day)
-        .bind(self.calendar.days)
-        .bind(self.blocks.sessions)
-        .bind(self.people.trainer)
-        .bind(self.calendar.every)
-        .bind(self.sizes.trainers)
-        .bind(self.blocks.trainers)
+            self.blocks.shifts,
+            self.sizes.sessions,
+            self.calendar.first_day,
+            self.calendar.days,
+            self.blocks.sessions,
+            self.people.trainer,
+            self.calendar.every,
+            self.sizes.trainers,
+            self.blocks.trainers,
+        )
         .execute(&mut *self.conn)
         .await
         .context("Failed to add the large shifts")?;
@@ -612,71 +609,67 @@ impl Load<'_> {
         Ok(())
     }
 
-    /// The places to book, worked out once into a temporary table: place `k` is on
-    /// session `k % sessions`, its `k / sessions`-th place, for child
+    /// One booking per place, by the family. Place `k` is booking `$1 + k`, on session
+    /// `k % sessions`, its `k / sessions`-th place, for child
     /// `(session * 7919 + k / sessions) % children` (different for each place in a
     /// session), with a status by the session's date: delivered, or approved with
     /// some waiting for approval, and a few cancelled or rejected either way. The status
     /// mixes the place's number within its session in (`r`), so that every session gets
     /// its share of each status rather than whole sessions of one.
-    async fn places(&mut self) -> anyhow::Result<()> {
-        sqlx::query(
-            "create temporary table large_places on commit drop as
-             select k, $1 + k as booking_id, s.id as session_id, c.id as child_id, c.parent_id,
-                    s.price_pence, s.starts_at, st.status,
-                    st.status in ('pending', 'changes_requested', 'approved', 'completed') as holds_place,
-                    least(s.starts_at - make_interval(days => 1 + (k % 28)::int),
-                          $7 - make_interval(mins => 5 + (k % 600)::int)) as booked_at
-             from generate_series(0, $2 - 1) k
-             join sessions s on s.id = $3 + k % $4
-             join children c on c.id = $5 + ((k % $4) * 7919 + k / $4) % $6,
-             lateral (select (k / $4) * 7 + k % $4 as r) mix,
+    async fn bookings(&mut self) -> anyhow::Result<()> {
+        sqlx::query!(
+            "insert into bookings (id, parent_id, status, total_pence, created_by, created_at, updated_at)
+             overriding system value
+             select $1::bigint + k, c.parent_id, st.status, s.price_pence, c.parent_id, b.at,
+                    case when st.status = 'completed' then least($7::timestamptz, s.starts_at + interval '1 day')
+                         when st.status = 'pending' then b.at
+                         else least($7::timestamptz, b.at + interval '1 day') end
+             from generate_series(0, $2::bigint - 1) k
+             join sessions s on s.id = $3::bigint + k % $4::bigint
+             join children c on c.id = $5::bigint + ((k % $4::bigint) * 7919 + k / $4::bigint) % $6::bigint,
+             lateral (select (k / $4::bigint) * 7 + k % $4::bigint as r) mix,
              lateral (select case
                  when r % 20 = 0 then 'cancelled'
                  when r % 53 = 7 then 'rejected'
                  when s.status = 'completed' then 'completed'
                  when r % 10 = 1 then 'pending'
                  when r % 37 = 5 then 'changes_requested'
-                 else 'approved' end as status) st",
+                 else 'approved' end as status) st,
+             lateral (select least(s.starts_at - make_interval(days => 1 + (k % 28)::int),
+                                   $7::timestamptz - make_interval(mins => 5 + (k % 600)::int)) as at) b
+             order by k",
+            self.blocks.bookings,
+            self.sizes.places,
+            self.blocks.sessions,
+            self.sizes.sessions,
+            self.blocks.children,
+            self.sizes.children,
+            self.now,
         )
-        .bind(self.blocks.bookings)
-        .bind(self.sizes.places)
-        .bind(self.blocks.sessions)
-        .bind(self.sizes.sessions)
-        .bind(self.blocks.children)
-        .bind(self.sizes.children)
-        .bind(self.now)
-        .execute(&mut *self.conn)
-        .await
-        .context("Failed to work out the large places")?;
-        Ok(())
-    }
-
-    /// One booking per place, by the family.
-    async fn bookings(&mut self) -> anyhow::Result<()> {
-        sqlx::query(
-            "insert into bookings (id, parent_id, status, total_pence, created_by, created_at, updated_at)
-             overriding system value
-             select booking_id, parent_id, status, price_pence, parent_id, booked_at,
-                    case when status in ('completed') then least($1, starts_at + interval '1 day')
-                         when status = 'pending' then booked_at
-                         else least($1, booked_at + interval '1 day') end
-             from large_places order by k",
-        )
-        .bind(self.now)
         .execute(&mut *self.conn)
         .await
         .context("Failed to add the large bookings")?;
         Ok(())
     }
 
-    /// The places themselves. The places-taken counter on each session is kept by the
-    /// participants trigger as they go in, and the capacity check holds throughout.
+    /// The places themselves, worked out again from each booking's place number `k`. The
+    /// places-taken counter on each session is kept by the participants trigger as they
+    /// go in, and the capacity check holds throughout.
     async fn booking_places(&mut self) -> anyhow::Result<()> {
-        sqlx::query(
+        sqlx::query!(
             "insert into booking_participants (booking_id, session_id, child_id, price_pence, holds_place, created_at)
-             select booking_id, session_id, child_id, price_pence, holds_place, booked_at
-             from large_places order by session_id, k",
+             select b.id, $3::bigint + k % $4::bigint,
+                    $5::bigint + ((k % $4::bigint) * 7919 + k / $4::bigint) % $6::bigint, b.total_pence,
+                    b.status in ('pending', 'changes_requested', 'approved', 'completed'), b.created_at
+             from bookings b, lateral (select b.id - $1::bigint as k) n
+             where b.id between $1::bigint and $1::bigint + $2::bigint - 1
+             order by k % $4::bigint, k",
+            self.blocks.bookings,
+            self.sizes.places,
+            self.blocks.sessions,
+            self.sizes.sessions,
+            self.blocks.children,
+            self.sizes.children,
         )
         .execute(&mut *self.conn)
         .await
@@ -687,22 +680,26 @@ impl Load<'_> {
     /// Most confirmed bookings paid: by card (through Stripe), cash or bank transfer
     /// recorded by finance, a day after booking.
     async fn payments(&mut self) -> anyhow::Result<()> {
-        sqlx::query(
+        sqlx::query!(
             "insert into payments (booking_id, amount_pence, method, status, reference, stripe_payment_intent_id,
                                    recorded_by, paid_at, created_at, updated_at)
-             select booking_id, price_pence, m.method, 'succeeded',
+             select b.id, b.total_pence, m.method, 'succeeded',
                     case when m.method = 'card' then '' else 'REF-' || k end,
                     case when m.method = 'card' then 'pi_large_' || k end,
-                    case when m.method <> 'card' then $2::bigint end, paid, paid, paid
-             from large_places,
+                    case when m.method <> 'card' then $4::bigint end, paid, paid, paid
+             from bookings b,
+                  lateral (select b.id - $1::bigint as k) n,
                   lateral (select (array['card', 'cash', 'bank_transfer'])[1 + k % 3] as method) m,
-                  lateral (select least($3, booked_at + interval '1 day') as paid) p
-             where status in ('approved', 'completed') and price_pence > 0
-             order by k limit $1",
+                  lateral (select least($5::timestamptz, b.created_at + interval '1 day') as paid) p
+             where b.id between $1::bigint and $1::bigint + $2::bigint - 1
+               and b.status in ('approved', 'completed') and b.total_pence > 0
+             order by b.id limit $3::bigint",
+            self.blocks.bookings,
+            self.sizes.places,
+            self.sizes.payments,
+            self.people.finance,
+            self.now,
         )
-        .bind(self.sizes.payments)
-        .bind(self.people.finance)
-        .bind(self.now)
         .execute(&mut *self.conn)
         .await
         .context("Failed to add the large payments")?;
@@ -729,7 +726,8 @@ impl Load<'_> {
     }
 
     /// The demo family's share: a third child, and ~150 bookings spread over the two
-    /// years across the three children, mostly paid, with their history.
+    /// years across the three children, mostly paid, with their history. Booking
+    /// `$1 + m` is on session `(m * sessions / n + 1) % sessions`, for child `m % 3`.
     async fn demo_family(&mut self) -> anyhow::Result<()> {
         sqlx::query!(
             "insert into children (parent_id, first_name, last_name, date_of_birth, photo_consent)
@@ -740,63 +738,86 @@ impl Load<'_> {
         .execute(&mut *self.conn)
         .await
         .context("Failed to add the demo family's third child")?;
-        let n = DEMO_PARENT_BOOKINGS.min(self.sizes.sessions);
-        sqlx::query(
-            "create temporary table large_demo_places on commit drop as
-             select m, $1 + m as booking_id, s.id as session_id, kids.ids[1 + m % 3] as child_id,
-                    s.price_pence, s.starts_at, st.status,
-                    st.status in ('pending', 'changes_requested', 'approved', 'completed') as holds_place,
-                    least(s.starts_at - interval '10 days', $6 - interval '1 hour') as booked_at
-             from generate_series(0, $2 - 1) m
-             join sessions s on s.id = $3 + (m * $4 / $2 + 1) % $4,
-             (select array_agg(id order by date_of_birth desc) as ids from children
-               where parent_id = $5 and archived_at is null) kids,
+        let (first, n) = (self.blocks.demo_bookings, DEMO_PARENT_BOOKINGS.min(self.sizes.sessions));
+        let (parent, coordinator, finance) = (self.people.parent, self.people.coordinator, self.people.finance);
+        sqlx::query!(
+            "insert into bookings (id, parent_id, status, total_pence, created_by, created_at, updated_at)
+             overriding system value
+             select $1::bigint + m, $5::bigint, st.status, s.price_pence, $5::bigint, b.at, b.at
+             from generate_series(0, $2::bigint - 1) m
+             join sessions s on s.id = $3::bigint + (m * $4::bigint / $2::bigint + 1) % $4::bigint,
              lateral (select case
                  when m % 25 = 3 then 'cancelled'
                  when s.status = 'completed' then 'completed'
                  when m % 3 = 0 then 'pending'
-                 else 'approved' end as status) st",
+                 else 'approved' end as status) st,
+             lateral (select least(s.starts_at - interval '10 days', $6::timestamptz - interval '1 hour') as at) b",
+            first,
+            n,
+            self.blocks.sessions,
+            self.sizes.sessions,
+            parent,
+            self.now,
         )
-        .bind(self.blocks.demo_bookings)
-        .bind(n)
-        .bind(self.blocks.sessions)
-        .bind(self.sizes.sessions)
-        .bind(self.people.parent)
-        .bind(self.now)
         .execute(&mut *self.conn)
         .await
-        .context("Failed to choose the demo family's sessions")?;
-        let steps = [
-            "insert into bookings (id, parent_id, status, total_pence, created_by, created_at, updated_at)
-             overriding system value
-             select booking_id, $1, status, price_pence, $1, booked_at, booked_at from large_demo_places",
+        .context("Failed to add the demo family's bookings")?;
+        sqlx::query!(
             "insert into booking_participants (booking_id, session_id, child_id, price_pence, holds_place, created_at)
-             select booking_id, session_id, child_id, price_pence, holds_place, booked_at from large_demo_places",
+             select b.id, $3::bigint + (m * $4::bigint / $2::bigint + 1) % $4::bigint, kids.ids[1 + m % 3],
+                    b.total_pence, b.status in ('pending', 'changes_requested', 'approved', 'completed'),
+                    b.created_at
+             from bookings b, lateral (select b.id - $1::bigint as m) n,
+                  (select array_agg(id order by date_of_birth desc) as ids from children
+                    where parent_id = $5::bigint and archived_at is null) kids
+             where b.id between $1::bigint and $1::bigint + $2::bigint - 1",
+            first,
+            n,
+            self.blocks.sessions,
+            self.sizes.sessions,
+            parent,
+        )
+        .execute(&mut *self.conn)
+        .await
+        .context("Failed to add the demo family's booking places")?;
+        sqlx::query!(
             "insert into booking_status_changes (booking_id, from_status, to_status, changed_by, created_at)
-             select booking_id, null, 'pending', $1, booked_at from large_demo_places
+             select b.id, null, 'pending', $3::bigint, b.created_at
+             from bookings b where b.id between $1::bigint and $1::bigint + $2::bigint - 1
              union all
-             select booking_id, 'pending', case when status = 'completed' then 'approved' else status end,
-                    case when status = 'cancelled' then $1 else $2 end, booked_at + interval '1 minute'
-             from large_demo_places where status <> 'pending'
+             select b.id, 'pending', case when b.status = 'completed' then 'approved' else b.status end,
+                    case when b.status = 'cancelled' then $3::bigint else $4::bigint end,
+                    b.created_at + interval '1 minute'
+             from bookings b
+             where b.id between $1::bigint and $1::bigint + $2::bigint - 1 and b.status <> 'pending'
              union all
-             select booking_id, 'approved', 'completed', $2, least($4, starts_at + interval '1 day')
-             from large_demo_places where status = 'completed'",
+             select b.id, 'approved', 'completed', $4::bigint, least($5::timestamptz, s.starts_at + interval '1 day')
+             from bookings b join booking_participants p on p.booking_id = b.id join sessions s on s.id = p.session_id
+             where b.id between $1::bigint and $1::bigint + $2::bigint - 1 and b.status = 'completed'",
+            first,
+            n,
+            parent,
+            coordinator,
+            self.now,
+        )
+        .execute(&mut *self.conn)
+        .await
+        .context("Failed to add the demo family's booking history")?;
+        sqlx::query!(
             "insert into payments (booking_id, amount_pence, method, status, reference, recorded_by, paid_at,
                                    created_at)
-             select booking_id, price_pence, case when m % 2 = 0 then 'bank_transfer' else 'cash' end, 'succeeded',
-                    'DEMO-' || booking_id, $3, booked_at + interval '1 hour', booked_at + interval '1 hour'
-             from large_demo_places where status in ('approved', 'completed') and m % 7 <> 0",
-        ];
-        for sql in steps {
-            sqlx::query(sql)
-                .bind(self.people.parent)
-                .bind(self.people.coordinator)
-                .bind(self.people.finance)
-                .bind(self.now)
-                .execute(&mut *self.conn)
-                .await
-                .context("Failed to add the demo family's bookings")?;
-        }
+             select b.id, b.total_pence, case when m % 2 = 0 then 'bank_transfer' else 'cash' end, 'succeeded',
+                    'DEMO-' || b.id, $3::bigint, b.created_at + interval '1 hour', b.created_at + interval '1 hour'
+             from bookings b, lateral (select b.id - $1::bigint as m) n
+             where b.id between $1::bigint and $1::bigint + $2::bigint - 1
+               and b.status in ('approved', 'completed') and m % 7 <> 0",
+            first,
+            n,
+            finance,
+        )
+        .execute(&mut *self.conn)
+        .await
+        .context("Failed to add the demo family's payments")?;
         Ok(())
     }
 
@@ -845,8 +866,3 @@ impl Load<'_> {
         Ok(())
     }
 }
-
-/// Session `i` of `$2`: its day (from `$3`, the first, over `$4` days) and its slot within the day:
-/// sessions are spread evenly, day `floor(i * days / sessions)`.
-const DAY: &str = "($3::date + (i * $4 / $2)::int)";
-const SLOT: &str = "(i - ((i * $4 / $2) * $2 + $4 - 1) / $4)";
