@@ -34,6 +34,7 @@ pub mod safeguarding;
 pub mod sessions;
 pub mod shifts;
 pub mod state;
+pub mod states;
 pub mod telemetry;
 pub mod timesheets;
 pub mod trainers;

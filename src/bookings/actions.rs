@@ -536,7 +536,7 @@ pub async fn move_place(
     let status = store::lock_status(conn, id).await?.ok_or(crate::error::AppError::NotFound)?;
     let target = store::session(conn, to_session).await?;
     let Some(target) =
-        target.filter(|s| s.status == super::domain::SessionStatus::Scheduled && status.holds_places())
+        target.filter(|s| s.status == crate::states::SessionStatus::Scheduled && status.holds_places())
     else {
         return Ok(Err(MoveRefused::NotPossible));
     };

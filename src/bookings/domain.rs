@@ -96,28 +96,6 @@ impl fmt::Display for BookingStatus {
     }
 }
 
-/// A session's state as bookings read it (`sessions.status`). The sessions area owns
-/// the column; this is its reading here until sessions exports its own enum.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
-#[sqlx(type_name = "text", rename_all = "snake_case")]
-pub enum SessionStatus {
-    Scheduled,
-    InProgress,
-    Completed,
-    Cancelled,
-}
-
-impl SessionStatus {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Scheduled => "Scheduled",
-            Self::InProgress => "In progress",
-            Self::Completed => "Completed",
-            Self::Cancelled => "Cancelled",
-        }
-    }
-}
-
 /// Why the database refused a place: its named constraints, as the booking's words.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PlaceRefused {

@@ -16,7 +16,7 @@ use tower_sessions::Session;
 
 use super::{
     actions::{self, BookingRefused, BookingRequest, MoveRefused},
-    domain::{PlaceRefused, SessionStatus},
+    domain::PlaceRefused,
     store::{self, NewItem},
     views::Choice,
 };
@@ -25,6 +25,7 @@ use crate::{
     auth::{Admin, AdminRole},
     error::AppResult,
     ids::{BookingId, ChildId, SessionId},
+    states::SessionStatus,
     web::{
         FormErrors, PageContext, Path,
         flash::{self, FlashKind},

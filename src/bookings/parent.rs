@@ -17,7 +17,7 @@ use super::{
     actions::{
         self, Booked, BookingRefused, BookingRequest, CancelRefused, DiscountCode, Rules, SubmitRefused,
     },
-    domain::{self, BookingStatus, PlaceRefused, SessionStatus, Source},
+    domain::{self, BookingStatus, PlaceRefused, Source},
     rules,
     store::{self, NewItem, SessionFilter, SessionInfo},
     views::{Choice, HistoryLine, ParticipantLine, history_lines, participant_lines},
@@ -29,6 +29,7 @@ use crate::{
     error::{AppError, AppResult},
     ids::{BookingId, ChildId, SeriesId, SessionId},
     payments::{PaymentLine, holds},
+    states::SessionStatus,
     web::{
         PageContext, Path, date,
         flash::{self, FlashKind},

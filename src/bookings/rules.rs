@@ -6,10 +6,10 @@ use time::OffsetDateTime;
 use time_tz::OffsetDateTimeExt;
 
 use super::{
-    domain::{self, BookingStatus, SessionStatus},
+    domain::{self, BookingStatus},
     store::{Child, Participant, SessionInfo},
 };
-use crate::ids::SessionId;
+use crate::{ids::SessionId, states::SessionStatus};
 
 /// Why `child` cannot take a place on `s` now, in words for the parent, or None.
 /// `already_booked`: the child holds a place on it in another booking; `taken`: places

@@ -6,7 +6,8 @@ use futures_util::stream::BoxStream;
 use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 
-use super::domain::{BookingStatus, PlaceRefused, SessionStatus};
+use super::domain::{BookingStatus, PlaceRefused};
+use crate::states::SessionStatus;
 use crate::{
     db::OnConstraint,
     ids::{BookingId, ChildId, SeriesId, SessionId},

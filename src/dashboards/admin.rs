@@ -10,7 +10,8 @@ use crate::{
     availability::domain::TimeOffKind,
     error::AppResult,
     ids::SessionId,
-    sessions::domain::{SessionStatus, Staffing, trainers_needed},
+    sessions::domain::{Staffing, trainers_needed},
+    states::SessionStatus,
     shifts::domain::ShiftRole,
     web::{PageContext, fmt, form::render},
 };

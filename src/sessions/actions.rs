@@ -8,7 +8,7 @@ use time::{Date, Duration, OffsetDateTime};
 use time_tz::{OffsetDateTimeExt, Tz};
 
 use super::{
-    domain::{SeriesPlan, SessionEdit, SessionPlan, SessionStatus, local_instant},
+    domain::{SeriesPlan, SessionEdit, SessionPlan, local_instant},
     store,
 };
 use crate::{
@@ -17,6 +17,7 @@ use crate::{
     db::OnConstraint,
     error::{AppError, AppResult},
     ids::{SeriesId, SessionId},
+    states::SessionStatus,
     notifications::Email,
     web::fmt,
 };

@@ -9,38 +9,6 @@ use serde::Deserialize;
 
 use crate::{catalogue::domain::whole_number, ids::VenueId, money::Money, web::FormErrors};
 
-/// Where a session is in its life (`sessions.status`, `text` with a CHECK). Other
-/// areas (bookings, the register) read it through this type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
-#[sqlx(type_name = "text", rename_all = "snake_case")]
-pub enum SessionStatus {
-    Scheduled,
-    InProgress,
-    Completed,
-    Cancelled,
-}
-
-impl SessionStatus {
-    /// The stored value, which the stylesheet's `status-…` classes are named after.
-    pub fn key(self) -> &'static str {
-        match self {
-            SessionStatus::Scheduled => "scheduled",
-            SessionStatus::InProgress => "in_progress",
-            SessionStatus::Completed => "completed",
-            SessionStatus::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            SessionStatus::Scheduled => "scheduled",
-            SessionStatus::InProgress => "in progress",
-            SessionStatus::Completed => "completed",
-            SessionStatus::Cancelled => "cancelled",
-        }
-    }
-}
-
 /// The most sessions one series may create: a year of twice-weekly classes and more.
 pub const MAX_OCCURRENCES: u16 = 200;
 
@@ -614,12 +582,6 @@ mod tests {
         assert!(moved.get("date").is_some());
         let backwards = EditForm { end_time: "15:00".into(), ..form };
         assert!(backwards.parse(date!(2026 - 10 - 17)).err().unwrap_or_default().get("end_time").is_some());
-    }
-
-    #[test]
-    fn session_statuses_have_words_for_people() {
-        assert_eq!(SessionStatus::InProgress.label(), "in progress");
-        assert_eq!(SessionStatus::InProgress.key(), "in_progress");
     }
 
     #[test]

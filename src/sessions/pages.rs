@@ -15,7 +15,7 @@ use tower_sessions::Session;
 
 use super::{
     actions,
-    domain::{self, EditForm, SeriesForm, SessionFields, SessionStatus, Staffing, WEEKDAYS, parse_date},
+    domain::{self, EditForm, SeriesForm, SessionFields, Staffing, WEEKDAYS, parse_date},
     staffing, store,
 };
 use crate::{
@@ -25,6 +25,7 @@ use crate::{
     error::{AppError, AppResult},
     ids::{SessionId, ShiftId},
     shifts::domain::ShiftRole,
+    states::SessionStatus,
     web::{
         FormErrors, PageContext, Path,
         flash::{self, FlashKind},

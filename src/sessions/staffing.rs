@@ -10,7 +10,8 @@ use sqlx::PgConnection;
 use time::{Date, Duration, OffsetDateTime, Time};
 use time_tz::{OffsetDateTimeExt, Tz};
 
-use super::{domain::SessionStatus, store};
+use super::store;
+use crate::states::SessionStatus;
 use crate::{
     AppState, audit,
     db::OnConstraint,

@@ -4,7 +4,7 @@
 use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 
-use super::domain::SessionStatus;
+use crate::states::SessionStatus;
 use crate::{
     ids::{SeriesId, SessionId, VenueId},
     web::page::{PageRequest, paged},
