@@ -4,10 +4,7 @@
 use serde::Deserialize;
 
 use super::store::{Booked, Collector, Mark};
-use crate::{
-    ids::ChildId,
-    web::{FormErrors, form::Fields},
-};
+use crate::{ids::ChildId, web::FormErrors};
 
 /// A child's mark on the register.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
@@ -181,14 +178,30 @@ impl ConcernForm {
     }
 }
 
-/// The marks a register form gives, for the children booked: `status_<child>`,
-/// `collector_<child>` (a collector's id, or `other` with `other_<child>` naming them)
-/// and `note_<child>`. Names carry the child's id, so the form is read as fields.
-pub fn marks(form: &Fields, booked: &[Booked], collectors: &[Collector]) -> Result<Vec<Mark>, FormErrors> {
+/// The register form as typed (`web::form::Form`): for each child booked,
+/// `status_<child>`, `collector_<child>` (a collector's id, or `other` with
+/// `other_<child>` naming them) and `note_<child>`. The names carry the child's id.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(transparent)]
+pub struct RegisterForm(std::collections::HashMap<String, String>);
+
+impl RegisterForm {
+    /// The value of `name` for `child`, trimmed; blank counts as not given.
+    pub fn get(&self, name: &str, child: ChildId) -> Option<&str> {
+        self.0.get(&format!("{name}_{child}")).map(|v| v.trim()).filter(|v| !v.is_empty())
+    }
+}
+
+/// The marks a register form gives, for the children booked.
+pub fn marks(
+    form: &RegisterForm,
+    booked: &[Booked],
+    collectors: &[Collector],
+) -> Result<Vec<Mark>, FormErrors> {
     let mut errors = FormErrors::default();
     let mut marks = Vec::new();
     for child in booked {
-        let field = |name: &str| form.get(&format!("{name}_{}", child.child_id));
+        let field = |name: &str| form.get(name, child.child_id);
         let Some(status) = field("status").and_then(AttendanceStatus::parse) else { continue };
         let note = field("note").unwrap_or_default().chars().take(500).collect();
         let collected_by = match field("collector") {

@@ -7,7 +7,7 @@ use tower_sessions::Session;
 
 use super::{
     actions::{self, RegisterSaved},
-    domain::{self, AttendanceStatus, ConcernForm, IncidentForm, NoteForm, Severity},
+    domain::{self, AttendanceStatus, ConcernForm, IncidentForm, NoteForm, RegisterForm, Severity},
     store::{self, RegisterSession},
 };
 use crate::{
@@ -18,7 +18,7 @@ use crate::{
     ids::{ChildId, SessionId},
     web::{
         FormErrors, PageContext, Path, flash, fmt,
-        form::{Fields, render_with},
+        form::{self, render_with},
     },
 };
 
@@ -74,14 +74,14 @@ async fn session_for(
     trainer: &User,
     id: SessionId,
 ) -> AppResult<RegisterSession> {
-    store::session_worked_by(conn, trainer.id, id).await?.ok_or(AppError::NotFound)
+    store::session_worked_by(conn, trainer.id.0, id).await?.ok_or(AppError::NotFound)
 }
 
 async fn page(
     state: &AppState,
     ctx: PageContext,
     s: &RegisterSession,
-    typed: Option<&Fields>,
+    typed: Option<&RegisterForm>,
 ) -> AppResult<RegisterPage> {
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
@@ -126,20 +126,18 @@ async fn page(
 fn child_line(
     b: store::Booked,
     collectors: &[store::Collector],
-    typed: Option<&Fields>,
+    typed: Option<&RegisterForm>,
     on: time::Date,
     tz: &time_tz::Tz,
 ) -> ChildLine {
-    let typed_status = typed.and_then(|f| f.get(&format!("status_{}", b.child_id))).map(str::to_owned);
-    let chosen = typed
-        .and_then(|f| f.get(&format!("collector_{}", b.child_id)).map(str::to_owned))
-        .unwrap_or_else(|| {
-            collectors
-                .iter()
-                .find(|c| c.child_id == b.child_id && c.name == b.collected_by)
-                .map(|c| c.id.to_string())
-                .unwrap_or_else(|| if b.collected_by.is_empty() { String::new() } else { "other".into() })
-        });
+    let typed_status = typed.and_then(|f| f.get("status", b.child_id)).map(str::to_owned);
+    let chosen = typed.and_then(|f| f.get("collector", b.child_id).map(str::to_owned)).unwrap_or_else(|| {
+        collectors
+            .iter()
+            .find(|c| c.child_id == b.child_id && c.name == b.collected_by)
+            .map(|c| c.id.to_string())
+            .unwrap_or_else(|| if b.collected_by.is_empty() { String::new() } else { "other".into() })
+    });
     let mut choices: Vec<CollectorChoice> = collectors
         .iter()
         .filter(|c| c.child_id == b.child_id)
@@ -167,13 +165,10 @@ fn child_line(
         flags,
         status: typed_status.or(b.status.map(|s| s.key().to_owned())).unwrap_or_default(),
         other_name: typed
-            .and_then(|f| f.get(&format!("other_{}", b.child_id)))
+            .and_then(|f| f.get("other", b.child_id))
             .map(str::to_owned)
             .unwrap_or_else(|| if chosen == "other" { b.collected_by.clone() } else { String::new() }),
-        note: typed
-            .and_then(|f| f.get(&format!("note_{}", b.child_id)))
-            .map(str::to_owned)
-            .unwrap_or(b.collection_note),
+        note: typed.and_then(|f| f.get("note", b.child_id)).map(str::to_owned).unwrap_or(b.collection_note),
         flagged: b.flagged,
         signed_out: b.signed_out_at.map(|t| fmt::time_of_day(t, tz)),
         collectors: choices,
@@ -197,7 +192,7 @@ async fn again(
     state: &AppState,
     ctx: PageContext,
     s: &RegisterSession,
-    typed: Option<&Fields>,
+    typed: Option<&RegisterForm>,
     errors: FormErrors,
     fill: impl FnOnce(&mut RegisterPage),
 ) -> AppResult<Response> {
@@ -215,7 +210,7 @@ pub async fn save_register(
     ctx: PageContext,
     session: Session,
     Path(id): Path<SessionId>,
-    form: Fields,
+    form::Form(form): form::Form<RegisterForm>,
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
     let s = session_for(&mut tx, &trainer, id).await?;
@@ -229,7 +224,7 @@ pub async fn save_register(
             return again(&state, ctx, &s, Some(&form), errors, |_| {}).await;
         }
     };
-    let message = match actions::save_register(&mut tx, trainer.id, s.id, &marks).await? {
+    let message = match actions::save_register(&mut tx, trainer.id.0, s.id, &marks).await? {
         RegisterSaved { flagged: true, .. } => {
             "Register saved. A collection by someone not on the list has been flagged to the office."
         }
@@ -258,7 +253,7 @@ pub async fn add_note(
             return again(&state, ctx, &s, None, errors, |_| {}).await;
         }
     };
-    actions::add_note(&mut tx, trainer.id, s.id, &body).await?;
+    actions::add_note(&mut tx, trainer.id.0, s.id, &body).await?;
     let to = format!("/trainer/sessions/{}/register#notes", s.id);
     flash::done(tx, &session, "Note added for the team.", &to).await
 }
@@ -280,7 +275,7 @@ pub async fn report_incident(
             return again(&state, ctx, &s, None, errors, |page| page.incident = form).await;
         }
     };
-    actions::report_incident(&mut tx, trainer.id, s.id, &incident).await?;
+    actions::report_incident(&mut tx, trainer.id.0, s.id, &incident).await?;
     let to = format!("/trainer/sessions/{}/register", s.id);
     flash::done(tx, &session, "Incident reported to the office.", &to).await
 }
@@ -304,7 +299,7 @@ pub async fn raise_concern(
             return again(&state, ctx, &s, None, errors, |page| page.concern = form).await;
         }
     };
-    actions::raise_concern(&state, &mut tx, trainer.id, s.id, child, &concern).await?;
+    actions::raise_concern(&state, &mut tx, trainer.id.0, s.id, child, &concern).await?;
     let message = "Thank you. Your concern has gone to the safeguarding lead, who will follow it up.";
     flash::done(tx, &session, message, &format!("/trainer/sessions/{}/register", s.id)).await
 }

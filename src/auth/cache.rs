@@ -87,31 +87,31 @@ impl SignedInCache {
     }
 
     /// The user (or `None`: disabled or gone) as read recently, else `load`'s answer.
-    pub async fn user<E, F>(&self, id: i64, load: F) -> Result<Option<User>, E>
+    pub async fn user<E, F>(&self, id: crate::ids::UserId, load: F) -> Result<Option<User>, E>
     where
         F: Future<Output = Result<Option<User>, E>>,
     {
         // Taken before the read: a change committed meanwhile bumps past it, so what
         // this read returns is never kept as current.
         let generation = self.generation();
-        if let Some(user) = lock(&self.0.users).get(id, generation) {
+        if let Some(user) = lock(&self.0.users).get(id.0, generation) {
             return Ok(user);
         }
         let user = load.await?;
-        lock(&self.0.users).put(id, generation, user.clone());
+        lock(&self.0.users).put(id.0, generation, user.clone());
         Ok(user)
     }
 
-    pub async fn two_factor_due<E, F>(&self, id: i64, load: F) -> Result<bool, E>
+    pub async fn two_factor_due<E, F>(&self, id: crate::ids::UserId, load: F) -> Result<bool, E>
     where
         F: Future<Output = Result<bool, E>>,
     {
         let generation = self.generation();
-        if let Some(due) = lock(&self.0.two_factor_due).get(id, generation) {
+        if let Some(due) = lock(&self.0.two_factor_due).get(id.0, generation) {
             return Ok(due);
         }
         let due = load.await?;
-        lock(&self.0.two_factor_due).put(id, generation, due);
+        lock(&self.0.two_factor_due).put(id.0, generation, due);
         Ok(due)
     }
 }

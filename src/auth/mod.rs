@@ -17,7 +17,7 @@ pub mod throttle;
 pub mod two_factor;
 
 use axum::{Router, extract::FromRequestParts, http::request::Parts, routing::get};
-use axum_login::{AuthUser, AuthnBackend, UserId};
+use axum_login::{AuthUser, AuthnBackend};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use time::OffsetDateTime;
@@ -91,7 +91,7 @@ impl AdminRole {
 
 #[derive(Clone)]
 pub struct User {
-    pub id: i64,
+    pub id: crate::ids::UserId,
     pub email: String,
     pub name: String,
     pub role: Role,
@@ -106,9 +106,9 @@ impl std::fmt::Debug for User {
 }
 
 impl AuthUser for User {
-    type Id = i64;
+    type Id = crate::ids::UserId;
 
-    fn id(&self) -> i64 {
+    fn id(&self) -> crate::ids::UserId {
         self.id
     }
 
@@ -154,7 +154,7 @@ impl AuthnBackend for Backend {
     async fn authenticate(&self, creds: Credentials) -> Result<Option<User>, AuthError> {
         let user = sqlx::query_as!(
             User,
-            r#"select id, email, name, role as "role: Role", admin_role as "admin_role: AdminRole", password_hash
+            r#"select id as "id: _", email, name, role as "role: Role", admin_role as "admin_role: AdminRole", password_hash
                from users where email = $1 and is_active"#,
             creds.email
         )
@@ -165,12 +165,12 @@ impl AuthnBackend for Backend {
         Ok(user.filter(|_| matches))
     }
 
-    async fn get_user(&self, id: &UserId<Self>) -> Result<Option<User>, AuthError> {
+    async fn get_user(&self, id: &axum_login::UserId<Self>) -> Result<Option<User>, AuthError> {
         let load = sqlx::query_as!(
             User,
-            r#"select id, email, name, role as "role: Role", admin_role as "admin_role: AdminRole", password_hash
+            r#"select id as "id: _", email, name, role as "role: Role", admin_role as "admin_role: AdminRole", password_hash
                from users where id = $1 and is_active"#,
-            *id
+            id.0
         )
         .fetch_optional(&self.pool);
         Ok(self.cache.user(*id, load).await?)

@@ -118,17 +118,17 @@ pub async fn login(
         page.message = Some("That email and password do not match an account.");
         return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
-    if super::two_factor::is_enabled(&state.pool, user.id).await? {
+    if super::two_factor::is_enabled(&state.pool, user.id.0).await? {
         return super::two_factor::begin(&auth.session, &user).await;
     }
 
     auth.login(&user).await?;
     super::mark_signed_in(&auth.session).await?;
     csrf::rotate(&auth.session).await?;
-    sqlx::query!("update users set last_sign_in_at = now() where id = $1", user.id)
+    sqlx::query!("update users set last_sign_in_at = now() where id = $1", user.id.0)
         .execute(&state.pool)
         .await?;
-    tracing::info!(user.id = user.id, "signed in");
+    tracing::info!(user.id = user.id.0, "signed in");
     Ok(Redirect::to(user.role.portal()).into_response())
 }
 

@@ -138,7 +138,7 @@ pub async fn show(
     Trainer(trainer): Trainer,
     ctx: PageContext,
 ) -> AppResult<Response> {
-    render(&page(&state, ctx, TrainerId(trainer.id), Typed::default()).await?)
+    render(&page(&state, ctx, TrainerId(trainer.id.0), Typed::default()).await?)
 }
 
 async fn invalid(
@@ -157,7 +157,7 @@ pub async fn add_slot(
     session: Session,
     Form(form): Form<SlotForm>,
 ) -> AppResult<Response> {
-    let trainer = TrainerId(trainer.id);
+    let trainer = TrainerId(trainer.id.0);
     let slot = match form.parse() {
         Ok(slot) => slot,
         Err(slot_errors) => {
@@ -177,7 +177,7 @@ pub async fn remove_slot(
     Path(id): Path<AvailabilityId>,
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
-    actions::remove_slot(&mut tx, TrainerId(trainer.id), id).await?;
+    actions::remove_slot(&mut tx, TrainerId(trainer.id.0), id).await?;
     flash::done(tx, &session, "Availability removed.", PAGE).await
 }
 
@@ -188,7 +188,7 @@ pub async fn add_exception(
     session: Session,
     Form(form): Form<ExceptionForm>,
 ) -> AppResult<Response> {
-    let trainer = TrainerId(trainer.id);
+    let trainer = TrainerId(trainer.id.0);
     let exception = match form.parse() {
         Ok(exception) => exception,
         Err(exception_errors) => {
@@ -208,7 +208,7 @@ pub async fn remove_exception(
     Path(id): Path<AvailabilityExceptionId>,
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
-    actions::remove_exception(&mut tx, TrainerId(trainer.id), id).await?;
+    actions::remove_exception(&mut tx, TrainerId(trainer.id.0), id).await?;
     flash::done(tx, &session, "Date removed.", PAGE).await
 }
 
@@ -219,7 +219,7 @@ pub async fn request_time_off(
     session: Session,
     Form(form): Form<TimeOffForm>,
 ) -> AppResult<Response> {
-    let trainer = TrainerId(trainer.id);
+    let trainer = TrainerId(trainer.id.0);
     let request = match form.parse(state.config.timezone) {
         Ok(request) => request,
         Err(time_off_errors) => {
@@ -239,6 +239,6 @@ pub async fn withdraw_time_off(
     Path(id): Path<TimeOffRequestId>,
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
-    actions::withdraw_time_off(&mut tx, TrainerId(trainer.id), id).await?;
+    actions::withdraw_time_off(&mut tx, TrainerId(trainer.id.0), id).await?;
     flash::done(tx, &session, "Request withdrawn.", PAGE).await
 }

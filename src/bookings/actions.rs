@@ -48,13 +48,13 @@ pub async fn transition(
     if !from.can_become(to) {
         return Ok(Transition::NotAllowed(from));
     }
-    let mut released = store::change_status(conn, id, from, to, actor.map(|a| a.id), reason).await?;
+    let mut released = store::change_status(conn, id, from, to, actor.map(|a| a.id.0), reason).await?;
     released.sort_unstable();
     released.dedup();
     crate::waitlist::offer_free_places(state, conn, &raw(&released)).await?;
     if actor.is_none_or(|a| a.role == Role::Admin) {
         audit::record(conn)
-            .actor(actor.map(|a| a.id))
+            .actor(actor.map(|a| a.id.0))
             .action(format!("booking.{to}"))
             .entity("booking", id.0)
             .before(serde_json::json!({ "status": from.as_str() }))
@@ -166,21 +166,21 @@ pub async fn book(
     } else {
         (submitted, None)
     };
-    let id = match store::create(conn, parent_id, who.id, (status, hold), &mut items, &note).await? {
+    let id = match store::create(conn, parent_id, who.id.0, (status, hold), &mut items, &note).await? {
         Ok(id) => id,
         Err(refused) => return Ok(Err(BookingRefused::Place(refused))),
     };
-    crate::payments::packages::record_uses(conn, id, &credit_uses, who.id).await?;
+    crate::payments::packages::record_uses(conn, id, &credit_uses, who.id.0).await?;
     let mut discount_note = None;
     if let Some(DiscountCode { code, allowed }) = discount {
-        match crate::payments::discounts::apply_to_new_booking(state, conn, id, &code, allowed, who.id)
+        match crate::payments::discounts::apply_to_new_booking(state, conn, id, &code, allowed, who.id.0)
             .await?
         {
             Ok(words) => discount_note = Some(words),
             Err(words) => return Ok(Err(BookingRefused::Discount(words))),
         }
     }
-    let status = nothing_to_wait_for(conn, id, status, submitted, who.id).await?;
+    let status = nothing_to_wait_for(conn, id, status, submitted, who.id.0).await?;
     if by_office {
         let place = items.first().map(|i| (i.child_id, i.session_id));
         audit::record(conn)
@@ -274,7 +274,7 @@ pub async fn submit_draft(
     let participants = store::participants(conn, id).await?;
     let ids: Vec<SessionId> = participants.iter().map(|p| p.session_id).collect();
     let sessions = store::sessions_by_id(conn, &ids).await?;
-    let problems = draft_problems(state, conn, parent.id, &participants, &sessions).await?;
+    let problems = draft_problems(state, conn, parent.id.0, &participants, &sessions).await?;
     if !problems.is_empty() {
         return Ok(Err(SubmitRefused::Problems(problems)));
     }
@@ -291,8 +291,8 @@ pub async fn submit_draft(
     if to == BookingStatus::AwaitingPayment {
         holds::set_deadline(conn, id.0, holds::deadline()).await?;
     }
-    store::change_status(conn, id, BookingStatus::Draft, to, Some(parent.id), "Submitted").await?;
-    let status = nothing_to_wait_for(conn, id, to, submitted, parent.id).await?;
+    store::change_status(conn, id, BookingStatus::Draft, to, Some(parent.id.0), "Submitted").await?;
+    let status = nothing_to_wait_for(conn, id, to, submitted, parent.id.0).await?;
     notify(state, conn, id, status, "").await?;
     Ok(Ok(Submitted { status, requires_approval: rules.requires_approval, was_pence, now_pence }))
 }
@@ -386,7 +386,7 @@ pub async fn cancel_by_parent(
         booking.id,
         Some(&refundable),
         &format!("Booking #{} was cancelled: {reason}", booking.id),
-        Some(parent.id),
+        Some(parent.id.0),
     )
     .await?;
     match transition(state, conn, booking.id, BookingStatus::Cancelled, Some(parent), reason).await? {
@@ -431,7 +431,8 @@ pub async fn decide(
     let Decision { to, reason, refund } = decision;
     let refund = match to {
         BookingStatus::Rejected => Some(
-            payments::cancellation::refund_cancelled(state, conn, id, None, &reason, Some(admin.id)).await?,
+            payments::cancellation::refund_cancelled(state, conn, id, None, &reason, Some(admin.id.0))
+                .await?,
         ),
         BookingStatus::Cancelled => match cancellation_refund(state, conn, admin, id, &reason, refund).await?
         {
@@ -468,7 +469,7 @@ async fn cancellation_refund(
             id,
             Some(&refundable),
             reason,
-            Some(admin.id),
+            Some(admin.id.0),
         )
         .await?));
     };
@@ -490,10 +491,10 @@ async fn cancellation_refund(
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
-    let credits = packages::return_credits(conn, id.0, Some(&refundable), Some(admin.id)).await?;
+    let credits = packages::return_credits(conn, id.0, Some(&refundable), Some(admin.id.0)).await?;
     let words = if why.is_empty() { reason.to_owned() } else { format!("{reason} (refund: {why})") };
     let mut refund =
-        cancellation::refund_amount(state, conn, id, pence, &words, Some(admin.id), Cause::Cancellation)
+        cancellation::refund_amount(state, conn, id, pence, &words, Some(admin.id.0), Cause::Cancellation)
             .await?;
     refund.credits_returned = credits;
     audit::record(conn)
@@ -556,7 +557,7 @@ pub async fn move_place(
     );
     let change = i64::from(new_price) - i64::from(old_price);
     let card_refunds = settle_price_change(state, conn, admin, id, change, &mut reason).await?;
-    store::record_change(conn, id, Some(status), status, Some(admin.id), &reason).await?;
+    store::record_change(conn, id, Some(status), status, Some(admin.id.0), &reason).await?;
     audit::record(conn)
         .by(admin.id)
         .action("booking.moved")
@@ -607,7 +608,7 @@ async fn settle_price_change(
         id,
         refund_pence,
         reason,
-        Some(admin.id),
+        Some(admin.id.0),
         Cause::Move,
     )
     .await?;
@@ -631,12 +632,12 @@ pub async fn claim_waitlist_offer(
     entry: crate::ids::WaitlistEntryId,
 ) -> AppResult<Result<Booked, ClaimRefused>> {
     use crate::waitlist::store as waitlist;
-    let Some(offer) = waitlist::take_offer(conn, entry, parent.id).await? else {
+    let Some(offer) = waitlist::take_offer(conn, entry, parent.id.0).await? else {
         return Ok(Err(ClaimRefused::OfferEnded));
     };
     let info = store::session(conn, offer.session_id).await?.ok_or(crate::error::AppError::NotFound)?;
     let request = BookingRequest {
-        parent_id: parent.id,
+        parent_id: parent.id.0,
         sessions: std::slice::from_ref(&info),
         items: vec![NewItem {
             session_id: offer.session_id,

@@ -30,7 +30,7 @@ use crate::{
         FormErrors, PageContext, Path, csv, date,
         flash::{self, FlashKind},
         fmt,
-        form::{Fields, QueryFields, render, render_with},
+        form::{self, Fields, QueryFields, render, render_with},
         page::{Cursor, PageRequest, Pager},
     },
 };
@@ -492,19 +492,25 @@ pub async fn cancel(
     decide((state, admin, ctx, session), id, form, BookingStatus::Cancelled).await
 }
 
+/// The queue's ticked bookings (`booking` repeats).
+#[derive(Deserialize)]
+pub struct ApproveManyForm {
+    #[serde(default, rename = "booking", deserialize_with = "crate::web::form::ids")]
+    bookings: Vec<BookingId>,
+}
+
 /// Approves every selected booking that is still waiting, in one transaction.
 pub async fn approve_many(
     State(state): State<AppState>,
     admin: Admin,
     session: Session,
-    form: Fields,
+    form::Form(form): form::Form<ApproveManyForm>,
 ) -> AppResult<Response> {
     admin.require(DECIDERS)?;
-    let ids = form.ids("booking");
+    let ids = form.bookings;
     let mut tx = state.pool.begin().await?;
     let mut approved = 0;
-    for id in &ids {
-        let id = BookingId(*id);
+    for &id in &ids {
         if let Transition::Done =
             actions::transition(&state, &mut tx, id, BookingStatus::Approved, Some(&admin.0), "").await?
         {

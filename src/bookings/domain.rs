@@ -126,7 +126,12 @@ pub enum Source {
 impl Source {
     /// From a form or query naming `series` or `session` (a series wins).
     pub fn parse(fields: &crate::web::form::Fields) -> Option<Self> {
-        match (fields.id("series"), fields.id("session")) {
+        Self::of(fields.id("series"), fields.id("session"))
+    }
+
+    /// From the ids of a series and of a session, either maybe given (a series wins).
+    pub fn of(series: Option<i64>, session: Option<i64>) -> Option<Self> {
+        match (series, session) {
             (Some(id), _) => Some(Self::Series(SeriesId(id))),
             (None, Some(id)) => Some(Self::Session(SessionId(id))),
             (None, None) => None,

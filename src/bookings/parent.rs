@@ -34,7 +34,7 @@ use crate::{
         PageContext, Path, date,
         flash::{self, FlashKind},
         fmt,
-        form::{Fields, QueryFields, render, render_with},
+        form::{self, QueryFields, render, render_with},
         page::{Cursor, Order, PageRequest, Pager},
     },
 };
@@ -157,7 +157,7 @@ pub async fn browse(
         from: from.map(|d| crate::clock::start_of_day(d, tz)),
         until: to.map(|d| crate::clock::start_of_day(d + Duration::days(1), tz)),
     };
-    let children = store::children_of(&mut conn, parent.id).await?;
+    let children = store::children_of(&mut conn, parent.id.0).await?;
     let chosen_child = query.id("child").and_then(|id| children.iter().find(|c| c.id == ChildId(id)));
     let suitable = store::Suitable { born: chosen_child.map(|c| c.date_of_birth), zone: tz.name() };
     let request = PageRequest::from_query(&query, Order::Ascending);
@@ -255,7 +255,7 @@ pub async fn session(
     } else {
         None
     };
-    let children = child_options(&mut conn, parent.id, std::slice::from_ref(&s), tz).await?;
+    let children = child_options(&mut conn, parent.id.0, std::slice::from_ref(&s), tz).await?;
     let waitlist = s.places_left() == 0 && domain::booking_open(s.starts_at, s.booking_cutoff_hours, now);
     render(&SessionPage {
         ctx,
@@ -286,7 +286,7 @@ pub async fn series(
     let now = OffsetDateTime::now_utc();
     let bookable = sessions.iter().filter(|s| line(s, tz, now).bookable).count();
     let closed = (bookable == 0).then_some("Every remaining date is full or closed for booking.");
-    let children = child_options(&mut conn, parent.id, &sessions, tz).await?;
+    let children = child_options(&mut conn, parent.id.0, &sessions, tz).await?;
     render(&SessionPage {
         ctx,
         title: first.series_name.clone().unwrap_or_else(|| first.activity.clone()),
@@ -442,10 +442,10 @@ pub async fn review(
     let source = Source::parse(&query).ok_or(AppError::NotFound)?;
     let sessions = chosen_sessions(&mut conn, source).await?;
     let child_ids: Vec<ChildId> = query.ids("child").into_iter().map(ChildId).collect();
-    let (lines, items) = plan(&state, &mut conn, parent.id, &sessions, &child_ids).await?;
+    let (lines, items) = plan(&state, &mut conn, parent.id.0, &sessions, &child_ids).await?;
     let rules = Rules::of(&state, &sessions);
     let mut page = review_page(ctx, source, lines, &items, rules);
-    page.credits_usable = usable_credits(&mut conn, parent.id, &sessions, &items).await?;
+    page.credits_usable = usable_credits(&mut conn, parent.id.0, &sessions, &items).await?;
     page.use_credits = page.credits_usable > 0;
     if page.lines.is_empty() {
         page.message = Some("Choose at least one child to book.".into());
@@ -454,8 +454,24 @@ pub async fn review(
     render(&page)
 }
 
-/// The `Book` form: the reviewed (session, child) pairs (`item=12:34`, repeated) and
-/// the parent's choices.
+/// The `Book` form as posted (`web::form::Form`): the series or session, the reviewed
+/// (session, child) pairs (`item=12:34`, repeated) and the parent's choices.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct BookInput {
+    series: String,
+    session: String,
+    #[serde(rename = "item")]
+    items: Vec<String>,
+    note: String,
+    #[serde(deserialize_with = "crate::web::form::ticked")]
+    draft: bool,
+    #[serde(deserialize_with = "crate::web::form::ticked")]
+    use_credits: bool,
+    discount_code: String,
+}
+
+/// The `Book` form read: the pairs that are well formed, the note and code cut to size.
 pub struct BookForm {
     source: Source,
     items: Vec<(SessionId, ChildId)>,
@@ -467,19 +483,21 @@ pub struct BookForm {
 
 impl BookForm {
     /// None when the form names no session or series.
-    pub fn parse(fields: &Fields) -> Option<Self> {
-        let items = fields
-            .all("item")
+    pub fn parse(input: BookInput) -> Option<Self> {
+        let id = |raw: &str| raw.trim().parse().ok();
+        let items = input
+            .items
+            .iter()
             .filter_map(|v| v.split_once(':'))
             .filter_map(|(s, c)| Some((s.parse().ok()?, c.parse().ok()?)))
             .collect();
         Some(Self {
-            source: Source::parse(fields)?,
+            source: Source::of(id(&input.series), id(&input.session))?,
             items,
-            note: fields.get("note").unwrap_or_default().chars().take(2000).collect(),
-            draft: fields.get("draft").is_some(),
-            use_credits: fields.get("use_credits").is_some(),
-            discount_code: fields.get("discount_code").unwrap_or_default().trim().chars().take(64).collect(),
+            note: input.note.trim().chars().take(2000).collect(),
+            draft: input.draft,
+            use_credits: input.use_credits,
+            discount_code: input.discount_code.trim().chars().take(64).collect(),
         })
     }
 
@@ -515,19 +533,17 @@ pub async fn create(
     Parent(parent): Parent,
     ctx: PageContext,
     session: Session,
-    fields: Fields,
+    form::Form(input): form::Form<BookInput>,
 ) -> AppResult<Response> {
-    let form = BookForm::parse(&fields).ok_or(AppError::NotFound)?;
+    let form = BookForm::parse(input).ok_or(AppError::NotFound)?;
     // A typed code is a guess, counted before the booking's transaction (see
     // `discounts::count_guess`).
-    let code_allowed = match fields.get("discount_code") {
-        Some(_) => crate::payments::discounts::count_guess(&state, parent.id).await?,
-        None => true,
-    };
+    let code_allowed =
+        form.discount_code.is_empty() || crate::payments::discounts::count_guess(&state, parent.id.0).await?;
     let mut tx = state.pool.begin().await?;
     let sessions = chosen_sessions(&mut tx, form.source).await?;
     // Book exactly the pairs the parent reviewed; re-check each now.
-    let (_, mut items) = plan(&state, &mut tx, parent.id, &sessions, &form.child_ids()).await?;
+    let (_, mut items) = plan(&state, &mut tx, parent.id.0, &sessions, &form.child_ids()).await?;
     let still_fine = !form.items.is_empty()
         && form.items.iter().all(|w| items.iter().any(|i| (i.session_id, i.child_id) == *w));
     if !still_fine {
@@ -537,12 +553,12 @@ pub async fn create(
         } else {
             "Something changed since you looked (a place may have gone). Check the dates below and book again."
         };
-        let page = review_again(&state, parent.id, ctx, (&form, &sessions), Some(message.into())).await?;
+        let page = review_again(&state, parent.id.0, ctx, (&form, &sessions), Some(message.into())).await?;
         return render_with(StatusCode::CONFLICT, &page);
     }
     items.retain(|i| form.items.contains(&(i.session_id, i.child_id)));
     let request = BookingRequest {
-        parent_id: parent.id,
+        parent_id: parent.id.0,
         sessions: &sessions,
         items,
         note: form.note.clone(),
@@ -570,7 +586,7 @@ pub async fn create(
                 BookingRefused::Discount(words) => (StatusCode::UNPROCESSABLE_ENTITY, None, Some(words)),
             };
             let mut page =
-                review_again(&state, parent.id, ctx, (&form, &sessions), message.map(Into::into)).await?;
+                review_again(&state, parent.id.0, ctx, (&form, &sessions), message.map(Into::into)).await?;
             if let Some(words) = code_error {
                 page.errors.add("discount_code", words);
             }
@@ -589,7 +605,7 @@ async fn booked_reply(
     booked: Booked,
 ) -> AppResult<Response> {
     if booked.discount_note.is_some() {
-        crate::payments::store::count_discount_success(&state.pool, parent.id).await?;
+        crate::payments::store::count_discount_success(&state.pool, parent.id.0).await?;
     }
     if booked.status == BookingStatus::AwaitingPayment {
         return crate::payments::pay_for_held_places(state, session, booked.id, parent).await;
@@ -640,7 +656,7 @@ pub async fn index(
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
     let request = PageRequest::from_query(&query, Order::Descending);
-    let rows = store::of_parent(&mut conn, parent.id, &request).await?;
+    let rows = store::of_parent(&mut conn, parent.id.0, &request).await?;
     let page = request.finish(rows, |b| Cursor::new(b.created_at, b.id.0), "/parent/bookings", &query);
     let page = page.map(|b| BookingLine {
         id: b.id,
@@ -652,7 +668,7 @@ pub async fn index(
         sessions: b.sessions,
         total: fmt::pounds(i64::from(b.total_pence)),
     });
-    let calendar_url = crate::calendar::feed_url(&mut conn, &state.config.base_url, parent.id).await?;
+    let calendar_url = crate::calendar::feed_url(&mut conn, &state.config.base_url, parent.id.0).await?;
     render(&IndexPage { ctx, bookings: page.rows, calendar_url, pager: page.pager })
 }
 
@@ -690,7 +706,7 @@ pub async fn show(
 ) -> AppResult<Response> {
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
-    let booking = store::for_parent(&mut conn, id, parent.id).await?.ok_or(AppError::NotFound)?;
+    let booking = store::for_parent(&mut conn, id, parent.id.0).await?.ok_or(AppError::NotFound)?;
     let participants = store::participants(&mut conn, booking.id).await?;
     let history = store::history(&mut conn, booking.id).await?;
     let status = booking.status;
@@ -767,7 +783,7 @@ pub async fn cancel(
     Form(form): Form<CancelForm>,
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
-    let booking = store::for_parent(&mut tx, id, parent.id).await?.ok_or(AppError::NotFound)?;
+    let booking = store::for_parent(&mut tx, id, parent.id.0).await?.ok_or(AppError::NotFound)?;
     let back = format!("/parent/bookings/{}", booking.id);
     let refund = match actions::cancel_by_parent(&state, &mut tx, &parent, &booking, &form.reason()).await? {
         Ok(refund) => refund,
@@ -834,7 +850,7 @@ pub async fn resubmit(
     Form(form): Form<ResubmitForm>,
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
-    let booking = store::for_parent(&mut tx, id, parent.id).await?.ok_or(AppError::NotFound)?;
+    let booking = store::for_parent(&mut tx, id, parent.id.0).await?.ok_or(AppError::NotFound)?;
     let back = format!("/parent/bookings/{}", booking.id);
     let reply: String = form.reply.unwrap_or_default().chars().take(2000).collect();
     if booking.status != BookingStatus::ChangesRequested {
@@ -855,7 +871,7 @@ pub async fn submit(
     Path(id): Path<BookingId>,
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
-    let booking = store::for_parent(&mut tx, id, parent.id).await?.ok_or(AppError::NotFound)?;
+    let booking = store::for_parent(&mut tx, id, parent.id.0).await?.ok_or(AppError::NotFound)?;
     let back = format!("/parent/bookings/{}", booking.id);
     let submitted = match actions::submit_draft(&state, &mut tx, &parent, booking.id).await? {
         Ok(submitted) => submitted,
@@ -901,12 +917,12 @@ mod tests {
 
     #[test]
     fn the_book_form_keeps_only_well_formed_places() {
-        let fields = Fields::parse(b"series=7&item=1:2&item=x:3&item=4&item=5:6&note=hi&use_credits=yes");
-        let form = BookForm::parse(&fields).unwrap();
+        let read = |raw: &str| BookForm::parse(serde_html_form::from_str(raw).unwrap());
+        let form = read("series=7&item=1:2&item=x:3&item=4&item=5:6&note=hi&use_credits=yes").unwrap();
         assert_eq!(form.source, Source::Series(SeriesId(7)));
         assert_eq!(form.items, vec![(SessionId(1), ChildId(2)), (SessionId(5), ChildId(6))]);
         assert!(form.use_credits && !form.draft);
         assert_eq!(form.note, "hi");
-        assert!(BookForm::parse(&Fields::parse(b"item=1:2")).is_none(), "no session or series");
+        assert!(read("item=1:2").is_none(), "no session or series");
     }
 }

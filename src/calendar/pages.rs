@@ -156,7 +156,7 @@ pub async fn reset(
     session: Session,
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
-    super::reset(&mut tx, user.id).await?;
+    super::reset(&mut tx, user.id.0).await?;
     let back = match user.role {
         Role::Parent => "/parent/bookings",
         _ => user.role.portal(),

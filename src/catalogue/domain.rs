@@ -297,8 +297,9 @@ pub const PACKAGE_KINDS: &[(&str, &str)] =
 pub const CREDITS_POSITIVE: &str = "A package needs at least one session.";
 pub const PRICE_NOT_NEGATIVE: &str = "The price cannot be below £0.00.";
 
-/// The package form as typed; activities are repeated checkbox fields.
-#[derive(Clone, Debug, Default)]
+/// The package form as typed (`web::form::Form`); activities are repeated checkbox fields.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct PackageForm {
     pub name: String,
     pub description: String,
@@ -306,6 +307,7 @@ pub struct PackageForm {
     pub credits: String,
     pub price: String,
     pub valid_days: String,
+    #[serde(rename = "activity", deserialize_with = "crate::web::form::ids")]
     pub activities: Vec<i64>,
 }
 
@@ -352,19 +354,6 @@ pub struct Package {
 }
 
 impl PackageForm {
-    pub fn from_fields(fields: &crate::web::form::Fields) -> Self {
-        let get = |name| fields.get(name).unwrap_or_default().to_owned();
-        Self {
-            name: get("name"),
-            description: get("description"),
-            kind: get("kind"),
-            credits: get("credits"),
-            price: get("price"),
-            valid_days: get("valid_days"),
-            activities: fields.ids("activity"),
-        }
-    }
-
     pub fn covers(&self, activity_id: &i64) -> bool {
         self.activities.contains(activity_id)
     }

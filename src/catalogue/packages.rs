@@ -28,7 +28,7 @@ use crate::{
         FormErrors, PageContext, Path,
         flash::{self, FlashKind},
         fmt,
-        form::{Fields, render, render_with},
+        form::{Form, render, render_with},
     },
 };
 
@@ -115,18 +115,18 @@ async fn save(
     ctx: PageContext,
     session: Session,
     id: Option<i64>,
-    fields: Fields,
+    form: PackageForm,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    let form = PackageForm::from_fields(&fields);
     let errors = match form.parse() {
         Ok(package) => {
             let mut tx = state.pool.begin().await?;
             let refused = match id {
-                Some(id) => actions::update_package(&mut tx, admin.0.id, id, &package).await?.err(),
-                None => {
-                    actions::create_package(&mut tx, admin.0.id, &package).await?.err().map(Refused::Invalid)
-                }
+                Some(id) => actions::update_package(&mut tx, admin.0.id.0, id, &package).await?.err(),
+                None => actions::create_package(&mut tx, admin.0.id.0, &package)
+                    .await?
+                    .err()
+                    .map(Refused::Invalid),
             };
             match refused {
                 None => {
@@ -156,9 +156,9 @@ pub async fn create(
     admin: Admin,
     ctx: PageContext,
     session: Session,
-    fields: Fields,
+    Form(form): Form<PackageForm>,
 ) -> AppResult<Response> {
-    save(state, admin, ctx, session, None, fields).await
+    save(state, admin, ctx, session, None, form).await
 }
 
 pub async fn edit_form(
@@ -189,9 +189,9 @@ pub async fn update(
     ctx: PageContext,
     session: Session,
     Path(PackageId(id)): Path<PackageId>,
-    fields: Fields,
+    Form(form): Form<PackageForm>,
 ) -> AppResult<Response> {
-    save(state, admin, ctx, session, Some(id), fields).await
+    save(state, admin, ctx, session, Some(id), form).await
 }
 
 pub async fn deactivate(

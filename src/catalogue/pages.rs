@@ -126,7 +126,7 @@ pub async fn create_activity(
     let errors = match form.parse() {
         Ok(activity) => {
             let mut tx = state.pool.begin().await?;
-            match actions::create_activity(&mut tx, admin.0.id, &activity).await? {
+            match actions::create_activity(&mut tx, admin.0.id.0, &activity).await? {
                 Ok(_) => {
                     let message = format!("{} is in the catalogue.", activity.name);
                     return flash::done(tx, &session, message, "/admin/activities").await;
@@ -170,7 +170,7 @@ pub async fn update_activity(
     let errors = match form.parse() {
         Ok(activity) => {
             let mut tx = state.pool.begin().await?;
-            match actions::update_activity(&mut tx, admin.0.id, id, &activity).await? {
+            match actions::update_activity(&mut tx, admin.0.id.0, id, &activity).await? {
                 Ok(()) => {
                     let message = format!("{} is saved.", activity.name);
                     return flash::done(tx, &session, message, "/admin/activities").await;
@@ -230,8 +230,9 @@ pub(super) async fn set_active(
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
     let mut tx = state.pool.begin().await?;
-    let name =
-        actions::set_active(&mut tx, admin.0.id, kind.table, id, active).await?.ok_or(AppError::NotFound)?;
+    let name = actions::set_active(&mut tx, admin.0.id.0, kind.table, id, active)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let message = format!("{name} {}", if active { kind.back } else { kind.out });
     flash::done(tx, &session, message, kind.list).await
 }
@@ -321,7 +322,7 @@ pub async fn create_venue(
     let errors = match form.parse() {
         Ok(venue) => {
             let mut tx = state.pool.begin().await?;
-            match actions::create_venue(&mut tx, admin.0.id, &venue).await? {
+            match actions::create_venue(&mut tx, admin.0.id.0, &venue).await? {
                 Ok(_) => {
                     return flash::done(tx, &session, format!("{} is added.", venue.name), "/admin/venues")
                         .await;
@@ -367,7 +368,7 @@ pub async fn update_venue(
     let errors = match form.parse() {
         Ok(venue) => {
             let mut tx = state.pool.begin().await?;
-            match actions::update_venue(&mut tx, admin.0.id, id, &venue).await? {
+            match actions::update_venue(&mut tx, admin.0.id.0, id, &venue).await? {
                 Ok(()) => {
                     return flash::done(tx, &session, format!("{} is saved.", venue.name), "/admin/venues")
                         .await;

@@ -67,8 +67,8 @@ pub async fn index(
     ctx: PageContext,
 ) -> AppResult<Response> {
     let mut conn = state.pool.acquire().await?;
-    let rows = store::list(&mut conn, parent.id).await?;
-    let missing = store::missing_items(&mut conn, parent.id).await?;
+    let rows = store::list(&mut conn, parent.id.0).await?;
+    let missing = store::missing_items(&mut conn, parent.id.0).await?;
     let today = today(&state);
     let children = rows
         .into_iter()
@@ -137,7 +137,7 @@ pub async fn create(
         }
     };
     let mut tx = state.pool.begin().await?;
-    let child_id = actions::add_child(&mut tx, parent.id, &input).await?;
+    let child_id = actions::add_child(&mut tx, parent.id.0, &input).await?;
     let message = format!("{} has been added.", input.child.full_name());
     flash::done(tx, &session, message, &child_url(child_id)).await
 }
@@ -173,9 +173,9 @@ pub async fn edit_form(
     Path(child_id): Path<ChildId>,
 ) -> AppResult<Response> {
     let mut conn = state.pool.acquire().await?;
-    let child = store::find(&mut conn, parent.id, child_id).await?.ok_or(AppError::NotFound)?;
-    let contacts = store::contacts(&mut conn, parent.id, child_id).await?;
-    let collectors = store::collectors(&mut conn, parent.id, child_id).await?;
+    let child = store::find(&mut conn, parent.id.0, child_id).await?.ok_or(AppError::NotFound)?;
+    let contacts = store::contacts(&mut conn, parent.id.0, child_id).await?;
+    let collectors = store::collectors(&mut conn, parent.id.0, child_id).await?;
     let form = form_for(&child, contacts.first(), collectors.first());
     render(&FormPage::new(ctx, &state, Some(&child), form))
 }
@@ -189,7 +189,7 @@ pub async fn update(
     Form(form): Form<ChildForm>,
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
-    let before = store::lock(&mut tx, parent.id, child_id).await?.ok_or(AppError::NotFound)?;
+    let before = store::lock(&mut tx, parent.id.0, child_id).await?.ok_or(AppError::NotFound)?;
     let input = match form.parse(today(&state)) {
         Ok(input) => input,
         Err(errors) => {
@@ -197,7 +197,7 @@ pub async fn update(
             return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
-    actions::update_child(&mut tx, parent.id, &before, &input).await?;
+    actions::update_child(&mut tx, parent.id.0, &before, &input).await?;
     let message = format!("{}'s details are saved.", input.child.first_name.as_str());
     flash::done(tx, &session, message, &child_url(child_id)).await
 }
@@ -209,8 +209,8 @@ pub async fn archive(
     Path(child_id): Path<ChildId>,
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
-    let child = store::lock(&mut tx, parent.id, child_id).await?.ok_or(AppError::NotFound)?;
-    if let Err(refused) = actions::archive(&mut tx, parent.id, &child).await? {
+    let child = store::lock(&mut tx, parent.id.0, child_id).await?.ok_or(AppError::NotFound)?;
+    if let Err(refused) = actions::archive(&mut tx, parent.id.0, &child).await? {
         flash::push(&session, FlashKind::Error, refused.message(&child)).await?;
         return Ok(Redirect::to(&child_url(child_id)).into_response());
     }
@@ -274,8 +274,8 @@ pub async fn show(
     Path(child_id): Path<ChildId>,
 ) -> AppResult<Response> {
     let mut conn = state.pool.acquire().await?;
-    let child = store::find(&mut conn, parent.id, child_id).await?.ok_or(AppError::NotFound)?;
-    render(&show_page(&mut conn, &state, ctx, parent.id, child).await?)
+    let child = store::find(&mut conn, parent.id.0, child_id).await?.ok_or(AppError::NotFound)?;
+    render(&show_page(&mut conn, &state, ctx, parent.id.0, child).await?)
 }
 
 pub async fn add_contact(
@@ -287,16 +287,16 @@ pub async fn add_contact(
     Form(form): Form<ContactForm>,
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
-    let child = store::lock(&mut tx, parent.id, child_id).await?.ok_or(AppError::NotFound)?;
+    let child = store::lock(&mut tx, parent.id.0, child_id).await?.ok_or(AppError::NotFound)?;
     let contact = match form.parse() {
         Ok(contact) => contact,
         Err(errors) => {
-            let page = show_page(&mut tx, &state, ctx, parent.id, child).await?;
+            let page = show_page(&mut tx, &state, ctx, parent.id.0, child).await?;
             let page = ShowPage { contact_form: form, errors, ..page };
             return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
-    actions::add_contact(&mut tx, parent.id, &child, &contact).await?;
+    actions::add_contact(&mut tx, parent.id.0, &child, &contact).await?;
     let message = format!("{} is now an emergency contact for {}.", contact.name.as_str(), child.first_name);
     flash::done(tx, &session, message, &child_url(child_id)).await
 }
@@ -309,12 +309,12 @@ pub async fn remove_contact(
     Path((child_id, contact_id)): Path<(ChildId, EmergencyContactId)>,
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
-    let child = store::lock(&mut tx, parent.id, child_id).await?.ok_or(AppError::NotFound)?;
-    let name = match actions::remove_contact(&mut tx, parent.id, &child, contact_id).await? {
+    let child = store::lock(&mut tx, parent.id.0, child_id).await?.ok_or(AppError::NotFound)?;
+    let name = match actions::remove_contact(&mut tx, parent.id.0, &child, contact_id).await? {
         Ok(name) => name,
         Err(refused) => {
             let message = refused.message(&child);
-            let mut page = show_page(&mut tx, &state, ctx, parent.id, child).await?;
+            let mut page = show_page(&mut tx, &state, ctx, parent.id.0, child).await?;
             page.errors.add("contacts", message);
             return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
@@ -332,16 +332,16 @@ pub async fn add_collector(
     Form(form): Form<CollectorForm>,
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
-    let child = store::lock(&mut tx, parent.id, child_id).await?.ok_or(AppError::NotFound)?;
+    let child = store::lock(&mut tx, parent.id.0, child_id).await?.ok_or(AppError::NotFound)?;
     let collector = match form.parse() {
         Ok(collector) => collector,
         Err(errors) => {
-            let page = show_page(&mut tx, &state, ctx, parent.id, child).await?;
+            let page = show_page(&mut tx, &state, ctx, parent.id.0, child).await?;
             let page = ShowPage { collector_form: form, errors, ..page };
             return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
-    actions::add_collector(&mut tx, parent.id, &child, &collector).await?;
+    actions::add_collector(&mut tx, parent.id.0, &child, &collector).await?;
     let message = format!("{} may now collect {}.", collector.name.as_str(), child.first_name);
     flash::done(tx, &session, message, &child_url(child_id)).await
 }
@@ -353,8 +353,8 @@ pub async fn remove_collector(
     Path((child_id, collector_id)): Path<(ChildId, CollectorId)>,
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
-    let child = store::lock(&mut tx, parent.id, child_id).await?.ok_or(AppError::NotFound)?;
-    let name = actions::remove_collector(&mut tx, parent.id, &child, collector_id).await?;
+    let child = store::lock(&mut tx, parent.id.0, child_id).await?.ok_or(AppError::NotFound)?;
+    let name = actions::remove_collector(&mut tx, parent.id.0, &child, collector_id).await?;
     let message = format!("{name} may no longer collect {}.", child.first_name);
     flash::done(tx, &session, message, &child_url(child_id)).await
 }
@@ -368,8 +368,8 @@ pub async fn set_checklist_item(
 ) -> AppResult<Response> {
     let done = form.parse();
     let mut tx = state.pool.begin().await?;
-    let child = store::lock(&mut tx, parent.id, child_id).await?.ok_or(AppError::NotFound)?;
-    let item = actions::set_checklist_item(&mut tx, parent.id, &child, item_id, done).await?;
+    let child = store::lock(&mut tx, parent.id.0, child_id).await?.ok_or(AppError::NotFound)?;
+    let item = actions::set_checklist_item(&mut tx, parent.id.0, &child, item_id, done).await?;
     let message = if done {
         format!("“{item}” is done for {}.", child.first_name)
     } else {

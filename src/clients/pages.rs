@@ -130,7 +130,7 @@ pub async fn assign(
         Err(errors) => errors,
         Ok(request) => {
             let mut tx = state.pool.begin().await?;
-            match actions::assign(&state, &mut tx, admin.0.id, id, &request).await? {
+            match actions::assign(&state, &mut tx, admin.0.id.0, id, &request).await? {
                 Ok(done) => {
                     tx.commit().await?;
                     let kind = if done.kept.is_empty() { FlashKind::Success } else { FlashKind::Info };

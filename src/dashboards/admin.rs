@@ -11,8 +11,8 @@ use crate::{
     error::AppResult,
     ids::SessionId,
     sessions::domain::{Staffing, trainers_needed},
-    states::SessionStatus,
     shifts::domain::ShiftRole,
+    states::SessionStatus,
     web::{PageContext, fmt, form::render},
 };
 

@@ -102,13 +102,13 @@ pub async fn show(
                       as "has_emergency_contact!"
            from children c where parent_id = $1 and archived_at is null
            order by date_of_birth"#,
-        parent.id,
+        parent.id.0,
     )
     .fetch_all(&mut *conn)
     .await?;
-    let upcoming = upcoming(&mut conn, parent.id, tz).await?;
-    let attention = attention(&mut conn, parent.id, &children, tz).await?;
-    let credits_left = crate::payments::packages::total_left(&mut conn, parent.id).await?;
+    let upcoming = upcoming(&mut conn, parent.id.0, tz).await?;
+    let attention = attention(&mut conn, parent.id.0, &children, tz).await?;
+    let credits_left = crate::payments::packages::total_left(&mut conn, parent.id.0).await?;
     let children = children
         .into_iter()
         .map(|c| ChildCard {

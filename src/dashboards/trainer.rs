@@ -75,7 +75,7 @@ pub async fn show(
         (super::start_of_day(today, tz), super::start_of_day(today + Duration::days(1), tz));
     let week_end = super::start_of_day(today + Duration::days(8), tz);
     let mut conn = state.pool.acquire().await?;
-    let upcoming = shifts::for_trainer(&mut conn, trainer.id, day_start, week_end).await?;
+    let upcoming = shifts::for_trainer(&mut conn, trainer.id.0, day_start, week_end).await?;
 
     // Children with medical or additional-needs flags, for today's sessions only: the
     // trainer sees them because they work those sessions.
@@ -139,7 +139,7 @@ pub async fn show(
             (a, b)
         });
 
-    let attention = attention(&mut conn, trainer.id, today, tz).await?;
+    let attention = attention(&mut conn, trainer.id.0, today, tz).await?;
     render(&TrainerDashboard { ctx, attention, today: today_cards, week_ahead })
 }
 

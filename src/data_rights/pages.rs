@@ -123,14 +123,14 @@ pub async fn account(
     Parent(parent): Parent,
     ctx: PageContext,
 ) -> AppResult<Response> {
-    render(&account_page(&state, ctx, parent.id, CloseForm::default(), FormErrors::default()).await?)
+    render(&account_page(&state, ctx, parent.id.0, CloseForm::default(), FormErrors::default()).await?)
 }
 
 /// The ZIP of everything about the signed-in family (never anyone else's: the only
 /// input is the session's user).
 pub async fn export(State(state): State<AppState>, Parent(parent): Parent) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
-    let zip = actions::export(&mut tx, parent.id).await?;
+    let zip = actions::export(&mut tx, parent.id.0).await?;
     tx.commit().await?;
     let today = OffsetDateTime::now_utc().date();
     let disposition = format!("attachment; filename=\"portico-my-data-{today}.zip\"");
@@ -151,12 +151,12 @@ pub async fn request_closure(
     let closure = match form.parse() {
         Ok(closure) => closure,
         Err(errors) => {
-            let page = account_page(&state, ctx, parent.id, form, errors).await?;
+            let page = account_page(&state, ctx, parent.id.0, form, errors).await?;
             return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
     let mut tx = state.pool.begin().await?;
-    if actions::request_closure(&mut tx, parent.id, &closure).await?.is_err() {
+    if actions::request_closure(&mut tx, parent.id.0, &closure).await?.is_err() {
         flash::push(&session, FlashKind::Info, "Your request to close your account is already waiting.")
             .await?;
         return Ok(Redirect::to("/parent/account").into_response());
@@ -176,7 +176,7 @@ pub async fn withdraw_closure(
     session: Session,
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
-    if actions::withdraw_closure(&mut tx, parent.id).await?.is_err() {
+    if actions::withdraw_closure(&mut tx, parent.id.0).await?.is_err() {
         flash::push(&session, FlashKind::Info, "No request to close your account is waiting.").await?;
         return Ok(Redirect::to("/parent/account").into_response());
     }
@@ -280,7 +280,7 @@ pub async fn carry_out(
         return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
     let mut tx = state.pool.begin().await?;
-    match erasure::carry_out(&state, &mut tx, id, admin.0.id).await? {
+    match erasure::carry_out(&state, &mut tx, id, admin.0.id.0).await? {
         Ok(erased) => {
             let message = format!(
                 "Account #{} is erased ({} children anonymised). We have emailed the parent.",
@@ -330,7 +330,7 @@ pub async fn decline(
     };
     let mut tx = state.pool.begin().await?;
     let declined =
-        actions::decline(&mut tx, &state.outbox, &state.config.base_url, admin.0.id, id, &reason).await?;
+        actions::decline(&mut tx, &state.outbox, &state.config.base_url, admin.0.id.0, id, &reason).await?;
     if declined.is_err() {
         drop(tx);
         flash::push(&session, FlashKind::Error, ALREADY_DECIDED).await?;

@@ -36,12 +36,14 @@ const SURNAMES: [&str; 24] = [
 
 /// Children's first names.
 const CHILD_NAMES: [&str; 24] = [
-    "Alfie", "Poppy", "Jacob", "Evie", "Max", "Ella", "Charlie", "Rosie", "Henry", "Florence", "Teddy", "Willow",
-    "Archie", "Daisy", "Ethan", "Sienna", "Lucas", "Hana", "Yusuf", "Maryam", "Tomasz", "Zofia", "Kofi", "Esme",
+    "Alfie", "Poppy", "Jacob", "Evie", "Max", "Ella", "Charlie", "Rosie", "Henry", "Florence", "Teddy",
+    "Willow", "Archie", "Daisy", "Ethan", "Sienna", "Lucas", "Hana", "Yusuf", "Maryam", "Tomasz", "Zofia",
+    "Kofi", "Esme",
 ];
 
 /// The large demo's activities (added by `catalogue`), for `name = any(…)`.
-const ACTIVITIES: [&str; 6] = ["Swim School", "Gymnastics", "Holiday Club", "Coding Club", "Street Dance", "Drama"];
+const ACTIVITIES: [&str; 6] =
+    ["Swim School", "Gymnastics", "Holiday Club", "Coding Club", "Street Dance", "Drama"];
 
 // How much to load on top of the small demo.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -739,7 +741,8 @@ impl Load<'_> {
         .await
         .context("Failed to add the demo family's third child")?;
         let (first, n) = (self.blocks.demo_bookings, DEMO_PARENT_BOOKINGS.min(self.sizes.sessions));
-        let (parent, coordinator, finance) = (self.people.parent, self.people.coordinator, self.people.finance);
+        let (parent, coordinator, finance) =
+            (self.people.parent, self.people.coordinator, self.people.finance);
         sqlx::query!(
             "insert into bookings (id, parent_id, status, total_pence, created_by, created_at, updated_at)
              overriding system value

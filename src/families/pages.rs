@@ -126,14 +126,14 @@ pub async fn signup_confirm(
 
     let user = auth
         .backend
-        .get_user(&user_id)
+        .get_user(&crate::ids::UserId(user_id))
         .await
         .map_err(|err| anyhow::anyhow!("Failed to load the new parent: {err:?}"))?
         .ok_or_else(|| anyhow::anyhow!("the new parent {user_id} is missing"))?;
     auth.login(&user).await?;
     auth::mark_signed_in(&auth.session).await?;
     csrf::rotate(&auth.session).await?;
-    tracing::info!(user.id = user.id, "signed up");
+    tracing::info!(user.id = user.id.0, "signed up");
     let welcome = format!("Welcome to Portico, {}. Add your children to start booking.", user.first_name());
     flash::push(&auth.session, FlashKind::Success, welcome).await?;
     Ok(Redirect::to(user.role.portal()).into_response())
@@ -177,7 +177,7 @@ pub async fn profile_form(
     Parent(parent): Parent,
     ctx: PageContext,
 ) -> AppResult<Response> {
-    render(&profile_page(&state, ctx, parent.id, None).await?)
+    render(&profile_page(&state, ctx, parent.id.0, None).await?)
 }
 
 pub async fn profile(
@@ -190,12 +190,12 @@ pub async fn profile(
     let profile = match form.parse() {
         Ok(profile) => profile,
         Err(errors) => {
-            let page = ProfilePage { errors, ..profile_page(&state, ctx, parent.id, Some(form)).await? };
+            let page = ProfilePage { errors, ..profile_page(&state, ctx, parent.id.0, Some(form)).await? };
             return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
     let mut tx = state.pool.begin().await?;
-    actions::update_profile(&mut tx, parent.id, &profile).await?;
+    actions::update_profile(&mut tx, parent.id.0, &profile).await?;
     flash::done(tx, &session, "Your details are saved.", "/parent/profile").await
 }
 
@@ -208,7 +208,7 @@ pub async fn set_checklist_item(
 ) -> AppResult<Response> {
     let done = form.parse();
     let mut tx = state.pool.begin().await?;
-    let item = children::actions::set_parent_checklist_item(&mut tx, parent.id, item_id, done).await?;
+    let item = children::actions::set_parent_checklist_item(&mut tx, parent.id.0, item_id, done).await?;
     let message =
         if done { format!("“{item}” is done.") } else { format!("“{item}” is marked as not done.") };
     flash::done(tx, &session, message, "/parent/profile").await
@@ -250,7 +250,7 @@ pub async fn new_family(
     let mut tx = state.pool.begin().await?;
     let welcome = Welcome { outbox: &state.outbox, base_url: &state.config.base_url };
     if let Err(Refused::EmailTaken) =
-        actions::open_family(&mut tx, welcome, admin.0.id, &parent, &hash).await?
+        actions::open_family(&mut tx, welcome, admin.0.id.0, &parent, &hash).await?
     {
         let mut errors = FormErrors::default();
         errors.add("email", "An account already uses this email.");

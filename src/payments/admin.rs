@@ -379,7 +379,7 @@ pub async fn retry_refund(
 ) -> AppResult<Response> {
     admin.require(FINANCE)?;
     let mut tx = state.pool.begin().await?;
-    if !super::cancellation::retry(&mut tx, id, admin.0.id).await? {
+    if !super::cancellation::retry(&mut tx, id, admin.0.id.0).await? {
         return Err(AppError::NotFound);
     }
     tx.commit().await?;
@@ -598,7 +598,7 @@ pub async fn create(
         Err(errors) => return refused(&state, ctx, typed, errors).await,
     };
     let mut tx = state.pool.begin().await?;
-    let recorded = match actions::record_offline_payment(&state, &mut tx, admin.0.id, &payment).await? {
+    let recorded = match actions::record_offline_payment(&state, &mut tx, admin.0.id.0, &payment).await? {
         Ok(recorded) => recorded,
         Err(refusal) => {
             tx.rollback().await?;

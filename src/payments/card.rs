@@ -158,7 +158,8 @@ pub async fn pay_for_held_places(
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
     let balance = store::lock_balance(&mut tx, booking_id).await?.ok_or(AppError::NotFound)?;
-    let started = start_checkout(state, &mut tx, &balance, parent.id, Some(super::holds::deadline())).await?;
+    let started =
+        start_checkout(state, &mut tx, &balance, parent.id.0, Some(super::holds::deadline())).await?;
     tx.commit().await?;
     match started {
         Ok(url) => Ok(Redirect::to(&url).into_response()),

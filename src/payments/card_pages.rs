@@ -37,7 +37,7 @@ pub async fn pay(
     Path(id): Path<BookingId>,
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
-    let started = card::pay_booking(&state, &mut tx, id, parent.id).await?;
+    let started = card::pay_booking(&state, &mut tx, id, parent.id.0).await?;
     tx.commit().await?;
     match started {
         Ok(url) => Ok(Redirect::to(&url).into_response()),
@@ -60,7 +60,7 @@ pub async fn success(
     let session_id = query.get("session_id").ok_or(AppError::NotFound)?;
     let mut conn = state.pool.acquire().await?;
     let payment =
-        store::by_checkout_for_parent(&mut conn, session_id, parent.id).await?.ok_or(AppError::NotFound)?;
+        store::by_checkout_for_parent(&mut conn, session_id, parent.id.0).await?.ok_or(AppError::NotFound)?;
     drop(conn);
     if payment.status == PaymentStatus::Pending
         && let Some(stripe) = state.stripe.as_ref()

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use super::{
-    discounts::{self, CodeRefused, NewCode, Off},
+    discounts::{self, CodeRefused, NewCode, NewCodeForm, Off},
     domain::{Choice, DiscountKind},
     store::{self, DiscountCode},
 };
@@ -24,7 +24,7 @@ use crate::{
     web::{
         FormErrors, PageContext, Path,
         flash::{self, FlashKind},
-        form::{Fields, QueryFields, render, render_with},
+        form::{Fields, Form, QueryFields, render, render_with},
         page::{Cursor, Order, PageRequest, Pager, paged},
     },
 };
@@ -112,7 +112,7 @@ impl CodeRow {
 async fn index_page(
     state: &AppState,
     ctx: PageContext,
-    form: Option<&Fields>,
+    form: Option<&NewCodeForm>,
     query: &Fields,
 ) -> AppResult<IndexPage> {
     let mut conn = state.pool.acquire().await?;
@@ -148,9 +148,9 @@ async fn index_page(
             code: c.code,
         })
         .collect();
-    let typed = |name: &str| form.and_then(|f| f.get(name)).unwrap_or_default().to_owned();
-    let chosen: Vec<i64> = form.map(|f| f.ids("activity")).unwrap_or_default();
-    let kind = typed("kind");
+    let form = form.cloned().unwrap_or_default();
+    let chosen = &form.activities;
+    let kind = form.kind.trim();
     Ok(IndexPage {
         ctx,
         codes,
@@ -160,7 +160,7 @@ async fn index_page(
             .map(|k| Choice {
                 value: k.as_str().into(),
                 label: k.label().into(),
-                selected: DiscountKind::parse(&kind) == Some(*k),
+                selected: DiscountKind::parse(kind) == Some(*k),
             })
             .collect(),
         activities: activities
@@ -171,11 +171,11 @@ async fn index_page(
                 selected: chosen.contains(&a.id),
             })
             .collect(),
-        code: typed("code"),
-        value: typed("value"),
-        valid_from: typed("valid_from"),
-        valid_until: typed("valid_until"),
-        usage_limit: typed("usage_limit"),
+        code: form.code.trim().to_owned(),
+        value: form.value.trim().to_owned(),
+        valid_from: form.valid_from.trim().to_owned(),
+        valid_until: form.valid_until.trim().to_owned(),
+        usage_limit: form.usage_limit.trim().to_owned(),
         errors: FormErrors::default(),
     })
 }
@@ -195,7 +195,7 @@ pub async fn create(
     admin: Admin,
     ctx: PageContext,
     session: Session,
-    form: Fields,
+    Form(form): Form<NewCodeForm>,
 ) -> AppResult<Response> {
     admin.require(FINANCE)?;
     let new = match NewCode::parse(&form) {
@@ -203,7 +203,7 @@ pub async fn create(
         Err(errors) => return failed(&state, ctx, &form, errors).await,
     };
     let mut tx = state.pool.begin().await?;
-    match discounts::create_code(&mut tx, admin.0.id, &new).await? {
+    match discounts::create_code(&mut tx, admin.0.id.0, &new).await? {
         Ok(_) => {
             flash::done(tx, &session, format!("Discount code {} created.", new.code), "/admin/discounts")
                 .await
@@ -221,7 +221,7 @@ pub async fn create(
 async fn failed(
     state: &AppState,
     ctx: PageContext,
-    form: &Fields,
+    form: &NewCodeForm,
     errors: FormErrors,
 ) -> AppResult<Response> {
     // The form comes back over the first page of codes.
@@ -245,12 +245,12 @@ pub async fn apply(
     Path(id): Path<BookingId>,
     axum::Form(form): axum::Form<ApplyForm>,
 ) -> AppResult<Response> {
-    let allowed = discounts::count_guess(&state, parent.id).await?;
+    let allowed = discounts::count_guess(&state, parent.id.0).await?;
     let mut tx = state.pool.begin().await?;
-    match discounts::apply_code(&state, &mut tx, id, parent.id, &form.code, allowed).await? {
+    match discounts::apply_code(&state, &mut tx, id, parent.id.0, &form.code, allowed).await? {
         Ok(message) => {
             tx.commit().await?;
-            store::count_discount_success(&state.pool, parent.id).await?;
+            store::count_discount_success(&state.pool, parent.id.0).await?;
             flash::push(&session, FlashKind::Success, message).await?;
         }
         Err(message) => {

@@ -15,7 +15,7 @@ use crate::{
     error::{AppError, AppResult},
     ids::{BookingId, DiscountCodeId},
     money::Money,
-    web::{FormErrors, fmt, form::Fields},
+    web::{FormErrors, fmt},
 };
 
 /// What a code takes off.
@@ -80,7 +80,26 @@ fn parse_date(raw: Option<&str>) -> Result<Option<Date>, &'static str> {
     }
 }
 
-/// A new code, valid as a whole. Read from `Fields`: `activity` repeats.
+/// The new-code form as typed (`web::form::Form`): `activity` repeats.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct NewCodeForm {
+    pub code: String,
+    pub kind: String,
+    pub value: String,
+    pub valid_from: String,
+    pub valid_until: String,
+    pub usage_limit: String,
+    #[serde(rename = "activity", deserialize_with = "crate::web::form::ids")]
+    pub activities: Vec<i64>,
+}
+
+/// A field's value trimmed; blank counts as not given.
+fn given(raw: &str) -> Option<&str> {
+    Some(raw.trim()).filter(|v| !v.is_empty())
+}
+
+/// A new code, valid as a whole.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewCode {
     pub code: String,
@@ -92,22 +111,21 @@ pub struct NewCode {
 }
 
 impl NewCode {
-    pub fn parse(form: &Fields) -> Result<Self, FormErrors> {
+    pub fn parse(form: &NewCodeForm) -> Result<Self, FormErrors> {
         let mut errors = FormErrors::default();
-        let code = parse_code(form.get("code").unwrap_or_default()).map_err(|m| errors.add("code", m)).ok();
-        let off = Off::parse(form.get("kind").unwrap_or_default(), form.get("value").unwrap_or_default())
-            .map_err(|(field, m)| errors.add(field, m))
-            .ok();
+        let code = parse_code(form.code.trim()).map_err(|m| errors.add("code", m)).ok();
+        let off =
+            Off::parse(form.kind.trim(), form.value.trim()).map_err(|(field, m)| errors.add(field, m)).ok();
         let valid_from =
-            parse_date(form.get("valid_from")).map_err(|m| errors.add("valid_from", m)).ok().flatten();
+            parse_date(given(&form.valid_from)).map_err(|m| errors.add("valid_from", m)).ok().flatten();
         let valid_until =
-            parse_date(form.get("valid_until")).map_err(|m| errors.add("valid_until", m)).ok().flatten();
+            parse_date(given(&form.valid_until)).map_err(|m| errors.add("valid_until", m)).ok().flatten();
         if let (Some(from), Some(until)) = (valid_from, valid_until)
             && until < from
         {
             errors.add("valid_until", "The last day must not be before the first.");
         }
-        let usage_limit = match form.get("usage_limit").map(|v| v.parse::<i32>()) {
+        let usage_limit = match given(&form.usage_limit).map(|v| v.parse::<i32>()) {
             None => None,
             Some(Ok(n)) if n > 0 => Some(n),
             Some(_) => {
@@ -122,7 +140,7 @@ impl NewCode {
                 valid_from,
                 valid_until,
                 usage_limit,
-                activity_ids: form.ids("activity"),
+                activity_ids: form.activities.clone(),
             }),
             _ => Err(errors),
         }
@@ -333,13 +351,13 @@ mod tests {
 
     #[test]
     fn a_new_code_is_read_whole_or_refused_field_by_field() {
-        let form = Fields::parse(b"code=spring-10&kind=percent&value=10&activity=3&activity=2&usage_limit=");
+        let read = |raw: &str| serde_html_form::from_str::<NewCodeForm>(raw).unwrap();
+        let form = read("code=spring-10&kind=percent&value=10&activity=3&activity=2&usage_limit=");
         let new = NewCode::parse(&form).unwrap();
         assert_eq!((new.code.as_str(), new.off, new.usage_limit), ("SPRING-10", Off::Percent(10), None));
         assert_eq!(new.activity_ids, vec![2, 3]);
-        let form = Fields::parse(
-            b"code=x&kind=fixed&value=abc&valid_from=2026-05-02&valid_until=2026-05-01&usage_limit=0",
-        );
+        let form =
+            read("code=x&kind=fixed&value=abc&valid_from=2026-05-02&valid_until=2026-05-01&usage_limit=0");
         let errors = NewCode::parse(&form).unwrap_err();
         for field in ["code", "value", "valid_until", "usage_limit"] {
             assert!(errors.get(field).is_some(), "{field}");

@@ -108,7 +108,7 @@ pub async fn index(
             description: o.description,
         })
         .collect();
-    let credits = packages::credits_left(&mut conn, parent.id)
+    let credits = packages::credits_left(&mut conn, parent.id.0)
         .await?
         .into_iter()
         .map(|c| CreditLine {
@@ -117,7 +117,7 @@ pub async fn index(
             expires: fmt::day_time(c.expires_at, tz),
         })
         .collect();
-    let purchases = packages::purchases_of(&mut conn, parent.id)
+    let purchases = packages::purchases_of(&mut conn, parent.id.0)
         .await?
         .into_iter()
         .map(|p| purchase_line(p, tz))
@@ -172,7 +172,7 @@ pub async fn success(
     let session_id = query.get("session_id").ok_or(AppError::NotFound)?;
     let mut conn = state.pool.acquire().await?;
     let status =
-        packages::status_of_checkout(&mut conn, session_id, parent.id).await?.ok_or(AppError::NotFound)?;
+        packages::status_of_checkout(&mut conn, session_id, parent.id.0).await?.ok_or(AppError::NotFound)?;
     drop(conn);
     let mut paid = status == PurchaseStatus::Paid;
     if !paid && let Some(stripe) = state.stripe.as_ref() {
@@ -266,7 +266,7 @@ pub async fn record_paid(
         return Ok(Redirect::to(back).into_response());
     };
     let mut tx = state.pool.begin().await?;
-    if !packages::record_paid(&state, &mut tx, admin.0.id, id, method, &reference).await? {
+    if !packages::record_paid(&state, &mut tx, admin.0.id.0, id, method, &reference).await? {
         tx.rollback().await?;
         flash::push(&session, FlashKind::Error, "This package is already paid (or does not exist).").await?;
         return Ok(Redirect::to(back).into_response());

@@ -773,7 +773,7 @@ pub async fn refund(
     let page = format!("/admin/payments/packages/{id}");
     let mut tx = state.pool.begin().await?;
     let refunded =
-        refund_purchase(&state, &mut tx, admin.0.id, id, &typed).await?.ok_or(AppError::NotFound)?;
+        refund_purchase(&state, &mut tx, admin.0.id.0, id, &typed).await?.ok_or(AppError::NotFound)?;
     match refunded {
         Ok((amount, credits)) => {
             let message =

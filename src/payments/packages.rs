@@ -443,7 +443,7 @@ pub async fn buy(
     let purchase_id = sqlx::query_scalar!(
         "insert into package_purchases (parent_id, package_id, credits, amount_pence, currency)
          values ($1, $2, $3, $4, $5) returning id",
-        parent.id,
+        parent.id.0,
         offer.id,
         credits,
         offer.price_pence,

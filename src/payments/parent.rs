@@ -8,7 +8,7 @@ use crate::{
     AppState,
     auth::Parent,
     error::{AppError, AppResult},
-    ids::{PaymentId, UserId},
+    ids::PaymentId,
     web::{
         PageContext, Path, fmt,
         form::{QueryFields, render},
@@ -35,7 +35,7 @@ pub async fn index(
     let tz = state.config.timezone;
     let page: PageRequest<OffsetDateTime> = PageRequest::from_query(&query, Order::Descending);
     let mut conn = state.pool.acquire().await?;
-    let rows = store::of_parent(&mut conn, parent.id, &page).await?;
+    let rows = store::of_parent(&mut conn, parent.id.0, &page).await?;
     let payments = page.finish(rows, |p| Cursor::new(p.created_at, p.id), "/parent/payments", &query);
     render(&IndexPage {
         ctx,
@@ -78,7 +78,7 @@ pub async fn receipt(
 ) -> AppResult<Response> {
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
-    let payment = store::for_parent(&mut conn, id, UserId(parent.id)).await?.ok_or(AppError::NotFound)?;
+    let payment = store::for_parent(&mut conn, id, parent.id).await?.ok_or(AppError::NotFound)?;
     let items = crate::bookings::store::participants(&mut conn, crate::ids::BookingId(payment.booking_id))
         .await?
         .into_iter()

@@ -130,7 +130,7 @@ pub async fn refund(
         Err(errors) => return refused(&state, ctx, id, &typed, errors).await,
     };
     let mut tx = state.pool.begin().await?;
-    match actions::refund_payment(&state, &mut tx, admin.0.id, id, &request).await? {
+    match actions::refund_payment(&state, &mut tx, admin.0.id.0, id, &request).await? {
         Ok(amount) => flash::done(tx, &session, format!("Refunded {amount} of payment #{id}."), &back).await,
         Err(refusal) => {
             tx.rollback().await?;

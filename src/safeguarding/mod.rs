@@ -203,6 +203,6 @@ pub async fn add_action(
         }
     };
     let mut tx = state.pool.begin().await?;
-    domain::add_action(&mut tx, admin.0.id, id, &note).await?;
+    domain::add_action(&mut tx, admin.0.id.0, id, &note).await?;
     flash::done(tx, &session, "Follow-up recorded.", &format!("/admin/safeguarding/{id}")).await
 }

@@ -17,8 +17,8 @@ use crate::{
     db::OnConstraint,
     error::{AppError, AppResult},
     ids::{SeriesId, SessionId},
-    states::SessionStatus,
     notifications::Email,
+    states::SessionStatus,
     web::fmt,
 };
 

@@ -45,7 +45,7 @@ pub async fn cancel_session(
             // A booking for several sessions keeps the others; only this place goes,
             // with its paid share refunded (worked out while the place still counts).
             let refund =
-                refund_cancelled(state, &mut *tx, booking_id, Some(&[id.into()]), &why, Some(admin.id))
+                refund_cancelled(state, &mut *tx, booking_id, Some(&[id.into()]), &why, Some(admin.id.0))
                     .await?;
             card_refunds.extend(refund.card_refunds);
             store::release_places(&mut *tx, booking.booking_id, id).await?;
@@ -93,7 +93,7 @@ async fn cancel_booking(
         .await?
     {
         Transition::Done => {
-            let refund = refund_cancelled(state, &mut *tx, booking_id, None, why, Some(admin.id)).await?;
+            let refund = refund_cancelled(state, &mut *tx, booking_id, None, why, Some(admin.id.0)).await?;
             card_refunds.extend(refund.card_refunds);
             Ok(true)
         }

@@ -221,20 +221,6 @@ pub struct SessionPlan {
 }
 
 impl SessionFields {
-    pub fn from_fields(f: &crate::web::form::Fields) -> Self {
-        let get = |name| f.get(name).unwrap_or_default().to_owned();
-        SessionFields {
-            activity: get("activity"),
-            venue: get("venue"),
-            date: get("date"),
-            start_time: get("start_time"),
-            duration_minutes: get("duration_minutes"),
-            capacity: get("capacity"),
-            price: get("price"),
-            notes: get("notes"),
-        }
-    }
-
     /// `default_duration`: the activity's, used when the length is left blank.
     pub fn parse_into(&self, e: &mut FormErrors, default_duration: Option<i32>) -> Option<SessionPlan> {
         let activity_id = self.activity.trim().parse::<i64>().ok();
@@ -354,8 +340,9 @@ impl EditForm {
     }
 }
 
-/// The series form: the session fields plus the repeat.
-#[derive(Clone, Debug, Default)]
+/// The series form: the session fields plus the repeat (read through `SeriesInput`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(from = "SeriesInput")]
 pub struct SeriesForm {
     pub name: String,
     pub session: SessionFields,
@@ -375,21 +362,54 @@ pub struct SeriesPlan {
     pub dates: Vec<Date>,
 }
 
-impl SeriesForm {
-    pub fn from_fields(f: &crate::web::form::Fields) -> Self {
-        let get = |name| f.get(name).unwrap_or_default().to_owned();
+/// The series form as posted (`web::form::Form`): the session's fields beside the
+/// repeat's, `weekday` and `holidays` repeated.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct SeriesInput {
+    name: String,
+    activity: String,
+    venue: String,
+    date: String,
+    start_time: String,
+    duration_minutes: String,
+    capacity: String,
+    price: String,
+    notes: String,
+    #[serde(rename = "weekday")]
+    weekdays: Vec<String>,
+    every_weeks: String,
+    end: String,
+    until: String,
+    count: String,
+    holidays: Vec<String>,
+}
+
+impl From<SeriesInput> for SeriesForm {
+    fn from(f: SeriesInput) -> Self {
         SeriesForm {
-            name: get("name"),
-            session: SessionFields::from_fields(f),
-            weekdays: f.all("weekday").map(str::to_owned).collect(),
-            every_weeks: get("every_weeks"),
-            end: get("end"),
-            until: get("until"),
-            count: get("count"),
-            holidays: f.all("holidays").collect::<Vec<_>>().join("\n"),
+            name: f.name,
+            session: SessionFields {
+                activity: f.activity,
+                venue: f.venue,
+                date: f.date,
+                start_time: f.start_time,
+                duration_minutes: f.duration_minutes,
+                capacity: f.capacity,
+                price: f.price,
+                notes: f.notes,
+            },
+            weekdays: f.weekdays,
+            every_weeks: f.every_weeks,
+            end: f.end,
+            until: f.until,
+            count: f.count,
+            holidays: f.holidays.join("\n"),
         }
     }
+}
 
+impl SeriesForm {
     pub fn has_weekday(&self, code: &str) -> bool {
         self.weekdays.iter().any(|d| d == code)
     }

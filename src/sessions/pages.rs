@@ -30,7 +30,7 @@ use crate::{
         FormErrors, PageContext, Path,
         flash::{self, FlashKind},
         fmt,
-        form::{Fields, QueryFields, render, render_with},
+        form::{self, QueryFields, render, render_with},
         page::{Cursor, Order, PageRequest, Pager},
     },
 };
@@ -497,7 +497,7 @@ pub async fn create_session(
             &new_page(&state, ctx, false, form, errors).await?,
         );
     }
-    let (id, starts_at) = actions::create_session(&mut tx, admin.0.id, &plan, &defaults, tz).await?;
+    let (id, starts_at) = actions::create_session(&mut tx, admin.0.id.0, &plan, &defaults, tz).await?;
     let message = format!("Session added for {}.", fmt::day_time(starts_at, tz));
     flash::done(tx, &session, message, &format!("/admin/sessions/{id}")).await
 }
@@ -525,11 +525,10 @@ pub async fn create_series(
     admin: Admin,
     ctx: PageContext,
     session: Session,
-    fields: Fields,
+    form::Form(form): form::Form<SeriesForm>,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
     let tz = state.config.timezone;
-    let form = SeriesForm::from_fields(&fields);
     let mut errors = FormErrors::default();
     let mut tx = state.pool.begin().await?;
     let defaults = checked_defaults(&mut tx, &form.session, &mut errors).await?;
@@ -550,7 +549,7 @@ pub async fn create_series(
             );
         }
     };
-    actions::create_series(&mut tx, admin.0.id, &plan, &defaults, tz).await?;
+    actions::create_series(&mut tx, admin.0.id.0, &plan, &defaults, tz).await?;
     let message = format!("{}: {} sessions added.", plan.name, plan.dates.len());
     flash::done(tx, &session, message, &format!("/admin/sessions?week={}", plan.session.date)).await
 }
@@ -723,7 +722,7 @@ pub async fn update(
     }
     let refused = match form.parse(s.starts_at.to_timezone(state.config.timezone).date()) {
         Err(errors) => errors,
-        Ok(edit) => match actions::update(&state, &mut tx, admin.0.id, &s, &edit).await? {
+        Ok(edit) => match actions::update(&state, &mut tx, admin.0.id.0, &s, &edit).await? {
             Ok(1) => {
                 return flash::done(tx, &session, "Session saved.", &format!("/admin/sessions/{id}")).await;
             }
@@ -758,7 +757,7 @@ pub async fn staff(
         Err(refused) => refused,
         Ok(request) => {
             let mut tx = state.pool.begin().await?;
-            match staffing::staff(&state, &mut tx, admin.0.id, id, &request).await? {
+            match staffing::staff(&state, &mut tx, admin.0.id.0, id, &request).await? {
                 Ok(staffed) => {
                     return flash::done(tx, &session, staffed.message(), &format!("/admin/sessions/{id}"))
                         .await;
@@ -783,7 +782,7 @@ pub async fn cancel_shift(
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
     let mut tx = state.pool.begin().await?;
-    let session_id = staffing::cancel_shift(&state, &mut tx, admin.0.id, id).await?;
+    let session_id = staffing::cancel_shift(&state, &mut tx, admin.0.id.0, id).await?;
     flash::done(tx, &session, "Shift removed.", &format!("/admin/sessions/{session_id}")).await
 }
 

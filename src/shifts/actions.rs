@@ -86,7 +86,7 @@ pub async fn check_in(
     shift: ShiftId,
     location: Option<(f64, f64)>,
 ) -> AppResult<CheckIn> {
-    let outcome = store::check_in(&mut *conn, trainer.id, shift, location).await?;
+    let outcome = store::check_in(&mut *conn, trainer.id.0, shift, location).await?;
     match outcome {
         CheckIn::NotAllowed => return Err(AppError::NotFound),
         CheckIn::OutsideWindow => {}

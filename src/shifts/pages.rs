@@ -121,9 +121,13 @@ pub async fn index(
         (monday, monday + Duration::days(7), monday - Duration::days(7), monday + Duration::days(7), title)
     };
     let mut conn = state.pool.acquire().await?;
-    let shifts =
-        store::for_trainer(&mut conn, trainer.id, start_of_day(first, tz), start_of_day(last_exclusive, tz))
-            .await?;
+    let shifts = store::for_trainer(
+        &mut conn,
+        trainer.id.0,
+        start_of_day(first, tz),
+        start_of_day(last_exclusive, tz),
+    )
+    .await?;
     let total = shifts.len();
     let mut days: Vec<Day> = Vec::new();
     for s in &shifts {
@@ -135,7 +139,7 @@ pub async fn index(
         }
     }
     let view = if month_view { "&view=month" } else { "" };
-    let calendar_url = crate::calendar::feed_url(&mut conn, &state.config.base_url, trainer.id).await?;
+    let calendar_url = crate::calendar::feed_url(&mut conn, &state.config.base_url, trainer.id.0).await?;
     render(&IndexPage {
         ctx,
         month_view,
@@ -179,7 +183,7 @@ pub async fn show(
 ) -> AppResult<Response> {
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
-    let s = store::own(&mut conn, trainer.id, id).await?.ok_or(AppError::NotFound)?;
+    let s = store::own(&mut conn, trainer.id.0, id).await?.ok_or(AppError::NotFound)?;
     let team = store::team(&mut conn, s.session_id, s.id).await?;
     let now = OffsetDateTime::now_utc();
     let in_window = now >= s.starts_at - Duration::hours(1) && now <= s.ends_at;
@@ -212,7 +216,7 @@ pub async fn open_shifts(
 ) -> AppResult<Response> {
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
-    let shifts = store::open_for(&mut conn, trainer.id, state.config.timezone.name())
+    let shifts = store::open_for(&mut conn, trainer.id.0, state.config.timezone.name())
         .await?
         .iter()
         .map(|s| line(s, tz))
@@ -228,7 +232,7 @@ pub async fn accept(
     Path(id): Path<ShiftId>,
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
-    let refusal = match actions::accept(&mut tx, trainer.id, id, state.config.timezone.name()).await? {
+    let refusal = match actions::accept(&mut tx, trainer.id.0, id, state.config.timezone.name()).await? {
         Take::Taken => {
             let message = "Shift accepted. It is in your calendar.";
             return flash::done(tx, &session, message, &format!("/trainer/shifts/{id}")).await;
@@ -250,7 +254,7 @@ pub async fn decline(
     Form(form): Form<actions::DeclineForm>,
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
-    actions::decline(&mut tx, trainer.id, id, &form.reason()).await?;
+    actions::decline(&mut tx, trainer.id.0, id, &form.reason()).await?;
     tx.commit().await?;
     flash::push(&session, FlashKind::Info, "Shift declined; the office will find someone else.").await?;
     Ok(Redirect::to("/trainer").into_response())
@@ -286,7 +290,7 @@ pub async fn check_out(
 ) -> AppResult<Response> {
     let back = format!("/trainer/shifts/{id}");
     let mut tx = state.pool.begin().await?;
-    match actions::check_out(&mut tx, trainer.id, id, state.config.timezone).await? {
+    match actions::check_out(&mut tx, trainer.id.0, id, state.config.timezone).await? {
         CheckedOut::WeekLocked => {
             drop(tx);
             let message = "That week's timesheet is already approved; ask the office.";

@@ -17,7 +17,7 @@ use crate::{
     AppState,
     auth::{Admin, AdminRole},
     error::{AppError, AppResult},
-    ids::{TimesheetId, UserId},
+    ids::TimesheetId,
     web::{
         Choice, FormErrors, PageContext, Path, csv, date, flash, fmt,
         form::{Fields, QueryFields, render, render_with},
@@ -236,7 +236,7 @@ async fn decide(
     decision: Decision,
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
-    match actions::decide(&mut tx, state, UserId(admin.0.id), id, &decision).await? {
+    match actions::decide(&mut tx, state, admin.0.id, id, &decision).await? {
         Ok(sheet) => {
             let message = match decision {
                 Decision::Return { .. } => {

@@ -109,7 +109,7 @@ pub async fn index(
     let tz = state.config.timezone;
     let this_week = week_of(OffsetDateTime::now_utc(), tz);
     let earliest = earliest_week(this_week);
-    let trainer = TrainerId(trainer.id);
+    let trainer = TrainerId(trainer.id.0);
     let mut conn = state.pool.acquire().await?;
     let entries = store::entries_since(&mut conn, trainer, earliest).await?;
     let sheets = store::timesheets_of(&mut conn, trainer, earliest).await?;
@@ -245,7 +245,7 @@ pub async fn create(
         }
     };
     let mut tx = state.pool.begin().await?;
-    if let Err(closed) = actions::add_entry(&mut tx, TrainerId(trainer.id), &entry).await? {
+    if let Err(closed) = actions::add_entry(&mut tx, TrainerId(trainer.id.0), &entry).await? {
         let mut errors = FormErrors::default();
         errors.add("date", closed.message());
         let page = EntryPage::new(ctx, &state, None, form).with_errors(errors);
@@ -262,7 +262,7 @@ pub async fn edit_form(
     Path(id): Path<TimeEntryId>,
 ) -> AppResult<Response> {
     let tz = state.config.timezone;
-    let trainer = TrainerId(trainer.id);
+    let trainer = TrainerId(trainer.id.0);
     let mut conn = state.pool.acquire().await?;
     let entry = store::entry(&mut conn, trainer, id).await?.ok_or(AppError::NotFound)?;
     let status = store::week_status(&mut conn, trainer, entry.week_start).await?;
@@ -282,7 +282,7 @@ pub async fn update(
     Form(form): Form<EntryForm>,
 ) -> AppResult<Response> {
     let tz = state.config.timezone;
-    let trainer = TrainerId(trainer.id);
+    let trainer = TrainerId(trainer.id.0);
     let mut tx = state.pool.begin().await?;
     let (entry, closed) = actions::open_entry(&mut tx, trainer, id).await?;
     let locked_page = |ctx, status: TimesheetStatus| {
@@ -325,7 +325,7 @@ pub async fn submit(
     let week = week.monday();
     let back = format!("{TIMESHEETS}#week-{week}");
     let mut tx = state.pool.begin().await?;
-    match actions::submit_week(&mut tx, TrainerId(trainer.id), week).await? {
+    match actions::submit_week(&mut tx, TrainerId(trainer.id.0), week).await? {
         Ok(_) => {
             let message = format!("Timesheet for the week of {} submitted for approval.", week_label(week));
             flash::done(tx, &session, message, &back).await

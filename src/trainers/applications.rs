@@ -22,7 +22,7 @@ use crate::{
     auth::{Admin, client_ip::ClientIp, throttle},
     catalogue::EDITORS,
     error::AppResult,
-    ids::{ApplicationId, UserId},
+    ids::ApplicationId,
     web::{
         FormErrors, PageContext, Path,
         flash::{self, FlashKind},
@@ -169,7 +169,7 @@ pub async fn approve(
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
     let mut tx = state.pool.begin().await?;
-    match actions::approve_application(&mut tx, &state, UserId(admin.0.id), id).await? {
+    match actions::approve_application(&mut tx, &state, admin.0.id, id).await? {
         Ok((name, user_id)) => {
             let message = format!("{name} is approved: their account is open and they have been emailed.");
             flash::done(tx, &session, message, &format!("/admin/trainers/{user_id}")).await
@@ -199,7 +199,7 @@ pub async fn reject(
         }
     };
     let mut tx = state.pool.begin().await?;
-    match actions::reject_application(&mut tx, &state, UserId(admin.0.id), id, &reason).await? {
+    match actions::reject_application(&mut tx, &state, admin.0.id, id, &reason).await? {
         Ok(name) => {
             let message = format!("{name}'s application is rejected; they have been emailed.");
             flash::done(tx, &session, message, APPLICATIONS).await

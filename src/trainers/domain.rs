@@ -85,12 +85,17 @@ pub fn expiry(expires_on: Option<Date>, today: Date) -> Expiry {
     }
 }
 
-#[derive(Clone, Debug, Default)]
+/// The profile form as typed (`web::form::Form`): `activity` repeats, once per activity
+/// ticked.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct ProfileForm {
     pub bio: String,
     pub hourly_rate: String,
+    #[serde(deserialize_with = "crate::web::form::ticked")]
     pub can_travel: bool,
     pub max_travel_miles: String,
+    #[serde(rename = "activity", deserialize_with = "crate::web::form::ids")]
     pub activities: Vec<ActivityId>,
 }
 
@@ -104,17 +109,6 @@ pub struct Profile {
 }
 
 impl ProfileForm {
-    /// From the form's fields: `activity` repeats, once per activity ticked.
-    pub fn from_fields(f: &crate::web::form::Fields) -> Self {
-        ProfileForm {
-            bio: f.get("bio").unwrap_or_default().to_owned(),
-            hourly_rate: f.get("hourly_rate").unwrap_or_default().to_owned(),
-            can_travel: f.get("can_travel").is_some(),
-            max_travel_miles: f.get("max_travel_miles").unwrap_or_default().to_owned(),
-            activities: f.ids("activity").into_iter().map(ActivityId).collect(),
-        }
-    }
-
     pub fn delivers(&self, activity_id: &ActivityId) -> bool {
         self.activities.contains(activity_id)
     }

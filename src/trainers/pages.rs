@@ -17,11 +17,11 @@ use crate::{
     catalogue::EDITORS,
     clock,
     error::{AppError, AppResult},
-    ids::{ActivityId, QualificationId, TrainerContactId, TrainerId, UserId},
+    ids::{ActivityId, QualificationId, TrainerContactId, TrainerId},
     money::Money,
     web::{
         FormErrors, PageContext, Path, flash, fmt,
-        form::{Fields, QueryFields, render, render_with},
+        form::{self, Fields, QueryFields, render, render_with},
         page::{Cursor, Order, PageRequest, Pager},
     },
 };
@@ -227,10 +227,9 @@ pub async fn update(
     ctx: PageContext,
     session: Session,
     Path(id): Path<TrainerId>,
-    fields: Fields,
+    form::Form(form): form::Form<ProfileForm>,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    let form = ProfileForm::from_fields(&fields);
     let profile = match form.parse() {
         Ok(p) => p,
         Err(errors) => {
@@ -248,7 +247,7 @@ pub async fn update(
         }
     };
     let mut tx = state.pool.begin().await?;
-    let name = actions::update_profile(&mut tx, UserId(admin.0.id), id, &profile).await?;
+    let name = actions::update_profile(&mut tx, admin.0.id, id, &profile).await?;
     flash::done(tx, &session, format!("{name}'s profile is saved."), &trainer_url(id)).await
 }
 
@@ -278,7 +277,7 @@ pub async fn add_qualification(
         }
     };
     let mut tx = state.pool.begin().await?;
-    actions::add_qualification(&mut tx, UserId(admin.0.id), id, &q).await?;
+    actions::add_qualification(&mut tx, admin.0.id, id, &q).await?;
     flash::done(tx, &session, format!("{} is added.", q.name), &trainer_url(id)).await
 }
 
@@ -290,7 +289,7 @@ pub async fn remove_qualification(
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
     let mut tx = state.pool.begin().await?;
-    actions::remove_qualification(&mut tx, UserId(admin.0.id), id, qualification).await?;
+    actions::remove_qualification(&mut tx, admin.0.id, id, qualification).await?;
     flash::done(tx, &session, "Qualification removed.", &trainer_url(id)).await
 }
 
@@ -320,7 +319,7 @@ pub async fn add_contact(
         }
     };
     let mut tx = state.pool.begin().await?;
-    actions::add_contact(&mut tx, UserId(admin.0.id), id, &contact).await?;
+    actions::add_contact(&mut tx, admin.0.id, id, &contact).await?;
     flash::done(tx, &session, "Emergency contact added.", &trainer_url(id)).await
 }
 
@@ -332,7 +331,7 @@ pub async fn remove_contact(
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
     let mut tx = state.pool.begin().await?;
-    actions::remove_contact(&mut tx, UserId(admin.0.id), id, contact).await?;
+    actions::remove_contact(&mut tx, admin.0.id, id, contact).await?;
     flash::done(tx, &session, "Emergency contact removed.", &trainer_url(id)).await
 }
 
@@ -362,7 +361,7 @@ pub async fn add_note(
         }
     };
     let mut tx = state.pool.begin().await?;
-    actions::add_note(&mut tx, UserId(admin.0.id), id, &body).await?;
+    actions::add_note(&mut tx, admin.0.id, id, &body).await?;
     flash::done(tx, &session, "Note added.", &trainer_url(id)).await
 }
 
@@ -374,7 +373,7 @@ pub async fn deactivate(
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
     let mut tx = state.pool.begin().await?;
-    let (name, opened) = actions::deactivate(&mut tx, UserId(admin.0.id), id).await?;
+    let (name, opened) = actions::deactivate(&mut tx, admin.0.id, id).await?;
     let message = format!("{name} is deactivated; {opened} future shift(s) are open for others to take.");
     flash::done(tx, &session, message, &trainer_url(id)).await
 }
@@ -387,7 +386,7 @@ pub async fn reactivate(
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
     let mut tx = state.pool.begin().await?;
-    let name = actions::reactivate(&mut tx, UserId(admin.0.id), id).await?;
+    let name = actions::reactivate(&mut tx, admin.0.id, id).await?;
     flash::done(tx, &session, format!("{name} is active again."), &trainer_url(id)).await
 }
 
@@ -421,7 +420,7 @@ pub async fn invite(
         }
     };
     let mut tx = state.pool.begin().await?;
-    let Ok(user_id) = actions::invite(&mut tx, &state, UserId(admin.0.id), &person).await? else {
+    let Ok(user_id) = actions::invite(&mut tx, &state, admin.0.id, &person).await? else {
         let mut errors = FormErrors::default();
         errors.add("email", "An account already uses this email.");
         return render_with(StatusCode::UNPROCESSABLE_ENTITY, &InvitePage { ctx, form, errors });

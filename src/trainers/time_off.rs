@@ -20,7 +20,7 @@ use crate::{
     auth::Admin,
     catalogue::EDITORS,
     error::AppResult,
-    ids::{TimeOffRequestId, UserId},
+    ids::TimeOffRequestId,
     web::{
         PageContext, Path,
         flash::{self, FlashKind},
@@ -95,7 +95,7 @@ pub async fn approve(
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
     let mut tx = state.pool.begin().await?;
-    match actions::approve_time_off(&mut tx, &state, UserId(admin.0.id), id, &form.parse()).await? {
+    match actions::approve_time_off(&mut tx, &state, admin.0.id, id, &form.parse()).await? {
         Ok((trainer, opened)) => {
             let message = format!(
                 "{trainer}'s time off is approved; {opened} shift(s) are open again and the coordinators have been told."
@@ -115,7 +115,7 @@ pub async fn decline(
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
     let mut tx = state.pool.begin().await?;
-    match actions::decline_time_off(&mut tx, &state, UserId(admin.0.id), id, &form.parse()).await? {
+    match actions::decline_time_off(&mut tx, &state, admin.0.id, id, &form.parse()).await? {
         Ok(trainer) => {
             flash::done(tx, &session, format!("{trainer}'s time off is declined."), TIME_OFF).await
         }

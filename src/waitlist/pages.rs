@@ -23,26 +23,32 @@ use crate::{
         PageContext, Path,
         flash::{self, FlashKind},
         fmt,
-        form::{Fields, QueryFields, render},
+        form::{Form, QueryFields, render},
         page::{Cursor, Order, PageRequest, Pager},
     },
 };
+
+/// The children ticked to wait for a place (`child` repeats).
+#[derive(serde::Deserialize)]
+pub struct JoinForm {
+    #[serde(default, rename = "child", deserialize_with = "crate::web::form::ids")]
+    children: Vec<ChildId>,
+}
 
 pub async fn join(
     State(state): State<AppState>,
     Parent(parent): Parent,
     session: Session,
     Path(session_id): Path<SessionId>,
-    form: Fields,
+    Form(JoinForm { children }): Form<JoinForm>,
 ) -> AppResult<Response> {
     let back = format!("/parent/sessions/{session_id}");
-    let children: Vec<ChildId> = form.ids("child").into_iter().map(ChildId).collect();
     if children.is_empty() {
         flash::push(&session, FlashKind::Error, "Choose which child to put on the waitlist.").await?;
         return Ok(Redirect::to(&back).into_response());
     }
     let mut tx = state.pool.begin().await?;
-    let added = offers::join(&mut tx, session_id, parent.id, &children).await?.ok_or(AppError::NotFound)?;
+    let added = offers::join(&mut tx, session_id, parent.id.0, &children).await?.ok_or(AppError::NotFound)?;
     let message = if added == 0 {
         "Already on the waitlist."
     } else {
@@ -97,8 +103,8 @@ pub async fn index(
     let tz = state.config.timezone;
     let page: PageRequest<OffsetDateTime> = PageRequest::from_query(&query, Order::Ascending);
     let mut conn = state.pool.acquire().await?;
-    let offers = store::offers_for_parent(&mut conn, parent.id).await?;
-    let waiting = store::waiting_for_parent(&mut conn, parent.id, &page).await?;
+    let offers = store::offers_for_parent(&mut conn, parent.id.0).await?;
+    let waiting = store::waiting_for_parent(&mut conn, parent.id.0, &page).await?;
     let waiting = page.finish(waiting, |e| Cursor::new(e.starts_at, e.id.0), "/parent/waitlist", &query);
     let entries = offers.into_iter().chain(waiting.rows).map(|e| entry_line(e, tz)).collect();
     render(&IndexPage { ctx, entries, pager: waiting.pager })
@@ -138,7 +144,7 @@ pub async fn withdraw(
     Path(entry_id): Path<WaitlistEntryId>,
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
-    if !offers::withdraw(&state, &mut tx, entry_id, parent.id).await? {
+    if !offers::withdraw(&state, &mut tx, entry_id, parent.id.0).await? {
         return Err(AppError::NotFound);
     }
     flash::done(tx, &session, "Taken off the waitlist.", "/parent/waitlist").await

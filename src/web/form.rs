@@ -1,4 +1,5 @@
-//! Field-level error messages for a form that comes back with a 422.
+//! Field-level error messages for a form that comes back with a 422, and the `Form`
+//! extractor for forms with repeated names.
 
 use askama::Template;
 use axum::{
@@ -37,8 +38,47 @@ pub fn render(page: &impl Template) -> AppResult<Response> {
     render_with(StatusCode::OK, page)
 }
 
-/// Form or query fields with repeated names kept (`child=1&child=2`), which serde's
-/// urlencoded format cannot decode into a list.
+/// A form body decoded into `T`, repeated names included: `child=1&child=2` fills a
+/// `Vec` (`serde_html_form`; axum's `Form` cannot). Input that does not decode into `T`
+/// is a 422, as with axum's `Form`.
+pub struct Form<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for Form<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = <axum::body::Bytes as axum::extract::FromRequest<S>>::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        serde_html_form::from_bytes(&bytes).map(Form).map_err(|err| {
+            (StatusCode::UNPROCESSABLE_ENTITY, format!("Failed to deserialize form body: {err}"))
+                .into_response()
+        })
+    }
+}
+
+/// For `#[serde(deserialize_with = …)]`: a repeated field's values that parse (ids,
+/// usually), sorted, each once; others are ignored, as a tampered checkbox would be.
+pub fn ids<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr + Ord,
+{
+    let raw: Vec<String> = serde::Deserialize::deserialize(deserializer)?;
+    let mut ids: Vec<T> = raw.iter().filter_map(|v| v.trim().parse().ok()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// For `#[serde(deserialize_with = …)]`: a ticked checkbox (any value but blank).
+pub fn ticked<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    let raw: Option<String> = serde::Deserialize::deserialize(deserializer)?;
+    Ok(raw.is_some_and(|v| !v.trim().is_empty()))
+}
+
+/// A query string's fields with repeated names kept, in order: the filters a list
+/// reads, and what its pager's links carry on (forms are read with `Form`).
 #[derive(Debug, Default)]
 pub struct Fields(Vec<(String, String)>);
 
@@ -71,17 +111,6 @@ impl Fields {
 
     pub fn id(&self, name: &str) -> Option<i64> {
         self.get(name).and_then(|v| v.parse().ok())
-    }
-}
-
-impl<S: Send + Sync> axum::extract::FromRequest<S> for Fields {
-    type Rejection = crate::error::AppError;
-
-    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|_| crate::error::AppError::Internal(anyhow::anyhow!("could not read the form")))?;
-        Ok(Fields::parse(&bytes))
     }
 }
 

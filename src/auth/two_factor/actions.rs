@@ -91,26 +91,26 @@ async fn verify(
     code: &Code,
     setting_up: bool,
 ) -> anyhow::Result<Result<(), Refusal>> {
-    let Some(row) = store::find(conn, user.id).await? else { return Ok(Err(Refusal::Wrong)) };
+    let Some(row) = store::find(conn, user.id.0).await? else { return Ok(Err(Refusal::Wrong)) };
     if row.enabled_at.is_some() == setting_up {
         return Ok(Err(Refusal::Wrong));
     }
     match code {
         Code::Totp(digits) => {
-            let Some(secret) = key.and_then(|k| k.open(user.id, &row.secret_encrypted)) else {
-                tracing::error!(user.id = user.id, "a two-factor secret cannot be decrypted with this key");
+            let Some(secret) = key.and_then(|k| k.open(user.id.0, &row.secret_encrypted)) else {
+                tracing::error!(user.id = user.id.0, "a two-factor secret cannot be decrypted with this key");
                 return Ok(Err(Refusal::Unreadable));
             };
             let Some(step) = totp_for(secret, &user.email)?.check_current(digits) else {
                 return Ok(Err(Refusal::Wrong));
             };
-            if !store::use_step(conn, user.id, step).await? {
+            if !store::use_step(conn, user.id.0, step).await? {
                 return Ok(Err(Refusal::Replayed));
             }
             Ok(Ok(()))
         }
         Code::Recovery(compact) if !setting_up => {
-            if store::spend_recovery_code(conn, user.id, &recovery_hash(compact)).await? {
+            if store::spend_recovery_code(conn, user.id.0, &recovery_hash(compact)).await? {
                 audit::record(conn)
                     .by(user.id)
                     .action("two_factor.recovery_code_used")
@@ -150,14 +150,14 @@ pub async fn status(
     key: Option<&TwoFactorKey>,
     user: &User,
 ) -> sqlx::Result<Status> {
-    let row = store::find(conn, user.id).await?;
+    let row = store::find(conn, user.id.0).await?;
     let required = store::required_for_admins(conn).await?;
     let enabled = row.as_ref().is_some_and(|r| r.enabled_at.is_some());
     let pending_secret = match (&row, key) {
-        (Some(row), Some(key)) if row.enabled_at.is_none() => key.open(user.id, &row.secret_encrypted),
+        (Some(row), Some(key)) if row.enabled_at.is_none() => key.open(user.id.0, &row.secret_encrypted),
         _ => None,
     };
-    let recovery_codes_left = if enabled { store::recovery_codes_left(conn, user.id).await? } else { 0 };
+    let recovery_codes_left = if enabled { store::recovery_codes_left(conn, user.id.0).await? } else { 0 };
     Ok(Status { enabled, pending_secret, recovery_codes_left, required })
 }
 
@@ -184,10 +184,10 @@ pub async fn confirm(
     if let Err(refusal) = verify(&mut tx, key, user, code, true).await? {
         return Ok(Err(refusal));
     }
-    store::enable(&mut tx, user.id).await?;
+    store::enable(&mut tx, user.id.0).await?;
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
     let hashes: Vec<Vec<u8>> = codes.iter().map(|code| recovery_hash(&code.replace('-', ""))).collect();
-    store::replace_recovery_codes(&mut tx, user.id, &hashes).await?;
+    store::replace_recovery_codes(&mut tx, user.id.0, &hashes).await?;
     audit::record(&mut tx).by(user.id).action("two_factor.enabled").entity("user", user.id).await?;
     tx.commit().await?;
     Ok(Ok(codes))
@@ -211,15 +211,15 @@ pub async fn sign_in(
     user: &User,
     code: &Code,
 ) -> anyhow::Result<Result<(), SignInRefusal>> {
-    if !take_attempt(pool, user.id).await? {
+    if !take_attempt(pool, user.id.0).await? {
         return Ok(Err(SignInRefusal::TooManyAttempts));
     }
     let mut tx = pool.begin().await?;
     if let Err(refusal) = verify(&mut tx, key, user, code, false).await? {
         return Ok(Err(SignInRefusal::Code(refusal)));
     }
-    store::clear_attempts(&mut tx, user.id).await?;
-    store::mark_signed_in(&mut tx, user.id).await?;
+    store::clear_attempts(&mut tx, user.id.0).await?;
+    store::mark_signed_in(&mut tx, user.id.0).await?;
     tx.commit().await?;
     Ok(Ok(()))
 }
@@ -261,7 +261,7 @@ pub async fn turn_off(
     let Some(proof) = proof else { return Ok(Err(TurnOffRefusal::NoProof)) };
     // Wrong passwords here count with wrong codes: this form must not become a way
     // round the sign-in throttle.
-    if !take_attempt(pool, user.id).await? {
+    if !take_attempt(pool, user.id.0).await? {
         return Ok(Err(TurnOffRefusal::TooManyAttempts));
     }
     let mut tx = pool.begin().await?;
@@ -272,7 +272,7 @@ pub async fn turn_off(
     if !proved {
         return Ok(Err(TurnOffRefusal::NoMatch));
     }
-    store::delete(&mut tx, user.id).await?;
+    store::delete(&mut tx, user.id.0).await?;
     audit::record(&mut tx).by(user.id).action("two_factor.disabled").entity("user", user.id).await?;
     tx.commit().await?;
     Ok(Ok(()))
@@ -280,7 +280,7 @@ pub async fn turn_off(
 
 /// It must be on, and admins keep it while the owner requires it.
 async fn may_turn_off(conn: &mut PgConnection, user: &User) -> sqlx::Result<Result<(), TurnOffRefusal>> {
-    let enabled = store::find(conn, user.id).await?.is_some_and(|r| r.enabled_at.is_some());
+    let enabled = store::find(conn, user.id.0).await?.is_some_and(|r| r.enabled_at.is_some());
     if !enabled {
         return Ok(Err(TurnOffRefusal::NotEnabled));
     }
@@ -308,7 +308,7 @@ pub async fn require_for_admins(
     owner: &User,
     required: bool,
 ) -> anyhow::Result<Result<(), RequiredRefusal>> {
-    if required && !store::is_enabled(pool, owner.id).await? {
+    if required && !store::is_enabled(pool, owner.id.0).await? {
         return Ok(Err(RequiredRefusal::OwnerWithout));
     }
     let mut tx = pool.begin().await?;

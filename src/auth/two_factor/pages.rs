@@ -71,7 +71,7 @@ pub async fn begin(session: &Session, user: &User) -> AppResult<Response> {
     // A new id, so an id planted before the password cannot be the one that waits here.
     session.cycle_id().await?;
     let pending =
-        Pending { user_id: user.id, password_checked_at: OffsetDateTime::now_utc().unix_timestamp() };
+        Pending { user_id: user.id.0, password_checked_at: OffsetDateTime::now_utc().unix_timestamp() };
     session.insert(PENDING_KEY, pending).await?;
     Ok(Redirect::to("/login/two-factor").into_response())
 }
@@ -131,7 +131,9 @@ async fn check_code(
         page.errors.add("code", "Enter the 6-digit code from your app, or a recovery code.");
         return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
-    let Some(user) = auth.backend.get_user(&pending.user_id).await.map_err(anyhow::Error::from)? else {
+    let Some(user) =
+        auth.backend.get_user(&crate::ids::UserId(pending.user_id)).await.map_err(anyhow::Error::from)?
+    else {
         auth.session.remove::<Pending>(PENDING_KEY).await?;
         return Ok(Redirect::to("/login").into_response());
     };
@@ -150,7 +152,7 @@ async fn check_code(
     auth.login(&user).await?;
     crate::auth::mark_signed_in(&auth.session).await?;
     csrf::rotate(&auth.session).await?;
-    tracing::info!(user.id = user.id, "signed in with two-factor");
+    tracing::info!(user.id = user.id.0, "signed in with two-factor");
     Ok(Redirect::to(user.role.portal()).into_response())
 }
 
@@ -244,7 +246,7 @@ async fn show(
 
 async fn start(State(state): State<AppState>, Account(user): Account) -> AppResult<Response> {
     if let Some(key) = state.two_factor_key.as_deref() {
-        actions::enrol(&state.pool, key, user.id).await?;
+        actions::enrol(&state.pool, key, user.id.0).await?;
     }
     Ok(Redirect::to("/account/two-factor").into_response())
 }

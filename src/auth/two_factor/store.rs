@@ -46,7 +46,7 @@ pub async fn must_set_up(pool: &PgPool, user: &User) -> sqlx::Result<bool> {
                   and not exists (select 1 from two_factor where user_id = $1 and enabled_at is not null)
                   as "due!"
            from security_settings s"#,
-        user.id
+        user.id.0
     )
     .fetch_optional(pool)
     .await
