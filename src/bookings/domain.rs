@@ -6,8 +6,9 @@ use time::{Date, Duration, OffsetDateTime};
 
 use crate::ids::{ChildId, SeriesId, SessionId};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, sqlx::Type)]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum BookingStatus {
     Draft,
     /// Places held while the parent pays by card; lapses if the checkout expires.

@@ -9,6 +9,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
+use sqlx::types::Json;
 use time::{Duration, OffsetDateTime};
 use time_tz::{OffsetDateTimeExt, TimeZone};
 use tower_sessions::Session;
@@ -120,25 +121,6 @@ fn choices(items: Vec<(i64, String)>, selected: Option<i64>) -> Vec<Choice> {
         .collect()
 }
 
-/// The filters' activities (those on offer) and venues, by name, in one round trip.
-async fn filter_choices(
-    conn: &mut sqlx::PgConnection,
-) -> sqlx::Result<(Vec<(i64, String)>, Vec<(i64, String)>)> {
-    let rows = sqlx::query!(
-        r#"select true as "is_activity!", id as "id!", name as "name!" from activities where is_active
-           union all
-           select false, id, name from venues
-           order by 1 desc, 3"#
-    )
-    .fetch_all(conn)
-    .await?;
-    let (mut activities, mut venues) = (Vec::new(), Vec::new());
-    for r in rows {
-        if r.is_activity { &mut activities } else { &mut venues }.push((r.id, r.name));
-    }
-    Ok((activities, venues))
-}
-
 /// `/parent/sessions`: the series on offer, and the single sessions fifty a page,
 /// soonest first, by the filters (a child: only what suits their age on the day).
 pub async fn browse(
@@ -157,8 +139,11 @@ pub async fn browse(
         from: from.map(|d| crate::clock::start_of_day(d, tz)),
         until: to.map(|d| crate::clock::start_of_day(d + Duration::days(1), tz)),
     };
-    let children = store::children_of(&mut conn, parent.id.0).await?;
-    let chosen_child = query.id("child").and_then(|id| children.iter().find(|c| c.id == ChildId(id)));
+    let child = query.id("child");
+    let panels = store::browse_panels(&mut conn, parent.id, child, &filter, tz.name()).await?;
+    let store::BrowsePanels { children: Json(children), series: Json(series), choices: Json(options) } =
+        panels;
+    let chosen_child = child.and_then(|id| children.iter().find(|c| c.id == ChildId(id)));
     let suitable = store::Suitable { born: chosen_child.map(|c| c.date_of_birth), zone: tz.name() };
     let request = PageRequest::from_query(&query, Order::Ascending);
     let rows = store::single_sessions(&mut conn, &filter, &suitable, &request).await?;
@@ -166,12 +151,12 @@ pub async fn browse(
     let page = request
         .finish(rows, |s| Cursor::new(s.starts_at, s.id.0), "/parent/sessions", &query)
         .map(|s| line(&s, tz, now));
-    let series = store::series_on_offer(&mut conn, &filter, &suitable).await?;
-    let (activities, venues) = filter_choices(&mut conn).await?;
+    let (activities, venues): (Vec<_>, Vec<_>) = options.into_iter().partition(|c| c.is_activity);
+    let pairs = |items: Vec<store::FilterChoice>| items.into_iter().map(|c| (c.id, c.name)).collect();
     render(&BrowsePage {
         ctx,
-        activities: choices(activities, filter.activity_id),
-        venues: choices(venues, filter.venue_id),
+        activities: choices(pairs(activities), filter.activity_id),
+        venues: choices(pairs(venues), filter.venue_id),
         children: choices(
             children.iter().map(|c| (c.id.0, c.first_name.clone())).collect(),
             chosen_child.map(|c| c.id.0),
@@ -656,7 +641,7 @@ pub async fn index(
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
     let request = PageRequest::from_query(&query, Order::Descending);
-    let rows = store::of_parent(&mut conn, parent.id.0, &request).await?;
+    let (rows, feed_token) = store::of_parent(&mut conn, parent.id, &request).await?;
     let page = request.finish(rows, |b| Cursor::new(b.created_at, b.id.0), "/parent/bookings", &query);
     let page = page.map(|b| BookingLine {
         id: b.id,
@@ -668,7 +653,8 @@ pub async fn index(
         sessions: b.sessions,
         total: fmt::pounds(i64::from(b.total_pence)),
     });
-    let calendar_url = crate::calendar::feed_url(&mut conn, &state.config.base_url, parent.id.0).await?;
+    let calendar_url =
+        crate::calendar::feed_url_from(&mut conn, &state.config.base_url, parent.id, feed_token).await?;
     render(&IndexPage { ctx, bookings: page.rows, calendar_url, pager: page.pager })
 }
 

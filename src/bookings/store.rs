@@ -3,7 +3,7 @@
 //! `PlaceRefused`s the pages can explain.
 
 use futures_util::stream::BoxStream;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, types::Json};
 use time::{Date, OffsetDateTime};
 
 use super::domain::{BookingStatus, PlaceRefused};
@@ -141,13 +141,14 @@ pub async fn single_sessions(
 }
 
 /// A series on offer: its upcoming sessions that match the parent's filters, in one card.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Deserialize)]
 pub struct SeriesOffer {
     pub id: SeriesId,
     /// The series' name, or its first session's activity when it has none.
     pub name: String,
     pub activity: String,
     pub venue: String,
+    #[serde(with = "crate::db::json::timestamp")]
     pub next: OffsetDateTime,
     pub dates: i64,
     pub price_pence: i32,
@@ -155,48 +156,86 @@ pub struct SeriesOffer {
     pub full_dates: i64,
 }
 
-/// The series with upcoming sessions matching `filter` and `suitable`, by name; each
-/// card is told by its first matching session.
-pub async fn series_on_offer(
+/// An activity on offer or a venue, for the filters.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct FilterChoice {
+    pub is_activity: bool,
+    pub id: i64,
+    pub name: String,
+}
+
+/// What `/parent/sessions` shows besides the page of single sessions, read in one
+/// round trip (see `db::json`).
+pub struct BrowsePanels {
+    /// The parent's children who can be booked, as `children_of` reads them.
+    pub children: Json<Vec<Child>>,
+    pub series: Json<Vec<SeriesOffer>>,
+    /// The filters' activities (those on offer), then venues, each by name.
+    pub choices: Json<Vec<FilterChoice>>,
+}
+
+/// The parent's children; the series with upcoming sessions matching `filter` and
+/// suiting `child` (one of the parent's, else ignored), by name, each card told by its
+/// first matching session; and the filters' choices.
+pub async fn browse_panels(
     conn: &mut PgConnection,
+    parent_id: i64,
+    child: Option<i64>,
     filter: &SessionFilter,
-    suitable: &Suitable<'_>,
-) -> sqlx::Result<Vec<SeriesOffer>> {
+    zone: &str,
+) -> sqlx::Result<BrowsePanels> {
     sqlx::query_as!(
-        SeriesOffer,
-        r#"select s.series_id as "id!: SeriesId",
-                (array_agg(coalesce(se.name, a.name) order by s.starts_at, s.id))[1] as "name!",
-                (array_agg(a.name order by s.starts_at, s.id))[1] as "activity!",
-                (array_agg(v.name order by s.starts_at, s.id))[1] as "venue!",
-                min(s.starts_at) as "next!",
-                count(*) as "dates!",
-                (array_agg(s.price_pence order by s.starts_at, s.id))[1] as "price_pence!",
-                count(*) filter (where s.capacity - s.places_taken - s.places_offered <= 0) as "full_dates!"
-         from sessions s
-         join activities a on a.id = s.activity_id
-         join venues v on v.id = s.venue_id
-         join series se on se.id = s.series_id
-         where s.status = 'scheduled' and a.is_active and s.starts_at > now()
-           and ($1::bigint is null or s.activity_id = $1)
-           and ($2::bigint is null or s.venue_id = $2)
-           and ($3::timestamptz is null or s.starts_at >= $3)
-           and ($4::timestamptz is null or s.starts_at < $4)
-           and ($5::date is null or (
-                 select (a.min_age_years is null or age >= a.min_age_years)
-                    and (a.max_age_years is null or age <= a.max_age_years)
-                 from (select extract(year from day)::int - extract(year from $5::date)::int
-                              - case when to_char(day, 'MMDD') >= to_char($5::date, 'MMDD') then 0 else 1 end as age
-                       from (select (s.starts_at at time zone $6)::date as day) d) ages))
-         group by s.series_id
-         order by 2, 1"#,
+        BrowsePanels,
+        r#"with born as (
+             select (select date_of_birth from children
+                     where id = $2 and parent_id = $1 and archived_at is null) as day)
+           select
+             coalesce((select json_agg(c order by c.date_of_birth, c.id) from (
+                 select id, first_name, last_name, date_of_birth from children
+                 where parent_id = $1 and archived_at is null) c), '[]')
+               as "children!: Json<Vec<Child>>",
+             coalesce((select json_agg(o order by o.name, o.id) from (
+                 select s.series_id as id,
+                        (array_agg(coalesce(se.name, a.name) order by s.starts_at, s.id))[1] as name,
+                        (array_agg(a.name order by s.starts_at, s.id))[1] as activity,
+                        (array_agg(v.name order by s.starts_at, s.id))[1] as venue,
+                        min(s.starts_at) as next,
+                        count(*) as dates,
+                        (array_agg(s.price_pence order by s.starts_at, s.id))[1] as price_pence,
+                        count(*) filter (where s.capacity - s.places_taken - s.places_offered <= 0) as full_dates
+                 from sessions s
+                 join activities a on a.id = s.activity_id
+                 join venues v on v.id = s.venue_id
+                 join series se on se.id = s.series_id
+                 cross join born
+                 where s.status = 'scheduled' and a.is_active and s.starts_at > now()
+                   and ($3::bigint is null or s.activity_id = $3)
+                   and ($4::bigint is null or s.venue_id = $4)
+                   and ($5::timestamptz is null or s.starts_at >= $5)
+                   and ($6::timestamptz is null or s.starts_at < $6)
+                   and (born.day is null or (
+                         select (a.min_age_years is null or age >= a.min_age_years)
+                            and (a.max_age_years is null or age <= a.max_age_years)
+                         from (select extract(year from day)::int - extract(year from born.day)::int
+                                      - case when to_char(day, 'MMDD') >= to_char(born.day, 'MMDD') then 0 else 1 end
+                                      as age
+                               from (select (s.starts_at at time zone $7)::date as day) d) ages))
+                 group by s.series_id) o), '[]')
+               as "series!: Json<Vec<SeriesOffer>>",
+             coalesce((select json_agg(f order by f.is_activity desc, f.name) from (
+                 select true as is_activity, id, name from activities where is_active
+                 union all
+                 select false, id, name from venues) f), '[]')
+               as "choices!: Json<Vec<FilterChoice>>""#,
+        parent_id,
+        child,
         filter.activity_id,
         filter.venue_id,
         filter.from,
         filter.until,
-        suitable.born,
-        suitable.zone,
+        zone,
     )
-    .fetch_all(conn)
+    .fetch_one(conn)
     .await
 }
 
@@ -263,11 +302,12 @@ pub async fn sessions_by_id(conn: &mut PgConnection, ids: &[SessionId]) -> sqlx:
     .await
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Deserialize)]
 pub struct Child {
     pub id: ChildId,
     pub first_name: String,
     pub last_name: String,
+    #[serde(with = "crate::db::json::date")]
     pub date_of_birth: Date,
 }
 
@@ -657,20 +697,30 @@ pub async fn history(conn: &mut PgConnection, booking_id: BookingId) -> sqlx::Re
     .await
 }
 
-/// A line in a list of bookings: who, what, when it starts.
-#[derive(Clone, Debug)]
+/// A line in a list of bookings: who, what, when it starts. (A family's own list reads
+/// its lines as JSON, with the calendar link in the same round trip: `db::json`.)
+#[derive(Clone, Debug, serde::Deserialize)]
 pub struct Summary {
     pub id: BookingId,
     pub parent_name: String,
     pub status: BookingStatus,
     pub total_pence: i32,
+    #[serde(with = "crate::db::json::timestamp")]
     pub created_at: OffsetDateTime,
     pub children: String,
     pub activity: String,
+    #[serde(with = "crate::db::json::timestamp::option")]
     pub first_start: Option<OffsetDateTime>,
     pub sessions: i64,
     pub medical_flags: bool,
+    #[serde(with = "crate::db::json::date::option")]
     pub youngest_dob: Option<Date>,
+}
+
+/// A family's page of bookings, and their calendar feed's token if they have one.
+struct ParentPage {
+    lines: Json<Vec<Summary>>,
+    feed_token: Option<String>,
 }
 
 /// A line of the office's list with, on every line, how many bookings the search
@@ -834,79 +884,81 @@ pub async fn search(
 /// described: written so, the plan PostgreSQL caches for the statement after five runs
 /// (a generic one, blind to how many bookings this family has) still describes 51
 /// bookings rather than every booking of the family and then sorting (10 ms rather
-/// than 1 ms for the demo family's 157 on a tenth of the large dataset).
+/// than 1 ms for the demo family's 157 on a tenth of the large dataset). The family's
+/// calendar feed token (if they have one) comes in the same round trip.
 pub async fn of_parent(
     conn: &mut PgConnection,
     parent_id: i64,
     page: &PageRequest<OffsetDateTime>,
-) -> sqlx::Result<Vec<Summary>> {
-    if page.descending() {
+) -> sqlx::Result<(Vec<Summary>, Option<String>)> {
+    let found = if page.descending() {
         sqlx::query_as!(
-            Summary,
+            ParentPage,
             r#"with picked as (
              select b.id, b.parent_id, b.status, b.total_pence, b.created_at from bookings b
              where b.parent_id = $3 and (b.created_at, b.id) < ($1, $2)
              order by b.created_at desc, b.id desc limit 51)
-         select b.id as "id!: BookingId", u.name as parent_name, b.status as "status!: BookingStatus",
-                b.total_pence as "total_pence!", b.created_at as "created_at!",
-                coalesce(agg.children, '') as "children!", coalesce(agg.activity, '') as "activity!",
-                agg.first_start, agg.sessions as "sessions!", coalesce(agg.medical_flags, false) as "medical_flags!",
-                agg.youngest_dob
-         from picked b
-         join users u on u.id = b.parent_id
-         cross join lateral (
-             select string_agg(distinct c.first_name || ' ' || c.last_name, ', ') as children,
-                    string_agg(distinct a.name, ', ') as activity,
-                    min(s.starts_at) as first_start,
-                    count(distinct p.session_id) as sessions,
-                    bool_or(c.allergies <> '' or c.medical_notes <> '' or c.additional_needs <> '') as medical_flags,
-                    max(c.date_of_birth) as youngest_dob
-             from booking_participants p
-             join children c on c.id = p.child_id
-             join sessions s on s.id = p.session_id
-             join activities a on a.id = s.activity_id
-             where p.booking_id = b.id) agg
-         order by b.created_at desc, b.id desc"#,
+         select coalesce((select json_agg(l order by l.created_at desc, l.id desc) from (
+             select b.id, u.name as parent_name, b.status, b.total_pence, b.created_at,
+                    coalesce(agg.children, '') as children, coalesce(agg.activity, '') as activity,
+                    agg.first_start, agg.sessions, coalesce(agg.medical_flags, false) as medical_flags,
+                    agg.youngest_dob
+             from picked b
+             join users u on u.id = b.parent_id
+             cross join lateral (
+                 select string_agg(distinct c.first_name || ' ' || c.last_name, ', ') as children,
+                        string_agg(distinct a.name, ', ') as activity,
+                        min(s.starts_at) as first_start,
+                        count(distinct p.session_id) as sessions,
+                        bool_or(c.allergies <> '' or c.medical_notes <> '' or c.additional_needs <> '') as medical_flags,
+                        max(c.date_of_birth) as youngest_dob
+                 from booking_participants p
+                 join children c on c.id = p.child_id
+                 join sessions s on s.id = p.session_id
+                 join activities a on a.id = s.activity_id
+                 where p.booking_id = b.id) agg) l), '[]') as "lines!: Json<Vec<Summary>>",
+                (select token from calendar_feeds where user_id = $3) as "feed_token?""#,
             page.key(),
             page.id(),
             parent_id,
         )
-        .fetch_all(conn)
-        .await
+        .fetch_one(conn)
+        .await?
     } else {
         sqlx::query_as!(
-            Summary,
+            ParentPage,
             r#"with picked as (
              select b.id, b.parent_id, b.status, b.total_pence, b.created_at from bookings b
              where b.parent_id = $3 and (b.created_at, b.id) > ($1, $2)
              order by b.created_at, b.id limit 51)
-         select b.id as "id!: BookingId", u.name as parent_name, b.status as "status!: BookingStatus",
-                b.total_pence as "total_pence!", b.created_at as "created_at!",
-                coalesce(agg.children, '') as "children!", coalesce(agg.activity, '') as "activity!",
-                agg.first_start, agg.sessions as "sessions!", coalesce(agg.medical_flags, false) as "medical_flags!",
-                agg.youngest_dob
-         from picked b
-         join users u on u.id = b.parent_id
-         cross join lateral (
-             select string_agg(distinct c.first_name || ' ' || c.last_name, ', ') as children,
-                    string_agg(distinct a.name, ', ') as activity,
-                    min(s.starts_at) as first_start,
-                    count(distinct p.session_id) as sessions,
-                    bool_or(c.allergies <> '' or c.medical_notes <> '' or c.additional_needs <> '') as medical_flags,
-                    max(c.date_of_birth) as youngest_dob
-             from booking_participants p
-             join children c on c.id = p.child_id
-             join sessions s on s.id = p.session_id
-             join activities a on a.id = s.activity_id
-             where p.booking_id = b.id) agg
-         order by b.created_at, b.id"#,
+         select coalesce((select json_agg(l order by l.created_at, l.id) from (
+             select b.id, u.name as parent_name, b.status, b.total_pence, b.created_at,
+                    coalesce(agg.children, '') as children, coalesce(agg.activity, '') as activity,
+                    agg.first_start, agg.sessions, coalesce(agg.medical_flags, false) as medical_flags,
+                    agg.youngest_dob
+             from picked b
+             join users u on u.id = b.parent_id
+             cross join lateral (
+                 select string_agg(distinct c.first_name || ' ' || c.last_name, ', ') as children,
+                        string_agg(distinct a.name, ', ') as activity,
+                        min(s.starts_at) as first_start,
+                        count(distinct p.session_id) as sessions,
+                        bool_or(c.allergies <> '' or c.medical_notes <> '' or c.additional_needs <> '') as medical_flags,
+                        max(c.date_of_birth) as youngest_dob
+                 from booking_participants p
+                 join children c on c.id = p.child_id
+                 join sessions s on s.id = p.session_id
+                 join activities a on a.id = s.activity_id
+                 where p.booking_id = b.id) agg) l), '[]') as "lines!: Json<Vec<Summary>>",
+                (select token from calendar_feeds where user_id = $3) as "feed_token?""#,
             page.key(),
             page.id(),
             parent_id,
         )
-        .fetch_all(conn)
-        .await
-    }
+        .fetch_one(conn)
+        .await?
+    };
+    Ok((found.lines.0, found.feed_token))
 }
 
 /// Counting stops past this many: "more than 10,000" tells the office as much as an

@@ -26,6 +26,17 @@ pub async fn feed_url(conn: &mut PgConnection, base_url: &str, user_id: i64) -> 
     let existing = sqlx::query_scalar!("select token from calendar_feeds where user_id = $1", user_id)
         .fetch_optional(&mut *conn)
         .await?;
+    feed_url_from(conn, base_url, user_id, existing).await
+}
+
+/// As `feed_url`, with the token the page already read with its own rows (`None`: the
+/// user has no feed yet, and gets one now).
+pub async fn feed_url_from(
+    conn: &mut PgConnection,
+    base_url: &str,
+    user_id: i64,
+    existing: Option<String>,
+) -> sqlx::Result<String> {
     let token = match existing {
         Some(token) => token,
         None => {

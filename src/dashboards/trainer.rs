@@ -3,6 +3,8 @@
 
 use askama::Template;
 use axum::{extract::State, response::Response};
+use serde::Deserialize;
+use sqlx::types::Json;
 use time::{Date, Duration, OffsetDateTime};
 
 use crate::{
@@ -51,6 +53,7 @@ pub struct TrainerDashboard {
     pub week_ahead: Vec<ShiftCard>,
 }
 
+#[derive(Deserialize)]
 struct FlagRow {
     session_id: i64,
     name: String,
@@ -74,36 +77,10 @@ pub async fn show(
     let (day_start, tomorrow) =
         (super::start_of_day(today, tz), super::start_of_day(today + Duration::days(1), tz));
     let week_end = super::start_of_day(today + Duration::days(8), tz);
+    let last_week = crate::timesheets::week_of(day_start, tz) - Duration::days(7);
     let mut conn = state.pool.acquire().await?;
-    let upcoming = shifts::for_trainer(&mut conn, trainer.id.0, day_start, week_end).await?;
-
-    // Children with medical or additional-needs flags, for today's sessions only: the
-    // trainer sees them because they work those sessions.
-    let today_sessions: Vec<i64> = upcoming
-        .iter()
-        .filter(|s| s.starts_at < tomorrow && s.status != ShiftStatus::Offered)
-        .map(|s| i64::from(s.session_id))
-        .collect();
-    // Each child is read by its id (the lateral `limit 1` keeps it a nested loop):
-    // joined plainly, the planner hashed every flagged child there is.
-    let flags = sqlx::query_as!(
-        FlagRow,
-        r#"select p.session_id, c.name as "name!", c.photo_consent as "photo_consent!", c.flags as "flags!"
-           from booking_participants p
-           cross join lateral (
-               select c.first_name, c.first_name || ' ' || c.last_name as name, c.photo_consent,
-                      concat_ws('; ', nullif(c.allergies, ''), nullif(c.medical_notes, ''),
-                                nullif(c.additional_needs, '')) as flags
-               from children c
-               where c.id = p.child_id
-                 and (c.allergies <> '' or c.medical_notes <> '' or c.additional_needs <> '' or not c.photo_consent)
-               limit 1) c
-           where p.session_id = any($1) and p.holds_place
-           order by c.first_name"#,
-        &today_sessions,
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    let Panels { shifts: Json(upcoming), flags: Json(flags), attention: Json(attention) } =
+        panels(&mut conn, trainer.id, (day_start, tomorrow, week_end), last_week).await?;
 
     let card = |s: &shifts::Shift| ShiftCard {
         id: s.id.into(),
@@ -139,61 +116,109 @@ pub async fn show(
             (a, b)
         });
 
-    let attention = attention(&mut conn, trainer.id.0, today, tz).await?;
+    let attention = attention.into_iter().filter_map(|row| attention_item(row, today, tz)).collect();
     render(&TrainerDashboard { ctx, attention, today: today_cards, week_ahead })
 }
 
 /// One row of what needs the trainer: `kind` says which, and which of the rest it has.
+#[derive(Deserialize)]
 struct AttentionRow {
     kind: i32,
     id: i64,
     name: String,
+    #[serde(rename = "starts_at", with = "crate::db::json::timestamp::option")]
     at: Option<OffsetDateTime>,
+    #[serde(rename = "expires_on", with = "crate::db::json::date::option")]
     on: Option<Date>,
 }
 
-/// Offers waiting for an answer, registers not taken, last week's timesheet, and
-/// qualifications about to expire, in that order, read in one round trip. The shifts
-/// are found by their start (`shifts_trainer_starts`, 0033_staff_dashboards.sql:
-/// `lower(during)` is the session's start, kept in step by trigger), so only the
-/// shifts in each window are read, not every shift the trainer ever had.
-async fn attention(
+/// The page's three panels, read in one round trip (see `db::json`).
+struct Panels {
+    shifts: Json<Vec<shifts::Shift>>,
+    flags: Json<Vec<FlagRow>>,
+    attention: Json<Vec<AttentionRow>>,
+}
+
+/// The trainer's shifts from today to the week's end (as `shifts::store::for_trainer`
+/// reads them); the flagged children of today's sessions the trainer works; and what
+/// needs the trainer: offers waiting for an answer, registers not taken, last week's
+/// timesheet, and qualifications about to expire, in that order.
+///
+/// The shifts are found by their start (`shifts_trainer_starts`, 0033_staff_dashboards.sql:
+/// `lower(during)` is the session's start, kept in step by trigger), so only the shifts in
+/// each window are read, not every shift the trainer ever had. Each flagged child is read
+/// by its id (the lateral `limit 1` keeps it a nested loop): joined plainly, the planner
+/// hashed every flagged child there is.
+async fn panels(
     conn: &mut sqlx::PgConnection,
     trainer_id: i64,
-    today: Date,
-    tz: &time_tz::Tz,
-) -> AppResult<Vec<Attention>> {
-    let last_week = crate::timesheets::week_of(super::start_of_day(today, tz), tz) - Duration::days(7);
-    let rows = sqlx::query_as!(
-        AttentionRow,
-        r#"select 1 as "kind!", sh.id as "id!", a.name as "name!", s.starts_at as "at?", null::date as "on?"
-           from shifts sh join sessions s on s.id = sh.session_id join activities a on a.id = s.activity_id
-           where sh.trainer_id = $1 and sh.status = 'offered' and lower(sh.during) > now() and s.starts_at > now()
-           union all
-           select 2, s.id, a.name, s.starts_at, null
-           from shifts sh join sessions s on s.id = sh.session_id join activities a on a.id = s.activity_id
-           where sh.trainer_id = $1 and sh.status in ('accepted', 'checked_in', 'checked_out')
-             and lower(sh.during) < now() and lower(sh.during) > now() - interval '7 days'
-             and s.status <> 'cancelled' and s.starts_at < now() and s.starts_at > now() - interval '7 days'
-             and exists (select 1 from booking_participants p join bookings b on b.id = p.booking_id
-                         left join attendance at on at.session_id = p.session_id and at.child_id = p.child_id
-                         where p.session_id = s.id and p.holds_place and b.status = 'approved' and at.status is null)
-           union all
-           select 3, 0::bigint, ''::text, null::timestamptz, null::date
-           where exists(select 1 from time_entries where trainer_id = $1 and week_start = $2)
-             and not exists(select 1 from timesheets where trainer_id = $1 and week_start = $2
-                            and status in ('submitted', 'approved'))
-           union all
-           select 4, q.id, q.name, null, q.expires_on
-           from trainer_qualifications q
-           where q.trainer_id = $1 and q.expires_on is not null and q.expires_on <= current_date + 30
-           order by 1, 4, 5"#,
+    (day_start, tomorrow, week_end): (OffsetDateTime, OffsetDateTime, OffsetDateTime),
+    last_week: Date,
+) -> sqlx::Result<Panels> {
+    sqlx::query_as!(
+        Panels,
+        r#"with mine as materialized (
+             select sh.id, sh.session_id, sh.role, sh.status, a.name as activity, v.name as venue, v.address,
+                    v.postcode, s.starts_at, s.ends_at, s.places_taken, s.capacity, sh.checked_in_at,
+                    sh.checked_out_at, sh.late_minutes, s.status = 'cancelled' as session_cancelled
+             from shifts sh
+             join sessions s on s.id = sh.session_id
+             join activities a on a.id = s.activity_id
+             join venues v on v.id = s.venue_id
+             where sh.trainer_id = $1 and sh.status in ('offered', 'accepted', 'checked_in', 'checked_out', 'no_show')
+               and lower(sh.during) >= $2 and lower(sh.during) < $4
+               and s.starts_at >= $2 and s.starts_at < $4)
+           select
+             coalesce((select json_agg(m order by m.starts_at, m.id) from mine m), '[]')
+               as "shifts!: Json<Vec<shifts::Shift>>",
+             coalesce((select json_agg(f order by f.first_name) from (
+                 select p.session_id, c.first_name, c.name, c.photo_consent, c.flags
+                 from booking_participants p
+                 cross join lateral (
+                     select c.first_name, c.first_name || ' ' || c.last_name as name, c.photo_consent,
+                            concat_ws('; ', nullif(c.allergies, ''), nullif(c.medical_notes, ''),
+                                      nullif(c.additional_needs, '')) as flags
+                     from children c
+                     where c.id = p.child_id
+                       and (c.allergies <> '' or c.medical_notes <> '' or c.additional_needs <> ''
+                            or not c.photo_consent)
+                     limit 1) c
+                 where p.session_id in (select m.session_id from mine m
+                                        where m.starts_at < $3 and m.status <> 'offered')
+                   and p.holds_place) f), '[]')
+               as "flags!: Json<Vec<FlagRow>>",
+             coalesce((select json_agg(r order by r.kind, r.starts_at, r.expires_on) from (
+                 select 1 as kind, sh.id, a.name, s.starts_at, null::date as expires_on
+                 from shifts sh join sessions s on s.id = sh.session_id join activities a on a.id = s.activity_id
+                 where sh.trainer_id = $1 and sh.status = 'offered' and lower(sh.during) > now() and s.starts_at > now()
+                 union all
+                 select 2, s.id, a.name, s.starts_at, null
+                 from shifts sh join sessions s on s.id = sh.session_id join activities a on a.id = s.activity_id
+                 where sh.trainer_id = $1 and sh.status in ('accepted', 'checked_in', 'checked_out')
+                   and lower(sh.during) < now() and lower(sh.during) > now() - interval '7 days'
+                   and s.status <> 'cancelled' and s.starts_at < now() and s.starts_at > now() - interval '7 days'
+                   and exists (select 1 from booking_participants p join bookings b on b.id = p.booking_id
+                               left join attendance at on at.session_id = p.session_id and at.child_id = p.child_id
+                               where p.session_id = s.id and p.holds_place and b.status = 'approved'
+                                 and at.status is null)
+                 union all
+                 select 3, 0::bigint, ''::text, null::timestamptz, null::date
+                 where exists(select 1 from time_entries where trainer_id = $1 and week_start = $5)
+                   and not exists(select 1 from timesheets where trainer_id = $1 and week_start = $5
+                                  and status in ('submitted', 'approved'))
+                 union all
+                 select 4, q.id, q.name, null, q.expires_on
+                 from trainer_qualifications q
+                 where q.trainer_id = $1 and q.expires_on is not null and q.expires_on <= current_date + 30) r), '[]')
+               as "attention!: Json<Vec<AttentionRow>>""#,
         trainer_id,
+        day_start,
+        tomorrow,
+        week_end,
         last_week,
     )
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows.into_iter().filter_map(|row| attention_item(row, today, tz)).collect())
+    .fetch_one(conn)
+    .await
 }
 
 fn attention_item(row: AttentionRow, today: Date, tz: &time_tz::Tz) -> Option<Attention> {

@@ -2,6 +2,7 @@
 //! `DATABASE_URL` is given.
 
 pub mod cluster;
+pub mod json;
 
 use std::time::Duration;
 
@@ -21,9 +22,27 @@ fn options(url: &str) -> anyhow::Result<PgConnectOptions> {
     Ok(options.options([("jit", "off")]))
 }
 
+/// A connection idle for longer than this is pinged before it is handed out; one used
+/// since is trusted, so a busy pool does not add a round trip to every acquire.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(10);
+
+/// sqlx's own `test_before_acquire` pings on every acquire: a second round trip for each
+/// of a page's acquires (the session's read and the page's own), as many as the queries
+/// of a small page. Only connections that sat idle (which a restart or a network blip may
+/// have broken) are pinged; a broken one is closed and another taken, as before.
+fn pool_options() -> PgPoolOptions {
+    PgPoolOptions::new().max_connections(20).test_before_acquire(false).before_acquire(|conn, meta| {
+        Box::pin(async move {
+            if meta.idle_for >= PING_WHEN_IDLE_FOR {
+                sqlx::Connection::ping(conn).await?;
+            }
+            Ok(true)
+        })
+    })
+}
+
 pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
-    PgPoolOptions::new()
-        .max_connections(20)
+    pool_options()
         .acquire_timeout(Duration::from_secs(5))
         .connect_with(options(url)?)
         .await
@@ -33,10 +52,7 @@ pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
 /// A pool that connects on first use: `/readyz` must answer 503, not hang the start,
 /// when the database is away.
 pub fn connect_lazy(url: &str) -> anyhow::Result<PgPool> {
-    Ok(PgPoolOptions::new()
-        .max_connections(20)
-        .acquire_timeout(Duration::from_secs(2))
-        .connect_lazy_with(options(url)?))
+    Ok(pool_options().acquire_timeout(Duration::from_secs(2)).connect_lazy_with(options(url)?))
 }
 
 /// Our migrations, then the job queue's (in its own schema, with its own history

@@ -37,8 +37,9 @@ impl ShiftRole {
 
 /// A shift's state: open to anyone eligible, offered to one trainer, held (accepted,
 /// checked in or out), or over (declined, no show, cancelled).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, sqlx::Type)]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum ShiftStatus {
     Open,
     Offered,

@@ -6,6 +6,7 @@ use axum::{
     extract::State,
     response::{IntoResponse, Redirect, Response},
 };
+use sqlx::types::Json;
 use time::{Date, Duration, OffsetDateTime};
 use time_tz::{OffsetDateTimeExt, TimeZone};
 use tower_sessions::Session;
@@ -121,13 +122,9 @@ pub async fn index(
         (monday, monday + Duration::days(7), monday - Duration::days(7), monday + Duration::days(7), title)
     };
     let mut conn = state.pool.acquire().await?;
-    let shifts = store::for_trainer(
-        &mut conn,
-        trainer.id.0,
-        start_of_day(first, tz),
-        start_of_day(last_exclusive, tz),
-    )
-    .await?;
+    let store::Window { shifts: Json(shifts), feed_token } =
+        store::for_trainer(&mut conn, trainer.id, start_of_day(first, tz), start_of_day(last_exclusive, tz))
+            .await?;
     let total = shifts.len();
     let mut days: Vec<Day> = Vec::new();
     for s in &shifts {
@@ -139,7 +136,8 @@ pub async fn index(
         }
     }
     let view = if month_view { "&view=month" } else { "" };
-    let calendar_url = crate::calendar::feed_url(&mut conn, &state.config.base_url, trainer.id.0).await?;
+    let calendar_url =
+        crate::calendar::feed_url_from(&mut conn, &state.config.base_url, trainer.id, feed_token).await?;
     render(&IndexPage {
         ctx,
         month_view,

@@ -2,7 +2,7 @@
 //! (`shifts_no_overlap_per_trainer`, `shifts_not_in_time_off`); this module turns
 //! those refusals into outcomes the pages can explain.
 
-use sqlx::PgConnection;
+use sqlx::{PgConnection, types::Json};
 use time::OffsetDateTime;
 
 use super::domain::{ShiftRole, ShiftStatus};
@@ -11,7 +11,8 @@ use crate::{
     ids::{SessionId, ShiftId},
 };
 
-#[derive(Clone, Debug)]
+/// Also read as JSON, among the trainer dashboard's panels (`db::json`).
+#[derive(Clone, Debug, serde::Deserialize)]
 pub struct Shift {
     pub id: ShiftId,
     pub session_id: SessionId,
@@ -21,41 +22,56 @@ pub struct Shift {
     pub venue: String,
     pub address: String,
     pub postcode: String,
+    #[serde(with = "crate::db::json::timestamp")]
     pub starts_at: OffsetDateTime,
+    #[serde(with = "crate::db::json::timestamp")]
     pub ends_at: OffsetDateTime,
     pub places_taken: i32,
     pub capacity: i32,
+    #[serde(with = "crate::db::json::timestamp::option")]
     pub checked_in_at: Option<OffsetDateTime>,
+    #[serde(with = "crate::db::json::timestamp::option")]
     pub checked_out_at: Option<OffsetDateTime>,
     pub late_minutes: Option<i32>,
     pub session_cancelled: bool,
 }
 
-/// Shifts the trainer holds or has been offered, starting in [from, until).
+/// The trainer's shifts in a window, and their calendar feed's token if they have one.
+pub struct Window {
+    pub shifts: Json<Vec<Shift>>,
+    pub feed_token: Option<String>,
+}
+
+/// Shifts the trainer holds or has been offered, starting in [from, until), with the
+/// trainer's calendar feed token in the same round trip (`db::json`). They are found by
+/// their start (`shifts_trainer_starts`; `lower(during)` is the session's start, kept in
+/// step by trigger), not by reading every shift the trainer ever had.
 pub async fn for_trainer(
     conn: &mut PgConnection,
     trainer_id: i64,
     from: OffsetDateTime,
     until: OffsetDateTime,
-) -> sqlx::Result<Vec<Shift>> {
+) -> sqlx::Result<Window> {
     sqlx::query_as!(
-        Shift,
-        r#"select sh.id as "id: ShiftId", sh.session_id as "session_id: SessionId", sh.role as "role: ShiftRole",
-                sh.status as "status: ShiftStatus", a.name as activity, v.name as venue, v.address, v.postcode,
-                s.starts_at, s.ends_at, s.places_taken, s.capacity, sh.checked_in_at, sh.checked_out_at,
-                sh.late_minutes, s.status = 'cancelled' as "session_cancelled!"
-         from shifts sh
-         join sessions s on s.id = sh.session_id
-         join activities a on a.id = s.activity_id
-         join venues v on v.id = s.venue_id
-         where sh.trainer_id = $1 and sh.status in ('offered', 'accepted', 'checked_in', 'checked_out', 'no_show')
-           and s.starts_at >= $2 and s.starts_at < $3
-         order by s.starts_at, sh.id"#,
+        Window,
+        r#"select coalesce((select json_agg(x order by x.starts_at, x.id) from (
+                 select sh.id, sh.session_id, sh.role, sh.status, a.name as activity, v.name as venue, v.address,
+                        v.postcode, s.starts_at, s.ends_at, s.places_taken, s.capacity, sh.checked_in_at,
+                        sh.checked_out_at, sh.late_minutes, s.status = 'cancelled' as session_cancelled
+                 from shifts sh
+                 join sessions s on s.id = sh.session_id
+                 join activities a on a.id = s.activity_id
+                 join venues v on v.id = s.venue_id
+                 where sh.trainer_id = $1
+                   and sh.status in ('offered', 'accepted', 'checked_in', 'checked_out', 'no_show')
+                   and lower(sh.during) >= $2 and lower(sh.during) < $3
+                   and s.starts_at >= $2 and s.starts_at < $3) x), '[]') as "shifts!: Json<Vec<Shift>>",
+                  (select token from calendar_feeds where user_id = $1) as "feed_token?""#,
         trainer_id,
         from,
         until,
     )
-    .fetch_all(conn)
+    .fetch_one(conn)
     .await
 }
 

@@ -53,8 +53,18 @@ async fn main() -> anyhow::Result<()> {
     let url = std::env::var("DATABASE_URL").context("DATABASE_URL is not set")?;
     let bind = std::env::var("BIND").unwrap_or_else(|_| "127.0.0.1:3901".to_owned());
     // The app's pool settings (src/db/mod.rs), so the comparison is like for like.
+    // Like the app's, it pings a connection before handing it out only when it sat idle.
     let pool = PgPoolOptions::new()
         .max_connections(20)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= Duration::from_secs(10) {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
         .acquire_timeout(Duration::from_secs(5))
         .connect(&url)
         .await
