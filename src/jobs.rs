@@ -1,8 +1,8 @@
 //! Housekeeping that runs every minute in every app process: expiring waitlist offers,
 //! releasing places whose card payment did not come, folding finance's running owed
-//! total, and sending tomorrow's reminders to families and trainers. Each step is safe
-//! to run concurrently (row locks, SKIP LOCKED, unique rows), so no process needs to be
-//! the leader.
+//! total and the bookings counted per status, and sending tomorrow's reminders to
+//! families and trainers. Each step is safe to run concurrently (row locks, SKIP LOCKED,
+//! unique rows), so no process needs to be the leader.
 
 use std::time::Duration;
 
@@ -21,6 +21,9 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
             }
             if let Err(err) = crate::payments::store::fold_owed_changes(&state.pool).await {
                 tracing::warn!(error = ?err, "folding the owed total failed");
+            }
+            if let Err(err) = crate::bookings::store::fold_status_counts(&state.pool).await {
+                tracing::warn!(error = ?err, "folding the booking counts failed");
             }
             if let Err(err) = crate::bookings::reminders::send_due(&state).await {
                 tracing::warn!(error = ?err, "sending reminders failed");

@@ -805,13 +805,37 @@ impl Search {
 // index scan stops at.
 
 /// One page of the bookings `search` finds, newest first (the approval queue oldest
-/// first), or read backwards for `Previous`; with how many it finds in all.
+/// first), or read backwards for `Previous`; with how many it finds in all. A chosen
+/// status and none are two literal queries, so neither's plan is a compromise between
+/// the two. With no text or dates the count is the one the triggers keep per status
+/// (`booking_status_counts`, 0037_booking_status_counts.sql), a few rows; else the
+/// bookings found are counted, up to [`COUNT_CAP`] + 1.
 pub async fn search(
     conn: &mut PgConnection,
     search: &Search,
     page: &PageRequest<OffsetDateTime>,
 ) -> sqlx::Result<(Vec<Summary>, i64)> {
-    let rows = paged!(
+    let rows = match search.status {
+        Some(status) => with_status(conn, search, status, page).await?,
+        None => any_status(conn, search, page).await?,
+    };
+    let found = match rows.first() {
+        Some(row) => row.found,
+        // An empty page (nothing found, or a page past the end whose rows were
+        // deleted) counts on its own.
+        None => count(conn, search).await?,
+    };
+    Ok((rows.into_iter().map(Found::summary).collect(), found))
+}
+
+/// [`search`]'s page when a status is chosen.
+async fn with_status(
+    conn: &mut PgConnection,
+    search: &Search,
+    status: BookingStatus,
+    page: &PageRequest<OffsetDateTime>,
+) -> sqlx::Result<Vec<Found>> {
+    paged!(
         &mut *conn,
         page,
         Found,
@@ -820,22 +844,24 @@ pub async fn search(
                 coalesce(agg.children, '') as "children!", coalesce(agg.activity, '') as "activity!",
                 agg.first_start, agg.sessions as "sessions!", coalesce(agg.medical_flags, false) as "medical_flags!",
                 agg.youngest_dob,
-                (select count(*) from (
-                    select 1 from bookings b
-                    where ($3::text is null or b.status = $3)
-                      and ($4::text is null
-                           or exists (select 1 from users u where u.id = b.parent_id and (u.name ilike $4 or u.email ilike $4))
-                           or exists (select 1 from booking_participants p
-                                      join children c on c.id = p.child_id
-                                      join sessions s on s.id = p.session_id
-                                      join activities a on a.id = s.activity_id
-                                      where p.booking_id = b.id
-                                        and (c.first_name || ' ' || c.last_name ilike $4 or a.name ilike $4)))
-                      and ($5::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
-                                                              where p.booking_id = b.id and s.starts_at >= $5))
-                      and ($6::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
-                                                              where p.booking_id = b.id and s.starts_at < $6))
-                    limit 10001) capped) as "found!"
+                case when $4::text is null and $5::timestamptz is null and $6::timestamptz is null
+                     then least((select coalesce(sum(k.bookings), 0)::bigint from booking_status_counts k where k.status = $3), 10001)
+                     else (select count(*) from (
+                         select 1 from bookings b
+                         where b.status = $3
+                   and ($4::text is null
+                        or exists (select 1 from users u where u.id = b.parent_id and (u.name ilike $4 or u.email ilike $4))
+                        or exists (select 1 from booking_participants p
+                                   join children c on c.id = p.child_id
+                                   join sessions s on s.id = p.session_id
+                                   join activities a on a.id = s.activity_id
+                                   where p.booking_id = b.id
+                                     and (c.first_name || ' ' || c.last_name ilike $4 or a.name ilike $4)))
+                   and ($5::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
+                                                           where p.booking_id = b.id and s.starts_at >= $5))
+                   and ($6::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
+                                                           where p.booking_id = b.id and s.starts_at < $6))
+                         limit 10001) capped) end as "found!"
          from bookings b
          join users u on u.id = b.parent_id
          cross join lateral (
@@ -850,7 +876,7 @@ pub async fn search(
              join sessions s on s.id = p.session_id
              join activities a on a.id = s.activity_id
              where p.booking_id = b.id) agg
-         where ($3::text is null or b.status = $3)
+         where b.status = $3
            and ($4::text is null
                 or exists (select 1 from users u where u.id = b.parent_id and (u.name ilike $4 or u.email ilike $4))
                 or exists (select 1 from booking_participants p
@@ -865,18 +891,77 @@ pub async fn search(
                                                    where p.booking_id = b.id and s.starts_at < $6))"#,
         "b.created_at",
         "b.id",
-        search.status.map(BookingStatus::as_str),
+        status.as_str(),
         search.pattern(),
         search.from,
         search.until,
-    )?;
-    let found = match rows.first() {
-        Some(row) => row.found,
-        // An empty page (nothing found, or a page past the end whose rows were
-        // deleted) counts on its own.
-        None => count(conn, search).await?,
-    };
-    Ok((rows.into_iter().map(Found::summary).collect(), found))
+    )
+}
+
+/// [`search`]'s page over every status.
+async fn any_status(
+    conn: &mut PgConnection,
+    search: &Search,
+    page: &PageRequest<OffsetDateTime>,
+) -> sqlx::Result<Vec<Found>> {
+    paged!(
+        &mut *conn,
+        page,
+        Found,
+        r#"select b.id as "id: BookingId", u.name as parent_name, b.status as "status: BookingStatus",
+                b.total_pence, b.created_at,
+                coalesce(agg.children, '') as "children!", coalesce(agg.activity, '') as "activity!",
+                agg.first_start, agg.sessions as "sessions!", coalesce(agg.medical_flags, false) as "medical_flags!",
+                agg.youngest_dob,
+                case when $3::text is null and $4::timestamptz is null and $5::timestamptz is null
+                     then least((select coalesce(sum(k.bookings), 0)::bigint from booking_status_counts k), 10001)
+                     else (select count(*) from (
+                         select 1 from bookings b
+                         where ($3::text is null
+                        or exists (select 1 from users u where u.id = b.parent_id and (u.name ilike $3 or u.email ilike $3))
+                        or exists (select 1 from booking_participants p
+                                   join children c on c.id = p.child_id
+                                   join sessions s on s.id = p.session_id
+                                   join activities a on a.id = s.activity_id
+                                   where p.booking_id = b.id
+                                     and (c.first_name || ' ' || c.last_name ilike $3 or a.name ilike $3)))
+                   and ($4::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
+                                                           where p.booking_id = b.id and s.starts_at >= $4))
+                   and ($5::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
+                                                           where p.booking_id = b.id and s.starts_at < $5))
+                         limit 10001) capped) end as "found!"
+         from bookings b
+         join users u on u.id = b.parent_id
+         cross join lateral (
+             select string_agg(distinct c.first_name || ' ' || c.last_name, ', ') as children,
+                    string_agg(distinct a.name, ', ') as activity,
+                    min(s.starts_at) as first_start,
+                    count(distinct p.session_id) as sessions,
+                    bool_or(c.allergies <> '' or c.medical_notes <> '' or c.additional_needs <> '') as medical_flags,
+                    max(c.date_of_birth) as youngest_dob
+             from booking_participants p
+             join children c on c.id = p.child_id
+             join sessions s on s.id = p.session_id
+             join activities a on a.id = s.activity_id
+             where p.booking_id = b.id) agg
+         where ($3::text is null
+                or exists (select 1 from users u where u.id = b.parent_id and (u.name ilike $3 or u.email ilike $3))
+                or exists (select 1 from booking_participants p
+                           join children c on c.id = p.child_id
+                           join sessions s on s.id = p.session_id
+                           join activities a on a.id = s.activity_id
+                           where p.booking_id = b.id
+                             and (c.first_name || ' ' || c.last_name ilike $3 or a.name ilike $3)))
+           and ($4::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
+                                                   where p.booking_id = b.id and s.starts_at >= $4))
+           and ($5::timestamptz is null or exists (select 1 from booking_participants p join sessions s on s.id = p.session_id
+                                                   where p.booking_id = b.id and s.starts_at < $5))"#,
+        "b.created_at",
+        "b.id",
+        search.pattern(),
+        search.from,
+        search.until,
+    )
 }
 
 /// One page of a family's own bookings, newest first (or read back for `Previous`).
@@ -992,6 +1077,30 @@ async fn count(conn: &mut PgConnection, search: &Search) -> sqlx::Result<i64> {
     )
     .fetch_one(conn)
     .await
+}
+
+/// How many bookings are in `status`, from the counts the triggers keep (0037).
+pub async fn count_in(conn: &mut PgConnection, status: BookingStatus) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"select coalesce(sum(bookings), 0)::bigint as "n!" from booking_status_counts where status = $1"#,
+        status.as_str()
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Folds the kept counts' rows into one per status, so reading them stays a few rows:
+/// one statement, so a reader sees the rows before or after, never half (as
+/// `payments::store::fold_owed_changes`).
+pub async fn fold_status_counts(pool: &sqlx::PgPool) -> sqlx::Result<()> {
+    sqlx::query!(
+        "with folded as (delete from booking_status_counts returning status, bookings)
+         insert into booking_status_counts (status, bookings)
+         select status, sum(bookings) from folded group by status having sum(bookings) <> 0"
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 /// Every booking `search` finds, in the list's order, as the database yields them: the

@@ -24,7 +24,7 @@ use crate::{
         FormErrors, PageContext, Path,
         flash::{self, FlashKind},
         fmt,
-        form::{QueryFields, render, render_with},
+        form::{Fields, QueryFields, render, render_with},
         page::{Cursor, Order, PageRequest, Pager},
     },
 };
@@ -70,6 +70,7 @@ pub struct ShowPage {
     pub ctx: PageContext,
     pub c: ClientRow,
     pub history: Vec<HistoryLine>,
+    pub history_pager: Pager,
     pub trainers: Vec<TrainerChoice>,
     pub form: AssignForm,
     pub errors: FormErrors,
@@ -81,29 +82,31 @@ impl ShowPage {
     }
 }
 
+/// The client with the page of their history `query` asks for (the newest first).
 async fn show_page(
     state: &AppState,
     ctx: PageContext,
     id: UserId,
+    query: &Fields,
     form: AssignForm,
     errors: FormErrors,
 ) -> AppResult<ShowPage> {
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
     let c = store::client(&mut conn, id).await?.ok_or(AppError::NotFound)?;
-    let history = store::history(&mut conn, id)
-        .await?
-        .into_iter()
+    let page = PageRequest::from_query(query, Order::Descending);
+    let rows = store::history(&mut conn, id, &page).await?;
+    let history = page
+        .finish(rows, |h| Cursor::new(h.assigned_at, h.id), &format!("/admin/clients/{id}"), query)
         .map(|h| HistoryLine {
             trainer: h.trainer,
             from: fmt::day_time(h.assigned_at, tz),
             until: h.ended_at.map_or_else(|| "now".to_owned(), |at| fmt::day_time(at, tz)),
             by: h.assigned_by.unwrap_or_else(|| "Someone".into()),
             reason: h.reason,
-        })
-        .collect();
+        });
     let trainers = store::active_trainers(&mut conn).await?;
-    Ok(ShowPage { ctx, c, history, trainers, form, errors })
+    Ok(ShowPage { ctx, c, history: history.rows, history_pager: history.pager, trainers, form, errors })
 }
 
 pub async fn show(
@@ -111,9 +114,10 @@ pub async fn show(
     admin: Admin,
     ctx: PageContext,
     Path(id): Path<UserId>,
+    QueryFields(query): QueryFields,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    render(&show_page(&state, ctx, id, AssignForm::default(), FormErrors::default()).await?)
+    render(&show_page(&state, ctx, id, &query, AssignForm::default(), FormErrors::default()).await?)
 }
 
 /// `Assign`: a first trainer, or a transfer (see `actions::assign`).
@@ -142,6 +146,6 @@ pub async fn assign(
             }
         }
     };
-    let page = show_page(&state, ctx, id, form, errors).await?;
+    let page = show_page(&state, ctx, id, &Fields::default(), form, errors).await?;
     render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }

@@ -92,6 +92,7 @@ pub async fn client_locked(conn: &mut PgConnection, id: UserId) -> sqlx::Result<
 
 #[derive(Clone, Debug)]
 pub struct AssignmentRow {
+    pub id: i64,
     pub trainer: String,
     pub assigned_at: OffsetDateTime,
     pub ended_at: Option<OffsetDateTime>,
@@ -99,20 +100,26 @@ pub struct AssignmentRow {
     pub reason: String,
 }
 
-/// Every assignment of a client, newest first.
-pub async fn history(conn: &mut PgConnection, parent_id: UserId) -> sqlx::Result<Vec<AssignmentRow>> {
-    sqlx::query_as!(
+/// One page of a client's assignments, newest first (`client_assignments_parent_assigned`,
+/// 0036_admin_lists.sql).
+pub async fn history(
+    conn: &mut PgConnection,
+    parent_id: UserId,
+    page: &PageRequest<OffsetDateTime>,
+) -> sqlx::Result<Vec<AssignmentRow>> {
+    paged!(
+        conn,
+        page,
         AssignmentRow,
-        r#"select t.name as trainer, ca.assigned_at, ca.ended_at, b.name as "assigned_by?", ca.reason
+        r#"select ca.id, t.name as trainer, ca.assigned_at, ca.ended_at, b.name as "assigned_by?", ca.reason
            from client_assignments ca
            join users t on t.id = ca.trainer_id
            left join users b on b.id = ca.assigned_by
-           where ca.parent_id = $1
-           order by ca.assigned_at desc, ca.id desc"#,
+           where ca.parent_id = $3"#,
+        "ca.assigned_at",
+        "ca.id",
         parent_id.0
     )
-    .fetch_all(conn)
-    .await
 }
 
 #[derive(Clone, Debug)]
@@ -282,18 +289,24 @@ pub struct TrainerClient {
     pub assigned_at: OffsetDateTime,
 }
 
-/// The clients currently assigned to a trainer.
-pub async fn clients_of(conn: &mut PgConnection, trainer_id: i64) -> sqlx::Result<Vec<TrainerClient>> {
-    sqlx::query_as!(
+/// One page of the clients currently assigned to a trainer, by name (a trainer's
+/// current assignments are few, read through `client_assignments_trainer`).
+pub async fn clients_of(
+    conn: &mut PgConnection,
+    trainer_id: i64,
+    page: &PageRequest<String>,
+) -> sqlx::Result<Vec<TrainerClient>> {
+    paged!(
+        conn,
+        page,
         TrainerClient,
         "select u.id, u.name, u.email, ca.assigned_at
          from client_assignments ca join users u on u.id = ca.parent_id
-         where ca.trainer_id = $1 and ca.ended_at is null
-         order by u.name",
+         where ca.trainer_id = $3 and ca.ended_at is null",
+        "u.name",
+        "u.id",
         trainer_id
     )
-    .fetch_all(conn)
-    .await
 }
 
 pub async fn email_of(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Option<String>> {

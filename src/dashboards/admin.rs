@@ -8,6 +8,7 @@ use crate::{
     AppState,
     auth::Admin,
     availability::domain::TimeOffKind,
+    bookings::domain::BookingStatus,
     error::AppResult,
     ids::SessionId,
     sessions::domain::{Staffing, trainers_needed},
@@ -69,25 +70,12 @@ pub struct Understaffed {
     pub css: &'static str,
 }
 
-struct ExpiringRow {
-    trainer_id: i64,
-    trainer: String,
-    name: String,
-    expires_on: time::Date,
-}
-
 pub struct Expiring {
     pub trainer_id: i64,
     pub trainer: String,
     pub name: String,
     pub expires: String,
     pub expired: bool,
-}
-
-struct TimeOffRow {
-    trainer: String,
-    kind: TimeOffKind,
-    starts: Option<OffsetDateTime>,
 }
 
 pub struct TimeOffRequest {
@@ -124,10 +112,7 @@ pub async fn show(State(state): State<AppState>, admin: Admin, ctx: PageContext)
         (day_start, day_end)
     };
     let mut conn = state.pool.acquire().await?;
-    let pending_bookings =
-        sqlx::query_scalar!(r#"select count(*) as "n!" from bookings where status = 'pending'"#)
-            .fetch_one(&mut *conn)
-            .await?;
+    let pending_bookings = crate::bookings::store::count_in(&mut conn, BookingStatus::Pending).await?;
     let sessions = sessions_between(&mut conn, from, until).await?;
     let open = open_shifts(&mut conn).await?;
     let today_sessions = sessions
@@ -241,47 +226,56 @@ fn understaffed(sessions: &[SessionRow], tz: &time_tz::Tz) -> Vec<Understaffed> 
         .collect()
 }
 
-/// Qualifications about to lapse (or lapsed), and time off waiting for a decision.
+/// A row of [`calendar_notices`]: a qualification about to lapse (`expires_on`), or
+/// time off waiting for a decision (`kind`).
+struct NoticeRow {
+    trainer_id: i64,
+    trainer: String,
+    name: Option<String>,
+    expires_on: Option<time::Date>,
+    kind: Option<TimeOffKind>,
+    starts: Option<OffsetDateTime>,
+}
+
+/// Qualifications about to lapse (or lapsed), and time off waiting for a decision: the
+/// first 20 of each, in one round trip.
 async fn calendar_notices(
     conn: &mut sqlx::PgConnection,
     today: time::Date,
     tz: &time_tz::Tz,
 ) -> AppResult<(Vec<Expiring>, Vec<TimeOffRequest>)> {
-    let expiring = sqlx::query_as!(
-        ExpiringRow,
-        r#"select u.id as trainer_id, u.name as trainer, q.name, q.expires_on as "expires_on!"
-           from trainer_qualifications q join users u on u.id = q.trainer_id
-           where u.is_active and q.expires_on <= $1
-           order by q.expires_on, u.name limit 20"#,
+    let rows = sqlx::query_as!(
+        NoticeRow,
+        r#"(select u.id as "trainer_id!", u.name as "trainer!", q.name as "name?", q.expires_on as "expires_on?",
+                   null::text as "kind?: TimeOffKind", null::timestamptz as "starts?"
+              from trainer_qualifications q join users u on u.id = q.trainer_id
+             where u.is_active and q.expires_on <= $1
+             order by q.expires_on, u.name limit 20)
+           union all
+           (select u.id, u.name, null, null, r.kind, lower(r.during)
+              from time_off_requests r join users u on u.id = r.trainer_id
+             where r.status = 'pending' order by lower(r.during) limit 20)"#,
         today + Duration::days(crate::trainers::domain::EXPIRY_WARNING_DAYS),
     )
     .fetch_all(&mut *conn)
     .await?;
-    let expiring = expiring
-        .into_iter()
-        .map(|q| Expiring {
-            expired: q.expires_on < today,
-            expires: q.expires_on.to_string(),
-            trainer_id: q.trainer_id,
-            trainer: q.trainer,
-            name: q.name,
-        })
-        .collect();
-    let time_off = sqlx::query_as!(
-        TimeOffRow,
-        r#"select u.name as trainer, r.kind as "kind: TimeOffKind", lower(r.during) as starts
-           from time_off_requests r join users u on u.id = r.trainer_id
-           where r.status = 'pending' order by lower(r.during) limit 20"#,
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let time_off = time_off
-        .into_iter()
-        .map(|r| TimeOffRequest {
-            from: r.starts.map(|t| fmt::day_time(t, tz)).unwrap_or_default(),
-            trainer: r.trainer,
-            kind: r.kind,
-        })
-        .collect();
+    let (mut expiring, mut time_off) = (Vec::new(), Vec::new());
+    for r in rows {
+        match (r.expires_on, r.kind) {
+            (Some(expires_on), _) => expiring.push(Expiring {
+                expired: expires_on < today,
+                expires: expires_on.to_string(),
+                trainer_id: r.trainer_id,
+                trainer: r.trainer,
+                name: r.name.unwrap_or_default(),
+            }),
+            (None, Some(kind)) => time_off.push(TimeOffRequest {
+                from: r.starts.map(|t| fmt::day_time(t, tz)).unwrap_or_default(),
+                trainer: r.trainer,
+                kind,
+            }),
+            (None, None) => {}
+        }
+    }
     Ok((expiring, time_off))
 }

@@ -26,7 +26,7 @@ use crate::{
         flash::{self, FlashKind},
         fmt,
         form::{Fields, QueryFields, render, render_with},
-        page::{Cursor, Order, PAGE_SIZE, Page, PageRequest, Pager},
+        page::{Cursor, Order, Page, PageRequest, Pager},
     },
 };
 use futures_util::TryStreamExt;
@@ -108,8 +108,9 @@ pub struct IndexPage {
     pub total_refunded: String,
     pub total_net: String,
     pub refunds: Vec<RefundLine>,
+    pub refunds_pager: Pager,
     pub refunds_total: String,
-    /// How many refunds match; the page lists the newest fifty.
+    /// How many refunds match, over every page.
     pub refunds_count: i64,
     pub outstanding: Vec<OutstandingLine>,
     pub outstanding_pager: Pager,
@@ -198,27 +199,12 @@ fn sale_line(s: &package_sales::Sale, tz: &time_tz::Tz) -> PackageSaleLine {
     }
 }
 
-fn refund_line(r: store::Refund, tz: &time_tz::Tz) -> RefundLine {
+fn refund_line(r: store::ListedRefund, tz: &time_tz::Tz) -> RefundLine {
     RefundLine {
-        payment_id: Some(r.payment_id),
-        booking_id: Some(r.booking_id),
-        purchase_id: None,
-        package: String::new(),
-        date: fmt::day_time(r.created_at, tz),
-        parent: r.parent_name,
-        method: r.method.label().to_owned(),
-        amount: fmt::pounds(i64::from(r.amount_pence)),
-        reason: r.reason,
-        by: r.recorded_by_name.unwrap_or_default(),
-    }
-}
-
-fn sale_refund_line(r: package_sales::SaleRefund, tz: &time_tz::Tz) -> RefundLine {
-    RefundLine {
-        payment_id: None,
-        booking_id: None,
-        purchase_id: Some(r.purchase_id),
-        package: r.package,
+        payment_id: r.payment_id,
+        booking_id: r.booking_id,
+        purchase_id: r.purchase_id,
+        package: r.package.unwrap_or_default(),
         date: fmt::day_time(r.created_at, tz),
         parent: r.parent_name,
         method: r.method.map(Method::label).unwrap_or_default().to_owned(),
@@ -228,26 +214,18 @@ fn sale_refund_line(r: package_sales::SaleRefund, tz: &time_tz::Tz) -> RefundLin
     }
 }
 
-/// The newest fifty refunds of booking payments and of package sales made in the
-/// period, newest first, with how many there are and their sum (in SQL, over all).
-async fn refunds_in(
+/// One page of the refunds of booking payments and of package sales made in the
+/// period, newest first ([`store::Summary`] counts and sums them all).
+async fn refunds_page(
     conn: &mut sqlx::PgConnection,
     search: &store::Search,
-    summary: &store::Summary,
+    query: &Fields,
     tz: &time_tz::Tz,
-) -> sqlx::Result<(Vec<RefundLine>, i64, i64)> {
-    let of_payments = store::search_refunds(&mut *conn, search).await?;
-    let of_sales = package_sales::search_sale_refunds(&mut *conn, search).await?;
-    let (paid_count, paid_sum) = (summary.refunds_count, summary.refunds_pence);
-    let (sold_count, sold_sum) = package_sales::sale_refunds_total(conn, search).await?;
-    let mut dated: Vec<_> = of_payments
-        .into_iter()
-        .map(|r| (r.created_at, refund_line(r, tz)))
-        .chain(of_sales.into_iter().map(|r| (r.created_at, sale_refund_line(r, tz))))
-        .collect();
-    dated.sort_by_key(|(created_at, _)| std::cmp::Reverse(*created_at));
-    dated.truncate(PAGE_SIZE);
-    Ok((dated.into_iter().map(|(_, line)| line).collect(), paid_count + sold_count, paid_sum + sold_sum))
+) -> sqlx::Result<Page<RefundLine>> {
+    let page = PageRequest::named(query, Order::Descending, "refunds_after", "refunds_before");
+    let rows = store::refunds(conn, search, &page).await?;
+    let rows = page.finish(rows, |r| Cursor::new(r.created_at, r.key), "/admin/payments", query);
+    Ok(rows.map(|r| refund_line(r, tz)))
 }
 
 fn payment_line(p: &store::Payment, tz: &time_tz::Tz) -> PaymentLine {
@@ -327,10 +305,10 @@ pub async fn index(
     let sales = package_sales::search_sales(&mut conn, &search, &sales_page).await?;
     let sales = sales_page.finish(sales, |s| Cursor::new(s.paid_at, s.id), "/admin/payments", &query);
     let summary = store::summary(&mut conn, &search).await?;
+    let (sold, sold_refunds, sold_refunds_pence) = package_sales::sale_summary(&mut conn, &search).await?;
     let paid = summary.paid;
-    let sold = package_sales::sale_totals(&mut conn, &search).await?;
     let all = paid + sold;
-    let (refunds, refunds_count, refunds_total) = refunds_in(&mut conn, &search, &summary, tz).await?;
+    let refunds = refunds_page(&mut conn, &search, &query, tz).await?;
     let outstanding = store::outstanding(&mut conn, search.activity_id, &owed_page).await?;
     let outstanding = owed_page.finish(
         outstanding,
@@ -352,9 +330,10 @@ pub async fn index(
         total_taken: fmt::pounds(all.taken_pence),
         total_refunded: fmt::pounds(all.refunded_pence),
         total_net: fmt::pounds(all.net_pence),
-        refunds,
-        refunds_total: fmt::pounds(refunds_total),
-        refunds_count,
+        refunds: refunds.rows,
+        refunds_pager: refunds.pager,
+        refunds_total: fmt::pounds(summary.refunds_pence + sold_refunds_pence),
+        refunds_count: summary.refunds_count + sold_refunds,
         outstanding: outstanding.rows.iter().map(|o| outstanding_line(&o.balance)).collect(),
         outstanding_pager: outstanding.pager,
         outstanding_count: summary.owed_count,
@@ -481,7 +460,7 @@ pub async fn export(
         }
         drop(sales);
         let all = store::summary(&mut tx, &search).await?.paid
-            + package_sales::sale_totals(&mut tx, &search).await?;
+            + package_sales::sale_summary(&mut tx, &search).await?.0;
         tx.commit().await?;
         let mut total_row = vec![String::new(); CSV_HEADER.len()];
         total_row[0] = "total".into();

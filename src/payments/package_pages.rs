@@ -25,7 +25,7 @@ use crate::{
         flash::{self, FlashKind},
         fmt,
         form::{QueryFields, render},
-        page::{Cursor, Order, Page, PageRequest},
+        page::{Cursor, Order, Page, PageRequest, Pager},
     },
 };
 
@@ -82,14 +82,16 @@ pub struct ParentPage {
     pub offers: Vec<OfferLine>,
     pub credits: Vec<CreditLine>,
     pub purchases: Vec<PurchaseLine>,
+    pub purchases_pager: Pager,
     pub card_payments: bool,
 }
 
-/// `GET /parent/packages`: what can be bought, credits left, purchases.
+/// `GET /parent/packages`: what can be bought, credits left, a page of purchases.
 pub async fn index(
     State(state): State<AppState>,
     Parent(parent): Parent,
     ctx: PageContext,
+    QueryFields(query): QueryFields,
 ) -> AppResult<Response> {
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
@@ -117,12 +119,19 @@ pub async fn index(
             expires: fmt::day_time(c.expires_at, tz),
         })
         .collect();
-    let purchases = packages::purchases_of(&mut conn, parent.id.0)
-        .await?
-        .into_iter()
-        .map(|p| purchase_line(p, tz))
-        .collect();
-    render(&ParentPage { ctx, offers, credits, purchases, card_payments: state.stripe.is_some() })
+    let page = PageRequest::from_query(&query, Order::Descending);
+    let rows = packages::purchases_of(&mut conn, parent.id, &page).await?;
+    let purchases = page
+        .finish(rows, |p| Cursor::new(p.created_at, p.id), "/parent/packages", &query)
+        .map(|p| purchase_line(p, tz));
+    render(&ParentPage {
+        ctx,
+        offers,
+        credits,
+        purchases: purchases.rows,
+        purchases_pager: purchases.pager,
+        card_payments: state.stripe.is_some(),
+    })
 }
 
 /// `POST /parent/packages/{id}/buy`: a pending purchase, paid by card through Checkout

@@ -129,86 +129,37 @@ pub fn export_sales<'c>(conn: &'c mut PgConnection, search: &Search) -> BoxStrea
     .fetch(conn)
 }
 
-/// Totals of every sale the search finds (every listed sale was paid, so all is taken).
-pub async fn sale_totals(conn: &mut PgConnection, search: &Search) -> sqlx::Result<Totals> {
-    sqlx::query_as!(
-        Totals,
-        r#"select count(*) as "count!", coalesce(sum(pp.amount_pence), 0)::bigint as "taken_pence!",
-                coalesce(sum(pp.refunded_pence), 0)::bigint as "refunded_pence!",
-                coalesce(sum(pp.amount_pence - pp.refunded_pence), 0)::bigint as "net_pence!"
-           from package_purchases pp
-          where pp.status = 'paid'
-            and ($1::timestamptz is null or coalesce(pp.paid_at, pp.created_at) >= $1)
-            and ($2::timestamptz is null or coalesce(pp.paid_at, pp.created_at) < $2)
-            and ($3::text is null or (case when pp.refunded_pence = 0 then 'succeeded'
-                     when pp.refunded_pence < pp.amount_pence then 'partially_refunded' else 'refunded' end) = $3)
-            and ($4::bigint is null or exists (select 1 from package_activities pa
-                 where pa.package_id = pp.package_id and pa.activity_id = $4))"#,
-        search.from,
-        search.until,
-        search.status.map(PaymentStatus::as_str),
-        search.activity_id,
-    )
-    .fetch_one(conn)
-    .await
-}
-
-/// A refund of a package sale, for finance's list of refunds.
-#[derive(Clone, Debug)]
-pub struct SaleRefund {
-    pub purchase_id: i64,
-    pub parent_name: String,
-    pub package: String,
-    pub method: Option<Method>,
-    pub amount_pence: i32,
-    pub reason: String,
-    pub recorded_by_name: Option<String>,
-    pub created_at: OffsetDateTime,
-}
-
-/// Refunds of package sales made in the period, newest first: the newest 51 (finance's
-/// page shows the newest fifty refunds of payments and sales together).
-pub async fn search_sale_refunds(conn: &mut PgConnection, search: &Search) -> sqlx::Result<Vec<SaleRefund>> {
-    sqlx::query_as!(
-        SaleRefund,
-        r#"select f.purchase_id, u.name as parent_name, p.name as package, pp.method as "method: Method",
-                f.amount_pence, f.reason, r.name as "recorded_by_name?", f.created_at
-           from package_purchase_refunds f
-           join package_purchases pp on pp.id = f.purchase_id
-           join users u on u.id = pp.parent_id
-           join packages p on p.id = pp.package_id
-           left join users r on r.id = f.recorded_by
-          where f.failed_at is null
-            and ($1::timestamptz is null or f.created_at >= $1)
-            and ($2::timestamptz is null or f.created_at < $2)
-            and ($3::text is null or (case when pp.refunded_pence = 0 then 'succeeded'
-                     when pp.refunded_pence < pp.amount_pence then 'partially_refunded' else 'refunded' end) = $3)
-            and ($4::bigint is null or exists (select 1 from package_activities pa
-                 where pa.package_id = pp.package_id and pa.activity_id = $4))
-          order by f.created_at desc, f.id desc
-          limit 51"#,
-        search.from,
-        search.until,
-        search.status.map(PaymentStatus::as_str),
-        search.activity_id,
-    )
-    .fetch_all(conn)
-    .await
-}
-
-/// How many refunds of package sales the search finds, and their sum.
-pub async fn sale_refunds_total(conn: &mut PgConnection, search: &Search) -> sqlx::Result<(i64, i64)> {
-    let total = sqlx::query!(
-        r#"select count(*) as "count!", coalesce(sum(f.amount_pence), 0)::bigint as "sum!"
-           from package_purchase_refunds f
-           join package_purchases pp on pp.id = f.purchase_id
-          where f.failed_at is null
-            and ($1::timestamptz is null or f.created_at >= $1)
-            and ($2::timestamptz is null or f.created_at < $2)
-            and ($3::text is null or (case when pp.refunded_pence = 0 then 'succeeded'
-                     when pp.refunded_pence < pp.amount_pence then 'partially_refunded' else 'refunded' end) = $3)
-            and ($4::bigint is null or exists (select 1 from package_activities pa
-                 where pa.package_id = pp.package_id and pa.activity_id = $4))"#,
+/// Package sales' figures over every page, in one round trip: [`Totals`] of the sales
+/// `search` finds (every listed sale was paid, so all is taken), and how many refunds
+/// of sales it finds and their sum.
+pub async fn sale_summary(conn: &mut PgConnection, search: &Search) -> sqlx::Result<(Totals, i64, i64)> {
+    let row = sqlx::query!(
+        r#"with sold as (
+                 select count(*) as count, coalesce(sum(pp.amount_pence), 0)::bigint as taken,
+                        coalesce(sum(pp.refunded_pence), 0)::bigint as refunded,
+                        coalesce(sum(pp.amount_pence - pp.refunded_pence), 0)::bigint as net
+                   from package_purchases pp
+                  where pp.status = 'paid'
+                    and ($1::timestamptz is null or coalesce(pp.paid_at, pp.created_at) >= $1)
+                    and ($2::timestamptz is null or coalesce(pp.paid_at, pp.created_at) < $2)
+                    and ($3::text is null or (case when pp.refunded_pence = 0 then 'succeeded'
+                             when pp.refunded_pence < pp.amount_pence then 'partially_refunded' else 'refunded' end) = $3)
+                    and ($4::bigint is null or exists (select 1 from package_activities pa
+                         where pa.package_id = pp.package_id and pa.activity_id = $4))),
+             sale_refunded as (
+                 select count(*) as count, coalesce(sum(f.amount_pence), 0)::bigint as pence
+                   from package_purchase_refunds f
+                   join package_purchases pp on pp.id = f.purchase_id
+                  where f.failed_at is null
+                    and ($1::timestamptz is null or f.created_at >= $1)
+                    and ($2::timestamptz is null or f.created_at < $2)
+                    and ($3::text is null or (case when pp.refunded_pence = 0 then 'succeeded'
+                             when pp.refunded_pence < pp.amount_pence then 'partially_refunded' else 'refunded' end) = $3)
+                    and ($4::bigint is null or exists (select 1 from package_activities pa
+                         where pa.package_id = pp.package_id and pa.activity_id = $4)))
+           select sold.count as "count!", sold.taken as "taken!", sold.refunded as "refunded!", sold.net as "net!",
+                  sale_refunded.count as "refunds_count!", sale_refunded.pence as "refunds_pence!"
+             from sold, sale_refunded"#,
         search.from,
         search.until,
         search.status.map(PaymentStatus::as_str),
@@ -216,7 +167,7 @@ pub async fn sale_refunds_total(conn: &mut PgConnection, search: &Search) -> sql
     )
     .fetch_one(conn)
     .await?;
-    Ok((total.count, total.sum))
+    Ok((Totals::of(row.count, row.taken, row.refunded, row.net), row.refunds_count, row.refunds_pence))
 }
 
 /// Records a refund made in Stripe's dashboard against the package purchase paid with

@@ -342,19 +342,26 @@ pub(super) struct PurchaseRow {
     pub(super) created_at: OffsetDateTime,
 }
 
-/// The purchases of `parent_id`, newest first (a family buys a few a term: one list).
-pub(super) async fn purchases_of(conn: &mut PgConnection, parent_id: i64) -> sqlx::Result<Vec<PurchaseRow>> {
-    sqlx::query_as!(
+/// One page of the purchases of `parent_id`, newest first (`package_purchases_parent_created`,
+/// 0036_admin_lists.sql).
+pub(super) async fn purchases_of(
+    conn: &mut PgConnection,
+    parent_id: i64,
+    page: &PageRequest<OffsetDateTime>,
+) -> sqlx::Result<Vec<PurchaseRow>> {
+    paged!(
+        conn,
+        page,
         PurchaseRow,
         r#"select pp.id, u.name as parent_name, u.email as parent_email, p.name as package, pp.credits,
                 pp.amount_pence, pp.refunded_pence, pp.method as "method: Method",
                 pp.status as "status: PurchaseStatus", pp.created_at
            from package_purchases pp join users u on u.id = pp.parent_id join packages p on p.id = pp.package_id
-          where pp.parent_id = $1 order by pp.created_at desc, pp.id desc"#,
+          where pp.parent_id = $3"#,
+        "pp.created_at",
+        "pp.id",
         parent_id,
     )
-    .fetch_all(conn)
-    .await
 }
 
 /// One page of the purchases still to be paid (pending, or a card payment that failed),

@@ -240,6 +240,7 @@ pub async fn calendar(
     } else {
         (Vec::new(), Pager::default())
     };
+    let choices = store::filter_choices(&mut conn).await?;
     render(&CalendarPage {
         prev: links.to(view, period.prev),
         next: links.to(view, period.next),
@@ -255,9 +256,9 @@ pub async fn calendar(
         days: if view == View::Day { Vec::new() } else { days },
         entries,
         pager,
-        venues: picks(store::venue_choices(&mut conn).await?, filter.venue_id),
-        activities: picks(store::activity_choices(&mut conn).await?, filter.activity_id),
-        trainers: picks(store::trainer_choices(&mut conn).await?, filter.trainer_id),
+        venues: picks(choices.venues, filter.venue_id),
+        activities: picks(choices.activities, filter.activity_id),
+        trainers: picks(choices.trainers, filter.trainer_id),
         count,
         ctx,
     })
@@ -346,7 +347,8 @@ impl Period {
         links: &Links,
     ) -> AppResult<(Vec<Day>, usize)> {
         let (from, until) = self.instants(tz);
-        let facts = store::day_facts(&mut *conn, from, until, tz.name(), filter).await?;
+        let per_day = if self.view == View::Week { store::WEEK_DAY_LIMIT } else { 0 };
+        let facts = store::days(&mut *conn, from, until, tz.name(), filter, per_day).await?;
         let count = facts.iter().filter(|f| self.in_range(f.day)).count();
         let mut days: Vec<Day> = Vec::new();
         let mut date = self.first_shown;
@@ -370,16 +372,14 @@ impl Period {
             });
             date += Duration::days(1);
         }
-        if self.view == View::Week {
-            for row in store::week(conn, from, until, tz.name(), filter).await? {
-                let offset = (row.starts_at.to_timezone(tz).date() - self.first_shown).whole_days();
-                if let Some(day) = usize::try_from(offset).ok().and_then(|i| days.get_mut(i)) {
-                    day.entries.push(entry(row, tz));
-                }
+        for row in facts.into_iter().filter_map(|f| f.shown) {
+            let offset = (row.starts_at.to_timezone(tz).date() - self.first_shown).whole_days();
+            if let Some(day) = usize::try_from(offset).ok().and_then(|i| days.get_mut(i)) {
+                day.entries.push(entry(row, tz));
             }
-            for day in &mut days {
-                day.more = day.sessions.saturating_sub(day.entries.len());
-            }
+        }
+        for day in &mut days {
+            day.more = day.sessions.saturating_sub(day.entries.len());
         }
         Ok((days, count))
     }

@@ -74,55 +74,6 @@ pub async fn calendar(
 /// Most sessions the week view shows on one day; the rest are in the day's list.
 pub const WEEK_DAY_LIMIT: i64 = 12;
 
-/// The week view: each day's first [`WEEK_DAY_LIMIT`] sessions, by start time. The
-/// days are dated in `tz` (the provider's zone, by name); staffing is read only for the
-/// sessions shown.
-pub async fn week(
-    conn: &mut PgConnection,
-    from: OffsetDateTime,
-    until: OffsetDateTime,
-    tz: &str,
-    filter: &CalendarFilter,
-) -> sqlx::Result<Vec<CalendarRow>> {
-    sqlx::query_as!(
-        CalendarRow,
-        r#"with shown as (
-             select ranked.id from (
-                 select s.id, row_number() over (partition by (s.starts_at at time zone $6)::date
-                                                 order by s.starts_at, s.id) as nth
-                 from sessions s
-                 where s.starts_at >= $1 and s.starts_at < $2
-                   and ($3::bigint is null or s.venue_id = $3)
-                   and ($4::bigint is null or s.activity_id = $4)
-                   and ($5::bigint is null or exists (select 1 from shifts f where f.session_id = s.id
-                                                      and f.trainer_id = $5 and f.status <> 'cancelled'))
-             ) ranked
-             where ranked.nth <= $7)
-         select s.id as "id: SessionId", a.name as activity, v.name as venue, s.starts_at, s.ends_at,
-                s.capacity, s.places_taken, s.status as "status: SessionStatus", a.children_per_trainer,
-                st.staffed as "staffed!", st.leads as "leads!", st.trainers as "trainers!"
-         from shown
-         join sessions s on s.id = shown.id
-         join activities a on a.id = s.activity_id
-         join venues v on v.id = s.venue_id
-         cross join lateral (
-             select count(*) as staffed, count(*) filter (where sh.role = 'lead') as leads,
-                    coalesce(string_agg(u.name, ', ' order by u.name), '') as trainers
-             from shifts sh join users u on u.id = sh.trainer_id
-             where sh.session_id = s.id and sh.status in ('accepted', 'checked_in', 'checked_out')) st
-         order by s.starts_at, a.name, s.id"#,
-        from,
-        until,
-        filter.venue_id,
-        filter.activity_id,
-        filter.trainer_id,
-        tz,
-        WEEK_DAY_LIMIT,
-    )
-    .fetch_all(conn)
-    .await
-}
-
 /// The day view: one page (see `web::page`) of the sessions starting in [from, until),
 /// by start time.
 pub async fn day_page(
@@ -162,7 +113,9 @@ pub async fn day_page(
     )
 }
 
-/// A session's day and what its staffing needs, for the counts of a month or a week.
+/// A session of the month or week: its day, its place in the day (1 for the first),
+/// and what its staffing needs, for the counts; the sessions a view lists also carry
+/// what their entry shows (`shown`).
 #[derive(Clone, Debug)]
 pub struct DayFacts {
     pub day: Date,
@@ -171,43 +124,104 @@ pub struct DayFacts {
     pub children_per_trainer: Option<i32>,
     pub staffed: i64,
     pub leads: i64,
+    pub shown: Option<CalendarRow>,
 }
 
-/// Every session starting in [from, until), dated in `tz`, with only what counting
-/// needs: no names, so a month of a large provider stays small.
-pub async fn day_facts(
+struct DayRow {
+    id: SessionId,
+    day: Date,
+    nth: i64,
+    status: SessionStatus,
+    places_taken: i32,
+    capacity: i32,
+    children_per_trainer: Option<i32>,
+    staffed: i64,
+    leads: i64,
+    starts_at: OffsetDateTime,
+    ends_at: OffsetDateTime,
+    activity: String,
+    venue: String,
+    trainers: String,
+}
+
+/// Every session starting in [from, until), dated in `tz` (the provider's zone, by
+/// name), by start, in one statement: each day's first `per_day` (the week view's
+/// [`WEEK_DAY_LIMIT`]; none for the month) come with their trainers' names, the rest
+/// with only what counting needs, so a month of a large provider stays small.
+pub async fn days(
     conn: &mut PgConnection,
     from: OffsetDateTime,
     until: OffsetDateTime,
     tz: &str,
     filter: &CalendarFilter,
+    per_day: i64,
 ) -> sqlx::Result<Vec<DayFacts>> {
-    sqlx::query_as!(
-        DayFacts,
-        r#"select (s.starts_at at time zone $6)::date as "day!", s.status as "status: SessionStatus",
-                s.places_taken, a.children_per_trainer,
-                count(sh.id) filter (where sh.status in ('accepted', 'checked_in', 'checked_out')) as "staffed!",
-                count(sh.id) filter (where sh.status in ('accepted', 'checked_in', 'checked_out')
-                                     and sh.role = 'lead') as "leads!"
-         from sessions s
-         join activities a on a.id = s.activity_id
-         left join shifts sh on sh.session_id = s.id
-         where s.starts_at >= $1 and s.starts_at < $2
-           and ($3::bigint is null or s.venue_id = $3)
-           and ($4::bigint is null or s.activity_id = $4)
-           and ($5::bigint is null or exists (select 1 from shifts f where f.session_id = s.id
-                                              and f.trainer_id = $5 and f.status <> 'cancelled'))
-         group by s.id, a.children_per_trainer
-         order by 1"#,
+    let rows = sqlx::query_as!(
+        DayRow,
+        r#"select d.id as "id!: SessionId", d.day as "day!", d.nth as "nth!", d.status as "status!: SessionStatus",
+                d.places_taken as "places_taken!", d.capacity as "capacity!", d.children_per_trainer,
+                d.staffed as "staffed!", d.leads as "leads!", d.starts_at as "starts_at!", d.ends_at as "ends_at!",
+                d.activity as "activity!", d.venue as "venue!",
+                case when d.nth <= $7 then
+                    (select coalesce(string_agg(u.name, ', ' order by u.name), '')
+                       from shifts sh join users u on u.id = sh.trainer_id
+                      where sh.session_id = d.id and sh.status in ('accepted', 'checked_in', 'checked_out'))
+                else '' end as "trainers!"
+         from (
+             select s.id, (s.starts_at at time zone $6)::date as day,
+                    row_number() over (partition by (s.starts_at at time zone $6)::date
+                                       order by s.starts_at, s.id) as nth,
+                    s.status, s.places_taken, s.capacity, a.children_per_trainer, st.staffed, st.leads,
+                    s.starts_at, s.ends_at, a.name as activity, v.name as venue
+             from sessions s
+             join activities a on a.id = s.activity_id
+             join venues v on v.id = s.venue_id
+             cross join lateral (
+                 select count(*) as staffed, count(*) filter (where sh.role = 'lead') as leads
+                 from shifts sh
+                 where sh.session_id = s.id and sh.status in ('accepted', 'checked_in', 'checked_out')) st
+             where s.starts_at >= $1 and s.starts_at < $2
+               and ($3::bigint is null or s.venue_id = $3)
+               and ($4::bigint is null or s.activity_id = $4)
+               and ($5::bigint is null or exists (select 1 from shifts f where f.session_id = s.id
+                                                  and f.trainer_id = $5 and f.status <> 'cancelled'))
+         ) d
+         order by d.starts_at, d.activity, d.id"#,
         from,
         until,
         filter.venue_id,
         filter.activity_id,
         filter.trainer_id,
         tz,
+        per_day,
     )
     .fetch_all(conn)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| DayFacts {
+            day: r.day,
+            status: r.status,
+            places_taken: r.places_taken,
+            children_per_trainer: r.children_per_trainer,
+            staffed: r.staffed,
+            leads: r.leads,
+            shown: (r.nth <= per_day).then_some(CalendarRow {
+                id: r.id,
+                activity: r.activity,
+                venue: r.venue,
+                starts_at: r.starts_at,
+                ends_at: r.ends_at,
+                capacity: r.capacity,
+                places_taken: r.places_taken,
+                status: r.status,
+                children_per_trainer: r.children_per_trainer,
+                staffed: r.staffed,
+                leads: r.leads,
+                trainers: r.trainers,
+            }),
+        })
+        .collect())
 }
 
 #[derive(Clone, Debug)]
@@ -499,6 +513,37 @@ pub async fn venue_name(conn: &mut PgConnection, id: VenueId) -> sqlx::Result<Op
 pub struct Choice {
     pub id: i64,
     pub name: String,
+}
+
+/// The calendar's filters' choices: active venues, activities and trainers, each by name.
+pub struct FilterChoices {
+    pub venues: Vec<Choice>,
+    pub activities: Vec<Choice>,
+    pub trainers: Vec<Choice>,
+}
+
+/// [`FilterChoices`] in one round trip.
+pub async fn filter_choices(conn: &mut PgConnection) -> sqlx::Result<FilterChoices> {
+    let rows = sqlx::query!(
+        r#"select kind as "kind!", id as "id!", name as "name!" from (
+             select 1 as kind, id, name from venues where is_active
+             union all select 2, id, name from activities where is_active
+             union all select 3, u.id, u.name from users u join trainer_profiles t on t.user_id = u.id
+                        where u.is_active) c
+           order by kind, name"#
+    )
+    .fetch_all(conn)
+    .await?;
+    let mut choices = FilterChoices { venues: Vec::new(), activities: Vec::new(), trainers: Vec::new() };
+    for r in rows {
+        let list = match r.kind {
+            1 => &mut choices.venues,
+            2 => &mut choices.activities,
+            _ => &mut choices.trainers,
+        };
+        list.push(Choice { id: r.id, name: r.name });
+    }
+    Ok(choices)
 }
 
 pub async fn activity_choices(conn: &mut PgConnection) -> sqlx::Result<Vec<Choice>> {

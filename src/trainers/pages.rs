@@ -119,6 +119,7 @@ pub struct ShowPage {
     pub notes: Vec<NoteLine>,
     pub notes_pager: Pager,
     pub clients: Vec<ClientLine>,
+    pub clients_pager: Pager,
     pub qualification: QualificationForm,
     pub contact: ContactForm,
     pub note: String,
@@ -169,6 +170,13 @@ async fn show_page(state: &AppState, ctx: PageContext, id: TrainerId, query: &Fi
                 ),
             }
         });
+    let clients_page: PageRequest<String> =
+        PageRequest::named(query, Order::Ascending, "clients_after", "clients_before");
+    let rows = crate::clients::store::clients_of(&mut conn, id.0, &clients_page).await?;
+    let clients =
+        clients_page.finish(rows, |c| Cursor::new(c.name.clone(), c.id), &trainer_url(id), query).map(|c| {
+            ClientLine { id: c.id, name: c.name, email: c.email, since: fmt::day_time(c.assigned_at, tz) }
+        });
     Ok(ShowPage {
         ctx,
         profile,
@@ -177,16 +185,8 @@ async fn show_page(state: &AppState, ctx: PageContext, id: TrainerId, query: &Fi
         contacts: store::contacts(&mut conn, id).await?,
         notes: notes.rows,
         notes_pager: notes.pager,
-        clients: crate::clients::store::clients_of(&mut conn, id.0)
-            .await?
-            .into_iter()
-            .map(|c| ClientLine {
-                id: c.id,
-                name: c.name,
-                email: c.email,
-                since: fmt::day_time(c.assigned_at, tz),
-            })
-            .collect(),
+        clients: clients.rows,
+        clients_pager: clients.pager,
         qualification: QualificationForm::default(),
         contact: ContactForm::default(),
         note: String::new(),

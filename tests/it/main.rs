@@ -3,6 +3,7 @@
 
 mod common;
 
+mod admin_paging;
 mod assets;
 mod auth;
 mod binary;
