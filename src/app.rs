@@ -69,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), crate::web::nul::refuse_nul))
         .layer(middleware::from_fn_with_state(state.clone(), auth::csrf::protect))
         .layer(auth_layer)
+        .layer(middleware::from_fn_with_state(state.clone(), crate::web::outage::answer_503))
         .merge(health::router())
         .merge(crate::web::assets::router())
         // Last resort: a panic in any handler or middleware below answers the error

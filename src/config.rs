@@ -1,6 +1,6 @@
 //! Configuration from environment variables (and `.env`, read in `main`).
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::{Context, bail};
 use time_tz::Tz;
@@ -19,12 +19,41 @@ pub struct Config {
     pub stripe_secret_key: Option<String>,
     pub stripe_webhook_secret: Option<String>,
     pub stripe_api_base: Option<String>,
+    /// How long any one call to Stripe may take.
+    pub stripe_timeout: Duration,
     pub smtp_url: Option<String>,
     pub mail_from: String,
     /// Reverse proxies whose `X-Forwarded-For` names the client (none by default).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Encrypts two-factor secrets at rest (parsed by `auth::two_factor::TwoFactorKey`).
     pub two_factor_key: Option<String>,
+    /// How long, after SIGTERM, requests in flight and the job in hand may take.
+    pub shutdown_grace: Duration,
+    /// How long a mail server may take to answer before the attempt counts as failed.
+    pub smtp_timeout: Duration,
+    /// The outbox's wait before its first retry, and the longest wait between two.
+    pub mail_retry_first: Duration,
+    pub mail_retry_max: Duration,
+    /// How often the job workers look for work that no notification announced
+    /// (retries whose wait is over, jobs a stopped process left).
+    pub job_poll: Duration,
+    /// How long a request waits for a database connection, and for one statement, before
+    /// it answers 503: what keeps every page quick to answer during a database outage.
+    pub db_acquire_timeout: Duration,
+    pub db_statement_timeout: Duration,
+}
+
+/// Timings from the environment in whole units; tests shorten them.
+fn duration(
+    lookup: &impl Fn(&str) -> Option<String>,
+    key: &str,
+    default: Duration,
+    unit: fn(u64) -> Duration,
+) -> anyhow::Result<Duration> {
+    match lookup(key) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map(unit).with_context(|| format!("{key} must be a whole number")),
+    }
 }
 
 impl Config {
@@ -49,32 +78,79 @@ impl Config {
             // The private development database gets the demo by default.
             None => database_url.is_none(),
         };
-        let tz_name = lookup("PORTICO_TIMEZONE").unwrap_or_else(|| "Europe/London".into());
-        let timezone = time_tz::timezones::get_by_name(&tz_name)
-            .with_context(|| format!("PORTICO_TIMEZONE: unknown time zone {tz_name:?}"))?;
-        let trusted_proxies =
-            crate::auth::client_ip::parse_trusted(&lookup("TRUSTED_PROXIES").unwrap_or_default())
-                .map_err(|e| anyhow::anyhow!("TRUSTED_PROXIES: {e}"))?;
         Ok(Self {
             database_url,
             bind,
             base_url,
             data_dir: lookup("PORTICO_DATA_DIR").unwrap_or_else(|| "./data".into()).into(),
             demo,
-            timezone,
+            timezone: timezone(&lookup)?,
             stripe_secret_key: lookup("STRIPE_SECRET_KEY"),
             stripe_webhook_secret: lookup("STRIPE_WEBHOOK_SECRET"),
             stripe_api_base: lookup("STRIPE_API_BASE"),
+            stripe_timeout: duration(
+                &lookup,
+                "STRIPE_TIMEOUT_MS",
+                Duration::from_secs(10),
+                Duration::from_millis,
+            )?,
             smtp_url: lookup("SMTP_URL"),
             mail_from: lookup("MAIL_FROM").unwrap_or_else(|| "Portico <no-reply@portico.test>".into()),
-            trusted_proxies,
+            trusted_proxies: crate::auth::client_ip::parse_trusted(
+                &lookup("TRUSTED_PROXIES").unwrap_or_default(),
+            )
+            .map_err(|e| anyhow::anyhow!("TRUSTED_PROXIES: {e}"))?,
             two_factor_key: lookup("TWO_FACTOR_KEY"),
+            shutdown_grace: duration(
+                &lookup,
+                "SHUTDOWN_GRACE_SECS",
+                Duration::from_secs(25),
+                Duration::from_secs,
+            )?,
+            smtp_timeout: duration(
+                &lookup,
+                "SMTP_TIMEOUT_MS",
+                Duration::from_secs(10),
+                Duration::from_millis,
+            )?,
+            // Eight tries over about a day: 1.5 min, 6, 24, 96 min, then every 6.4 and 8 h.
+            mail_retry_first: duration(
+                &lookup,
+                "MAIL_RETRY_FIRST_MS",
+                Duration::from_secs(90),
+                Duration::from_millis,
+            )?,
+            mail_retry_max: duration(
+                &lookup,
+                "MAIL_RETRY_MAX_MS",
+                Duration::from_secs(8 * 3600),
+                Duration::from_millis,
+            )?,
+            job_poll: duration(&lookup, "JOB_POLL_MS", Duration::from_secs(10), Duration::from_millis)?,
+            db_acquire_timeout: duration(
+                &lookup,
+                "DB_ACQUIRE_TIMEOUT_MS",
+                Duration::from_secs(3),
+                Duration::from_millis,
+            )?,
+            db_statement_timeout: duration(
+                &lookup,
+                "DB_STATEMENT_TIMEOUT_MS",
+                Duration::from_secs(5),
+                Duration::from_millis,
+            )?,
         })
     }
 
     pub fn is_https(&self) -> bool {
         self.base_url.starts_with("https://")
     }
+}
+
+fn timezone(lookup: &impl Fn(&str) -> Option<String>) -> anyhow::Result<&'static Tz> {
+    let name = lookup("PORTICO_TIMEZONE").unwrap_or_else(|| "Europe/London".into());
+    time_tz::timezones::get_by_name(&name)
+        .with_context(|| format!("PORTICO_TIMEZONE: unknown time zone {name:?}"))
 }
 
 fn parse_bool(value: &str) -> Option<bool> {

@@ -69,6 +69,10 @@ impl ErrorPage {
             ),
             404 => ("Page not found", "There is nothing here, or it is not yours to see."),
             429 => ("Too many attempts", "Please wait a few minutes and try again."),
+            503 => (
+                "Back in a moment",
+                "Portico cannot reach its database just now. Nothing was changed; please try again in a minute.",
+            ),
             _ => ("Something went wrong", "We could not finish that. Nothing was changed; please try again."),
         };
         Self { status: status.as_u16(), title, message }
@@ -83,7 +87,31 @@ impl ErrorPage {
 }
 
 pub fn error_response(status: StatusCode) -> Response {
-    ErrorPage::for_status(status).into_response_with(status)
+    let mut response = ErrorPage::for_status(status).into_response_with(status);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("10"));
+    }
+    response
+}
+
+/// Whether `err` says the database is out of reach or too slow (a 503: try again),
+/// rather than that a query is wrong (a 500: a bug).
+pub fn database_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // query_canceled (the statement timeout), connection exceptions, shutdowns.
+        sqlx::Error::Database(db) => {
+            db.code().is_some_and(|code| code == "57014" || code.starts_with("08") || code.starts_with("57P"))
+        }
+        _ => false,
+    }
 }
 
 impl IntoResponse for AppError {
@@ -93,6 +121,12 @@ impl IntoResponse for AppError {
             AppError::TwoFactorSetupRequired => Redirect::to("/account/two-factor").into_response(),
             AppError::Forbidden | AppError::Csrf => error_response(StatusCode::FORBIDDEN),
             AppError::NotFound => error_response(StatusCode::NOT_FOUND),
+            AppError::Internal(err)
+                if err.chain().any(|e| e.downcast_ref::<sqlx::Error>().is_some_and(database_unavailable)) =>
+            {
+                tracing::warn!(error = %format!("{err:#}"), "the database is unavailable");
+                error_response(StatusCode::SERVICE_UNAVAILABLE)
+            }
             AppError::Internal(err) => {
                 tracing::error!(error = ?err, "request failed");
                 error_response(StatusCode::INTERNAL_SERVER_ERROR)

@@ -33,8 +33,8 @@ impl Housekeeping {
         Ok(Self { job })
     }
 
-    pub fn start_worker(&self) -> underway::job::JobHandle {
-        self.job.start()
+    pub fn start_worker(&self, workers: &mut crate::workers::Workers) {
+        workers.start(&self.job);
     }
 }
 

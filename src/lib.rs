@@ -40,6 +40,7 @@ pub mod timesheets;
 pub mod trainers;
 pub mod waitlist;
 pub mod web;
+pub mod workers;
 
 pub use app::Application;
 pub use config::Config;

@@ -1,4 +1,4 @@
-//! `portico`: serve, migrate, seed the demo, create an admin.
+//! `portico`: serve, migrate, seed the demo, create an admin, back up and restore.
 
 use clap::{Parser, Subcommand};
 use portico::{Config, cli, telemetry};
@@ -31,6 +31,10 @@ enum Command {
         #[arg(long, default_value = "Administrator")]
         name: String,
     },
+    /// Write a consistent backup of the database to FILE (pg_dump's custom format).
+    Backup { file: std::path::PathBuf },
+    /// Load a backup FILE into an empty database.
+    Restore { file: std::path::PathBuf },
 }
 
 #[tokio::main]
@@ -43,5 +47,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate => cli::migrate(config).await,
         Command::SeedDemo { size, divide_by } => cli::seed_demo(config, size, divide_by).await,
         Command::CreateAdmin { email, name } => cli::create_admin(config, &email, &name).await,
+        Command::Backup { file } => cli::backup(config, file).await,
+        Command::Restore { file } => cli::restore(config, file).await,
     }
 }

@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use sqlx::PgPool;
 
+pub use crate::workers::Workers;
 use crate::{
     Config, auth,
     auth::password::Passwords,
-    notifications::{Mailer, Outbox, account_requests::AccountRequests},
+    notifications::{Mailer, Outbox, Retries, account_requests::AccountRequests},
 };
 
 #[derive(Clone)]
@@ -29,8 +30,8 @@ pub struct AppState {
 
 impl AppState {
     pub async fn new(config: Config, pool: PgPool) -> anyhow::Result<Self> {
-        let mailer = Mailer::from_config(config.smtp_url.as_deref(), &config.mail_from)?;
-        let outbox = Outbox::new(pool.clone(), mailer).await?;
+        let mailer = Mailer::from_config(config.smtp_url.as_deref(), &config.mail_from, config.smtp_timeout)?;
+        let outbox = Outbox::new(pool.clone(), mailer, Retries::from_config(&config)).await?;
         Ok(Self {
             stripe: crate::payments::Stripe::from_config(&config)?,
             account_requests: AccountRequests::new(pool.clone(), outbox.clone(), config.base_url.clone())
@@ -48,22 +49,10 @@ impl AppState {
     /// Starts this process's background workers (emails, account requests, clean-up); stopping
     /// them lets the task in hand finish.
     pub fn start_workers(&self) -> Workers {
-        Workers(vec![
-            self.outbox.start_worker(),
-            self.account_requests.start_worker(),
-            self.housekeeping.start_worker(),
-        ])
-    }
-}
-
-pub struct Workers(Vec<underway::job::JobHandle>);
-
-impl Workers {
-    pub async fn shutdown(self) {
-        for worker in self.0 {
-            if let Err(err) = worker.shutdown().await {
-                tracing::warn!(error = %err, "a worker stopped with an error");
-            }
-        }
+        let mut workers = Workers::new(self.config.job_poll);
+        self.outbox.start_worker(&mut workers);
+        self.account_requests.start_worker(&mut workers);
+        self.housekeeping.start_worker(&mut workers);
+        workers
     }
 }

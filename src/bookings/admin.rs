@@ -318,7 +318,7 @@ pub async fn export(
         "Received",
     ];
     Ok(csv::stream("bookings.csv", &header, move |mut sink| async move {
-        let mut conn = pool.acquire().await?;
+        let mut conn = crate::db::long_read(&pool).await?;
         let mut rows = store::export(&mut conn, &search);
         while let Some(b) = rows.try_next().await? {
             sink.record([

@@ -1,6 +1,7 @@
 //! The connection pool, migrations, and the private cluster used when no
 //! `DATABASE_URL` is given.
 
+pub mod backup;
 pub mod cluster;
 pub mod json;
 
@@ -41,6 +42,18 @@ fn pool_options() -> PgPoolOptions {
     })
 }
 
+/// The pool the server answers pages with: a request waits at most `acquire` for a
+/// connection and `statement` for any one statement, so that with the database away or
+/// stuck it answers 503 within seconds instead of hanging (see `web::outage`).
+pub async fn connect_app(url: &str, acquire: Duration, statement: Duration) -> anyhow::Result<PgPool> {
+    let statement = format!("{}", statement.as_millis());
+    pool_options()
+        .acquire_timeout(acquire)
+        .connect_with(options(url)?.options([("statement_timeout", statement.as_str())]))
+        .await
+        .context("Failed to connect to PostgreSQL")
+}
+
 pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
     pool_options()
         .acquire_timeout(Duration::from_secs(5))
@@ -55,11 +68,25 @@ pub fn connect_lazy(url: &str) -> anyhow::Result<PgPool> {
     Ok(pool_options().acquire_timeout(Duration::from_secs(2)).connect_lazy_with(options(url)?))
 }
 
+/// A transaction without the server pool's statement timeout, for a streamed export
+/// that may read for minutes (a big provider's every booking to a slow client).
+pub async fn long_read(pool: &PgPool) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    let mut tx = pool.begin().await?;
+    sqlx::query!("set local statement_timeout = 0").execute(&mut *tx).await?;
+    Ok(tx)
+}
+
 /// Our migrations, then the job queue's (in its own schema, with its own history
 /// table) and the session store's.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
-    sqlx::migrate!("./migrations").run(pool).await.context("Failed to apply migrations")?;
-    underway::run_migrations(pool).await.context("Failed to apply the job queue's migrations")?;
+    let mut conn = pool.acquire().await.context("Failed to connect to PostgreSQL")?;
+    // A migration may build an index on a big table: the server pool's statement
+    // timeout is not for it. `reset` gives the connection its own timeout back.
+    sqlx::raw_sql("set statement_timeout = 0").execute(&mut *conn).await?;
+    sqlx::migrate!("./migrations").run(&mut *conn).await.context("Failed to apply migrations")?;
+    underway::run_migrations(&mut *conn).await.context("Failed to apply the job queue's migrations")?;
+    sqlx::raw_sql("reset statement_timeout").execute(&mut *conn).await?;
+    drop(conn);
     tower_sessions_sqlx_store::PostgresStore::new(pool.clone())
         .migrate()
         .await

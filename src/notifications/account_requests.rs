@@ -52,8 +52,8 @@ impl AccountRequests {
     }
 
     /// Starts a worker; several may run, in one process or many.
-    pub fn start_worker(&self) -> underway::job::JobHandle {
-        self.job.start()
+    pub fn start_worker(&self, workers: &mut crate::workers::Workers) {
+        workers.start(&self.job);
     }
 }
 

@@ -3,6 +3,12 @@
 //! worker picks up. A crash before commit sends nothing; after commit, the worker
 //! sends it. The worker locks the row and skips anything already sent, so several
 //! app processes never send one message twice.
+//!
+//! A mail server that refuses, fails or times out (`SMTP_TIMEOUT_MS`) costs a user
+//! nothing: their page committed long before. The message stays queued and is tried
+//! again with backoff, `MAX_TRIES` times over about a day (the queue's retry policy);
+//! each failure is counted on the row with its error, and after the last one the
+//! message shows as not sent in `/admin/outbox`, where its `Retry` button queues it again.
 
 pub mod account_requests;
 mod mailer;
@@ -11,8 +17,10 @@ mod pages;
 use anyhow::Context as _;
 use axum::{Router, routing::get};
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
 use sqlx::{PgConnection, PgPool};
-use underway::{Job, To, job::Context, task};
+use underway::{Job, To, job::Context, task, task::RetryPolicy};
 
 use crate::{
     AppState,
@@ -26,8 +34,45 @@ pub const LINK_WITHHELD: &str = "[link withheld: only the recipient receives it]
 
 const QUEUE: &str = "outbox-email";
 
+/// How many times a message is tried before it shows as not sent.
+pub const MAX_TRIES: i32 = 8;
+
 pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/outbox", get(pages::index)).route("/admin/outbox/{id}", get(pages::show))
+    Router::new()
+        .route("/admin/outbox", get(pages::index))
+        .route("/admin/outbox/{id}", get(pages::show))
+        .route("/admin/outbox/{id}/retry", axum::routing::post(pages::retry))
+}
+
+/// The waits between tries: `first`, then four times longer each time, at most `longest`.
+#[derive(Clone, Copy, Debug)]
+pub struct Retries {
+    pub first: Duration,
+    pub longest: Duration,
+}
+
+impl Retries {
+    pub fn from_config(config: &crate::Config) -> Self {
+        Self { first: config.mail_retry_first, longest: config.mail_retry_max }
+    }
+
+    fn policy(self) -> RetryPolicy {
+        let millis = |d: Duration| i32::try_from(d.as_millis()).unwrap_or(i32::MAX);
+        RetryPolicy::builder()
+            // Our count on the row decides when to give up (see `record_failure`); the
+            // queue's is a backstop for tries cut short by a stopped process.
+            .max_attempts(MAX_TRIES + 2)
+            .initial_interval_ms(millis(self.first))
+            .max_interval_ms(millis(self.longest))
+            .backoff_coefficient(4.0)
+            .build()
+    }
+}
+
+impl Default for Retries {
+    fn default() -> Self {
+        Self { first: Duration::from_secs(90), longest: Duration::from_secs(8 * 3600) }
+    }
 }
 
 /// An email to queue.
@@ -101,16 +146,25 @@ struct Deliver {
     outbox_id: i64,
 }
 
+/// What the worker holds: the transport, and the pool to count a failure on (the
+/// worker's own transaction rolls back when the step fails).
+#[derive(Clone)]
+struct Sender {
+    mailer: Mailer,
+    pool: PgPool,
+}
+
 #[derive(Clone)]
 pub struct Outbox {
-    job: Job<Deliver, Mailer>,
+    job: Job<Deliver, Sender>,
 }
 
 impl Outbox {
-    pub async fn new(pool: PgPool, mailer: Mailer) -> anyhow::Result<Self> {
+    pub async fn new(pool: PgPool, mailer: Mailer, retries: Retries) -> anyhow::Result<Self> {
         let job = Job::builder()
-            .state(mailer)
+            .state(Sender { mailer, pool: pool.clone() })
             .step(|cx, Deliver { outbox_id }| async move { deliver(cx, outbox_id).await })
+            .retry_policy(retries.policy())
             .name(QUEUE)
             .pool(pool)
             .build()
@@ -174,9 +228,29 @@ impl Outbox {
         Ok(outbox_id)
     }
 
+    /// Queues a message that was given up on again, with a fresh count of tries, in the
+    /// caller's transaction; `false` when it is not (or no longer) one that failed.
+    pub async fn retry(&self, conn: &mut PgConnection, outbox_id: i64) -> anyhow::Result<bool> {
+        let again = sqlx::query!(
+            "update outbox_emails set status = 'pending', attempts = 0, last_error = null
+             where id = $1 and status = 'failed' returning id",
+            outbox_id,
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        if again.is_none() {
+            return Ok(false);
+        }
+        self.job
+            .enqueue_using(&mut *conn, &Deliver { outbox_id })
+            .await
+            .context("Failed to enqueue an email")?;
+        Ok(true)
+    }
+
     /// Starts a worker; several may run, in one process or many.
-    pub fn start_worker(&self) -> underway::job::JobHandle {
-        self.job.start()
+    pub fn start_worker(&self, workers: &mut crate::workers::Workers) {
+        workers.start(&self.job);
     }
 }
 
@@ -190,8 +264,8 @@ struct Pending {
     link_url_prefix: Option<String>,
 }
 
-async fn deliver(cx: Context<Mailer>, outbox_id: i64) -> task::Result<To<()>> {
-    let Context { state: mailer, mut tx, .. } = cx;
+async fn deliver(cx: Context<Sender>, outbox_id: i64) -> task::Result<To<()>> {
+    let Context { state: Sender { mailer, pool }, mut tx, .. } = cx;
     let row = sqlx::query_as!(
         Pending,
         r#"select to_address, subject, body_text, status as "status: OutboxStatus",
@@ -248,9 +322,32 @@ async fn deliver(cx: Context<Mailer>, outbox_id: i64) -> task::Result<To<()>> {
             To::done()
         }
         Err(err) => {
-            tracing::warn!(outbox_id, error = %err, "email delivery failed; will retry");
-            // Recorded outside the worker's transaction, which rolls back on retry.
-            Err(task::Error::Retryable(format!("{err:#}")))
+            // Rolled back first: it holds the row's lock, and a link it made is void.
+            tx.rollback().await?;
+            record_failure(&pool, outbox_id, &format!("{err:#}")).await
         }
     }
+}
+
+/// Counts a failed try on the row, outside the worker's transaction (which rolls back),
+/// and asks the queue to try again later, or, after `MAX_TRIES`, gives up.
+async fn record_failure(pool: &PgPool, outbox_id: i64, error: &str) -> task::Result<To<()>> {
+    let status = sqlx::query_scalar!(
+        r#"update outbox_emails
+           set attempts = attempts + 1, last_error = $2,
+               status = case when attempts + 1 >= $3 then 'failed' else status end
+           where id = $1 and status = 'pending'
+           returning status as "status: OutboxStatus""#,
+        outbox_id,
+        error,
+        MAX_TRIES,
+    )
+    .fetch_optional(pool)
+    .await?;
+    if status == Some(OutboxStatus::Failed) {
+        tracing::warn!(outbox_id, error, "email delivery failed {MAX_TRIES} times; giving up");
+        return Err(task::Error::Fatal(error.to_owned()));
+    }
+    tracing::warn!(outbox_id, error, "email delivery failed; will retry");
+    Err(task::Error::Retryable(error.to_owned()))
 }

@@ -5,6 +5,7 @@
 use askama::Template;
 use axum::{extract::State, response::Response};
 use time::OffsetDateTime;
+use tower_sessions::Session;
 
 use super::{Confidential, OutboxStatus};
 use crate::{
@@ -13,7 +14,7 @@ use crate::{
     error::{AppError, AppResult},
     ids::OutboxEmailId,
     web::{
-        PageContext, Path, fmt,
+        PageContext, Path, flash, fmt,
         form::{QueryFields, render},
         page::{Cursor, Order, PageRequest, Pager, paged},
     },
@@ -27,6 +28,9 @@ pub struct OutboxRow {
     pub status: OutboxStatus,
     pub delivered_via: Option<String>,
     pub created_at: OffsetDateTime,
+    /// Tries that failed, and the last one's error (a pending message is being retried).
+    pub attempts: i32,
+    pub last_error: Option<String>,
 }
 
 pub struct OutboxItem {
@@ -67,7 +71,7 @@ pub async fn index(
         page,
         OutboxRow,
         r#"select id as "id: OutboxEmailId", to_address, subject, '' as "body_text!",
-                  status as "status: OutboxStatus", delivered_via, created_at
+                  status as "status: OutboxStatus", delivered_via, created_at, attempts, last_error
            from outbox_emails where confidential_to is not distinct from $3::text"#,
         "created_at",
         "id",
@@ -100,7 +104,7 @@ pub async fn show(
     let row = sqlx::query_as!(
         OutboxRow,
         r#"select id as "id: OutboxEmailId", to_address, subject, body_text, status as "status: OutboxStatus",
-                  delivered_via, created_at
+                  delivered_via, created_at, attempts, last_error
            from outbox_emails where id = $1 and confidential_to is not distinct from $2::text"#,
         id.0,
         readable.map(Confidential::as_str),
@@ -110,4 +114,37 @@ pub async fn show(
     .ok_or(AppError::NotFound)?;
     let item = OutboxItem { created: fmt::day_time(row.created_at, state.config.timezone), row };
     render(&ShowPage { ctx, item })
+}
+
+/// `Retry` on a message that was given up on: queues it again with a fresh count of tries.
+pub async fn retry(
+    State(state): State<AppState>,
+    admin: Admin,
+    session: Session,
+    Path(id): Path<OutboxEmailId>,
+) -> AppResult<Response> {
+    let readable = readable_by(&admin)?;
+    let mut tx = state.pool.begin().await?;
+    let found = sqlx::query_scalar!(
+        "select id from outbox_emails where id = $1 and confidential_to is not distinct from $2::text
+         for update",
+        id.0,
+        readable.map(Confidential::as_str),
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if found.is_none() {
+        return Err(AppError::NotFound);
+    }
+    let message = if state.outbox.retry(&mut tx, id.0).await? {
+        crate::audit::record(&mut tx)
+            .by(admin.0.id)
+            .action("outbox.retried")
+            .entity("outbox_email", id.0)
+            .await?;
+        "The email is queued to be sent again."
+    } else {
+        "That email is not one that failed; nothing to retry."
+    };
+    flash::done(tx, &session, message, "/admin/outbox").await
 }

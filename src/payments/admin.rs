@@ -447,7 +447,7 @@ pub async fn export(
     Ok(csv::stream("payments.csv", &CSV_HEADER, move |mut sink| async move {
         // One snapshot for the rows and the totals row, so they agree however busy
         // the books are while the file is read.
-        let mut tx = pool.begin().await?;
+        let mut tx = crate::db::long_read(&pool).await?;
         sqlx::query!("set transaction isolation level repeatable read, read only").execute(&mut *tx).await?;
         let mut payments = store::export(&mut tx, &search);
         while let Some(p) = payments.try_next().await? {

@@ -405,7 +405,7 @@ pub async fn reopen_failed(conn: &mut PgConnection, refund_id: i64, reason: &str
 /// transaction; returns whether it was there to retry. [`settle`] it after commit.
 pub async fn retry(conn: &mut PgConnection, id: CancellationRefundId, actor_id: i64) -> AppResult<bool> {
     let requeued = sqlx::query!(
-        "update cancellation_refunds set status = 'pending' where id = $1 and status = 'failed'",
+        "update cancellation_refunds set status = 'pending', next_try_at = null where id = $1 and status = 'failed'",
         id.0
     )
     .execute(&mut *conn)
@@ -421,15 +421,36 @@ pub async fn retry(conn: &mut PgConnection, id: CancellationRefundId, actor_id: 
     Ok(true)
 }
 
+/// How many times a refund Stripe refused is tried again by itself (see migration 0043).
+pub const AUTOMATIC_RETRIES: i32 = 4;
+
 async fn fail(state: &AppState, id: i64, error: &str) -> AppResult<()> {
     sqlx::query!(
-        "update cancellation_refunds set status = 'failed', last_error = $2 where id = $1",
+        "update cancellation_refunds
+            set status = 'failed', last_error = $2, attempts = attempts + 1,
+                next_try_at = case when attempts < $3
+                                   then now() + interval '5 minutes' * power(4, attempts) end
+          where id = $1",
         id,
-        error
+        error,
+        AUTOMATIC_RETRIES,
     )
     .execute(&state.pool)
     .await?;
     Ok(())
+}
+
+/// Sends again the refunds Stripe refused whose wait is over (the every-minute sweep);
+/// returns how many were tried.
+pub async fn retry_due(state: &AppState) -> AppResult<usize> {
+    let due = sqlx::query_scalar!(
+        "update cancellation_refunds set status = 'pending', next_try_at = null
+          where status = 'failed' and next_try_at <= now() returning id"
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    settle(state, &due).await;
+    Ok(due.len())
 }
 
 async fn settle_one(state: &AppState, id: i64) -> AppResult<()> {

@@ -1,7 +1,7 @@
 //! Card payments through Stripe: the client built from configuration, Checkout
 //! Sessions, and the checks on a webhook's signature.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, future::Future, time::Duration};
 
 use anyhow::Context;
 use hmac::{Hmac, Mac};
@@ -14,10 +14,13 @@ use crate::Config;
 /// How far a webhook's signed timestamp may be from now, as Stripe recommends.
 const TOLERANCE_SECONDS: i64 = 300;
 
-/// The Stripe client, present only when `STRIPE_SECRET_KEY` is set.
+/// The Stripe client, present only when `STRIPE_SECRET_KEY` is set. Every call gives
+/// up after `STRIPE_TIMEOUT_MS` (10 s by default): a slow Stripe fails the payment's
+/// start (the parent is told to try again or pay the office), never the page.
 #[derive(Clone)]
 pub struct Stripe {
     client: stripe::Client,
+    timeout: Duration,
 }
 
 /// The fields of a Checkout Session we use; the rest of Stripe's object is ignored,
@@ -60,7 +63,19 @@ impl Stripe {
         if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
             anyhow::bail!("STRIPE_API_BASE must be an http(s) URL");
         }
-        Ok(Some(Self { client: stripe::Client::from_url(base, key) }))
+        Ok(Some(Self { client: stripe::Client::from_url(base, key), timeout: config.stripe_timeout }))
+    }
+
+    /// `call`, or an error once it has taken longer than the timeout.
+    async fn within<T>(
+        &self,
+        call: impl Future<Output = Result<T, stripe::StripeError>>,
+        what: &'static str,
+    ) -> anyhow::Result<T> {
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(answer) => answer.context(what),
+            Err(_) => Err(anyhow::anyhow!("Stripe did not answer within {:?}", self.timeout).context(what)),
+        }
     }
 
     /// Creates a Checkout Session for one payment of `amount_pence`.
@@ -89,29 +104,32 @@ impl Stripe {
             }),
             ..Default::default()
         }]);
-        self.client
-            .post_form::<CheckoutSession, _>("/checkout/sessions", &params)
-            .await
-            .context("Failed to create a Stripe Checkout Session")
+        self.within(
+            self.client.post_form::<CheckoutSession, _>("/checkout/sessions", &params),
+            "Failed to create a Stripe Checkout Session",
+        )
+        .await
     }
 
     /// The session as Stripe sees it now (the success page checks it itself).
     pub async fn checkout_session(&self, id: &str) -> anyhow::Result<CheckoutSession> {
         anyhow::ensure!(is_checkout_id(id), "not a Checkout Session id");
-        self.client
-            .get::<CheckoutSession>(&format!("/checkout/sessions/{id}"))
-            .await
-            .context("Failed to read a Stripe Checkout Session")
+        self.within(
+            self.client.get::<CheckoutSession>(&format!("/checkout/sessions/{id}")),
+            "Failed to read a Stripe Checkout Session",
+        )
+        .await
     }
 
     /// Closes an open session so it can no longer be paid; Stripe refuses one that is
     /// not open (already paid or expired).
     pub async fn expire_checkout(&self, id: &str) -> anyhow::Result<CheckoutSession> {
         anyhow::ensure!(is_checkout_id(id), "not a Checkout Session id");
-        self.client
-            .post::<CheckoutSession>(&format!("/checkout/sessions/{id}/expire"))
-            .await
-            .context("Failed to expire a Stripe Checkout Session")
+        self.within(
+            self.client.post::<CheckoutSession>(&format!("/checkout/sessions/{id}/expire")),
+            "Failed to expire a Stripe Checkout Session",
+        )
+        .await
     }
 }
 
@@ -138,10 +156,11 @@ impl Stripe {
         params.payment_intent = Some(payment_intent.parse().context("not a PaymentIntent id")?);
         params.amount = Some(amount_pence);
         params.metadata = Some(HashMap::from([("payment_id".to_owned(), payment_id.to_string())]));
-        self.client
-            .post_form::<StripeRefund, _>("/refunds", &params)
-            .await
-            .context("Failed to create a Stripe refund")
+        self.within(
+            self.client.post_form::<StripeRefund, _>("/refunds", &params),
+            "Failed to create a Stripe refund",
+        )
+        .await
     }
 }
 
@@ -158,10 +177,11 @@ impl Stripe {
         params.payment_intent = Some(payment_intent.parse().context("not a PaymentIntent id")?);
         params.amount = Some(amount_pence);
         params.metadata = Some(HashMap::from([("package_purchase_id".to_owned(), purchase_id.to_string())]));
-        self.client
-            .post_form::<StripeRefund, _>("/refunds", &params)
-            .await
-            .context("Failed to create a Stripe refund for a package purchase")
+        self.within(
+            self.client.post_form::<StripeRefund, _>("/refunds", &params),
+            "Failed to create a Stripe refund for a package purchase",
+        )
+        .await
     }
 }
 

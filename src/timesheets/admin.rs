@@ -335,7 +335,7 @@ pub async fn export(
     let pool = state.pool.clone();
     let header = ["Trainer", "Email", "Week starting", "Hours", "Rate (£ an hour)", "Pay (£)"];
     Ok(csv::stream(&format!("payroll-{from}-to-{to}.csv"), &header, move |mut sink| async move {
-        let mut conn = pool.acquire().await?;
+        let mut conn = crate::db::long_read(&pool).await?;
         let mut rows = store::export(&mut conn, &search);
         while let Some(t) = rows.try_next().await? {
             sink.record([

@@ -10,6 +10,7 @@ pub mod fmt;
 pub mod form;
 pub mod headers;
 pub mod nul;
+pub mod outage;
 pub mod page;
 pub mod path;
 

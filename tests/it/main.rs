@@ -35,6 +35,7 @@ mod payment_holds;
 mod payments;
 mod permissions;
 mod refunds;
+mod reliability;
 mod reset;
 mod security;
 mod seed_large;

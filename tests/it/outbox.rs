@@ -2,7 +2,10 @@
 
 use std::{collections::HashSet, time::Duration};
 
-use portico::notifications::{Email, Mailer, Outbox};
+use portico::{
+    Workers,
+    notifications::{Email, Mailer, Outbox, Retries},
+};
 
 use crate::common::spawn_app;
 
@@ -14,9 +17,15 @@ fn email(n: usize) -> Email {
 async fn the_outbox_sends_each_email_exactly_once_with_two_workers_running() {
     let app = spawn_app().await;
     // The app already runs one worker; start a second, as a second process would.
-    let mailer = Mailer::from_config(Some(&app.smtp.url()), "Portico <no-reply@portico.test>").unwrap();
-    let second = Outbox::new(app.pool.clone(), mailer).await.unwrap();
-    let _second_worker = second.start_worker();
+    let mailer = Mailer::from_config(
+        Some(&app.smtp.url()),
+        "Portico <no-reply@portico.test>",
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    let second = Outbox::new(app.pool.clone(), mailer, Retries::default()).await.unwrap();
+    let mut second_worker = Workers::new(Duration::from_secs(10));
+    second.start_worker(&mut second_worker);
 
     const COUNT: usize = 40;
     for n in 0..COUNT {
@@ -46,8 +55,13 @@ async fn the_outbox_sends_each_email_exactly_once_with_two_workers_running() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_email_whose_transaction_rolls_back_is_never_sent() {
     let app = spawn_app().await;
-    let mailer = Mailer::from_config(Some(&app.smtp.url()), "Portico <no-reply@portico.test>").unwrap();
-    let outbox = Outbox::new(app.pool.clone(), mailer).await.unwrap();
+    let mailer = Mailer::from_config(
+        Some(&app.smtp.url()),
+        "Portico <no-reply@portico.test>",
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    let outbox = Outbox::new(app.pool.clone(), mailer, Retries::default()).await.unwrap();
 
     let mut tx = app.pool.begin().await.unwrap();
     outbox.queue(&mut tx, &email(1)).await.unwrap();

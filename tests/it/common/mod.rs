@@ -5,6 +5,8 @@
 pub mod client;
 pub mod fixtures;
 pub mod outline;
+pub mod process;
+pub mod proxy;
 pub mod smtp;
 pub mod stripe;
 
@@ -137,6 +139,17 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// A database with nothing in it, not even the migrations (to restore a backup into).
+    pub async fn empty() -> Self {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let server = server();
+        let name = format!("portico_empty_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+        run_admin_sql(format!("create database {name}")).expect("create an empty database");
+        TestDatabase { url: server.url_for(&name), name }
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         let _ = run_admin_sql(format!("drop database if exists {} with (force)", self.name));
@@ -176,7 +189,8 @@ pub struct TestApp {
     /// The running app's state, for driving its background jobs by hand.
     pub state: AppState,
     _workers: portico::app::Workers,
-    pub db: TestDatabase,
+    /// Shared by every app spawned on it (`spawn_app_on`); dropped with the last.
+    pub db: std::sync::Arc<TestDatabase>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -185,11 +199,15 @@ pub async fn spawn_app() -> TestApp {
 
 /// Like `spawn_app`, with extra settings (e.g. `("BASE_URL", "https://…")`).
 pub async fn spawn_app_with(settings: &[(&str, &str)]) -> TestApp {
+    spawn_app_on(std::sync::Arc::new(TestDatabase::new().await), settings).await
+}
+
+/// An app on `db`, which another app may be running on too (as a second process would).
+pub async fn spawn_app_on(db: std::sync::Arc<TestDatabase>, settings: &[(&str, &str)]) -> TestApp {
     // Quiet by default; RUST_LOG=debug cargo test shows the app's logs.
     if std::env::var_os("RUST_LOG").is_some() {
         portico::telemetry::init();
     }
-    let db = TestDatabase::new().await;
     let smtp = SmtpSink::start().await;
     let mut pairs: Vec<(String, String)> = vec![
         ("DATABASE_URL".into(), db.url.clone()),
@@ -205,7 +223,15 @@ pub async fn spawn_app_with(settings: &[(&str, &str)]) -> TestApp {
     let config = Config::from_lookup(|key| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
         .expect("valid test config");
     let pool = db::connect(&db.url).await.expect("connect to the test database");
-    let state = AppState::new(config.clone(), pool.clone()).await.expect("build the app state");
+    // A test that gives its own DATABASE_URL (through a proxy it can cut) gets the
+    // server's pool with its timeouts; the others share the plain one with the test.
+    let app_pool = match settings.iter().find(|(k, _)| *k == "DATABASE_URL") {
+        Some((_, url)) => db::connect_app(url, config.db_acquire_timeout, config.db_statement_timeout)
+            .await
+            .expect("connect through the given URL"),
+        None => pool.clone(),
+    };
+    let state = AppState::new(config.clone(), app_pool).await.expect("build the app state");
     let workers = state.start_workers();
     let passwords = state.passwords.clone();
     let app = Application::build(state.clone()).await.expect("bind");
