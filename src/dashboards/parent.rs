@@ -96,11 +96,11 @@ pub async fn show(
     let mut conn = state.pool.acquire().await?;
     let children = sqlx::query_as!(
         ChildRow,
-        r#"select id as "id: ChildId", first_name, last_name, date_of_birth,
+        r#"select id as "id: ChildId", first_name, last_name, date_of_birth as "date_of_birth!",
                   (medical_notes <> '' or allergies <> '' or additional_needs <> '') as "has_medical_flags!",
                   exists(select 1 from child_emergency_contacts e where e.child_id = c.id)
                       as "has_emergency_contact!"
-           from children c where parent_id = $1 and archived_at is null
+           from children c where parent_id = $1 and archived_at is null and kind = 'child'
            order by date_of_birth"#,
         parent.id,
     )

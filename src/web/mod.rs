@@ -96,6 +96,7 @@ fn nav_for(user: &User, path: &str) -> Vec<NavLink> {
         (Role::Parent, _) => &[
             ("/parent", "Home"),
             ("/parent/children", "Children"),
+            ("/parent/people", "People"),
             ("/parent/sessions", "Book"),
             ("/parent/bookings", "Bookings"),
             ("/parent/payments", "Payments"),
@@ -116,6 +117,7 @@ fn nav_for(user: &User, path: &str) -> Vec<NavLink> {
             ("/admin/trainers", "Trainers"),
             ("/admin/clients", "Clients"),
             ("/admin/activities", "Catalogue"),
+            ("/admin/certificates", "Certificates"),
             ("/admin/audit", "Audit"),
             ("/admin/outbox", "Outbox"),
             ("/admin/timesheets", "Timesheets"),
@@ -135,6 +137,7 @@ fn nav_for(user: &User, path: &str) -> Vec<NavLink> {
             ("/admin/trainers", "Trainers"),
             ("/admin/clients", "Clients"),
             ("/admin/activities", "Catalogue"),
+            ("/admin/certificates", "Certificates"),
             ("/admin/audit", "Audit"),
         ],
         (Role::Admin, Some(AdminRole::SafeguardingLead)) => {
