@@ -164,6 +164,7 @@ fn print_banner(config: &Config, port: u16) {
             ("safeguarding@portico.test", "admin, safeguarding lead"),
             ("trainer@portico.test", "trainer"),
             ("parent@portico.test", "parent"),
+            ("learner@portico.test", "adult learner (books for themself)"),
         ] {
             println!("  {email:<28} {role}");
         }

@@ -80,4 +80,5 @@ ids! {
     QualificationId;
     /// A row of `trainer_emergency_contacts`.
     TrainerContactId;
+    CertificateId;
 }

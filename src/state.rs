@@ -21,6 +21,7 @@ pub struct AppState {
     pub outbox: Outbox,
     pub account_requests: AccountRequests,
     pub housekeeping: crate::housekeeping::Housekeeping,
+    pub certificate_reminders: crate::certificates::reminders::Reminders,
     pub stripe: Option<crate::payments::Stripe>,
     /// `None`: no key configured, so two-factor sign-in cannot be turned on.
     pub two_factor_key: Option<Arc<auth::two_factor::TwoFactorKey>>,
@@ -37,6 +38,13 @@ impl AppState {
             account_requests: AccountRequests::new(pool.clone(), outbox.clone(), config.base_url.clone())
                 .await?,
             housekeeping: crate::housekeeping::Housekeeping::new(pool.clone()).await?,
+            certificate_reminders: crate::certificates::reminders::Reminders::new(
+                pool.clone(),
+                outbox.clone(),
+                config.base_url.clone(),
+                config.timezone,
+            )
+            .await?,
             two_factor_key: auth::two_factor::TwoFactorKey::load(&config)?.map(Arc::new),
             outbox,
             signed_in: auth::cache::SignedInCache::default(),
@@ -53,6 +61,7 @@ impl AppState {
         self.outbox.start_worker(&mut workers);
         self.account_requests.start_worker(&mut workers);
         self.housekeeping.start_worker(&mut workers);
+        self.certificate_reminders.start_worker(&mut workers);
         workers
     }
 }

@@ -31,7 +31,8 @@ pub struct CollectorChoice {
 pub struct ChildLine {
     pub id: ChildId,
     pub name: String,
-    pub age: i32,
+    /// None for an adult who gave no date of birth.
+    pub age: Option<i32>,
     pub photo_consent: bool,
     pub flags: Vec<String>,
     pub status: String,
@@ -66,6 +67,7 @@ pub struct RegisterPage {
     pub incident: IncidentForm,
     pub concern: ConcernForm,
     pub completed: bool,
+    pub course: bool,
 }
 
 /// The session, if this trainer works it; anyone else gets "not found".
@@ -119,6 +121,7 @@ async fn page(
         incident: IncidentForm::default(),
         concern: ConcernForm::default(),
         completed: s.completed,
+        course: s.course,
     })
 }
 
@@ -152,15 +155,23 @@ fn child_line(
         label: "Someone else (flag to the office)".into(),
         selected: chosen == "other",
     });
-    let flags = [("Allergies", &b.allergies), ("Medical", &b.medical_notes), ("Needs", &b.additional_needs)]
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k}: {v}"))
-        .collect();
+    let flags = [
+        ("Allergies", &b.allergies),
+        ("Medical", &b.medical_notes),
+        ("Needs", &b.additional_needs),
+        ("Access", &b.access_needs),
+        ("Dietary", &b.dietary_needs),
+        ("Language", &b.language_needs),
+        ("Other", &b.other_needs),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.is_empty())
+    .map(|(k, v)| format!("{k}: {v}"))
+    .collect();
     ChildLine {
         id: b.child_id,
         name: format!("{} {}", b.first_name, b.last_name),
-        age: age_on(b.date_of_birth, on),
+        age: b.date_of_birth.map(|born| age_on(born, on)),
         photo_consent: b.photo_consent,
         flags,
         status: typed_status.or(b.status.map(|s| s.key().to_owned())).unwrap_or_default(),

@@ -16,6 +16,8 @@ pub struct RegisterSession {
     pub ends_at: OffsetDateTime,
     /// Every child marked and every trainer out (see `complete_if_done`).
     pub completed: bool,
+    /// A course for adults: its trainers record each learner's result.
+    pub course: bool,
 }
 
 /// The session, if `trainer_id` holds a shift on it (now or worked); anyone else's is None.
@@ -27,7 +29,7 @@ pub async fn session_worked_by(
     sqlx::query_as!(
         RegisterSession,
         r#"select s.id as "id: SessionId", a.name as activity, v.name as venue, s.starts_at, s.ends_at,
-                s.status = 'completed' as "completed!"
+                s.status = 'completed' as "completed!", a.audience <> 'children' as "course!"
          from sessions s
          join activities a on a.id = s.activity_id
          join venues v on v.id = s.venue_id
@@ -46,11 +48,15 @@ pub struct Booked {
     pub child_id: ChildId,
     pub first_name: String,
     pub last_name: String,
-    pub date_of_birth: Date,
+    pub date_of_birth: Option<Date>,
     pub photo_consent: bool,
     pub medical_notes: String,
     pub allergies: String,
     pub additional_needs: String,
+    pub access_needs: String,
+    pub dietary_needs: String,
+    pub language_needs: String,
+    pub other_needs: String,
     pub status: Option<AttendanceStatus>,
     pub collected_by: String,
     pub collection_note: String,
@@ -63,7 +69,8 @@ pub async fn booked(conn: &mut PgConnection, session_id: SessionId) -> sqlx::Res
     sqlx::query_as!(
         Booked,
         r#"select c.id as "child_id: ChildId", c.first_name, c.last_name, c.date_of_birth, c.photo_consent,
-                c.medical_notes, c.allergies, c.additional_needs, at.status as "status?: AttendanceStatus",
+                c.medical_notes, c.allergies, c.additional_needs, c.access_needs, c.dietary_needs,
+                c.language_needs, c.other_needs, at.status as "status?: AttendanceStatus",
                 coalesce(at.collected_by, '') as "collected_by!",
                 coalesce(at.collection_note, '') as "collection_note!", coalesce(at.flagged, false) as "flagged!",
                 at.signed_out_at as "signed_out_at?"

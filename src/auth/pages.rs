@@ -40,6 +40,7 @@ const DEMO_ACCOUNTS: &[DemoAccount] = &[
     DemoAccount { email: "safeguarding@portico.test", role: "Admin (safeguarding lead)" },
     DemoAccount { email: "trainer@portico.test", role: "Trainer" },
     DemoAccount { email: "parent@portico.test", role: "Parent" },
+    DemoAccount { email: "learner@portico.test", role: "Adult learner" },
 ];
 
 #[derive(Template)]

@@ -162,7 +162,7 @@ pub async fn index(
 
 pub struct ChildCard {
     pub name: String,
-    pub age: i32,
+    pub age: String,
     pub medical: String,
 }
 
@@ -213,7 +213,10 @@ async fn show_page(state: &AppState, admin: &Admin, ctx: PageContext, id: Bookin
         if !children.iter().any(|c| c.name == p.child_name) {
             children.push(ChildCard {
                 name: p.child_name.clone(),
-                age: domain::age_on(p.date_of_birth, today),
+                age: p.date_of_birth.map_or_else(
+                    || "adult".to_owned(),
+                    |born| format!("age {}", domain::age_on(born, today)),
+                ),
                 medical: if sees_medical { p.medical.clone() } else { String::new() },
             });
         }

@@ -11,7 +11,7 @@ use axum::{
 use serde::Deserialize;
 use sqlx::types::Json;
 use time::{Duration, OffsetDateTime};
-use time_tz::{OffsetDateTimeExt, TimeZone};
+use time_tz::TimeZone;
 use tower_sessions::Session;
 
 use super::{
@@ -27,6 +27,7 @@ use crate::{
     AppState,
     auth::{Parent, User},
     bookings,
+    children::domain::ParticipantKind,
     error::{AppError, AppResult},
     ids::{BookingId, ChildId, SeriesId, SessionId},
     payments::{PaymentLine, holds},
@@ -144,7 +145,7 @@ pub async fn browse(
     let store::BrowsePanels { children: Json(children), series: Json(series), choices: Json(options) } =
         panels;
     let chosen_child = child.and_then(|id| children.iter().find(|c| c.id == ChildId(id)));
-    let suitable = store::Suitable { born: chosen_child.map(|c| c.date_of_birth), zone: tz.name() };
+    let suitable = store::Suitable { born: chosen_child.and_then(|c| c.date_of_birth), zone: tz.name() };
     let request = PageRequest::from_query(&query, Order::Ascending);
     let rows = store::single_sessions(&mut conn, &filter, &suitable, &request).await?;
     let now = OffsetDateTime::now_utc();
@@ -191,6 +192,38 @@ pub struct SessionPage {
     /// The session is full but still ahead: offer "Join waitlist".
     pub waitlist: bool,
     pub requires_approval: bool,
+    pub course: CourseFacts,
+}
+
+/// What a course type tells customers: who it is for, how long, what it covers, and
+/// the certificate a pass earns.
+pub struct CourseFacts {
+    pub adults: bool,
+    pub audience: &'static str,
+    pub length: String,
+    pub syllabus: String,
+    pub certificate: Option<String>,
+}
+
+impl CourseFacts {
+    fn of(s: &SessionInfo) -> Self {
+        let minutes = (s.ends_at - s.starts_at).whole_minutes();
+        let length = match (minutes / 60, minutes % 60) {
+            (0, m) => format!("{m} minutes"),
+            (h, 0) => format!("{h} hours"),
+            (h, m) => format!("{h} hours {m} minutes"),
+        };
+        CourseFacts {
+            adults: s.audience.admits_adults(),
+            audience: s.audience.label(),
+            length,
+            syllabus: s.syllabus.clone(),
+            certificate: s.certificate_valid_months.map(|m| match (m / 12, m % 12) {
+                (y, 0) if y > 0 => format!("A pass earns a certificate valid for {y} years."),
+                _ => format!("A pass earns a certificate valid for {m} months."),
+            }),
+        }
+    }
 }
 
 /// Why each child could not join all of `sessions`, judged on the first one.
@@ -205,17 +238,24 @@ async fn child_options(
     let ids: Vec<SessionId> = sessions.iter().map(|s| s.id).collect();
     let child_ids: Vec<ChildId> = children.iter().map(|c| c.id).collect();
     let held = store::places_held(conn, &ids, &child_ids).await?;
+    // Only those the session is for: a children's session lists no adults, and so on.
+    let admitted = |c: &store::Child| {
+        if c.kind.is_adult() { first.audience.admits_adults() } else { first.audience.admits_children() }
+    };
     Ok(children
         .into_iter()
+        .filter(admitted)
         .map(|c| {
-            let age = domain::age_on(c.date_of_birth, first.starts_at.to_timezone(tz).date());
-            let problem = domain::age_problem(age, first.min_age_years, first.max_age_years)
-                .map(|p| format!("{} {p}", c.first_name))
-                .or_else(|| {
-                    let booked = held.iter().filter(|(_, child)| *child == c.id).count();
-                    (booked == ids.len()).then(|| format!("{} is already booked", c.first_name))
-                });
-            ChildOption { id: c.id, name: format!("{} {}", c.first_name, c.last_name), problem }
+            let problem = rules::attendee_problem(first, &c, tz).or_else(|| {
+                let booked = held.iter().filter(|(_, child)| *child == c.id).count();
+                (booked == ids.len()).then(|| format!("{} is already booked", c.first_name))
+            });
+            let name = match c.kind {
+                ParticipantKind::Child => format!("{} {}", c.first_name, c.last_name),
+                ParticipantKind::Myself => format!("{} {} (you)", c.first_name, c.last_name),
+                ParticipantKind::Delegate => format!("{} {} (delegate)", c.first_name, c.last_name),
+            };
+            ChildOption { id: c.id, name, problem }
         })
         .collect())
 }
@@ -255,6 +295,7 @@ pub async fn session(
         closed,
         waitlist,
         requires_approval: s.requires_approval,
+        course: CourseFacts::of(&s),
     })
 }
 
@@ -285,6 +326,7 @@ pub async fn series(
         closed,
         waitlist: false,
         requires_approval: first.requires_approval,
+        course: CourseFacts::of(&first),
     })
 }
 

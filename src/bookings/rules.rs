@@ -22,7 +22,6 @@ pub fn place_problem(
     now: OffsetDateTime,
     tz: &time_tz::Tz,
 ) -> Option<String> {
-    let age = domain::age_on(child.date_of_birth, s.starts_at.to_timezone(tz).date());
     let bookable = match s.status {
         SessionStatus::Scheduled => true,
         SessionStatus::InProgress | SessionStatus::Completed | SessionStatus::Cancelled => false,
@@ -33,13 +32,32 @@ pub fn place_problem(
         Some("Booking closed".to_owned())
     } else if already_booked {
         Some("Already booked".to_owned())
-    } else if let Some(p) = domain::age_problem(age, s.min_age_years, s.max_age_years) {
-        Some(format!("{} {p}", child.first_name))
+    } else if let Some(p) = attendee_problem(s, child, tz) {
+        Some(p)
     } else if s.places_left() <= taken {
         Some("Full".to_owned())
     } else {
         None
     }
+}
+
+/// Why `child` may not attend `s` at all, whatever the places: a child on an adults'
+/// session or an adult on a children's, or outside the activity's ages.
+pub fn attendee_problem(s: &SessionInfo, child: &Child, tz: &time_tz::Tz) -> Option<String> {
+    let name = &child.first_name;
+    if child.kind.is_adult() && !s.audience.admits_adults() {
+        return Some(format!("{name} cannot come: this is for children"));
+    }
+    if !child.kind.is_adult() && !s.audience.admits_children() {
+        return Some(format!("{name} cannot come: this is for adults"));
+    }
+    let Some(born) = child.date_of_birth else {
+        // An adult with no date of birth: over 18, but of an unknown age beyond that.
+        let limited = s.max_age_years.is_some() || s.min_age_years.is_some_and(|min| min > 18);
+        return limited.then(|| format!("{name} needs a date of birth for this activity's age limits"));
+    };
+    let age = domain::age_on(born, s.starts_at.to_timezone(tz).date());
+    domain::age_problem(age, s.min_age_years, s.max_age_years).map(|p| format!("{name} {p}"))
 }
 
 /// The sessions whose places a cancellation now gives back (money and credits): places
@@ -93,7 +111,7 @@ mod tests {
             activity_id: 1,
             child_id: crate::ids::ChildId(1),
             child_name: "Maya Test".into(),
-            date_of_birth: date!(2019 - 01 - 01),
+            date_of_birth: Some(date!(2019 - 01 - 01)),
             medical: String::new(),
             activity: "Football".into(),
             venue: "Hall".into(),

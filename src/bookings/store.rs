@@ -9,6 +9,8 @@ use time::{Date, OffsetDateTime};
 use super::domain::{BookingStatus, PlaceRefused};
 use crate::states::SessionStatus;
 use crate::{
+    catalogue::domain::Audience,
+    children::domain::ParticipantKind,
     db::OnConstraint,
     ids::{BookingId, ChildId, SeriesId, SessionId},
     web::page::{Order, PageRequest, paged},
@@ -38,6 +40,10 @@ pub struct SessionInfo {
     pub requires_approval: bool,
     pub pay_at_booking: bool,
     pub status: SessionStatus,
+    pub audience: Audience,
+    /// A course's syllabus and certificate (months valid), shown to customers.
+    pub syllabus: String,
+    pub certificate_valid_months: Option<i32>,
 }
 
 impl SessionInfo {
@@ -69,7 +75,8 @@ pub async fn upcoming_sessions(
                 v.address as venue_address, s.series_id as "series_id: SeriesId", se.name as "series_name?",
                 s.starts_at, s.ends_at, s.capacity, s.places_taken, s.places_offered, s.price_pence,
                 a.min_age_years, a.max_age_years, a.booking_cutoff_hours, a.cancellation_cutoff_hours,
-                a.requires_approval, a.pay_at_booking, s.status as "status: SessionStatus"
+                a.requires_approval, a.pay_at_booking, s.status as "status: SessionStatus",
+                a.audience as "audience: Audience", a.syllabus, a.certificate_valid_months
          from sessions s
          join activities a on a.id = s.activity_id
          join venues v on v.id = s.venue_id
@@ -113,7 +120,8 @@ pub async fn single_sessions(
                 v.address as venue_address, s.series_id as "series_id: SeriesId", se.name as "series_name?",
                 s.starts_at, s.ends_at, s.capacity, s.places_taken, s.places_offered, s.price_pence,
                 a.min_age_years, a.max_age_years, a.booking_cutoff_hours, a.cancellation_cutoff_hours,
-                a.requires_approval, a.pay_at_booking, s.status as "status: SessionStatus"
+                a.requires_approval, a.pay_at_booking, s.status as "status: SessionStatus",
+                a.audience as "audience: Audience", a.syllabus, a.certificate_valid_months
          from sessions s
          join activities a on a.id = s.activity_id
          join venues v on v.id = s.venue_id
@@ -190,8 +198,9 @@ pub async fn browse_panels(
              select (select date_of_birth from children
                      where id = $2 and parent_id = $1 and archived_at is null) as day)
            select
-             coalesce((select json_agg(c order by c.date_of_birth, c.id) from (
-                 select id, first_name, last_name, date_of_birth from children
+             coalesce((select json_agg(c order by c.kind <> 'self', c.kind = 'child', c.date_of_birth,
+                                              c.first_name, c.id) from (
+                 select id, kind, first_name, last_name, date_of_birth from children
                  where parent_id = $1 and archived_at is null) c), '[]')
                as "children!: Json<Vec<Child>>",
              coalesce((select json_agg(o order by o.name, o.id) from (
@@ -246,7 +255,8 @@ pub async fn session(conn: &mut PgConnection, id: SessionId) -> sqlx::Result<Opt
                 v.address as venue_address, s.series_id as "series_id: SeriesId", se.name as "series_name?",
                 s.starts_at, s.ends_at, s.capacity, s.places_taken, s.places_offered, s.price_pence,
                 a.min_age_years, a.max_age_years, a.booking_cutoff_hours, a.cancellation_cutoff_hours,
-                a.requires_approval, a.pay_at_booking, s.status as "status: SessionStatus"
+                a.requires_approval, a.pay_at_booking, s.status as "status: SessionStatus",
+                a.audience as "audience: Audience", a.syllabus, a.certificate_valid_months
          from sessions s
          join activities a on a.id = s.activity_id
          join venues v on v.id = s.venue_id
@@ -269,7 +279,8 @@ pub async fn remaining_in_series(
                 v.address as venue_address, s.series_id as "series_id: SeriesId", se.name as "series_name?",
                 s.starts_at, s.ends_at, s.capacity, s.places_taken, s.places_offered, s.price_pence,
                 a.min_age_years, a.max_age_years, a.booking_cutoff_hours, a.cancellation_cutoff_hours,
-                a.requires_approval, a.pay_at_booking, s.status as "status: SessionStatus"
+                a.requires_approval, a.pay_at_booking, s.status as "status: SessionStatus",
+                a.audience as "audience: Audience", a.syllabus, a.certificate_valid_months
          from sessions s
          join activities a on a.id = s.activity_id
          join venues v on v.id = s.venue_id
@@ -290,7 +301,8 @@ pub async fn sessions_by_id(conn: &mut PgConnection, ids: &[SessionId]) -> sqlx:
                 v.address as venue_address, s.series_id as "series_id: SeriesId", se.name as "series_name?",
                 s.starts_at, s.ends_at, s.capacity, s.places_taken, s.places_offered, s.price_pence,
                 a.min_age_years, a.max_age_years, a.booking_cutoff_hours, a.cancellation_cutoff_hours,
-                a.requires_approval, a.pay_at_booking, s.status as "status: SessionStatus"
+                a.requires_approval, a.pay_at_booking, s.status as "status: SessionStatus",
+                a.audience as "audience: Audience", a.syllabus, a.certificate_valid_months
          from sessions s
          join activities a on a.id = s.activity_id
          join venues v on v.id = s.venue_id
@@ -302,21 +314,27 @@ pub async fn sessions_by_id(conn: &mut PgConnection, ids: &[SessionId]) -> sqlx:
     .await
 }
 
+/// A participant the account may book: a child, the account holder, a delegate.
 #[derive(Clone, Debug, serde::Deserialize)]
 pub struct Child {
     pub id: ChildId,
+    pub kind: ParticipantKind,
     pub first_name: String,
     pub last_name: String,
-    #[serde(with = "crate::db::json::date")]
-    pub date_of_birth: Date,
+    /// Always there for a child (a check constraint); optional for adults.
+    #[serde(with = "crate::db::json::date::option")]
+    pub date_of_birth: Option<Date>,
 }
 
-/// The parent's children who can be booked (not archived).
+/// The account's participants who can be booked (not archived): the account holder,
+/// delegates, then children, eldest first.
 pub async fn children_of(conn: &mut PgConnection, parent_id: i64) -> sqlx::Result<Vec<Child>> {
     sqlx::query_as!(
         Child,
-        r#"select id as "id: ChildId", first_name, last_name, date_of_birth from children
-         where parent_id = $1 and archived_at is null order by date_of_birth, id"#,
+        r#"select id as "id: ChildId", kind as "kind: ParticipantKind", first_name, last_name, date_of_birth
+         from children
+         where parent_id = $1 and archived_at is null
+         order by kind <> 'self', kind = 'child', date_of_birth, first_name, id"#,
         parent_id,
     )
     .fetch_all(conn)
@@ -642,7 +660,7 @@ pub struct Participant {
     pub activity_id: i64,
     pub child_id: ChildId,
     pub child_name: String,
-    pub date_of_birth: Date,
+    pub date_of_birth: Option<Date>,
     pub medical: String,
     pub activity: String,
     pub venue: String,

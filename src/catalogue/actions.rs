@@ -34,6 +34,9 @@ fn activity_constraint_error(constraint: &str) -> Option<(&'static str, &'static
     match constraint {
         "activities_name_key" => Some(("name", "An activity already has this name.")),
         "activities_age_range" => Some(("max_age", "The oldest age must not be below the youngest.")),
+        "activities_certificate_months_range" => {
+            Some(("certificate_valid_months", "Enter a number of months from 1 to 240."))
+        }
         _ => None,
     }
 }
@@ -46,7 +49,8 @@ fn activity_json(a: &Activity) -> serde_json::Value {
         "booking_cutoff_hours": a.booking_cutoff_hours,
         "cancellation_cutoff_hours": a.cancellation_cutoff_hours,
         "waitlist_offer_hours": a.waitlist_offer_hours, "children_per_trainer": a.children_per_trainer,
-        "qualifications": a.qualifications,
+        "qualifications": a.qualifications, "audience": a.course.audience,
+        "syllabus": a.course.syllabus, "certificate_valid_months": a.course.certificate_valid_months,
     })
 }
 
@@ -57,7 +61,8 @@ fn activity_row_json(a: &ActivityRow) -> serde_json::Value {
         "price_pence": a.price_pence, "requires_approval": a.requires_approval, "pay_at_booking": a.pay_at_booking,
         "booking_cutoff_hours": a.booking_cutoff_hours, "cancellation_cutoff_hours": a.cancellation_cutoff_hours,
         "waitlist_offer_hours": a.waitlist_offer_hours, "children_per_trainer": a.children_per_trainer,
-        "qualifications": a.qualifications, "is_active": a.is_active,
+        "qualifications": a.qualifications, "is_active": a.is_active, "audience": a.audience,
+        "syllabus": a.syllabus, "certificate_valid_months": a.certificate_valid_months,
     })
 }
 

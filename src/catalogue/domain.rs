@@ -103,6 +103,12 @@ pub struct ActivityForm {
     pub children_per_trainer: String,
     #[serde(default)]
     pub qualifications: String,
+    #[serde(default)]
+    pub audience: String,
+    #[serde(default)]
+    pub syllabus: String,
+    #[serde(default)]
+    pub certificate_valid_months: String,
 }
 
 /// A valid activity.
@@ -123,6 +129,76 @@ pub struct Activity {
     pub waitlist_offer_hours: i32,
     pub children_per_trainer: Option<i32>,
     pub qualifications: Vec<String>,
+    pub course: CourseType,
+}
+
+/// Who an activity is for (`activities.audience`): who may take a place on it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, sqlx::Type, serde::Serialize)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    #[default]
+    Children,
+    Adults,
+    Both,
+}
+
+impl Audience {
+    pub const ALL: [Audience; 3] = [Audience::Children, Audience::Adults, Audience::Both];
+
+    pub fn parse(input: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == input.trim())
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Audience::Children => "children",
+            Audience::Adults => "adults",
+            Audience::Both => "both",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Audience::Children => "Children",
+            Audience::Adults => "Adults",
+            Audience::Both => "Children and adults",
+        }
+    }
+
+    pub fn admits_children(self) -> bool {
+        self != Audience::Adults
+    }
+
+    pub fn admits_adults(self) -> bool {
+        self != Audience::Children
+    }
+}
+
+/// What makes an activity a course: who it is for, its syllabus, and how long the
+/// certificate a pass earns is valid (None: no certificate).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CourseType {
+    pub audience: Audience,
+    pub syllabus: String,
+    pub certificate_valid_months: Option<i32>,
+}
+
+impl CourseType {
+    fn parse(e: &mut FormErrors, form: &ActivityForm) -> CourseType {
+        let audience = if form.audience.trim().is_empty() {
+            Audience::Children
+        } else {
+            Audience::parse(&form.audience).unwrap_or_else(|| {
+                e.add("audience", "Choose who the activity is for.");
+                Audience::Children
+            })
+        };
+        let syllabus = notes(e, "syllabus", &form.syllabus);
+        let certificate_valid_months =
+            whole_number(e, "certificate_valid_months", &form.certificate_valid_months, 1..=240, None);
+        CourseType { audience, syllabus, certificate_valid_months }
+    }
 }
 
 impl ActivityForm {
@@ -179,6 +255,7 @@ impl ActivityForm {
         };
         let ratio = whole_number(&mut e, "children_per_trainer", &self.children_per_trainer, 1..=1000, None);
         let qualifications = qualification_names(&mut e, "qualifications", &self.qualifications);
+        let course = CourseType::parse(&mut e, self);
         match (duration, capacity, price, booking_cutoff, cancellation_cutoff, waitlist_hours) {
             (Some(duration_minutes), Some(capacity), Some(price), Some(b), Some(c), Some(w))
                 if e.is_empty() =>
@@ -198,6 +275,7 @@ impl ActivityForm {
                     waitlist_offer_hours: w,
                     children_per_trainer: ratio,
                     qualifications,
+                    course,
                 })
             }
             _ => Err(e),
@@ -440,7 +518,32 @@ mod tests {
             waitlist_offer_hours: "12".into(),
             children_per_trainer: "8".into(),
             qualifications: "DBS check, First aid\nDBS check".into(),
+            ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_course_type_reads_its_audience_and_certificate_months() {
+        let form = ActivityForm {
+            audience: "adults".into(),
+            certificate_valid_months: "36".into(),
+            syllabus: " CPR ".into(),
+            ..football()
+        };
+        let course = form.parse().unwrap().course;
+        assert_eq!(
+            course,
+            CourseType {
+                audience: Audience::Adults,
+                syllabus: "CPR".into(),
+                certificate_valid_months: Some(36)
+            }
+        );
+        let form =
+            ActivityForm { audience: "pets".into(), certificate_valid_months: "0".into(), ..football() };
+        let errors = form.parse().unwrap_err();
+        assert!(errors.get("audience").is_some() && errors.get("certificate_valid_months").is_some());
+        assert_eq!(football().parse().unwrap().course.audience, Audience::Children, "children by default");
     }
 
     #[test]

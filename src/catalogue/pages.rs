@@ -7,7 +7,7 @@ use tower_sessions::Session;
 use super::{
     EDITORS,
     actions::{self, Refused},
-    domain::{ActivityForm, VenueForm, VenueKind},
+    domain::{ActivityForm, Audience, VenueForm, VenueKind},
     store::{self, ActivityRow, Offerable, VenueRow},
 };
 use crate::{
@@ -69,6 +69,7 @@ pub struct ActivityFormPage {
     pub heading: String,
     pub form: ActivityForm,
     pub errors: FormErrors,
+    pub audiences: [Audience; 3],
 }
 
 impl ActivityFormPage {
@@ -95,6 +96,9 @@ fn activity_form(row: &ActivityRow) -> ActivityForm {
         waitlist_offer_hours: row.waitlist_offer_hours.to_string(),
         children_per_trainer: opt(row.children_per_trainer),
         qualifications: row.qualifications.clone(),
+        audience: row.audience.as_str().to_owned(),
+        syllabus: row.syllabus.clone(),
+        certificate_valid_months: opt(row.certificate_valid_months),
     }
 }
 
@@ -112,6 +116,7 @@ pub async fn new_activity_form(admin: Admin, ctx: PageContext) -> AppResult<Resp
         heading: "Add an activity".into(),
         form,
         errors: FormErrors::default(),
+        audiences: Audience::ALL,
     })
 }
 
@@ -136,7 +141,14 @@ pub async fn create_activity(
         }
         Err(errors) => errors,
     };
-    let page = ActivityFormPage { ctx, activity_id: None, heading: "Add an activity".into(), form, errors };
+    let page = ActivityFormPage {
+        ctx,
+        activity_id: None,
+        heading: "Add an activity".into(),
+        form,
+        errors,
+        audiences: Audience::ALL,
+    };
     render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
 
@@ -155,6 +167,7 @@ pub async fn edit_activity_form(
         heading: format!("Edit {}", row.name),
         form: activity_form(&row),
         errors: FormErrors::default(),
+        audiences: Audience::ALL,
     })
 }
 
@@ -184,8 +197,14 @@ pub async fn update_activity(
     // The form comes back under the activity's saved name (none: not found).
     let mut conn = state.pool.acquire().await?;
     let row = store::activity(&mut conn, id).await?.ok_or(AppError::NotFound)?;
-    let page =
-        ActivityFormPage { ctx, activity_id: Some(id), heading: format!("Edit {}", row.name), form, errors };
+    let page = ActivityFormPage {
+        ctx,
+        activity_id: Some(id),
+        heading: format!("Edit {}", row.name),
+        form,
+        errors,
+        audiences: Audience::ALL,
+    };
     render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
 

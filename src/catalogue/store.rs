@@ -2,7 +2,7 @@
 
 use sqlx::PgConnection;
 
-use super::domain::{Activity, Package, Venue, VenueKind};
+use super::domain::{Activity, Audience, Package, Venue, VenueKind};
 
 #[derive(Clone, Debug)]
 pub struct ActivityRow {
@@ -23,6 +23,9 @@ pub struct ActivityRow {
     pub is_active: bool,
     /// Required qualifications, comma separated.
     pub qualifications: String,
+    pub audience: Audience,
+    pub syllabus: String,
+    pub certificate_valid_months: Option<i32>,
 }
 
 // The two queries of `ActivityRow` share their column list, written out in each.
@@ -35,7 +38,8 @@ pub async fn activities(conn: &mut PgConnection, include_inactive: bool) -> sqlx
                 a.pay_at_booking, a.booking_cutoff_hours, a.cancellation_cutoff_hours, a.waitlist_offer_hours,
                 a.children_per_trainer, a.is_active,
                 coalesce((select string_agg(q.name, ', ' order by q.name)
-                          from activity_required_qualifications q where q.activity_id = a.id), '') as "qualifications!"
+                          from activity_required_qualifications q where q.activity_id = a.id), '') as "qualifications!",
+                a.audience as "audience: Audience", a.syllabus, a.certificate_valid_months
          from activities a
          where $1 or a.is_active order by a.is_active desc, a.name"#,
         include_inactive,
@@ -52,7 +56,8 @@ pub async fn activity(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<A
                 a.pay_at_booking, a.booking_cutoff_hours, a.cancellation_cutoff_hours, a.waitlist_offer_hours,
                 a.children_per_trainer, a.is_active,
                 coalesce((select string_agg(q.name, ', ' order by q.name)
-                          from activity_required_qualifications q where q.activity_id = a.id), '') as "qualifications!"
+                          from activity_required_qualifications q where q.activity_id = a.id), '') as "qualifications!",
+                a.audience as "audience: Audience", a.syllabus, a.certificate_valid_months
          from activities a
          where a.id = $1"#,
         id,
@@ -66,8 +71,8 @@ pub async fn insert_activity(conn: &mut PgConnection, a: &Activity) -> sqlx::Res
         "insert into activities (name, description, min_age_years, max_age_years, default_duration_minutes,
                                  default_capacity, price_pence, requires_approval, booking_cutoff_hours,
                                  cancellation_cutoff_hours, waitlist_offer_hours, children_per_trainer,
-                                 pay_at_booking)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) returning id",
+                                 pay_at_booking, audience, syllabus, certificate_valid_months)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) returning id",
         a.name,
         a.description,
         a.min_age,
@@ -81,6 +86,9 @@ pub async fn insert_activity(conn: &mut PgConnection, a: &Activity) -> sqlx::Res
         a.waitlist_offer_hours,
         a.children_per_trainer,
         a.pay_at_booking,
+        a.course.audience as _,
+        a.course.syllabus,
+        a.course.certificate_valid_months,
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -93,7 +101,8 @@ pub async fn update_activity(conn: &mut PgConnection, id: i64, a: &Activity) -> 
         "update activities set name = $2, description = $3, min_age_years = $4, max_age_years = $5,
                 default_duration_minutes = $6, default_capacity = $7, price_pence = $8,
                 requires_approval = $9, booking_cutoff_hours = $10, cancellation_cutoff_hours = $11,
-                waitlist_offer_hours = $12, children_per_trainer = $13, pay_at_booking = $14
+                waitlist_offer_hours = $12, children_per_trainer = $13, pay_at_booking = $14,
+                audience = $15, syllabus = $16, certificate_valid_months = $17
          where id = $1",
         id,
         a.name,
@@ -109,6 +118,9 @@ pub async fn update_activity(conn: &mut PgConnection, id: i64, a: &Activity) -> 
         a.waitlist_offer_hours,
         a.children_per_trainer,
         a.pay_at_booking,
+        a.course.audience as _,
+        a.course.syllabus,
+        a.course.certificate_valid_months,
     )
     .execute(&mut *conn)
     .await?;

@@ -6,6 +6,35 @@ use time::{Date, Month};
 
 use crate::web::FormErrors;
 
+/// Who a participant is to the account that books (`children.kind`): the table holds
+/// every participant, its name kept from when it held only children.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type, serde::Serialize, serde::Deserialize)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum ParticipantKind {
+    Child,
+    /// The account holder themself.
+    #[sqlx(rename = "self")]
+    #[serde(rename = "self")]
+    Myself,
+    /// A named adult the account books for (a colleague, an employee).
+    Delegate,
+}
+
+impl ParticipantKind {
+    pub fn is_adult(self) -> bool {
+        self != ParticipantKind::Child
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ParticipantKind::Child => "Child",
+            ParticipantKind::Myself => "You",
+            ParticipantKind::Delegate => "Delegate",
+        }
+    }
+}
+
 /// Names and other short answers.
 pub const MAX_SHORT_CHARS: usize = 100;
 /// Medical notes, allergies, additional needs.

@@ -68,10 +68,10 @@ pub struct MissingItem {
 pub async fn list(conn: &mut PgConnection, parent_id: i64) -> sqlx::Result<Vec<ChildRow>> {
     sqlx::query_as!(
         ChildRow,
-        r#"select id as "id: ChildId", first_name, last_name, date_of_birth, medical_notes, allergies,
+        r#"select id as "id: ChildId", first_name, last_name, date_of_birth as "date_of_birth!", medical_notes, allergies,
                   additional_needs, doctor_name, doctor_phone, photo_consent
            from children
-           where parent_id = $1 and archived_at is null
+           where parent_id = $1 and archived_at is null and kind = 'child'
            order by date_of_birth, first_name"#,
         parent_id
     )
@@ -87,9 +87,9 @@ pub async fn find(
 ) -> sqlx::Result<Option<ChildRow>> {
     sqlx::query_as!(
         ChildRow,
-        r#"select id as "id: ChildId", first_name, last_name, date_of_birth, medical_notes, allergies,
+        r#"select id as "id: ChildId", first_name, last_name, date_of_birth as "date_of_birth!", medical_notes, allergies,
                   additional_needs, doctor_name, doctor_phone, photo_consent
-           from children where id = $1 and parent_id = $2 and archived_at is null"#,
+           from children where id = $1 and parent_id = $2 and archived_at is null and kind = 'child'"#,
         child_id.0,
         parent_id
     )
@@ -106,9 +106,9 @@ pub async fn lock(
 ) -> sqlx::Result<Option<ChildRow>> {
     sqlx::query_as!(
         ChildRow,
-        r#"select id as "id: ChildId", first_name, last_name, date_of_birth, medical_notes, allergies,
+        r#"select id as "id: ChildId", first_name, last_name, date_of_birth as "date_of_birth!", medical_notes, allergies,
                   additional_needs, doctor_name, doctor_phone, photo_consent
-           from children where id = $1 and parent_id = $2 and archived_at is null for update"#,
+           from children where id = $1 and parent_id = $2 and archived_at is null and kind = 'child' for update"#,
         child_id.0,
         parent_id
     )
@@ -515,7 +515,7 @@ pub async fn missing_items(conn: &mut PgConnection, parent_id: i64) -> sqlx::Res
                  union all
                  select c.id, c.first_name || ' ' || c.last_name, i.name, c.date_of_birth, i.position
                  from children c cross join checklist_items i
-                 where c.parent_id = $1 and c.archived_at is null
+                 where c.parent_id = $1 and c.archived_at is null and c.kind = 'child'
                    and i.applies_to = 'child' and i.active and i.required
                    and not exists(select 1 from checklist_completions d
                                   where d.item_id = i.id and d.child_id = c.id)) m

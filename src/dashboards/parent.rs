@@ -171,7 +171,7 @@ async fn panels(conn: &mut PgConnection, parent_id: i64) -> sqlx::Result<Panels>
                         (medical_notes <> '' or allergies <> '' or additional_needs <> '') as has_medical_flags,
                         exists(select 1 from child_emergency_contacts e where e.child_id = c.id)
                             as has_emergency_contact
-                 from children c where parent_id = $1 and archived_at is null) x), '[]')
+                 from children c where parent_id = $1 and archived_at is null and kind = 'child') x), '[]')
                as "children!: Json<Vec<ChildRow>>",
              coalesce((select json_agg(x order by x.starts_at, x.child_name) from (
                  select c.first_name as child_name, a.name as activity,
@@ -207,7 +207,7 @@ async fn panels(conn: &mut PgConnection, parent_id: i64) -> sqlx::Result<Panels>
                  union all
                  select c.id, c.first_name || ' ' || c.last_name, i.name, c.date_of_birth, i.position
                  from children c cross join checklist_items i
-                 where c.parent_id = $1 and c.archived_at is null
+                 where c.parent_id = $1 and c.archived_at is null and c.kind = 'child'
                    and i.applies_to = 'child' and i.active and i.required
                    and not exists(select 1 from checklist_completions d
                                   where d.item_id = i.id and d.child_id = c.id)) m), '[]')

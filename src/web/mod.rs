@@ -97,6 +97,7 @@ fn nav_for(user: &User, path: &str) -> Vec<NavLink> {
         (Role::Parent, _) => &[
             ("/parent", "Home"),
             ("/parent/children", "Children"),
+            ("/parent/people", "People"),
             ("/parent/sessions", "Book"),
             ("/parent/bookings", "Bookings"),
             ("/parent/payments", "Payments"),
@@ -117,6 +118,7 @@ fn nav_for(user: &User, path: &str) -> Vec<NavLink> {
             ("/admin/trainers", "Trainers"),
             ("/admin/clients", "Clients"),
             ("/admin/activities", "Catalogue"),
+            ("/admin/certificates", "Certificates"),
             ("/admin/audit", "Audit"),
             ("/admin/outbox", "Outbox"),
             ("/admin/timesheets", "Timesheets"),
@@ -136,6 +138,7 @@ fn nav_for(user: &User, path: &str) -> Vec<NavLink> {
             ("/admin/trainers", "Trainers"),
             ("/admin/clients", "Clients"),
             ("/admin/activities", "Catalogue"),
+            ("/admin/certificates", "Certificates"),
             ("/admin/audit", "Audit"),
         ],
         (Role::Admin, Some(AdminRole::SafeguardingLead)) => {

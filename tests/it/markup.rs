@@ -69,7 +69,7 @@ async fn every_page_the_demo_accounts_reach_has_its_headings_in_order() {
     let app = spawn_app().await;
     app.seed_demo().await;
     let anonymous = app.client();
-    for page in ["/login", "/signup", "/apply", "/password/forgot"] {
+    for page in ["/login", "/signup", "/apply", "/password/forgot", "/certificates/verify"] {
         walk(&anonymous, page).await;
     }
     for email in [
@@ -79,6 +79,7 @@ async fn every_page_the_demo_accounts_reach_has_its_headings_in_order() {
         "safeguarding@portico.test",
         "trainer@portico.test",
         "parent@portico.test",
+        "learner@portico.test",
     ] {
         let client = app.client();
         let response = client.login(email, portico::demo::DEMO_PASSWORD).await;
