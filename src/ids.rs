@@ -80,4 +80,10 @@ ids! {
     QualificationId;
     /// A row of `trainer_emergency_contacts`.
     TrainerContactId;
+    /// A question from the public (`inquiries`).
+    InquiryId;
+    /// Places the office keeps on a session for a while (`provisional_holds`).
+    HoldId;
+    /// A file or video link attached to a course or a session (`course_materials`).
+    MaterialId;
 }

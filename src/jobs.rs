@@ -1,5 +1,5 @@
 //! Housekeeping that runs every minute in every app process: expiring waitlist offers,
-//! releasing places whose card payment did not come, folding finance's running owed
+//! releasing places whose card payment did not come, marking provisional holds lapsed, folding finance's running owed
 //! total, and sending tomorrow's reminders to families and trainers. Each step is safe
 //! to run concurrently (row locks, SKIP LOCKED, unique rows), so no process needs to be
 //! the leader.
@@ -18,6 +18,9 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
             }
             if let Err(err) = crate::bookings::holds::sweep(&state).await {
                 tracing::warn!(error = ?err, "ending payment holds failed");
+            }
+            if let Err(err) = crate::inquiries::actions::lapse_expired(&state).await {
+                tracing::warn!(error = ?err, "marking lapsed holds failed");
             }
             if let Err(err) = crate::payments::store::fold_owed_changes(&state.pool).await {
                 tracing::warn!(error = ?err, "folding the owed total failed");

@@ -9,6 +9,7 @@ pub mod flash;
 pub mod fmt;
 pub mod form;
 pub mod headers;
+pub mod next;
 pub mod nul;
 pub mod page;
 pub mod path;
