@@ -9,6 +9,7 @@
 //! 10:00 on both sides of a daylight-saving change. A session dated before today counts
 //! as delivered (completed, its shifts checked out); today's sessions are still to run.
 
+mod inquiries;
 pub mod large;
 
 use crate::shifts::domain::{ShiftRole, ShiftStatus};
@@ -526,6 +527,7 @@ impl Demo<'_> {
             .context("Failed to add the Morgans' contacts and checklist")?;
         self.registers_and_timesheets(grace).await?;
         self.applications().await?;
+        inquiries::load(&mut *self.conn, tom).await?;
         Ok(())
     }
 

@@ -117,6 +117,7 @@ fn nav_for(user: &User, path: &str) -> Vec<NavLink> {
             ("/admin/trainers", "Trainers"),
             ("/admin/clients", "Clients"),
             ("/admin/activities", "Catalogue"),
+            ("/admin/inquiries", "Inquiries"),
             ("/admin/audit", "Audit"),
             ("/admin/outbox", "Outbox"),
             ("/admin/timesheets", "Timesheets"),
@@ -136,6 +137,7 @@ fn nav_for(user: &User, path: &str) -> Vec<NavLink> {
             ("/admin/trainers", "Trainers"),
             ("/admin/clients", "Clients"),
             ("/admin/activities", "Catalogue"),
+            ("/admin/inquiries", "Inquiries"),
             ("/admin/audit", "Audit"),
         ],
         (Role::Admin, Some(AdminRole::SafeguardingLead)) => {

@@ -231,3 +231,18 @@ async fn the_office_books_named_people_into_a_hold() {
         "the unnamed place is free"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_has_an_open_inquiry_with_four_places_held_and_an_answered_one() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    let office = app.client();
+    assert_eq!(office.login("coordinator@portico.test", portico::demo::DEMO_PASSWORD).await.status(), 303);
+    let open = office.get_text("/admin/inquiries?status=open").await;
+    assert!(open.contains("Dana Whitfield") && open.contains("4 places"));
+    assert!(office.get_text("/admin/inquiries?status=answered").await.contains("Marcus Bell"));
+    let held = count(&app.pool, "select sum(places) from provisional_holds where status = 'held'").await;
+    assert_eq!(held, 4);
+    let catalogue = app.client().get_text("/courses").await;
+    assert!(catalogue.contains("Paediatric First Aid"), "upcoming courses on offer");
+}
