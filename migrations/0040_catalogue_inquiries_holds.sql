@@ -74,8 +74,10 @@ begin
        and new.expires_at <= old.expires_at then
         return new;
     end if;
+    -- `no key update`, the lock bookings' update of the row takes: it serialises
+    -- with them without waiting on the key-share locks their foreign keys hold.
     select capacity, places_taken, places_offered into s
-    from sessions where id = new.session_id for update;
+    from sessions where id = new.session_id for no key update;
     select coalesce(sum(places), 0) into others
     from provisional_holds
     where session_id = new.session_id and status = 'held' and expires_at > now() and id <> new.id;

@@ -246,3 +246,36 @@ async fn the_demo_has_an_open_inquiry_with_four_places_held_and_an_answered_one(
     let catalogue = app.client().get_text("/courses").await;
     assert!(catalogue.contains("Paediatric First Aid"), "upcoming courses on offer");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_place_given_back_beside_a_hold_is_offered_to_the_waitlist_only_if_it_is_free() {
+    let app = spawn_app().await;
+    let faw = fixtures::activity(&app.pool, "First Aid at Work", false, (0, 120), 24).await;
+    let session = fixtures::session(&app.pool, &faw, 72, 2, None).await;
+    let mut family = families(&app, 1).await;
+    let (holder, child, token) = family.pop().unwrap();
+    let booking = location(&fixtures::book(&holder, &token, session, &[child]).await).to_owned();
+    ask(&app, &QUESTION).await;
+    let office = coordinator(&app).await;
+    assert_eq!(hold(&office, inquiry_id(&app).await, session, "1").await.status(), 303);
+    // Two children wait; the parent's full page counts the held place.
+    for (i, (parent_id, _)) in
+        [fixtures::parent(&app, "w1@example.com").await, fixtures::parent(&app, "w2@example.com").await]
+            .into_iter()
+            .enumerate()
+    {
+        let kid = fixtures::child(&app.pool, parent_id, &format!("Wait{i}"), 30).await;
+        sqlx::query("insert into waitlist_entries (session_id, child_id, parent_id) values ($1, $2, $3)")
+            .bind(session)
+            .bind(kid)
+            .bind(parent_id)
+            .execute(&app.pool)
+            .await
+            .unwrap();
+    }
+    let cancelled = holder.submit(&booking, &format!("{booking}/cancel"), &[]).await;
+    assert_eq!(cancelled.status(), 303);
+    let offered =
+        count(&app.pool, &format!("select places_offered::bigint from sessions where id = {session}")).await;
+    assert_eq!(offered, 1, "one place is free; the other is held");
+}
