@@ -199,6 +199,7 @@ pub struct HoldForm {
     pub held_for: String,
 }
 
+#[derive(Debug)]
 pub struct NewHold {
     pub session: SessionId,
     pub places: i32,
