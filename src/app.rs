@@ -55,6 +55,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::attendance::router())
         .merge(crate::safeguarding::router())
         .merge(crate::catalogue::router())
+        .merge(crate::courses::router())
+        .merge(crate::inquiries::router())
         .merge(crate::sessions::router())
         .merge(crate::trainers::router())
         .merge(crate::clients::router())

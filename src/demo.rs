@@ -10,6 +10,7 @@
 //! as delivered (completed, its shifts checked out); today's sessions are still to run.
 
 mod courses;
+mod inquiries;
 pub mod large;
 
 use crate::shifts::domain::{ShiftRole, ShiftStatus};
@@ -528,6 +529,7 @@ impl Demo<'_> {
         self.registers_and_timesheets(grace).await?;
         self.applications().await?;
         self.courses(tom, aisha, riverside).await?;
+        inquiries::load(&mut *self.conn, tom).await?;
         Ok(())
     }
 

@@ -80,5 +80,12 @@ ids! {
     QualificationId;
     /// A row of `trainer_emergency_contacts`.
     TrainerContactId;
+    /// An issued certificate (`certificates`).
     CertificateId;
+    /// A question from the public (`inquiries`).
+    InquiryId;
+    /// Places the office keeps on a session for a while (`provisional_holds`).
+    HoldId;
+    /// A file or video link attached to a course or a session (`course_materials`).
+    MaterialId;
 }

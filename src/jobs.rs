@@ -1,6 +1,6 @@
 //! Housekeeping every minute: expiring waitlist offers, releasing places whose card
-//! payment did not come, retrying card refunds Stripe refused, folding finance's running
-//! owed total and the bookings counted per status, and sending tomorrow's reminders to
+//! payment did not come, marking provisional holds lapsed, retrying card refunds Stripe
+//! refused, folding finance's running owed total and the bookings counted per status, and sending tomorrow's reminders to
 //! families and trainers. Every app process ticks, but only one runs each minute's
 //! sweeps: the one that claims the minute's row in `sweep_ticks` (a primary key, so the
 //! claim is the database's, not a race's). Each step is also safe to run concurrently
@@ -44,6 +44,9 @@ pub async fn tick(state: &AppState, now: OffsetDateTime) -> bool {
     }
     if let Err(err) = crate::bookings::holds::sweep(state).await {
         tracing::warn!(error = ?err, "ending payment holds failed");
+    }
+    if let Err(err) = crate::inquiries::actions::lapse_expired(state).await {
+        tracing::warn!(error = ?err, "marking lapsed holds failed");
     }
     if let Err(err) = crate::payments::cancellation::retry_due(state).await {
         tracing::warn!(error = ?err, "retrying card refunds failed");

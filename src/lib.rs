@@ -28,6 +28,7 @@ pub mod families;
 pub mod health;
 pub mod housekeeping;
 pub mod ids;
+pub mod inquiries;
 pub mod jobs;
 pub mod learners;
 pub mod money;

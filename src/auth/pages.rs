@@ -24,7 +24,8 @@ use crate::{
     web::{
         FormErrors, PageContext, Path,
         flash::{self, FlashKind},
-        form::{render, render_with},
+        form::{QueryFields, render, render_with},
+        next::local_path,
     },
 };
 
@@ -52,6 +53,8 @@ pub struct LoginPage {
     pub errors: FormErrors,
     pub demo_accounts: &'static [DemoAccount],
     pub demo_password: &'static str,
+    /// Where to go once signed in (a local path, e.g. back to book a course), or empty.
+    pub next: String,
 }
 
 impl LoginPage {
@@ -60,6 +63,7 @@ impl LoginPage {
         Self {
             ctx,
             email,
+            next: String::new(),
             message: None,
             errors: FormErrors::default(),
             demo_accounts,
@@ -68,11 +72,14 @@ impl LoginPage {
     }
 }
 
-pub async fn login_form(ctx: PageContext) -> AppResult<Response> {
+pub async fn login_form(ctx: PageContext, QueryFields(query): QueryFields) -> AppResult<Response> {
+    let next = query.get("next").and_then(local_path).map(str::to_owned);
     if let Some(user) = &ctx.user {
-        return Ok(Redirect::to(user.role.portal()).into_response());
+        return Ok(Redirect::to(next.as_deref().unwrap_or(user.role.portal())).into_response());
     }
-    render(&LoginPage::new(ctx, String::new()))
+    let mut page = LoginPage::new(ctx, String::new());
+    page.next = next.unwrap_or_default();
+    render(&page)
 }
 
 #[derive(Deserialize)]
@@ -81,6 +88,8 @@ pub struct LoginForm {
     email: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    next: String,
 }
 
 pub async fn login(
@@ -91,6 +100,8 @@ pub async fn login(
     Form(form): Form<LoginForm>,
 ) -> AppResult<Response> {
     let mut page = LoginPage::new(ctx, form.email.trim().to_string());
+    let next = local_path(&form.next).map(str::to_owned);
+    page.next = next.clone().unwrap_or_default();
     let email = match EmailAddress::parse(&form.email) {
         Ok(email) => Some(email),
         Err(message) => {
@@ -130,7 +141,7 @@ pub async fn login(
         .execute(&state.pool)
         .await?;
     tracing::info!(user.id = user.id.0, "signed in");
-    Ok(Redirect::to(user.role.portal()).into_response())
+    Ok(Redirect::to(next.as_deref().unwrap_or(user.role.portal())).into_response())
 }
 
 pub async fn logout(mut auth: AuthSession) -> AppResult<Response> {

@@ -31,6 +31,7 @@ pub struct SessionInfo {
     pub ends_at: OffsetDateTime,
     pub capacity: i32,
     pub places_taken: i32,
+    /// Places held for waitlist offers and for the office's provisional holds.
     pub places_offered: i32,
     pub price_pence: i32,
     pub min_age_years: Option<i32>,
@@ -47,7 +48,7 @@ pub struct SessionInfo {
 }
 
 impl SessionInfo {
-    /// Places neither booked nor held for a waitlist offer.
+    /// Places neither booked nor held (for a waitlist offer or by the office).
     pub fn places_left(&self) -> i32 {
         (self.capacity - self.places_taken - self.places_offered).max(0)
     }
@@ -73,7 +74,8 @@ pub async fn upcoming_sessions(
         SessionInfo,
         r#"select s.id as "id: SessionId", s.activity_id, a.name as activity, a.description, v.name as venue,
                 v.address as venue_address, s.series_id as "series_id: SeriesId", se.name as "series_name?",
-                s.starts_at, s.ends_at, s.capacity, s.places_taken, s.places_offered, s.price_pence,
+                s.starts_at, s.ends_at, s.capacity, s.places_taken,
+                s.places_offered + session_places_held(s.id) as "places_offered!", s.price_pence,
                 a.min_age_years, a.max_age_years, a.booking_cutoff_hours, a.cancellation_cutoff_hours,
                 a.requires_approval, a.pay_at_booking, s.status as "status: SessionStatus",
                 a.audience as "audience: Audience", a.syllabus, a.certificate_valid_months
@@ -118,7 +120,8 @@ pub async fn single_sessions(
         SessionInfo,
         r#"select s.id as "id: SessionId", s.activity_id, a.name as activity, a.description, v.name as venue,
                 v.address as venue_address, s.series_id as "series_id: SeriesId", se.name as "series_name?",
-                s.starts_at, s.ends_at, s.capacity, s.places_taken, s.places_offered, s.price_pence,
+                s.starts_at, s.ends_at, s.capacity, s.places_taken,
+                s.places_offered + session_places_held(s.id) as "places_offered!", s.price_pence,
                 a.min_age_years, a.max_age_years, a.booking_cutoff_hours, a.cancellation_cutoff_hours,
                 a.requires_approval, a.pay_at_booking, s.status as "status: SessionStatus",
                 a.audience as "audience: Audience", a.syllabus, a.certificate_valid_months
@@ -211,7 +214,8 @@ pub async fn browse_panels(
                         min(s.starts_at) as next,
                         count(*) as dates,
                         (array_agg(s.price_pence order by s.starts_at, s.id))[1] as price_pence,
-                        count(*) filter (where s.capacity - s.places_taken - s.places_offered <= 0) as full_dates
+                        count(*) filter (where s.capacity - s.places_taken - s.places_offered
+                                                 - session_places_held(s.id) <= 0) as full_dates
                  from sessions s
                  join activities a on a.id = s.activity_id
                  join venues v on v.id = s.venue_id
@@ -253,7 +257,8 @@ pub async fn session(conn: &mut PgConnection, id: SessionId) -> sqlx::Result<Opt
         SessionInfo,
         r#"select s.id as "id: SessionId", s.activity_id, a.name as activity, a.description, v.name as venue,
                 v.address as venue_address, s.series_id as "series_id: SeriesId", se.name as "series_name?",
-                s.starts_at, s.ends_at, s.capacity, s.places_taken, s.places_offered, s.price_pence,
+                s.starts_at, s.ends_at, s.capacity, s.places_taken,
+                s.places_offered + session_places_held(s.id) as "places_offered!", s.price_pence,
                 a.min_age_years, a.max_age_years, a.booking_cutoff_hours, a.cancellation_cutoff_hours,
                 a.requires_approval, a.pay_at_booking, s.status as "status: SessionStatus",
                 a.audience as "audience: Audience", a.syllabus, a.certificate_valid_months
@@ -277,7 +282,8 @@ pub async fn remaining_in_series(
         SessionInfo,
         r#"select s.id as "id: SessionId", s.activity_id, a.name as activity, a.description, v.name as venue,
                 v.address as venue_address, s.series_id as "series_id: SeriesId", se.name as "series_name?",
-                s.starts_at, s.ends_at, s.capacity, s.places_taken, s.places_offered, s.price_pence,
+                s.starts_at, s.ends_at, s.capacity, s.places_taken,
+                s.places_offered + session_places_held(s.id) as "places_offered!", s.price_pence,
                 a.min_age_years, a.max_age_years, a.booking_cutoff_hours, a.cancellation_cutoff_hours,
                 a.requires_approval, a.pay_at_booking, s.status as "status: SessionStatus",
                 a.audience as "audience: Audience", a.syllabus, a.certificate_valid_months
@@ -299,7 +305,8 @@ pub async fn sessions_by_id(conn: &mut PgConnection, ids: &[SessionId]) -> sqlx:
         SessionInfo,
         r#"select s.id as "id: SessionId", s.activity_id, a.name as activity, a.description, v.name as venue,
                 v.address as venue_address, s.series_id as "series_id: SeriesId", se.name as "series_name?",
-                s.starts_at, s.ends_at, s.capacity, s.places_taken, s.places_offered, s.price_pence,
+                s.starts_at, s.ends_at, s.capacity, s.places_taken,
+                s.places_offered + session_places_held(s.id) as "places_offered!", s.price_pence,
                 a.min_age_years, a.max_age_years, a.booking_cutoff_hours, a.cancellation_cutoff_hours,
                 a.requires_approval, a.pay_at_booking, s.status as "status: SessionStatus",
                 a.audience as "audience: Audience", a.syllabus, a.certificate_valid_months

@@ -1,141 +1,289 @@
-//! `/trainer/sessions/{id}/results`: one form, made for a phone, with each learner's
-//! result and note. Only the session's own trainers see it; anyone else gets 404.
+//! The public catalogue: `/courses` (bookable sessions by course, filtered by course,
+//! venue and month, paged), a session's page, and `Book`, which sends a visitor to
+//! sign in (and back) and a customer on to the booking flow. No sign-in needed; each
+//! page has its own title, description, canonical link and schema.org Event markup.
 
 use askama::Template;
-use axum::{extract::State, http::StatusCode, response::Response};
-use time::OffsetDateTime;
+use axum::{
+    extract::State,
+    response::{IntoResponse, Redirect, Response},
+};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use time_tz::OffsetDateTimeExt;
-use tower_sessions::Session;
 
 use super::{
-    domain::{self, CourseResult},
-    results::{self, CourseSession, Learner, Recorder},
+    domain::{self, Filter},
+    store::{self, CourseSession, Narrowed},
 };
 use crate::{
     AppState,
-    auth::Trainer,
+    auth::Role,
+    clock,
     error::{AppError, AppResult},
-    ids::{ChildId, SessionId},
+    ids::{ActivityId, SessionId},
     web::{
-        FormErrors, PageContext, Path, flash, fmt,
-        form::{Fields, render, render_with},
+        Choice, PageContext, Path, fmt,
+        form::{Fields, QueryFields, render},
+        page::{Order, PageRequest, Pager},
     },
 };
 
-pub struct LearnerLine {
-    pub id: ChildId,
-    pub name: String,
-    pub needs: String,
-    pub result: String,
-    pub note: String,
-    pub certificate: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "courses/results.html")]
-pub struct ResultsPage {
-    pub ctx: PageContext,
-    pub session_id: SessionId,
+/// One session, in the words and machine-readable values the page shows.
+pub struct Line {
+    pub id: SessionId,
+    pub activity_id: ActivityId,
     pub course: String,
-    pub when: String,
+    pub date: String,
+    pub times: String,
+    pub starts_iso: String,
+    pub ends_iso: String,
     pub venue: String,
-    pub certificate: bool,
-    pub started: bool,
-    pub learners: Vec<LearnerLine>,
-    pub choices: Vec<(&'static str, &'static str)>,
-    pub errors: FormErrors,
+    pub address: String,
+    pub price: String,
+    /// `75.00`, as schema.org's `price` wants it.
+    pub price_decimal: String,
+    pub currency: String,
+    pub places_left: i32,
+    pub capacity: i32,
 }
 
-fn page(
-    state: &AppState,
-    ctx: PageContext,
-    s: &CourseSession,
-    learners: Vec<Learner>,
-    typed: Option<&Fields>,
-) -> ResultsPage {
-    let tz = state.config.timezone;
-    let learners = learners
-        .into_iter()
-        .map(|l| {
-            let typed_value = |name: String| typed.and_then(|f| f.get(&name)).map(str::to_owned);
-            LearnerLine {
-                result: typed_value(format!("result_{}", l.child_id))
-                    .unwrap_or_else(|| l.result.map(|r| r.key().to_owned()).unwrap_or_default()),
-                note: typed_value(format!("note_{}", l.child_id))
-                    .unwrap_or_else(|| l.note.unwrap_or_default()),
-                id: l.child_id,
-                name: l.name,
-                needs: l.needs,
-                certificate: l.certificate,
-            }
-        })
-        .collect();
-    ResultsPage {
-        ctx,
-        session_id: s.id,
-        course: s.course.clone(),
-        when: format!("{}–{}", fmt::day_time(s.starts_at, tz), fmt::time_of_day(s.ends_at, tz)),
-        venue: s.venue.clone(),
-        certificate: s.certificate_valid_months.is_some(),
-        started: s.starts_at <= OffsetDateTime::now_utc(),
-        learners,
-        choices: CourseResult::ALL.iter().map(|r| (r.key(), r.label())).collect(),
-        errors: FormErrors::default(),
+impl Line {
+    fn of(s: &CourseSession, tz: &time_tz::Tz) -> Self {
+        let iso = |at: OffsetDateTime| at.to_timezone(tz).format(&Rfc3339).unwrap_or_default();
+        let address = [s.venue_address.as_str(), s.venue_postcode.as_str()]
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join(", ");
+        Self {
+            id: s.id,
+            activity_id: s.activity_id,
+            course: s.course.clone(),
+            date: fmt::long_date(s.starts_at, tz),
+            times: format!("{}–{}", fmt::time_of_day(s.starts_at, tz), fmt::time_of_day(s.ends_at, tz)),
+            starts_iso: iso(s.starts_at),
+            ends_iso: iso(s.ends_at),
+            venue: s.venue.clone(),
+            address,
+            price: fmt::pounds(i64::from(s.price_pence)),
+            price_decimal: format!("{}.{:02}", s.price_pence / 100, s.price_pence % 100),
+            currency: s.currency.clone(),
+            places_left: s.places_left,
+            capacity: s.capacity,
+        }
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.places_left <= 0
+    }
+
+    /// "3 places left", "1 place left", "Full".
+    pub fn places_words(&self) -> String {
+        match self.places_left {
+            n if n <= 0 => "Full".to_owned(),
+            1 => "1 place left".to_owned(),
+            n => format!("{n} places left"),
+        }
     }
 }
 
-pub async fn results(
-    State(state): State<AppState>,
-    Trainer(trainer): Trainer,
-    ctx: PageContext,
-    Path(id): Path<SessionId>,
-) -> AppResult<Response> {
-    let mut conn = state.pool.acquire().await?;
-    let s = results::session_worked_by(&mut conn, trainer.id, id).await?.ok_or(AppError::NotFound)?;
-    let learners = results::learners(&mut conn, s.id).await?;
-    render(&page(&state, ctx, &s, learners, None))
+/// A course's sessions on this page, under its heading.
+pub struct Group {
+    pub activity_id: ActivityId,
+    pub course: String,
+    pub summary: String,
+    pub sessions: Vec<Line>,
 }
 
-pub async fn save_results(
+#[derive(Template)]
+#[template(path = "courses/index.html")]
+pub struct IndexPage {
+    pub ctx: PageContext,
+    pub title: String,
+    pub description: String,
+    pub canonical: String,
+    pub groups: Vec<Group>,
+    pub courses: Vec<Choice>,
+    pub venues: Vec<Choice>,
+    pub months: Vec<Choice>,
+    pub filtered: bool,
+    pub pager: Pager,
+}
+
+/// The first sentence (or 160 characters) of a description, for a summary.
+fn summary(text: &str, max: usize) -> String {
+    let text = text.trim();
+    let sentence = text.find(". ").map_or(text, |end| &text[..=end]);
+    if sentence.chars().count() <= max {
+        return sentence.to_owned();
+    }
+    let cut: String = sentence.chars().take(max - 1).collect();
+    format!("{}…", cut.trim_end())
+}
+
+/// Sessions in date order, gathered under their course in the order courses first come.
+fn group(rows: Vec<CourseSession>, tz: &time_tz::Tz) -> Vec<Group> {
+    let mut groups: Vec<Group> = Vec::new();
+    for row in rows {
+        let line = Line::of(&row, tz);
+        match groups.iter_mut().find(|g| g.activity_id == row.activity_id) {
+            Some(g) => g.sessions.push(line),
+            None => groups.push(Group {
+                activity_id: row.activity_id,
+                course: row.course,
+                summary: summary(&row.description, 200),
+                sessions: vec![line],
+            }),
+        }
+    }
+    groups
+}
+
+pub async fn index(
     State(state): State<AppState>,
-    Trainer(trainer): Trainer,
     ctx: PageContext,
-    session: Session,
-    Path(id): Path<SessionId>,
-    form: Fields,
+    QueryFields(query): QueryFields,
 ) -> AppResult<Response> {
-    let mut tx = state.pool.begin().await?;
-    let s = results::session_worked_by(&mut tx, trainer.id, id).await?.ok_or(AppError::NotFound)?;
-    // One recording at a time per session, so two trainers saving at once take turns.
-    sqlx::query!("select id from sessions where id = $1 for update", s.id.0).fetch_one(&mut *tx).await?;
-    let learners = results::learners(&mut tx, s.id).await?;
-    let ids: Vec<ChildId> = learners.iter().map(|l| l.child_id).collect();
-    let entries = domain::entries(&form, &ids).and_then(|entries| {
-        if s.starts_at > OffsetDateTime::now_utc() && !entries.is_empty() {
-            let mut errors = FormErrors::default();
-            errors.add("results", "Results can be recorded once the course has started.");
-            Err(errors)
-        } else {
-            Ok(entries)
-        }
-    });
-    let entries = match entries {
-        Ok(entries) => entries,
-        Err(errors) => {
-            tx.rollback().await?;
-            let mut page = page(&state, ctx, &s, learners, Some(&form));
-            page.errors = errors;
-            return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
-        }
-    };
     let tz = state.config.timezone;
-    let dates = (s.starts_at.to_timezone(tz).date(), crate::clock::today(tz));
-    let by = Recorder { id: trainer.id, name: &trainer.name };
-    let done = results::record(&mut tx, by, &s, &learners, &entries, dates).await?;
-    let message = match (done.changed, done.issued) {
-        (0, _) => "Nothing changed.".to_owned(),
-        (n, 0) => format!("Results saved ({n} changed)."),
-        (n, i) => format!("Results saved ({n} changed). {i} certificate(s) issued."),
+    let filter = Filter::from_query(&query);
+    let range = filter.month.map(|m| m.range(tz));
+    let narrowed = Narrowed {
+        course: filter.course,
+        venue: filter.venue,
+        from: range.map(|r| r.0),
+        until: range.map(|r| r.1),
     };
-    flash::done(tx, &session, message, &format!("/trainer/sessions/{}/results", s.id)).await
+    let request = PageRequest::from_query(&query, Order::Ascending);
+    let mut conn = state.pool.acquire().await?;
+    let rows = store::page(&mut conn, &request, &narrowed).await?;
+    let options = store::filter_options(&mut conn).await?;
+    drop(conn);
+
+    let kept = Fields::parse(filter.query_string().as_bytes());
+    let page =
+        request.finish(rows, |s| crate::web::page::Cursor::new(s.starts_at, s.id.0), "/courses", &kept);
+    let choices = |kind: &str, chosen: Option<i64>| -> Vec<Choice> {
+        options
+            .iter()
+            .filter(|o| o.kind == kind)
+            .map(|o| Choice::new(o.id.to_string(), o.name.clone(), chosen == Some(o.id)))
+            .collect()
+    };
+    let courses = choices("course", filter.course.map(|c| c.0));
+    let venues = choices("venue", filter.venue.map(|v| v.0));
+    let months = domain::months_from(clock::today(tz))
+        .into_iter()
+        .map(|m| Choice::new(m.key(), m.label(), filter.month == Some(m)))
+        .collect();
+    let title = index_title(&filter, &courses, &venues);
+    let canonical = canonical(&state, "/courses", &query, &filter);
+    let description = format!(
+        "{title}: dates, times, venues, prices and places left, and booking online. Ask us about group bookings."
+    );
+    render(&IndexPage {
+        ctx,
+        title,
+        description,
+        canonical,
+        groups: group(page.rows, tz),
+        courses,
+        venues,
+        months,
+        filtered: !filter.is_empty(),
+        pager: page.pager,
+    })
+}
+
+/// "First Aid at Work courses at Leeds in January 2027", from what is chosen.
+fn index_title(filter: &Filter, courses: &[Choice], venues: &[Choice]) -> String {
+    let chosen = |list: &[Choice]| list.iter().find(|c| c.selected).map(|c| c.label.clone());
+    let mut title = match chosen(courses) {
+        Some(course) => format!("{course} courses"),
+        None => "Upcoming courses".to_owned(),
+    };
+    if let Some(venue) = chosen(venues) {
+        title.push_str(&format!(" at {venue}"));
+    }
+    if let Some(month) = filter.month {
+        title.push_str(&format!(" in {}", month.label()));
+    }
+    title
+}
+
+/// This page's address with only the filters (and cursor) it understood, in one order.
+fn canonical(state: &AppState, path: &str, query: &Fields, filter: &Filter) -> String {
+    let mut tail = filter.query_string();
+    for name in ["after", "before"] {
+        if let Some(cursor) = query.get(name) {
+            let pair = form_urlencoded::Serializer::new(String::new()).append_pair(name, cursor).finish();
+            tail = if tail.is_empty() { pair } else { format!("{tail}&{pair}") };
+            break;
+        }
+    }
+    let base = state.config.base_url.trim_end_matches('/');
+    if tail.is_empty() { format!("{base}{path}") } else { format!("{base}{path}?{tail}") }
+}
+
+#[derive(Template)]
+#[template(path = "courses/show.html")]
+pub struct ShowPage {
+    pub ctx: PageContext,
+    pub session: Line,
+    pub description: String,
+    pub meta_description: String,
+    pub canonical: String,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    Path(id): Path<SessionId>,
+) -> AppResult<Response> {
+    let tz = state.config.timezone;
+    let mut conn = state.pool.acquire().await?;
+    let found = store::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    drop(conn);
+    let session = Line::of(&found, tz);
+    let meta_description = format!(
+        "{} on {}, {} at {}. {}. {}",
+        session.course,
+        session.date,
+        session.times,
+        session.venue,
+        session.price,
+        summary(&found.description, 90)
+    );
+    let base = state.config.base_url.trim_end_matches('/');
+    render(&ShowPage {
+        canonical: format!("{base}/courses/{id}"),
+        ctx,
+        session,
+        description: found.description,
+        meta_description: meta_description.trim().to_owned(),
+    })
+}
+
+/// `Book`: a visitor signs in (or signs up) and comes back here; a customer goes on to
+/// the session's booking page; staff to the session's page in the office.
+pub async fn book(ctx: PageContext, Path(id): Path<SessionId>) -> AppResult<Response> {
+    let to = match ctx.user.as_ref().map(|u| u.role) {
+        None => format!("/login?next=/courses/{id}/book"),
+        Some(Role::Parent) => format!("/parent/sessions/{id}"),
+        Some(Role::Admin) => format!("/admin/sessions/{id}"),
+        Some(Role::Trainer) => format!("/courses/{id}"),
+    };
+    Ok(Redirect::to(&to).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_summary_is_the_first_sentence_or_shortened() {
+        assert_eq!(summary("Learn CPR. Then more.", 200), "Learn CPR.");
+        assert_eq!(summary("  No full stop  ", 200), "No full stop");
+        let long = "a".repeat(300);
+        assert_eq!(summary(&long, 10).chars().count(), 10);
+    }
 }

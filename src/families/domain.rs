@@ -45,6 +45,9 @@ pub struct SignupForm {
     /// A checkbox: present when ticked.
     #[serde(default)]
     pub accept_terms: Option<String>,
+    /// Where to go once the account is confirmed (a local path), or empty.
+    #[serde(default)]
+    pub next: String,
 }
 
 /// A valid sign-up: the parent, their password, and their acceptance of the terms
@@ -142,6 +145,7 @@ mod tests {
             password: "a long enough password".into(),
             password_confirmation: "a long enough password".into(),
             accept_terms: Some("yes".into()),
+            next: String::new(),
         }
     }
 
@@ -167,6 +171,7 @@ mod tests {
             password: "short".into(),
             password_confirmation: "short".into(),
             accept_terms: None,
+            next: String::new(),
         };
         let errors = form.parse().unwrap_err();
         assert_eq!(errors.get("name"), Some("Enter your name."));

@@ -31,7 +31,8 @@ use crate::{
     web::{
         FormErrors, PageContext, Path,
         flash::{self, FlashKind},
-        form::{render, render_with},
+        form::{QueryFields, render, render_with},
+        next::local_path,
     },
 };
 
@@ -45,11 +46,20 @@ pub struct SignupPage {
     pub errors: FormErrors,
 }
 
-pub async fn signup_form(ctx: PageContext) -> AppResult<Response> {
+/// Where a new account goes once confirmed, kept in the visitor's session meanwhile
+/// (the emailed link is opened in the same browser as a rule).
+const NEXT_KEY: &str = "signup.next";
+
+pub async fn signup_form(ctx: PageContext, QueryFields(query): QueryFields) -> AppResult<Response> {
     if let Some(user) = &ctx.user {
         return Ok(Redirect::to(user.role.portal()).into_response());
     }
-    render(&SignupPage { ctx, form: SignupForm::default(), errors: FormErrors::default() })
+    let next = query.get("next").and_then(local_path).unwrap_or_default().to_owned();
+    render(&SignupPage {
+        ctx,
+        form: SignupForm { next, ..SignupForm::default() },
+        errors: FormErrors::default(),
+    })
 }
 
 /// Answers alike for a new and a taken address, doing the same work for both: the
@@ -58,6 +68,7 @@ pub async fn signup_form(ctx: PageContext) -> AppResult<Response> {
 pub async fn signup(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    session: Session,
     ctx: PageContext,
     Form(form): Form<SignupForm>,
 ) -> AppResult<Response> {
@@ -78,6 +89,12 @@ pub async fn signup(
     let mut tx = state.pool.begin().await?;
     actions::request_signup(&mut tx, &state.account_requests, &signup.parent, &hash).await?;
     tx.commit().await?;
+    if let Some(next) = local_path(&form.next) {
+        session
+            .insert(NEXT_KEY, next)
+            .await
+            .map_err(|e| anyhow::anyhow!("Failed to keep where to go next: {e}"))?;
+    }
     render(&SignupSentPage { ctx, email: signup.parent.email.as_str().to_owned() })
 }
 
@@ -136,7 +153,9 @@ pub async fn signup_confirm(
     tracing::info!(user.id = user.id.0, "signed up");
     let welcome = format!("Welcome to Portico, {}. Add your children to start booking.", user.first_name());
     flash::push(&auth.session, FlashKind::Success, welcome).await?;
-    Ok(Redirect::to(user.role.portal()).into_response())
+    let next: Option<String> = auth.session.remove(NEXT_KEY).await.ok().flatten();
+    let to = next.as_deref().and_then(local_path).unwrap_or(user.role.portal());
+    Ok(Redirect::to(to).into_response())
 }
 
 /// The form again with a 422; passwords are never sent back.

@@ -580,6 +580,9 @@ pub struct ShowPage {
     pub reason: String,
     pub staff: staffing::AssignForm,
     pub errors: FormErrors,
+    /// Places the office holds on the session (provisional holds) that still count.
+    pub holds: Vec<crate::inquiries::views::HoldLine>,
+    pub held_places: i32,
 }
 
 impl ShowPage {
@@ -611,7 +614,15 @@ pub async fn show_page(state: &AppState, ctx: PageContext, id: SessionId) -> App
     } else {
         Vec::new()
     };
+    let now = time::OffsetDateTime::now_utc();
+    let holds: Vec<_> = crate::inquiries::store::holds_on_session(&mut conn, id)
+        .await?
+        .into_iter()
+        .map(|h| crate::inquiries::views::HoldLine::of(h, tz, now))
+        .collect();
     Ok(ShowPage {
+        held_places: holds.iter().map(|h| h.hold.places).sum(),
+        holds,
         ctx,
         when: format!("{}–{}", fmt::day_time(s.starts_at, tz), fmt::time_of_day(s.ends_at, tz)),
         price: fmt::pounds(i64::from(s.price_pence)),

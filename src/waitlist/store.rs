@@ -86,7 +86,7 @@ pub async fn offer_free_places(conn: &mut PgConnection, session_ids: &[i64]) -> 
         // also wait for bookings holding the foreign-key lock on the session while they
         // wait for this transaction's release — a deadlock.
         let free: Option<i32> = sqlx::query_scalar!(
-            r#"select capacity - places_taken - places_offered as "free!" from sessions
+            r#"select capacity - places_taken - places_offered - session_places_held(id) as "free!" from sessions
              where id = $1 and status = 'scheduled' and starts_at > now() for no key update"#,
             session_id,
         )

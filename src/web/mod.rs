@@ -9,6 +9,7 @@ pub mod flash;
 pub mod fmt;
 pub mod form;
 pub mod headers;
+pub mod next;
 pub mod nul;
 pub mod outage;
 pub mod page;
@@ -119,6 +120,7 @@ fn nav_for(user: &User, path: &str) -> Vec<NavLink> {
             ("/admin/clients", "Clients"),
             ("/admin/activities", "Catalogue"),
             ("/admin/certificates", "Certificates"),
+            ("/admin/inquiries", "Inquiries"),
             ("/admin/audit", "Audit"),
             ("/admin/outbox", "Outbox"),
             ("/admin/timesheets", "Timesheets"),
@@ -139,6 +141,7 @@ fn nav_for(user: &User, path: &str) -> Vec<NavLink> {
             ("/admin/clients", "Clients"),
             ("/admin/activities", "Catalogue"),
             ("/admin/certificates", "Certificates"),
+            ("/admin/inquiries", "Inquiries"),
             ("/admin/audit", "Audit"),
         ],
         (Role::Admin, Some(AdminRole::SafeguardingLead)) => {
