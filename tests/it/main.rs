@@ -7,6 +7,7 @@ mod admin_paging;
 mod assets;
 mod auth;
 mod binary;
+mod booking_counts;
 mod booking_discounts;
 mod bookings;
 mod calendar;
