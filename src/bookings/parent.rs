@@ -141,7 +141,7 @@ pub async fn browse(
         until: to.map(|d| crate::clock::start_of_day(d + Duration::days(1), tz)),
     };
     let child = query.id("child");
-    let panels = store::browse_panels(&mut conn, parent.id, child, &filter, tz.name()).await?;
+    let panels = store::browse_panels(&mut conn, parent.id.0, child, &filter, tz.name()).await?;
     let store::BrowsePanels { children: Json(children), series: Json(series), choices: Json(options) } =
         panels;
     let chosen_child = child.and_then(|id| children.iter().find(|c| c.id == ChildId(id)));
@@ -683,7 +683,7 @@ pub async fn index(
     let tz = state.config.timezone;
     let mut conn = state.pool.acquire().await?;
     let request = PageRequest::from_query(&query, Order::Descending);
-    let (rows, feed_token) = store::of_parent(&mut conn, parent.id, &request).await?;
+    let (rows, feed_token) = store::of_parent(&mut conn, parent.id.0, &request).await?;
     let page = request.finish(rows, |b| Cursor::new(b.created_at, b.id.0), "/parent/bookings", &query);
     let page = page.map(|b| BookingLine {
         id: b.id,
@@ -696,7 +696,7 @@ pub async fn index(
         total: fmt::pounds(i64::from(b.total_pence)),
     });
     let calendar_url =
-        crate::calendar::feed_url_from(&mut conn, &state.config.base_url, parent.id, feed_token).await?;
+        crate::calendar::feed_url_from(&mut conn, &state.config.base_url, parent.id.0, feed_token).await?;
     render(&IndexPage { ctx, bookings: page.rows, calendar_url, pager: page.pager })
 }
 

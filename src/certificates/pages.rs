@@ -114,7 +114,7 @@ pub async fn mine(
 ) -> AppResult<Response> {
     let request = PageRequest::<Date>::from_query(&query, Order::Descending);
     let mut conn = state.pool.acquire().await?;
-    let rows = store::page_for_account(&mut conn, parent.id, &request).await?;
+    let rows = store::page_for_account(&mut conn, parent.id.0, &request).await?;
     let page = request.finish(rows, |c| Cursor::new(c.issued_on, c.id), "/parent/certificates", &query);
     let today = today(&state);
     render(&MinePage {
@@ -130,7 +130,7 @@ pub async fn my_pdf(
     Path(CertificateId(id)): Path<CertificateId>,
 ) -> AppResult<Response> {
     let mut conn = state.pool.acquire().await?;
-    let c = store::find_for_account(&mut conn, parent.id, id).await?.ok_or(AppError::NotFound)?;
+    let c = store::find_for_account(&mut conn, parent.id.0, id).await?.ok_or(AppError::NotFound)?;
     Ok(pdf_response(&state, &c))
 }
 
@@ -413,7 +413,7 @@ pub async fn revoke(
         page.errors.add("reason", problem);
         return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
-    actions::revoke(&mut tx, admin.0.id, id, reason).await?;
+    actions::revoke(&mut tx, admin.0.id.0, id, reason).await?;
     flash::done(
         tx,
         &session,

@@ -55,8 +55,8 @@ impl Reminders {
         Ok(Self { job })
     }
 
-    pub fn start_worker(&self) -> underway::job::JobHandle {
-        self.job.start()
+    pub fn start_worker(&self, workers: &mut crate::workers::Workers) {
+        workers.start(&self.job);
     }
 }
 

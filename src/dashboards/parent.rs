@@ -130,7 +130,7 @@ pub async fn show(
     let tz = state.config.timezone;
     let today = super::local_today(tz);
     let mut conn = state.pool.acquire().await?;
-    let panels = panels(&mut conn, parent.id).await?;
+    let panels = panels(&mut conn, parent.id.0).await?;
     let Panels { children, upcoming, offers, waiting, missing, credits_left } = panels;
     let attention = attention(offers.0, waiting.0, &children, missing.0, tz);
     let upcoming = upcoming

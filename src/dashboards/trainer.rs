@@ -80,7 +80,7 @@ pub async fn show(
     let last_week = crate::timesheets::week_of(day_start, tz) - Duration::days(7);
     let mut conn = state.pool.acquire().await?;
     let Panels { shifts: Json(upcoming), flags: Json(flags), attention: Json(attention) } =
-        panels(&mut conn, trainer.id, (day_start, tomorrow, week_end), last_week).await?;
+        panels(&mut conn, trainer.id.0, (day_start, tomorrow, week_end), last_week).await?;
 
     let card = |s: &shifts::Shift| ShiftCard {
         id: s.id.into(),

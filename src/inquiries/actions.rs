@@ -67,8 +67,8 @@ pub async fn reply(
         ),
     };
     let outbox_id = state.outbox.queue(conn, &email).await?;
-    store::insert_reply(conn, id, by.id, body, outbox_id).await?;
-    store::set_status(conn, id, InquiryStatus::Answered, by.id).await?;
+    store::insert_reply(conn, id, by.id.0, body, outbox_id).await?;
+    store::set_status(conn, id, InquiryStatus::Answered, by.id.0).await?;
     audit::record(conn)
         .by(by.id)
         .action("inquiry.replied")
@@ -86,7 +86,7 @@ pub async fn close(conn: &mut PgConnection, by: &User, id: InquiryId) -> AppResu
     if !status.can_close() {
         return Ok(Err(Refused::Closed));
     }
-    store::set_status(conn, id, InquiryStatus::Closed, by.id).await?;
+    store::set_status(conn, id, InquiryStatus::Closed, by.id.0).await?;
     audit::record(conn)
         .by(by.id)
         .action("inquiry.closed")
@@ -117,7 +117,7 @@ pub async fn place_hold(
         return Ok(Err(HoldRefused::NotHoldable));
     }
     let inserted =
-        store::insert_hold(conn, hold.session, inquiry, hold.places, hold.lasts, &hold.held_for, by.id)
+        store::insert_hold(conn, hold.session, inquiry, hold.places, hold.lasts, &hold.held_for, by.id.0)
             .await
             .on_constraint(|name| {
                 (name == "provisional_holds_within_capacity").then_some(HoldRefused::NotEnoughPlaces)
@@ -151,7 +151,7 @@ async fn live_hold(conn: &mut PgConnection, id: HoldId) -> AppResult<Result<Hold
 /// Gives a hold's places back. `None`: there was no live hold to release.
 pub async fn release(conn: &mut PgConnection, by: &User, id: HoldId) -> AppResult<Option<Hold>> {
     let Ok(hold) = live_hold(conn, id).await? else { return Ok(None) };
-    store::end_hold(conn, id, HoldStatus::Released, Some(by.id), None).await?;
+    store::end_hold(conn, id, HoldStatus::Released, Some(by.id.0), None).await?;
     audit::record(conn)
         .by(by.id)
         .action("hold.released")
@@ -186,7 +186,7 @@ pub async fn convert(
     if children.len() > usize::try_from(hold.places).unwrap_or(0) {
         return Ok(Err(ConvertRefused::TooMany(hold.places)));
     }
-    store::end_hold(conn, id, HoldStatus::Converted, Some(by.id), None).await?;
+    store::end_hold(conn, id, HoldStatus::Converted, Some(by.id.0), None).await?;
     let sessions = crate::bookings::store::sessions_by_id(conn, &[hold.session_id]).await?;
     let Some(session) = sessions.first() else { return Ok(Err(ConvertRefused::NotHeld)) };
     let items = children

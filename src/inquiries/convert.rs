@@ -18,7 +18,7 @@ use crate::{
     ids::{ChildId, HoldId},
     web::{
         Choice, FormErrors, PageContext, Path, flash, fmt,
-        form::{Fields, QueryFields, render_with},
+        form::{Form, QueryFields, render_with},
     },
 };
 
@@ -117,17 +117,26 @@ pub async fn form(
     render_with(status, &page)
 }
 
+/// The customer's email and who of theirs comes (ticked boxes named `person`).
+#[derive(serde::Deserialize)]
+pub struct ConvertForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default, rename = "person", deserialize_with = "crate::web::form::ids")]
+    people: Vec<i64>,
+}
+
 pub async fn convert(
     State(state): State<AppState>,
     admin: Admin,
     ctx: PageContext,
     session: Session,
     Path(id): Path<HoldId>,
-    fields: Fields,
+    Form(form): Form<ConvertForm>,
 ) -> AppResult<Response> {
     admin.require(EDITORS)?;
-    let email = fields.get("email").unwrap_or_default().to_owned();
-    let chosen: Vec<ChildId> = fields.ids("person").into_iter().map(ChildId).collect();
+    let email = form.email.trim().to_owned();
+    let chosen: Vec<ChildId> = form.people.into_iter().map(ChildId).collect();
     let mut tx = state.pool.begin().await?;
     let found = family(&mut tx, &email).await?;
     let children = match &found {

@@ -64,7 +64,7 @@ pub async fn index(
 ) -> AppResult<Response> {
     let request = PageRequest::<OffsetDateTime>::from_query(&query, Order::Ascending);
     let mut conn = state.pool.acquire().await?;
-    let rows = store::page(&mut conn, parent.id, &request).await?;
+    let rows = store::page(&mut conn, parent.id.0, &request).await?;
     let page = request.finish(rows, |r| Cursor::new(r.created_at, r.id.0), "/parent/people", &query);
     render(&IndexPage { ctx, people: page.rows.into_iter().map(line).collect(), pager: page.pager })
 }
@@ -108,7 +108,7 @@ pub async fn create(
         }
     };
     let mut tx = state.pool.begin().await?;
-    if let Err(errors) = actions::add(&mut tx, parent.id, &adult).await? {
+    if let Err(errors) = actions::add(&mut tx, parent.id.0, &adult).await? {
         tx.rollback().await?;
         return render_with(StatusCode::UNPROCESSABLE_ENTITY, &FormPage { ctx, id: None, form, errors });
     }
@@ -122,7 +122,7 @@ pub async fn edit_form(
     Path(id): Path<ChildId>,
 ) -> AppResult<Response> {
     let mut conn = state.pool.acquire().await?;
-    let row = store::find(&mut conn, parent.id, id).await?.ok_or(AppError::NotFound)?;
+    let row = store::find(&mut conn, parent.id.0, id).await?.ok_or(AppError::NotFound)?;
     let form = AdultForm {
         kind: if row.kind == ParticipantKind::Myself { "self" } else { "delegate" }.into(),
         first_name: row.first_name,
@@ -156,7 +156,7 @@ pub async fn update(
         }
     };
     let mut tx = state.pool.begin().await?;
-    if let Err(errors) = actions::change(&mut tx, parent.id, id, &adult).await? {
+    if let Err(errors) = actions::change(&mut tx, parent.id.0, id, &adult).await? {
         tx.rollback().await?;
         return render_with(StatusCode::UNPROCESSABLE_ENTITY, &FormPage { ctx, id: Some(id), form, errors });
     }

@@ -120,7 +120,7 @@ pub async fn index(
         })
         .collect();
     let page = PageRequest::from_query(&query, Order::Descending);
-    let rows = packages::purchases_of(&mut conn, parent.id, &page).await?;
+    let rows = packages::purchases_of(&mut conn, parent.id.0, &page).await?;
     let purchases = page
         .finish(rows, |p| Cursor::new(p.created_at, p.id), "/parent/packages", &query)
         .map(|p| purchase_line(p, tz));

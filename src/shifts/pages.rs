@@ -122,9 +122,13 @@ pub async fn index(
         (monday, monday + Duration::days(7), monday - Duration::days(7), monday + Duration::days(7), title)
     };
     let mut conn = state.pool.acquire().await?;
-    let store::Window { shifts: Json(shifts), feed_token } =
-        store::for_trainer(&mut conn, trainer.id, start_of_day(first, tz), start_of_day(last_exclusive, tz))
-            .await?;
+    let store::Window { shifts: Json(shifts), feed_token } = store::for_trainer(
+        &mut conn,
+        trainer.id.0,
+        start_of_day(first, tz),
+        start_of_day(last_exclusive, tz),
+    )
+    .await?;
     let total = shifts.len();
     let mut days: Vec<Day> = Vec::new();
     for s in &shifts {
@@ -137,7 +141,7 @@ pub async fn index(
     }
     let view = if month_view { "&view=month" } else { "" };
     let calendar_url =
-        crate::calendar::feed_url_from(&mut conn, &state.config.base_url, trainer.id, feed_token).await?;
+        crate::calendar::feed_url_from(&mut conn, &state.config.base_url, trainer.id.0, feed_token).await?;
     render(&IndexPage {
         ctx,
         month_view,

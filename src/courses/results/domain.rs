@@ -1,6 +1,8 @@
 //! A learner's result on a course, and the results form parsed.
 
-use crate::{ids::ChildId, web::FormErrors, web::form::Fields};
+use std::collections::HashMap;
+
+use crate::{ids::ChildId, web::FormErrors};
 
 /// What the trainer records for a learner (`course_results.result`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type, serde::Serialize)]
@@ -54,12 +56,12 @@ const MAX_NOTE_CHARS: usize = 1000;
 
 /// The results typed for `learners` (`result_{id}`, `note_{id}`); a learner left without
 /// a result is skipped, a note without a result is refused.
-pub fn entries(form: &Fields, learners: &[ChildId]) -> Result<Vec<Entry>, FormErrors> {
+pub fn entries(form: &HashMap<String, String>, learners: &[ChildId]) -> Result<Vec<Entry>, FormErrors> {
     let mut errors = FormErrors::default();
     let mut entries = Vec::new();
     for id in learners {
-        let result = form.get(&format!("result_{id}")).unwrap_or_default();
-        let note = form.get(&format!("note_{id}")).unwrap_or_default().trim().to_owned();
+        let result = form.get(&format!("result_{id}")).map_or("", String::as_str);
+        let note = form.get(&format!("note_{id}")).map_or("", |n| n.trim()).to_owned();
         if note.chars().count() > MAX_NOTE_CHARS {
             errors.add("results", "Keep each note to 1,000 characters.");
             continue;
@@ -78,11 +80,14 @@ pub fn entries(form: &Fields, learners: &[ChildId]) -> Result<Vec<Entry>, FormEr
 mod tests {
     use super::*;
 
+    fn parse(body: &[u8]) -> HashMap<String, String> {
+        serde_html_form::from_bytes(body).unwrap()
+    }
+
     #[test]
     fn results_are_read_per_learner_and_blank_ones_skipped() {
-        let form = Fields::parse(
-            b"result_1=passed&note_1=Good+CPR&result_2=&note_2=&result_3=referred&result_9=passed",
-        );
+        let form =
+            parse(b"result_1=passed&note_1=Good+CPR&result_2=&note_2=&result_3=referred&result_9=passed");
         let got = entries(&form, &[ChildId(1), ChildId(2), ChildId(3)]).unwrap();
         assert_eq!(
             got,
@@ -96,9 +101,9 @@ mod tests {
 
     #[test]
     fn an_unknown_result_or_a_note_without_one_is_refused() {
-        let form = Fields::parse(b"result_1=excellent");
+        let form = parse(b"result_1=excellent");
         assert!(entries(&form, &[ChildId(1)]).is_err());
-        let form = Fields::parse(b"result_1=&note_1=came+late");
+        let form = parse(b"result_1=&note_1=came+late");
         assert!(entries(&form, &[ChildId(1)]).is_err());
     }
 }

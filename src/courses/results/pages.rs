@@ -18,7 +18,7 @@ use crate::{
     ids::{ChildId, SessionId},
     web::{
         FormErrors, PageContext, Path, flash, fmt,
-        form::{Fields, render, render_with},
+        form::{Form, render, render_with},
     },
 };
 
@@ -51,13 +51,13 @@ fn page(
     ctx: PageContext,
     s: &CourseSession,
     learners: Vec<Learner>,
-    typed: Option<&Fields>,
+    typed: Option<&std::collections::HashMap<String, String>>,
 ) -> ResultsPage {
     let tz = state.config.timezone;
     let learners = learners
         .into_iter()
         .map(|l| {
-            let typed_value = |name: String| typed.and_then(|f| f.get(&name)).map(str::to_owned);
+            let typed_value = |name: String| typed.and_then(|f| f.get(&name)).cloned();
             LearnerLine {
                 result: typed_value(format!("result_{}", l.child_id))
                     .unwrap_or_else(|| l.result.map(|r| r.key().to_owned()).unwrap_or_default()),
@@ -91,7 +91,7 @@ pub async fn results(
     Path(id): Path<SessionId>,
 ) -> AppResult<Response> {
     let mut conn = state.pool.acquire().await?;
-    let s = record::session_worked_by(&mut conn, trainer.id, id).await?.ok_or(AppError::NotFound)?;
+    let s = record::session_worked_by(&mut conn, trainer.id.0, id).await?.ok_or(AppError::NotFound)?;
     let learners = record::learners(&mut conn, s.id).await?;
     render(&page(&state, ctx, &s, learners, None))
 }
@@ -102,10 +102,10 @@ pub async fn save_results(
     ctx: PageContext,
     session: Session,
     Path(id): Path<SessionId>,
-    form: Fields,
+    Form(form): Form<std::collections::HashMap<String, String>>,
 ) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
-    let s = record::session_worked_by(&mut tx, trainer.id, id).await?.ok_or(AppError::NotFound)?;
+    let s = record::session_worked_by(&mut tx, trainer.id.0, id).await?.ok_or(AppError::NotFound)?;
     // One recording at a time per session, so two trainers saving at once take turns.
     sqlx::query!("select id from sessions where id = $1 for update", s.id.0).fetch_one(&mut *tx).await?;
     let learners = record::learners(&mut tx, s.id).await?;
@@ -130,7 +130,7 @@ pub async fn save_results(
     };
     let tz = state.config.timezone;
     let dates = (s.starts_at.to_timezone(tz).date(), crate::clock::today(tz));
-    let by = Recorder { id: trainer.id, name: &trainer.name };
+    let by = Recorder { id: trainer.id.0, name: &trainer.name };
     let done = record::record(&mut tx, by, &s, &learners, &entries, dates).await?;
     let message = match (done.changed, done.issued) {
         (0, _) => "Nothing changed.".to_owned(),
