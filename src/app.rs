@@ -66,7 +66,6 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::children::router())
         .merge(crate::learners::router())
         .merge(crate::certificates::router())
-        .merge(crate::courses::router())
         .merge(crate::families::router())
         .merge(crate::data_rights::router())
         .merge(notifications::router())
