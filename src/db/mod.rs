@@ -82,10 +82,10 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     let mut conn = pool.acquire().await.context("Failed to connect to PostgreSQL")?;
     // A migration may build an index on a big table: the server pool's statement
     // timeout is not for it. `reset` gives the connection its own timeout back.
-    sqlx::raw_sql("set statement_timeout = 0").execute(&mut *conn).await?;
+    sqlx::query!("set statement_timeout = 0").execute(&mut *conn).await?;
     sqlx::migrate!("./migrations").run(&mut *conn).await.context("Failed to apply migrations")?;
     underway::run_migrations(&mut *conn).await.context("Failed to apply the job queue's migrations")?;
-    sqlx::raw_sql("reset statement_timeout").execute(&mut *conn).await?;
+    sqlx::query!("reset statement_timeout").execute(&mut *conn).await?;
     drop(conn);
     tower_sessions_sqlx_store::PostgresStore::new(pool.clone())
         .migrate()

@@ -87,16 +87,30 @@ fn needs(errors: &mut FormErrors, field: &'static str, input: &str) -> String {
 }
 
 impl AdultForm {
-    pub fn parse(&self, today: Date) -> Result<Adult, FormErrors> {
-        let mut e = FormErrors::default();
-        let kind = match self.kind.trim() {
+    /// The kind the form's radio buttons say, if one of the two an adult may be.
+    pub fn chosen_kind(&self) -> Option<ParticipantKind> {
+        match self.kind.trim() {
             "self" => Some(ParticipantKind::Myself),
             "delegate" => Some(ParticipantKind::Delegate),
-            _ => {
-                e.add("kind", "Choose whether this is you or a delegate.");
-                None
-            }
-        };
+            _ => None,
+        }
+    }
+
+    /// Whether the "me" radio is ticked (the form shown again keeps the choice).
+    pub fn is_myself(&self) -> bool {
+        self.chosen_kind() == Some(ParticipantKind::Myself)
+    }
+
+    pub fn is_delegate(&self) -> bool {
+        self.chosen_kind() == Some(ParticipantKind::Delegate)
+    }
+
+    pub fn parse(&self, today: Date) -> Result<Adult, FormErrors> {
+        let mut e = FormErrors::default();
+        let kind = self.chosen_kind();
+        if kind.is_none() {
+            e.add("kind", "Choose whether this is you or a delegate.");
+        }
         let first =
             PersonName::parse(&self.first_name, "Enter the first name.").map_err(|m| e.add("first_name", m));
         let last =
