@@ -77,12 +77,20 @@ async fn send_due_in(
     let mut sent = 0;
     // 30 first: a certificate first seen inside 30 days gets that one only.
     for days in [30, 90] {
-        for due in store::due_reminders(conn, today, days).await? {
-            if let Some(to) = &due.email {
-                outbox.queue(conn, &email(&due, to, days, base_url)).await?;
-                sent += 1;
+        // Each batch is marked before the next is read, so the next finds the rest.
+        loop {
+            let batch = store::due_reminders(conn, today, days).await?;
+            let full = batch.len() as i64 == store::REMINDER_BATCH;
+            for due in batch {
+                if let Some(to) = &due.email {
+                    outbox.queue(conn, &email(&due, to, days, base_url)).await?;
+                    sent += 1;
+                }
+                store::mark_reminded(conn, due.id, days).await?;
             }
-            store::mark_reminded(conn, due.id, days).await?;
+            if !full {
+                break;
+            }
         }
     }
     Ok(sent)

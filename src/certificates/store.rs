@@ -244,8 +244,12 @@ pub struct Due {
     pub email: Option<String>,
 }
 
-/// Live certificates expiring within `days` of `today` whose reminder for `days` has not
-/// gone, locked (others skip them) so each is reminded once.
+/// How many reminders one read takes: the first run on a large provider finds every
+/// certificate already inside the window, so they are read a batch at a time.
+pub const REMINDER_BATCH: i64 = 500;
+
+/// Up to `REMINDER_BATCH` live certificates expiring within `days` of `today` whose
+/// reminder for `days` has not gone, locked (others skip them) so each is reminded once.
 pub async fn due_reminders(conn: &mut PgConnection, today: Date, days: i32) -> sqlx::Result<Vec<Due>> {
     sqlx::query_as!(
         Due,
@@ -257,9 +261,11 @@ pub async fn due_reminders(conn: &mut PgConnection, today: Date, days: i32) -> s
          where c.revoked_at is null and c.expires_on >= $1 and c.expires_on <= $1 + $2::int
            and (case when $2 = 30 then c.reminded_30_at else c.reminded_90_at end) is null
          order by c.expires_on, c.id
+         limit $3
          for update of c skip locked"#,
         today,
         days,
+        REMINDER_BATCH,
     )
     .fetch_all(conn)
     .await
